@@ -1,1 +1,54 @@
-//! placeholder
+//! Tandem's wire protocol: every message, its framing and limits, and the sans-IO handshake and session
+//! state machines. No async runtime, no sockets: bytes and time in, bytes and events out.
+//!
+//! `PROTOCOL.md` beside this crate is the specification.
+
+pub mod code;
+pub mod framing;
+pub mod relay;
+pub mod wire;
+
+/// The protocol version both the relay exchange and the end-to-end hello carry.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Explicit size limits. A peer that exceeds one is in error; nothing larger is ever buffered.
+pub mod limits {
+    /// Largest frame on the relay stream (client <-> relay).
+    pub const MAX_RELAY_FRAME: usize = 4 * 1024;
+    /// Largest frame on the control and input streams.
+    pub const MAX_CONTROL_FRAME: usize = 2 * 1024 * 1024;
+    /// Largest frame on the frames stream: one encoded screen update.
+    pub const MAX_FRAMES_FRAME: usize = 64 * 1024 * 1024;
+    /// Longest human-readable detail in an error or end message.
+    pub const MAX_DETAIL_LEN: usize = 512;
+    /// Longest technician name.
+    pub const MAX_NAME_LEN: usize = 64;
+    /// Largest clipboard text.
+    pub const MAX_CLIPBOARD_LEN: usize = 1024 * 1024;
+    /// Largest cursor image side, in pixels.
+    pub const MAX_CURSOR_SIDE: u32 = 256;
+}
+
+/// The first byte a peer writes on every stream it opens towards the other peer, so the receiver knows
+/// what the stream carries. The relay forwards it like any other byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StreamKind {
+    /// Bidirectional, opened by the viewer: handshake, then sealed control messages both ways.
+    Control = b'C',
+    /// Unidirectional host -> viewer: sealed screen updates and cursor.
+    Frames = b'F',
+    /// Unidirectional viewer -> host: sealed input events.
+    Input = b'I',
+}
+
+impl StreamKind {
+    pub fn from_u8(tag: u8) -> Option<Self> {
+        match tag {
+            b'C' => Some(Self::Control),
+            b'F' => Some(Self::Frames),
+            b'I' => Some(Self::Input),
+            _ => None,
+        }
+    }
+}
