@@ -1,1 +1,95 @@
-//! placeholder
+//! The shared side of a Tandem session: gets a code from the relay, proves the code end to end with
+//! the technician's viewer, asks the user's consent in two stages (see, then control), streams the
+//! screen and applies the technician's input while control is allowed.
+//!
+//! The session loop talks to whatever front end runs it (terminal, egui window, a script) through
+//! [`HostEvent`]s out and [`HostCommand`]s in, so the same loop serves all of them.
+
+pub mod capture;
+mod frames;
+pub mod input;
+mod session;
+pub mod window;
+
+use std::time::Duration;
+
+use tandem_codec::EncoderConfig;
+use tandem_link::LinkError;
+use tandem_proto::code::CodeError;
+use tandem_relay::{ClientError, RelayTrust};
+use thiserror::Error;
+
+pub use session::run;
+
+/// What the user can grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// See the screen.
+    View,
+    /// See the screen and use the mouse and keyboard.
+    Control,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Relay address, `host:port`.
+    pub relay: String,
+    pub trust: RelayTrust,
+    /// How long a code stays valid (the relay may cap it).
+    pub code_ttl: Duration,
+    /// Grant without asking (scripted use). `None` asks through [`HostEvent::ConsentNeeded`].
+    pub auto_accept: Option<Grant>,
+    pub encoder: EncoderConfig,
+    /// Upper bound on captured frames per second.
+    pub max_fps: u32,
+}
+
+/// What the session reports to its front end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostEvent {
+    /// Connected to the relay, whose certificate has this fingerprint.
+    Connected { relay: String, fingerprint: String },
+    /// A code to read to the technician, formatted in groups of three.
+    CodeIssued { code: String, expires_in: Duration },
+    /// A viewer joined through the relay; the end-to-end handshake runs next.
+    Paired,
+    /// The handshake succeeded: both sides show this check.
+    Secured { verifier: String },
+    /// The front end must answer with [`HostCommand::Consent`].
+    ConsentNeeded { grant: Grant, technician: String },
+    /// What the technician may do now.
+    Permissions {
+        technician: String,
+        view: bool,
+        control: bool,
+    },
+    /// Input arrived while control was not allowed and was dropped here.
+    InputDropped,
+    /// The session is over.
+    Ended { reason: String },
+}
+
+/// What the front end asks of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCommand {
+    Consent { grant: Grant, allow: bool },
+    /// Take back control but keep sharing the screen.
+    RevokeControl,
+    /// End the session (or stop waiting) now.
+    Stop,
+    /// Forget the current code and get a fresh one (before a technician joined).
+    NewCode,
+}
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HostError {
+    #[error(transparent)]
+    Relay(#[from] ClientError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("cannot make a code: {0}")]
+    Code(#[from] CodeError),
+    #[error("screen capture failed: {0}")]
+    Capture(String),
+}

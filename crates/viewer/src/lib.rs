@@ -1,1 +1,80 @@
-//! placeholder
+//! The technician's side of a Tandem session: joins by code, proves the code end to end, shows the
+//! remote screen and sends mouse and keyboard input.
+//!
+//! Networking runs on a tokio runtime ([`session::run`]); the egui window ([`app::run`]) or a headless
+//! driver talks to it through [`ViewerEvent`]s out, [`ViewerCommand`]s in, and the shared [`Screen`].
+
+pub mod app;
+pub mod keys;
+pub mod screen;
+pub mod session;
+
+use std::path::PathBuf;
+
+use tandem_link::LinkError;
+use tandem_proto::code::SessionCode;
+use tandem_proto::session::Input;
+use tandem_relay::{ClientError, RelayTrust};
+use thiserror::Error;
+
+pub use screen::{Screen, SharedScreen};
+
+#[derive(Debug, Clone)]
+pub struct ViewerConfig {
+    /// Relay address, `host:port`.
+    pub relay: String,
+    pub trust: RelayTrust,
+    pub code: SessionCode,
+    /// The name the user sees in the consent prompt.
+    pub technician: String,
+}
+
+/// What the session reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewerEvent {
+    Connected { fingerprint: String },
+    /// The relay found the host; the end-to-end handshake runs next.
+    Paired,
+    /// The code was right: both sides show this check number.
+    Secured { verifier: String },
+    /// What the user allows.
+    Permissions { view: bool, control: bool },
+    /// Once a second while frames flow.
+    Stats {
+        frames: u64,
+        fps: f64,
+        bytes_per_frame: u64,
+        width: u32,
+        height: u32,
+    },
+    /// A PNG of what the viewer decoded was written.
+    Snapshot { path: PathBuf, frames: u64 },
+    /// Totals for the whole session, sent just before `Ended`.
+    Summary {
+        frames: u64,
+        bytes: u64,
+        seconds: f64,
+    },
+    Ended { reason: String },
+}
+
+/// What the front end asks of the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewerCommand {
+    Input(Input),
+    RequestControl,
+    /// Write the decoded screen to a PNG.
+    Snapshot(PathBuf),
+    End,
+}
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ViewerError {
+    #[error(transparent)]
+    Relay(#[from] ClientError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("the host sent a screen update that could not be decoded: {0}")]
+    Decode(#[from] tandem_codec::DecodeError),
+}

@@ -1,0 +1,71 @@
+//! Screen capture behind [`FrameSource`]; [`ScrapSource`] is the real one (X11 MIT-SHM via scrap).
+
+use std::io;
+
+use tandem_codec::FrameRef;
+
+/// Something that yields screen frames in B,G,R,X order (4th byte undefined).
+pub trait FrameSource {
+    /// Captures the current screen and lends it to `use_frame` (zero copy: scrap's buffer is only
+    /// valid during the call).
+    fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> io::Result<()>;
+    /// Pointer position on the captured screen, when the source can tell.
+    fn pointer(&mut self) -> Option<(i32, i32)> {
+        None
+    }
+}
+
+/// Captures the primary X display (the one `DISPLAY` names).
+pub struct ScrapSource {
+    capturer: scrap::Capturer,
+    width: u32,
+    height: u32,
+    pointer: Option<enigo::Enigo>,
+}
+
+impl ScrapSource {
+    pub fn primary() -> io::Result<Self> {
+        let display = scrap::Display::primary().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot open the X display for capture (is DISPLAY set?): {e}"),
+            )
+        })?;
+        let capturer = scrap::Capturer::new(display)?;
+        let (width, height) = (capturer.width() as u32, capturer.height() as u32);
+        // A second X connection only to read the pointer position; capture works without it.
+        let pointer = enigo::Enigo::new(&enigo::Settings::default()).ok();
+        Ok(Self {
+            capturer,
+            width,
+            height,
+            pointer,
+        })
+    }
+}
+
+impl FrameSource for ScrapSource {
+    fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> io::Result<()> {
+        let (width, height) = (self.width, self.height);
+        let frame = self.capturer.frame()?;
+        let stride = width as usize * 4;
+        if frame.len() < stride * height as usize {
+            return Err(io::Error::other(format!(
+                "captured {} bytes, expected {width}x{height} BGRX",
+                frame.len()
+            )));
+        }
+        use_frame(FrameRef {
+            width,
+            height,
+            stride,
+            data: &frame,
+        });
+        Ok(())
+    }
+
+    fn pointer(&mut self) -> Option<(i32, i32)> {
+        use enigo::Mouse;
+        self.pointer.as_ref()?.location().ok()
+    }
+}

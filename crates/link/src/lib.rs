@@ -1,0 +1,205 @@
+//! The end-to-end link between a host and a viewer: the streams the relay forwards, the SPAKE2
+//! handshake driven over the control stream, and sealed message streams after it.
+//!
+//! The relay sees only ciphertext here: nothing on these streams is readable without the code's secret.
+
+mod stream;
+
+use std::time::Duration;
+
+use quinn::Connection;
+use tandem_proto::code::SessionCode;
+use tandem_proto::framing::FramingError;
+use tandem_proto::handshake::{
+    Direction, HandshakeError, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake,
+};
+use tandem_proto::limits::{MAX_CONTROL_FRAME, MAX_FRAMES_FRAME};
+use tandem_proto::seal::{OpenError, SealError};
+use tandem_proto::wire::DecodeError;
+use tandem_proto::{PROTOCOL_VERSION, StreamKind};
+use thiserror::Error;
+
+pub use stream::{FramedRecv, SealedRecv, SealedSend};
+
+/// How long a peer may take to open a stream or answer a handshake step.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    #[error("the connection was lost: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    #[error("reading from the peer failed: {0}")]
+    Read(#[from] quinn::ReadError),
+    #[error("sending to the peer failed: {0}")]
+    Write(#[from] quinn::WriteError),
+    #[error("the peer sent an oversized message: {0}")]
+    Framing(#[from] FramingError),
+    #[error("the peer sent a malformed message: {0}")]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error("the peer opened an unexpected stream (kind byte {got})")]
+    UnexpectedStream { got: u8 },
+    #[error("the peer closed the stream")]
+    Closed,
+    #[error("the peer did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// An established, authenticated link: the sealed control stream both ways, and the keys for the
+/// other streams.
+pub struct Link {
+    pub control_send: SealedSend,
+    pub control_recv: SealedRecv,
+    /// Short check both sides show, for a cautious user to compare over the phone.
+    pub verifier: String,
+    pub streams: Streams,
+}
+
+/// Opens and accepts the link's other streams, each sealed with its own key.
+pub struct Streams {
+    pub connection: Connection,
+    keys: SessionKeys,
+    local: Direction,
+}
+
+impl Streams {
+    /// Opens a unidirectional stream of `kind` towards the peer, sealed with this side's key for it.
+    pub async fn open_uni(&self, kind: StreamKind) -> Result<SealedSend, LinkError> {
+        let mut send = self.connection.open_uni().await?;
+        send.write_all(&[kind as u8]).await?;
+        Ok(SealedSend::new(send, self.keys.sealer(kind, self.local)))
+    }
+
+    /// Accepts the peer's unidirectional stream, which must be of `kind`.
+    pub async fn accept_uni(&self, kind: StreamKind) -> Result<SealedRecv, LinkError> {
+        let recv = within(self.connection.accept_uni()).await??;
+        let mut framed = FramedRecv::new(recv, max_frame(kind));
+        framed.expect_kind(kind).await?;
+        Ok(SealedRecv::new(framed, self.keys.opener(kind, peer(self.local))))
+    }
+}
+
+fn peer(local: Direction) -> Direction {
+    match local {
+        Direction::HostToViewer => Direction::ViewerToHost,
+        _ => Direction::HostToViewer,
+    }
+}
+
+fn max_frame(kind: StreamKind) -> usize {
+    match kind {
+        StreamKind::Frames => MAX_FRAMES_FRAME,
+        StreamKind::Control | StreamKind::Input => MAX_CONTROL_FRAME,
+    }
+}
+
+async fn within<T>(fut: impl Future<Output = T>) -> Result<T, LinkError> {
+    tokio::time::timeout(STEP_TIMEOUT, fut)
+        .await
+        .map_err(|_| LinkError::Timeout(STEP_TIMEOUT))
+}
+
+/// Host side: accepts the viewer's control stream and runs the handshake on it.
+///
+/// On a wrong code the viewer is told so before the error returns; the code is then dead, since the
+/// relay forgot it at the join.
+pub async fn host_handshake(
+    connection: Connection,
+    code: &SessionCode,
+    relay_id: &[u8; 32],
+) -> Result<Link, LinkError> {
+    let (send, recv) = within(connection.accept_bi()).await??;
+    let mut recv = FramedRecv::new(recv, MAX_CONTROL_FRAME);
+    recv.expect_kind(StreamKind::Control).await?;
+    let mut send = stream::PlainSend::new(send);
+
+    let mut handshake = HostHandshake::new(code, relay_id);
+    let hello = within(recv.next_plain::<HandshakeMessage>()).await??;
+    let host_hello = match handshake.on_viewer_hello(hello) {
+        Ok(msg) => msg,
+        Err(e) => return Err(fail(&mut send, e).await),
+    };
+    send.send(&host_hello).await?;
+    let confirm = within(recv.next_plain::<HandshakeMessage>()).await??;
+    let keys = match handshake.on_viewer_confirm(confirm) {
+        Ok(keys) => keys,
+        Err(e) => return Err(fail(&mut send, e).await),
+    };
+    Ok(finish(
+        connection,
+        send,
+        recv,
+        keys,
+        Direction::HostToViewer,
+    ))
+}
+
+/// Viewer side: opens the control stream and runs the handshake on it.
+pub async fn viewer_handshake(
+    connection: Connection,
+    code: &SessionCode,
+    relay_id: &[u8; 32],
+) -> Result<Link, LinkError> {
+    let (send, recv) = connection.open_bi().await?;
+    let mut send = stream::PlainSend::new(send);
+    send.write_kind(StreamKind::Control).await?;
+    let mut recv = FramedRecv::new(recv, MAX_CONTROL_FRAME);
+
+    let (handshake, hello) = ViewerHandshake::start(code, relay_id);
+    send.send(&hello).await?;
+    let host_hello = within(recv.next_plain::<HandshakeMessage>()).await??;
+    let (confirm, keys) = match handshake.on_host_hello(host_hello) {
+        Ok(done) => done,
+        Err(e) => return Err(fail(&mut send, e).await),
+    };
+    send.send(&confirm).await?;
+    Ok(finish(
+        connection,
+        send,
+        recv,
+        keys,
+        Direction::ViewerToHost,
+    ))
+}
+
+/// Tells the peer why the handshake failed (best effort), and returns the error to report locally.
+async fn fail(send: &mut stream::PlainSend, error: HandshakeError) -> LinkError {
+    if let Some(msg) = error.fail_message() {
+        // The peer may already be gone; the local error is what matters.
+        let _ = send.send(&msg).await;
+        let _ = send.finish();
+    }
+    LinkError::Handshake(error)
+}
+
+fn finish(
+    connection: Connection,
+    send: stream::PlainSend,
+    recv: FramedRecv,
+    keys: SessionKeys,
+    local: Direction,
+) -> Link {
+    let control_send = SealedSend::new(send.into_inner(), keys.sealer(StreamKind::Control, local));
+    let control_recv = SealedRecv::new(recv, keys.opener(StreamKind::Control, peer(local)));
+    Link {
+        control_send,
+        control_recv,
+        verifier: keys.verifier(),
+        streams: Streams {
+            connection,
+            keys,
+            local,
+        },
+    }
+}
+
+/// The protocol version this build speaks.
+pub const fn version() -> u16 {
+    PROTOCOL_VERSION
+}

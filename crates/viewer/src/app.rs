@@ -1,0 +1,361 @@
+//! The technician's window: the remote screen scaled to fit, a status bar, and input capture.
+
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, OnceLock};
+
+use eframe::egui;
+use egui::{Color32, Event, Modifiers, PointerButton, Pos2, Rect, TextureHandle, TextureOptions};
+use tandem_proto::session::{Input, MouseButton};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::keys;
+use crate::screen::{Changes, Screen, SharedScreen};
+use crate::session::Repaint;
+use crate::{ViewerCommand, ViewerEvent};
+
+/// A slot the window fills with its egui context, and a repaint callback for the network thread that
+/// uses it once it is there.
+pub fn repaint_slot() -> (Arc<OnceLock<egui::Context>>, Repaint) {
+    let slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    let for_network = slot.clone();
+    let repaint: Repaint = Arc::new(move || {
+        if let Some(ctx) = for_network.get() {
+            ctx.request_repaint();
+        }
+    });
+    (slot, repaint)
+}
+
+/// Runs the viewer window on this (the main) thread until it is closed.
+pub fn run(
+    title: String,
+    screen: SharedScreen,
+    events: Receiver<ViewerEvent>,
+    commands: UnboundedSender<ViewerCommand>,
+    slot: Arc<OnceLock<egui::Context>>,
+) -> eframe::Result {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([1280.0, 760.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "tandem-viewer",
+        options,
+        Box::new(move |cc| {
+            let _ = slot.set(cc.egui_ctx.clone());
+            Ok(Box::new(ViewerApp {
+                screen,
+                events,
+                commands,
+                status: "Connecting to the relay…".into(),
+                verifier: None,
+                view: false,
+                control: false,
+                control_requested: false,
+                ended: false,
+                fps: 0.0,
+                texture: None,
+                region: Vec::new(),
+                modifiers: Modifiers::NONE,
+                last_pointer: None,
+            }))
+        }),
+    )
+}
+
+struct ViewerApp {
+    screen: SharedScreen,
+    events: Receiver<ViewerEvent>,
+    commands: UnboundedSender<ViewerCommand>,
+    status: String,
+    verifier: Option<String>,
+    view: bool,
+    control: bool,
+    control_requested: bool,
+    ended: bool,
+    fps: f64,
+    texture: Option<TextureHandle>,
+    region: Vec<u8>,
+    /// Modifier state last forwarded to the host.
+    modifiers: Modifiers,
+    last_pointer: Option<(u32, u32)>,
+}
+
+impl ViewerApp {
+    fn send(&self, command: ViewerCommand) {
+        // After the session ended nothing listens; the window still closes normally.
+        let _ = self.commands.send(command);
+    }
+
+    fn absorb_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                ViewerEvent::Connected { .. } => {
+                    self.status = "Looking for the session…".into();
+                }
+                ViewerEvent::Paired => self.status = "Checking the code…".into(),
+                ViewerEvent::Secured { verifier } => {
+                    self.verifier = Some(verifier);
+                    self.status = "Waiting for the user to allow access…".into();
+                }
+                ViewerEvent::Permissions { view, control } => {
+                    self.view = view;
+                    self.control = control;
+                    self.status = match (view, control) {
+                        (_, true) => "In control".into(),
+                        (true, false) => "Viewing (no control)".into(),
+                        (false, false) => "Not allowed to view".into(),
+                    };
+                    if control {
+                        self.control_requested = false;
+                    }
+                }
+                ViewerEvent::Stats { fps, .. } => self.fps = fps,
+                ViewerEvent::Snapshot { .. } | ViewerEvent::Summary { .. } => {}
+                ViewerEvent::Ended { reason } => {
+                    self.status = format!("Session ended: {reason}");
+                    self.ended = true;
+                }
+            }
+        }
+    }
+
+    fn upload(&mut self, ctx: &egui::Context) {
+        let mut screen = Screen::lock(&self.screen);
+        let (width, height) = screen.size();
+        if width == 0 || height == 0 {
+            return;
+        }
+        let changes = if self.texture.is_none() {
+            screen.take_changes();
+            Changes::Full
+        } else {
+            screen.take_changes()
+        };
+        match changes {
+            Changes::None => {}
+            Changes::Full => {
+                let image = egui::ColorImage::from_rgba_unmultiplied(
+                    [width as usize, height as usize],
+                    screen.rgba(),
+                );
+                match &mut self.texture {
+                    Some(texture) => texture.set(image, TextureOptions::LINEAR),
+                    None => {
+                        self.texture =
+                            Some(ctx.load_texture("remote-screen", image, TextureOptions::LINEAR));
+                    }
+                }
+            }
+            Changes::Region(rect) => {
+                screen.copy_region(rect, &mut self.region);
+                let image = egui::ColorImage::from_rgba_unmultiplied(
+                    [rect.w as usize, rect.h as usize],
+                    &self.region,
+                );
+                if let Some(texture) = &mut self.texture {
+                    texture.set_partial(
+                        [rect.x as usize, rect.y as usize],
+                        image,
+                        TextureOptions::LINEAR,
+                    );
+                }
+            }
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(&self.status).strong());
+            if let Some(verifier) = &self.verifier {
+                ui.separator();
+                ui.label(format!("Check number: {verifier}"));
+            }
+            if self.view {
+                ui.separator();
+                ui.label(format!("{:.0} fps", self.fps));
+            }
+            if self.ended {
+                return;
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("End session").clicked() {
+                    self.send(ViewerCommand::End);
+                }
+                if self.view && !self.control {
+                    let label = if self.control_requested {
+                        "Control requested…"
+                    } else {
+                        "Request control"
+                    };
+                    if ui
+                        .add_enabled(!self.control_requested, egui::Button::new(label))
+                        .clicked()
+                    {
+                        self.control_requested = true;
+                        self.send(ViewerCommand::RequestControl);
+                    }
+                }
+            });
+        });
+    }
+
+    /// Draws the remote screen scaled to fit, keeping its aspect ratio; returns where it went.
+    fn draw_screen(&self, ui: &mut egui::Ui) -> Option<(Rect, (u32, u32))> {
+        let texture = self.texture.as_ref()?;
+        let size = texture.size_vec2();
+        let avail = ui.available_rect_before_wrap();
+        let scale = (avail.width() / size.x).min(avail.height() / size.y);
+        let shown = size * scale;
+        let rect = Rect::from_center_size(avail.center(), shown);
+        ui.painter().image(
+            texture.id(),
+            rect,
+            Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+            Color32::WHITE,
+        );
+        let cursor = Screen::lock(&self.screen).cursor;
+        if let Some((x, y)) = cursor {
+            let p = rect.min + egui::vec2(x as f32, y as f32) * scale;
+            ui.painter().circle(
+                p,
+                4.0,
+                Color32::from_rgba_unmultiplied(255, 60, 60, 200),
+                egui::Stroke::new(1.0, Color32::WHITE),
+            );
+        }
+        Some((rect, (size.x as u32, size.y as u32)))
+    }
+
+    /// Turns this frame's egui input over the screen area into protocol input.
+    fn forward_input(&mut self, ctx: &egui::Context, rect: Rect, remote: (u32, u32)) {
+        let to_remote = |pos: Pos2| -> Option<(u32, u32)> {
+            if !rect.contains(pos) {
+                return None;
+            }
+            let rel = (pos - rect.min) / rect.size();
+            let x = (rel.x * remote.0 as f32).clamp(0.0, remote.0 as f32 - 1.0);
+            let y = (rel.y * remote.1 as f32).clamp(0.0, remote.1 as f32 - 1.0);
+            Some((x as u32, y as u32))
+        };
+        let (events, modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
+        let mut out = Vec::new();
+        for (is_down, keysym) in keys::MODIFIERS {
+            let (before, now) = (is_down(&self.modifiers), is_down(&modifiers));
+            if before != now {
+                out.push(Input::Key {
+                    keysym,
+                    physical: 0,
+                    pressed: now,
+                });
+            }
+        }
+        self.modifiers = modifiers;
+        for event in events {
+            match event {
+                Event::PointerMoved(pos) => {
+                    if let Some((x, y)) = to_remote(pos)
+                        && self.last_pointer != Some((x, y))
+                    {
+                        self.last_pointer = Some((x, y));
+                        out.push(Input::PointerMove { x, y });
+                    }
+                }
+                Event::PointerButton {
+                    pos,
+                    button,
+                    pressed,
+                    ..
+                } => {
+                    if let Some((x, y)) = to_remote(pos) {
+                        if self.last_pointer != Some((x, y)) {
+                            self.last_pointer = Some((x, y));
+                            out.push(Input::PointerMove { x, y });
+                        }
+                        out.push(Input::Button {
+                            button: mouse_button(button),
+                            pressed,
+                        });
+                    } else if !pressed {
+                        // Release outside the picture still releases, so no button sticks.
+                        out.push(Input::Button {
+                            button: mouse_button(button),
+                            pressed,
+                        });
+                    }
+                }
+                Event::MouseWheel { unit, delta, .. } => {
+                    let notches = match unit {
+                        egui::MouseWheelUnit::Line => delta,
+                        egui::MouseWheelUnit::Page => delta * 10.0,
+                        egui::MouseWheelUnit::Point => delta / 50.0,
+                    };
+                    // egui: positive y scrolls content down (wheel up); the protocol: positive = down.
+                    let (dx, dy) = (-notches.x.round() as i32, -notches.y.round() as i32);
+                    if dx != 0 || dy != 0 {
+                        out.push(Input::Scroll { dx, dy });
+                    }
+                }
+                Event::Text(text) => out.push(Input::Text { text }),
+                Event::Key {
+                    key,
+                    pressed,
+                    modifiers,
+                    ..
+                } => {
+                    if keys::covered_by_text(key, modifiers) {
+                        continue;
+                    }
+                    if let Some(keysym) = keys::keysym(key) {
+                        out.push(Input::Key {
+                            keysym,
+                            physical: 0,
+                            pressed,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for input in out {
+            self.send(ViewerCommand::Input(input));
+        }
+    }
+}
+
+fn mouse_button(button: PointerButton) -> MouseButton {
+    match button {
+        PointerButton::Primary => MouseButton::Left,
+        PointerButton::Secondary => MouseButton::Right,
+        PointerButton::Middle => MouseButton::Middle,
+        PointerButton::Extra1 => MouseButton::Back,
+        PointerButton::Extra2 => MouseButton::Forward,
+    }
+}
+
+impl eframe::App for ViewerApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.absorb_events();
+        let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.viewport().close_requested()) && !self.ended {
+            self.send(ViewerCommand::End);
+        }
+        self.upload(&ctx);
+        egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().fill(Color32::from_gray(24)))
+            .show(ui, |ui| {
+                if let Some((rect, remote)) = self.draw_screen(ui) {
+                    if !self.ended {
+                        self.forward_input(&ctx, rect, remote);
+                    }
+                } else {
+                    ui.centered_and_justified(|ui| ui.label(&self.status));
+                }
+            });
+        // Status events come from the network thread; frames request repaints themselves.
+        ctx.request_repaint_after(std::time::Duration::from_millis(250));
+    }
+}
