@@ -1,0 +1,430 @@
+//! The decoder: applies updates to an RGBA framebuffer. Hostile input yields
+//! an error, never a panic, and memory stays bounded by [`DecoderLimits`].
+
+use crate::Rect;
+use crate::format::{
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, OP_COPY, OP_JPEG, OP_LOSSLESS, OP_PALETTE,
+    OP_SOLID, OP_VIDEO, VERSION,
+};
+use crate::tile::{bits_for, unpredict};
+
+/// Upper bounds on what a decoder accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct DecoderLimits {
+    pub max_width: u32,
+    pub max_height: u32,
+}
+
+impl Default for DecoderLimits {
+    fn default() -> Self {
+        Self {
+            max_width: 8192,
+            max_height: 8192,
+        }
+    }
+}
+
+/// What one update did.
+#[derive(Clone, Debug)]
+pub struct DecodeInfo {
+    pub width: u32,
+    pub height: u32,
+    /// The picture size changed (or this is the first picture).
+    pub resized: bool,
+    /// Regions whose pixels changed.
+    pub dirty: Vec<Rect>,
+}
+
+/// Why an update was rejected. The picture may be partly updated after an
+/// error; ask the encoder for a keyframe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("update truncated: need {needed} bytes, have {have}")]
+    Truncated { needed: usize, have: usize },
+    #[error("{extra} trailing bytes after the update")]
+    TrailingBytes { extra: usize },
+    #[error("not a Tandem codec update (bad magic)")]
+    BadMagic,
+    #[error("unsupported codec version {version}")]
+    UnsupportedVersion { version: u8 },
+    #[error("picture {width}x{height} exceeds the decoder's limits")]
+    TooLarge { width: u32, height: u32 },
+    #[error("picture {width}x{height} is empty")]
+    Empty { width: u32, height: u32 },
+    #[error("delta update before any keyframe")]
+    NoKeyframe,
+    #[error(
+        "delta update for {width}x{height} but the picture is {current_width}x{current_height}"
+    )]
+    SizeMismatch {
+        width: u32,
+        height: u32,
+        current_width: u32,
+        current_height: u32,
+    },
+    #[error("op stream of {len} bytes exceeds the limit of {max}")]
+    OpsTooLarge { len: usize, max: usize },
+    #[error("op stream is {actual} bytes, header says {declared}")]
+    OpsLength { declared: usize, actual: usize },
+    #[error("zstd: {0}")]
+    Zstd(#[source] std::io::Error),
+    #[error("unknown op {op} at offset {offset}")]
+    BadOp { op: u8, offset: usize },
+    #[error("op stream ends inside an op at offset {offset}")]
+    OpsTruncated { offset: usize },
+    #[error("bad tile {x},{y} {w}x{h}: {reason}")]
+    BadTile {
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+        reason: &'static str,
+    },
+    #[error("payload of {len} bytes overruns the blob")]
+    BlobOverrun { len: usize },
+    #[error("copies cover {area} pixels, more than allowed ({max})")]
+    CopiesTooLarge { area: u64, max: u64 },
+    #[error("JPEG tile: {0}")]
+    Jpeg(String),
+    #[error("video: {0}")]
+    Video(String),
+}
+
+/// The receiving end: holds the current picture.
+pub struct Decoder {
+    limits: DecoderLimits,
+    width: u32,
+    height: u32,
+    rgba: Vec<u8>,
+    ops: Vec<u8>,
+    planes: Vec<u8>,
+    copy_buf: Vec<u8>,
+    copies: Vec<[u32; 6]>,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    pub(crate) video: crate::tile::VideoDecoderSlot,
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(DecodeError::OpsTruncated { offset: self.pos })?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(2)?;
+        Ok(u32::from(u16::from_le_bytes([b[0], b[1]])))
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl Decoder {
+    pub fn new(limits: DecoderLimits) -> Self {
+        Self {
+            limits,
+            width: 0,
+            height: 0,
+            rgba: Vec::new(),
+            ops: Vec::new(),
+            planes: Vec::new(),
+            copy_buf: Vec::new(),
+            copies: Vec::new(),
+            zstd: None,
+            video: Default::default(),
+        }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The current picture as R,G,B,A bytes (A = 255), stride = width*4.
+    pub fn rgba(&self) -> &[u8] {
+        &self.rgba
+    }
+
+    /// Applies one update to the internal framebuffer.
+    pub fn decode(&mut self, update: &[u8]) -> Result<DecodeInfo, DecodeError> {
+        if update.len() < HEADER_LEN {
+            return Err(DecodeError::Truncated {
+                needed: HEADER_LEN,
+                have: update.len(),
+            });
+        }
+        if update[..2] != MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        if update[2] != VERSION {
+            return Err(DecodeError::UnsupportedVersion { version: update[2] });
+        }
+        let flags = update[3];
+        let width = le32(update, 4);
+        let height = le32(update, 8);
+        let ops_len = le32(update, 12) as usize;
+        let ops_z_len = le32(update, 16) as usize;
+        let blob_len = le32(update, 20) as usize;
+        let needed = HEADER_LEN as u64 + ops_z_len as u64 + blob_len as u64;
+        if (update.len() as u64) < needed {
+            return Err(DecodeError::Truncated {
+                needed: usize::try_from(needed).unwrap_or(usize::MAX),
+                have: update.len(),
+            });
+        }
+        if update.len() as u64 > needed {
+            return Err(DecodeError::TrailingBytes {
+                extra: (update.len() as u64 - needed) as usize,
+            });
+        }
+        let ops_z = &update[HEADER_LEN..HEADER_LEN + ops_z_len];
+        let blob = &update[HEADER_LEN + ops_z_len..];
+
+        let mut resized = false;
+        if flags & FLAG_KEYFRAME != 0 {
+            if width == 0 || height == 0 {
+                return Err(DecodeError::Empty { width, height });
+            }
+            if width > self.limits.max_width
+                || height > self.limits.max_height
+                || width > crate::format::MAX_DIM
+                || height > crate::format::MAX_DIM
+            {
+                return Err(DecodeError::TooLarge { width, height });
+            }
+            resized = width != self.width || height != self.height;
+            self.width = width;
+            self.height = height;
+            let n = width as usize * height as usize * 4;
+            self.rgba.clear();
+            self.rgba.resize(n, 0);
+            for p in self.rgba.chunks_exact_mut(4) {
+                p[3] = 255;
+            }
+            self.video.reset();
+        } else {
+            if self.width == 0 {
+                return Err(DecodeError::NoKeyframe);
+            }
+            if width != self.width || height != self.height {
+                return Err(DecodeError::SizeMismatch {
+                    width,
+                    height,
+                    current_width: self.width,
+                    current_height: self.height,
+                });
+            }
+        }
+        let max_ops = width as usize * height as usize * 4 + (1 << 20);
+        if ops_len > max_ops {
+            return Err(DecodeError::OpsTooLarge {
+                len: ops_len,
+                max: max_ops,
+            });
+        }
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.clear();
+        if flags & FLAG_OPS_ZSTD != 0 {
+            if self.zstd.is_none() {
+                self.zstd = Some(zstd::bulk::Decompressor::new().map_err(DecodeError::Zstd)?);
+            }
+            ops.reserve(ops_len);
+            if let Some(z) = self.zstd.as_mut() {
+                let got = z.decompress_to_buffer(ops_z, &mut ops);
+                if let Err(e) = got {
+                    self.ops = ops;
+                    return Err(DecodeError::Zstd(e));
+                }
+            }
+        } else {
+            ops.extend_from_slice(ops_z);
+        }
+        let result = if ops.len() != ops_len {
+            Err(DecodeError::OpsLength {
+                declared: ops_len,
+                actual: ops.len(),
+            })
+        } else {
+            let mut dirty = Vec::new();
+            self.apply(&ops, blob, &mut dirty).map(|()| DecodeInfo {
+                width,
+                height,
+                resized,
+                dirty,
+            })
+        };
+        self.ops = ops;
+        result
+    }
+
+    fn check_rect(&self, x: u32, y: u32, w: u32, h: u32) -> Result<Rect, DecodeError> {
+        if w == 0 || h == 0 || x + w > self.width || y + h > self.height {
+            return Err(DecodeError::BadTile {
+                x,
+                y,
+                w,
+                h,
+                reason: "outside the picture or empty",
+            });
+        }
+        Ok(Rect { x, y, w, h })
+    }
+
+    fn apply(&mut self, ops: &[u8], blob: &[u8], dirty: &mut Vec<Rect>) -> Result<(), DecodeError> {
+        let mut r = Reader { buf: ops, pos: 0 };
+        let mut blob_pos = 0usize;
+        let stride = self.width as usize * 4;
+        // Copies first: gather every source, then write every destination.
+        self.copies.clear();
+        let mut area = 0u64;
+        let max_area = 2 * u64::from(self.width) * u64::from(self.height);
+        while r.pos < ops.len() && ops[r.pos] == OP_COPY {
+            r.pos += 1;
+            let (sx, sy, dx, dy, w, h) =
+                (r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?);
+            self.check_rect(sx, sy, w, h)?;
+            let d = self.check_rect(dx, dy, w, h)?;
+            area += u64::from(w) * u64::from(h);
+            if area > max_area {
+                return Err(DecodeError::CopiesTooLarge {
+                    area,
+                    max: max_area,
+                });
+            }
+            self.copies.push([sx, sy, dx, dy, w, h]);
+            dirty.push(d);
+        }
+        if !self.copies.is_empty() {
+            self.copy_buf.clear();
+            for &[sx, sy, _, _, w, _h] in &self.copies {
+                for row in 0.._h {
+                    let s = (sy + row) as usize * stride + sx as usize * 4;
+                    self.copy_buf
+                        .extend_from_slice(&self.rgba[s..s + w as usize * 4]);
+                }
+            }
+            let mut at = 0usize;
+            for &[_, _, dx, dy, w, h] in &self.copies {
+                let n = w as usize * 4;
+                for row in 0..h {
+                    let d = (dy + row) as usize * stride + dx as usize * 4;
+                    self.rgba[d..d + n].copy_from_slice(&self.copy_buf[at..at + n]);
+                    at += n;
+                }
+            }
+        }
+        while r.pos < ops.len() {
+            let offset = r.pos;
+            let op = r.u8()?;
+            if op == OP_COPY {
+                return Err(DecodeError::BadOp { op, offset });
+            }
+            let (x, y, w, h) = (r.u16()?, r.u16()?, r.u16()?, r.u16()?);
+            let rect = self.check_rect(x, y, w, h)?;
+            match op {
+                OP_SOLID => {
+                    let c = r.take(3)?;
+                    let px = [c[2], c[1], c[0], 255];
+                    for row in y..y + h {
+                        let s = row as usize * stride + x as usize * 4;
+                        for p in self.rgba[s..s + w as usize * 4].chunks_exact_mut(4) {
+                            p.copy_from_slice(&px);
+                        }
+                    }
+                }
+                OP_PALETTE => {
+                    let n = usize::from(r.u8()?) + 1;
+                    let pal = r.take(n * 3)?;
+                    let mut lut = [[0u8, 0, 0, 255]; 256];
+                    for (i, c) in pal.chunks_exact(3).enumerate() {
+                        lut[i] = [c[2], c[1], c[0], 255];
+                    }
+                    let bits = bits_for(n);
+                    let per = (8 / bits) as usize;
+                    let row_bytes = (w as usize).div_ceil(per);
+                    let idx = r.take(row_bytes * h as usize)?;
+                    let mask = ((1u16 << bits) - 1) as u8;
+                    for (row, ib) in idx.chunks_exact(row_bytes).enumerate() {
+                        let s = (y as usize + row) * stride + x as usize * 4;
+                        let dst = &mut self.rgba[s..s + w as usize * 4];
+                        for (i, p) in dst.chunks_exact_mut(4).enumerate() {
+                            let b = ib[i / per];
+                            let v = (b >> ((i % per) as u32 * bits)) & mask;
+                            if usize::from(v) >= n {
+                                return Err(DecodeError::BadTile {
+                                    x,
+                                    y,
+                                    w,
+                                    h,
+                                    reason: "palette index out of range",
+                                });
+                            }
+                            p.copy_from_slice(&lut[usize::from(v)]);
+                        }
+                    }
+                }
+                OP_LOSSLESS => {
+                    let n = w as usize * h as usize;
+                    let data = r.take(n * 3)?;
+                    self.planes.clear();
+                    self.planes.extend_from_slice(data);
+                    for k in 0..3 {
+                        unpredict(&mut self.planes[k * n..(k + 1) * n], w as usize);
+                    }
+                    let (g, rest) = self.planes.split_at(n);
+                    let (bp, rp) = rest.split_at(n);
+                    for row in 0..h as usize {
+                        let s = (y as usize + row) * stride + x as usize * 4;
+                        let dst = &mut self.rgba[s..s + w as usize * 4];
+                        let o = row * w as usize;
+                        for (i, p) in dst.chunks_exact_mut(4).enumerate() {
+                            let gg = g[o + i];
+                            p[0] = rp[o + i].wrapping_add(gg);
+                            p[1] = gg;
+                            p[2] = bp[o + i].wrapping_add(gg);
+                        }
+                    }
+                }
+                OP_JPEG | OP_VIDEO => {
+                    let len = r.u32()? as usize;
+                    let end = blob_pos
+                        .checked_add(len)
+                        .filter(|&e| e <= blob.len())
+                        .ok_or(DecodeError::BlobOverrun { len })?;
+                    let payload = &blob[blob_pos..end];
+                    blob_pos = end;
+                    if op == OP_JPEG {
+                        crate::tile::decode_jpeg(payload, &mut self.rgba, stride, rect)?;
+                    } else {
+                        self.video.decode(payload, &mut self.rgba, stride, rect)?;
+                    }
+                }
+                _ => return Err(DecodeError::BadOp { op, offset }),
+            }
+            dirty.push(rect);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! The wire format of one update (all integers little endian).
+//!
+//! ```text
+//! update  := header ops_z blob
+//! header  := "TQ" version:u8 flags:u8 width:u32 height:u32
+//!            ops_len:u32 ops_z_len:u32 blob_len:u32          (24 bytes)
+//! ops_z   := zstd(ops) if flags & OPS_ZSTD, else ops verbatim (ops_z_len bytes)
+//! blob    := blob_len bytes of already-compressed payloads (JPEG, video)
+//! ops     := op*
+//! op      := COPY  sx:u16 sy:u16 dx:u16 dy:u16 w:u16 h:u16
+//!          | SOLID rect b:u8 g:u8 r:u8
+//!          | PALETTE rect (n-1):u8 (b g r)*n indices        (1/2/4/8 bits, rows byte-padded)
+//!          | LOSSLESS rect planes                            (3*w*h bytes, see `tile`)
+//!          | JPEG rect len:u32                               (next len bytes of blob)
+//!          | VIDEO rect len:u32                              (next len bytes of blob)
+//! rect    := x:u16 y:u16 w:u16 h:u16
+//! ```
+//!
+//! COPY ops come first and read from the picture as it was before the update,
+//! so moves and scrolls may overlap freely. Every other op overwrites its rect.
+//! A keyframe (flag bit 0) sets the size; every pixel of it is covered by ops.
+
+/// Magic bytes at the start of every update.
+pub const MAGIC: [u8; 2] = *b"TQ";
+/// Current format version.
+pub const VERSION: u8 = 1;
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 24;
+
+/// Flag: this update is a keyframe and (re)sets the picture size.
+pub const FLAG_KEYFRAME: u8 = 1;
+/// Flag: the op stream is zstd-compressed.
+pub const FLAG_OPS_ZSTD: u8 = 2;
+
+pub(crate) const OP_COPY: u8 = 1;
+pub(crate) const OP_SOLID: u8 = 2;
+pub(crate) const OP_PALETTE: u8 = 3;
+pub(crate) const OP_LOSSLESS: u8 = 4;
+pub(crate) const OP_JPEG: u8 = 5;
+pub(crate) const OP_VIDEO: u8 = 6;
+
+/// Largest width or height the format can carry.
+pub const MAX_DIM: u32 = u16::MAX as u32;
+
+/// Returns the total length of the update starting at `bytes`, if its header
+/// is complete, so a byte stream of concatenated updates can be split.
+pub fn update_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < HEADER_LEN || bytes[..2] != MAGIC {
+        return None;
+    }
+    let z = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]) as usize;
+    let b = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]) as usize;
+    HEADER_LEN.checked_add(z)?.checked_add(b)
+}
+
+#[inline]
+pub(crate) fn put_u16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+#[inline]
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Writes `op` and its rect.
+#[inline]
+pub(crate) fn put_rect_op(out: &mut Vec<u8>, op: u8, x: u32, y: u32, w: u32, h: u32) {
+    out.push(op);
+    for v in [x, y, w, h] {
+        put_u16(out, v as u16);
+    }
+}
