@@ -113,6 +113,7 @@ impl ViewerApp {
                     }
                 }
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
+                ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Snapshot { .. } | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
                     self.status = format!("Session ended: {reason}");

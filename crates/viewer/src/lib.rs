@@ -39,6 +39,8 @@ pub enum ViewerEvent {
     Secured { verifier: String },
     /// What the user allows.
     Permissions { view: bool, control: bool },
+    /// The first screen update arrived and was decoded.
+    FirstFrame { width: u32, height: u32 },
     /// Once a second while frames flow.
     Stats {
         frames: u64,

@@ -121,6 +121,10 @@ pub async fn run(
             decoded = decoded_rx.recv() => match decoded {
                 Some(Decoded::Update { seq, bytes }) => {
                     control_send.send(&Control::Ack { seq }).await?;
+                    if stats.total_frames == 0 {
+                        let (width, height) = Screen::lock(&screen).size();
+                        emit(&events, ViewerEvent::FirstFrame { width, height });
+                    }
                     stats.record(bytes, &screen, &events);
                 }
                 Some(Decoded::Failed(e)) => break Ending::Failed(e),

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tandem needs to build, run and test (as root; a no-op when present).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential pkg-config libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev
+  # run and test headless: virtual X server, X tools, Mesa's software OpenGL for the egui windows
+  xvfb x11-utils xdotool xterm
+  libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "missing packages: ${missing[*]} — run this script as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
+  exit 1
+fi

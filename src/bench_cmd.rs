@@ -1,0 +1,66 @@
+//! `tandem bench`: the codec on a corpus of recordings, as the host would run it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tandem_bench::{BenchOptions, ClipReport};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A directory whose subdirectories each hold frame_NNNN.png in order
+    /// (default: ../shared/bench/corpus when present).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// One JSON object per clip per line.
+    #[arg(long)]
+    json: bool,
+    /// Encoder threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let corpus = match args.corpus.or_else(tandem_bench::default_corpus) {
+        Some(corpus) => corpus,
+        None => bail!("no corpus found: pass --corpus DIR (subdirectories of frame_NNNN.png)"),
+    };
+    let options = BenchOptions {
+        corpus: corpus.clone(),
+        threads: args.threads,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} frames {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut current = String::new();
+    let reports = tandem_bench::run(&options, &mut |progress| {
+        if progress.clip != current {
+            current.clone_from(&progress.clip);
+            bar.set_prefix(progress.clip.clone());
+            bar.set_length(progress.frames as u64);
+        }
+        bar.set_position(progress.frame as u64);
+    })
+    .with_context(|| format!("benchmarking the corpus at {}", corpus.display()))?;
+    bar.finish_and_clear();
+    print_reports(&reports, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_reports(reports: &[ClipReport], json: bool) {
+    if json {
+        for report in reports {
+            println!("{}", report.to_json_line());
+        }
+    } else {
+        println!("{}", ClipReport::table_header());
+        for report in reports {
+            println!("{report}");
+        }
+    }
+}

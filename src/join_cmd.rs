@@ -1,0 +1,230 @@
+//! `tandem join`: the technician views (and, once allowed, controls) the user's screen.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+use tandem_proto::code::SessionCode;
+use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
+use tokio::sync::mpsc;
+
+use crate::output::Output;
+use crate::trust::RelayFlags;
+
+#[derive(Args)]
+pub struct JoinArgs {
+    /// The code the user read to you, e.g. "482 193 715".
+    code: String,
+    #[command(flatten)]
+    relay: RelayFlags,
+    /// Your name, shown to the user when they are asked to allow you in.
+    #[arg(long, default_value = "Your technician")]
+    name: String,
+    /// No window: decode the screen and report (implied when there is no display).
+    #[arg(long)]
+    headless: bool,
+    /// End the session after this many seconds.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Write a PNG of the decoded screen here when the session ends.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Ask for control as soon as viewing is allowed.
+    #[arg(long)]
+    request_control: bool,
+    /// One JSON object per line for each event. Also reads commands on stdin:
+    /// `snapshot PATH`, `control`, `end`.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
+    let out = Output { json: args.json };
+    let code = SessionCode::parse(&args.code).context("that is not a Tandem code")?;
+    let config = ViewerConfig {
+        relay: args.relay.relay.clone(),
+        trust: args.relay.trust()?,
+        code,
+        technician: args.name.clone(),
+    };
+    let window = !args.headless && crate::have_display();
+
+    let runtime = crate::runtime()?;
+    let screen = Screen::shared();
+    let (slot, repaint) = tandem_viewer::app::repaint_slot();
+    let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let session = runtime.spawn(tandem_viewer::session::run(
+        config,
+        screen.clone(),
+        repaint,
+        event_tx,
+        command_rx,
+    ));
+    spawn_stdin_commands(command_tx.clone());
+
+    let (window_tx, window_rx) = std::sync::mpsc::channel();
+    let request_control = args.request_control;
+    let printer_commands = command_tx.clone();
+    let printer = runtime.spawn(async move {
+        let mut asked = false;
+        while let Some(event) = event_rx.recv().await {
+            print_event(&out, &event);
+            if let ViewerEvent::Permissions { view: true, control: false } = event
+                && request_control
+                && !asked
+            {
+                asked = true;
+                let _ = printer_commands.send(ViewerCommand::RequestControl);
+            }
+            let _ = window_tx.send(event);
+        }
+    });
+    if let Some(seconds) = args.duration {
+        let end_tx = command_tx.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            let _ = end_tx.send(ViewerCommand::End);
+        });
+    }
+    let stop_tx = command_tx.clone();
+    runtime.spawn(async move {
+        crate::relay_cmd::shutdown_signal().await;
+        let _ = stop_tx.send(ViewerCommand::End);
+    });
+
+    if window {
+        let title = format!("Tandem — {}", args.relay.relay);
+        if let Err(e) = tandem_viewer::app::run(title, screen.clone(), window_rx, command_tx.clone(), slot)
+        {
+            eprintln!("warning: the viewer window failed ({e}); continuing headless");
+        } else {
+            let _ = command_tx.send(ViewerCommand::End);
+        }
+    } else {
+        drop(window_rx);
+    }
+    let result = runtime.block_on(session).context("the session task failed")?;
+    let _ = runtime.block_on(printer);
+    if let Some(path) = &args.snapshot {
+        let frames = {
+            let screen = Screen::lock(&screen);
+            screen
+                .save_png(path)
+                .with_context(|| format!("writing the snapshot {}", path.display()))?;
+            screen.frames
+        };
+        print_event(
+            &out,
+            &ViewerEvent::Snapshot {
+                path: path.clone(),
+                frames,
+            },
+        );
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("the session failed")),
+    }
+}
+
+fn print_event(out: &Output, event: &ViewerEvent) {
+    match event {
+        ViewerEvent::Connected { fingerprint } => out.event(
+            "connected",
+            json!({ "fingerprint": fingerprint }),
+            || "Connected to the relay; looking for the session…".into(),
+        ),
+        ViewerEvent::Paired => out.event("paired", json!({}), || {
+            "Found the session; checking the code…".into()
+        }),
+        ViewerEvent::Secured { verifier } => out.event(
+            "secured",
+            json!({ "verifier": verifier }),
+            || format!("Code confirmed. Check number: {verifier}. Waiting for the user to allow access…"),
+        ),
+        ViewerEvent::Permissions { view, control } => out.event(
+            "permissions",
+            json!({ "view": view, "control": control }),
+            || match (view, control) {
+                (_, true) => "You can see and control the screen.".into(),
+                (true, false) => "You can see the screen (no control).".into(),
+                (false, false) => "The user has not allowed you to see the screen.".into(),
+            },
+        ),
+        ViewerEvent::FirstFrame { width, height } => out.event(
+            "first_frame",
+            json!({ "width": width, "height": height }),
+            || format!("Receiving the screen ({width}x{height})."),
+        ),
+        ViewerEvent::Stats {
+            frames,
+            fps,
+            bytes_per_frame,
+            width,
+            height,
+        } => out.event(
+            "stats",
+            json!({ "frames": frames, "fps": fps, "bytes_per_frame": bytes_per_frame, "width": width, "height": height }),
+            || format!("{width}x{height}, {frames} frames, {fps:.1} fps, {bytes_per_frame} bytes/frame"),
+        ),
+        ViewerEvent::Snapshot { path, frames } => out.event(
+            "snapshot",
+            json!({ "path": path, "frames": frames }),
+            || format!("Wrote what the viewer decoded to {}", path.display()),
+        ),
+        ViewerEvent::Summary {
+            frames,
+            bytes,
+            seconds,
+        } => {
+            let per_frame = bytes.checked_div(*frames).unwrap_or(0);
+            let fps = if *seconds > 0.0 { *frames as f64 / seconds } else { 0.0 };
+            out.event(
+                "summary",
+                json!({ "frames": frames, "bytes": bytes, "seconds": seconds, "fps": fps, "bytes_per_frame": per_frame }),
+                || format!("{frames} frames in {seconds:.1} s ({fps:.1} fps), {per_frame} bytes per frame on average"),
+            );
+        }
+        ViewerEvent::Ended { reason } => out.event(
+            "session_ended",
+            json!({ "reason": reason }),
+            || format!("Session ended: {reason}"),
+        ),
+    }
+}
+
+/// Reads `snapshot PATH`, `control` and `end` from stdin, for scripts and tests.
+fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>) {
+    let spawned = std::thread::Builder::new()
+        .name("tandem-stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                let line = line.trim();
+                let command = if let Some(path) = line.strip_prefix("snapshot ") {
+                    ViewerCommand::Snapshot(PathBuf::from(path.trim()))
+                } else if line == "control" {
+                    ViewerCommand::RequestControl
+                } else if line == "end" {
+                    ViewerCommand::End
+                } else {
+                    if !line.is_empty() {
+                        eprintln!("commands: snapshot PATH, control, end");
+                    }
+                    continue;
+                };
+                if commands.send(command).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("warning: cannot read commands from stdin: {e}");
+    }
+}

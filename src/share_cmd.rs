@@ -1,0 +1,228 @@
+//! `tandem share`: the person who needs help shares their screen.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use tandem_codec::EncoderConfig;
+use tandem_host::{Grant, HostCommand, HostConfig, HostEvent};
+use tokio::sync::mpsc;
+
+use crate::output::Output;
+use crate::trust::RelayFlags;
+
+#[derive(Args)]
+pub struct ShareArgs {
+    #[command(flatten)]
+    relay: RelayFlags,
+    /// How long the code stays valid, in seconds (the relay may cap it).
+    #[arg(long, default_value_t = 600)]
+    code_ttl: u64,
+    /// Grant without asking: `view` (see the screen) or `control` (also mouse and keyboard).
+    /// For scripted use only: anyone with the code gets in.
+    #[arg(long, value_enum)]
+    auto_accept: Option<AutoAccept>,
+    /// Don't open the small status window even when a display is present (ask in the terminal).
+    #[arg(long)]
+    no_window: bool,
+    /// Quality of photographic regions, 1-100 (text and UI are always exact).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// Most frames per second to capture.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
+    fps: u32,
+    /// One JSON object per line for each event.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AutoAccept {
+    View,
+    Control,
+}
+
+pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
+    let out = Output { json: args.json };
+    let auto_accept = args.auto_accept.map(|a| match a {
+        AutoAccept::View => Grant::View,
+        AutoAccept::Control => Grant::Control,
+    });
+    if let Some(grant) = auto_accept {
+        let what = match grant {
+            Grant::View => "see your screen",
+            Grant::Control => "see your screen and control your mouse and keyboard",
+        };
+        eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
+    }
+    let config = HostConfig {
+        relay: args.relay.relay.clone(),
+        trust: args.relay.trust()?,
+        code_ttl: Duration::from_secs(args.code_ttl),
+        auto_accept,
+        encoder: EncoderConfig {
+            quality: args.quality,
+            ..EncoderConfig::default()
+        },
+        max_fps: args.fps,
+    };
+    let window = crate::have_display() && !args.no_window;
+
+    let runtime = crate::runtime()?;
+    let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let session = runtime.spawn(tandem_host::run(config, event_tx, command_rx));
+
+    // Consent questions are answered in the window, or else on stdin (y/n), so scripts can too.
+    let pending: Arc<Mutex<Option<Grant>>> = Arc::default();
+    if !window {
+        spawn_stdin_commands(pending.clone(), command_tx.clone());
+    }
+    let (window_tx, window_rx) = std::sync::mpsc::channel();
+    let printer_pending = pending.clone();
+    let printer = runtime.spawn(async move {
+        while let Some(event) = event_rx.recv().await {
+            print_event(&out, &event, window);
+            if let HostEvent::ConsentNeeded { grant, .. } = &event
+                && let Ok(mut pending) = printer_pending.lock()
+            {
+                *pending = Some(*grant);
+            }
+            let _ = window_tx.send(event);
+        }
+    });
+    let stop_tx = command_tx.clone();
+    runtime.spawn(async move {
+        crate::relay_cmd::shutdown_signal().await;
+        let _ = stop_tx.send(HostCommand::Stop);
+    });
+
+    if window {
+        if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone()) {
+            eprintln!("warning: the status window failed ({e}); continuing in the terminal");
+            spawn_stdin_commands(pending, command_tx.clone());
+        } else {
+            // The window closed: that stops sharing (a no-op if the session already ended).
+            let _ = command_tx.send(HostCommand::Stop);
+        }
+    }
+    let result = runtime.block_on(session).context("the session task failed")?;
+    let _ = runtime.block_on(printer);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("sharing failed")),
+    }
+}
+
+fn print_event(out: &Output, event: &HostEvent, window: bool) {
+    match event {
+        HostEvent::Connected { relay, fingerprint } => out.event(
+            "connected",
+            json!({ "relay": relay, "fingerprint": fingerprint }),
+            || format!("Connected to the relay at {relay}."),
+        ),
+        HostEvent::CodeIssued { code, expires_in } => out.event(
+            "code_issued",
+            json!({ "code": code, "expires_in_secs": expires_in.as_secs() }),
+            || {
+                format!(
+                    "\n    Your code:  {code}\n\nRead it to your technician. It works once and expires in {} minutes.",
+                    expires_in.as_secs().div_ceil(60)
+                )
+            },
+        ),
+        HostEvent::Paired => out.event("paired", json!({}), || {
+            "A technician is connecting; checking the code…".into()
+        }),
+        HostEvent::Secured { verifier } => out.event(
+            "secured",
+            json!({ "verifier": verifier }),
+            || format!("Code confirmed. Check number: {verifier}"),
+        ),
+        HostEvent::ConsentNeeded { grant, technician } => {
+            let what = match grant {
+                Grant::View => "see your screen",
+                Grant::Control => "control your mouse and keyboard",
+            };
+            let grant_name = match grant {
+                Grant::View => "view",
+                Grant::Control => "control",
+            };
+            out.event(
+                "consent_needed",
+                json!({ "grant": grant_name, "technician": technician }),
+                || {
+                    if window {
+                        format!("{technician} wants to {what}: answer in the Tandem window.")
+                    } else {
+                        format!("{technician} wants to {what}. Allow? [y/N]")
+                    }
+                },
+            );
+        }
+        HostEvent::Permissions {
+            technician,
+            view,
+            control,
+        } => out.event(
+            "permissions",
+            json!({ "technician": technician, "view": view, "control": control }),
+            || match (view, control) {
+                (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
+                (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
+                (false, false) => format!("{technician} cannot see your screen."),
+            },
+        ),
+        HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
+            "The technician's input was ignored: they do not have control.".into()
+        }),
+        HostEvent::Ended { reason } => out.event(
+            "session_ended",
+            json!({ "reason": reason }),
+            || format!("Session ended: {reason}"),
+        ),
+    }
+}
+
+/// Reads `y`/`n` (answers to the pending question), `revoke`, `new` and `stop` from stdin.
+fn spawn_stdin_commands(
+    pending: Arc<Mutex<Option<Grant>>>,
+    commands: mpsc::UnboundedSender<HostCommand>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("tandem-stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                let answer = line.trim().to_ascii_lowercase();
+                let command = match answer.as_str() {
+                    "y" | "yes" | "allow" | "n" | "no" | "deny" | "" => {
+                        let allow = matches!(answer.as_str(), "y" | "yes" | "allow");
+                        let grant = pending.lock().ok().and_then(|mut p| p.take());
+                        match grant {
+                            Some(grant) => HostCommand::Consent { grant, allow },
+                            None => continue,
+                        }
+                    }
+                    "revoke" => HostCommand::RevokeControl,
+                    "new" => HostCommand::NewCode,
+                    "stop" | "end" | "quit" => HostCommand::Stop,
+                    _ => {
+                        eprintln!("commands: y, n, revoke, new, stop");
+                        continue;
+                    }
+                };
+                if commands.send(command).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("warning: cannot read commands from the terminal: {e}");
+    }
+}

@@ -1,0 +1,279 @@
+//! Harness for end-to-end tests: real `tandem` processes, their `--json` events, and X displays.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const TANDEM: &str = env!("CARGO_BIN_EXE_tandem");
+
+/// A generous deadline for one step: the machines are shared and slow, and nothing here is timed.
+pub const STEP: Duration = Duration::from_secs(60);
+
+/// A `tandem` child process, killed on drop, whose stdout JSON events are collected on a thread.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: mpsc::Receiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+impl Proc {
+    pub fn start(name: &str, args: &[&str], display: Option<&str>) -> Proc {
+        let mut command = Command::new(TANDEM);
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        match display {
+            Some(display) => command.env("DISPLAY", display),
+            None => command.env_remove("DISPLAY"),
+        };
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let label = name.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                eprintln!("[{label}] {line}");
+                if let Ok(value) = serde_json::from_str::<Value>(&line)
+                    && tx.send(value).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Proc {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            events: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the next event named `event`, failing on timeout or exit.
+    pub fn wait_event(&mut self, event: &str) -> Value {
+        self.wait_event_within(event, STEP)
+    }
+
+    pub fn wait_event_within(&mut self, event: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(value) => {
+                    self.seen.push(value.clone());
+                    if value["event"] == event {
+                        return value;
+                    }
+                }
+                Err(_) => panic!(
+                    "{}: no `{event}` event within {timeout:?}; saw {:?}",
+                    self.name, self.seen
+                ),
+            }
+        }
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for the process to exit; returns whether it succeeded.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not exit within {timeout:?}", self.name);
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A relay on loopback with its own data directory.
+pub struct TestRelay {
+    pub proc: Proc,
+    pub addr: String,
+    pub fingerprint: String,
+    pub dir: TempDir,
+}
+
+impl TestRelay {
+    pub fn start() -> TestRelay {
+        let dir = TempDir::new("relay");
+        let data = dir.path().to_str().unwrap().to_owned();
+        let mut proc = Proc::start(
+            "relay",
+            &["relay", "--listen", "127.0.0.1:0", "--data-dir", &data, "--json"],
+            None,
+        );
+        let listening = proc.wait_event("listening");
+        TestRelay {
+            addr: listening["addr"].as_str().unwrap().to_owned(),
+            fingerprint: listening["fingerprint"].as_str().unwrap().to_owned(),
+            proc,
+            dir,
+        }
+    }
+
+    pub fn flags(&self) -> Vec<String> {
+        vec![
+            "--relay".into(),
+            self.addr.clone(),
+            "--fingerprint".into(),
+            self.fingerprint.clone(),
+        ]
+    }
+}
+
+/// `tandem share` with `extra` flags on `display`, up to its code.
+pub fn start_share(relay: &TestRelay, display: &str, extra: &[&str]) -> (Proc, String) {
+    let mut args: Vec<String> = vec!["share".into()];
+    args.extend(relay.flags());
+    args.extend(["--json".into(), "--no-window".into()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut share = Proc::start("share", &args, Some(display));
+    let code = share.wait_event("code_issued")["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (share, code)
+}
+
+/// `tandem join CODE` with `extra` flags; on `display` (a real window) or headless when `None`.
+pub fn start_join(relay: &TestRelay, code: &str, display: Option<&str>, extra: &[&str]) -> Proc {
+    let mut args: Vec<String> = vec!["join".into(), code.into()];
+    args.extend(relay.flags());
+    args.extend(["--json".into(), "--name".into(), "E2E technician".into()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Proc::start("join", &args, display)
+}
+
+/// A directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "tandem-test-{label}-{}-{n}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `xdotool` on `display` and returns its stdout.
+pub fn xdotool(display: &str, args: &[&str]) -> String {
+    let output = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("xdotool is installed (scripts/install-deps.sh)");
+    assert!(
+        output.status.success(),
+        "xdotool {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The pointer position on `display`.
+pub fn pointer(display: &str) -> (i32, i32) {
+    let out = xdotool(display, &["getmouselocation", "--shell"]);
+    let field = |name: &str| -> i32 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    (field("X"), field("Y"))
+}
+
+/// The root window of `display` as (width, height, B,G,R,X bytes), read with a plain X GetImage
+/// (independent of the MIT-SHM path the host captures with).
+pub fn grab_root(display: &str) -> (u32, u32, Vec<u8>) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
+    let (conn, screen_num) = x11rb::connect(Some(display)).unwrap();
+    let screen = &conn.setup().roots[screen_num];
+    let (w, h) = (screen.width_in_pixels, screen.height_in_pixels);
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, screen.root, 0, 0, w, h, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    (u32::from(w), u32::from(h), image.data)
+}
+
+/// Number of pixels whose R,G,B differ between a BGRX grab and a decoded PNG.
+pub fn differing_pixels(bgrx: &[u8], png: &Path) -> Option<usize> {
+    let decoded = image::open(png).ok()?.to_rgba8();
+    let rgba = decoded.as_raw();
+    if rgba.len() != bgrx.len() {
+        return Some(usize::MAX);
+    }
+    Some(
+        bgrx.chunks_exact(4)
+            .zip(rgba.chunks_exact(4))
+            .filter(|(s, d)| s[2] != d[0] || s[1] != d[1] || s[0] != d[2])
+            .count(),
+    )
+}

@@ -1,0 +1,228 @@
+//! A whole support session through real processes: a relay on loopback, `tandem share` on Xvfb
+//! display A, and `tandem join` with its real egui window on Xvfb display B, driven with xdotool.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tandem_xvfb::VirtualDisplay;
+
+const TYPED: &str = "tandem e2e 42";
+
+/// Where the viewer window shows remote pixel (x, y): learned by moving the pointer on B and reading
+/// where it lands on A, which also proves pointer input arrives.
+struct Mapping {
+    scale: f64,
+    offset: (f64, f64),
+}
+
+impl Mapping {
+    fn to_viewer(&self, remote: (i32, i32)) -> (i32, i32) {
+        (
+            (f64::from(remote.0) * self.scale + self.offset.0).round() as i32,
+            (f64::from(remote.1) * self.scale + self.offset.1).round() as i32,
+        )
+    }
+}
+
+fn calibrate(display_a: &str, display_b: &str, viewer_window: &str) -> Mapping {
+    let geometry = xdotool(display_b, &["getwindowgeometry", "--shell", viewer_window]);
+    let field = |name: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let probe = |bx: i32, by: i32| -> (i32, i32) {
+        let before = pointer(display_a);
+        xdotool(display_b, &["mousemove", &bx.to_string(), &by.to_string()]);
+        wait_until("the remote pointer to move", STEP, || {
+            let now = pointer(display_a);
+            (now != before).then_some(now)
+        })
+    };
+    // Two points well inside the picture area (below the status bar), far apart.
+    let p1 = (wx + ww / 4, wy + wh / 3);
+    let p2 = (wx + 3 * ww / 4, wy + 5 * wh / 6);
+    let q1 = probe(p1.0, p1.1);
+    let q2 = probe(p2.0, p2.1);
+    let scale = f64::from(p2.0 - p1.0) / f64::from(q2.0 - q1.0);
+    Mapping {
+        scale,
+        offset: (
+            f64::from(p1.0) - f64::from(q1.0) * scale,
+            f64::from(p1.1) - f64::from(q1.1) * scale,
+        ),
+    }
+}
+
+#[test]
+fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
+    let work = TempDir::new("e2e");
+    let mut display_a = VirtualDisplay::start(100, 1024, 768).expect("Xvfb for display A");
+    let display_b = VirtualDisplay::start(100, 1400, 900).expect("Xvfb for display B");
+    let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
+
+    // Known content on A: an xev window logging clicks, and an xterm waiting for a line.
+    let xev_log = work.path().join("xev.log");
+    let typed_file = work.path().join("typed.txt");
+    display_a
+        .spawn(
+            "sh",
+            [
+                "-c",
+                &format!(
+                    "exec xev -geometry 400x300+20+20 -event button > {}",
+                    xev_log.display()
+                ),
+            ],
+        )
+        .unwrap();
+    display_a
+        .spawn(
+            "xterm",
+            [
+                "-geometry",
+                "60x20+480+40",
+                "-e",
+                "sh",
+                "-c",
+                &format!(
+                    "read line; printf '%s' \"$line\" > {}; exec sleep 600",
+                    typed_file.display()
+                ),
+            ],
+        )
+        .unwrap();
+    wait_until("xev and xterm windows on A", STEP, || {
+        let windows = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "."])
+            .env("DISPLAY", &a)
+            .output()
+            .ok()?;
+        (String::from_utf8_lossy(&windows.stdout).lines().count() >= 2).then_some(())
+    });
+
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(&b), &[]);
+    let host_check = share.wait_event("secured")["verifier"].clone();
+    let viewer_check = join.wait_event("secured")["verifier"].clone();
+    assert_eq!(host_check, viewer_check, "both sides show the same check number");
+    let permissions = join.wait_event("permissions");
+    assert_eq!(permissions["view"], true);
+    assert_eq!(permissions["control"], true);
+
+    // (1) The pixels the viewer decoded equal display A's pixels.
+    let snapshot = work.path().join("viewer.png");
+    let mut last_diff = None;
+    wait_until("the viewer's picture to equal display A", STEP, || {
+        let (_, _, grab) = grab_root(&a);
+        join.send_line(&format!("snapshot {}", snapshot.display()));
+        join.wait_event("snapshot");
+        let (_, _, grab_after) = grab_root(&a);
+        let diff = differing_pixels(&grab, &snapshot)?;
+        last_diff = Some(diff);
+        // Compare only against a screen that held still across the snapshot.
+        (grab == grab_after && diff == 0).then_some(())
+    });
+    assert_eq!(last_diff, Some(0));
+
+    // (2) Input from the viewer's real window arrives on A: pointer, click, typed text.
+    let viewer_window = wait_until("the viewer window on B", STEP, || {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "Tandem"])
+            .env("DISPLAY", &b)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    });
+    let mapping = calibrate(&a, &b, &viewer_window);
+
+    let (cx, cy) = mapping.to_viewer((220, 170)); // inside the xev window
+    xdotool(&b, &["mousemove", &cx.to_string(), &cy.to_string()]);
+    xdotool(&b, &["click", "1"]);
+    wait_until("xev on A to log the click", STEP, || {
+        let log = std::fs::read_to_string(&xev_log).ok()?;
+        log.contains("ButtonPress").then_some(())
+    });
+
+    let (tx, ty) = mapping.to_viewer((650, 150)); // inside the xterm
+    xdotool(&b, &["mousemove", &tx.to_string(), &ty.to_string()]);
+    wait_until("the remote pointer over the xterm", STEP, || {
+        let (x, y) = pointer(&a);
+        ((x - 650).abs() <= 3 && (y - 150).abs() <= 3).then_some(())
+    });
+    xdotool(&b, &["type", "--delay", "40", TYPED]);
+    xdotool(&b, &["key", "Return"]);
+    let typed = wait_until("the typed line to reach the xterm on A", STEP, || {
+        std::fs::read_to_string(&typed_file).ok()
+    });
+    assert_eq!(typed, TYPED);
+
+    // (3) Ending from the viewer ends it on both sides.
+    join.send_line("end");
+    let viewer_end = join.wait_event("session_ended");
+    assert!(
+        viewer_end["reason"].as_str().unwrap().contains("You ended"),
+        "{viewer_end}"
+    );
+    let host_end = share.wait_event("session_ended");
+    assert!(
+        host_end["reason"].as_str().unwrap().contains("technician ended"),
+        "{host_end}"
+    );
+    assert!(join.wait_exit(STEP), "join exits cleanly");
+    assert!(share.wait_exit(STEP), "share exits cleanly");
+}
+
+#[test]
+fn host_stop_ends_the_session_on_both_sides() {
+    let display_a = VirtualDisplay::start(300, 800, 600).expect("Xvfb");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
+    let mut join = start_join(&relay, &code, None, &["--headless"]);
+    assert_eq!(join.wait_event("permissions")["control"], false);
+    join.wait_event("first_frame");
+
+    share.send_line("stop");
+    assert!(
+        share.wait_event("session_ended")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("You stopped sharing")
+    );
+    let viewer_end = join.wait_event("session_ended");
+    assert!(
+        viewer_end["reason"].as_str().unwrap().contains("host ended"),
+        "{viewer_end}"
+    );
+    assert!(share.wait_exit(STEP));
+    assert!(join.wait_exit(STEP));
+}
+
+#[test]
+fn killed_viewer_is_reported_as_gone_on_the_host() {
+    let display_a = VirtualDisplay::start(400, 800, 600).expect("Xvfb");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
+    let mut join = start_join(&relay, &code, None, &["--headless"]);
+    join.wait_event("first_frame");
+    join.kill();
+    let host_end = share.wait_event_within("session_ended", Duration::from_secs(60));
+    assert!(
+        host_end["reason"].as_str().unwrap().contains("left"),
+        "{host_end}"
+    );
+    assert!(share.wait_exit(STEP));
+}
