@@ -6,6 +6,7 @@
 pub mod code;
 pub mod framing;
 pub mod relay;
+pub mod session;
 pub mod wire;
 
 /// The protocol version both the relay exchange and the end-to-end hello carry.
@@ -27,6 +28,13 @@ pub mod limits {
     pub const MAX_CLIPBOARD_LEN: usize = 1024 * 1024;
     /// Largest cursor image side, in pixels.
     pub const MAX_CURSOR_SIDE: u32 = 256;
+    /// Largest opaque codec payload in one `FrameMsg::Update`: a frames-stream frame minus room for the
+    /// message header and the AEAD tag.
+    pub const MAX_UPDATE_LEN: usize = MAX_FRAMES_FRAME - 64;
+    /// Largest committed text in one `Input::Text`.
+    pub const MAX_INPUT_TEXT_LEN: usize = 4096;
+    /// Largest SPAKE2 message in the handshake (the Ed25519 group's is 33 bytes).
+    pub const MAX_PAKE_LEN: usize = 64;
 }
 
 /// The first byte a peer writes on every stream it opens towards the other peer, so the receiver knows
