@@ -5,7 +5,9 @@
 
 pub mod code;
 pub mod framing;
+pub mod handshake;
 pub mod relay;
+pub mod seal;
 pub mod session;
 pub mod wire;
 
@@ -57,6 +59,14 @@ impl StreamKind {
             b'F' => Some(Self::Frames),
             b'I' => Some(Self::Input),
             _ => None,
+        }
+    }
+
+    /// The frame limit of this stream: give it to the stream's `FrameReader`.
+    pub fn max_frame_len(self) -> usize {
+        match self {
+            Self::Control | Self::Input => limits::MAX_CONTROL_FRAME,
+            Self::Frames => limits::MAX_FRAMES_FRAME,
         }
     }
 }
