@@ -5,7 +5,10 @@
 
 pub mod code;
 pub mod framing;
+pub mod handshake;
 pub mod relay;
+pub mod seal;
+pub mod session;
 pub mod wire;
 
 /// The protocol version both the relay exchange and the end-to-end hello carry.
@@ -27,6 +30,13 @@ pub mod limits {
     pub const MAX_CLIPBOARD_LEN: usize = 1024 * 1024;
     /// Largest cursor image side, in pixels.
     pub const MAX_CURSOR_SIDE: u32 = 256;
+    /// Largest opaque codec payload in one `FrameMsg::Update`: a frames-stream frame minus room for the
+    /// message header and the AEAD tag.
+    pub const MAX_UPDATE_LEN: usize = MAX_FRAMES_FRAME - 64;
+    /// Largest committed text in one `Input::Text`.
+    pub const MAX_INPUT_TEXT_LEN: usize = 4096;
+    /// Largest SPAKE2 message in the handshake (the Ed25519 group's is 33 bytes).
+    pub const MAX_PAKE_LEN: usize = 64;
 }
 
 /// The first byte a peer writes on every stream it opens towards the other peer, so the receiver knows
@@ -49,6 +59,14 @@ impl StreamKind {
             b'F' => Some(Self::Frames),
             b'I' => Some(Self::Input),
             _ => None,
+        }
+    }
+
+    /// The frame limit of this stream: give it to the stream's `FrameReader`.
+    pub fn max_frame_len(self) -> usize {
+        match self {
+            Self::Control | Self::Input => limits::MAX_CONTROL_FRAME,
+            Self::Frames => limits::MAX_FRAMES_FRAME,
         }
     }
 }

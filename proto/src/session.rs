@@ -1,0 +1,718 @@
+//! Session messages between host and viewer, after the handshake. Each travels as the plaintext of one
+//! sealed record (see [`crate::seal`]): [`Control`] both ways on the control stream, [`FrameMsg`] host ->
+//! viewer on the frames stream, [`Input`] viewer -> host on the input stream.
+//!
+//! Encoders do not enforce limits (callers keep fields within them, e.g. with the truncating
+//! constructors below); decoders refuse anything over a limit, so an oversized message is a protocol
+//! error at the peer.
+//!
+//! `Debug` for these types never prints clipboard text, typed text, keys, pixels or codec bytes: only
+//! their sizes. Log them freely at `trace`.
+
+use std::fmt;
+
+use crate::limits::{
+    MAX_CLIPBOARD_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
+    MAX_UPDATE_LEN,
+};
+use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
+
+/// Control messages, both directions on the control stream.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Viewer -> host, the first sealed message: who is asking. At most [`MAX_NAME_LEN`] bytes.
+    Hello { technician: String },
+    /// Host -> viewer, sent after the user answers the consent prompt and whenever the grant changes.
+    /// `control` implies `view`; `view: false` means the user refused or withdrew consent.
+    Permissions { view: bool, control: bool },
+    /// Viewer -> host: ask the user to grant control.
+    RequestControl,
+    /// Viewer -> host: frame update `seq` was decoded (flow control).
+    Ack { seq: u64 },
+    /// Viewer -> host: the next update should be a keyframe.
+    RequestKeyframe,
+    /// Either way: clipboard text, at most [`MAX_CLIPBOARD_LEN`] bytes.
+    Clipboard { text: String },
+    /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans.
+    End { reason: EndReason, detail: String },
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum EndReason {
+    HostEnded = 1,
+    ViewerEnded = 2,
+    ConsentDenied = 3,
+    ProtocolError = 4,
+    Shutdown = 5,
+}
+
+impl EndReason {
+    pub const ALL: [Self; 5] = [
+        Self::HostEnded,
+        Self::ViewerEnded,
+        Self::ConsentDenied,
+        Self::ProtocolError,
+        Self::Shutdown,
+    ];
+
+    fn from_u8(tag: u8) -> Result<Self, DecodeError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| *r as u8 == tag)
+            .ok_or(DecodeError::UnknownTag {
+                what: "end reason",
+                tag,
+            })
+    }
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HostEnded => "The person sharing their screen ended the session.",
+            Self::ViewerEnded => "The technician ended the session.",
+            Self::ConsentDenied => "The person sharing their screen declined the request.",
+            Self::ProtocolError => "The session ended after a protocol error.",
+            Self::Shutdown => "The session ended because the program was shut down.",
+        })
+    }
+}
+
+/// Host -> viewer on the frames stream.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FrameMsg {
+    /// One screen update: opaque codec bytes, at most [`MAX_UPDATE_LEN`]. `seq` counts updates from 0
+    /// and is what [`Control::Ack`] acknowledges.
+    Update { seq: u64, payload: Vec<u8> },
+    /// The remote pointer, in remote-screen pixels (may be off-screen, hence signed).
+    CursorPosition { x: i32, y: i32, visible: bool },
+    /// The remote pointer's image: `width * height` RGBA pixels, rows top to bottom, each side at most
+    /// [`MAX_CURSOR_SIDE`]. `rgba.len()` must be exactly `width * height * 4`. The hot spot is not
+    /// checked against the size; viewers clamp it.
+    CursorShape {
+        width: u16,
+        height: u16,
+        hot_x: u16,
+        hot_y: u16,
+        rgba: Vec<u8>,
+    },
+}
+
+/// Viewer -> host on the input stream. Coordinates are remote-screen pixels.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Input {
+    PointerMove {
+        x: u32,
+        y: u32,
+    },
+    Button {
+        button: MouseButton,
+        pressed: bool,
+    },
+    /// Wheel notches on both axes (positive = right / down).
+    Scroll {
+        dx: i32,
+        dy: i32,
+    },
+    /// A key: `keysym` is the X11 keysym (named and modifier keys, and keys pressed with Ctrl/Alt);
+    /// `physical` a platform-independent scan/position code, 0 if unknown.
+    Key {
+        keysym: u32,
+        physical: u32,
+        pressed: bool,
+    },
+    /// Committed printable text, at most [`MAX_INPUT_TEXT_LEN`] bytes.
+    Text {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum MouseButton {
+    Left = 1,
+    Middle = 2,
+    Right = 3,
+    Back = 4,
+    Forward = 5,
+}
+
+impl MouseButton {
+    pub const ALL: [Self; 5] = [
+        Self::Left,
+        Self::Middle,
+        Self::Right,
+        Self::Back,
+        Self::Forward,
+    ];
+
+    fn from_u8(tag: u8) -> Result<Self, DecodeError> {
+        Self::ALL
+            .into_iter()
+            .find(|b| *b as u8 == tag)
+            .ok_or(DecodeError::UnknownTag {
+                what: "mouse button",
+                tag,
+            })
+    }
+}
+
+/// Shortens `text` to at most `max` bytes, on a character boundary.
+pub fn truncate_utf8(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
+impl Control {
+    /// A `Hello`, the name truncated to [`MAX_NAME_LEN`] bytes.
+    pub fn hello(technician: impl Into<String>) -> Self {
+        let mut technician = technician.into();
+        truncate_utf8(&mut technician, MAX_NAME_LEN);
+        Self::Hello { technician }
+    }
+
+    /// An `End`, the detail truncated to [`MAX_DETAIL_LEN`] bytes.
+    pub fn end(reason: EndReason, detail: impl Into<String>) -> Self {
+        let mut detail = detail.into();
+        truncate_utf8(&mut detail, MAX_DETAIL_LEN);
+        Self::End { reason, detail }
+    }
+
+    /// A `Clipboard`, or `None` if `text` is over [`MAX_CLIPBOARD_LEN`] (truncated clipboard contents
+    /// would be wrong, not shorter).
+    pub fn clipboard(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (text.len() <= MAX_CLIPBOARD_LEN).then_some(Self::Clipboard { text })
+    }
+}
+
+impl Input {
+    /// Splits committed text into `Text` messages of at most [`MAX_INPUT_TEXT_LEN`] bytes each, on
+    /// character boundaries. Empty text gives no message.
+    pub fn text_chunks(text: &str) -> Vec<Self> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(MAX_INPUT_TEXT_LEN);
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let (chunk, tail) = rest.split_at(end);
+            out.push(Self::Text {
+                text: chunk.to_owned(),
+            });
+            rest = tail;
+        }
+        out
+    }
+}
+
+// ---- Control ----
+
+const HELLO: u8 = 1;
+const PERMISSIONS: u8 = 2;
+const REQUEST_CONTROL: u8 = 3;
+const ACK: u8 = 4;
+const REQUEST_KEYFRAME: u8 = 5;
+const CLIPBOARD: u8 = 6;
+const END: u8 = 7;
+
+impl Message for Control {
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            Self::Hello { technician } => bytes_len(technician.len()),
+            Self::Permissions { .. } => 2,
+            Self::RequestControl | Self::RequestKeyframe => 0,
+            Self::Ack { .. } => 8,
+            Self::Clipboard { text } => bytes_len(text.len()),
+            Self::End { detail, .. } => 1 + bytes_len(detail.len()),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Hello { technician } => {
+                out.put_u8(HELLO);
+                out.put_bytes(technician.as_bytes());
+            }
+            Self::Permissions { view, control } => {
+                out.put_u8(PERMISSIONS);
+                out.put_bool(*view);
+                out.put_bool(*control);
+            }
+            Self::RequestControl => out.put_u8(REQUEST_CONTROL),
+            Self::Ack { seq } => {
+                out.put_u8(ACK);
+                out.put_u64(*seq);
+            }
+            Self::RequestKeyframe => out.put_u8(REQUEST_KEYFRAME),
+            Self::Clipboard { text } => {
+                out.put_u8(CLIPBOARD);
+                out.put_bytes(text.as_bytes());
+            }
+            Self::End { reason, detail } => {
+                out.put_u8(END);
+                out.put_u8(*reason as u8);
+                out.put_bytes(detail.as_bytes());
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            HELLO => Ok(Self::Hello {
+                technician: r.str("technician name", MAX_NAME_LEN)?.to_owned(),
+            }),
+            PERMISSIONS => Ok(Self::Permissions {
+                view: r.bool()?,
+                control: r.bool()?,
+            }),
+            REQUEST_CONTROL => Ok(Self::RequestControl),
+            ACK => Ok(Self::Ack { seq: r.u64()? }),
+            REQUEST_KEYFRAME => Ok(Self::RequestKeyframe),
+            CLIPBOARD => Ok(Self::Clipboard {
+                text: r.str("clipboard text", MAX_CLIPBOARD_LEN)?.to_owned(),
+            }),
+            END => Ok(Self::End {
+                reason: EndReason::from_u8(r.u8()?)?,
+                detail: r.str("end detail", MAX_DETAIL_LEN)?.to_owned(),
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "control message",
+                tag,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The technician's name is shown to the user anyway; it is not secret.
+            Self::Hello { technician } => f
+                .debug_struct("Hello")
+                .field("technician", technician)
+                .finish(),
+            Self::Permissions { view, control } => f
+                .debug_struct("Permissions")
+                .field("view", view)
+                .field("control", control)
+                .finish(),
+            Self::RequestControl => f.write_str("RequestControl"),
+            Self::Ack { seq } => f.debug_struct("Ack").field("seq", seq).finish(),
+            Self::RequestKeyframe => f.write_str("RequestKeyframe"),
+            Self::Clipboard { text } => f
+                .debug_struct("Clipboard")
+                .field("text_len", &text.len())
+                .finish_non_exhaustive(),
+            Self::End { reason, detail } => f
+                .debug_struct("End")
+                .field("reason", reason)
+                .field("detail", detail)
+                .finish(),
+        }
+    }
+}
+
+// ---- FrameMsg ----
+
+const UPDATE: u8 = 1;
+const CURSOR_POSITION: u8 = 2;
+const CURSOR_SHAPE: u8 = 3;
+
+impl Message for FrameMsg {
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            Self::Update { payload, .. } => 8 + bytes_len(payload.len()),
+            Self::CursorPosition { .. } => 4 + 4 + 1,
+            Self::CursorShape { rgba, .. } => 2 * 4 + bytes_len(rgba.len()),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Update { seq, payload } => {
+                out.put_u8(UPDATE);
+                out.put_u64(*seq);
+                out.put_bytes(payload);
+            }
+            Self::CursorPosition { x, y, visible } => {
+                out.put_u8(CURSOR_POSITION);
+                out.put_i32(*x);
+                out.put_i32(*y);
+                out.put_bool(*visible);
+            }
+            Self::CursorShape {
+                width,
+                height,
+                hot_x,
+                hot_y,
+                rgba,
+            } => {
+                out.put_u8(CURSOR_SHAPE);
+                out.put_u16(*width);
+                out.put_u16(*height);
+                out.put_u16(*hot_x);
+                out.put_u16(*hot_y);
+                out.put_bytes(rgba);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            UPDATE => Ok(Self::Update {
+                seq: r.u64()?,
+                payload: r.bytes("frame update", MAX_UPDATE_LEN)?.to_vec(),
+            }),
+            CURSOR_POSITION => Ok(Self::CursorPosition {
+                x: r.i32()?,
+                y: r.i32()?,
+                visible: r.bool()?,
+            }),
+            CURSOR_SHAPE => {
+                let width = r.u16()?;
+                let height = r.u16()?;
+                let hot_x = r.u16()?;
+                let hot_y = r.u16()?;
+                if u32::from(width) > MAX_CURSOR_SIDE || u32::from(height) > MAX_CURSOR_SIDE {
+                    return Err(DecodeError::Invalid {
+                        what: "cursor size",
+                    });
+                }
+                let expected = usize::from(width) * usize::from(height) * 4;
+                let rgba = r.bytes("cursor image", expected)?;
+                if rgba.len() != expected {
+                    return Err(DecodeError::Invalid {
+                        what: "cursor image size",
+                    });
+                }
+                Ok(Self::CursorShape {
+                    width,
+                    height,
+                    hot_x,
+                    hot_y,
+                    rgba: rgba.to_vec(),
+                })
+            }
+            tag => Err(DecodeError::UnknownTag {
+                what: "frames message",
+                tag,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for FrameMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Update { seq, payload } => f
+                .debug_struct("Update")
+                .field("seq", seq)
+                .field("payload_len", &payload.len())
+                .finish_non_exhaustive(),
+            Self::CursorPosition { x, y, visible } => f
+                .debug_struct("CursorPosition")
+                .field("x", x)
+                .field("y", y)
+                .field("visible", visible)
+                .finish(),
+            Self::CursorShape {
+                width,
+                height,
+                hot_x,
+                hot_y,
+                rgba,
+            } => f
+                .debug_struct("CursorShape")
+                .field("width", width)
+                .field("height", height)
+                .field("hot_x", hot_x)
+                .field("hot_y", hot_y)
+                .field("rgba_len", &rgba.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+// ---- Input ----
+
+const POINTER_MOVE: u8 = 1;
+const BUTTON: u8 = 2;
+const SCROLL: u8 = 3;
+const KEY: u8 = 4;
+const TEXT: u8 = 5;
+
+impl Message for Input {
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            Self::PointerMove { .. } | Self::Scroll { .. } => 8,
+            Self::Button { .. } => 2,
+            Self::Key { .. } => 4 + 4 + 1,
+            Self::Text { text } => bytes_len(text.len()),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::PointerMove { x, y } => {
+                out.put_u8(POINTER_MOVE);
+                out.put_u32(*x);
+                out.put_u32(*y);
+            }
+            Self::Button { button, pressed } => {
+                out.put_u8(BUTTON);
+                out.put_u8(*button as u8);
+                out.put_bool(*pressed);
+            }
+            Self::Scroll { dx, dy } => {
+                out.put_u8(SCROLL);
+                out.put_i32(*dx);
+                out.put_i32(*dy);
+            }
+            Self::Key {
+                keysym,
+                physical,
+                pressed,
+            } => {
+                out.put_u8(KEY);
+                out.put_u32(*keysym);
+                out.put_u32(*physical);
+                out.put_bool(*pressed);
+            }
+            Self::Text { text } => {
+                out.put_u8(TEXT);
+                out.put_bytes(text.as_bytes());
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            POINTER_MOVE => Ok(Self::PointerMove {
+                x: r.u32()?,
+                y: r.u32()?,
+            }),
+            BUTTON => Ok(Self::Button {
+                button: MouseButton::from_u8(r.u8()?)?,
+                pressed: r.bool()?,
+            }),
+            SCROLL => Ok(Self::Scroll {
+                dx: r.i32()?,
+                dy: r.i32()?,
+            }),
+            KEY => Ok(Self::Key {
+                keysym: r.u32()?,
+                physical: r.u32()?,
+                pressed: r.bool()?,
+            }),
+            TEXT => Ok(Self::Text {
+                text: r.str("input text", MAX_INPUT_TEXT_LEN)?.to_owned(),
+            }),
+            tag => Err(DecodeError::UnknownTag {
+                what: "input message",
+                tag,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PointerMove { x, y } => f
+                .debug_struct("PointerMove")
+                .field("x", x)
+                .field("y", y)
+                .finish(),
+            Self::Button { button, pressed } => f
+                .debug_struct("Button")
+                .field("button", button)
+                .field("pressed", pressed)
+                .finish(),
+            Self::Scroll { dx, dy } => f
+                .debug_struct("Scroll")
+                .field("dx", dx)
+                .field("dy", dy)
+                .finish(),
+            // Keystrokes are private: show only the direction.
+            Self::Key { pressed, .. } => f
+                .debug_struct("Key")
+                .field("pressed", pressed)
+                .finish_non_exhaustive(),
+            Self::Text { text } => f
+                .debug_struct("Text")
+                .field("text_len", &text.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_shape_must_match_its_size() {
+        let good = FrameMsg::CursorShape {
+            width: 2,
+            height: 3,
+            hot_x: 1,
+            hot_y: 1,
+            rgba: vec![9; 24],
+        };
+        assert_eq!(FrameMsg::from_bytes(&good.to_vec()), Ok(good));
+        let short = FrameMsg::CursorShape {
+            width: 2,
+            height: 3,
+            hot_x: 0,
+            hot_y: 0,
+            rgba: vec![9; 23],
+        };
+        assert_eq!(
+            FrameMsg::from_bytes(&short.to_vec()),
+            Err(DecodeError::Invalid {
+                what: "cursor image size"
+            })
+        );
+        let long = FrameMsg::CursorShape {
+            width: 2,
+            height: 3,
+            hot_x: 0,
+            hot_y: 0,
+            rgba: vec![9; 25],
+        };
+        assert!(matches!(
+            FrameMsg::from_bytes(&long.to_vec()),
+            Err(DecodeError::TooLong {
+                len: 25,
+                max: 24,
+                ..
+            })
+        ));
+        let huge = FrameMsg::CursorShape {
+            width: 257,
+            height: 1,
+            hot_x: 0,
+            hot_y: 0,
+            rgba: vec![0; 257 * 4],
+        };
+        assert_eq!(
+            FrameMsg::from_bytes(&huge.to_vec()),
+            Err(DecodeError::Invalid {
+                what: "cursor size"
+            })
+        );
+    }
+
+    #[test]
+    fn limits_are_enforced_on_decode() {
+        let name = Control::Hello {
+            technician: "x".repeat(MAX_NAME_LEN + 1),
+        };
+        assert!(matches!(
+            Control::from_bytes(&name.to_vec()),
+            Err(DecodeError::TooLong { .. })
+        ));
+        let text = Input::Text {
+            text: "x".repeat(MAX_INPUT_TEXT_LEN + 1),
+        };
+        assert!(matches!(
+            Input::from_bytes(&text.to_vec()),
+            Err(DecodeError::TooLong { .. })
+        ));
+        let detail = Control::End {
+            reason: EndReason::Shutdown,
+            detail: "x".repeat(MAX_DETAIL_LEN + 1),
+        };
+        assert!(matches!(
+            Control::from_bytes(&detail.to_vec()),
+            Err(DecodeError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_tags_are_errors() {
+        assert!(matches!(
+            Control::from_bytes(&[0]),
+            Err(DecodeError::UnknownTag { tag: 0, .. })
+        ));
+        assert!(matches!(
+            Control::from_bytes(&[END, 9, 0, 0, 0, 0]),
+            Err(DecodeError::UnknownTag { tag: 9, .. })
+        ));
+        assert!(matches!(
+            Input::from_bytes(&[BUTTON, 6, 1]),
+            Err(DecodeError::UnknownTag { tag: 6, .. })
+        ));
+        assert!(matches!(
+            FrameMsg::from_bytes(&[4]),
+            Err(DecodeError::UnknownTag { tag: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn constructors_keep_limits_on_char_boundaries() {
+        let Control::End { detail, .. } = Control::end(EndReason::HostEnded, "é".repeat(400))
+        else {
+            panic!("end constructor");
+        };
+        assert_eq!(detail.len(), MAX_DETAIL_LEN);
+        let Control::Hello { technician } = Control::hello("ü".repeat(40)) else {
+            panic!("hello constructor");
+        };
+        assert_eq!(technician.len(), MAX_NAME_LEN);
+        assert!(Control::clipboard("x".repeat(MAX_CLIPBOARD_LEN + 1)).is_none());
+        let chunks = Input::text_chunks(&"€".repeat(3000));
+        assert_eq!(chunks.len(), 3);
+        let joined: String = chunks
+            .iter()
+            .map(|c| match c {
+                Input::Text { text } => {
+                    assert!(text.len() <= MAX_INPUT_TEXT_LEN);
+                    text.as_str()
+                }
+                _ => panic!("text chunk"),
+            })
+            .collect();
+        assert_eq!(joined, "€".repeat(3000));
+        assert!(Input::text_chunks("").is_empty());
+    }
+
+    #[test]
+    fn debug_hides_private_contents() {
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            Control::Clipboard {
+                text: "hunter2".into()
+            },
+            Input::Text {
+                text: "hunter2".into()
+            },
+            Input::Key {
+                keysym: 0x68,
+                physical: 35,
+                pressed: true
+            }
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("104") && !shown.contains("35"), "{shown}");
+    }
+
+    #[test]
+    fn end_reasons_read_as_sentences() {
+        for reason in EndReason::ALL {
+            let text = reason.to_string();
+            assert!(text.ends_with('.') && text.len() > 20, "{text}");
+            let msg = Control::end(reason, "bye");
+            assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
+        }
+    }
+}
