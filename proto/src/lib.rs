@@ -11,6 +11,9 @@ pub mod seal;
 pub mod session;
 pub mod wire;
 
+#[cfg(test)]
+mod proptests;
+
 /// The protocol version both the relay exchange and the end-to-end hello carry.
 pub const PROTOCOL_VERSION: u16 = 1;
 
