@@ -352,7 +352,7 @@ impl SessionKeys {
     }
 
     /// Keys derived from `ikm` with an empty transcript, for fuzz targets only: never a real session.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn from_ikm_for_fuzzing(ikm: &[u8; 32]) -> Self {
         Schedule::derive(ikm, [0u8; 32]).keys
     }

@@ -5,6 +5,8 @@
 
 pub mod code;
 pub mod framing;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod handshake;
 pub mod relay;
 pub mod seal;

@@ -323,3 +323,19 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The fuzz target bodies return normally on arbitrary input.
+    #[test]
+    fn fuzz_bodies_never_panic(data in hostile()) {
+        crate::fuzz::relay_request(&data);
+        crate::fuzz::relay_notice(&data);
+        crate::fuzz::handshake_message(&data);
+        crate::fuzz::control(&data);
+        crate::fuzz::frame_msg(&data);
+        crate::fuzz::input(&data);
+        crate::fuzz::frame_reader(&data);
+        crate::fuzz::opener(&data);
+        crate::fuzz::handshake(&data);
+    }
+}
