@@ -40,6 +40,9 @@ pub mod limits {
     pub const MAX_UPDATE_LEN: usize = MAX_FRAMES_FRAME - 64;
     /// Largest committed text in one `Input::Text`.
     pub const MAX_INPUT_TEXT_LEN: usize = 4096;
+    /// Flow control: the host sends a new `FrameMsg::Update` only while fewer than this many updates
+    /// are unacknowledged (`Control::Ack` acknowledges every update up to its `seq`).
+    pub const MAX_UNACKED_UPDATES: u64 = 4;
     /// Largest SPAKE2 message in the handshake (the Ed25519 group's is 33 bytes).
     pub const MAX_PAKE_LEN: usize = 64;
 }
