@@ -1058,6 +1058,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn state_and_keys_can_move_to_other_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<HostHandshake>();
+        send_sync::<ViewerHandshake>();
+        send_sync::<SessionKeys>();
+        send_sync::<Sealer>();
+        send_sync::<Opener>();
+        send_sync::<HandshakeError>();
+    }
+
+    #[test]
     fn handshake_messages_have_fixed_sizes() {
         let c = code("482 193 715");
         let (_, hello) = ViewerHandshake::start(&c, &RELAY);
