@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use thiserror::Error;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Digits in the secret part. 10^6 codes: one guess in a million per attempt, and each code allows one.
 pub const SECRET_DIGITS: usize = 6;
@@ -113,21 +113,29 @@ impl SessionCode {
 
     /// Parses what a person typed: digits with optional spaces or dashes anywhere.
     pub fn parse(text: &str) -> Result<Self, CodeError> {
-        let mut digits = String::with_capacity(MAX_ROUTING_DIGITS + SECRET_DIGITS);
-        for c in text.chars() {
-            match c {
-                '0'..='9' => digits.push(c),
-                ' ' | '-' | '\t' => {}
-                _ => return Err(CodeError::NotDigits),
-            }
-        }
         let (min, max) = (
             MIN_ROUTING_DIGITS + SECRET_DIGITS,
             MAX_ROUTING_DIGITS + SECRET_DIGITS,
         );
-        if !(min..=max).contains(&digits.len()) {
+        // Zeroed on every return path, and never grown past its capacity (a reallocation would leave
+        // a copy of the secret behind): digits past `max` are only counted.
+        let mut digits = Zeroizing::new(String::with_capacity(max));
+        let mut count = 0usize;
+        for c in text.chars() {
+            match c {
+                '0'..='9' => {
+                    count += 1;
+                    if count <= max {
+                        digits.push(c);
+                    }
+                }
+                ' ' | '-' | '\t' => {}
+                _ => return Err(CodeError::NotDigits),
+            }
+        }
+        if !(min..=max).contains(&count) {
             return Err(CodeError::WrongLength {
-                len: digits.len(),
+                len: count,
                 min,
                 max,
             });
@@ -136,7 +144,6 @@ impl SessionCode {
         let routing = RoutingCode::new(&digits[..split])?;
         let mut secret = [0u8; SECRET_DIGITS];
         secret.copy_from_slice(&digits.as_bytes()[split..]);
-        digits.zeroize();
         Ok(Self {
             routing,
             secret: SecretCode(secret),
@@ -206,6 +213,10 @@ mod tests {
         assert!(matches!(
             SessionCode::parse("1234567890123"),
             Err(CodeError::WrongLength { len: 13, .. })
+        ));
+        assert!(matches!(
+            SessionCode::parse(&"7".repeat(40)),
+            Err(CodeError::WrongLength { len: 40, .. })
         ));
     }
 

@@ -352,7 +352,7 @@ impl SessionKeys {
     }
 
     /// Keys derived from `ikm` with an empty transcript, for fuzz targets only: never a real session.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn from_ikm_for_fuzzing(ikm: &[u8; 32]) -> Self {
         Schedule::derive(ikm, [0u8; 32]).keys
     }
@@ -514,11 +514,15 @@ impl HostHandshake {
         &mut self,
         msg: HandshakeMessage,
     ) -> Result<HandshakeMessage, HandshakeError> {
-        let HostState::AwaitHello { .. } = self.state else {
-            return Err(HandshakeError::Unexpected {
-                expected: "ViewerConfirm",
-            });
-        };
+        match self.state {
+            HostState::AwaitHello { .. } => {}
+            HostState::AwaitConfirm { .. } => {
+                return Err(HandshakeError::Unexpected {
+                    expected: "ViewerConfirm",
+                });
+            }
+            HostState::Spent => return Err(spent()),
+        }
         let (viewer_version, viewer_pake) = match msg {
             HandshakeMessage::ViewerHello { version, pake } => (version, pake),
             HandshakeMessage::Failed { reason } => {
@@ -572,17 +576,21 @@ impl HostHandshake {
     /// Handles the viewer's confirmation; on success the session keys are ready.
     /// On `Err`, send `error.fail_message()` (if `Some`), then close.
     pub fn on_viewer_confirm(self, msg: HandshakeMessage) -> Result<SessionKeys, HandshakeError> {
-        let HostState::AwaitConfirm {
-            viewer_version,
-            schedule,
-        } = self.state
-        else {
-            return Err(match msg {
-                HandshakeMessage::Failed { reason } => peer_failed(reason),
-                _ => HandshakeError::Unexpected {
-                    expected: "ViewerHello",
+        let (viewer_version, schedule, msg) = match (self.state, msg) {
+            (
+                HostState::AwaitConfirm {
+                    viewer_version,
+                    schedule,
                 },
-            });
+                msg,
+            ) => (viewer_version, schedule, msg),
+            (_, HandshakeMessage::Failed { reason }) => return Err(peer_failed(reason)),
+            (HostState::AwaitHello { .. }, _) => {
+                return Err(HandshakeError::Unexpected {
+                    expected: "ViewerHello",
+                });
+            }
+            (HostState::Spent, _) => return Err(spent()),
         };
         if viewer_version != PROTOCOL_VERSION {
             return Err(HandshakeError::VersionMismatch {
@@ -608,6 +616,13 @@ impl HostHandshake {
                 expected: "ViewerConfirm",
             }),
         }
+    }
+}
+
+/// A step after the handshake already failed.
+fn spent() -> HandshakeError {
+    HandshakeError::Unexpected {
+        expected: "nothing (the handshake already failed)",
     }
 }
 
@@ -1040,6 +1055,17 @@ pub(crate) mod tests {
             ViewerHandshake::start(&c, &RELAY).0
         );
         assert!(!shown.contains(&c.to_string()[4..]), "{shown}");
+    }
+
+    #[test]
+    fn state_and_keys_can_move_to_other_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<HostHandshake>();
+        send_sync::<ViewerHandshake>();
+        send_sync::<SessionKeys>();
+        send_sync::<Sealer>();
+        send_sync::<Opener>();
+        send_sync::<HandshakeError>();
     }
 
     #[test]

@@ -5,11 +5,16 @@
 
 pub mod code;
 pub mod framing;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod handshake;
 pub mod relay;
 pub mod seal;
 pub mod session;
 pub mod wire;
+
+#[cfg(test)]
+mod proptests;
 
 /// The protocol version both the relay exchange and the end-to-end hello carry.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -35,6 +40,9 @@ pub mod limits {
     pub const MAX_UPDATE_LEN: usize = MAX_FRAMES_FRAME - 64;
     /// Largest committed text in one `Input::Text`.
     pub const MAX_INPUT_TEXT_LEN: usize = 4096;
+    /// Flow control: the host sends a new `FrameMsg::Update` only while fewer than this many updates
+    /// are unacknowledged (`Control::Ack` acknowledges every update up to its `seq`).
+    pub const MAX_UNACKED_UPDATES: u64 = 4;
     /// Largest SPAKE2 message in the handshake (the Ed25519 group's is 33 bytes).
     pub const MAX_PAKE_LEN: usize = 64;
 }

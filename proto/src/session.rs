@@ -13,7 +13,7 @@ use std::fmt;
 
 use crate::limits::{
     MAX_CLIPBOARD_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
-    MAX_UPDATE_LEN,
+    MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
 };
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
@@ -555,6 +555,73 @@ impl fmt::Debug for Input {
     }
 }
 
+/// The host's flow control for [`FrameMsg::Update`] (PROTOCOL.md §7): numbers updates from 0 and allows
+/// a new one only while fewer than [`MAX_UNACKED_UPDATES`] are unacknowledged.
+#[derive(Debug, Clone)]
+pub struct UpdateWindow {
+    /// The `seq` of the next update.
+    next: u64,
+    /// Updates below this are acknowledged.
+    acked_below: u64,
+    window: u64,
+}
+
+/// An `Ack` for an update that was never sent: a protocol error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("acknowledgement of update {seq}, but only {sent} were sent")]
+pub struct AckError {
+    pub seq: u64,
+    pub sent: u64,
+}
+
+impl Default for UpdateWindow {
+    fn default() -> Self {
+        Self::new(MAX_UNACKED_UPDATES)
+    }
+}
+
+impl UpdateWindow {
+    /// A window of `window` unacknowledged updates (at least 1).
+    pub fn new(window: u64) -> Self {
+        Self {
+            next: 0,
+            acked_below: 0,
+            window: window.max(1),
+        }
+    }
+
+    /// Updates sent and not yet acknowledged.
+    pub fn unacked(&self) -> u64 {
+        self.next - self.acked_below
+    }
+
+    pub fn can_send(&self) -> bool {
+        self.unacked() < self.window
+    }
+
+    /// Takes the `seq` for the next update, or `None` while the window is full.
+    pub fn next_seq(&mut self) -> Option<u64> {
+        if !self.can_send() {
+            return None;
+        }
+        let seq = self.next;
+        self.next = self.next.checked_add(1)?;
+        Some(seq)
+    }
+
+    /// Records `Ack { seq }`, which acknowledges every update up to `seq`. Stale acks are ignored.
+    pub fn on_ack(&mut self, seq: u64) -> Result<(), AckError> {
+        if seq >= self.next {
+            return Err(AckError {
+                seq,
+                sent: self.next,
+            });
+        }
+        self.acked_below = self.acked_below.max(seq + 1);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,5 +781,29 @@ mod tests {
             let msg = Control::end(reason, "bye");
             assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
         }
+    }
+
+    #[test]
+    fn update_window_holds_at_most_the_window_unacknowledged() {
+        let mut window = UpdateWindow::default();
+        let sent: Vec<u64> = std::iter::from_fn(|| window.next_seq()).collect();
+        assert_eq!(sent, (0..MAX_UNACKED_UPDATES).collect::<Vec<_>>());
+        assert!(!window.can_send());
+        window.on_ack(1).expect("ack");
+        assert_eq!(window.unacked(), MAX_UNACKED_UPDATES - 2);
+        // A stale ack changes nothing.
+        window.on_ack(0).expect("stale ack");
+        assert_eq!(window.unacked(), MAX_UNACKED_UPDATES - 2);
+        assert_eq!(window.next_seq(), Some(MAX_UNACKED_UPDATES));
+        assert_eq!(
+            window.on_ack(MAX_UNACKED_UPDATES + 1),
+            Err(AckError {
+                seq: MAX_UNACKED_UPDATES + 1,
+                sent: MAX_UNACKED_UPDATES + 1
+            })
+        );
+        window.on_ack(MAX_UNACKED_UPDATES).expect("ack all");
+        assert_eq!(window.unacked(), 0);
+        assert!(window.can_send());
     }
 }
