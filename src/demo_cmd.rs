@@ -92,7 +92,7 @@ fn session(
         .args(relay_flags)
         .args(["--auto-accept", "control", "--json"])
         .env("DISPLAY", share_display);
-    let (share, share_events) = ChildGuard::spawn(share, "tandem share")?;
+    let (mut share, share_events) = ChildGuard::spawn(share, "tandem share")?;
 
     let code = loop {
         let event = share_events.next("tandem share")?;

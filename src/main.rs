@@ -10,7 +10,6 @@ mod output;
 mod relay_cmd;
 mod share_cmd;
 mod trust;
-mod xvfb;
 
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::output::Output;
 
 /// The relay's default UDP port.
-pub const DEFAULT_PORT: u16 = 7878;
+pub const DEFAULT_PORT: u16 = tandem_relay::DEFAULT_PORT;
 
 #[derive(Args)]
 pub struct RelayArgs {

@@ -147,6 +147,8 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
             .next()
             .map(str::to_owned)
     });
+    // No window manager runs on B, so give the viewer keyboard focus as one would.
+    xdotool(&b, &["windowfocus", "--sync", &viewer_window]);
     let mapping = calibrate(&a, &b, &viewer_window);
 
     let (cx, cy) = mapping.to_viewer((220, 170)); // inside the xev window

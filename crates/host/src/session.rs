@@ -280,9 +280,8 @@ impl Session<'_> {
                     Some(ControlIn::Message(msg)) => if let Some(ending) = self.on_control(msg, auto).await? {
                         return Ok(ending);
                     },
-                    Some(ControlIn::Gone(detail)) | None => return Ok(Ending::Remote(
-                        if detail_or_empty(&detail) { detail } else { "The technician left.".into() }
-                    )),
+                    Some(ControlIn::Gone(detail)) => return Ok(Ending::Remote(detail)),
+                    None => return Ok(Ending::Remote("The technician left.".into())),
                 },
                 Some(detail) = input_done.recv() => return Ok(Ending::Remote(detail)),
                 msg = frame_rx.recv() => match msg {
@@ -413,10 +412,6 @@ impl Session<'_> {
             }
         }
     }
-}
-
-fn detail_or_empty(detail: &str) -> bool {
-    !detail.is_empty()
 }
 
 enum Answer {
