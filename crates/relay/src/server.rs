@@ -186,6 +186,7 @@ impl Relay {
             tasks: JoinSet::new(),
             conn_cancel: shutdown.child_token(),
             next_conn: 1,
+            shutting_down: false,
         };
         loop {
             let next_expiry = actor.registry.next_expiry();
@@ -212,6 +213,7 @@ impl Relay {
             }
         }
         tracing::info!("relay shutting down");
+        actor.shutting_down = true;
         actor.conn_cancel.cancel();
         endpoint.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -301,6 +303,8 @@ struct Actor {
     tasks: JoinSet<()>,
     conn_cancel: CancellationToken,
     next_conn: u64,
+    /// Set once shutdown began: sessions then end because of the relay, not a side leaving.
+    shutting_down: bool,
 }
 
 impl Actor {
@@ -486,8 +490,12 @@ impl Actor {
                 let Some(info) = self.sessions.remove(&ended.session) else {
                     return;
                 };
-                let who = if info.host == conn { "host" } else { "viewer" };
-                let reason = format!("{who} left: {reason}");
+                let reason = if self.shutting_down {
+                    "relay shutting down".to_owned()
+                } else {
+                    let who = if info.host == conn { "host" } else { "viewer" };
+                    format!("{who} left: {reason}")
+                };
                 tracing::info!(
                     session_id = ended.session,
                     %reason,
@@ -772,5 +780,21 @@ fn describe(e: &quinn::ConnectionError) -> String {
         }
         quinn::ConnectionError::TimedOut => "timed out".to_owned(),
         e => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_with_an_event_tag() {
+        let text = toml::to_string(&RelayEvent::SessionEnded {
+            session_id: 7,
+            reason: "viewer left".to_owned(),
+        })
+        .expect("serializes");
+        assert!(text.contains("event = \"session_ended\""), "{text}");
+        assert!(text.contains("session_id = 7"), "{text}");
     }
 }

@@ -706,3 +706,63 @@ async fn malformed_requests_close_only_that_client() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn an_unsupported_version_is_refused() {
+    use tandem_proto::framing::{FrameReader, write_frame};
+    use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    use tandem_proto::wire::Message;
+
+    let relay = TestRelay::start("version", |_| {}).await;
+    let conn = raw_connection(relay.addr).await;
+    let (mut send, mut recv) = conn.open_bi().await.expect("open");
+    let mut frame = Vec::new();
+    write_frame(
+        &RelayRequest::Register {
+            version: tandem_proto::PROTOCOL_VERSION + 1,
+            ttl_secs: 60,
+        }
+        .to_vec(),
+        &mut frame,
+    );
+    send.write_all(&frame).await.expect("write");
+    let mut reader = FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let notice = within("refusal", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return RelayNotice::from_bytes(frame).expect("notice");
+            }
+            let n = recv.read(&mut buf).await.expect("read").expect("open");
+            reader.push(&buf[..n]);
+        }
+    })
+    .await;
+    match notice {
+        RelayNotice::Refused { reason, detail } => {
+            assert_eq!(reason, RefusalReason::UnsupportedVersion);
+            assert!(detail.contains("version"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_that_does_not_answer_is_unreachable() {
+    // A UDP socket that swallows everything: no relay, and no ICMP error either.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr").to_string();
+    let err = within(
+        "handshake timeout",
+        RelayClient::connect(&addr, &RelayTrust::Fingerprint(Fingerprint([0; 32]))),
+    )
+    .await
+    .expect_err("nobody answers");
+    match err {
+        ClientError::Unreachable { relay, .. } => assert_eq!(relay, addr),
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+}
