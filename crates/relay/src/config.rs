@@ -77,9 +77,10 @@ pub struct FileLimits {
     pub join_per_ip: Option<FileRate>,
     /// Join requests in total. Default: `{ burst = 200, per_minute = 600 }`.
     pub join_global: Option<FileRate>,
-    /// Hosts waiting with a code at once. Default: 10000.
+    /// Hosts waiting with a code at once. Default: 1000.
     pub max_waiting_hosts: Option<usize>,
-    /// Open connections in total. Default: 10000.
+    /// Open connections in total; each may hold up to about 24 MiB of buffers at the relay when its
+    /// peer reads slowly. Default: 2000.
     pub max_connections: Option<usize>,
     /// Open connections per address. Default: 16.
     pub max_connections_per_ip: Option<u32>,

@@ -37,9 +37,10 @@ pub struct RateLimits {
     pub join_per_ip: Rate,
     /// Join requests in total. Default: burst 200, 600 per minute.
     pub join_global: Rate,
-    /// Hosts waiting with a code at once. Default: 10 000.
+    /// Hosts waiting with a code at once. Default: 1 000.
     pub max_waiting_hosts: usize,
-    /// Open connections in total. Default: 10 000.
+    /// Open connections in total. Default: 2 000. Each connection can make the relay hold up to
+    /// about 24 MiB when its peer reads slowly (QUIC windows), so this also bounds memory.
     pub max_connections: usize,
     /// Open connections from one address (IPv6: one /64). Default: 16.
     pub max_connections_per_ip: u32,
@@ -55,8 +56,8 @@ impl Default for RateLimits {
             register_global: Rate::new(200, 600),
             join_per_ip: Rate::new(10, 10),
             join_global: Rate::new(200, 600),
-            max_waiting_hosts: 10_000,
-            max_connections: 10_000,
+            max_waiting_hosts: 1_000,
+            max_connections: 2_000,
             max_connections_per_ip: 16,
             max_tracked_ips: 65_536,
         }

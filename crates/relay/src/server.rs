@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tandem_proto::framing::{FrameReader, write_frame};
 use tandem_proto::limits::MAX_RELAY_FRAME;
-use tandem_proto::relay::{RelayNotice, RelayRequest};
+use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
 use tandem_proto::wire::Message;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -24,7 +24,9 @@ use tracing::Instrument;
 pub use crate::limits::{Rate, RateLimits};
 use crate::registry::{ConnId, Departure, Registry};
 use crate::tls::{self, Fingerprint, TlsError};
-use crate::{CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, forward};
+use crate::{
+    CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, STREAM_PEER_GONE, forward,
+};
 
 /// How long a new connection may take to send its first request.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -404,7 +406,11 @@ impl Actor {
                 match self.registry.join(conn, version, &routing, now) {
                     Ok(pairing) => self.pair(conn, connection, pairing.host, pairing.session, now),
                     Err(refusal) => {
-                        tracing::info!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        if refusal.reason == RefusalReason::RateLimited {
+                            tracing::debug!(conn_id = conn.0, "join rate limited");
+                        } else {
+                            tracing::info!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        }
                         Reply::Notice(refusal.to_notice())
                     }
                 }
@@ -431,7 +437,7 @@ impl Actor {
             // the host being gone.
             self.registry.disconnect(host);
             return Reply::Notice(RelayNotice::Refused {
-                reason: tandem_proto::relay::RefusalReason::UnknownCode,
+                reason: RefusalReason::UnknownCode,
                 detail: "no session is waiting under that code".to_owned(),
             });
         };
@@ -658,7 +664,7 @@ impl ConnTask {
                     Ok(None) => relay_stream_open = false,
                     Err(e) => break End::Lost(format!("relay stream: {e}")),
                 },
-                accepted = connection.accept_bi(), if pairing.is_some() => match (accepted, &pairing) {
+                accepted = connection.accept_bi() => match (accepted, &pairing) {
                     (Ok(streams), Some(p)) => {
                         tracing::trace!("forwarding a bidirectional stream");
                         forwarders.spawn(forward::forward_bi(
@@ -669,10 +675,15 @@ impl ConnTask {
                             forward_cancel.clone(),
                         ));
                     }
-                    (Ok(_), None) => {}
+                    // Not paired (yet, or any more): nobody to forward to, and nothing is buffered
+                    // for later.
+                    (Ok((mut send, mut recv)), None) => {
+                        let _ = send.reset(STREAM_PEER_GONE.into());
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
-                accepted = connection.accept_uni(), if pairing.is_some() => match (accepted, &pairing) {
+                accepted = connection.accept_uni() => match (accepted, &pairing) {
                     (Ok(stream), Some(p)) => {
                         tracing::trace!("forwarding a unidirectional stream");
                         forwarders.spawn(forward::forward_uni(
@@ -682,7 +693,9 @@ impl ConnTask {
                             forward_cancel.clone(),
                         ));
                     }
-                    (Ok(_), None) => {}
+                    (Ok(mut recv), None) => {
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
                 Some(_) = forwarders.join_next() => {}

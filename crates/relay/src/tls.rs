@@ -25,10 +25,16 @@ pub const KEY_FILE: &str = "relay-key.pem";
 
 /// Per-stream receive window: one screen update can be several MB.
 const STREAM_RECEIVE_WINDOW: u32 = 8 * 1024 * 1024;
-/// Per-connection receive window.
-const CONNECTION_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
-/// Per-connection send buffer.
-const SEND_WINDOW: u64 = 32 * 1024 * 1024;
+/// Per-connection receive window at a client.
+const CLIENT_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
+/// Per-connection send buffer at a client.
+const CLIENT_SEND_WINDOW: u64 = 32 * 1024 * 1024;
+/// Per-connection receive window at the relay. Smaller than a client's: the relay holds a window's
+/// worth for every connection whose peer reads slowly, so this bounds its memory per connection
+/// (with the send window, 24 MiB) while still fitting two full stream windows.
+const RELAY_RECEIVE_WINDOW: u32 = 16 * 1024 * 1024;
+/// Per-connection send buffer at the relay.
+const RELAY_SEND_WINDOW: u64 = 8 * 1024 * 1024;
 /// Concurrent bidirectional streams a peer may open (the relay stream included).
 const MAX_BIDI_STREAMS: u32 = 8;
 /// Concurrent unidirectional streams a peer may open.
@@ -256,14 +262,14 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Transport settings both sides use: large windows for screen updates, bounded streams, keep-alive
-/// and idle timeout so a dead peer is noticed within seconds.
-pub(crate) fn transport_config() -> quinn::TransportConfig {
+/// Transport settings: large windows for screen updates, bounded streams, keep-alive and idle
+/// timeout so a dead peer is noticed within seconds.
+pub(crate) fn transport_config(receive_window: u32, send_window: u64) -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
         .stream_receive_window(quinn::VarInt::from_u32(STREAM_RECEIVE_WINDOW))
-        .receive_window(quinn::VarInt::from_u32(CONNECTION_RECEIVE_WINDOW))
-        .send_window(SEND_WINDOW)
+        .receive_window(quinn::VarInt::from_u32(receive_window))
+        .send_window(send_window)
         .max_concurrent_bidi_streams(quinn::VarInt::from_u32(MAX_BIDI_STREAMS))
         .max_concurrent_uni_streams(quinn::VarInt::from_u32(MAX_UNI_STREAMS))
         .keep_alive_interval(Some(KEEP_ALIVE))
@@ -285,7 +291,10 @@ pub(crate) fn server_config(identity: Identity) -> Result<quinn::ServerConfig, T
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    config.transport_config(Arc::new(transport_config()));
+    config.transport_config(Arc::new(transport_config(
+        RELAY_RECEIVE_WINDOW,
+        RELAY_SEND_WINDOW,
+    )));
     Ok(config)
 }
 
@@ -448,7 +457,10 @@ pub(crate) fn client_config(
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    config.transport_config(Arc::new(transport_config()));
+    config.transport_config(Arc::new(transport_config(
+        CLIENT_RECEIVE_WINDOW,
+        CLIENT_SEND_WINDOW,
+    )));
     Ok(config)
 }
 

@@ -766,3 +766,26 @@ async fn a_relay_that_does_not_answer_is_unreachable() {
         other => panic!("expected Unreachable, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn streams_opened_before_pairing_are_refused_not_buffered() {
+    let relay = TestRelay::start("early", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let mut early = host.connection().open_uni().await.expect("open");
+    early
+        .write_all(b"Fnobody to send this to")
+        .await
+        .expect("write");
+    let stopped = within("stop", early.stopped()).await.expect("stopped");
+    assert_eq!(stopped, Some(quinn::VarInt::from_u32(0x7e)));
+    // The connection is fine and still pairs.
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
