@@ -503,7 +503,7 @@ async fn a_wrong_pinned_fingerprint_is_refused_naming_both() {
 
 #[tokio::test]
 async fn an_unused_code_expires() {
-    let relay = TestRelay::start("expiry", |config| {
+    let mut relay = TestRelay::start("expiry", |config| {
         config.max_code_ttl = Duration::from_secs(1);
     })
     .await;
@@ -520,6 +520,15 @@ async fn an_unused_code_expires() {
         .await
         .expect_err("expired");
     assert!(matches!(err, ClientError::Expired), "{err:?}");
+    let registered = relay
+        .next_event(|e| matches!(e, RelayEvent::Registered { .. }))
+        .await;
+    let expired = relay
+        .next_event(|e| matches!(e, RelayEvent::Expired { .. }))
+        .await;
+    assert!(
+        matches!((registered, expired), (RelayEvent::Registered { session_id: a }, RelayEvent::Expired { session_id: b }) if a == b)
+    );
     let mut viewer = relay.client().await;
     let err = within("join", viewer.join(&registration.routing))
         .await
@@ -787,5 +796,41 @@ async fn streams_opened_before_pairing_are_refused_not_buffered() {
         .await
         .expect("joined");
     within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_pairings_stay_apart() {
+    let relay = TestRelay::start("apart", |_| {}).await;
+    let (host_a, viewer_a) = relay.pair().await;
+    let (host_b, viewer_b) = relay.pair().await;
+    for (viewer, tag) in [(&viewer_a, b'A'), (&viewer_b, b'B')] {
+        let mut send = viewer.connection().open_uni().await.expect("open");
+        send.write_all(&[b'I', tag]).await.expect("write");
+        send.finish().expect("finish");
+    }
+    for (host, tag) in [(&host_a, b'A'), (&host_b, b'B')] {
+        let mut recv = within("accept", host.connection().accept_uni())
+            .await
+            .expect("accept");
+        let got = within("read", recv.read_to_end(16)).await.expect("read");
+        assert_eq!(got, [b'I', tag]);
+    }
+    // Ending one pairing leaves the other working.
+    viewer_a.close("done");
+    let mut host_a = host_a;
+    within("a ends", host_a.peer_left())
+        .await
+        .expect("peer left");
+    let mut send = host_b.connection().open_uni().await.expect("open");
+    send.write_all(b"Fstill here").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer_b.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(64)).await.expect("read"),
+        b"Fstill here"
+    );
     relay.stop().await;
 }
