@@ -223,6 +223,8 @@ impl Relay {
         })
         .await;
         actor.tasks.abort_all();
+        // Aborted tasks still report `Gone` as they are dropped.
+        while actor.tasks.join_next().await.is_some() {}
         while let Ok(cmd) = actor.cmd_rx.try_recv() {
             actor.handle(cmd);
         }
@@ -609,10 +611,21 @@ impl ConnTask {
     }
 
     async fn serve(&mut self, connection: &quinn::Connection) -> End {
-        let first = tokio::select! {
-            biased;
-            _ = self.cancel.cancelled() => return End::Shutdown,
-            first = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, connection.accept_bi()) => first,
+        let first_stream = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, connection.accept_bi());
+        tokio::pin!(first_stream);
+        let first = loop {
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return End::Shutdown,
+                first = &mut first_stream => break first,
+                // Nothing to forward to yet: refuse rather than buffer.
+                uni = connection.accept_uni() => match uni {
+                    Ok(mut recv) => {
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
+                    Err(e) => return End::Lost(describe(&e)),
+                },
+            }
         };
         let (mut send, mut recv) = match first {
             Ok(Ok(streams)) => streams,
