@@ -243,7 +243,12 @@ impl RelayClient {
     }
 
     /// The connection to the relay: after pairing, streams opened on it reach the peer, and the
-    /// peer's streams arrive on it.
+    /// peer's streams arrive on it. Clone it to use it beside [`RelayClient::peer_left`], e.g.
+    /// `select! { r = client.peer_left() => .., s = conn.accept_bi() => .. }`.
+    ///
+    /// As with any QUIC stream, the peer only sees a stream once something was written on it (Tandem
+    /// writes the `StreamKind` byte first). Each side may have 8 bidirectional streams open towards
+    /// the relay (the relay stream included) and 8 unidirectional ones.
     pub fn connection(&self) -> &quinn::Connection {
         &self.connection
     }

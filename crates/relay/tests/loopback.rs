@@ -603,6 +603,11 @@ async fn relay_shutdown_closes_connections_with_a_reason() {
 
 /// A raw QUIC client that trusts any certificate, to send what a RelayClient never would.
 async fn raw_connection(addr: SocketAddr) -> quinn::Connection {
+    raw_connection_from("127.0.0.1:0", addr).await
+}
+
+/// Like [`raw_connection`], from a chosen local address.
+async fn raw_connection_from(bind: &str, addr: SocketAddr) -> quinn::Connection {
     #[derive(Debug)]
     struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
     impl rustls::client::danger::ServerCertVerifier for AcceptAny {
@@ -651,7 +656,7 @@ async fn raw_connection(addr: SocketAddr) -> quinn::Connection {
     tls.alpn_protocols = vec![b"tandem/1".to_vec()];
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("quic tls");
     let config = quinn::ClientConfig::new(Arc::new(crypto));
-    let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
+    let endpoint = quinn::Endpoint::client(bind.parse().expect("addr")).expect("endpoint");
     within(
         "raw connect",
         endpoint
@@ -832,5 +837,80 @@ async fn concurrent_pairings_stay_apart() {
         within("read", recv.read_to_end(64)).await.expect("read"),
         b"Fstill here"
     );
+    relay.stop().await;
+}
+
+/// Sends one request on a raw relay stream and reads the notice back.
+async fn raw_request(
+    send: &mut quinn::SendStream,
+    recv: &mut quinn::RecvStream,
+    reader: &mut tandem_proto::framing::FrameReader,
+    request: &tandem_proto::relay::RelayRequest,
+) -> tandem_proto::relay::RelayNotice {
+    use tandem_proto::relay::RelayNotice;
+    use tandem_proto::wire::Message;
+    let mut frame = Vec::new();
+    tandem_proto::framing::write_frame(&request.to_vec(), &mut frame);
+    send.write_all(&frame).await.expect("write");
+    within("notice", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return RelayNotice::from_bytes(frame).expect("notice");
+            }
+            let n = recv.read(&mut buf).await.expect("read").expect("open");
+            reader.push(&buf[..n]);
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
+    use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    let relay = TestRelay::start("flood", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+
+    // Another loopback address guesses as fast as it can, pipelining requests on one stream.
+    let flooder = raw_connection_from("127.0.0.2:0", relay.addr).await;
+    let (mut send, mut recv) = flooder.open_bi().await.expect("open");
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let mut limited = 0;
+    for i in 0..40u32 {
+        // Six-digit guesses never hit the three-digit code of the only waiting host.
+        let routing = RoutingCode::new(&format!("{:06}", 100_000 + i)).expect("code");
+        let request = RelayRequest::Join {
+            version: tandem_proto::PROTOCOL_VERSION,
+            routing,
+        };
+        match raw_request(&mut send, &mut recv, &mut reader, &request).await {
+            RelayNotice::Refused {
+                reason: RefusalReason::UnknownCode,
+                ..
+            } => {}
+            RelayNotice::Refused {
+                reason: RefusalReason::RateLimited,
+                detail,
+            } => {
+                assert!(detail.contains("your address"), "{detail}");
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        limited >= 29,
+        "the per-address limit held: {limited} of 40 refused"
+    );
+
+    // The legitimate viewer, from another address, is unaffected.
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined despite the flood");
+    within("paired", host.wait_paired()).await.expect("paired");
     relay.stop().await;
 }
