@@ -391,6 +391,61 @@ impl Registry {
         self.ip_buckets.len()
     }
 
+    /// Panics unless the registry's indexes agree with each other.
+    #[cfg(test)]
+    fn check_invariants(&self) {
+        let mut waiting = 0;
+        let mut per_ip: HashMap<IpKey, u32> = HashMap::new();
+        for (id, entry) in &self.conns {
+            *per_ip.entry(entry.ip).or_default() += 1;
+            match &entry.state {
+                ConnState::Idle => {}
+                ConnState::Waiting {
+                    routing,
+                    session,
+                    expires,
+                } => {
+                    assert_eq!(self.expiries.get(&(*expires, *session)), Some(id));
+                    // The code leads here unless a join already consumed it (an expired-but-unswept
+                    // code), in which case it may lead elsewhere or nowhere.
+                    if self.codes.get(routing).is_some_and(|w| w.host == *id) {
+                        waiting += 1;
+                    }
+                }
+                ConnState::Paired { peer, session } => {
+                    let Some(peer_entry) = self.conns.get(peer) else {
+                        panic!("{id:?} paired with a gone connection");
+                    };
+                    assert!(
+                        matches!(peer_entry.state, ConnState::Paired { peer: back, session: s } if back == *id && s == *session),
+                        "pairing of {id:?} is not mutual"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            waiting,
+            self.codes.len(),
+            "every code leads to a waiting host"
+        );
+        for w in self.codes.values() {
+            assert!(matches!(
+                self.conns.get(&w.host).map(|e| &e.state),
+                Some(ConnState::Waiting { .. })
+            ));
+        }
+        for host in self.expiries.values() {
+            assert!(matches!(
+                self.conns.get(host).map(|e| &e.state),
+                Some(ConnState::Waiting { .. })
+            ));
+        }
+        assert_eq!(per_ip, self.conns_per_ip, "per-address counts match");
+        assert!(self.codes.len() <= self.limits.max_waiting_hosts);
+        assert!(self.conns.len() <= self.limits.max_connections);
+        assert!(self.ip_buckets.len() <= self.limits.max_tracked_ips);
+    }
+
     fn stop_waiting(&mut self, conn: ConnId) {
         if let Some(entry) = self.conns.get_mut(&conn)
             && let ConnState::Waiting {
@@ -997,5 +1052,106 @@ mod tests {
         sim.reg
             .connect(ConnId(102), ip(1), sim.now)
             .expect("room again");
+    }
+
+    /// A small deterministic generator, so the random walk below needs no dependency.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    #[test]
+    fn a_random_walk_keeps_every_index_consistent() {
+        let limits = RateLimits {
+            register_per_ip: Rate::new(5, 30),
+            register_global: Rate::new(50, 300),
+            join_per_ip: Rate::new(5, 30),
+            join_global: Rate::new(50, 300),
+            max_waiting_hosts: 8,
+            max_connections: 120,
+            max_connections_per_ip: 20,
+            max_tracked_ips: 16,
+        };
+        let (mut paired, mut expired, mut limited, mut full) = (0, 0, 0, 0);
+        for seed in 1..=20u64 {
+            let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let mut sim = Sim::new(limits.clone(), 20);
+            let mut live: Vec<ConnId> = Vec::new();
+            let mut codes: Vec<RoutingCode> = Vec::new();
+            for step in 0..3_000 {
+                match rng.below(10) {
+                    0 | 1 => {
+                        let id = ConnId(sim.next_conn);
+                        sim.next_conn += 1;
+                        let from = ip(rng.below(12) as u32);
+                        if sim.reg.connect(id, from, sim.now).is_ok() {
+                            live.push(id);
+                        }
+                    }
+                    2 if !live.is_empty() => {
+                        let i = rng.below(live.len() as u64) as usize;
+                        let gone = live.swap_remove(i);
+                        sim.reg.disconnect(gone);
+                    }
+                    3 | 4 if !live.is_empty() => {
+                        let conn = live[rng.below(live.len() as u64) as usize];
+                        let ttl = rng.below(30) as u32;
+                        match sim.reg.register(conn, V, ttl, sim.now) {
+                            Ok(registered) => codes.push(registered.routing),
+                            Err(r) if r.reason == RefusalReason::Full => full += 1,
+                            Err(r) if r.reason == RefusalReason::RateLimited => limited += 1,
+                            Err(_) => {}
+                        }
+                    }
+                    5 | 6 if !live.is_empty() => {
+                        let conn = live[rng.below(live.len() as u64) as usize];
+                        let routing = if !codes.is_empty() && rng.below(4) > 0 {
+                            codes[rng.below(codes.len() as u64) as usize].clone()
+                        } else {
+                            RoutingCode::new(&format!("{:03}", rng.below(1000))).expect("code")
+                        };
+                        let before = sim.reg.codes.contains_key(&routing);
+                        let outcome = sim.reg.join(conn, V, &routing, sim.now);
+                        if outcome.is_ok() {
+                            assert!(before);
+                            paired += 1;
+                        }
+                        if let Err(r) = &outcome
+                            && r.reason == RefusalReason::RateLimited
+                        {
+                            limited += 1;
+                        }
+                        if let Err(r) = &outcome
+                            && r.reason == RefusalReason::UnknownCode
+                        {
+                            // Whatever happened, the code is not waiting any more.
+                            assert!(!sim.reg.codes.contains_key(&routing), "step {step}");
+                        }
+                    }
+                    7 => sim.advance(Duration::from_millis(rng.below(1_000))),
+                    _ => expired += sim.reg.expire(sim.now).len(),
+                }
+                sim.reg.check_invariants();
+            }
+            for conn in live.drain(..) {
+                sim.reg.disconnect(conn);
+                sim.reg.check_invariants();
+            }
+            assert_eq!(sim.reg.connections(), 0);
+            assert_eq!(sim.reg.waiting(), 0);
+            assert_eq!(sim.reg.next_expiry(), None);
+            assert!(sim.reg.conns_per_ip.is_empty());
+        }
+        // The walk went through every interesting path.
+        assert!(paired > 100, "paired {paired}");
+        assert!(expired > 100, "expired {expired}");
+        assert!(limited > 100, "rate limited {limited}");
+        assert!(full > 100, "full {full}");
     }
 }
