@@ -1,0 +1,205 @@
+//! The relay's TOML configuration file. Every field is optional; its default is documented on it.
+//! Only the binary reads the file; the library takes the typed [`RelayConfig`] this turns into.
+//!
+//! ```toml
+//! listen = "0.0.0.0:7447"
+//! max_code_ttl_secs = 600
+//!
+//! [tls]                       # omit for a self-signed certificate kept in the data dir
+//! cert_chain = "/etc/tandem/fullchain.pem"
+//! key = "/etc/tandem/privkey.pem"
+//!
+//! [limits]
+//! join_per_ip = { burst = 10, per_minute = 10 }
+//! max_connections_per_ip = 16
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{Rate, RateLimits};
+use crate::server::{RelayConfig, TlsSource};
+use crate::{DEFAULT_MAX_CODE_TTL, DEFAULT_PORT};
+
+/// The relay's configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// UDP address to listen on. Default: `0.0.0.0:7447` (use `"[::]:7447"` for IPv6).
+    pub listen: Option<SocketAddr>,
+    /// An operator-supplied certificate. Default: none, so the relay makes a self-signed
+    /// certificate on first start, keeps it in the data dir (`relay-cert.pem`, `relay-key.pem`)
+    /// and clients pin its fingerprint.
+    pub tls: Option<PemFiles>,
+    /// The longest a code waits for a viewer, in seconds; hosts asking for longer get this.
+    /// Default: 600.
+    pub max_code_ttl_secs: Option<u64>,
+    /// Rate limits and capacity. Default: every limit at its default.
+    pub limits: Option<FileLimits>,
+}
+
+/// A PEM certificate chain and its key. Both are required when the `[tls]` table is present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PemFiles {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert_chain: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// A token bucket: `burst` attempts at once, regained at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRate {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl From<FileRate> for Rate {
+    fn from(rate: FileRate) -> Self {
+        Rate::new(rate.burst, rate.per_minute)
+    }
+}
+
+/// The `[limits]` table. "Per address" means per IPv4 address or per IPv6 /64.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    /// Register requests per address. Default: `{ burst = 10, per_minute = 10 }`.
+    pub register_per_ip: Option<FileRate>,
+    /// Register requests in total. Default: `{ burst = 200, per_minute = 600 }`.
+    pub register_global: Option<FileRate>,
+    /// Join requests per address. Default: `{ burst = 10, per_minute = 10 }`.
+    pub join_per_ip: Option<FileRate>,
+    /// Join requests in total. Default: `{ burst = 200, per_minute = 600 }`.
+    pub join_global: Option<FileRate>,
+    /// Hosts waiting with a code at once. Default: 1000.
+    pub max_waiting_hosts: Option<usize>,
+    /// Open connections in total; each may hold up to about 24 MiB of buffers at the relay when its
+    /// peer reads slowly. Default: 2000.
+    pub max_connections: Option<usize>,
+    /// Open connections per address. Default: 16.
+    pub max_connections_per_ip: Option<u32>,
+    /// Addresses whose rate-limit state is remembered at once (bounds memory under a flood).
+    /// Default: 65536.
+    pub max_tracked_ips: Option<usize>,
+}
+
+impl FileLimits {
+    fn into_limits(self) -> RateLimits {
+        let d = RateLimits::default();
+        RateLimits {
+            register_per_ip: self.register_per_ip.map_or(d.register_per_ip, Rate::from),
+            register_global: self.register_global.map_or(d.register_global, Rate::from),
+            join_per_ip: self.join_per_ip.map_or(d.join_per_ip, Rate::from),
+            join_global: self.join_global.map_or(d.join_global, Rate::from),
+            max_waiting_hosts: self.max_waiting_hosts.unwrap_or(d.max_waiting_hosts),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+            max_connections_per_ip: self
+                .max_connections_per_ip
+                .unwrap_or(d.max_connections_per_ip),
+            max_tracked_ips: self.max_tracked_ips.unwrap_or(d.max_tracked_ips),
+        }
+    }
+}
+
+impl FileConfig {
+    /// Parses the TOML text of a configuration file.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The typed configuration, with defaults filled in. `data_dir` is where the self-signed
+    /// identity lives (the binary decides it, e.g. from a flag or the platform's data directory).
+    pub fn into_config(self, data_dir: PathBuf) -> RelayConfig {
+        let listen = self
+            .listen
+            .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), DEFAULT_PORT));
+        let mut config = RelayConfig::new(listen, data_dir);
+        config.tls = match self.tls {
+            Some(files) => TlsSource::Pem {
+                cert_chain: files.cert_chain,
+                key: files.key,
+            },
+            None => TlsSource::SelfSigned,
+        };
+        config.max_code_ttl = self
+            .max_code_ttl_secs
+            .map_or(DEFAULT_MAX_CODE_TTL, Duration::from_secs);
+        config.limits = self.limits.unwrap_or_default().into_limits();
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let config = FileConfig::from_toml("")
+            .expect("empty is valid")
+            .into_config(PathBuf::from("/tmp/x"));
+        assert_eq!(config.listen, "0.0.0.0:7447".parse().expect("addr"));
+        assert_eq!(config.tls, TlsSource::SelfSigned);
+        assert_eq!(config.max_code_ttl, Duration::from_secs(600));
+        assert_eq!(config.limits, RateLimits::default());
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let text = r#"
+            listen = "[::]:9000"
+            max_code_ttl_secs = 120
+            [tls]
+            cert_chain = "/etc/tandem/chain.pem"
+            key = "/etc/tandem/key.pem"
+            [limits]
+            register_per_ip = { burst = 1, per_minute = 2 }
+            register_global = { burst = 3, per_minute = 4 }
+            join_per_ip = { burst = 5, per_minute = 6 }
+            join_global = { burst = 7, per_minute = 8 }
+            max_waiting_hosts = 9
+            max_connections = 10
+            max_connections_per_ip = 11
+            max_tracked_ips = 12
+        "#;
+        let config = FileConfig::from_toml(text)
+            .expect("valid")
+            .into_config(PathBuf::from("d"));
+        assert_eq!(config.listen, "[::]:9000".parse().expect("addr"));
+        assert_eq!(config.max_code_ttl, Duration::from_secs(120));
+        assert_eq!(
+            config.tls,
+            TlsSource::Pem {
+                cert_chain: "/etc/tandem/chain.pem".into(),
+                key: "/etc/tandem/key.pem".into()
+            }
+        );
+        assert_eq!(
+            config.limits,
+            RateLimits {
+                register_per_ip: Rate::new(1, 2),
+                register_global: Rate::new(3, 4),
+                join_per_ip: Rate::new(5, 6),
+                join_global: Rate::new(7, 8),
+                max_waiting_hosts: 9,
+                max_connections: 10,
+                max_connections_per_ip: 11,
+                max_tracked_ips: 12,
+            }
+        );
+    }
+
+    #[test]
+    fn mistakes_are_errors_not_silently_ignored() {
+        assert!(FileConfig::from_toml("lisen = \"0.0.0.0:1\"").is_err());
+        assert!(FileConfig::from_toml("[tls]\ncert_chain = \"a.pem\"").is_err());
+        assert!(FileConfig::from_toml("[limits]\njoin_per_ip = { burst = 1 }").is_err());
+    }
+}

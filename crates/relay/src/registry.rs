@@ -1,0 +1,1157 @@
+//! The relay's sans-IO core: which connections exist, which hosts wait under which routing code,
+//! who is paired with whom, code expiry, rate limits and capacity. No sockets, no clock of its own:
+//! every call takes `now`, so tests drive it through simulated time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use tandem_proto::PROTOCOL_VERSION;
+use tandem_proto::code::{MAX_ROUTING_DIGITS, MIN_ROUTING_DIGITS, RoutingCode};
+use tandem_proto::relay::{RefusalReason, RelayNotice};
+
+use crate::limits::{Bucket, IpKey, RateLimits};
+
+/// How often idle per-address rate-limit state is swept away.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(1);
+/// Random draws per code length before trying a longer one. With occupancy kept under 10%, 32
+/// collisions in a row happen with probability below 1e-32.
+const DRAWS_PER_LENGTH: usize = 32;
+
+/// A connection's id, allocated by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ConnId(pub u64);
+
+/// Why a request was refused, ready to send as [`RelayNotice::Refused`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub reason: RefusalReason,
+    pub detail: String,
+}
+
+impl Refusal {
+    fn new(reason: RefusalReason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn to_notice(&self) -> RelayNotice {
+        RelayNotice::Refused {
+            reason: self.reason,
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+const DETAIL_IP_RATE: &str = "too many attempts from your address; wait a minute and try again";
+const DETAIL_GLOBAL_RATE: &str =
+    "the relay is handling too many requests right now; wait a minute and try again";
+const DETAIL_UNKNOWN: &str = "no session is waiting under that code";
+
+/// A host got a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Registered {
+    pub routing: RoutingCode,
+    pub ttl_secs: u32,
+    /// The id of the session this code leads to, for logs and events (never the code itself).
+    pub session: u64,
+}
+
+/// A viewer joined a waiting host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pairing {
+    pub session: u64,
+    pub host: ConnId,
+}
+
+/// A paired connection went away; its peer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ended {
+    pub session: u64,
+    pub survivor: ConnId,
+}
+
+/// What a connection was doing when it went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Departure {
+    /// Nothing the relay needs to tell anyone.
+    Quiet,
+    /// A host stopped waiting; its code is forgotten.
+    StoppedWaiting { session: u64 },
+    /// A paired side left.
+    LeftSession(Ended),
+}
+
+/// A host's code expired unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Expiry {
+    pub host: ConnId,
+    pub session: u64,
+}
+
+#[derive(Debug)]
+enum ConnState {
+    Idle,
+    Waiting {
+        routing: RoutingCode,
+        session: u64,
+        expires: Instant,
+    },
+    Paired {
+        peer: ConnId,
+        session: u64,
+    },
+}
+
+#[derive(Debug)]
+struct ConnEntry {
+    ip: IpKey,
+    state: ConnState,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    host: ConnId,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IpBuckets {
+    register: Bucket,
+    join: Bucket,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Attempt {
+    Register,
+    Join,
+}
+
+/// The registry. One per relay, owned by the relay's actor.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    limits: RateLimits,
+    max_ttl_secs: u32,
+    conns: HashMap<ConnId, ConnEntry>,
+    conns_per_ip: HashMap<IpKey, u32>,
+    codes: HashMap<RoutingCode, Waiting>,
+    /// Waiting hosts by expiry time (then session id, unique).
+    expiries: BTreeMap<(Instant, u64), ConnId>,
+    ip_buckets: HashMap<IpKey, IpBuckets>,
+    register_global: Bucket,
+    join_global: Bucket,
+    next_session: u64,
+    last_prune: Instant,
+}
+
+impl Registry {
+    pub fn new(limits: RateLimits, max_ttl: Duration, now: Instant) -> Self {
+        let max_ttl_secs = u32::try_from(max_ttl.as_secs()).unwrap_or(u32::MAX).max(1);
+        Self {
+            register_global: Bucket::full(limits.register_global, now),
+            join_global: Bucket::full(limits.join_global, now),
+            limits,
+            max_ttl_secs,
+            conns: HashMap::new(),
+            conns_per_ip: HashMap::new(),
+            codes: HashMap::new(),
+            expiries: BTreeMap::new(),
+            ip_buckets: HashMap::new(),
+            next_session: 1,
+            last_prune: now,
+        }
+    }
+
+    /// A new connection from `ip` wants in. Refused past the total or per-address limit.
+    pub fn connect(&mut self, conn: ConnId, ip: IpAddr, _now: Instant) -> Result<(), Refusal> {
+        let ip = IpKey::from(ip);
+        if self.conns.len() >= self.limits.max_connections {
+            return Err(Refusal::new(
+                RefusalReason::Full,
+                "the relay is at capacity; try again later",
+            ));
+        }
+        let count = self.conns_per_ip.get(&ip).copied().unwrap_or(0);
+        if count >= self.limits.max_connections_per_ip {
+            return Err(Refusal::new(
+                RefusalReason::RateLimited,
+                "too many connections from your address; close some and try again",
+            ));
+        }
+        self.conns_per_ip.insert(ip, count + 1);
+        self.conns.insert(
+            conn,
+            ConnEntry {
+                ip,
+                state: ConnState::Idle,
+            },
+        );
+        Ok(())
+    }
+
+    /// A connection is gone: forget its code, or end its session and free its peer.
+    pub fn disconnect(&mut self, conn: ConnId) -> Departure {
+        let Some(entry) = self.conns.remove(&conn) else {
+            return Departure::Quiet;
+        };
+        if let Some(count) = self.conns_per_ip.get_mut(&entry.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.conns_per_ip.remove(&entry.ip);
+            }
+        }
+        match entry.state {
+            ConnState::Idle => Departure::Quiet,
+            ConnState::Waiting {
+                routing,
+                session,
+                expires,
+            } => {
+                self.forget_code(&routing, conn);
+                self.expiries.remove(&(expires, session));
+                Departure::StoppedWaiting { session }
+            }
+            ConnState::Paired { peer, session } => {
+                if let Some(peer_entry) = self.conns.get_mut(&peer) {
+                    peer_entry.state = ConnState::Idle;
+                }
+                Departure::LeftSession(Ended {
+                    session,
+                    survivor: peer,
+                })
+            }
+        }
+    }
+
+    /// A host asks for a code. A host already waiting gets a new code and its old one is forgotten.
+    pub fn register(
+        &mut self,
+        conn: ConnId,
+        version: u16,
+        ttl_secs: u32,
+        now: Instant,
+    ) -> Result<Registered, Refusal> {
+        check_version(version)?;
+        let Some(entry) = self.conns.get(&conn) else {
+            return Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "unknown connection",
+            ));
+        };
+        let ip = entry.ip;
+        match entry.state {
+            ConnState::Paired { .. } => {
+                return Err(Refusal::new(
+                    RefusalReason::BadRequest,
+                    "this connection is already paired",
+                ));
+            }
+            ConnState::Idle | ConnState::Waiting { .. } => {}
+        }
+        self.check_rate(Attempt::Register, ip, now)?;
+        // Replacing: the old code goes first, so it neither counts towards capacity nor can be drawn.
+        self.stop_waiting(conn);
+        if self.codes.len() >= self.limits.max_waiting_hosts {
+            return Err(Refusal::new(
+                RefusalReason::Full,
+                "the relay has too many sessions waiting; try again in a few minutes",
+            ));
+        }
+        let routing = self.allocate()?;
+        let ttl_secs = match ttl_secs {
+            0 => self.max_ttl_secs,
+            requested => requested.min(self.max_ttl_secs),
+        };
+        let expires = now + Duration::from_secs(u64::from(ttl_secs));
+        let session = self.next_session;
+        self.next_session += 1;
+        self.codes.insert(routing.clone(), Waiting { host: conn });
+        self.expiries.insert((expires, session), conn);
+        if let Some(entry) = self.conns.get_mut(&conn) {
+            entry.state = ConnState::Waiting {
+                routing: routing.clone(),
+                session,
+                expires,
+            };
+        }
+        Ok(Registered {
+            routing,
+            ttl_secs,
+            session,
+        })
+    }
+
+    /// A viewer asks for the host under `routing`. The code is forgotten at this first attempt,
+    /// whatever comes of the end-to-end handshake.
+    pub fn join(
+        &mut self,
+        conn: ConnId,
+        version: u16,
+        routing: &RoutingCode,
+        now: Instant,
+    ) -> Result<Pairing, Refusal> {
+        check_version(version)?;
+        let Some(entry) = self.conns.get(&conn) else {
+            return Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "unknown connection",
+            ));
+        };
+        let ip = entry.ip;
+        match entry.state {
+            ConnState::Idle => {}
+            ConnState::Waiting { .. } => {
+                return Err(Refusal::new(
+                    RefusalReason::BadRequest,
+                    "a host waiting for a viewer cannot join another session",
+                ));
+            }
+            ConnState::Paired { .. } => {
+                return Err(Refusal::new(
+                    RefusalReason::BadRequest,
+                    "this connection is already paired",
+                ));
+            }
+        }
+        self.check_rate(Attempt::Join, ip, now)?;
+        let Some(waiting) = self.codes.remove(routing) else {
+            return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
+        };
+        let host = waiting.host;
+        let Some(host_entry) = self.conns.get_mut(&host) else {
+            return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
+        };
+        let ConnState::Waiting {
+            session, expires, ..
+        } = host_entry.state
+        else {
+            return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
+        };
+        if expires <= now {
+            // Expired but not yet swept: as good as gone. The code is forgotten already; the host
+            // hears of the expiry from the next `expire`.
+            return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
+        }
+        self.expiries.remove(&(expires, session));
+        host_entry.state = ConnState::Paired {
+            peer: conn,
+            session,
+        };
+        if let Some(viewer) = self.conns.get_mut(&conn) {
+            viewer.state = ConnState::Paired {
+                peer: host,
+                session,
+            };
+        }
+        Ok(Pairing { session, host })
+    }
+
+    /// Forgets every code whose time is up and returns their hosts, which go back to idle.
+    pub fn expire(&mut self, now: Instant) -> Vec<Expiry> {
+        let mut expired = Vec::new();
+        while let Some(entry) = self.expiries.first_entry() {
+            let (expires, session) = *entry.key();
+            if expires > now {
+                break;
+            }
+            let host = entry.remove();
+            if let Some(host_entry) = self.conns.get_mut(&host)
+                && let ConnState::Waiting { routing, .. } =
+                    std::mem::replace(&mut host_entry.state, ConnState::Idle)
+            {
+                self.forget_code(&routing, host);
+            }
+            expired.push(Expiry { host, session });
+        }
+        self.prune(now);
+        expired
+    }
+
+    /// When [`Registry::expire`] next has something to do.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.expiries.keys().next().map(|(at, _)| *at)
+    }
+
+    /// Hosts waiting with a code.
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Connections known.
+    #[cfg(test)]
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Addresses whose rate-limit state is held.
+    #[cfg(test)]
+    pub fn tracked_ips(&self) -> usize {
+        self.ip_buckets.len()
+    }
+
+    /// Panics unless the registry's indexes agree with each other.
+    #[cfg(test)]
+    fn check_invariants(&self) {
+        let mut waiting = 0;
+        let mut per_ip: HashMap<IpKey, u32> = HashMap::new();
+        for (id, entry) in &self.conns {
+            *per_ip.entry(entry.ip).or_default() += 1;
+            match &entry.state {
+                ConnState::Idle => {}
+                ConnState::Waiting {
+                    routing,
+                    session,
+                    expires,
+                } => {
+                    assert_eq!(self.expiries.get(&(*expires, *session)), Some(id));
+                    // The code leads here unless a join already consumed it (an expired-but-unswept
+                    // code), in which case it may lead elsewhere or nowhere.
+                    if self.codes.get(routing).is_some_and(|w| w.host == *id) {
+                        waiting += 1;
+                    }
+                }
+                ConnState::Paired { peer, session } => {
+                    let Some(peer_entry) = self.conns.get(peer) else {
+                        panic!("{id:?} paired with a gone connection");
+                    };
+                    assert!(
+                        matches!(peer_entry.state, ConnState::Paired { peer: back, session: s } if back == *id && s == *session),
+                        "pairing of {id:?} is not mutual"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            waiting,
+            self.codes.len(),
+            "every code leads to a waiting host"
+        );
+        for w in self.codes.values() {
+            assert!(matches!(
+                self.conns.get(&w.host).map(|e| &e.state),
+                Some(ConnState::Waiting { .. })
+            ));
+        }
+        for host in self.expiries.values() {
+            assert!(matches!(
+                self.conns.get(host).map(|e| &e.state),
+                Some(ConnState::Waiting { .. })
+            ));
+        }
+        assert_eq!(per_ip, self.conns_per_ip, "per-address counts match");
+        assert!(self.codes.len() <= self.limits.max_waiting_hosts);
+        assert!(self.conns.len() <= self.limits.max_connections);
+        assert!(self.ip_buckets.len() <= self.limits.max_tracked_ips);
+    }
+
+    fn stop_waiting(&mut self, conn: ConnId) {
+        if let Some(entry) = self.conns.get_mut(&conn)
+            && let ConnState::Waiting {
+                routing,
+                session,
+                expires,
+            } = std::mem::replace(&mut entry.state, ConnState::Idle)
+        {
+            self.forget_code(&routing, conn);
+            self.expiries.remove(&(expires, session));
+        }
+    }
+
+    /// Forgets `routing` if it still leads to `host`: a code already forgotten at a join may have
+    /// been drawn again for another host since.
+    fn forget_code(&mut self, routing: &RoutingCode, host: ConnId) {
+        if self.codes.get(routing).is_some_and(|w| w.host == host) {
+            self.codes.remove(routing);
+        }
+    }
+
+    /// Draws an unused code, as short as occupancy allows: length L is used while fewer than a
+    /// tenth of its 10^L codes are taken (3 digits below 100 waiting hosts, 4 below 1000, ...).
+    fn allocate(&self) -> Result<RoutingCode, Refusal> {
+        let in_use = self.codes.len() as u64;
+        for digits in MIN_ROUTING_DIGITS..=MAX_ROUTING_DIGITS {
+            let space = 10u64.pow(digits as u32);
+            if in_use * 10 >= space && digits < MAX_ROUTING_DIGITS {
+                continue;
+            }
+            for _ in 0..DRAWS_PER_LENGTH {
+                let n = random_below(space).map_err(|()| {
+                    Refusal::new(
+                        RefusalReason::Full,
+                        "the relay could not draw a random code; try again",
+                    )
+                })?;
+                let text = format!("{n:0digits$}");
+                let Ok(code) = RoutingCode::new(&text) else {
+                    continue;
+                };
+                if !self.codes.contains_key(&code) {
+                    return Ok(code);
+                }
+            }
+        }
+        Err(Refusal::new(
+            RefusalReason::Full,
+            "the relay has no free codes; try again in a few minutes",
+        ))
+    }
+
+    /// Per-address bucket first (an address over its limit spends nothing of the global budget),
+    /// then the global bucket, then the address's token. Per-address state is created only for
+    /// attempts the global bucket let through, so it grows no faster than the global rate.
+    fn check_rate(&mut self, attempt: Attempt, ip: IpKey, now: Instant) -> Result<(), Refusal> {
+        let (per_ip, global_rate) = match attempt {
+            Attempt::Register => (self.limits.register_per_ip, self.limits.register_global),
+            Attempt::Join => (self.limits.join_per_ip, self.limits.join_global),
+        };
+        if now.saturating_duration_since(self.last_prune) >= PRUNE_INTERVAL {
+            self.prune(now);
+        }
+        match self.ip_buckets.get(&ip) {
+            Some(buckets) => {
+                if !pick(buckets, attempt).allows(per_ip, now) {
+                    return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_IP_RATE));
+                }
+            }
+            None => {
+                if self.ip_buckets.len() >= self.limits.max_tracked_ips {
+                    return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_GLOBAL_RATE));
+                }
+            }
+        }
+        let global = match attempt {
+            Attempt::Register => &mut self.register_global,
+            Attempt::Join => &mut self.join_global,
+        };
+        if !global.try_take(global_rate, now) {
+            return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_GLOBAL_RATE));
+        }
+        let limits = &self.limits;
+        let buckets = self.ip_buckets.entry(ip).or_insert_with(|| IpBuckets {
+            register: Bucket::full(limits.register_per_ip, now),
+            join: Bucket::full(limits.join_per_ip, now),
+        });
+        let bucket = match attempt {
+            Attempt::Register => &mut buckets.register,
+            Attempt::Join => &mut buckets.join,
+        };
+        // Checked above; taking cannot fail now.
+        bucket.try_take(per_ip, now);
+        Ok(())
+    }
+
+    /// Forgets addresses whose buckets have filled up again: they are as good as new.
+    fn prune(&mut self, now: Instant) {
+        let (register, join) = (self.limits.register_per_ip, self.limits.join_per_ip);
+        self.ip_buckets
+            .retain(|_, b| !(b.register.is_full(register, now) && b.join.is_full(join, now)));
+        self.last_prune = now;
+    }
+}
+
+fn pick(buckets: &IpBuckets, attempt: Attempt) -> &Bucket {
+    match attempt {
+        Attempt::Register => &buckets.register,
+        Attempt::Join => &buckets.join,
+    }
+}
+
+fn check_version(version: u16) -> Result<(), Refusal> {
+    if version == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            RefusalReason::UnsupportedVersion,
+            format!(
+                "this relay speaks protocol version {PROTOCOL_VERSION} and you asked for {version}; update Tandem on both sides"
+            ),
+        ))
+    }
+}
+
+/// A uniform random number below `bound` (> 0) from the OS CSPRNG.
+fn random_below(bound: u64) -> Result<u64, ()> {
+    // Rejection sampling: accept only below the largest multiple of `bound`.
+    let zone = u64::MAX - (u64::MAX % bound);
+    loop {
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).map_err(|_| ())?;
+        let n = u64::from_be_bytes(bytes);
+        if n < zone {
+            return Ok(n % bound);
+        }
+    }
+}
+
+/// The most addresses a flood can make the registry track: each was let through by a global bucket
+/// and stays until its own bucket is full again.
+#[cfg(test)]
+pub(crate) fn max_tracked_under_flood(limits: &RateLimits) -> usize {
+    let bound = |global: crate::limits::Rate, per_ip: crate::limits::Rate| {
+        let window = per_ip.refill_time().as_secs_f64() + PRUNE_INTERVAL.as_secs_f64();
+        (f64::from(global.burst) + f64::from(global.per_minute) / 60.0 * window).ceil() as usize
+    };
+    bound(limits.register_global, limits.register_per_ip)
+        + bound(limits.join_global, limits.join_per_ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Rate;
+    use std::net::Ipv4Addr;
+
+    const V: u16 = PROTOCOL_VERSION;
+
+    fn generous() -> RateLimits {
+        let lots = Rate::new(1_000_000, 1_000_000);
+        RateLimits {
+            register_per_ip: lots,
+            register_global: lots,
+            join_per_ip: lots,
+            join_global: lots,
+            max_waiting_hosts: 100_000,
+            max_connections: 1_000_000,
+            max_connections_per_ip: 1_000_000,
+            max_tracked_ips: 1_000_000,
+        }
+    }
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    struct Sim {
+        reg: Registry,
+        now: Instant,
+        next_conn: u64,
+    }
+
+    impl Sim {
+        fn new(limits: RateLimits, max_ttl_secs: u64) -> Self {
+            let now = Instant::now();
+            Self {
+                reg: Registry::new(limits, Duration::from_secs(max_ttl_secs), now),
+                now,
+                next_conn: 1,
+            }
+        }
+
+        fn conn(&mut self, from: IpAddr) -> ConnId {
+            let id = ConnId(self.next_conn);
+            self.next_conn += 1;
+            self.reg.connect(id, from, self.now).expect("connect");
+            id
+        }
+
+        fn host(&mut self, from: IpAddr, ttl: u32) -> (ConnId, Registered) {
+            let id = self.conn(from);
+            let registered = self.reg.register(id, V, ttl, self.now).expect("register");
+            (id, registered)
+        }
+
+        fn advance(&mut self, by: Duration) {
+            self.now += by;
+        }
+    }
+
+    #[test]
+    fn codes_grow_from_three_digits_with_occupancy_and_never_repeat() {
+        let mut sim = Sim::new(generous(), 600);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..1_100u32 {
+            let (_, registered) = sim.host(ip(i), 60);
+            let len = registered.routing.as_str().len();
+            let expected = match i {
+                0..100 => 3,
+                100..1000 => 4,
+                _ => 5,
+            };
+            assert_eq!(len, expected, "code #{i}");
+            assert!(seen.insert(registered.routing), "code #{i} reused");
+        }
+        assert_eq!(sim.reg.waiting(), 1_100);
+    }
+
+    #[test]
+    fn a_code_is_forgotten_at_the_first_join() {
+        let mut sim = Sim::new(generous(), 600);
+        let (host, registered) = sim.host(ip(1), 60);
+        let viewer = sim.conn(ip(2));
+        let pairing = sim
+            .reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect("paired");
+        assert_eq!(pairing.host, host);
+        assert_eq!(pairing.session, registered.session);
+        assert_eq!(sim.reg.waiting(), 0);
+        // Whether that viewer was right or not (the PAKE decides), nobody gets a second try.
+        sim.reg.disconnect(viewer);
+        let second = sim.conn(ip(3));
+        let refusal = sim
+            .reg
+            .join(second, V, &registered.routing, sim.now)
+            .expect_err("used");
+        assert_eq!(refusal.reason, RefusalReason::UnknownCode);
+    }
+
+    #[test]
+    fn an_unknown_code_is_refused_and_disturbs_nobody() {
+        let mut sim = Sim::new(generous(), 600);
+        let (_, registered) = sim.host(ip(1), 60);
+        let other = if registered.routing.as_str() == "000" {
+            "001"
+        } else {
+            "000"
+        };
+        let viewer = sim.conn(ip(2));
+        let refusal = sim
+            .reg
+            .join(viewer, V, &RoutingCode::new(other).expect("code"), sim.now)
+            .expect_err("unknown");
+        assert_eq!(refusal.reason, RefusalReason::UnknownCode);
+        assert_eq!(sim.reg.waiting(), 1);
+        sim.reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect("the real one still works");
+    }
+
+    #[test]
+    fn codes_expire_at_their_ttl_capped_by_the_maximum() {
+        let mut sim = Sim::new(generous(), 30);
+        let (host, registered) = sim.host(ip(1), 5);
+        assert_eq!(registered.ttl_secs, 5);
+        let t0 = sim.now;
+        assert_eq!(sim.reg.next_expiry(), Some(t0 + Duration::from_secs(5)));
+        assert!(sim.reg.expire(t0 + Duration::from_millis(4_999)).is_empty());
+        let expired = sim.reg.expire(t0 + Duration::from_secs(5));
+        assert_eq!(
+            expired,
+            vec![Expiry {
+                host,
+                session: registered.session
+            }]
+        );
+        assert_eq!(sim.reg.next_expiry(), None);
+        sim.advance(Duration::from_secs(5));
+        let viewer = sim.conn(ip(2));
+        let refusal = sim
+            .reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect_err("expired");
+        assert_eq!(refusal.reason, RefusalReason::UnknownCode);
+        // The host may ask again; its ttl is capped by the relay's maximum, and 0 means the maximum.
+        let again = sim.reg.register(host, V, 3_600, sim.now).expect("again");
+        assert_eq!(again.ttl_secs, 30);
+        let zero = sim.reg.register(host, V, 0, sim.now).expect("again");
+        assert_eq!(zero.ttl_secs, 30);
+    }
+
+    #[test]
+    fn a_join_at_the_expiry_instant_is_refused_even_before_the_sweep() {
+        let mut sim = Sim::new(generous(), 30);
+        let (_, registered) = sim.host(ip(1), 5);
+        sim.advance(Duration::from_secs(5));
+        let viewer = sim.conn(ip(2));
+        let refusal = sim
+            .reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect_err("expired");
+        assert_eq!(refusal.reason, RefusalReason::UnknownCode);
+        assert_eq!(sim.reg.waiting(), 0);
+        // The host still hears that its code expired.
+        assert_eq!(sim.reg.expire(sim.now).len(), 1);
+        assert_eq!(sim.reg.next_expiry(), None);
+    }
+
+    #[test]
+    fn registering_again_replaces_the_code() {
+        let mut sim = Sim::new(generous(), 600);
+        let (host, first) = sim.host(ip(1), 60);
+        let second = sim.reg.register(host, V, 60, sim.now).expect("again");
+        assert_ne!(first.session, second.session);
+        assert_eq!(sim.reg.waiting(), 1);
+        let viewer = sim.conn(ip(2));
+        if first.routing != second.routing {
+            let refusal = sim
+                .reg
+                .join(viewer, V, &first.routing, sim.now)
+                .expect_err("old code forgotten");
+            assert_eq!(refusal.reason, RefusalReason::UnknownCode);
+        }
+        let pairing = sim
+            .reg
+            .join(viewer, V, &second.routing, sim.now)
+            .expect("new code");
+        assert_eq!(pairing.session, second.session);
+        // Only the new code's expiry remains scheduled; and it went with the pairing.
+        assert_eq!(sim.reg.next_expiry(), None);
+    }
+
+    #[test]
+    fn wrong_version_and_wrong_state_are_refused() {
+        let mut sim = Sim::new(generous(), 600);
+        let conn = sim.conn(ip(1));
+        let refusal = sim.reg.register(conn, V + 1, 60, sim.now).expect_err("v");
+        assert_eq!(refusal.reason, RefusalReason::UnsupportedVersion);
+        let registered = sim.reg.register(conn, V, 60, sim.now).expect("ok");
+        let refusal = sim
+            .reg
+            .join(conn, V, &registered.routing, sim.now)
+            .expect_err("a waiting host cannot join");
+        assert_eq!(refusal.reason, RefusalReason::BadRequest);
+        let viewer = sim.conn(ip(2));
+        let refusal = sim
+            .reg
+            .join(viewer, V + 1, &registered.routing, sim.now)
+            .expect_err("v");
+        assert_eq!(refusal.reason, RefusalReason::UnsupportedVersion);
+        assert_eq!(sim.reg.waiting(), 1, "a refused version burns no code");
+        sim.reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect("paired");
+        let refusal = sim
+            .reg
+            .register(viewer, V, 60, sim.now)
+            .expect_err("paired");
+        assert_eq!(refusal.reason, RefusalReason::BadRequest);
+    }
+
+    #[test]
+    fn disconnects_forget_codes_and_free_the_survivor() {
+        let mut sim = Sim::new(generous(), 600);
+        let (waiting_host, registered) = sim.host(ip(1), 60);
+        assert_eq!(
+            sim.reg.disconnect(waiting_host),
+            Departure::StoppedWaiting {
+                session: registered.session
+            }
+        );
+        assert_eq!(sim.reg.waiting(), 0);
+        assert_eq!(sim.reg.next_expiry(), None);
+
+        let (host, registered) = sim.host(ip(1), 60);
+        let viewer = sim.conn(ip(2));
+        sim.reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect("paired");
+        assert_eq!(
+            sim.reg.disconnect(viewer),
+            Departure::LeftSession(Ended {
+                session: registered.session,
+                survivor: host
+            })
+        );
+        assert_eq!(sim.reg.disconnect(viewer), Departure::Quiet);
+        // The survivor is idle again and may register anew.
+        sim.reg.register(host, V, 60, sim.now).expect("again");
+        assert_eq!(
+            sim.reg.disconnect(host),
+            Departure::StoppedWaiting { session: 3 }
+        );
+        assert_eq!(sim.reg.connections(), 0);
+    }
+
+    #[test]
+    fn per_address_rate_limit_refuses_then_recovers() {
+        let limits = RateLimits {
+            join_per_ip: Rate::new(3, 6), // one every 10 s
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let guesser = sim.conn(ip(1));
+        let nowhere = RoutingCode::new("999999").expect("code");
+        for _ in 0..3 {
+            let r = sim.reg.join(guesser, V, &nowhere, sim.now).expect_err("no");
+            assert_eq!(r.reason, RefusalReason::UnknownCode);
+        }
+        let r = sim.reg.join(guesser, V, &nowhere, sim.now).expect_err("no");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        assert!(r.detail.contains("your address"), "{}", r.detail);
+        // Another connection from the same address shares the limit; another address does not.
+        let same_ip = sim.conn(ip(1));
+        let r = sim.reg.join(same_ip, V, &nowhere, sim.now).expect_err("no");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        let elsewhere = sim.conn(ip(2));
+        let r = sim
+            .reg
+            .join(elsewhere, V, &nowhere, sim.now)
+            .expect_err("no");
+        assert_eq!(r.reason, RefusalReason::UnknownCode);
+        // Rate-limited attempts do not burn codes.
+        let (_, registered) = sim.host(ip(3), 60);
+        let r = sim
+            .reg
+            .join(guesser, V, &registered.routing, sim.now)
+            .expect_err("limited");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        assert_eq!(sim.reg.waiting(), 1);
+        sim.advance(Duration::from_secs(10));
+        sim.reg
+            .join(guesser, V, &registered.routing, sim.now)
+            .expect("allowed again after the refill");
+    }
+
+    #[test]
+    fn registering_is_rate_limited_per_address() {
+        let limits = RateLimits {
+            register_per_ip: Rate::new(2, 1),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let host = sim.conn(ip(1));
+        sim.reg.register(host, V, 60, sim.now).expect("1");
+        sim.reg.register(host, V, 60, sim.now).expect("2");
+        let r = sim.reg.register(host, V, 60, sim.now).expect_err("3");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        assert_eq!(sim.reg.waiting(), 1, "a refused re-register keeps the code");
+    }
+
+    #[test]
+    fn global_rate_limit_holds_across_addresses() {
+        let limits = RateLimits {
+            join_global: Rate::new(5, 60),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let nowhere = RoutingCode::new("999999").expect("code");
+        let mut outcomes = Vec::new();
+        for i in 0..8 {
+            let conn = sim.conn(ip(i));
+            outcomes.push(
+                sim.reg
+                    .join(conn, V, &nowhere, sim.now)
+                    .expect_err("no")
+                    .reason,
+            );
+        }
+        assert_eq!(&outcomes[..5], &[RefusalReason::UnknownCode; 5]);
+        assert_eq!(&outcomes[5..], &[RefusalReason::RateLimited; 3]);
+        sim.advance(Duration::from_secs(1));
+        let conn = sim.conn(ip(100));
+        let r = sim.reg.join(conn, V, &nowhere, sim.now).expect_err("no");
+        assert_eq!(r.reason, RefusalReason::UnknownCode);
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_a_flood_from_many_addresses() {
+        let limits = RateLimits::default();
+        let bound = max_tracked_under_flood(&limits);
+        let mut sim = Sim::new(limits, 600);
+        let (_, registered) = sim.host(ip(0), 600);
+        let viewer_base = 1_000u32;
+        let mut peak = 0;
+        let mut limited = 0u32;
+        // 200 000 join attempts and 200 000 register attempts, each from a new address, 2 000 per
+        // simulated second.
+        for i in 0..200_000u32 {
+            if i % 2_000 == 0 {
+                sim.advance(Duration::from_secs(1));
+                sim.reg.expire(sim.now);
+            }
+            let from = ip(viewer_base + i);
+            let conn = ConnId(10_000_000 + u64::from(i));
+            sim.reg.connect(conn, from, sim.now).expect("connect");
+            let guess = RoutingCode::new(&format!("{:06}", i % 1_000_000)).expect("code");
+            if let Err(r) = sim.reg.join(conn, V, &guess, sim.now)
+                && r.reason == RefusalReason::RateLimited
+            {
+                limited += 1;
+            }
+            if let Err(r) = sim.reg.register(conn, V, 60, sim.now)
+                && r.reason == RefusalReason::RateLimited
+            {
+                limited += 1;
+            }
+            sim.reg.disconnect(conn);
+            peak = peak.max(sim.reg.tracked_ips());
+        }
+        assert!(
+            limited > 300_000,
+            "the global limits refused most: {limited}"
+        );
+        assert!(peak <= bound, "tracked {peak} addresses, bound {bound}");
+        assert!(
+            sim.reg.waiting() <= 1,
+            "flood codes were freed on disconnect"
+        );
+        assert_eq!(sim.reg.connections(), 1, "only the legitimate host is left");
+        // Idle state is forgotten once the buckets refill.
+        sim.advance(Duration::from_secs(120));
+        sim.reg.expire(sim.now);
+        assert_eq!(sim.reg.tracked_ips(), 0);
+        // The legitimate host's code survived unless a guess hit it (6-digit guesses never match a
+        // 3-digit code).
+        let viewer = sim.conn(ip(5));
+        sim.reg
+            .join(viewer, V, &registered.routing, sim.now)
+            .expect("the real host is still reachable");
+    }
+
+    #[test]
+    fn tracked_addresses_are_capped() {
+        let limits = RateLimits {
+            max_tracked_ips: 10,
+            join_per_ip: Rate::new(1, 1),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let nowhere = RoutingCode::new("999999").expect("code");
+        for i in 0..10 {
+            let conn = sim.conn(ip(i));
+            let r = sim.reg.join(conn, V, &nowhere, sim.now).expect_err("no");
+            assert_eq!(r.reason, RefusalReason::UnknownCode);
+        }
+        let conn = sim.conn(ip(10));
+        let r = sim.reg.join(conn, V, &nowhere, sim.now).expect_err("no");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        assert_eq!(sim.reg.tracked_ips(), 10);
+        sim.advance(Duration::from_secs(61));
+        let r = sim.reg.join(conn, V, &nowhere, sim.now).expect_err("no");
+        assert_eq!(
+            r.reason,
+            RefusalReason::UnknownCode,
+            "idle addresses were forgotten"
+        );
+        assert_eq!(sim.reg.tracked_ips(), 1);
+    }
+
+    #[test]
+    fn capacity_limits_refuse_with_full_or_rate_limited() {
+        let limits = RateLimits {
+            max_waiting_hosts: 2,
+            max_connections: 6,
+            max_connections_per_ip: 3,
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let (first, _) = sim.host(ip(1), 60);
+        sim.host(ip(2), 60);
+        let third = sim.conn(ip(3));
+        let r = sim.reg.register(third, V, 60, sim.now).expect_err("full");
+        assert_eq!(r.reason, RefusalReason::Full);
+        // Re-registering a waiting host is a replacement, not a new slot.
+        sim.reg.register(first, V, 60, sim.now).expect("replace");
+
+        sim.conn(ip(1));
+        sim.conn(ip(1));
+        let r = sim
+            .reg
+            .connect(ConnId(100), ip(1), sim.now)
+            .expect_err("per address");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        sim.conn(ip(4));
+        let r = sim
+            .reg
+            .connect(ConnId(101), ip(6), sim.now)
+            .expect_err("total");
+        assert_eq!(r.reason, RefusalReason::Full);
+        sim.reg.disconnect(first);
+        sim.reg
+            .connect(ConnId(102), ip(1), sim.now)
+            .expect("room again");
+    }
+
+    /// A small deterministic generator, so the random walk below needs no dependency.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    #[test]
+    fn a_random_walk_keeps_every_index_consistent() {
+        let limits = RateLimits {
+            register_per_ip: Rate::new(5, 30),
+            register_global: Rate::new(50, 300),
+            join_per_ip: Rate::new(5, 30),
+            join_global: Rate::new(50, 300),
+            max_waiting_hosts: 8,
+            max_connections: 120,
+            max_connections_per_ip: 20,
+            max_tracked_ips: 16,
+        };
+        let (mut paired, mut expired, mut limited, mut full) = (0, 0, 0, 0);
+        for seed in 1..=20u64 {
+            let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let mut sim = Sim::new(limits.clone(), 20);
+            let mut live: Vec<ConnId> = Vec::new();
+            let mut codes: Vec<RoutingCode> = Vec::new();
+            for step in 0..3_000 {
+                match rng.below(10) {
+                    0 | 1 => {
+                        let id = ConnId(sim.next_conn);
+                        sim.next_conn += 1;
+                        let from = ip(rng.below(12) as u32);
+                        if sim.reg.connect(id, from, sim.now).is_ok() {
+                            live.push(id);
+                        }
+                    }
+                    2 if !live.is_empty() => {
+                        let i = rng.below(live.len() as u64) as usize;
+                        let gone = live.swap_remove(i);
+                        sim.reg.disconnect(gone);
+                    }
+                    3 | 4 if !live.is_empty() => {
+                        let conn = live[rng.below(live.len() as u64) as usize];
+                        let ttl = rng.below(30) as u32;
+                        match sim.reg.register(conn, V, ttl, sim.now) {
+                            Ok(registered) => codes.push(registered.routing),
+                            Err(r) if r.reason == RefusalReason::Full => full += 1,
+                            Err(r) if r.reason == RefusalReason::RateLimited => limited += 1,
+                            Err(_) => {}
+                        }
+                    }
+                    5 | 6 if !live.is_empty() => {
+                        let conn = live[rng.below(live.len() as u64) as usize];
+                        let routing = if !codes.is_empty() && rng.below(4) > 0 {
+                            codes[rng.below(codes.len() as u64) as usize].clone()
+                        } else {
+                            RoutingCode::new(&format!("{:03}", rng.below(1000))).expect("code")
+                        };
+                        let before = sim.reg.codes.contains_key(&routing);
+                        let outcome = sim.reg.join(conn, V, &routing, sim.now);
+                        if outcome.is_ok() {
+                            assert!(before);
+                            paired += 1;
+                        }
+                        if let Err(r) = &outcome
+                            && r.reason == RefusalReason::RateLimited
+                        {
+                            limited += 1;
+                        }
+                        if let Err(r) = &outcome
+                            && r.reason == RefusalReason::UnknownCode
+                        {
+                            // Whatever happened, the code is not waiting any more.
+                            assert!(!sim.reg.codes.contains_key(&routing), "step {step}");
+                        }
+                    }
+                    7 => sim.advance(Duration::from_millis(rng.below(1_000))),
+                    _ => expired += sim.reg.expire(sim.now).len(),
+                }
+                sim.reg.check_invariants();
+            }
+            for conn in live.drain(..) {
+                sim.reg.disconnect(conn);
+                sim.reg.check_invariants();
+            }
+            assert_eq!(sim.reg.connections(), 0);
+            assert_eq!(sim.reg.waiting(), 0);
+            assert_eq!(sim.reg.next_expiry(), None);
+            assert!(sim.reg.conns_per_ip.is_empty());
+        }
+        // The walk went through every interesting path.
+        assert!(paired > 100, "paired {paired}");
+        assert!(expired > 100, "expired {expired}");
+        assert!(limited > 100, "rate limited {limited}");
+        assert!(full > 100, "full {full}");
+    }
+}

@@ -1,0 +1,826 @@
+//! The relay server: a tokio + quinn shell around the sans-IO [`Registry`]. One actor (the `run`
+//! loop) owns the registry; one task per connection reads that client's relay stream and, once
+//! paired, forwards the streams it opens to the peer. Every task is owned by a `JoinSet` (aborted on
+//! drop) and watches a cancellation token.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tandem_proto::framing::{FrameReader, write_frame};
+use tandem_proto::limits::MAX_RELAY_FRAME;
+use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+use tandem_proto::wire::Message;
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use crate::limits::{Rate, RateLimits};
+use crate::registry::{ConnId, Departure, Registry};
+use crate::tls::{self, Fingerprint, TlsError};
+use crate::{
+    CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, STREAM_PEER_GONE, forward,
+};
+
+/// How long a new connection may take to send its first request.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long shutdown waits for connections to close cleanly.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Events buffered for slow subscribers before the oldest are dropped.
+const EVENT_CAPACITY: usize = 1024;
+
+/// Where the relay's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// A self-signed certificate made on first start and kept in the data dir
+    /// (`relay-cert.pem`, `relay-key.pem`); clients pin its fingerprint.
+    SelfSigned,
+    /// An operator-supplied PEM certificate chain (leaf first) and private key.
+    Pem { cert_chain: PathBuf, key: PathBuf },
+}
+
+/// Everything the relay needs to run.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// Where the self-signed identity is kept; created if missing.
+    pub data_dir: PathBuf,
+    pub tls: TlsSource,
+    /// The longest a code may wait for a viewer; hosts asking for longer get this.
+    pub max_code_ttl: Duration,
+    pub limits: RateLimits,
+}
+
+impl RelayConfig {
+    /// Self-signed TLS, codes live at most 10 minutes, default limits.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            tls: TlsSource::SelfSigned,
+            max_code_ttl: DEFAULT_MAX_CODE_TTL,
+            limits: RateLimits::default(),
+        }
+    }
+}
+
+/// Why the relay could not start or run.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RelayError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the relay's TLS identity: {0}")]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// What happened on the relay, for monitoring (e.g. the binary's `--json` output). Never carries a
+/// code or content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RelayEvent {
+    /// A host got a code; `session_id` is the session the code leads to.
+    Registered { session_id: u64 },
+    /// A viewer joined a waiting host.
+    SessionStarted { session_id: u64 },
+    /// A paired session ended.
+    SessionEnded { session_id: u64, reason: String },
+    /// A host's code expired unused.
+    Expired { session_id: u64 },
+}
+
+/// A bound relay, ready to [`Relay::run`].
+pub struct Relay {
+    endpoint: quinn::Endpoint,
+    fingerprint: Fingerprint,
+    config: RelayConfig,
+    events: broadcast::Sender<RelayEvent>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("listen", &self.config.listen)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// Creates the data dir, loads or makes the certificate, and binds the UDP socket.
+    pub async fn bind(config: RelayConfig) -> Result<Relay, RelayError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| RelayError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let identity = match &config.tls {
+            TlsSource::SelfSigned => tls::self_signed_identity(&config.data_dir)?,
+            TlsSource::Pem { cert_chain, key } => tls::load_pem_identity(cert_chain, key)?,
+        };
+        let fingerprint = identity
+            .fingerprint()
+            .ok_or_else(|| TlsError::Config("the certificate chain is empty".to_owned()))?;
+        let server_config = tls::server_config(identity)?;
+        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
+            RelayError::Bind {
+                addr: config.listen,
+                source,
+            }
+        })?;
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Ok(Relay {
+            endpoint,
+            fingerprint,
+            config,
+            events,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.endpoint.local_addr().unwrap_or(self.config.listen)
+    }
+
+    /// The SHA-256 of the relay's leaf certificate: what clients pin.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// Subscribes to the relay's events. Subscribe before [`Relay::run`].
+    pub fn events(&self) -> broadcast::Receiver<RelayEvent> {
+        self.events.subscribe()
+    }
+
+    /// Serves until `shutdown` is cancelled, then closes every connection with a reason.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+        let Relay {
+            endpoint,
+            fingerprint,
+            config,
+            events,
+        } = self;
+        tracing::info!(addr = %endpoint.local_addr().unwrap_or(config.listen), %fingerprint, "relay listening");
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let mut actor = Actor {
+            registry: Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now()),
+            conns: HashMap::new(),
+            sessions: HashMap::new(),
+            waiting_since: HashMap::new(),
+            events,
+            cmd_tx,
+            cmd_rx,
+            tasks: JoinSet::new(),
+            conn_cancel: shutdown.child_token(),
+            next_conn: 1,
+            shutting_down: false,
+        };
+        loop {
+            let next_expiry = actor.registry.next_expiry();
+            let expiry = async move {
+                match next_expiry {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                Some(cmd) = actor.cmd_rx.recv() => actor.handle(cmd),
+                () = expiry => actor.expire(),
+                incoming = endpoint.accept() => match incoming {
+                    Some(incoming) => actor.accept(incoming),
+                    None => break,
+                },
+                Some(joined) = actor.tasks.join_next() => {
+                    if let Err(e) = joined && e.is_panic() {
+                        tracing::error!("a connection task panicked: {e}");
+                    }
+                }
+            }
+        }
+        tracing::info!("relay shutting down");
+        actor.shutting_down = true;
+        actor.conn_cancel.cancel();
+        endpoint.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while actor.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        actor.tasks.abort_all();
+        // Aborted tasks still report `Gone` as they are dropped.
+        while actor.tasks.join_next().await.is_some() {}
+        while let Ok(cmd) = actor.cmd_rx.try_recv() {
+            actor.handle(cmd);
+        }
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, endpoint.wait_idle()).await;
+        Ok(())
+    }
+}
+
+/// Byte counters of one session, shared with the forwarders.
+#[derive(Debug, Default)]
+struct SessionStats {
+    host_to_viewer: Arc<AtomicU64>,
+    viewer_to_host: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+struct SessionInfo {
+    host: ConnId,
+    started: Instant,
+    waited: Duration,
+    stats: SessionStats,
+}
+
+/// The actor's handle on a connection task.
+struct ConnHandle {
+    tx: mpsc::UnboundedSender<ToConn>,
+    connection: Option<quinn::Connection>,
+}
+
+/// Connection task to actor.
+enum Cmd {
+    Request {
+        conn: ConnId,
+        request: RelayRequest,
+        connection: quinn::Connection,
+        reply: oneshot::Sender<Reply>,
+    },
+    Gone {
+        conn: ConnId,
+        reason: String,
+    },
+}
+
+/// Actor's answer to a request.
+enum Reply {
+    /// Send this notice (Registered or Refused).
+    Notice(RelayNotice),
+    /// Paired: send `Paired` and forward streams to `peer`.
+    Paired(Pairing),
+}
+
+/// What a connection task needs to forward streams to its peer.
+struct Pairing {
+    peer: quinn::Connection,
+    /// Bytes this side sends to the peer.
+    up: Arc<AtomicU64>,
+    /// Bytes the peer sends to this side.
+    down: Arc<AtomicU64>,
+}
+
+/// Actor to connection task. The channel is unbounded but each connection gets at most a few of
+/// these per request it makes, and it makes one request at a time.
+enum ToConn {
+    Paired(Pairing),
+    PeerLeft,
+    Expired,
+}
+
+struct Actor {
+    registry: Registry,
+    conns: HashMap<ConnId, ConnHandle>,
+    sessions: HashMap<u64, SessionInfo>,
+    /// When each waiting host registered, by session id.
+    waiting_since: HashMap<u64, Instant>,
+    events: broadcast::Sender<RelayEvent>,
+    /// Unbounded, yet bounded in practice: each connection task has at most one request in flight
+    /// and sends one `Gone`.
+    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+    tasks: JoinSet<()>,
+    conn_cancel: CancellationToken,
+    next_conn: u64,
+    /// Set once shutdown began: sessions then end because of the relay, not a side leaving.
+    shutting_down: bool,
+}
+
+impl Actor {
+    fn emit(&self, event: RelayEvent) {
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+
+    fn accept(&mut self, incoming: quinn::Incoming) {
+        let remote = incoming.remote_address();
+        // Make the client prove its address before it counts against that address's limits.
+        let incoming = if incoming.remote_address_validated() || !incoming.may_retry() {
+            incoming
+        } else {
+            match incoming.retry() {
+                Ok(()) => return,
+                Err(e) => e.into_incoming(),
+            }
+        };
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        if let Err(refusal) = self.registry.connect(id, remote.ip(), Instant::now()) {
+            tracing::debug!(conn_id = id.0, reason = ?refusal.reason, "connection refused");
+            incoming.refuse();
+            return;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.conns.insert(
+            id,
+            ConnHandle {
+                tx,
+                connection: None,
+            },
+        );
+        let task = ConnTask {
+            id,
+            cmd_tx: self.cmd_tx.clone(),
+            rx,
+            cancel: self.conn_cancel.child_token(),
+        };
+        let span = tracing::info_span!("conn", conn_id = id.0, %remote);
+        self.tasks.spawn(task.run(incoming).instrument(span));
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Request {
+                conn,
+                request,
+                connection,
+                reply,
+            } => {
+                if let Some(handle) = self.conns.get_mut(&conn) {
+                    handle.connection = Some(connection.clone());
+                }
+                let answer = self.request(conn, request, connection);
+                // The task may have gone meanwhile; its `Gone` follows.
+                let _ = reply.send(answer);
+            }
+            Cmd::Gone { conn, reason } => self.gone(conn, &reason),
+        }
+    }
+
+    fn request(
+        &mut self,
+        conn: ConnId,
+        request: RelayRequest,
+        connection: quinn::Connection,
+    ) -> Reply {
+        let now = Instant::now();
+        match request {
+            RelayRequest::Register { version, ttl_secs } => {
+                match self.registry.register(conn, version, ttl_secs, now) {
+                    Ok(registered) => {
+                        tracing::info!(
+                            conn_id = conn.0,
+                            session_id = registered.session,
+                            ttl_secs = registered.ttl_secs,
+                            "host registered"
+                        );
+                        self.waiting_since.insert(registered.session, now);
+                        self.emit(RelayEvent::Registered {
+                            session_id: registered.session,
+                        });
+                        Reply::Notice(RelayNotice::Registered {
+                            routing: registered.routing,
+                            ttl_secs: registered.ttl_secs,
+                        })
+                    }
+                    Err(refusal) => {
+                        tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "register refused");
+                        Reply::Notice(refusal.to_notice())
+                    }
+                }
+            }
+            RelayRequest::Join { version, routing } => {
+                match self.registry.join(conn, version, &routing, now) {
+                    Ok(pairing) => self.pair(conn, connection, pairing.host, pairing.session, now),
+                    Err(refusal) => {
+                        if refusal.reason == RefusalReason::RateLimited {
+                            tracing::debug!(conn_id = conn.0, "join rate limited");
+                        } else {
+                            tracing::info!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        }
+                        Reply::Notice(refusal.to_notice())
+                    }
+                }
+            }
+        }
+    }
+
+    fn pair(
+        &mut self,
+        viewer: ConnId,
+        viewer_connection: quinn::Connection,
+        host: ConnId,
+        session: u64,
+        now: Instant,
+    ) -> Reply {
+        let stats = SessionStats::default();
+        let waited = self
+            .waiting_since
+            .remove(&session)
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        let host_connection = self.conns.get(&host).and_then(|h| h.connection.clone());
+        let Some(host_connection) = host_connection else {
+            // Cannot happen: a host registered through a request carrying its connection. Treat as
+            // the host being gone.
+            self.registry.disconnect(host);
+            return Reply::Notice(RelayNotice::Refused {
+                reason: RefusalReason::UnknownCode,
+                detail: "no session is waiting under that code".to_owned(),
+            });
+        };
+        if let Some(handle) = self.conns.get(&host) {
+            // If the host's task is gone, its `Gone` is queued and will end this session at once.
+            let _ = handle.tx.send(ToConn::Paired(Pairing {
+                peer: viewer_connection,
+                up: stats.host_to_viewer.clone(),
+                down: stats.viewer_to_host.clone(),
+            }));
+        }
+        let reply = Reply::Paired(Pairing {
+            peer: host_connection,
+            up: stats.viewer_to_host.clone(),
+            down: stats.host_to_viewer.clone(),
+        });
+        self.sessions.insert(
+            session,
+            SessionInfo {
+                host,
+                started: now,
+                waited,
+                stats,
+            },
+        );
+        tracing::info!(
+            session_id = session,
+            host_conn = host.0,
+            viewer_conn = viewer.0,
+            waited_ms = waited.as_millis() as u64,
+            "session started"
+        );
+        self.emit(RelayEvent::SessionStarted {
+            session_id: session,
+        });
+        reply
+    }
+
+    fn gone(&mut self, conn: ConnId, reason: &str) {
+        self.conns.remove(&conn);
+        match self.registry.disconnect(conn) {
+            Departure::Quiet => {}
+            Departure::StoppedWaiting { session } => {
+                self.waiting_since.remove(&session);
+                tracing::info!(
+                    conn_id = conn.0,
+                    session_id = session,
+                    reason,
+                    "waiting host left"
+                );
+            }
+            Departure::LeftSession(ended) => {
+                if let Some(survivor) = self.conns.get(&ended.survivor) {
+                    let _ = survivor.tx.send(ToConn::PeerLeft);
+                }
+                let Some(info) = self.sessions.remove(&ended.session) else {
+                    return;
+                };
+                let reason = if self.shutting_down {
+                    "relay shutting down".to_owned()
+                } else {
+                    let who = if info.host == conn { "host" } else { "viewer" };
+                    format!("{who} left: {reason}")
+                };
+                tracing::info!(
+                    session_id = ended.session,
+                    %reason,
+                    duration_ms = info.started.elapsed().as_millis() as u64,
+                    waited_ms = info.waited.as_millis() as u64,
+                    bytes_host_to_viewer = info.stats.host_to_viewer.load(Ordering::Relaxed),
+                    bytes_viewer_to_host = info.stats.viewer_to_host.load(Ordering::Relaxed),
+                    "session ended"
+                );
+                self.emit(RelayEvent::SessionEnded {
+                    session_id: ended.session,
+                    reason,
+                });
+            }
+        }
+    }
+
+    fn expire(&mut self) {
+        for expiry in self.registry.expire(Instant::now()) {
+            self.waiting_since.remove(&expiry.session);
+            tracing::info!(session_id = expiry.session, "code expired unused");
+            if let Some(handle) = self.conns.get(&expiry.host) {
+                let _ = handle.tx.send(ToConn::Expired);
+            }
+            self.emit(RelayEvent::Expired {
+                session_id: expiry.session,
+            });
+        }
+    }
+}
+
+/// Tells the actor the connection is gone, however the task ends (return, abort, panic).
+struct GoneGuard {
+    conn: ConnId,
+    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    reason: String,
+}
+
+impl Drop for GoneGuard {
+    fn drop(&mut self) {
+        let _ = self.cmd_tx.send(Cmd::Gone {
+            conn: self.conn,
+            reason: std::mem::take(&mut self.reason),
+        });
+    }
+}
+
+/// Why a connection task stopped.
+enum End {
+    Shutdown,
+    Lost(String),
+    Protocol(String),
+}
+
+struct ConnTask {
+    id: ConnId,
+    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    rx: mpsc::UnboundedReceiver<ToConn>,
+    cancel: CancellationToken,
+}
+
+impl ConnTask {
+    async fn run(mut self, incoming: quinn::Incoming) {
+        let mut guard = GoneGuard {
+            conn: self.id,
+            cmd_tx: self.cmd_tx.clone(),
+            reason: "connection task ended".to_owned(),
+        };
+        let connecting = match incoming.accept() {
+            Ok(connecting) => connecting,
+            Err(e) => {
+                tracing::debug!("handshake failed: {e}");
+                guard.reason = format!("handshake failed: {e}");
+                return;
+            }
+        };
+        let connection = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return,
+            connection = connecting => match connection {
+                Ok(connection) => connection,
+                Err(e) => {
+                    tracing::debug!("handshake failed: {e}");
+                    guard.reason = format!("handshake failed: {e}");
+                    return;
+                }
+            },
+        };
+        tracing::debug!("connected");
+        let end = self.serve(&connection).await;
+        guard.reason = match end {
+            End::Shutdown => {
+                connection.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
+                "relay shutting down".to_owned()
+            }
+            End::Lost(reason) => reason,
+            End::Protocol(detail) => {
+                tracing::info!(%detail, "closing a connection that broke the protocol");
+                let reason = format!("malformed relay request: {detail}");
+                connection.close(CLOSE_PROTOCOL.into(), reason.as_bytes());
+                reason
+            }
+        };
+        tracing::debug!(reason = %guard.reason, "connection ended");
+    }
+
+    async fn serve(&mut self, connection: &quinn::Connection) -> End {
+        let first_stream = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, connection.accept_bi());
+        tokio::pin!(first_stream);
+        let first = loop {
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return End::Shutdown,
+                first = &mut first_stream => break first,
+                // Nothing to forward to yet: refuse rather than buffer.
+                uni = connection.accept_uni() => match uni {
+                    Ok(mut recv) => {
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
+                    Err(e) => return End::Lost(describe(&e)),
+                },
+            }
+        };
+        let (mut send, mut recv) = match first {
+            Ok(Ok(streams)) => streams,
+            Ok(Err(e)) => return End::Lost(describe(&e)),
+            Err(_) => {
+                connection.close(CLOSE_IDLE.into(), b"no request in time");
+                return End::Lost("no request in time".to_owned());
+            }
+        };
+        let mut reader = FrameReader::new(MAX_RELAY_FRAME);
+        let mut buf = vec![0u8; MAX_RELAY_FRAME];
+        let mut relay_stream_open = true;
+        let mut pairing: Option<Pairing> = None;
+        let mut forward_cancel = self.cancel.child_token();
+        let mut forwarders: JoinSet<()> = JoinSet::new();
+        let end = loop {
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break End::Shutdown,
+                e = connection.closed() => break End::Lost(describe(&e)),
+                Some(msg) = self.rx.recv() => {
+                    let notice = match msg {
+                        ToConn::Paired(p) => {
+                            pairing = Some(p);
+                            RelayNotice::Paired
+                        }
+                        ToConn::PeerLeft => {
+                            pairing = None;
+                            stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+                            RelayNotice::PeerLeft
+                        }
+                        ToConn::Expired => RelayNotice::Expired,
+                    };
+                    if let Err(e) = send_notice(&mut send, &notice).await {
+                        break End::Lost(e);
+                    }
+                }
+                read = recv.read(&mut buf), if relay_stream_open => match read {
+                    Ok(Some(n)) => {
+                        reader.push(buf.get(..n).unwrap_or_default());
+                        if let Some(end) = self
+                            .handle_frames(&mut reader, &mut send, connection, &mut pairing)
+                            .await
+                        {
+                            break end;
+                        }
+                    }
+                    // The client has nothing more to ask; it stays connected.
+                    Ok(None) => relay_stream_open = false,
+                    Err(e) => break End::Lost(format!("relay stream: {e}")),
+                },
+                accepted = connection.accept_bi() => match (accepted, &pairing) {
+                    (Ok(streams), Some(p)) => {
+                        tracing::trace!("forwarding a bidirectional stream");
+                        forwarders.spawn(forward::forward_bi(
+                            streams,
+                            p.peer.clone(),
+                            p.up.clone(),
+                            p.down.clone(),
+                            forward_cancel.clone(),
+                        ));
+                    }
+                    // Not paired (yet, or any more): nobody to forward to, and nothing is buffered
+                    // for later.
+                    (Ok((mut send, mut recv)), None) => {
+                        let _ = send.reset(STREAM_PEER_GONE.into());
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
+                    (Err(e), _) => break End::Lost(describe(&e)),
+                },
+                accepted = connection.accept_uni() => match (accepted, &pairing) {
+                    (Ok(stream), Some(p)) => {
+                        tracing::trace!("forwarding a unidirectional stream");
+                        forwarders.spawn(forward::forward_uni(
+                            stream,
+                            p.peer.clone(),
+                            p.up.clone(),
+                            forward_cancel.clone(),
+                        ));
+                    }
+                    (Ok(mut recv), None) => {
+                        let _ = recv.stop(STREAM_PEER_GONE.into());
+                    }
+                    (Err(e), _) => break End::Lost(describe(&e)),
+                },
+                Some(_) = forwarders.join_next() => {}
+            }
+        };
+        stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+        end
+    }
+
+    /// Handles every complete request buffered. Returns why to stop, if the client broke the protocol
+    /// or the relay is going away.
+    async fn handle_frames(
+        &mut self,
+        reader: &mut FrameReader,
+        send: &mut quinn::SendStream,
+        connection: &quinn::Connection,
+        pairing: &mut Option<Pairing>,
+    ) -> Option<End> {
+        loop {
+            let request = match reader.next_frame() {
+                Ok(None) => return None,
+                Ok(Some(frame)) => match RelayRequest::from_bytes(frame) {
+                    Ok(request) => request,
+                    Err(e) => return Some(End::Protocol(e.to_string())),
+                },
+                Err(e) => return Some(End::Protocol(e.to_string())),
+            };
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let cmd = Cmd::Request {
+                conn: self.id,
+                request,
+                connection: connection.clone(),
+                reply: reply_tx,
+            };
+            if self.cmd_tx.send(cmd).is_err() {
+                return Some(End::Shutdown);
+            }
+            let reply = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return Some(End::Shutdown),
+                reply = reply_rx => match reply {
+                    Ok(reply) => reply,
+                    Err(_) => return Some(End::Shutdown),
+                },
+            };
+            let notice = match reply {
+                Reply::Notice(notice) => notice,
+                Reply::Paired(p) => {
+                    *pairing = Some(p);
+                    RelayNotice::Paired
+                }
+            };
+            if let Err(e) = send_notice(send, &notice).await {
+                return Some(End::Lost(e));
+            }
+        }
+    }
+}
+
+/// Ends the current pairing's forwarders (they reset what is still open) and readies a fresh token.
+async fn stop_forwarding(
+    forward_cancel: &mut CancellationToken,
+    forwarders: &mut JoinSet<()>,
+    parent: &CancellationToken,
+) {
+    forward_cancel.cancel();
+    // Forwarders react to the token without awaiting anything; the timeout is a backstop.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while forwarders.join_next().await.is_some() {}
+    })
+    .await;
+    forwarders.abort_all();
+    *forward_cancel = parent.child_token();
+}
+
+async fn send_notice(send: &mut quinn::SendStream, notice: &RelayNotice) -> Result<(), String> {
+    let mut frame = Vec::with_capacity(4 + notice.encoded_len());
+    write_frame(&notice.to_vec(), &mut frame);
+    send.write_all(&frame)
+        .await
+        .map_err(|e| format!("relay stream: {e}"))
+}
+
+fn describe(e: &quinn::ConnectionError) -> String {
+    match e {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            let reason = String::from_utf8_lossy(&close.reason);
+            if reason.is_empty() {
+                format!("closed by the client (code {})", close.error_code)
+            } else {
+                // The reason is the client's own text; keep it short in logs.
+                let reason: String = reason.chars().take(100).collect();
+                format!("closed by the client (code {}): {reason}", close.error_code)
+            }
+        }
+        quinn::ConnectionError::TimedOut => "timed out".to_owned(),
+        e => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_with_an_event_tag() {
+        let text = toml::to_string(&RelayEvent::SessionEnded {
+            session_id: 7,
+            reason: "viewer left".to_owned(),
+        })
+        .expect("serializes");
+        assert!(text.contains("event = \"session_ended\""), "{text}");
+        assert!(text.contains("session_id = 7"), "{text}");
+    }
+}

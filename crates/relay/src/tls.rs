@@ -1,0 +1,563 @@
+//! The relay's TLS identity and how clients trust it: certificate fingerprints, the self-signed
+//! certificate kept in the data dir, operator-supplied PEM files, the pinning verifier, and the QUIC
+//! configs both sides use.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// ALPN protocol id of the relay exchange.
+pub const ALPN: &[u8] = b"tandem/1";
+/// File name of the self-signed certificate in the data dir.
+pub const CERT_FILE: &str = "relay-cert.pem";
+/// File name of the self-signed certificate's private key in the data dir (mode 0600).
+pub const KEY_FILE: &str = "relay-key.pem";
+
+/// Per-stream receive window: one screen update can be several MB.
+const STREAM_RECEIVE_WINDOW: u32 = 8 * 1024 * 1024;
+/// Per-connection receive window at a client.
+const CLIENT_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
+/// Per-connection send buffer at a client.
+const CLIENT_SEND_WINDOW: u64 = 32 * 1024 * 1024;
+/// Per-connection receive window at the relay. Smaller than a client's: the relay holds a window's
+/// worth for every connection whose peer reads slowly, so this bounds its memory per connection
+/// (with the send window, 24 MiB) while still fitting two full stream windows.
+const RELAY_RECEIVE_WINDOW: u32 = 16 * 1024 * 1024;
+/// Per-connection send buffer at the relay.
+const RELAY_SEND_WINDOW: u64 = 8 * 1024 * 1024;
+/// Concurrent bidirectional streams a peer may open (the relay stream included).
+const MAX_BIDI_STREAMS: u32 = 8;
+/// Concurrent unidirectional streams a peer may open.
+const MAX_UNI_STREAMS: u32 = 8;
+/// Keep-alive ping interval, so an idle but live connection is not timed out.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// A connection silent for this long is dead: a killed peer is noticed within it.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SHA-256 of a certificate's DER encoding: what clients pin.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of a DER-encoded certificate.
+    pub fn of_der(cert_der: &[u8]) -> Self {
+        Self(Sha256::digest(cert_der).into())
+    }
+}
+
+/// 64 lowercase hex characters.
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// Why a text is not a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FingerprintParseError {
+    #[error(
+        "a fingerprint is 64 hex digits (a SHA-256), optionally with ':' separators and a 'sha256:' prefix; this one has {digits} hex digits"
+    )]
+    WrongLength { digits: usize },
+    #[error(
+        "a fingerprint holds only hex digits 0-9 and a-f (and ':' separators); found {found:?}"
+    )]
+    NotHex { found: char },
+}
+
+/// Accepts 64 hex digits, upper or lower case, with or without ':' separators, with an optional
+/// `sha256:` prefix (any case). Surrounding whitespace is ignored.
+impl FromStr for Fingerprint {
+    type Err = FingerprintParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let s = match s.get(..7) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("sha256:") => &s[7..],
+            _ => s,
+        };
+        let mut out = [0u8; 32];
+        let mut digits = 0usize;
+        for c in s.chars() {
+            if c == ':' {
+                continue;
+            }
+            let value = c
+                .to_digit(16)
+                .ok_or(FingerprintParseError::NotHex { found: c })?;
+            if let Some(byte) = out.get_mut(digits / 2) {
+                // `value` < 16, so the cast is lossless.
+                *byte = (*byte << 4) | value as u8;
+            }
+            digits += 1;
+        }
+        if digits != 64 {
+            return Err(FingerprintParseError::WrongLength { digits });
+        }
+        Ok(Self(out))
+    }
+}
+
+/// Why the relay's TLS identity could not be set up.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} holds no PEM {what}")]
+    NoPem { path: PathBuf, what: &'static str },
+    #[error("{path} is not valid PEM: {detail}")]
+    BadPem { path: PathBuf, detail: String },
+    #[error(
+        "{present} exists but {missing} does not: restore it, or delete both to make a new identity (clients then need the new fingerprint)"
+    )]
+    HalfIdentity { present: PathBuf, missing: PathBuf },
+    #[error("cannot generate a certificate: {0}")]
+    Generate(String),
+    #[error("TLS configuration refused: {0}")]
+    Config(String),
+}
+
+/// The relay's certificate chain and key, ready for rustls.
+pub(crate) struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.chain.first().map(|leaf| Fingerprint::of_der(leaf))
+    }
+}
+
+/// Loads the self-signed identity from `data_dir`, making and storing one if there is none.
+pub(crate) fn self_signed_identity(data_dir: &Path) -> Result<Identity, TlsError> {
+    let cert_path = data_dir.join(CERT_FILE);
+    let key_path = data_dir.join(KEY_FILE);
+    match (cert_path.exists(), key_path.exists()) {
+        (true, true) => load_pem_identity(&cert_path, &key_path),
+        (true, false) => Err(TlsError::HalfIdentity {
+            present: cert_path,
+            missing: key_path,
+        }),
+        (false, true) => Err(TlsError::HalfIdentity {
+            present: key_path,
+            missing: cert_path,
+        }),
+        (false, false) => {
+            let certified = rcgen::generate_simple_self_signed(vec!["tandem-relay".to_owned()])
+                .map_err(|e| TlsError::Generate(e.to_string()))?;
+            // The key first, so a crash in between leaves a half identity that is reported, never a
+            // certificate without its key silently replaced.
+            write_private(&key_path, certified.signing_key.serialize_pem().as_bytes())?;
+            write_public(&cert_path, certified.cert.pem().as_bytes())?;
+            tracing::info!(cert = %cert_path.display(), "made a new self-signed relay certificate");
+            load_pem_identity(&cert_path, &key_path)
+        }
+    }
+}
+
+/// Loads a PEM certificate chain (leaf first) and its private key.
+pub(crate) fn load_pem_identity(cert_path: &Path, key_path: &Path) -> Result<Identity, TlsError> {
+    let chain = load_certs(cert_path)?;
+    let key_pem = std::fs::read(key_path).map_err(|source| TlsError::Read {
+        path: key_path.to_owned(),
+        source,
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => TlsError::NoPem {
+            path: key_path.to_owned(),
+            what: "private key",
+        },
+        e => TlsError::BadPem {
+            path: key_path.to_owned(),
+            detail: e.to_string(),
+        },
+    })?;
+    Ok(Identity { chain, key })
+}
+
+/// Loads every certificate in a PEM file; at least one.
+pub(crate) fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::BadPem {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoPem {
+            path: path.to_owned(),
+            what: "certificate",
+        });
+    }
+    Ok(certs)
+}
+
+fn write_public(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    write_new(path, bytes, 0o644)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    write_new(path, bytes, 0o600)
+}
+
+/// Writes a new file through a temporary name and a rename, so a reader never sees half a file.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
+    use std::io::Write;
+    let err = |source| TlsError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_extension("pem.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(&tmp).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Transport settings: large windows for screen updates, bounded streams, keep-alive and idle
+/// timeout so a dead peer is noticed within seconds.
+pub(crate) fn transport_config(receive_window: u32, send_window: u64) -> quinn::TransportConfig {
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .stream_receive_window(quinn::VarInt::from_u32(STREAM_RECEIVE_WINDOW))
+        .receive_window(quinn::VarInt::from_u32(receive_window))
+        .send_window(send_window)
+        .max_concurrent_bidi_streams(quinn::VarInt::from_u32(MAX_BIDI_STREAMS))
+        .max_concurrent_uni_streams(quinn::VarInt::from_u32(MAX_UNI_STREAMS))
+        .keep_alive_interval(Some(KEEP_ALIVE))
+        // 10 s fits a QUIC varint of milliseconds; the fallback never happens.
+        .max_idle_timeout(quinn::IdleTimeout::try_from(IDLE_TIMEOUT).ok());
+    transport
+}
+
+/// The relay's QUIC server config: TLS 1.3 only, ALPN `tandem/1`, ring provider.
+pub(crate) fn server_config(identity: Identity) -> Result<quinn::ServerConfig, TlsError> {
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.max_early_data_size = 0;
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(Arc::new(transport_config(
+        RELAY_RECEIVE_WINDOW,
+        RELAY_SEND_WINDOW,
+    )));
+    Ok(config)
+}
+
+/// The leaf certificate the verifier last saw, so a failed handshake can be explained.
+pub(crate) type SeenSlot = Arc<Mutex<Option<Fingerprint>>>;
+
+/// Accepts exactly one leaf certificate, by fingerprint, and still checks the TLS 1.3 handshake
+/// signature so the server proves it holds that certificate's key.
+#[derive(Debug)]
+pub(crate) struct PinnedVerifier {
+    expected: Fingerprint,
+    seen: SeenSlot,
+    provider: Arc<CryptoProvider>,
+}
+
+impl PinnedVerifier {
+    pub fn new(expected: Fingerprint, seen: SeenSlot) -> Self {
+        Self {
+            expected,
+            seen,
+            provider: provider(),
+        }
+    }
+}
+
+fn record(seen: &SeenSlot, fingerprint: Fingerprint) {
+    if let Ok(mut slot) = seen.lock() {
+        *slot = Some(fingerprint);
+    }
+}
+
+impl ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let actual = Fingerprint::of_der(end_entity);
+        record(&self.seen, actual);
+        if actual == self.expected {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Verifies a normal certificate chain against operator-chosen roots, recording the leaf it saw.
+#[derive(Debug)]
+pub(crate) struct RecordingVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    seen: SeenSlot,
+}
+
+impl RecordingVerifier {
+    pub fn from_ca_file(path: &Path, seen: SeenSlot) -> Result<Self, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in load_certs(path)? {
+            roots.add(cert).map_err(|e| TlsError::BadPem {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        }
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider(),
+        )
+        .build()
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+        Ok(Self { inner, seen })
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        record(&self.seen, Fingerprint::of_der(end_entity));
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// A QUIC client config around a certificate verifier: TLS 1.3 only, ALPN `tandem/1`.
+pub(crate) fn client_config(
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<quinn::ClientConfig, TlsError> {
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    config.transport_config(Arc::new(transport_config(
+        CLIENT_RECEIVE_WINDOW,
+        CLIENT_SEND_WINDOW,
+    )));
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn fingerprint_displays_as_lowercase_hex_and_parses_back() {
+        let fp: Fingerprint = HEX.parse().expect("valid");
+        assert_eq!(fp.0[1], 0x11);
+        assert_eq!(fp.0[31], 0xff);
+        assert_eq!(fp.to_string(), HEX);
+        assert_eq!(format!("{fp:?}"), format!("Fingerprint({HEX})"));
+    }
+
+    #[test]
+    fn fingerprint_accepts_upper_case_separators_and_prefix() {
+        let expected: Fingerprint = HEX.parse().expect("valid");
+        let upper = HEX.to_uppercase();
+        let colons = HEX
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| std::str::from_utf8(pair).expect("ascii"))
+            .collect::<Vec<_>>()
+            .join(":");
+        for text in [
+            upper.clone(),
+            colons.clone(),
+            format!("sha256:{HEX}"),
+            format!("SHA256:{}", colons.to_uppercase()),
+            format!("  {HEX}\n"),
+        ] {
+            assert_eq!(text.parse::<Fingerprint>(), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_rejects_bad_text_clearly() {
+        assert_eq!(
+            HEX[..62].parse::<Fingerprint>(),
+            Err(FingerprintParseError::WrongLength { digits: 62 })
+        );
+        assert_eq!(
+            format!("{HEX}00").parse::<Fingerprint>(),
+            Err(FingerprintParseError::WrongLength { digits: 66 })
+        );
+        assert_eq!(
+            format!("{}g", &HEX[..63]).parse::<Fingerprint>(),
+            Err(FingerprintParseError::NotHex { found: 'g' })
+        );
+        assert_eq!(
+            "sha1:abcd".parse::<Fingerprint>(),
+            Err(FingerprintParseError::NotHex { found: 's' })
+        );
+        let message = "".parse::<Fingerprint>().expect_err("empty").to_string();
+        assert!(message.contains("64 hex digits"), "{message}");
+    }
+
+    #[test]
+    fn fingerprint_of_der_is_sha256() {
+        // SHA-256 of the empty string.
+        assert_eq!(
+            Fingerprint::of_der(b"").to_string(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn self_signed_identity_is_made_once_then_reused() {
+        let dir = std::env::temp_dir().join(format!(
+            "tandem-relay-tls-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let first = self_signed_identity(&dir).expect("made").fingerprint();
+        let second = self_signed_identity(&dir).expect("reused").fingerprint();
+        assert!(first.is_some());
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_file(dir.join(KEY_FILE)).expect("remove key");
+        assert!(matches!(
+            self_signed_identity(&dir),
+            Err(TlsError::HalfIdentity { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,916 @@
+//! The relay and its clients over real QUIC on 127.0.0.1, ephemeral ports. No sleeps: every wait is
+//! on a condition, under a deadline.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tandem_proto::code::RoutingCode;
+use tandem_relay::{
+    ClientError, Fingerprint, Rate, Relay, RelayClient, RelayConfig, RelayError, RelayEvent,
+    RelayTrust,
+};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    match tokio::time::timeout(DEADLINE, f).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tandem-relay-it-{}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+struct TestRelay {
+    addr: SocketAddr,
+    fingerprint: Fingerprint,
+    events: broadcast::Receiver<RelayEvent>,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), RelayError>>>,
+    dir: PathBuf,
+}
+
+impl TestRelay {
+    async fn start(name: &str, tweak: impl FnOnce(&mut RelayConfig)) -> Self {
+        Self::start_in(temp_dir(name), tweak).await
+    }
+
+    async fn start_in(dir: PathBuf, tweak: impl FnOnce(&mut RelayConfig)) -> Self {
+        let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+        tweak(&mut config);
+        let relay = Relay::bind(config).await.expect("relay binds");
+        let addr = relay.local_addr();
+        let fingerprint = relay.fingerprint();
+        let events = relay.events();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(relay.run(shutdown.clone()));
+        Self {
+            addr,
+            fingerprint,
+            events,
+            shutdown,
+            task: Some(task),
+            dir,
+        }
+    }
+
+    fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn trust(&self) -> RelayTrust {
+        RelayTrust::Fingerprint(self.fingerprint)
+    }
+
+    async fn client(&self) -> RelayClient {
+        within(
+            "connect",
+            RelayClient::connect(&self.address(), &self.trust()),
+        )
+        .await
+        .expect("client connects")
+    }
+
+    /// A host and a viewer, paired.
+    async fn pair(&self) -> (RelayClient, RelayClient) {
+        let mut host = self.client().await;
+        let registration = within("register", host.register(Duration::from_secs(60)))
+            .await
+            .expect("registered");
+        let mut viewer = self.client().await;
+        within("join", viewer.join(&registration.routing))
+            .await
+            .expect("joined");
+        within("paired", host.wait_paired())
+            .await
+            .expect("host paired");
+        (host, viewer)
+    }
+
+    async fn next_event(&mut self, wanted: impl Fn(&RelayEvent) -> bool) -> RelayEvent {
+        within("a relay event", async {
+            loop {
+                match self.events.recv().await {
+                    Ok(event) if wanted(&event) => return event,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => panic!("relay events closed"),
+                }
+            }
+        })
+        .await
+    }
+
+    async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            within("relay shutdown", task)
+                .await
+                .expect("relay task")
+                .expect("relay ran cleanly");
+        }
+    }
+}
+
+impl Drop for TestRelay {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn payload(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[tokio::test]
+async fn self_signed_certificate_is_made_once_and_reused_on_restart() {
+    let dir = temp_dir("restart");
+    let first = TestRelay::start_in(dir.clone(), |_| {}).await;
+    let fingerprint = first.fingerprint;
+    assert!(dir.join("relay-cert.pem").is_file());
+    assert!(dir.join("relay-key.pem").is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("relay-key.pem"))
+            .expect("key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is private");
+    }
+    // Stop without deleting the dir (Drop would), then start again on it.
+    first.shutdown.cancel();
+    let mut first = first;
+    if let Some(task) = first.task.take() {
+        within("shutdown", task)
+            .await
+            .expect("task")
+            .expect("clean");
+    }
+    std::mem::forget(first);
+
+    let second = TestRelay::start_in(dir, |_| {}).await;
+    assert_eq!(
+        second.fingerprint, fingerprint,
+        "same identity after restart"
+    );
+    let client = second.client().await;
+    assert_eq!(client.relay_fingerprint(), fingerprint);
+    assert_eq!(client.relay_id(), fingerprint.0);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn register_join_pair_and_forward_streams_both_ways() {
+    let mut relay = TestRelay::start("forward", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    assert!((3..=6).contains(&registration.routing.as_str().len()));
+    assert_eq!(registration.ttl, Duration::from_secs(60));
+    let Some(RelayEvent::Registered { session_id }) = Some(
+        relay
+            .next_event(|e| matches!(e, RelayEvent::Registered { .. }))
+            .await,
+    ) else {
+        unreachable!()
+    };
+
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined");
+    within("paired", host.wait_paired())
+        .await
+        .expect("host paired");
+    assert_eq!(
+        relay
+            .next_event(|e| matches!(e, RelayEvent::SessionStarted { .. }))
+            .await,
+        RelayEvent::SessionStarted { session_id }
+    );
+    assert_eq!(host.relay_id(), viewer.relay_id());
+    assert_eq!(host.relay_fingerprint(), relay.fingerprint);
+
+    // A bidirectional stream opened by the viewer, with data both ways and finish both ways.
+    let (mut v_send, mut v_recv) = viewer.connection().open_bi().await.expect("open bi");
+    v_send
+        .write_all(b"Chello from the viewer")
+        .await
+        .expect("write");
+    v_send.finish().expect("finish");
+    let (mut h_send, mut h_recv) = within("host accepts bi", host.connection().accept_bi())
+        .await
+        .expect("accepted");
+    let got = within("host reads", h_recv.read_to_end(1024))
+        .await
+        .expect("read to end: the finish came through");
+    assert_eq!(got, b"Chello from the viewer");
+    h_send
+        .write_all(b"hello from the host")
+        .await
+        .expect("write");
+    h_send.finish().expect("finish");
+    let got = within("viewer reads", v_recv.read_to_end(1024))
+        .await
+        .expect("read to end");
+    assert_eq!(got, b"hello from the host");
+
+    // A multi-MB unidirectional stream host -> viewer, and a small one viewer -> host.
+    let big = payload(6 * 1024 * 1024 + 123, 7);
+    let host_conn = host.connection().clone();
+    let sent = big.clone();
+    let writer = tokio::spawn(async move {
+        let mut send = host_conn.open_uni().await.expect("open uni");
+        send.write_all(&sent).await.expect("write big");
+        send.finish().expect("finish");
+        // Keep the stream alive until the peer has everything.
+        let _ = send.stopped().await;
+    });
+    let mut v_uni = within("viewer accepts uni", viewer.connection().accept_uni())
+        .await
+        .expect("accepted");
+    let got = within("big payload", v_uni.read_to_end(64 * 1024 * 1024))
+        .await
+        .expect("read big");
+    assert_eq!(got.len(), big.len());
+    assert!(got == big, "payload intact");
+    within("writer", writer).await.expect("writer task");
+
+    let mut send = viewer.connection().open_uni().await.expect("open uni");
+    send.write_all(b"Iinput").await.expect("write");
+    send.finish().expect("finish");
+    let mut h_uni = within("host accepts uni", host.connection().accept_uni())
+        .await
+        .expect("accepted");
+    let got = within("small payload", h_uni.read_to_end(1024))
+        .await
+        .expect("read");
+    assert_eq!(got, b"Iinput");
+
+    // A reset propagates as a reset, with its code.
+    let mut send = host.connection().open_uni().await.expect("open uni");
+    send.write_all(b"Fpartial").await.expect("write");
+    let mut v_uni = within("viewer accepts uni", viewer.connection().accept_uni())
+        .await
+        .expect("accepted");
+    let mut first = [0u8; 8];
+    within("first bytes", v_uni.read_exact(&mut first))
+        .await
+        .expect("read");
+    send.reset(quinn::VarInt::from_u32(42)).expect("reset");
+    let err = within("reset", v_uni.read_to_end(1024))
+        .await
+        .expect_err("reset, not finished");
+    assert!(
+        matches!(err, quinn::ReadToEndError::Read(quinn::ReadError::Reset(code)) if code == quinn::VarInt::from_u32(42)),
+        "{err:?}"
+    );
+
+    // The viewer leaves: the host hears it, and the session's end is reported.
+    viewer.close("done");
+    within("peer left", host.peer_left())
+        .await
+        .expect("host told the viewer left");
+    let ended = relay
+        .next_event(|e| matches!(e, RelayEvent::SessionEnded { .. }))
+        .await;
+    let RelayEvent::SessionEnded {
+        session_id: ended_id,
+        reason,
+    } = ended
+    else {
+        unreachable!()
+    };
+    assert_eq!(ended_id, session_id);
+    assert!(reason.contains("viewer left"), "{reason}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn host_leaving_is_reported_to_the_viewer_and_open_streams_are_reset() {
+    let relay = TestRelay::start("host-leaves", |_| {}).await;
+    let (host, mut viewer) = relay.pair().await;
+    let mut send = viewer.connection().open_uni().await.expect("open");
+    send.write_all(b"I").await.expect("write");
+    let (mut v_send, mut v_recv) = viewer.connection().open_bi().await.expect("open bi");
+    v_send.write_all(b"C").await.expect("write");
+    let _h_uni = within("accept uni", host.connection().accept_uni())
+        .await
+        .expect("uni");
+    let _h_bi = within("accept bi", host.connection().accept_bi())
+        .await
+        .expect("bi");
+    host.close("host quits");
+    within("peer left", viewer.peer_left())
+        .await
+        .expect("viewer told the host left");
+    // The relay abandoned the viewer's half of the forwarded bi stream: a reset, not a clean end.
+    let err = within("bi reset", v_recv.read_to_end(1024))
+        .await
+        .expect_err("not a clean finish");
+    assert!(
+        matches!(err, quinn::ReadToEndError::Read(quinn::ReadError::Reset(_))),
+        "{err:?}"
+    );
+    relay.stop().await;
+}
+
+/// A UDP forwarder between a client and the relay that can be cut, to kill a peer without any
+/// close reaching the relay.
+struct UdpProxy {
+    addr: SocketAddr,
+    cut: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl UdpProxy {
+    async fn start(relay: SocketAddr) -> Self {
+        let front = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let back = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        back.connect(relay).await.expect("connect");
+        let addr = front.local_addr().expect("addr");
+        let cut = CancellationToken::new();
+        let token = cut.clone();
+        let task = tokio::spawn(async move {
+            let mut client = None;
+            let mut up = vec![0u8; 65_536];
+            let mut down = vec![0u8; 65_536];
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = token.cancelled() => return,
+                    got = front.recv_from(&mut up) => {
+                        let Ok((n, from)) = got else { return };
+                        client = Some(from);
+                        let _ = back.send(&up[..n]).await;
+                    }
+                    got = back.recv(&mut down) => {
+                        let Ok(n) = got else { return };
+                        if let Some(to) = client {
+                            let _ = front.send_to(&down[..n], to).await;
+                        }
+                    }
+                }
+            }
+        });
+        Self { addr, cut, task }
+    }
+}
+
+#[tokio::test]
+async fn a_killed_peer_is_noticed_by_the_idle_timeout() {
+    let relay = TestRelay::start("killed", |_| {}).await;
+    let proxy = UdpProxy::start(relay.addr).await;
+    let mut host = within(
+        "connect through the proxy",
+        RelayClient::connect(&proxy.addr.to_string(), &relay.trust()),
+    )
+    .await
+    .expect("connects");
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    // The host's network vanishes: no close frame, only silence.
+    proxy.cut.cancel();
+    within("proxy stops", proxy.task).await.expect("proxy task");
+    within("peer left", viewer.peer_left())
+        .await
+        .expect("viewer told the host is gone");
+    // And the host, cut off, notices it lost the relay.
+    let err = within("host notices", host.peer_left())
+        .await
+        .expect_err("relay lost");
+    assert!(matches!(err, ClientError::ConnectionLost(_)), "{err:?}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_reused_codes_are_refused() {
+    let relay = TestRelay::start("codes", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+
+    let mut stranger = relay.client().await;
+    let unknown = RoutingCode::new(if registration.routing.as_str() == "999999" {
+        "999998"
+    } else {
+        "999999"
+    })
+    .expect("code");
+    let err = within("unknown", stranger.join(&unknown))
+        .await
+        .expect_err("unknown code");
+    assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    assert!(err.to_string().contains("ask for a new one"));
+
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined");
+    let mut second = relay.client().await;
+    let err = within("second join", second.join(&registration.routing))
+        .await
+        .expect_err("already used");
+    assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    // The first pairing is untouched.
+    within("paired", host.wait_paired())
+        .await
+        .expect("host paired");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn registering_again_replaces_the_code() {
+    let relay = TestRelay::start("replace", |_| {}).await;
+    let mut host = relay.client().await;
+    let first = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("first");
+    let second = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("second");
+    if first.routing != second.routing {
+        let mut viewer = relay.client().await;
+        let err = within("old code", viewer.join(&first.routing))
+            .await
+            .expect_err("old code forgotten");
+        assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    }
+    let mut viewer = relay.client().await;
+    within("new code", viewer.join(&second.routing))
+        .await
+        .expect("new code works");
+    within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_pinned_fingerprint_is_refused_naming_both() {
+    let relay = TestRelay::start("pin", |_| {}).await;
+    let wrong = Fingerprint([0xab; 32]);
+    let err = within(
+        "connect",
+        RelayClient::connect(&relay.address(), &RelayTrust::Fingerprint(wrong)),
+    )
+    .await
+    .expect_err("mismatch");
+    match &err {
+        ClientError::FingerprintMismatch { expected, actual } => {
+            assert_eq!(*expected, wrong);
+            assert_eq!(*actual, relay.fingerprint);
+        }
+        other => panic!("expected a fingerprint mismatch, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains(&wrong.to_string()), "{message}");
+    assert!(
+        message.contains(&relay.fingerprint.to_string()),
+        "{message}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_unused_code_expires() {
+    let mut relay = TestRelay::start("expiry", |config| {
+        config.max_code_ttl = Duration::from_secs(1);
+    })
+    .await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(600)))
+        .await
+        .expect("registered");
+    assert_eq!(
+        registration.ttl,
+        Duration::from_secs(1),
+        "capped by the relay"
+    );
+    let err = within("expiry", host.wait_paired())
+        .await
+        .expect_err("expired");
+    assert!(matches!(err, ClientError::Expired), "{err:?}");
+    let registered = relay
+        .next_event(|e| matches!(e, RelayEvent::Registered { .. }))
+        .await;
+    let expired = relay
+        .next_event(|e| matches!(e, RelayEvent::Expired { .. }))
+        .await;
+    assert!(
+        matches!((registered, expired), (RelayEvent::Registered { session_id: a }, RelayEvent::Expired { session_id: b }) if a == b)
+    );
+    let mut viewer = relay.client().await;
+    let err = within("join", viewer.join(&registration.routing))
+        .await
+        .expect_err("gone");
+    assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    // The host may ask for a new code on the same connection.
+    within("register again", host.register(Duration::from_secs(1)))
+        .await
+        .expect("registered again");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_joins_from_one_address_are_rate_limited() {
+    let relay = TestRelay::start("rate", |config| {
+        config.limits.join_per_ip = Rate::new(2, 1);
+    })
+    .await;
+    let mut guesser = relay.client().await;
+    for guess in ["111111", "222222"] {
+        let err = within(
+            "guess",
+            guesser.join(&RoutingCode::new(guess).expect("code")),
+        )
+        .await
+        .expect_err("wrong");
+        assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    }
+    let err = within(
+        "guess",
+        guesser.join(&RoutingCode::new("333333").expect("code")),
+    )
+    .await
+    .expect_err("limited");
+    match err {
+        ClientError::RateLimited { detail } => {
+            assert!(detail.contains("wait"), "{detail}")
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_connections_from_one_address_are_refused() {
+    let relay = TestRelay::start("conns", |config| {
+        config.limits.max_connections_per_ip = 2;
+    })
+    .await;
+    let _a = relay.client().await;
+    let _b = relay.client().await;
+    let err = within(
+        "third connection",
+        RelayClient::connect(&relay.address(), &relay.trust()),
+    )
+    .await
+    .expect_err("refused");
+    assert!(matches!(err, ClientError::RateLimited { .. }), "{err:?}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn relay_shutdown_closes_connections_with_a_reason() {
+    let relay = TestRelay::start("shutdown", |_| {}).await;
+    let (mut host, _viewer) = relay.pair().await;
+    relay.stop().await;
+    let err = within("connection closed", host.peer_left())
+        .await
+        .expect_err("relay gone");
+    assert!(err.to_string().contains("shutting down"), "{err}");
+}
+
+/// A raw QUIC client that trusts any certificate, to send what a RelayClient never would.
+async fn raw_connection(addr: SocketAddr) -> quinn::Connection {
+    raw_connection_from("127.0.0.1:0", addr).await
+}
+
+/// Like [`raw_connection`], from a chosen local address.
+async fn raw_connection_from(bind: &str, addr: SocketAddr) -> quinn::Connection {
+    #[derive(Debug)]
+    struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+    impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _: &rustls::pki_types::CertificateDer<'_>,
+            _: &[rustls::pki_types::CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &rustls::pki_types::CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Err(rustls::Error::General("TLS 1.3 only".into()))
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls13")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"tandem/1".to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("quic tls");
+    let config = quinn::ClientConfig::new(Arc::new(crypto));
+    let endpoint = quinn::Endpoint::client(bind.parse().expect("addr")).expect("endpoint");
+    within(
+        "raw connect",
+        endpoint
+            .connect_with(config, addr, "tandem-relay")
+            .expect("connect"),
+    )
+    .await
+    .expect("raw handshake")
+}
+
+#[tokio::test]
+async fn malformed_requests_close_only_that_client() {
+    let relay = TestRelay::start("malformed", |_| {}).await;
+    let (host, viewer) = relay.pair().await;
+    // A transfer in progress on the pairing.
+    let (mut v_send, mut v_recv) = viewer.connection().open_bi().await.expect("open bi");
+    v_send.write_all(b"Cfirst half ").await.expect("write");
+    let (mut h_send, mut h_recv) = within("accept", host.connection().accept_bi())
+        .await
+        .expect("accepted");
+
+    let bad_frames: [&[u8]; 4] = [
+        // Unknown request tag.
+        &[0, 0, 0, 1, 0x99],
+        // A Join whose routing code holds letters.
+        &[
+            0, 0, 0, 14, 2, 0, 1, 0, 0, 0, 7, b'1', b'2', b'a', b'4', b'5', b'6', b'7',
+        ],
+        // A frame announcing more than the relay-stream limit.
+        &[0x7f, 0xff, 0xff, 0xff],
+        // A Register with trailing bytes.
+        &[0, 0, 0, 8, 1, 0, 1, 0, 0, 0, 60, 0xee],
+    ];
+    for bad in bad_frames {
+        let conn = raw_connection(relay.addr).await;
+        let (mut send, _recv) = conn.open_bi().await.expect("open");
+        send.write_all(bad).await.expect("write garbage");
+        let closed = within("the relay closes the bad client", conn.closed()).await;
+        match closed {
+            quinn::ConnectionError::ApplicationClosed(close) => {
+                assert_eq!(close.error_code, quinn::VarInt::from_u32(2), "{close:?}");
+                let reason = String::from_utf8_lossy(&close.reason).into_owned();
+                assert!(reason.contains("malformed"), "{reason}");
+            }
+            other => panic!("expected an application close, got {other:?}"),
+        }
+    }
+
+    // The pairing carries on.
+    v_send.write_all(b"second half").await.expect("write");
+    v_send.finish().expect("finish");
+    let got = within("rest", h_recv.read_to_end(1024))
+        .await
+        .expect("read");
+    assert_eq!(got, b"Cfirst half second half");
+    h_send.write_all(b"ack").await.expect("write");
+    h_send.finish().expect("finish");
+    assert_eq!(
+        within("ack", v_recv.read_to_end(16)).await.expect("read"),
+        b"ack"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_unsupported_version_is_refused() {
+    use tandem_proto::framing::{FrameReader, write_frame};
+    use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    use tandem_proto::wire::Message;
+
+    let relay = TestRelay::start("version", |_| {}).await;
+    let conn = raw_connection(relay.addr).await;
+    let (mut send, mut recv) = conn.open_bi().await.expect("open");
+    let mut frame = Vec::new();
+    write_frame(
+        &RelayRequest::Register {
+            version: tandem_proto::PROTOCOL_VERSION + 1,
+            ttl_secs: 60,
+        }
+        .to_vec(),
+        &mut frame,
+    );
+    send.write_all(&frame).await.expect("write");
+    let mut reader = FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let notice = within("refusal", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return RelayNotice::from_bytes(frame).expect("notice");
+            }
+            let n = recv.read(&mut buf).await.expect("read").expect("open");
+            reader.push(&buf[..n]);
+        }
+    })
+    .await;
+    match notice {
+        RelayNotice::Refused { reason, detail } => {
+            assert_eq!(reason, RefusalReason::UnsupportedVersion);
+            assert!(detail.contains("version"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_that_does_not_answer_is_unreachable() {
+    // A UDP socket that swallows everything: no relay, and no ICMP error either.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr").to_string();
+    let err = within(
+        "handshake timeout",
+        RelayClient::connect(&addr, &RelayTrust::Fingerprint(Fingerprint([0; 32]))),
+    )
+    .await
+    .expect_err("nobody answers");
+    match err {
+        ClientError::Unreachable { relay, .. } => assert_eq!(relay, addr),
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn streams_opened_before_pairing_are_refused_not_buffered() {
+    let relay = TestRelay::start("early", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let mut early = host.connection().open_uni().await.expect("open");
+    early
+        .write_all(b"Fnobody to send this to")
+        .await
+        .expect("write");
+    let stopped = within("stop", early.stopped()).await.expect("stopped");
+    assert_eq!(stopped, Some(quinn::VarInt::from_u32(0x7e)));
+    // The connection is fine and still pairs.
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_pairings_stay_apart() {
+    let relay = TestRelay::start("apart", |_| {}).await;
+    let (host_a, viewer_a) = relay.pair().await;
+    let (host_b, viewer_b) = relay.pair().await;
+    for (viewer, tag) in [(&viewer_a, b'A'), (&viewer_b, b'B')] {
+        let mut send = viewer.connection().open_uni().await.expect("open");
+        send.write_all(&[b'I', tag]).await.expect("write");
+        send.finish().expect("finish");
+    }
+    for (host, tag) in [(&host_a, b'A'), (&host_b, b'B')] {
+        let mut recv = within("accept", host.connection().accept_uni())
+            .await
+            .expect("accept");
+        let got = within("read", recv.read_to_end(16)).await.expect("read");
+        assert_eq!(got, [b'I', tag]);
+    }
+    // Ending one pairing leaves the other working.
+    viewer_a.close("done");
+    let mut host_a = host_a;
+    within("a ends", host_a.peer_left())
+        .await
+        .expect("peer left");
+    let mut send = host_b.connection().open_uni().await.expect("open");
+    send.write_all(b"Fstill here").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer_b.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(64)).await.expect("read"),
+        b"Fstill here"
+    );
+    relay.stop().await;
+}
+
+/// Sends one request on a raw relay stream and reads the notice back.
+async fn raw_request(
+    send: &mut quinn::SendStream,
+    recv: &mut quinn::RecvStream,
+    reader: &mut tandem_proto::framing::FrameReader,
+    request: &tandem_proto::relay::RelayRequest,
+) -> tandem_proto::relay::RelayNotice {
+    use tandem_proto::relay::RelayNotice;
+    use tandem_proto::wire::Message;
+    let mut frame = Vec::new();
+    tandem_proto::framing::write_frame(&request.to_vec(), &mut frame);
+    send.write_all(&frame).await.expect("write");
+    within("notice", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return RelayNotice::from_bytes(frame).expect("notice");
+            }
+            let n = recv.read(&mut buf).await.expect("read").expect("open");
+            reader.push(&buf[..n]);
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
+    use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    let relay = TestRelay::start("flood", |_| {}).await;
+    let mut host = relay.client().await;
+    let registration = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+
+    // Another loopback address guesses as fast as it can, pipelining requests on one stream.
+    let flooder = raw_connection_from("127.0.0.2:0", relay.addr).await;
+    let (mut send, mut recv) = flooder.open_bi().await.expect("open");
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let mut limited = 0;
+    for i in 0..40u32 {
+        // Six-digit guesses never hit the three-digit code of the only waiting host.
+        let routing = RoutingCode::new(&format!("{:06}", 100_000 + i)).expect("code");
+        let request = RelayRequest::Join {
+            version: tandem_proto::PROTOCOL_VERSION,
+            routing,
+        };
+        match raw_request(&mut send, &mut recv, &mut reader, &request).await {
+            RelayNotice::Refused {
+                reason: RefusalReason::UnknownCode,
+                ..
+            } => {}
+            RelayNotice::Refused {
+                reason: RefusalReason::RateLimited,
+                detail,
+            } => {
+                assert!(detail.contains("your address"), "{detail}");
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        limited >= 29,
+        "the per-address limit held: {limited} of 40 refused"
+    );
+
+    // The legitimate viewer, from another address, is unaffected.
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&registration.routing))
+        .await
+        .expect("joined despite the flood");
+    within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
