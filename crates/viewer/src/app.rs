@@ -2,6 +2,7 @@
 
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui::{Color32, Event, Modifiers, PointerButton, Pos2, Rect, TextureHandle, TextureOptions};
@@ -12,6 +13,9 @@ use crate::keys;
 use crate::screen::{Changes, Screen, SharedScreen};
 use crate::session::Repaint;
 use crate::{ViewerCommand, ViewerEvent};
+
+/// How long the window shows why the session ended before it closes.
+const LINGER_AFTER_END: Duration = Duration::from_secs(3);
 
 /// A slot the window fills with its egui context, and a repaint callback for the network thread that
 /// uses it once it is there.
@@ -54,7 +58,7 @@ pub fn run(
                 view: false,
                 control: false,
                 control_requested: false,
-                ended: false,
+                ended_at: None,
                 fps: 0.0,
                 texture: None,
                 region: Vec::new(),
@@ -74,7 +78,8 @@ struct ViewerApp {
     view: bool,
     control: bool,
     control_requested: bool,
-    ended: bool,
+    /// When the session ended; the window closes a little later.
+    ended_at: Option<Instant>,
     fps: f64,
     texture: Option<TextureHandle>,
     region: Vec<u8>,
@@ -117,7 +122,7 @@ impl ViewerApp {
                 ViewerEvent::Snapshot { .. } | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
                     self.status = format!("Session ended: {reason}");
-                    self.ended = true;
+                    self.ended_at = Some(Instant::now());
                 }
             }
         }
@@ -178,7 +183,7 @@ impl ViewerApp {
                 ui.separator();
                 ui.label(format!("{:.0} fps", self.fps));
             }
-            if self.ended {
+            if self.ended_at.is_some() {
                 return;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -340,8 +345,11 @@ impl eframe::App for ViewerApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.absorb_events();
         let ctx = ui.ctx().clone();
-        if ctx.input(|i| i.viewport().close_requested()) && !self.ended {
+        if ctx.input(|i| i.viewport().close_requested()) && self.ended_at.is_none() {
             self.send(ViewerCommand::End);
+        }
+        if self.ended_at.is_some_and(|t| t.elapsed() > LINGER_AFTER_END) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.upload(&ctx);
         egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
@@ -349,7 +357,7 @@ impl eframe::App for ViewerApp {
             .frame(egui::Frame::new().fill(Color32::from_gray(24)))
             .show(ui, |ui| {
                 if let Some((rect, remote)) = self.draw_screen(ui) {
-                    if !self.ended {
+                    if self.ended_at.is_none() {
                         self.forward_input(&ctx, rect, remote);
                     }
                 } else {
@@ -357,6 +365,6 @@ impl eframe::App for ViewerApp {
                 }
             });
         // Status events come from the network thread; frames request repaints themselves.
-        ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        ctx.request_repaint_after(Duration::from_millis(250));
     }
 }
