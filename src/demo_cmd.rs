@@ -42,7 +42,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let mut display = VirtualDisplay::start(90, 1280, 800)
             .context("starting Xvfb (install it with scripts/install-deps.sh)")?;
         if display
-            .spawn("xterm", ["-geometry", "110x32+20+20", "-e", "top", "-d", "0.5"])
+            .spawn(
+                "xterm",
+                ["-geometry", "110x32+20+20", "-e", "top", "-d", "0.5"],
+            )
             .is_err()
         {
             println!("(xterm is not installed; the shared screen shows only Tandem's window)");
@@ -68,7 +71,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let serving = runtime.spawn(relay.run(shutdown.clone()));
     println!("Relay listening on {relay_addr} (fingerprint {fingerprint})");
 
-    let result = session(&exe, &relay_addr, &fingerprint, &share_display, headless, &args);
+    let result = session(
+        &exe,
+        &relay_addr,
+        &fingerprint,
+        &share_display,
+        headless,
+        &args,
+    );
 
     shutdown.cancel();
     let _ = runtime.block_on(serving);
@@ -130,7 +140,10 @@ fn session(
         // A windowed demo lasts as long as the person keeps the window open.
         let event = join_events.next_within("tandem join", Duration::from_secs(24 * 3600))?;
         match event["event"].as_str() {
-            Some("secured") => println!("Code confirmed end to end; check number {}", event["verifier"]),
+            Some("secured") => println!(
+                "Code confirmed end to end; check number {}",
+                event["verifier"]
+            ),
             Some("permissions") => println!(
                 "The user allowed: view={} control={}",
                 event["view"], event["control"]
@@ -142,7 +155,9 @@ fn session(
                 event["bytes_per_frame"]
             ),
             Some("summary") => summary = Some(event),
-            Some("session_ended") => ended = Some(event["reason"].as_str().unwrap_or("").to_owned()),
+            Some("session_ended") => {
+                ended = Some(event["reason"].as_str().unwrap_or("").to_owned())
+            }
             _ => {}
         }
     }
@@ -171,7 +186,9 @@ fn session(
     }
     match (join_status, share_status) {
         (Some(true), Some(true)) => Ok(ExitCode::SUCCESS),
-        (join, share) => bail!("a process did not end cleanly (join ok: {join:?}, share ok: {share:?})"),
+        (join, share) => {
+            bail!("a process did not end cleanly (join ok: {join:?}, share ok: {share:?})")
+        }
     }
 }
 

@@ -74,7 +74,10 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         let mut asked = false;
         while let Some(event) = event_rx.recv().await {
             print_event(&out, &event);
-            if let ViewerEvent::Permissions { view: true, control: false } = event
+            if let ViewerEvent::Permissions {
+                view: true,
+                control: false,
+            } = event
                 && request_control
                 && !asked
             {
@@ -99,7 +102,8 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
 
     if window {
         let title = format!("Tandem — {}", args.relay.relay);
-        if let Err(e) = tandem_viewer::app::run(title, screen.clone(), window_rx, command_tx.clone(), slot)
+        if let Err(e) =
+            tandem_viewer::app::run(title, screen.clone(), window_rx, command_tx.clone(), slot)
         {
             eprintln!("warning: the viewer window failed ({e}); continuing headless");
         } else {
@@ -108,23 +112,23 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     } else {
         drop(window_rx);
     }
-    let result = runtime.block_on(session).context("the session task failed")?;
+    let result = runtime
+        .block_on(session)
+        .context("the session task failed")?;
     let _ = runtime.block_on(printer);
     if let Some(path) = &args.snapshot {
-        let frames = {
-            let screen = Screen::lock(&screen);
-            screen
-                .save_png(path)
-                .with_context(|| format!("writing the snapshot {}", path.display()))?;
-            screen.frames
-        };
-        print_event(
-            &out,
-            &ViewerEvent::Snapshot {
+        let screen = Screen::lock(&screen);
+        let event = match screen.save_png(path) {
+            Ok(()) => ViewerEvent::Snapshot {
                 path: path.clone(),
-                frames,
+                frames: screen.frames,
             },
-        );
+            Err(e) => ViewerEvent::SnapshotFailed {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+        };
+        print_event(&out, &event);
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
@@ -177,6 +181,11 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             "snapshot",
             json!({ "path": path, "frames": frames }),
             || format!("Wrote what the viewer decoded to {}", path.display()),
+        ),
+        ViewerEvent::SnapshotFailed { path, reason } => out.event(
+            "snapshot_failed",
+            json!({ "path": path, "reason": reason }),
+            || format!("Could not write {}: {reason}", path.display()),
         ),
         ViewerEvent::Summary {
             frames,

@@ -110,7 +110,9 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
             let _ = command_tx.send(HostCommand::Stop);
         }
     }
-    let result = runtime.block_on(session).context("the session task failed")?;
+    let result = runtime
+        .block_on(session)
+        .context("the session task failed")?;
     let _ = runtime.block_on(printer);
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {

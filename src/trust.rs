@@ -23,7 +23,9 @@ impl RelayFlags {
     pub fn trust(&self) -> anyhow::Result<RelayTrust> {
         match (&self.fingerprint, &self.ca) {
             (Some(fp), _) => {
-                let fp: Fingerprint = fp.parse().context("--fingerprint is not a valid SHA-256 fingerprint")?;
+                let fp: Fingerprint = fp
+                    .parse()
+                    .context("--fingerprint is not a valid SHA-256 fingerprint")?;
                 Ok(RelayTrust::Fingerprint(fp))
             }
             (None, Some(ca)) => Ok(RelayTrust::CaFile(ca.clone())),

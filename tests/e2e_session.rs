@@ -115,10 +115,18 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
     let mut join = start_join(&relay, &code, Some(&b), &[]);
     let host_check = share.wait_event("secured")["verifier"].clone();
     let viewer_check = join.wait_event("secured")["verifier"].clone();
-    assert_eq!(host_check, viewer_check, "both sides show the same check number");
+    assert_eq!(
+        host_check, viewer_check,
+        "both sides show the same check number"
+    );
     let permissions = join.wait_event("permissions");
     assert_eq!(permissions["view"], true);
     assert_eq!(permissions["control"], true);
+    let first = join.wait_event("first_frame");
+    assert_eq!(
+        (first["width"].as_u64(), first["height"].as_u64()),
+        (Some(1024), Some(768))
+    );
 
     // (1) The pixels the viewer decoded equal display A's pixels.
     let snapshot = work.path().join("viewer.png");
@@ -181,7 +189,10 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
     );
     let host_end = share.wait_event("session_ended");
     assert!(
-        host_end["reason"].as_str().unwrap().contains("technician ended"),
+        host_end["reason"]
+            .as_str()
+            .unwrap()
+            .contains("technician ended"),
         "{host_end}"
     );
     assert!(join.wait_exit(STEP), "join exits cleanly");
@@ -206,7 +217,10 @@ fn host_stop_ends_the_session_on_both_sides() {
     );
     let viewer_end = join.wait_event("session_ended");
     assert!(
-        viewer_end["reason"].as_str().unwrap().contains("host ended"),
+        viewer_end["reason"]
+            .as_str()
+            .unwrap()
+            .contains("host ended"),
         "{viewer_end}"
     );
     assert!(share.wait_exit(STEP));

@@ -135,7 +135,14 @@ impl TestRelay {
         let data = dir.path().to_str().unwrap().to_owned();
         let mut proc = Proc::start(
             "relay",
-            &["relay", "--listen", "127.0.0.1:0", "--data-dir", &data, "--json"],
+            &[
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &data,
+                "--json",
+            ],
             None,
         );
         let listening = proc.wait_event("listening");
@@ -189,10 +196,8 @@ impl TempDir {
     pub fn new(label: &str) -> TempDir {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "tandem-test-{label}-{}-{n}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("tandem-test-{label}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
     }

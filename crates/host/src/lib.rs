@@ -72,7 +72,10 @@ pub enum HostEvent {
 /// What the front end asks of the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostCommand {
-    Consent { grant: Grant, allow: bool },
+    Consent {
+        grant: Grant,
+        allow: bool,
+    },
     /// Take back control but keep sharing the screen.
     RevokeControl,
     /// End the session (or stop waiting) now.

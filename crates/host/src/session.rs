@@ -204,7 +204,8 @@ impl Session<'_> {
             Ok(Some(ControlIn::Message(Control::Hello { technician }))) => {
                 self.technician = technician;
             }
-            Ok(Some(ControlIn::Gone(detail))) | Ok(Some(ControlIn::Message(Control::End { detail, .. }))) => {
+            Ok(Some(ControlIn::Gone(detail)))
+            | Ok(Some(ControlIn::Message(Control::End { detail, .. }))) => {
                 return Ok(Ending::Remote(detail));
             }
             _ => {
@@ -329,7 +330,9 @@ impl Session<'_> {
                 } else {
                     detail
                 };
-                return Ok(Some(Ending::Remote(format!("The technician ended the session: {text}"))));
+                return Ok(Some(Ending::Remote(format!(
+                    "The technician ended the session: {text}"
+                ))));
             }
             Control::Clipboard { .. } => {
                 // Clipboard sync is not offered yet; never log its contents.

@@ -104,7 +104,10 @@ impl eframe::App for HostWindow {
         if ctx.input(|i| i.viewport().close_requested()) {
             self.send(HostCommand::Stop);
         }
-        if self.ended_at.is_some_and(|t| t.elapsed() > LINGER_AFTER_END) {
+        if self
+            .ended_at
+            .is_some_and(|t| t.elapsed() > LINGER_AFTER_END)
+        {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {

@@ -81,7 +81,10 @@ impl Streams {
         let recv = within(self.connection.accept_uni()).await??;
         let mut framed = FramedRecv::new(recv, max_frame(kind));
         framed.expect_kind(kind).await?;
-        Ok(SealedRecv::new(framed, self.keys.opener(kind, peer(self.local))))
+        Ok(SealedRecv::new(
+            framed,
+            self.keys.opener(kind, peer(self.local)),
+        ))
     }
 }
 

@@ -119,7 +119,9 @@ impl ViewerApp {
                 }
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
                 ViewerEvent::FirstFrame { .. } => {}
-                ViewerEvent::Snapshot { .. } | ViewerEvent::Summary { .. } => {}
+                ViewerEvent::Snapshot { .. }
+                | ViewerEvent::SnapshotFailed { .. }
+                | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
                     self.status = format!("Session ended: {reason}");
                     self.ended_at = Some(Instant::now());
@@ -348,7 +350,10 @@ impl eframe::App for ViewerApp {
         if ctx.input(|i| i.viewport().close_requested()) && self.ended_at.is_none() {
             self.send(ViewerCommand::End);
         }
-        if self.ended_at.is_some_and(|t| t.elapsed() > LINGER_AFTER_END) {
+        if self
+            .ended_at
+            .is_some_and(|t| t.elapsed() > LINGER_AFTER_END)
+        {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.upload(&ctx);

@@ -81,11 +81,15 @@ fn printable(key: Key) -> Option<u8> {
 
 /// Whether this key event is already carried by a text event egui sends alongside it.
 pub fn covered_by_text(key: Key, modifiers: Modifiers) -> bool {
-    !(modifiers.ctrl || modifiers.alt || modifiers.mac_cmd) && (key == Key::Space || printable(key).is_some())
+    !(modifiers.ctrl || modifiers.alt || modifiers.mac_cmd)
+        && (key == Key::Space || printable(key).is_some())
 }
 
+/// Tells whether one modifier is held.
+pub type IsHeld = fn(&Modifiers) -> bool;
+
 /// Modifier keys whose state changes are forwarded as key presses and releases.
-pub const MODIFIERS: [(fn(&Modifiers) -> bool, u32); 4] = [
+pub const MODIFIERS: [(IsHeld, u32); 4] = [
     (|m| m.shift, 0xffe1),   // Shift_L
     (|m| m.ctrl, 0xffe3),    // Control_L
     (|m| m.alt, 0xffe9),     // Alt_L

@@ -32,15 +32,25 @@ pub struct ViewerConfig {
 /// What the session reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ViewerEvent {
-    Connected { fingerprint: String },
+    Connected {
+        fingerprint: String,
+    },
     /// The relay found the host; the end-to-end handshake runs next.
     Paired,
     /// The code was right: both sides show this check number.
-    Secured { verifier: String },
+    Secured {
+        verifier: String,
+    },
     /// What the user allows.
-    Permissions { view: bool, control: bool },
+    Permissions {
+        view: bool,
+        control: bool,
+    },
     /// The first screen update arrived and was decoded.
-    FirstFrame { width: u32, height: u32 },
+    FirstFrame {
+        width: u32,
+        height: u32,
+    },
     /// Once a second while frames flow.
     Stats {
         frames: u64,
@@ -50,14 +60,24 @@ pub enum ViewerEvent {
         height: u32,
     },
     /// A PNG of what the viewer decoded was written.
-    Snapshot { path: PathBuf, frames: u64 },
+    Snapshot {
+        path: PathBuf,
+        frames: u64,
+    },
+    /// A snapshot could not be written.
+    SnapshotFailed {
+        path: PathBuf,
+        reason: String,
+    },
     /// Totals for the whole session, sent just before `Ended`.
     Summary {
         frames: u64,
         bytes: u64,
         seconds: f64,
     },
-    Ended { reason: String },
+    Ended {
+        reason: String,
+    },
 }
 
 /// What the front end asks of the session.

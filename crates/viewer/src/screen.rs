@@ -33,7 +33,9 @@ impl Screen {
 
     /// Locks the screen; a poisoned lock (a panicked holder) still yields the pixels.
     pub fn lock(shared: &SharedScreen) -> MutexGuard<'_, Screen> {
-        shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn apply(&mut self, update: &[u8]) -> Result<DecodeInfo, tandem_codec::DecodeError> {

@@ -43,15 +43,14 @@ pub async fn run(
     relay.join(&config.code.routing).await?;
     emit(&events, ViewerEvent::Paired);
 
-    let link = match viewer_handshake(relay.connection().clone(), &config.code, &relay.relay_id())
-        .await
-    {
-        Ok(link) => link,
-        Err(e) => {
-            relay.close("handshake failed");
-            return Err(e.into());
-        }
-    };
+    let link =
+        match viewer_handshake(relay.connection().clone(), &config.code, &relay.relay_id()).await {
+            Ok(link) => link,
+            Err(e) => {
+                relay.close("handshake failed");
+                return Err(e.into());
+            }
+        };
     emit(
         &events,
         ViewerEvent::Secured {
@@ -71,6 +70,7 @@ pub async fn run(
     let (decoded_tx, mut decoded_rx) = mpsc::channel::<Decoded>(16);
     let mut frames_reader = None;
     let mut stats = Stats::new();
+    let mut pending_snapshot = None;
     let started = Instant::now();
 
     let ending = loop {
@@ -80,15 +80,12 @@ pub async fn run(
                 Some(ViewerCommand::Input(input)) => input_send.send(&input).await?,
                 Some(ViewerCommand::RequestControl) => control_send.send(&Control::RequestControl).await?,
                 Some(ViewerCommand::Snapshot(path)) => {
-                    let frames = {
-                        let screen = Screen::lock(&screen);
-                        if let Err(e) = screen.save_png(&path) {
-                            warn!(error = %e, "could not write the snapshot");
-                            continue;
-                        }
-                        screen.frames
-                    };
-                    emit(&events, ViewerEvent::Snapshot { path, frames });
+                    if Screen::lock(&screen).frames == 0 {
+                        // Nothing decoded yet: write it once the first picture is in.
+                        pending_snapshot = Some(path);
+                    } else {
+                        write_snapshot(&screen, path, &events);
+                    }
                 }
                 Some(ViewerCommand::End) | None => break Ending::Local,
             },
@@ -125,6 +122,9 @@ pub async fn run(
                         let (width, height) = Screen::lock(&screen).size();
                         emit(&events, ViewerEvent::FirstFrame { width, height });
                     }
+                    if let Some(path) = pending_snapshot.take() {
+                        write_snapshot(&screen, path, &events);
+                    }
                     stats.record(bytes, &screen, &events);
                 }
                 Some(Decoded::Failed(e)) => break Ending::Failed(e),
@@ -155,7 +155,12 @@ pub async fn run(
             };
             let _ = control_send.send(&msg).await;
             relay.close("decode error");
-            emit(&events, ViewerEvent::Ended { reason: e.to_string() });
+            emit(
+                &events,
+                ViewerEvent::Ended {
+                    reason: e.to_string(),
+                },
+            );
             return Err(e.into());
         }
     };
@@ -176,6 +181,30 @@ pub async fn run(
         },
     );
     Ok(reason)
+}
+
+/// Writes the decoded picture to `path` and reports the outcome either way.
+fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Events) {
+    let screen = Screen::lock(screen);
+    match screen.save_png(&path) {
+        Ok(()) => emit(
+            events,
+            ViewerEvent::Snapshot {
+                path,
+                frames: screen.frames,
+            },
+        ),
+        Err(e) => {
+            warn!(error = %e, "could not write the snapshot");
+            emit(
+                events,
+                ViewerEvent::SnapshotFailed {
+                    path,
+                    reason: e.to_string(),
+                },
+            );
+        }
+    }
 }
 
 enum Ending {

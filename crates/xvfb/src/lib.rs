@@ -108,7 +108,11 @@ impl VirtualDisplay {
 
 impl Drop for VirtualDisplay {
     fn drop(&mut self) {
-        for child in self.clients.iter_mut().chain(std::iter::once(&mut self.server)) {
+        for child in self
+            .clients
+            .iter_mut()
+            .chain(std::iter::once(&mut self.server))
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
