@@ -142,7 +142,7 @@ fn session(
         match event["event"].as_str() {
             Some("secured") => println!(
                 "Code confirmed end to end; check number {}",
-                event["verifier"]
+                event["verifier"].as_str().unwrap_or("?")
             ),
             Some("permissions") => println!(
                 "The user allowed: view={} control={}",
