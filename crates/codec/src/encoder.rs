@@ -2,12 +2,17 @@
 //! update of copy and tile ops.
 
 use crate::FrameRef;
-use crate::format::{FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, VERSION, put_u32};
+use crate::format::{
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, VERSION, put_u16, put_u32,
+};
 use crate::kernels::bgr_eq;
+use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
 
 /// Tile edge in pixels for change detection.
 pub(crate) const TILE: u32 = 64;
+
+const NO_DY: i32 = i32::MIN;
 
 /// Encoder settings.
 #[derive(Clone, Debug)]
@@ -79,6 +84,13 @@ pub struct Encoder {
     zbuf: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
     scratch: TileScratch,
+    motion: Motion,
+    /// Row hashes of changed tiles in the new frame, laid out like `Motion::hashes`.
+    next_hash: Vec<u64>,
+    tile_dy: Vec<i32>,
+    votes: Vec<(i32, u32)>,
+    /// Copy ops `[sx, sy, dx, dy, w, h]`.
+    copies: Vec<[u32; 6]>,
 }
 
 impl Encoder {
@@ -96,6 +108,11 @@ impl Encoder {
             zbuf: Vec::new(),
             zstd: None,
             scratch: TileScratch::default(),
+            motion: Motion::default(),
+            next_hash: Vec::new(),
+            tile_dy: Vec::new(),
+            votes: Vec::new(),
+            copies: Vec::new(),
         }
     }
 
@@ -153,44 +170,290 @@ impl Encoder {
             self.dirty.clear();
             self.dirty
                 .resize((self.tiles_x * self.tiles_y) as usize, true);
+            self.tile_dy.clear();
+            self.tile_dy
+                .resize((self.tiles_x * self.tiles_y) as usize, NO_DY);
+            self.next_hash.clear();
+            self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
         } else {
             self.diff(src);
         }
         self.ops.clear();
+        self.copies.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
         };
+        if key {
+            self.motion.reset(self.tiles_x, h);
+        }
+        // Phase A: hash the rows of changed tiles in the new frame.
+        self.motion.begin();
+        let mut any = false;
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 if !self.dirty[(ty * self.tiles_x + tx) as usize] {
                     continue;
                 }
+                any = true;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                for r in y..y + th {
+                    self.next_hash[(tx * h + r) as usize] =
+                        seg_hash(src.data, src.stride, x, r, tw);
+                }
+                if !key {
+                    self.motion.index_column(tx);
+                }
+            }
+        }
+        // Phase B: vote for vertical offsets per tile and globally.
+        if !key && any {
+            for ty in 0..self.tiles_y {
+                for tx in 0..self.tiles_x {
+                    let t = (ty * self.tiles_x + tx) as usize;
+                    self.tile_dy[t] = NO_DY;
+                    if !self.dirty[t] {
+                        continue;
+                    }
+                    let (_, y, _, th) = self.tile_rect(tx, ty);
+                    self.votes.clear();
+                    for r in y..y + th {
+                        let hh = self.next_hash[(tx * h + r) as usize];
+                        if hh == self.motion.hash(tx, r) {
+                            continue;
+                        }
+                        if let Some(py) = self.motion.lookup(hh, tx) {
+                            vote(&mut self.votes, py as i32 - r as i32, 1, 8);
+                        }
+                    }
+                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1) {
+                        if n >= 2 || th < 4 {
+                            self.tile_dy[t] = dy;
+                            vote(&mut self.motion.global, dy, n, 64);
+                        }
+                    }
+                }
+            }
+            self.motion.global.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        }
+        // Phase C: split each changed tile into unchanged, moved and literal rows.
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] {
+                    continue;
+                }
                 stats.changed = true;
-                let x = tx * TILE;
-                let y = ty * TILE;
-                let tw = TILE.min(w - x);
-                let th = TILE.min(h - y);
-                self.encode_rect(src, x, y, tw, th, &mut stats);
-                let rs = Src {
-                    data: &self.reference,
-                    stride: row_bytes,
-                };
-                let _ = rs;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if key {
+                    self.encode_rect(src, x, y, tw, th, &mut stats);
+                    continue;
+                }
+                let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
+                self.split_tile(src, tx, x, y, tw, th, dy, &mut stats);
+            }
+        }
+        // Phase D: the new frame becomes the reference.
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
+                    continue;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                let n = tw as usize * 4;
                 for r in y..y + th {
                     let s = r as usize * frame.stride + x as usize * 4;
                     let d = r as usize * row_bytes + x as usize * 4;
-                    let n = tw as usize * 4;
                     self.reference[d..d + n].copy_from_slice(&frame.data[s..s + n]);
+                    let hh = self.next_hash[(tx * h + r) as usize];
+                    self.motion.set_hash(tx, r, hh);
                 }
             }
         }
         stats.changed |= key;
+        self.merge_copies();
         let start = out.len();
         self.write_update(key, out)?;
         stats.bytes = out.len() - start;
         Ok(stats)
+    }
+
+    #[inline]
+    fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
+        let x = tx * TILE;
+        let y = ty * TILE;
+        (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
+    }
+
+    /// Picks the offset (tile's own vote or a global favourite) that lets the
+    /// most rows of the tile be copied, judged by row hashes.
+    fn best_dy(&self, tx: u32, y: u32, th: u32, own: i32) -> i32 {
+        let h = self.height as i32;
+        let mut best = (NO_DY, 0u32);
+        let globals = self.motion.global.iter().take(3).map(|g| g.0);
+        for dy in std::iter::once(own).chain(globals) {
+            if dy == NO_DY || dy == 0 || dy == best.0 {
+                continue;
+            }
+            let mut n = 0;
+            for r in y..y + th {
+                let sy = r as i32 + dy;
+                if sy < 0 || sy >= h {
+                    continue;
+                }
+                let hh = self.next_hash[(tx * self.height + r) as usize];
+                n += u32::from(
+                    hh == self.motion.hash(tx, sy as u32) && hh != self.motion.hash(tx, r),
+                );
+            }
+            if n > best.1 {
+                best = (dy, n);
+            }
+        }
+        best.0
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn split_tile(
+        &mut self,
+        src: Src<'_>,
+        tx: u32,
+        x: u32,
+        y: u32,
+        tw: u32,
+        th: u32,
+        dy: i32,
+        stats: &mut EncodeStats,
+    ) {
+        let row_bytes = self.width as usize * 4;
+        let n = tw as usize * 4;
+        // 0 = unchanged, 1 = copied from dy, 2 = literal
+        let mut class = [0u8; TILE as usize];
+        for r in 0..th {
+            let yy = y + r;
+            let hh = self.next_hash[(tx * self.height + yy) as usize];
+            let cur = &src.data[yy as usize * src.stride + x as usize * 4..][..n];
+            let c = if hh == self.motion.hash(tx, yy)
+                && bgr_eq(
+                    cur,
+                    &self.reference[yy as usize * row_bytes + x as usize * 4..][..n],
+                ) {
+                0
+            } else {
+                let sy = yy as i32 + dy;
+                if dy != NO_DY
+                    && sy >= 0
+                    && sy < self.height as i32
+                    && hh == self.motion.hash(tx, sy as u32)
+                    && bgr_eq(
+                        cur,
+                        &self.reference[sy as usize * row_bytes + x as usize * 4..][..n],
+                    )
+                {
+                    1
+                } else {
+                    2
+                }
+            };
+            class[r as usize] = c;
+        }
+        let mut r = 0;
+        while r < th {
+            let c = class[r as usize];
+            let mut e = r + 1;
+            while e < th && class[e as usize] == c {
+                e += 1;
+            }
+            match c {
+                1 => self
+                    .copies
+                    .push([x, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r]),
+                2 => {
+                    let (x0, x1) = self.changed_cols(src, x, y + r, tw, e - r);
+                    self.encode_rect(src, x0, y + r, x1 - x0, e - r, stats);
+                }
+                _ => {}
+            }
+            r = e;
+        }
+    }
+
+    /// The columns `[x0, x1)` of a rect that differ from the reference.
+    fn changed_cols(&self, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> (u32, u32) {
+        let row_bytes = self.width as usize * 4;
+        let (mut lo, mut hi) = (w, 0u32);
+        for r in y..y + h {
+            let cur = &src.data[r as usize * src.stride + x as usize * 4..][..w as usize * 4];
+            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+            let mut i = 0;
+            while i < lo
+                && bgr_eq(
+                    &cur[i as usize * 4..i as usize * 4 + 4],
+                    &prev[i as usize * 4..i as usize * 4 + 4],
+                )
+            {
+                i += 1;
+            }
+            lo = lo.min(i);
+            let mut j = w;
+            while j > hi
+                && bgr_eq(
+                    &cur[(j as usize - 1) * 4..j as usize * 4],
+                    &prev[(j as usize - 1) * 4..j as usize * 4],
+                )
+            {
+                j -= 1;
+            }
+            hi = hi.max(j);
+        }
+        if lo >= hi {
+            return (x, x + w);
+        }
+        (x + lo, x + hi)
+    }
+
+    /// Joins copies that continue each other, first along rows, then down columns.
+    fn merge_copies(&mut self) {
+        let c = &mut self.copies;
+        if c.len() < 2 {
+            return;
+        }
+        // [sx, sy, dx, dy, w, h]
+        c.sort_unstable_by_key(|k| (k[3], k[5], k[1] as i64 - k[3] as i64, k[2]));
+        let mut out = 0;
+        for i in 1..c.len() {
+            let (a, b) = (c[out], c[i]);
+            if a[3] == b[3]
+                && a[5] == b[5]
+                && a[1] == b[1]
+                && a[2] + a[4] == b[2]
+                && a[0] + a[4] == b[0]
+            {
+                c[out][4] += b[4];
+            } else {
+                out += 1;
+                c[out] = b;
+            }
+        }
+        c.truncate(out + 1);
+        c.sort_unstable_by_key(|k| (k[2], k[4], k[1] as i64 - k[3] as i64, k[3]));
+        let mut out = 0;
+        for i in 1..c.len() {
+            let (a, b) = (c[out], c[i]);
+            if a[2] == b[2]
+                && a[4] == b[4]
+                && a[0] == b[0]
+                && a[3] + a[5] == b[3]
+                && a[1] + a[5] == b[1]
+            {
+                c[out][5] += b[5];
+            } else {
+                out += 1;
+                c[out] = b;
+            }
+        }
+        c.truncate(out + 1);
     }
 
     /// Marks tiles whose B,G,R differ from the reference.
@@ -238,6 +501,18 @@ impl Encoder {
 
     fn write_update(&mut self, key: bool, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let mut flags = if key { FLAG_KEYFRAME } else { 0 };
+        if !self.copies.is_empty() {
+            // Copies go first: assemble them in front of the tile ops.
+            self.zbuf.clear();
+            for c in &self.copies {
+                self.zbuf.push(OP_COPY);
+                for v in c {
+                    put_u16(&mut self.zbuf, *v as u16);
+                }
+            }
+            self.zbuf.extend_from_slice(&self.ops);
+            std::mem::swap(&mut self.zbuf, &mut self.ops);
+        }
         let ops_len = self.ops.len();
         let use_zstd = ops_len > 64;
         if use_zstd {

@@ -9,6 +9,7 @@ mod decoder;
 mod encoder;
 pub mod format;
 mod kernels;
+mod motion;
 mod tile;
 
 pub use decoder::{DecodeError, DecodeInfo, Decoder, DecoderLimits};

@@ -101,10 +101,25 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
         };
     }
     if s.palette.len() == 1 {
-        Kind::Solid(s.palette[0])
-    } else {
-        Kind::Palette
+        return Kind::Solid(s.palette[0]);
     }
+    // A canonical (sorted) palette gives repeated glyphs the same index bytes
+    // in every tile, so zstd finds them again.
+    let mut order = [0u8; 256];
+    let mut sorted = [0u32; 256];
+    let n = s.palette.len();
+    sorted[..n].copy_from_slice(&s.palette);
+    sorted[..n].sort_unstable();
+    for (i, c) in s.palette.iter().enumerate() {
+        if let Ok(k) = sorted[..n].binary_search(c) {
+            order[i] = k as u8;
+        }
+    }
+    s.palette.copy_from_slice(&sorted[..n]);
+    for v in &mut s.idx {
+        *v = order[usize::from(*v)];
+    }
+    Kind::Palette
 }
 
 /// Photographic content: few pixels repeat their left neighbour exactly.
@@ -134,12 +149,8 @@ pub(crate) fn put_solid(ops: &mut Vec<u8>, x: u32, y: u32, w: u32, h: u32, c: u3
 }
 
 pub(crate) fn bits_for(n: usize) -> u32 {
-    match n {
-        0..=2 => 1,
-        3..=4 => 2,
-        5..=16 => 4,
-        _ => 8,
-    }
+    let _ = n;
+    8
 }
 
 /// Writes a palette op from the palette and indices `analyze` left in `s`.
