@@ -3,7 +3,8 @@
 
 use crate::FrameRef;
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, VERSION, put_u16, put_u32,
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, VERSION,
+    put_rect_op, put_u16, put_u32,
 };
 use crate::kernels::bgr_eq;
 use crate::motion::{Motion, seg_hash, vote};
@@ -91,6 +92,10 @@ pub struct Encoder {
     votes: Vec<(i32, u32)>,
     /// Copy ops `[sx, sy, dx, dy, w, h]`.
     copies: Vec<[u32; 6]>,
+    /// Natural-content rects `[x, y, w, h]` waiting to be sent lossy.
+    lossy: Vec<[u32; 4]>,
+    blob: Vec<u8>,
+    rgb: Vec<u8>,
 }
 
 impl Encoder {
@@ -113,6 +118,9 @@ impl Encoder {
             tile_dy: Vec::new(),
             votes: Vec::new(),
             copies: Vec::new(),
+            lossy: Vec::new(),
+            blob: Vec::new(),
+            rgb: Vec::new(),
         }
     }
 
@@ -181,6 +189,8 @@ impl Encoder {
         }
         self.ops.clear();
         self.copies.clear();
+        self.lossy.clear();
+        self.blob.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
@@ -254,6 +264,7 @@ impl Encoder {
                 self.split_tile(src, tx, x, y, tw, th, dy, &mut stats);
             }
         }
+        self.encode_lossy(src, &mut stats)?;
         // Phase D: the new frame becomes the reference.
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
@@ -413,6 +424,32 @@ impl Encoder {
         (x + lo, x + hi)
     }
 
+    /// Merges the natural rects into larger ones and sends each as a JPEG.
+    fn encode_lossy(&mut self, src: Src<'_>, stats: &mut EncodeStats) -> Result<(), EncodeError> {
+        if self.lossy.is_empty() {
+            return Ok(());
+        }
+        merge_rects(&mut self.lossy);
+        let q = self.config.quality.clamp(1, 100);
+        for i in 0..self.lossy.len() {
+            let [x, y, w, h] = self.lossy[i];
+            self.rgb.clear();
+            for r in y..y + h {
+                for p in src.row(x, r, w).chunks_exact(4) {
+                    self.rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+                }
+            }
+            let start = self.blob.len();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut self.blob, q)
+                .encode(&self.rgb, w, h, image::ExtendedColorType::Rgb8)
+                .map_err(|e| EncodeError::Jpeg(e.to_string()))?;
+            put_rect_op(&mut self.ops, OP_JPEG, x, y, w, h);
+            put_u32(&mut self.ops, (self.blob.len() - start) as u32);
+            stats.lossy_pixels += u64::from(w) * u64::from(h);
+        }
+        Ok(())
+    }
+
     /// Joins copies that continue each other, first along rows, then down columns.
     fn merge_copies(&mut self) {
         let c = &mut self.copies;
@@ -495,6 +532,9 @@ impl Encoder {
         match analyze(&mut self.scratch, src, x, y, w, h) {
             Kind::Solid(c) => put_solid(&mut self.ops, x, y, w, h, c),
             Kind::Palette => put_palette(&self.scratch, &mut self.ops, x, y, w, h),
+            Kind::Many { natural: true } if self.config.quality < 100 && w * h >= 1024 => {
+                self.lossy.push([x, y, w, h]);
+            }
             Kind::Many { .. } => put_lossless(&mut self.scratch, &mut self.ops, src, x, y, w, h),
         }
     }
@@ -528,7 +568,7 @@ impl Encoder {
             flags |= FLAG_OPS_ZSTD;
         }
         let body: &[u8] = if use_zstd { &self.zbuf } else { &self.ops };
-        out.reserve(HEADER_LEN + body.len());
+        out.reserve(HEADER_LEN + body.len() + self.blob.len());
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.push(flags);
@@ -536,8 +576,41 @@ impl Encoder {
         put_u32(out, self.height);
         put_u32(out, ops_len as u32);
         put_u32(out, body.len() as u32);
-        put_u32(out, 0);
+        put_u32(out, self.blob.len() as u32);
         out.extend_from_slice(body);
+        out.extend_from_slice(&self.blob);
         Ok(())
     }
+}
+
+/// Merges `[x, y, w, h]` rects that continue each other along rows, then down
+/// columns.
+fn merge_rects(c: &mut Vec<[u32; 4]>) {
+    if c.len() < 2 {
+        return;
+    }
+    c.sort_unstable_by_key(|k| (k[1], k[3], k[0]));
+    let mut out = 0;
+    for i in 1..c.len() {
+        let (a, b) = (c[out], c[i]);
+        if a[1] == b[1] && a[3] == b[3] && a[0] + a[2] == b[0] {
+            c[out][2] += b[2];
+        } else {
+            out += 1;
+            c[out] = b;
+        }
+    }
+    c.truncate(out + 1);
+    c.sort_unstable_by_key(|k| (k[0], k[2], k[1]));
+    let mut out = 0;
+    for i in 1..c.len() {
+        let (a, b) = (c[out], c[i]);
+        if a[0] == b[0] && a[2] == b[2] && a[1] + a[3] == b[1] {
+            c[out][3] += b[3];
+        } else {
+            out += 1;
+            c[out] = b;
+        }
+    }
+    c.truncate(out + 1);
 }
