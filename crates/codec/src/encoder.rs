@@ -1,14 +1,15 @@
 //! The encoder: diffs each frame against the previous one and emits one
 //! update of copy and tile ops.
 
-use crate::FrameRef;
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, VERSION,
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, OP_VIDEO, VERSION,
     put_rect_op, put_u16, put_u32,
 };
 use crate::kernels::bgr_eq;
 use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
+use crate::video::VideoEncoder;
+use crate::{FrameRef, Rect};
 
 /// Tile edge in pixels for change detection.
 pub(crate) const TILE: u32 = 64;
@@ -96,6 +97,13 @@ pub struct Encoder {
     lossy: Vec<[u32; 4]>,
     blob: Vec<u8>,
     rgb: Vec<u8>,
+    /// Per tile: consecutive frames it changed with natural content.
+    streak: Vec<u8>,
+    /// Per tile: natural content was seen in it this frame.
+    tile_natural: Vec<bool>,
+    video: Option<VideoEncoder>,
+    /// Frames the video region has been mostly still.
+    video_idle: u32,
 }
 
 impl Encoder {
@@ -121,6 +129,10 @@ impl Encoder {
             lossy: Vec::new(),
             blob: Vec::new(),
             rgb: Vec::new(),
+            streak: Vec::new(),
+            tile_natural: Vec::new(),
+            video: None,
+            video_idle: 0,
         }
     }
 
@@ -181,6 +193,13 @@ impl Encoder {
             self.tile_dy.clear();
             self.tile_dy
                 .resize((self.tiles_x * self.tiles_y) as usize, NO_DY);
+            self.streak.clear();
+            self.streak
+                .resize((self.tiles_x * self.tiles_y) as usize, 0);
+            self.tile_natural.clear();
+            self.tile_natural
+                .resize((self.tiles_x * self.tiles_y) as usize, false);
+            self.video = None;
             self.next_hash.clear();
             self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
@@ -247,6 +266,11 @@ impl Encoder {
             }
             self.motion.global.sort_unstable_by(|a, b| b.1.cmp(&a.1));
         }
+        if !key && any {
+            self.update_video_region(src)?;
+        }
+        self.tile_natural.fill(false);
+        let mut video_dirty = false;
         // Phase C: split each changed tile into unchanged, moved and literal rows.
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
@@ -260,11 +284,40 @@ impl Encoder {
                     self.encode_rect(src, x, y, tw, th, &mut stats);
                     continue;
                 }
+                if let Some(v) = &self.video {
+                    let vr = v.rect;
+                    if intersects(vr, x, y, tw, th) {
+                        video_dirty = true;
+                        if x >= vr.x && y >= vr.y && x + tw <= vr.x + vr.w && y + th <= vr.y + vr.h
+                        {
+                            continue;
+                        }
+                    }
+                }
                 let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
                 self.split_tile(src, tx, x, y, tw, th, dy, &mut stats);
             }
         }
         self.encode_lossy(src, &mut stats)?;
+        if video_dirty {
+            if let Some(v) = self.video.as_mut() {
+                let start = self.blob.len();
+                v.encode(src, &mut self.blob)?;
+                let r = v.rect;
+                put_rect_op(&mut self.ops, OP_VIDEO, r.x, r.y, r.w, r.h);
+                put_u32(&mut self.ops, (self.blob.len() - start) as u32);
+                stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
+            }
+        }
+        for t in 0..self.streak.len() {
+            self.streak[t] = if self.dirty[t] && self.tile_natural[t] {
+                self.streak[t].saturating_add(1)
+            } else if self.dirty[t] && self.video.is_some() {
+                self.streak[t]
+            } else {
+                0
+            };
+        }
         // Phase D: the new frame becomes the reference.
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
@@ -424,6 +477,85 @@ impl Encoder {
         (x + lo, x + hi)
     }
 
+    /// Keeps, drops or forms the video region.
+    fn update_video_region(&mut self, src: Src<'_>) -> Result<(), EncodeError> {
+        if let Some(v) = &self.video {
+            let r = v.rect;
+            let (mut inside, mut dirty) = (0u32, 0u32);
+            for ty in r.y / TILE..(r.y + r.h).div_ceil(TILE) {
+                for tx in r.x / TILE..(r.x + r.w).div_ceil(TILE) {
+                    inside += 1;
+                    dirty += u32::from(self.dirty[(ty * self.tiles_x + tx) as usize]);
+                }
+            }
+            self.video_idle = if dirty * 4 < inside {
+                self.video_idle + 1
+            } else {
+                0
+            };
+            if self.video_idle >= 5 {
+                self.video = None;
+            }
+            return Ok(());
+        }
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.dirty[t] && self.streak[t] >= 3 {
+                    n += 1;
+                    x0 = x0.min(tx);
+                    y0 = y0.min(ty);
+                    x1 = x1.max(tx + 1);
+                    y1 = y1.max(ty + 1);
+                }
+            }
+        }
+        if n < 8 || n * 2 < (x1 - x0) * (y1 - y0) {
+            return Ok(());
+        }
+        // Refine to the changed pixels, rounded inwards to even edges.
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let row_bytes = self.width as usize * 4;
+        let (mut px0, mut px1, mut py0, mut py1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+        for y in by..by + bh {
+            let cur = src.row(bx, y, bw);
+            let prev =
+                &self.reference[y as usize * row_bytes + bx as usize * 4..][..bw as usize * 4];
+            if bgr_eq(cur, prev) {
+                continue;
+            }
+            py0 = py0.min(y);
+            py1 = py1.max(y + 1);
+            let (a, b) = self.changed_cols(src, bx, y, bw, 1);
+            px0 = px0.min(a);
+            px1 = px1.max(b);
+        }
+        if py0 >= py1 {
+            return Ok(());
+        }
+        let (rx0, ry0) = ((px0 + 1) & !1, (py0 + 1) & !1);
+        let (rx1, ry1) = (px1 & !1, py1 & !1);
+        if rx1 < rx0 + 64 || ry1 < ry0 + 64 {
+            return Ok(());
+        }
+        let rect = Rect {
+            x: rx0,
+            y: ry0,
+            w: rx1 - rx0,
+            h: ry1 - ry0,
+        };
+        let threads = match self.config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
+        self.video_idle = 0;
+        Ok(())
+    }
+
     /// Merges the natural rects into larger ones and sends each as a JPEG.
     fn encode_lossy(&mut self, src: Src<'_>, stats: &mut EncodeStats) -> Result<(), EncodeError> {
         if self.lossy.is_empty() {
@@ -527,9 +659,48 @@ impl Encoder {
         y: u32,
         w: u32,
         h: u32,
+        stats: &mut EncodeStats,
+    ) {
+        if let Some(v) = &self.video {
+            let r = v.rect;
+            if intersects(r, x, y, w, h) {
+                // Send only the parts outside the video region.
+                let (x1, y1) = (x + w, y + h);
+                let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+                if y < r.y {
+                    self.encode_rect_inner(src, x, y, w, r.y - y, stats);
+                }
+                if y1 > ry1 {
+                    self.encode_rect_inner(src, x, ry1, w, y1 - ry1, stats);
+                }
+                let (my0, my1) = (y.max(r.y), y1.min(ry1));
+                if x < r.x {
+                    self.encode_rect_inner(src, x, my0, r.x - x, my1 - my0, stats);
+                }
+                if x1 > rx1 {
+                    self.encode_rect_inner(src, rx1, my0, x1 - rx1, my1 - my0, stats);
+                }
+                return;
+            }
+        }
+        self.encode_rect_inner(src, x, y, w, h, stats);
+    }
+
+    fn encode_rect_inner(
+        &mut self,
+        src: Src<'_>,
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
         _stats: &mut EncodeStats,
     ) {
-        match analyze(&mut self.scratch, src, x, y, w, h) {
+        debug_assert!(w > 0 && h > 0);
+        let kind = analyze(&mut self.scratch, src, x, y, w, h);
+        if let Kind::Many { natural: true } = kind {
+            self.tile_natural[((y / TILE) * self.tiles_x + x / TILE) as usize] = true;
+        }
+        match kind {
             Kind::Solid(c) => put_solid(&mut self.ops, x, y, w, h, c),
             Kind::Palette => put_palette(&self.scratch, &mut self.ops, x, y, w, h),
             Kind::Many { natural: true } if self.config.quality < 100 && w * h >= 1024 => {
@@ -613,4 +784,9 @@ fn merge_rects(c: &mut Vec<[u32; 4]>) {
         }
     }
     c.truncate(out + 1);
+}
+
+#[inline]
+fn intersects(r: Rect, x: u32, y: u32, w: u32, h: u32) -> bool {
+    x < r.x + r.w && r.x < x + w && y < r.y + r.h && r.y < y + h
 }

@@ -11,6 +11,7 @@ pub mod format;
 mod kernels;
 mod motion;
 mod tile;
+mod video;
 
 pub use decoder::{DecodeError, DecodeInfo, Decoder, DecoderLimits};
 pub use encoder::{EncodeError, EncodeStats, Encoder, EncoderConfig};

@@ -311,23 +311,3 @@ pub(crate) fn decode_jpeg(
     }
     Ok(())
 }
-
-/// Holds the decoder for video regions (none in this build).
-#[derive(Default)]
-pub(crate) struct VideoDecoderSlot;
-
-impl VideoDecoderSlot {
-    pub(crate) fn reset(&mut self) {}
-
-    pub(crate) fn decode(
-        &mut self,
-        _data: &[u8],
-        _rgba: &mut [u8],
-        _stride: usize,
-        _rect: crate::Rect,
-    ) -> Result<(), crate::DecodeError> {
-        Err(crate::DecodeError::Video(
-            "video regions not supported".into(),
-        ))
-    }
-}
