@@ -13,7 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             out.clear();
             let t = Instant::now();
             let st = enc.encode(FrameRef { width: w, height: h, stride: w as usize * 4, data: &data }, &mut out)?;
-            println!("{name} {i:4} {:8} B {:6.2} ms lossy {}", out.len(), t.elapsed().as_secs_f64() * 1e3, st.lossy_pixels);
+            let z = u32::from_le_bytes([out[16], out[17], out[18], out[19]]);
+            let b = u32::from_le_bytes([out[20], out[21], out[22], out[23]]);
+            println!("{name} {i:4} {:8} B (ops {z} blob {b}) {:6.2} ms lossy {}", out.len(), t.elapsed().as_secs_f64() * 1e3, st.lossy_pixels);
         }
     }
     Ok(())

@@ -16,6 +16,10 @@ pub(crate) const TILE: u32 = 64;
 
 const NO_DY: i32 = i32::MIN;
 
+/// Frames in a row a tile must change with natural content (sent as
+/// literal pixels, not motion) before it may join a video region.
+const STREAK: u8 = 2;
+
 /// Encoder settings.
 #[derive(Clone, Debug)]
 pub struct EncoderConfig {
@@ -288,10 +292,11 @@ impl Encoder {
                     let vr = v.rect;
                     if intersects(vr, x, y, tw, th) {
                         video_dirty = true;
-                        if x >= vr.x && y >= vr.y && x + tw <= vr.x + vr.w && y + th <= vr.y + vr.h
-                        {
-                            continue;
+                        // Outside the region, send what changed (no motion search).
+                        for (px, py, pw, ph) in subtract(vr, x, y, tw, th).into_iter().flatten() {
+                            self.encode_changed(src, px, py, pw, ph, &mut stats);
                         }
+                        continue;
                     }
                 }
                 let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
@@ -430,9 +435,7 @@ impl Encoder {
                 e += 1;
             }
             match c {
-                1 => self
-                    .copies
-                    .push([x, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r]),
+                1 => self.push_copy(x, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r),
                 2 => {
                     let (x0, x1) = self.changed_cols(src, x, y + r, tw, e - r);
                     self.encode_rect(src, x0, y + r, x1 - x0, e - r, stats);
@@ -440,6 +443,65 @@ impl Encoder {
                 _ => {}
             }
             r = e;
+        }
+    }
+
+    /// Sends the changed part (bounding box) of a rect, if any.
+    fn encode_changed(
+        &mut self,
+        src: Src<'_>,
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+        stats: &mut EncodeStats,
+    ) {
+        let row_bytes = self.width as usize * 4;
+        let changed = |r: u32| {
+            let cur = src.row(x, r, w);
+            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+            !bgr_eq(cur, prev)
+        };
+        let Some(y0) = (y..y + h).find(|&r| changed(r)) else {
+            return;
+        };
+        let y1 = (y0..y + h)
+            .rev()
+            .find(|&r| changed(r))
+            .map_or(y0 + 1, |r| r + 1);
+        let (x0, x1) = self.changed_cols(src, x, y0, w, y1 - y0);
+        self.encode_rect(src, x0, y0, x1 - x0, y1 - y0, stats);
+    }
+
+    /// Adds a copy op, leaving out the part inside the video region.
+    fn push_copy(&mut self, sx: u32, sy: u32, x: u32, y: u32, w: u32, h: u32) {
+        let Some(r) = self.video.as_ref().map(|v| v.rect) else {
+            self.copies.push([sx, sy, x, y, w, h]);
+            return;
+        };
+        if !intersects(r, x, y, w, h) {
+            self.copies.push([sx, sy, x, y, w, h]);
+            return;
+        }
+        let (x1, y1) = (x + w, y + h);
+        let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+        // (dst x, dst y, w, h) pieces; the source moves with the destination.
+        let mut piece = |px: u32, py: u32, pw: u32, ph: u32| {
+            self.copies
+                .push([sx + (px - x), sy + (py - y), px, py, pw, ph]);
+        };
+        if y < r.y {
+            piece(x, y, w, r.y - y);
+        }
+        if y1 > ry1 {
+            piece(x, ry1, w, y1 - ry1);
+        }
+        let (my0, my1) = (y.max(r.y), y1.min(ry1));
+        if x < r.x {
+            piece(x, my0, r.x - x, my1 - my0);
+        }
+        if x1 > rx1 {
+            piece(rx1, my0, x1 - rx1, my1 - my0);
         }
     }
 
@@ -502,7 +564,7 @@ impl Encoder {
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let t = (ty * self.tiles_x + tx) as usize;
-                if self.dirty[t] && self.streak[t] >= 3 {
+                if self.dirty[t] && self.streak[t] >= STREAK {
                     n += 1;
                     x0 = x0.min(tx);
                     y0 = y0.min(ty);
@@ -514,7 +576,10 @@ impl Encoder {
         if n < 8 || n * 2 < (x1 - x0) * (y1 - y0) {
             return Ok(());
         }
-        // Refine to the changed pixels, rounded inwards to even edges.
+        // Refine to the changed pixels (the natural tiles' neighbours may hold
+        // the region's edges), made even-sized.
+        let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        let (x1, y1) = ((x1 + 1).min(self.tiles_x), (y1 + 1).min(self.tiles_y));
         let (bx, by) = (x0 * TILE, y0 * TILE);
         let bw = (x1 * TILE).min(self.width) - bx;
         let bh = (y1 * TILE).min(self.height) - by;
@@ -536,8 +601,21 @@ impl Encoder {
         if py0 >= py1 {
             return Ok(());
         }
-        let (rx0, ry0) = ((px0 + 1) & !1, (py0 + 1) & !1);
-        let (rx1, ry1) = (px1 & !1, py1 & !1);
+        // H.264 needs even sizes: grow an odd extent by one pixel (a 1-pixel
+        // sliver sent as tiles every frame would cost more than it saves).
+        let even = |a: u32, b: u32, limit: u32| {
+            if (b - a) % 2 == 0 {
+                (a, b)
+            } else if b < limit {
+                (a, b + 1)
+            } else if a > 0 {
+                (a - 1, b)
+            } else {
+                (a, b - 1)
+            }
+        };
+        let (rx0, rx1) = even(px0, px1, self.width);
+        let (ry0, ry1) = even(py0, py1, self.height);
         if rx1 < rx0 + 64 || ry1 < ry0 + 64 {
             return Ok(());
         }
@@ -697,7 +775,9 @@ impl Encoder {
     ) {
         debug_assert!(w > 0 && h > 0);
         let kind = analyze(&mut self.scratch, src, x, y, w, h);
-        if let Kind::Many { natural: true } = kind {
+        if let Kind::Many { natural: true } = kind
+            && w * h >= TILE * TILE / 2
+        {
             self.tile_natural[((y / TILE) * self.tiles_x + x / TILE) as usize] = true;
         }
         match kind {
@@ -789,4 +869,29 @@ fn merge_rects(c: &mut Vec<[u32; 4]>) {
 #[inline]
 fn intersects(r: Rect, x: u32, y: u32, w: u32, h: u32) -> bool {
     x < r.x + r.w && r.x < x + w && y < r.y + r.h && r.y < y + h
+}
+
+/// The parts of rect `(x, y, w, h)` outside `r`, as up to four rects.
+fn subtract(r: Rect, x: u32, y: u32, w: u32, h: u32) -> [Option<(u32, u32, u32, u32)>; 4] {
+    let mut out = [None; 4];
+    if !intersects(r, x, y, w, h) {
+        out[0] = Some((x, y, w, h));
+        return out;
+    }
+    let (x1, y1) = (x + w, y + h);
+    let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+    if y < r.y {
+        out[0] = Some((x, y, w, r.y - y));
+    }
+    if y1 > ry1 {
+        out[1] = Some((x, ry1, w, y1 - ry1));
+    }
+    let (my0, my1) = (y.max(r.y), y1.min(ry1));
+    if x < r.x {
+        out[2] = Some((x, my0, r.x - x, my1 - my0));
+    }
+    if x1 > rx1 {
+        out[3] = Some((rx1, my0, x1 - rx1, my1 - my0));
+    }
+    out
 }

@@ -5,7 +5,7 @@
 //! region's rect changes.
 
 use openh264::encoder::{
-    Complexity, Encoder as H264Encoder, EncoderConfig as H264Config, QpRange, RateControlMode,
+    Complexity, Encoder as H264Encoder, EncoderConfig as H264Config, FrameRate, RateControlMode,
     UsageType,
 };
 use openh264::formats::{BgraSliceU8, YUVBuffer, YUVSource};
@@ -14,12 +14,8 @@ use openh264::{OpenH264API, Timestamp};
 use crate::tile::Src;
 use crate::{DecodeError, EncodeError, Rect};
 
-/// Quality 1..=100 to a constant H.264 QP.
-fn qp_for(quality: u8) -> u8 {
-    // 80 -> 28, 100 -> 18, 50 -> 34, 1 -> 44
-    let q = i32::from(quality.clamp(1, 100));
-    (18 + (100 - q) * 26 / 99).clamp(10, 44) as u8
-}
+/// The frame rate the encoder is told about.
+const FPS: u32 = 20;
 
 /// The encoder side of one video region.
 pub(crate) struct VideoEncoder {
@@ -32,13 +28,16 @@ pub(crate) struct VideoEncoder {
 
 impl VideoEncoder {
     pub(crate) fn new(rect: Rect, quality: u8, threads: usize) -> Result<Self, EncodeError> {
-        let qp = qp_for(quality);
+        // Constant QP (OpenH264's rate-control-off mode, its default QP 26):
+        // the bitrate modes of OpenH264 overshoot on grainy footage anyway, and
+        // a constant QP keeps quality steady. `quality` drives JPEG tiles only.
+        let _ = quality;
         let cfg = H264Config::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Off)
-            .qp(QpRange::new(qp, qp))
-            .complexity(Complexity::Low)
+            .max_frame_rate(FrameRate::from_hz(FPS as f32))
             .skip_frames(false)
+            .complexity(Complexity::Low)
             .scene_change_detect(false)
             .background_detection(false)
             .adaptive_quantization(false)
