@@ -260,15 +260,17 @@ impl Encoder {
                             vote(&mut self.votes, py as i32 - r as i32, 1, 8);
                         }
                     }
-                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1) {
-                        if n >= 2 || th < 4 {
-                            self.tile_dy[t] = dy;
-                            vote(&mut self.motion.global, dy, n, 64);
-                        }
+                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1)
+                        && (n >= 2 || th < 4)
+                    {
+                        self.tile_dy[t] = dy;
+                        vote(&mut self.motion.global, dy, n, 64);
                     }
                 }
             }
-            self.motion.global.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+            self.motion
+                .global
+                .sort_unstable_by_key(|g| std::cmp::Reverse(g.1));
         }
         if !key && any {
             self.update_video_region(src)?;
@@ -304,15 +306,13 @@ impl Encoder {
             }
         }
         self.encode_lossy(src, &mut stats)?;
-        if video_dirty {
-            if let Some(v) = self.video.as_mut() {
-                let start = self.blob.len();
-                v.encode(src, &mut self.blob)?;
-                let r = v.rect;
-                put_rect_op(&mut self.ops, OP_VIDEO, r.x, r.y, r.w, r.h);
-                put_u32(&mut self.ops, (self.blob.len() - start) as u32);
-                stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
-            }
+        if video_dirty && let Some(v) = self.video.as_mut() {
+            let start = self.blob.len();
+            v.encode(src, &mut self.blob)?;
+            let r = v.rect;
+            put_rect_op(&mut self.ops, OP_VIDEO, r.x, r.y, r.w, r.h);
+            put_u32(&mut self.ops, (self.blob.len() - start) as u32);
+            stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
         }
         for t in 0..self.streak.len() {
             self.streak[t] = if self.dirty[t] && self.tile_natural[t] {
@@ -604,7 +604,7 @@ impl Encoder {
         // H.264 needs even sizes: grow an odd extent by one pixel (a 1-pixel
         // sliver sent as tiles every frame would cost more than it saves).
         let even = |a: u32, b: u32, limit: u32| {
-            if (b - a) % 2 == 0 {
+            if (b - a).is_multiple_of(2) {
                 (a, b)
             } else if b < limit {
                 (a, b + 1)

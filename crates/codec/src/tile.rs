@@ -97,7 +97,7 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
     }
     if overflow {
         return Kind::Many {
-            natural: looks_natural(src, x, y, w, h),
+            natural: looks_natural(s, src, x, y, w, h),
         };
     }
     if s.palette.len() == 1 {
@@ -122,25 +122,61 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
     Kind::Palette
 }
 
-/// Photographic content: few pixels repeat their left neighbour exactly.
-/// Text, UI and gradients along rows repeat a lot and stay lossless.
-fn looks_natural(src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+/// Photographic content: every 16x16 block either rarely repeats its left
+/// neighbour exactly or holds many distinct colours (grainy gradients).
+/// Text, UI, clean gradients, and tiles where a photo meets text or UI,
+/// stay lossless.
+fn looks_natural(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+    const B: u32 = 16;
     if w < 8 || h < 8 {
         return false;
     }
-    let mut same = 0u32;
-    let mut total = 0u32;
-    for r in 0..h {
-        let row = src.row(x, y + r, w);
-        let mut prev = px(row);
-        for p in row[4..].chunks_exact(4) {
-            let c = px(p);
-            same += u32::from(c == prev);
-            prev = c;
+    for by in (0..h).step_by(B as usize) {
+        for bx in (0..w).step_by(B as usize) {
+            let (bw, bh) = (B.min(w - bx), B.min(h - by));
+            if bw < 4 || bh < 4 {
+                continue;
+            }
+            s.epoch = s.epoch.wrapping_add(1);
+            if s.epoch == 0 {
+                s.stamp.fill(0);
+                s.epoch = 1;
+            }
+            let (mut same, mut distinct) = (0u32, 0u32);
+            for r in by..by + bh {
+                let row = src.row(x + bx, y + r, bw);
+                let mut prev = u32::MAX;
+                for p in row.chunks_exact(4) {
+                    let c = px(p);
+                    if c == prev {
+                        same += 1;
+                        continue;
+                    }
+                    prev = c;
+                    let mut slot = (c.wrapping_mul(0x9E37_79B1) >> 22) as usize;
+                    loop {
+                        if s.stamp[slot] != s.epoch {
+                            s.stamp[slot] = s.epoch;
+                            s.keys[slot] = c;
+                            distinct += 1;
+                            break;
+                        }
+                        if s.keys[slot] == c {
+                            break;
+                        }
+                        slot = (slot + 1) & (TABLE - 1);
+                    }
+                }
+            }
+            let total = bw * bh;
+            let rough = same * 5 < total * 2;
+            let grainy = distinct * 8 >= total * 3;
+            if !(rough || grainy) {
+                return false;
+            }
         }
-        total += w - 1;
     }
-    same * 4 < total
+    true
 }
 
 pub(crate) fn put_solid(ops: &mut Vec<u8>, x: u32, y: u32, w: u32, h: u32, c: u32) {
@@ -259,22 +295,6 @@ pub(crate) fn unpredict(p: &mut [u8], w: usize) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn predict_roundtrip() {
-        let w = 13;
-        let p: Vec<u8> = (0..13 * 9u32).map(|i| (i * i * 31 + i / 3) as u8).collect();
-        let mut r = vec![0; p.len()];
-        predict(&p, &mut r, w);
-        unpredict(&mut r, w);
-        assert_eq!(p, r);
-    }
-}
-
 /// Decodes a JPEG tile into `rgba` at `rect`.
 pub(crate) fn decode_jpeg(
     data: &[u8],
@@ -310,4 +330,20 @@ pub(crate) fn decode_jpeg(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn predict_roundtrip() {
+        let w = 13;
+        let p: Vec<u8> = (0..13 * 9u32).map(|i| (i * i * 31 + i / 3) as u8).collect();
+        let mut r = vec![0; p.len()];
+        predict(&p, &mut r, w);
+        unpredict(&mut r, w);
+        assert_eq!(p, r);
+    }
 }

@@ -99,7 +99,7 @@ impl VideoDecoderSlot {
             h: rect.h,
             reason,
         };
-        if rect.w % 2 != 0 || rect.h % 2 != 0 || rect.w < 16 || rect.h < 16 {
+        if !rect.w.is_multiple_of(2) || !rect.h.is_multiple_of(2) || rect.w < 16 || rect.h < 16 {
             return Err(bad("video rect must be even and at least 16x16"));
         }
         if self.current.as_ref().map(|c| c.0) != Some(rect) {
