@@ -16,6 +16,10 @@ pub(crate) const TILE: u32 = 64;
 
 const NO_DY: i32 = i32::MIN;
 
+/// zstd level of the op stream for delta updates and for keyframes.
+const ZSTD_LEVEL: i32 = 3;
+const ZSTD_KEY_LEVEL: i32 = 7;
+
 /// Frames in a row a tile must change with natural content (sent as
 /// literal pixels, not motion) before it may join a video region.
 const STREAK: u8 = 2;
@@ -89,6 +93,7 @@ pub struct Encoder {
     ops: Vec<u8>,
     zbuf: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
+    zstd_level: i32,
     scratch: TileScratch,
     motion: Motion,
     /// Row hashes of changed tiles in the new frame, laid out like `Motion::hashes`.
@@ -124,6 +129,7 @@ impl Encoder {
             ops: Vec::new(),
             zbuf: Vec::new(),
             zstd: None,
+            zstd_level: 0,
             scratch: TileScratch::default(),
             motion: Motion::default(),
             next_hash: Vec::new(),
@@ -807,8 +813,17 @@ impl Encoder {
         let ops_len = self.ops.len();
         let use_zstd = ops_len > 64;
         if use_zstd {
+            // Keyframes are rare and large: spend a little more time on them.
+            let level = if key { ZSTD_KEY_LEVEL } else { ZSTD_LEVEL };
             if self.zstd.is_none() {
-                self.zstd = Some(zstd::bulk::Compressor::new(3).map_err(EncodeError::Zstd)?);
+                self.zstd = Some(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?);
+                self.zstd_level = level;
+            }
+            if self.zstd_level != level {
+                if let Some(z) = self.zstd.as_mut() {
+                    z.set_compression_level(level).map_err(EncodeError::Zstd)?;
+                }
+                self.zstd_level = level;
             }
             self.zbuf.clear();
             self.zbuf.reserve(zstd::zstd_safe::compress_bound(ops_len));

@@ -103,6 +103,16 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
     if s.palette.len() == 1 {
         return Kind::Solid(s.palette[0]);
     }
+    if s.palette.len() > 16 {
+        // Many colours (a grainy gradient, a dark photo) may still be natural.
+        if s.palette.len() > 64 && looks_natural(s, src, x, y, w, h) {
+            return Kind::Many { natural: true };
+        }
+        // Smooth gradients predict far better than their palette indices repeat.
+        if smooth(src, x, y, w, h) {
+            return Kind::Many { natural: false };
+        }
+    }
     // A canonical (sorted) palette gives repeated glyphs the same index bytes
     // in every tile, so zstd finds them again.
     let mut order = [0u8; 256];
@@ -177,6 +187,27 @@ fn looks_natural(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32, h: u
         }
     }
     true
+}
+
+/// True when the MED predictor hits exactly (on green) clearly more often
+/// than pixels repeat their left neighbour: gradients, not text.
+fn smooth(src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+    if w < 4 || h < 4 {
+        return false;
+    }
+    let (mut hits, mut same, mut total) = (0u32, 0u32, 0u32);
+    for r in 1..h {
+        let up = src.row(x, y + r - 1, w);
+        let row = src.row(x, y + r, w);
+        for i in 1..w as usize {
+            let (a, b, c) = (row[i * 4 - 3], up[i * 4 + 1], up[i * 4 - 3]);
+            let g = row[i * 4 + 1];
+            hits += u32::from(med(a, b, c) == g);
+            same += u32::from(px(&row[i * 4..]) == px(&row[i * 4 - 4..]));
+            total += 1;
+        }
+    }
+    hits * 10 > same * 10 + total * 2
 }
 
 pub(crate) fn put_solid(ops: &mut Vec<u8>, x: u32, y: u32, w: u32, h: u32, c: u32) {
