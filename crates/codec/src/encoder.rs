@@ -5,7 +5,7 @@ use crate::format::{
     FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, OP_VIDEO, VERSION,
     put_rect_op, put_u16, put_u32,
 };
-use crate::kernels::bgr_eq;
+use crate::kernels::{bgr_eq, bgr_hash};
 use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
 use crate::video::VideoEncoder;
@@ -94,6 +94,9 @@ pub struct Encoder {
     zbuf: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
     zstd_level: i32,
+    /// A 2-D move (window drag) found this frame: (dx, dy) to the source.
+    moved: Option<(i32, i32)>,
+    anchors: Anchors,
     scratch: TileScratch,
     motion: Motion,
     /// Row hashes of changed tiles in the new frame, laid out like `Motion::hashes`.
@@ -130,6 +133,8 @@ impl Encoder {
             zbuf: Vec::new(),
             zstd: None,
             zstd_level: 0,
+            moved: None,
+            anchors: Anchors::default(),
             scratch: TileScratch::default(),
             motion: Motion::default(),
             next_hash: Vec::new(),
@@ -281,6 +286,11 @@ impl Encoder {
         if !key && any {
             self.update_video_region(src)?;
         }
+        self.moved = if !key && any {
+            self.find_move(src)
+        } else {
+            None
+        };
         self.tile_natural.fill(false);
         let mut video_dirty = false;
         // Phase C: split each changed tile into unchanged, moved and literal rows.
@@ -308,7 +318,12 @@ impl Encoder {
                     }
                 }
                 let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
-                self.split_tile(src, tx, x, y, tw, th, dy, &mut stats);
+                match self.moved {
+                    Some((mdx, mdy)) if dy == NO_DY => {
+                        self.split_tile(src, tx, x, y, tw, th, mdy, mdx, &mut stats)
+                    }
+                    _ => self.split_tile(src, tx, x, y, tw, th, dy, 0, &mut stats),
+                }
             }
         }
         self.encode_lossy(src, &mut stats)?;
@@ -399,11 +414,14 @@ impl Encoder {
         tw: u32,
         th: u32,
         dy: i32,
+        dx: i32,
         stats: &mut EncodeStats,
     ) {
         let row_bytes = self.width as usize * 4;
         let n = tw as usize * 4;
-        // 0 = unchanged, 1 = copied from dy, 2 = literal
+        let sx = x as i32 + dx;
+        let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
+        // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
         let mut class = [0u8; TILE as usize];
         for r in 0..th {
             let yy = y + r;
@@ -418,12 +436,13 @@ impl Encoder {
             } else {
                 let sy = yy as i32 + dy;
                 if dy != NO_DY
+                    && dx_ok
                     && sy >= 0
                     && sy < self.height as i32
-                    && hh == self.motion.hash(tx, sy as u32)
+                    && (dx != 0 || hh == self.motion.hash(tx, sy as u32))
                     && bgr_eq(
                         cur,
-                        &self.reference[sy as usize * row_bytes + x as usize * 4..][..n],
+                        &self.reference[sy as usize * row_bytes + sx as usize * 4..][..n],
                     )
                 {
                     1
@@ -441,7 +460,7 @@ impl Encoder {
                 e += 1;
             }
             match c {
-                1 => self.push_copy(x, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r),
+                1 => self.push_copy(sx as u32, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r),
                 2 => {
                     let (x0, x1) = self.changed_cols(src, x, y + r, tw, e - r);
                     self.encode_rect(src, x0, y + r, x1 - x0, e - r, stats);
@@ -543,6 +562,45 @@ impl Encoder {
             return (x, x + w);
         }
         (x + lo, x + hi)
+    }
+
+    /// Looks for one 2-D move (a dragged window) among the changed tiles that
+    /// no vertical offset explains: shift-invariant anchors (pixel edges whose
+    /// colour pair hashes to 0 mod 16) of the new frame are looked up among
+    /// those of the reference, and the commonest displacement wins.
+    fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        let video = self.video.as_ref().map(|v| v.rect);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] || self.tile_dy[t] != NO_DY {
+                    continue;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if video.is_some_and(|r| intersects(r, x, y, tw, th)) {
+                    continue;
+                }
+                n += 1;
+                x0 = x0.min(tx);
+                y0 = y0.min(ty);
+                x1 = x1.max(tx + 1);
+                y1 = y1.max(ty + 1);
+            }
+        }
+        // A few tiles, and not the whole screen (a page flip, not a move).
+        if n < 6 || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
+            return None;
+        }
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let row_bytes = self.width as usize * 4;
+        let reference = Src {
+            data: &self.reference,
+            stride: row_bytes,
+        };
+        self.anchors.find(reference, src, bx, by, bw, bh)
     }
 
     /// Keeps, drops or forms the video region.
@@ -909,4 +967,109 @@ fn subtract(r: Rect, x: u32, y: u32, w: u32, h: u32) -> [Option<(u32, u32, u32, 
         out[3] = Some((rx1, my0, x1 - rx1, my1 - my0));
     }
     out
+}
+
+/// Shift-invariant anchor index for [`Encoder::find_move`].
+#[derive(Default)]
+struct Anchors {
+    keys: Vec<u64>,
+    pos: Vec<(u32, u32)>,
+    stamps: Vec<u32>,
+    epoch: u32,
+    votes: Vec<(i32, i32, u32)>,
+}
+
+const ANCHOR_SPAN: u32 = 16;
+const ANCHOR_TABLE: usize = 1 << 16;
+
+#[inline]
+fn is_anchor(row: &[u8], i: usize) -> bool {
+    let a = u32::from_le_bytes([row[i * 4 - 4], row[i * 4 - 3], row[i * 4 - 2], 0]);
+    let b = u32::from_le_bytes([row[i * 4], row[i * 4 + 1], row[i * 4 + 2], 0]);
+    a != b && (a.wrapping_mul(0x9E37_79B1) ^ b.wrapping_mul(0x85EB_CA77)) >> 28 == 0
+}
+
+impl Anchors {
+    fn find(
+        &mut self,
+        prev: Src<'_>,
+        cur: Src<'_>,
+        bx: u32,
+        by: u32,
+        bw: u32,
+        bh: u32,
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 {
+            return None;
+        }
+        if self.keys.len() != ANCHOR_TABLE {
+            self.keys = vec![0; ANCHOR_TABLE];
+            self.pos = vec![(0, 0); ANCHOR_TABLE];
+            self.stamps = vec![0; ANCHOR_TABLE];
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.fill(0);
+            self.epoch = 1;
+        }
+        let span = (ANCHOR_SPAN * 4) as usize;
+        let mut inserted = 0usize;
+        'rows: for y in by..by + bh {
+            let row = prev.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & (ANCHOR_TABLE - 1);
+                loop {
+                    if self.stamps[slot] != self.epoch {
+                        self.stamps[slot] = self.epoch;
+                        self.keys[slot] = k;
+                        self.pos[slot] = (bx + i as u32, y);
+                        inserted += 1;
+                        break;
+                    }
+                    if self.keys[slot] == k {
+                        self.pos[slot] = (u32::MAX, u32::MAX);
+                        break;
+                    }
+                    slot = (slot + 1) & (ANCHOR_TABLE - 1);
+                }
+                if inserted * 2 >= ANCHOR_TABLE {
+                    break 'rows;
+                }
+            }
+        }
+        self.votes.clear();
+        for y in (by..by + bh).step_by(2) {
+            let row = cur.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & (ANCHOR_TABLE - 1);
+                while self.stamps[slot] == self.epoch {
+                    if self.keys[slot] == k {
+                        let (px, py) = self.pos[slot];
+                        if px != u32::MAX {
+                            let d = (px as i32 - (bx + i as u32) as i32, py as i32 - y as i32);
+                            if d != (0, 0) {
+                                if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
+                                    v.2 += 1;
+                                } else if self.votes.len() < 32 {
+                                    self.votes.push((d.0, d.1, 1));
+                                }
+                            }
+                        }
+                        break;
+                    }
+                    slot = (slot + 1) & (ANCHOR_TABLE - 1);
+                }
+            }
+        }
+        let best = self.votes.iter().max_by_key(|v| v.2)?;
+        (best.2 >= 8 && best.0 != 0).then_some((best.0, best.1))
+    }
 }

@@ -86,12 +86,17 @@ fn scroll_up_and_back() {
 
 /// A text window on a flat desktop, at a vertical position.
 fn desktop(win_y: u32) -> Vec<u8> {
+    desktop_at(128, win_y)
+}
+
+/// A text window on a flat desktop, at a position.
+fn desktop_at(wx: u32, win_y: u32) -> Vec<u8> {
     let p = page(0);
     let mut v = vec![0u8; (W * H * 4) as usize];
     for px in v.chunks_exact_mut(4) {
         px[..3].copy_from_slice(&[90, 60, 30]);
     }
-    let (wx, ww, wh) = (128u32, 320u32, 160u32);
+    let (ww, wh) = (320u32, 160u32);
     for r in 0..wh {
         let y = win_y + r;
         let s = (((r + 40) * W + 100) * 4) as usize;
@@ -106,6 +111,19 @@ fn vertical_window_move_is_a_copy() {
     let sizes = run(&[desktop(40), desktop(93), desktop(70)]);
     assert!(sizes[1] * 5 < sizes[0], "{sizes:?}");
     assert!(sizes[2] * 5 < sizes[0], "{sizes:?}");
+}
+
+#[test]
+fn diagonal_window_drag_is_a_copy() {
+    let sizes = run(&[
+        desktop_at(100, 60),
+        desktop_at(137, 81),
+        desktop_at(170, 75),
+        desktop_at(150, 120),
+    ]);
+    for (i, s) in sizes.iter().enumerate().skip(1) {
+        assert!(s * 5 < sizes[0], "step {i}: {sizes:?}");
+    }
 }
 
 fn noise(seed: u32, n: usize) -> Vec<u8> {
