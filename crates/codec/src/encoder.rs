@@ -27,7 +27,9 @@ const STREAK: u8 = 2;
 /// Encoder settings.
 #[derive(Clone, Debug)]
 pub struct EncoderConfig {
-    /// 1..=100, default 80. Only natural/photographic content is ever lossy.
+    /// 1..=100, default 80. Only natural/photographic content is ever lossy;
+    /// 100 is lossless everywhere. Drives the JPEG quality of natural tiles;
+    /// video regions use a constant H.264 QP.
     pub quality: u8,
     /// Worker threads; 0 = all cores.
     pub threads: usize,
@@ -605,6 +607,9 @@ impl Encoder {
 
     /// Keeps, drops or forms the video region.
     fn update_video_region(&mut self, src: Src<'_>) -> Result<(), EncodeError> {
+        if self.config.quality >= 100 {
+            return Ok(());
+        }
         if let Some(v) = &self.video {
             let r = v.rect;
             let (mut inside, mut dirty) = (0u32, 0u32);

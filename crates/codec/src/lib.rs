@@ -4,6 +4,26 @@
 //! The encoder turns a stream of captured BGRX frames into self-delimited
 //! updates; the decoder applies them to an RGBA framebuffer. See
 //! [`format`] for the wire format.
+//!
+//! Per frame the encoder
+//! 1. marks changed 64x64 tiles (masked wide-word compare; the 4th byte of
+//!    every pixel is ignored), so an unchanged frame costs about one memcmp;
+//! 2. hashes the 64-pixel row segments of changed tiles and looks them up in
+//!    the reference frame's column to find vertical offsets (scrolling, also
+//!    smooth scrolling since every frame is searched afresh), plus one 2-D
+//!    move from shift-invariant anchors (dragged windows);
+//! 3. splits each changed tile into rows that are unchanged, copied (COPY
+//!    ops, merged into large rects) and literal; literal rows are shrunk to
+//!    their changed columns and coded as solid, palette (sorted, so repeated
+//!    glyphs compress), MED-predicted lossless planes, or, for photographic
+//!    content only (every 16x16 block rough or grainy), JPEG;
+//! 4. turns an area whose tiles change with natural content frame after frame
+//!    into a video region coded with H.264 (OpenH264), sized to the changed
+//!    pixels, while everything around it stays lossless;
+//! 5. zstd-compresses the op stream (level 3, 7 for keyframes).
+//!
+//! Text and UI are never lossy: lossy coding needs a natural-content tile.
+//! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
 
 mod decoder;
 mod encoder;
