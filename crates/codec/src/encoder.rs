@@ -115,6 +115,8 @@ pub struct Encoder {
     streak: Vec<u8>,
     /// Per tile: natural content was seen in it this frame.
     tile_natural: Vec<bool>,
+    /// Per tile: most of its rows were copied (scrolling/moving content).
+    tile_moved: Vec<bool>,
     video: Option<VideoEncoder>,
     /// Frames the video region has been mostly still.
     video_idle: u32,
@@ -148,6 +150,7 @@ impl Encoder {
             rgb: Vec::new(),
             streak: Vec::new(),
             tile_natural: Vec::new(),
+            tile_moved: Vec::new(),
             video: None,
             video_idle: 0,
         }
@@ -215,6 +218,9 @@ impl Encoder {
                 .resize((self.tiles_x * self.tiles_y) as usize, 0);
             self.tile_natural.clear();
             self.tile_natural
+                .resize((self.tiles_x * self.tiles_y) as usize, false);
+            self.tile_moved.clear();
+            self.tile_moved
                 .resize((self.tiles_x * self.tiles_y) as usize, false);
             self.video = None;
             self.next_hash.clear();
@@ -294,6 +300,7 @@ impl Encoder {
             None
         };
         self.tile_natural.fill(false);
+        self.tile_moved.fill(false);
         let mut video_dirty = false;
         // Phase C: split each changed tile into unchanged, moved and literal rows.
         for ty in 0..self.tiles_y {
@@ -338,7 +345,9 @@ impl Encoder {
             stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
         }
         for t in 0..self.streak.len() {
-            self.streak[t] = if self.dirty[t] && self.tile_natural[t] {
+            self.streak[t] = if self.tile_moved[t] {
+                0
+            } else if self.dirty[t] && self.tile_natural[t] {
                 self.streak[t].saturating_add(1)
             } else if self.dirty[t] && self.video.is_some() {
                 self.streak[t]
@@ -454,6 +463,8 @@ impl Encoder {
             };
             class[r as usize] = c;
         }
+        let moved = class[..th as usize].iter().filter(|&&c| c == 1).count() as u32;
+        self.tile_moved[((y / TILE) * self.tiles_x + x / TILE) as usize] = moved * 2 >= th;
         let mut r = 0;
         while r < th {
             let c = class[r as usize];
@@ -644,6 +655,15 @@ impl Encoder {
         }
         if n < 8 || n * 2 < (x1 - x0) * (y1 - y0) {
             return Ok(());
+        }
+        // Scrolling or moving content is motion, not video: its text would go
+        // lossy inside a region.
+        for ty in y0..y1 {
+            for tx in x0..x1 {
+                if self.tile_moved[(ty * self.tiles_x + tx) as usize] {
+                    return Ok(());
+                }
+            }
         }
         // Refine to the changed pixels (the natural tiles' neighbours may hold
         // the region's edges), made even-sized.

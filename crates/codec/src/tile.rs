@@ -156,6 +156,7 @@ fn looks_natural(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32, h: u
             for r in by..by + bh {
                 let row = src.row(x + bx, y + r, bw);
                 let mut prev = u32::MAX;
+                let row_same_before = same;
                 for p in row.chunks_exact(4) {
                     let c = px(p);
                     if c == prev {
@@ -176,6 +177,10 @@ fn looks_natural(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32, h: u
                         }
                         slot = (slot + 1) & (TABLE - 1);
                     }
+                }
+                // A flat row (text, a rule, a blank line) is not photographic.
+                if (same - row_same_before) * 5 >= bw * 3 {
+                    return false;
                 }
             }
             let total = bw * bh;
