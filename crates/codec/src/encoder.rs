@@ -79,6 +79,8 @@ pub enum EncodeError {
     Jpeg(String),
     #[error("video: {0}")]
     Video(String),
+    #[error("an encoder worker thread failed")]
+    Worker,
 }
 
 /// The sending end: remembers the previous frame.
@@ -99,7 +101,9 @@ pub struct Encoder {
     /// A 2-D move (window drag) found this frame: (dx, dy) to the source.
     moved: Option<(i32, i32)>,
     anchors: Anchors,
-    scratch: TileScratch,
+    /// Phase C workers, and how many ran this frame.
+    workers: Vec<Worker>,
+    bands: usize,
     motion: Motion,
     /// Row hashes of changed tiles in the new frame, laid out like `Motion::hashes`.
     next_hash: Vec<u64>,
@@ -139,7 +143,8 @@ impl Encoder {
             zstd_level: 0,
             moved: None,
             anchors: Anchors::default(),
-            scratch: TileScratch::default(),
+            workers: Vec::new(),
+            bands: 0,
             motion: Motion::default(),
             next_hash: Vec::new(),
             tile_dy: Vec::new(),
@@ -301,40 +306,89 @@ impl Encoder {
         };
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
-        let mut video_dirty = false;
-        // Phase C: split each changed tile into unchanged, moved and literal rows.
-        for ty in 0..self.tiles_y {
-            for tx in 0..self.tiles_x {
-                let t = (ty * self.tiles_x + tx) as usize;
-                if !self.dirty[t] {
-                    continue;
-                }
-                stats.changed = true;
-                let (x, y, tw, th) = self.tile_rect(tx, ty);
-                if key {
-                    self.encode_rect(src, x, y, tw, th, &mut stats);
-                    continue;
-                }
-                if let Some(v) = &self.video {
-                    let vr = v.rect;
-                    if intersects(vr, x, y, tw, th) {
-                        video_dirty = true;
-                        // Outside the region, send what changed (no motion search).
-                        for (px, py, pw, ph) in subtract(vr, x, y, tw, th).into_iter().flatten() {
-                            self.encode_changed(src, px, py, pw, ph, &mut stats);
-                        }
-                        continue;
-                    }
-                }
-                let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
-                match self.moved {
-                    Some((mdx, mdy)) if dy == NO_DY => {
-                        self.split_tile(src, tx, x, y, tw, th, mdy, mdx, &mut stats)
-                    }
-                    _ => self.split_tile(src, tx, x, y, tw, th, dy, 0, &mut stats),
+        // Phase C, in bands of tile rows on up to `threads` workers.
+        let threads = match self.config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        let dirty_tiles = self.dirty.iter().filter(|d| **d).count();
+        let bands = if dirty_tiles >= 24 {
+            threads.clamp(1, 8)
+        } else {
+            1
+        };
+        if self.workers.len() < bands {
+            self.workers.resize_with(bands, Worker::default);
+        }
+        let ctx = Ctx {
+            width: self.width,
+            height: self.height,
+            tiles_x: self.tiles_x,
+            quality: self.config.quality,
+            reference: &self.reference,
+            next_hash: &self.next_hash,
+            motion: &self.motion,
+            dirty: &self.dirty,
+            tile_dy: &self.tile_dy,
+            video: self.video.as_ref().map(|v| v.rect),
+            moved: self.moved,
+            key,
+        };
+        let workers = &mut self.workers[..bands];
+        if bands == 1 {
+            ctx.run(&mut workers[0], src, 0..self.tiles_y);
+        } else {
+            // Split the tile rows so each band has about the same dirty tiles.
+            let per = dirty_tiles.div_ceil(bands);
+            let mut bounds = [0u32; 9];
+            let (mut b, mut acc) = (1, 0usize);
+            for ty in 0..self.tiles_y {
+                let row =
+                    &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+                acc += row.iter().filter(|d| **d).count();
+                if acc >= per * b && b < bands {
+                    bounds[b] = ty + 1;
+                    b += 1;
                 }
             }
+            bounds[b..=bands].fill(self.tiles_y);
+            let ctx = &ctx;
+            let panicked = std::thread::scope(|s| {
+                let (first, rest) = workers.split_at_mut(1);
+                let handles: Vec<_> = rest
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(k, wk)| {
+                        let rows = bounds[k + 1]..bounds[k + 2];
+                        std::thread::Builder::new()
+                            .name("tandem-codec".into())
+                            .spawn_scoped(s, move || ctx.run(wk, src, rows))
+                    })
+                    .collect();
+                ctx.run(&mut first[0], src, bounds[0]..bounds[1]);
+                handles
+                    .into_iter()
+                    .map(|h| h.map_err(|_| ()).and_then(|h| h.join().map_err(|_| ())))
+                    .any(|r| r.is_err())
+            });
+            if panicked {
+                return Err(EncodeError::Worker);
+            }
         }
+        let mut video_dirty = false;
+        for wk in &self.workers[..bands] {
+            video_dirty |= wk.video_dirty;
+            stats.changed |= wk.changed;
+            self.copies.extend_from_slice(&wk.copies);
+            self.lossy.extend_from_slice(&wk.lossy);
+            for &t in &wk.natural {
+                self.tile_natural[t as usize] = true;
+            }
+            for &t in &wk.moved {
+                self.tile_moved[t as usize] = true;
+            }
+        }
+        self.bands = bands;
         self.encode_lossy(src, &mut stats)?;
         if video_dirty && let Some(v) = self.video.as_mut() {
             let start = self.blob.len();
@@ -385,196 +439,6 @@ impl Encoder {
         let x = tx * TILE;
         let y = ty * TILE;
         (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
-    }
-
-    /// Picks the offset (tile's own vote or a global favourite) that lets the
-    /// most rows of the tile be copied, judged by row hashes.
-    fn best_dy(&self, tx: u32, y: u32, th: u32, own: i32) -> i32 {
-        let h = self.height as i32;
-        let mut best = (NO_DY, 0u32);
-        let globals = self.motion.global.iter().take(3).map(|g| g.0);
-        for dy in std::iter::once(own).chain(globals) {
-            if dy == NO_DY || dy == 0 || dy == best.0 {
-                continue;
-            }
-            let mut n = 0;
-            for r in y..y + th {
-                let sy = r as i32 + dy;
-                if sy < 0 || sy >= h {
-                    continue;
-                }
-                let hh = self.next_hash[(tx * self.height + r) as usize];
-                n += u32::from(
-                    hh == self.motion.hash(tx, sy as u32) && hh != self.motion.hash(tx, r),
-                );
-            }
-            if n > best.1 {
-                best = (dy, n);
-            }
-        }
-        best.0
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn split_tile(
-        &mut self,
-        src: Src<'_>,
-        tx: u32,
-        x: u32,
-        y: u32,
-        tw: u32,
-        th: u32,
-        dy: i32,
-        dx: i32,
-        stats: &mut EncodeStats,
-    ) {
-        let row_bytes = self.width as usize * 4;
-        let n = tw as usize * 4;
-        let sx = x as i32 + dx;
-        let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
-        // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
-        let mut class = [0u8; TILE as usize];
-        for r in 0..th {
-            let yy = y + r;
-            let hh = self.next_hash[(tx * self.height + yy) as usize];
-            let cur = &src.data[yy as usize * src.stride + x as usize * 4..][..n];
-            let c = if hh == self.motion.hash(tx, yy)
-                && bgr_eq(
-                    cur,
-                    &self.reference[yy as usize * row_bytes + x as usize * 4..][..n],
-                ) {
-                0
-            } else {
-                let sy = yy as i32 + dy;
-                if dy != NO_DY
-                    && dx_ok
-                    && sy >= 0
-                    && sy < self.height as i32
-                    && (dx != 0 || hh == self.motion.hash(tx, sy as u32))
-                    && bgr_eq(
-                        cur,
-                        &self.reference[sy as usize * row_bytes + sx as usize * 4..][..n],
-                    )
-                {
-                    1
-                } else {
-                    2
-                }
-            };
-            class[r as usize] = c;
-        }
-        let moved = class[..th as usize].iter().filter(|&&c| c == 1).count() as u32;
-        self.tile_moved[((y / TILE) * self.tiles_x + x / TILE) as usize] = moved * 2 >= th;
-        let mut r = 0;
-        while r < th {
-            let c = class[r as usize];
-            let mut e = r + 1;
-            while e < th && class[e as usize] == c {
-                e += 1;
-            }
-            match c {
-                1 => self.push_copy(sx as u32, ((y + r) as i32 + dy) as u32, x, y + r, tw, e - r),
-                2 => {
-                    let (x0, x1) = self.changed_cols(src, x, y + r, tw, e - r);
-                    self.encode_rect(src, x0, y + r, x1 - x0, e - r, stats);
-                }
-                _ => {}
-            }
-            r = e;
-        }
-    }
-
-    /// Sends the changed part (bounding box) of a rect, if any.
-    fn encode_changed(
-        &mut self,
-        src: Src<'_>,
-        x: u32,
-        y: u32,
-        w: u32,
-        h: u32,
-        stats: &mut EncodeStats,
-    ) {
-        let row_bytes = self.width as usize * 4;
-        let changed = |r: u32| {
-            let cur = src.row(x, r, w);
-            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
-            !bgr_eq(cur, prev)
-        };
-        let Some(y0) = (y..y + h).find(|&r| changed(r)) else {
-            return;
-        };
-        let y1 = (y0..y + h)
-            .rev()
-            .find(|&r| changed(r))
-            .map_or(y0 + 1, |r| r + 1);
-        let (x0, x1) = self.changed_cols(src, x, y0, w, y1 - y0);
-        self.encode_rect(src, x0, y0, x1 - x0, y1 - y0, stats);
-    }
-
-    /// Adds a copy op, leaving out the part inside the video region.
-    fn push_copy(&mut self, sx: u32, sy: u32, x: u32, y: u32, w: u32, h: u32) {
-        let Some(r) = self.video.as_ref().map(|v| v.rect) else {
-            self.copies.push([sx, sy, x, y, w, h]);
-            return;
-        };
-        if !intersects(r, x, y, w, h) {
-            self.copies.push([sx, sy, x, y, w, h]);
-            return;
-        }
-        let (x1, y1) = (x + w, y + h);
-        let (rx1, ry1) = (r.x + r.w, r.y + r.h);
-        // (dst x, dst y, w, h) pieces; the source moves with the destination.
-        let mut piece = |px: u32, py: u32, pw: u32, ph: u32| {
-            self.copies
-                .push([sx + (px - x), sy + (py - y), px, py, pw, ph]);
-        };
-        if y < r.y {
-            piece(x, y, w, r.y - y);
-        }
-        if y1 > ry1 {
-            piece(x, ry1, w, y1 - ry1);
-        }
-        let (my0, my1) = (y.max(r.y), y1.min(ry1));
-        if x < r.x {
-            piece(x, my0, r.x - x, my1 - my0);
-        }
-        if x1 > rx1 {
-            piece(rx1, my0, x1 - rx1, my1 - my0);
-        }
-    }
-
-    /// The columns `[x0, x1)` of a rect that differ from the reference.
-    fn changed_cols(&self, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> (u32, u32) {
-        let row_bytes = self.width as usize * 4;
-        let (mut lo, mut hi) = (w, 0u32);
-        for r in y..y + h {
-            let cur = &src.data[r as usize * src.stride + x as usize * 4..][..w as usize * 4];
-            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
-            let mut i = 0;
-            while i < lo
-                && bgr_eq(
-                    &cur[i as usize * 4..i as usize * 4 + 4],
-                    &prev[i as usize * 4..i as usize * 4 + 4],
-                )
-            {
-                i += 1;
-            }
-            lo = lo.min(i);
-            let mut j = w;
-            while j > hi
-                && bgr_eq(
-                    &cur[(j as usize - 1) * 4..j as usize * 4],
-                    &prev[(j as usize - 1) * 4..j as usize * 4],
-                )
-            {
-                j -= 1;
-            }
-            hi = hi.max(j);
-        }
-        if lo >= hi {
-            return (x, x + w);
-        }
-        (x + lo, x + hi)
     }
 
     /// Looks for one 2-D move (a dragged window) among the changed tiles that
@@ -683,7 +547,7 @@ impl Encoder {
             }
             py0 = py0.min(y);
             py1 = py1.max(y + 1);
-            let (a, b) = self.changed_cols(src, bx, y, bw, 1);
+            let (a, b) = changed_cols(&self.reference, self.width, src, bx, y, bw, 1);
             px0 = px0.min(a);
             px1 = px1.max(b);
         }
@@ -819,80 +683,22 @@ impl Encoder {
         }
     }
 
-    fn encode_rect(
-        &mut self,
-        src: Src<'_>,
-        x: u32,
-        y: u32,
-        w: u32,
-        h: u32,
-        stats: &mut EncodeStats,
-    ) {
-        if let Some(v) = &self.video {
-            let r = v.rect;
-            if intersects(r, x, y, w, h) {
-                // Send only the parts outside the video region.
-                let (x1, y1) = (x + w, y + h);
-                let (rx1, ry1) = (r.x + r.w, r.y + r.h);
-                if y < r.y {
-                    self.encode_rect_inner(src, x, y, w, r.y - y, stats);
-                }
-                if y1 > ry1 {
-                    self.encode_rect_inner(src, x, ry1, w, y1 - ry1, stats);
-                }
-                let (my0, my1) = (y.max(r.y), y1.min(ry1));
-                if x < r.x {
-                    self.encode_rect_inner(src, x, my0, r.x - x, my1 - my0, stats);
-                }
-                if x1 > rx1 {
-                    self.encode_rect_inner(src, rx1, my0, x1 - rx1, my1 - my0, stats);
-                }
-                return;
-            }
-        }
-        self.encode_rect_inner(src, x, y, w, h, stats);
-    }
-
-    fn encode_rect_inner(
-        &mut self,
-        src: Src<'_>,
-        x: u32,
-        y: u32,
-        w: u32,
-        h: u32,
-        _stats: &mut EncodeStats,
-    ) {
-        debug_assert!(w > 0 && h > 0);
-        let kind = analyze(&mut self.scratch, src, x, y, w, h);
-        if let Kind::Many { natural: true } = kind
-            && w * h >= TILE * TILE / 2
-        {
-            self.tile_natural[((y / TILE) * self.tiles_x + x / TILE) as usize] = true;
-        }
-        match kind {
-            Kind::Solid(c) => put_solid(&mut self.ops, x, y, w, h, c),
-            Kind::Palette => put_palette(&self.scratch, &mut self.ops, x, y, w, h),
-            Kind::Many { natural: true } if self.config.quality < 100 && w * h >= 1024 => {
-                self.lossy.push([x, y, w, h]);
-            }
-            Kind::Many { .. } => put_lossless(&mut self.scratch, &mut self.ops, src, x, y, w, h),
-        }
-    }
-
     fn write_update(&mut self, key: bool, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let mut flags = if key { FLAG_KEYFRAME } else { 0 };
-        if !self.copies.is_empty() {
-            // Copies go first: assemble them in front of the tile ops.
-            self.zbuf.clear();
-            for c in &self.copies {
-                self.zbuf.push(OP_COPY);
-                for v in c {
-                    put_u16(&mut self.zbuf, *v as u16);
-                }
+        // The op stream: copies first, then each band's tile ops, then the
+        // JPEG and video ops (already in `self.ops`).
+        self.zbuf.clear();
+        for c in &self.copies {
+            self.zbuf.push(OP_COPY);
+            for v in c {
+                put_u16(&mut self.zbuf, *v as u16);
             }
-            self.zbuf.extend_from_slice(&self.ops);
-            std::mem::swap(&mut self.zbuf, &mut self.ops);
         }
+        for wk in &self.workers[..self.bands] {
+            self.zbuf.extend_from_slice(&wk.ops);
+        }
+        self.zbuf.extend_from_slice(&self.ops);
+        std::mem::swap(&mut self.zbuf, &mut self.ops);
         let ops_len = self.ops.len();
         let use_zstd = ops_len > 64;
         if use_zstd {
@@ -1097,4 +903,337 @@ impl Anchors {
         let best = self.votes.iter().max_by_key(|v| v.2)?;
         (best.2 >= 8 && best.0 != 0).then_some((best.0, best.1))
     }
+}
+
+/// What the workers of Phase C share (read-only).
+struct Ctx<'a> {
+    width: u32,
+    height: u32,
+    tiles_x: u32,
+    quality: u8,
+    reference: &'a [u8],
+    next_hash: &'a [u64],
+    motion: &'a Motion,
+    dirty: &'a [bool],
+    tile_dy: &'a [i32],
+    video: Option<Rect>,
+    moved: Option<(i32, i32)>,
+    key: bool,
+}
+
+/// One worker's output for a band of tile rows; bands are independent.
+#[derive(Default)]
+struct Worker {
+    ops: Vec<u8>,
+    copies: Vec<[u32; 6]>,
+    lossy: Vec<[u32; 4]>,
+    scratch: TileScratch,
+    /// Tiles that held natural content / were mostly copied.
+    natural: Vec<u32>,
+    moved: Vec<u32>,
+    video_dirty: bool,
+    changed: bool,
+}
+
+impl Worker {
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.copies.clear();
+        self.lossy.clear();
+        self.natural.clear();
+        self.moved.clear();
+        self.video_dirty = false;
+        self.changed = false;
+    }
+}
+
+impl Ctx<'_> {
+    #[inline]
+    fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
+        let x = tx * TILE;
+        let y = ty * TILE;
+        (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
+    }
+
+    /// Phase C for tile rows `rows`: split each changed tile into unchanged,
+    /// moved and literal rows.
+    fn run(&self, wk: &mut Worker, src: Src<'_>, rows: std::ops::Range<u32>) {
+        wk.clear();
+        for ty in rows {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] {
+                    continue;
+                }
+                wk.changed = true;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if self.key {
+                    self.encode_rect(wk, src, x, y, tw, th);
+                    continue;
+                }
+                if let Some(vr) = self.video
+                    && intersects(vr, x, y, tw, th)
+                {
+                    wk.video_dirty = true;
+                    // Outside the region, send what changed (no motion search).
+                    for (px, py, pw, ph) in subtract(vr, x, y, tw, th).into_iter().flatten() {
+                        self.encode_changed(wk, src, px, py, pw, ph);
+                    }
+                    continue;
+                }
+                let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
+                match self.moved {
+                    Some((mdx, mdy)) if dy == NO_DY => {
+                        self.split_tile(wk, src, tx, x, y, tw, th, mdy, mdx)
+                    }
+                    _ => self.split_tile(wk, src, tx, x, y, tw, th, dy, 0),
+                }
+            }
+        }
+    }
+
+    /// Picks the offset (tile's own vote or a global favourite) that lets the
+    /// most rows of the tile be copied, judged by row hashes.
+    fn best_dy(&self, tx: u32, y: u32, th: u32, own: i32) -> i32 {
+        let h = self.height as i32;
+        let mut best = (NO_DY, 0u32);
+        let globals = self.motion.global.iter().take(3).map(|g| g.0);
+        for dy in std::iter::once(own).chain(globals) {
+            if dy == NO_DY || dy == 0 || dy == best.0 {
+                continue;
+            }
+            let mut n = 0;
+            for r in y..y + th {
+                let sy = r as i32 + dy;
+                if sy < 0 || sy >= h {
+                    continue;
+                }
+                let hh = self.next_hash[(tx * self.height + r) as usize];
+                n += u32::from(
+                    hh == self.motion.hash(tx, sy as u32) && hh != self.motion.hash(tx, r),
+                );
+            }
+            if n > best.1 {
+                best = (dy, n);
+            }
+        }
+        best.0
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn split_tile(
+        &self,
+        wk: &mut Worker,
+        src: Src<'_>,
+        tx: u32,
+        x: u32,
+        y: u32,
+        tw: u32,
+        th: u32,
+        dy: i32,
+        dx: i32,
+    ) {
+        let row_bytes = self.width as usize * 4;
+        let n = tw as usize * 4;
+        let sx = x as i32 + dx;
+        let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
+        // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
+        let mut class = [0u8; TILE as usize];
+        for r in 0..th {
+            let yy = y + r;
+            let hh = self.next_hash[(tx * self.height + yy) as usize];
+            let cur = &src.data[yy as usize * src.stride + x as usize * 4..][..n];
+            let c = if hh == self.motion.hash(tx, yy)
+                && bgr_eq(
+                    cur,
+                    &self.reference[yy as usize * row_bytes + x as usize * 4..][..n],
+                ) {
+                0
+            } else {
+                let sy = yy as i32 + dy;
+                if dy != NO_DY
+                    && dx_ok
+                    && sy >= 0
+                    && sy < self.height as i32
+                    && (dx != 0 || hh == self.motion.hash(tx, sy as u32))
+                    && bgr_eq(
+                        cur,
+                        &self.reference[sy as usize * row_bytes + sx as usize * 4..][..n],
+                    )
+                {
+                    1
+                } else {
+                    2
+                }
+            };
+            class[r as usize] = c;
+        }
+        let moved = class[..th as usize].iter().filter(|&&c| c == 1).count() as u32;
+        if moved * 2 >= th {
+            wk.moved.push((y / TILE) * self.tiles_x + x / TILE);
+        }
+        let mut r = 0;
+        while r < th {
+            let c = class[r as usize];
+            let mut e = r + 1;
+            while e < th && class[e as usize] == c {
+                e += 1;
+            }
+            match c {
+                1 => self.push_copy(
+                    wk,
+                    sx as u32,
+                    ((y + r) as i32 + dy) as u32,
+                    x,
+                    y + r,
+                    tw,
+                    e - r,
+                ),
+                2 => {
+                    let (x0, x1) =
+                        changed_cols(self.reference, self.width, src, x, y + r, tw, e - r);
+                    self.encode_rect(wk, src, x0, y + r, x1 - x0, e - r);
+                }
+                _ => {}
+            }
+            r = e;
+        }
+    }
+
+    /// Sends the changed part (bounding box) of a rect, if any.
+    fn encode_changed(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        let row_bytes = self.width as usize * 4;
+        let changed = |r: u32| {
+            let cur = src.row(x, r, w);
+            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+            !bgr_eq(cur, prev)
+        };
+        let Some(y0) = (y..y + h).find(|&r| changed(r)) else {
+            return;
+        };
+        let y1 = (y0..y + h)
+            .rev()
+            .find(|&r| changed(r))
+            .map_or(y0 + 1, |r| r + 1);
+        let (x0, x1) = changed_cols(self.reference, self.width, src, x, y0, w, y1 - y0);
+        self.encode_rect(wk, src, x0, y0, x1 - x0, y1 - y0);
+    }
+
+    /// Adds a copy op, leaving out the part inside the video region.
+    #[allow(clippy::too_many_arguments)]
+    fn push_copy(&self, wk: &mut Worker, sx: u32, sy: u32, x: u32, y: u32, w: u32, h: u32) {
+        let Some(r) = self.video else {
+            wk.copies.push([sx, sy, x, y, w, h]);
+            return;
+        };
+        if !intersects(r, x, y, w, h) {
+            wk.copies.push([sx, sy, x, y, w, h]);
+            return;
+        }
+        let (x1, y1) = (x + w, y + h);
+        let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+        // (dst x, dst y, w, h) pieces; the source moves with the destination.
+        let mut piece = |px: u32, py: u32, pw: u32, ph: u32| {
+            wk.copies
+                .push([sx + (px - x), sy + (py - y), px, py, pw, ph]);
+        };
+        if y < r.y {
+            piece(x, y, w, r.y - y);
+        }
+        if y1 > ry1 {
+            piece(x, ry1, w, y1 - ry1);
+        }
+        let (my0, my1) = (y.max(r.y), y1.min(ry1));
+        if x < r.x {
+            piece(x, my0, r.x - x, my1 - my0);
+        }
+        if x1 > rx1 {
+            piece(rx1, my0, x1 - rx1, my1 - my0);
+        }
+    }
+
+    fn encode_rect(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        if let Some(r) = self.video
+            && intersects(r, x, y, w, h)
+        {
+            // Send only the parts outside the video region.
+            let (x1, y1) = (x + w, y + h);
+            let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+            if y < r.y {
+                self.encode_rect_inner(wk, src, x, y, w, r.y - y);
+            }
+            if y1 > ry1 {
+                self.encode_rect_inner(wk, src, x, ry1, w, y1 - ry1);
+            }
+            let (my0, my1) = (y.max(r.y), y1.min(ry1));
+            if x < r.x {
+                self.encode_rect_inner(wk, src, x, my0, r.x - x, my1 - my0);
+            }
+            if x1 > rx1 {
+                self.encode_rect_inner(wk, src, rx1, my0, x1 - rx1, my1 - my0);
+            }
+            return;
+        }
+        self.encode_rect_inner(wk, src, x, y, w, h);
+    }
+
+    fn encode_rect_inner(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        debug_assert!(w > 0 && h > 0);
+        let kind = analyze(&mut wk.scratch, src, x, y, w, h);
+        if let Kind::Many { natural: true } = kind
+            && w * h >= TILE * TILE / 2
+        {
+            wk.natural.push((y / TILE) * self.tiles_x + x / TILE);
+        }
+        match kind {
+            Kind::Solid(c) => put_solid(&mut wk.ops, x, y, w, h, c),
+            Kind::Palette => put_palette(&wk.scratch, &mut wk.ops, x, y, w, h),
+            Kind::Many { natural: true } if self.quality < 100 && w * h >= 1024 => {
+                wk.lossy.push([x, y, w, h]);
+            }
+            Kind::Many { .. } => put_lossless(&mut wk.scratch, &mut wk.ops, src, x, y, w, h),
+        }
+    }
+}
+
+/// The columns `[x0, x1)` of a rect that differ from the reference.
+fn changed_cols(
+    reference: &[u8],
+    width: u32,
+    src: Src<'_>,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) -> (u32, u32) {
+    let row_bytes = width as usize * 4;
+    let (mut lo, mut hi) = (w, 0u32);
+    for r in y..y + h {
+        let cur = &src.data[r as usize * src.stride + x as usize * 4..][..w as usize * 4];
+        let prev = &reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+        let mut i = 0;
+        while i < lo
+            && bgr_eq(
+                &cur[i as usize * 4..i as usize * 4 + 4],
+                &prev[i as usize * 4..i as usize * 4 + 4],
+            )
+        {
+            i += 1;
+        }
+        lo = lo.min(i);
+        let mut j = w;
+        while j > hi
+            && bgr_eq(
+                &cur[(j as usize - 1) * 4..j as usize * 4],
+                &prev[(j as usize - 1) * 4..j as usize * 4],
+            )
+        {
+            j -= 1;
+        }
+        hi = hi.max(j);
+    }
+    if lo >= hi {
+        return (x, x + w);
+    }
+    (x + lo, x + hi)
 }

@@ -298,3 +298,32 @@ fn scrolling_past_a_photo_keeps_text_exact() {
         }
     }
 }
+
+#[test]
+fn worker_bands_give_the_same_updates_as_one_thread() {
+    let (page, _) = long_page();
+    let mut encs: Vec<Encoder> = [1usize, 2, 3, 5]
+        .iter()
+        .map(|&threads| {
+            Encoder::new(EncoderConfig {
+                quality: 80,
+                threads,
+            })
+        })
+        .collect();
+    for i in 0..8u32 {
+        let s = ((i * 37) * W * 4) as usize;
+        let f = &page[s..s + (W * H * 4) as usize];
+        let outs: Vec<Vec<u8>> = encs
+            .iter_mut()
+            .map(|e| {
+                let mut out = Vec::new();
+                e.encode(frame(f), &mut out).unwrap();
+                out
+            })
+            .collect();
+        for o in &outs[1..] {
+            assert!(o == &outs[0], "frame {i}");
+        }
+    }
+}
