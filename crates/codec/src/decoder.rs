@@ -102,7 +102,7 @@ pub struct Decoder {
     copy_buf: Vec<u8>,
     copies: Vec<[u32; 6]>,
     zstd: Option<zstd::bulk::Decompressor<'static>>,
-    pub(crate) video: crate::tile::VideoDecoderSlot,
+    video: crate::video::VideoDecoderSlot,
 }
 
 struct Reader<'a> {

@@ -1,18 +1,35 @@
 //! The encoder: diffs each frame against the previous one and emits one
 //! update of copy and tile ops.
 
-use crate::FrameRef;
-use crate::format::{FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, VERSION, put_u32};
-use crate::kernels::bgr_eq;
+use crate::format::{
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, OP_VIDEO, VERSION,
+    put_rect_op, put_u16, put_u32,
+};
+use crate::kernels::{bgr_eq, bgr_hash};
+use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
+use crate::video::VideoEncoder;
+use crate::{FrameRef, Rect};
 
 /// Tile edge in pixels for change detection.
 pub(crate) const TILE: u32 = 64;
 
+const NO_DY: i32 = i32::MIN;
+
+/// zstd level of the op stream for delta updates and for keyframes.
+const ZSTD_LEVEL: i32 = 3;
+const ZSTD_KEY_LEVEL: i32 = 7;
+
+/// Frames in a row a tile must change with natural content (sent as
+/// literal pixels, not motion) before it may join a video region.
+const STREAK: u8 = 2;
+
 /// Encoder settings.
 #[derive(Clone, Debug)]
 pub struct EncoderConfig {
-    /// 1..=100, default 80. Only natural/photographic content is ever lossy.
+    /// 1..=100, default 80. Only natural/photographic content is ever lossy;
+    /// 100 is lossless everywhere. Drives the JPEG quality of natural tiles;
+    /// video regions use a constant H.264 QP.
     pub quality: u8,
     /// Worker threads; 0 = all cores.
     pub threads: usize,
@@ -62,6 +79,8 @@ pub enum EncodeError {
     Jpeg(String),
     #[error("video: {0}")]
     Video(String),
+    #[error("an encoder worker thread failed")]
+    Worker,
 }
 
 /// The sending end: remembers the previous frame.
@@ -78,7 +97,33 @@ pub struct Encoder {
     ops: Vec<u8>,
     zbuf: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
-    scratch: TileScratch,
+    zstd_level: i32,
+    /// A 2-D move (window drag) found this frame: (dx, dy) to the source.
+    moved: Option<(i32, i32)>,
+    anchors: Anchors,
+    /// Phase C workers, and how many ran this frame.
+    workers: Vec<Worker>,
+    bands: usize,
+    motion: Motion,
+    /// Row hashes of changed tiles in the new frame, laid out like `Motion::hashes`.
+    next_hash: Vec<u64>,
+    tile_dy: Vec<i32>,
+    votes: Vec<(i32, u32)>,
+    /// Copy ops `[sx, sy, dx, dy, w, h]`.
+    copies: Vec<[u32; 6]>,
+    /// Natural-content rects `[x, y, w, h]` waiting to be sent lossy.
+    lossy: Vec<[u32; 4]>,
+    blob: Vec<u8>,
+    rgb: Vec<u8>,
+    /// Per tile: consecutive frames it changed with natural content.
+    streak: Vec<u8>,
+    /// Per tile: natural content was seen in it this frame.
+    tile_natural: Vec<bool>,
+    /// Per tile: most of its rows were copied (scrolling/moving content).
+    tile_moved: Vec<bool>,
+    video: Option<VideoEncoder>,
+    /// Frames the video region has been mostly still.
+    video_idle: u32,
 }
 
 impl Encoder {
@@ -95,7 +140,24 @@ impl Encoder {
             ops: Vec::new(),
             zbuf: Vec::new(),
             zstd: None,
-            scratch: TileScratch::default(),
+            zstd_level: 0,
+            moved: None,
+            anchors: Anchors::default(),
+            workers: Vec::new(),
+            bands: 0,
+            motion: Motion::default(),
+            next_hash: Vec::new(),
+            tile_dy: Vec::new(),
+            votes: Vec::new(),
+            copies: Vec::new(),
+            lossy: Vec::new(),
+            blob: Vec::new(),
+            rgb: Vec::new(),
+            streak: Vec::new(),
+            tile_natural: Vec::new(),
+            tile_moved: Vec::new(),
+            video: None,
+            video_idle: 0,
         }
     }
 
@@ -153,44 +215,445 @@ impl Encoder {
             self.dirty.clear();
             self.dirty
                 .resize((self.tiles_x * self.tiles_y) as usize, true);
+            self.tile_dy.clear();
+            self.tile_dy
+                .resize((self.tiles_x * self.tiles_y) as usize, NO_DY);
+            self.streak.clear();
+            self.streak
+                .resize((self.tiles_x * self.tiles_y) as usize, 0);
+            self.tile_natural.clear();
+            self.tile_natural
+                .resize((self.tiles_x * self.tiles_y) as usize, false);
+            self.tile_moved.clear();
+            self.tile_moved
+                .resize((self.tiles_x * self.tiles_y) as usize, false);
+            self.video = None;
+            self.next_hash.clear();
+            self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
         } else {
             self.diff(src);
         }
         self.ops.clear();
+        self.copies.clear();
+        self.lossy.clear();
+        self.blob.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
         };
+        if key {
+            self.motion.reset(self.tiles_x, h);
+        }
+        // Phase A: hash the rows of changed tiles in the new frame.
+        self.motion.begin();
+        let mut any = false;
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 if !self.dirty[(ty * self.tiles_x + tx) as usize] {
                     continue;
                 }
-                stats.changed = true;
-                let x = tx * TILE;
-                let y = ty * TILE;
-                let tw = TILE.min(w - x);
-                let th = TILE.min(h - y);
-                self.encode_rect(src, x, y, tw, th, &mut stats);
-                let rs = Src {
-                    data: &self.reference,
-                    stride: row_bytes,
-                };
-                let _ = rs;
+                any = true;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                for r in y..y + th {
+                    self.next_hash[(tx * h + r) as usize] =
+                        seg_hash(src.data, src.stride, x, r, tw);
+                }
+                if !key {
+                    self.motion.index_column(tx);
+                }
+            }
+        }
+        // Phase B: vote for vertical offsets per tile and globally.
+        if !key && any {
+            for ty in 0..self.tiles_y {
+                for tx in 0..self.tiles_x {
+                    let t = (ty * self.tiles_x + tx) as usize;
+                    self.tile_dy[t] = NO_DY;
+                    if !self.dirty[t] {
+                        continue;
+                    }
+                    let (_, y, _, th) = self.tile_rect(tx, ty);
+                    self.votes.clear();
+                    for r in y..y + th {
+                        let hh = self.next_hash[(tx * h + r) as usize];
+                        if hh == self.motion.hash(tx, r) {
+                            continue;
+                        }
+                        if let Some(py) = self.motion.lookup(hh, tx) {
+                            vote(&mut self.votes, py as i32 - r as i32, 1, 8);
+                        }
+                    }
+                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1)
+                        && (n >= 2 || th < 4)
+                    {
+                        self.tile_dy[t] = dy;
+                        vote(&mut self.motion.global, dy, n, 64);
+                    }
+                }
+            }
+            self.motion
+                .global
+                .sort_unstable_by_key(|g| std::cmp::Reverse(g.1));
+        }
+        if !key && any {
+            self.update_video_region(src)?;
+        }
+        self.moved = if !key && any {
+            self.find_move(src)
+        } else {
+            None
+        };
+        self.tile_natural.fill(false);
+        self.tile_moved.fill(false);
+        // Phase C, in bands of tile rows on up to `threads` workers.
+        let threads = match self.config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        let dirty_tiles = self.dirty.iter().filter(|d| **d).count();
+        let bands = if dirty_tiles >= 24 {
+            threads.clamp(1, 8)
+        } else {
+            1
+        };
+        if self.workers.len() < bands {
+            self.workers.resize_with(bands, Worker::default);
+        }
+        let ctx = Ctx {
+            width: self.width,
+            height: self.height,
+            tiles_x: self.tiles_x,
+            quality: self.config.quality,
+            reference: &self.reference,
+            next_hash: &self.next_hash,
+            motion: &self.motion,
+            dirty: &self.dirty,
+            tile_dy: &self.tile_dy,
+            video: self.video.as_ref().map(|v| v.rect),
+            moved: self.moved,
+            key,
+        };
+        let workers = &mut self.workers[..bands];
+        if bands == 1 {
+            ctx.run(&mut workers[0], src, 0..self.tiles_y);
+        } else {
+            // Split the tile rows so each band has about the same dirty tiles.
+            let per = dirty_tiles.div_ceil(bands);
+            let mut bounds = [0u32; 9];
+            let (mut b, mut acc) = (1, 0usize);
+            for ty in 0..self.tiles_y {
+                let row =
+                    &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+                acc += row.iter().filter(|d| **d).count();
+                if acc >= per * b && b < bands {
+                    bounds[b] = ty + 1;
+                    b += 1;
+                }
+            }
+            bounds[b..=bands].fill(self.tiles_y);
+            let ctx = &ctx;
+            let panicked = std::thread::scope(|s| {
+                let (first, rest) = workers.split_at_mut(1);
+                let handles: Vec<_> = rest
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(k, wk)| {
+                        let rows = bounds[k + 1]..bounds[k + 2];
+                        std::thread::Builder::new()
+                            .name("tandem-codec".into())
+                            .spawn_scoped(s, move || ctx.run(wk, src, rows))
+                    })
+                    .collect();
+                ctx.run(&mut first[0], src, bounds[0]..bounds[1]);
+                handles
+                    .into_iter()
+                    .map(|h| h.map_err(|_| ()).and_then(|h| h.join().map_err(|_| ())))
+                    .any(|r| r.is_err())
+            });
+            if panicked {
+                return Err(EncodeError::Worker);
+            }
+        }
+        let mut video_dirty = false;
+        for wk in &self.workers[..bands] {
+            video_dirty |= wk.video_dirty;
+            stats.changed |= wk.changed;
+            self.copies.extend_from_slice(&wk.copies);
+            self.lossy.extend_from_slice(&wk.lossy);
+            for &t in &wk.natural {
+                self.tile_natural[t as usize] = true;
+            }
+            for &t in &wk.moved {
+                self.tile_moved[t as usize] = true;
+            }
+        }
+        self.bands = bands;
+        self.encode_lossy(src, &mut stats)?;
+        if video_dirty && let Some(v) = self.video.as_mut() {
+            let start = self.blob.len();
+            v.encode(src, &mut self.blob)?;
+            let r = v.rect;
+            put_rect_op(&mut self.ops, OP_VIDEO, r.x, r.y, r.w, r.h);
+            put_u32(&mut self.ops, (self.blob.len() - start) as u32);
+            stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
+        }
+        for t in 0..self.streak.len() {
+            self.streak[t] = if self.tile_moved[t] {
+                0
+            } else if self.dirty[t] && self.tile_natural[t] {
+                self.streak[t].saturating_add(1)
+            } else if self.dirty[t] && self.video.is_some() {
+                self.streak[t]
+            } else {
+                0
+            };
+        }
+        // Phase D: the new frame becomes the reference.
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
+                    continue;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                let n = tw as usize * 4;
                 for r in y..y + th {
                     let s = r as usize * frame.stride + x as usize * 4;
                     let d = r as usize * row_bytes + x as usize * 4;
-                    let n = tw as usize * 4;
                     self.reference[d..d + n].copy_from_slice(&frame.data[s..s + n]);
+                    let hh = self.next_hash[(tx * h + r) as usize];
+                    self.motion.set_hash(tx, r, hh);
                 }
             }
         }
         stats.changed |= key;
+        self.merge_copies();
         let start = out.len();
         self.write_update(key, out)?;
         stats.bytes = out.len() - start;
         Ok(stats)
+    }
+
+    #[inline]
+    fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
+        let x = tx * TILE;
+        let y = ty * TILE;
+        (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
+    }
+
+    /// Looks for one 2-D move (a dragged window) among the changed tiles that
+    /// no vertical offset explains: shift-invariant anchors (pixel edges whose
+    /// colour pair hashes to 0 mod 16) of the new frame are looked up among
+    /// those of the reference, and the commonest displacement wins.
+    fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        let video = self.video.as_ref().map(|v| v.rect);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] || self.tile_dy[t] != NO_DY {
+                    continue;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if video.is_some_and(|r| intersects(r, x, y, tw, th)) {
+                    continue;
+                }
+                n += 1;
+                x0 = x0.min(tx);
+                y0 = y0.min(ty);
+                x1 = x1.max(tx + 1);
+                y1 = y1.max(ty + 1);
+            }
+        }
+        // A few tiles, and not the whole screen (a page flip, not a move).
+        if n < 6 || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
+            return None;
+        }
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let row_bytes = self.width as usize * 4;
+        let reference = Src {
+            data: &self.reference,
+            stride: row_bytes,
+        };
+        self.anchors.find(reference, src, bx, by, bw, bh)
+    }
+
+    /// Keeps, drops or forms the video region.
+    fn update_video_region(&mut self, src: Src<'_>) -> Result<(), EncodeError> {
+        if self.config.quality >= 100 {
+            return Ok(());
+        }
+        if let Some(v) = &self.video {
+            let r = v.rect;
+            let (mut inside, mut dirty) = (0u32, 0u32);
+            for ty in r.y / TILE..(r.y + r.h).div_ceil(TILE) {
+                for tx in r.x / TILE..(r.x + r.w).div_ceil(TILE) {
+                    inside += 1;
+                    dirty += u32::from(self.dirty[(ty * self.tiles_x + tx) as usize]);
+                }
+            }
+            self.video_idle = if dirty * 4 < inside {
+                self.video_idle + 1
+            } else {
+                0
+            };
+            if self.video_idle >= 5 {
+                self.video = None;
+            }
+            return Ok(());
+        }
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.dirty[t] && self.streak[t] >= STREAK {
+                    n += 1;
+                    x0 = x0.min(tx);
+                    y0 = y0.min(ty);
+                    x1 = x1.max(tx + 1);
+                    y1 = y1.max(ty + 1);
+                }
+            }
+        }
+        if n < 8 || n * 2 < (x1 - x0) * (y1 - y0) {
+            return Ok(());
+        }
+        // Scrolling or moving content is motion, not video: its text would go
+        // lossy inside a region.
+        for ty in y0..y1 {
+            for tx in x0..x1 {
+                if self.tile_moved[(ty * self.tiles_x + tx) as usize] {
+                    return Ok(());
+                }
+            }
+        }
+        // Refine to the changed pixels (the natural tiles' neighbours may hold
+        // the region's edges), made even-sized.
+        let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        let (x1, y1) = ((x1 + 1).min(self.tiles_x), (y1 + 1).min(self.tiles_y));
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let row_bytes = self.width as usize * 4;
+        let (mut px0, mut px1, mut py0, mut py1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+        for y in by..by + bh {
+            let cur = src.row(bx, y, bw);
+            let prev =
+                &self.reference[y as usize * row_bytes + bx as usize * 4..][..bw as usize * 4];
+            if bgr_eq(cur, prev) {
+                continue;
+            }
+            py0 = py0.min(y);
+            py1 = py1.max(y + 1);
+            let (a, b) = changed_cols(&self.reference, self.width, src, bx, y, bw, 1);
+            px0 = px0.min(a);
+            px1 = px1.max(b);
+        }
+        if py0 >= py1 {
+            return Ok(());
+        }
+        // H.264 needs even sizes: grow an odd extent by one pixel (a 1-pixel
+        // sliver sent as tiles every frame would cost more than it saves).
+        let even = |a: u32, b: u32, limit: u32| {
+            if (b - a).is_multiple_of(2) {
+                (a, b)
+            } else if b < limit {
+                (a, b + 1)
+            } else if a > 0 {
+                (a - 1, b)
+            } else {
+                (a, b - 1)
+            }
+        };
+        let (rx0, rx1) = even(px0, px1, self.width);
+        let (ry0, ry1) = even(py0, py1, self.height);
+        if rx1 < rx0 + 64 || ry1 < ry0 + 64 {
+            return Ok(());
+        }
+        let rect = Rect {
+            x: rx0,
+            y: ry0,
+            w: rx1 - rx0,
+            h: ry1 - ry0,
+        };
+        let threads = match self.config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
+        self.video_idle = 0;
+        Ok(())
+    }
+
+    /// Merges the natural rects into larger ones and sends each as a JPEG.
+    fn encode_lossy(&mut self, src: Src<'_>, stats: &mut EncodeStats) -> Result<(), EncodeError> {
+        if self.lossy.is_empty() {
+            return Ok(());
+        }
+        merge_rects(&mut self.lossy);
+        let q = self.config.quality.clamp(1, 100);
+        for i in 0..self.lossy.len() {
+            let [x, y, w, h] = self.lossy[i];
+            self.rgb.clear();
+            for r in y..y + h {
+                for p in src.row(x, r, w).chunks_exact(4) {
+                    self.rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+                }
+            }
+            let start = self.blob.len();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut self.blob, q)
+                .encode(&self.rgb, w, h, image::ExtendedColorType::Rgb8)
+                .map_err(|e| EncodeError::Jpeg(e.to_string()))?;
+            put_rect_op(&mut self.ops, OP_JPEG, x, y, w, h);
+            put_u32(&mut self.ops, (self.blob.len() - start) as u32);
+            stats.lossy_pixels += u64::from(w) * u64::from(h);
+        }
+        Ok(())
+    }
+
+    /// Joins copies that continue each other, first along rows, then down columns.
+    fn merge_copies(&mut self) {
+        let c = &mut self.copies;
+        if c.len() < 2 {
+            return;
+        }
+        // [sx, sy, dx, dy, w, h]
+        c.sort_unstable_by_key(|k| (k[3], k[5], k[1] as i64 - k[3] as i64, k[2]));
+        let mut out = 0;
+        for i in 1..c.len() {
+            let (a, b) = (c[out], c[i]);
+            if a[3] == b[3]
+                && a[5] == b[5]
+                && a[1] == b[1]
+                && a[2] + a[4] == b[2]
+                && a[0] + a[4] == b[0]
+            {
+                c[out][4] += b[4];
+            } else {
+                out += 1;
+                c[out] = b;
+            }
+        }
+        c.truncate(out + 1);
+        c.sort_unstable_by_key(|k| (k[2], k[4], k[1] as i64 - k[3] as i64, k[3]));
+        let mut out = 0;
+        for i in 1..c.len() {
+            let (a, b) = (c[out], c[i]);
+            if a[2] == b[2]
+                && a[4] == b[4]
+                && a[0] == b[0]
+                && a[3] + a[5] == b[3]
+                && a[1] + a[5] == b[1]
+            {
+                c[out][5] += b[5];
+            } else {
+                out += 1;
+                c[out] = b;
+            }
+        }
+        c.truncate(out + 1);
     }
 
     /// Marks tiles whose B,G,R differ from the reference.
@@ -220,29 +683,36 @@ impl Encoder {
         }
     }
 
-    fn encode_rect(
-        &mut self,
-        src: Src<'_>,
-        x: u32,
-        y: u32,
-        w: u32,
-        h: u32,
-        _stats: &mut EncodeStats,
-    ) {
-        match analyze(&mut self.scratch, src, x, y, w, h) {
-            Kind::Solid(c) => put_solid(&mut self.ops, x, y, w, h, c),
-            Kind::Palette => put_palette(&self.scratch, &mut self.ops, x, y, w, h),
-            Kind::Many { .. } => put_lossless(&mut self.scratch, &mut self.ops, src, x, y, w, h),
-        }
-    }
-
     fn write_update(&mut self, key: bool, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let mut flags = if key { FLAG_KEYFRAME } else { 0 };
+        // The op stream: copies first, then each band's tile ops, then the
+        // JPEG and video ops (already in `self.ops`).
+        self.zbuf.clear();
+        for c in &self.copies {
+            self.zbuf.push(OP_COPY);
+            for v in c {
+                put_u16(&mut self.zbuf, *v as u16);
+            }
+        }
+        for wk in &self.workers[..self.bands] {
+            self.zbuf.extend_from_slice(&wk.ops);
+        }
+        self.zbuf.extend_from_slice(&self.ops);
+        std::mem::swap(&mut self.zbuf, &mut self.ops);
         let ops_len = self.ops.len();
         let use_zstd = ops_len > 64;
         if use_zstd {
+            // Keyframes are rare and large: spend a little more time on them.
+            let level = if key { ZSTD_KEY_LEVEL } else { ZSTD_LEVEL };
             if self.zstd.is_none() {
-                self.zstd = Some(zstd::bulk::Compressor::new(3).map_err(EncodeError::Zstd)?);
+                self.zstd = Some(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?);
+                self.zstd_level = level;
+            }
+            if self.zstd_level != level {
+                if let Some(z) = self.zstd.as_mut() {
+                    z.set_compression_level(level).map_err(EncodeError::Zstd)?;
+                }
+                self.zstd_level = level;
             }
             self.zbuf.clear();
             self.zbuf.reserve(zstd::zstd_safe::compress_bound(ops_len));
@@ -253,7 +723,7 @@ impl Encoder {
             flags |= FLAG_OPS_ZSTD;
         }
         let body: &[u8] = if use_zstd { &self.zbuf } else { &self.ops };
-        out.reserve(HEADER_LEN + body.len());
+        out.reserve(HEADER_LEN + body.len() + self.blob.len());
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.push(flags);
@@ -261,8 +731,509 @@ impl Encoder {
         put_u32(out, self.height);
         put_u32(out, ops_len as u32);
         put_u32(out, body.len() as u32);
-        put_u32(out, 0);
+        put_u32(out, self.blob.len() as u32);
         out.extend_from_slice(body);
+        out.extend_from_slice(&self.blob);
         Ok(())
     }
+}
+
+/// Merges `[x, y, w, h]` rects that continue each other along rows, then down
+/// columns.
+fn merge_rects(c: &mut Vec<[u32; 4]>) {
+    if c.len() < 2 {
+        return;
+    }
+    c.sort_unstable_by_key(|k| (k[1], k[3], k[0]));
+    let mut out = 0;
+    for i in 1..c.len() {
+        let (a, b) = (c[out], c[i]);
+        if a[1] == b[1] && a[3] == b[3] && a[0] + a[2] == b[0] {
+            c[out][2] += b[2];
+        } else {
+            out += 1;
+            c[out] = b;
+        }
+    }
+    c.truncate(out + 1);
+    c.sort_unstable_by_key(|k| (k[0], k[2], k[1]));
+    let mut out = 0;
+    for i in 1..c.len() {
+        let (a, b) = (c[out], c[i]);
+        if a[0] == b[0] && a[2] == b[2] && a[1] + a[3] == b[1] {
+            c[out][3] += b[3];
+        } else {
+            out += 1;
+            c[out] = b;
+        }
+    }
+    c.truncate(out + 1);
+}
+
+#[inline]
+fn intersects(r: Rect, x: u32, y: u32, w: u32, h: u32) -> bool {
+    x < r.x + r.w && r.x < x + w && y < r.y + r.h && r.y < y + h
+}
+
+/// The parts of rect `(x, y, w, h)` outside `r`, as up to four rects.
+fn subtract(r: Rect, x: u32, y: u32, w: u32, h: u32) -> [Option<(u32, u32, u32, u32)>; 4] {
+    let mut out = [None; 4];
+    if !intersects(r, x, y, w, h) {
+        out[0] = Some((x, y, w, h));
+        return out;
+    }
+    let (x1, y1) = (x + w, y + h);
+    let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+    if y < r.y {
+        out[0] = Some((x, y, w, r.y - y));
+    }
+    if y1 > ry1 {
+        out[1] = Some((x, ry1, w, y1 - ry1));
+    }
+    let (my0, my1) = (y.max(r.y), y1.min(ry1));
+    if x < r.x {
+        out[2] = Some((x, my0, r.x - x, my1 - my0));
+    }
+    if x1 > rx1 {
+        out[3] = Some((rx1, my0, x1 - rx1, my1 - my0));
+    }
+    out
+}
+
+/// Shift-invariant anchor index for [`Encoder::find_move`].
+#[derive(Default)]
+struct Anchors {
+    keys: Vec<u64>,
+    pos: Vec<(u32, u32)>,
+    stamps: Vec<u32>,
+    epoch: u32,
+    votes: Vec<(i32, i32, u32)>,
+}
+
+const ANCHOR_SPAN: u32 = 16;
+const ANCHOR_TABLE: usize = 1 << 16;
+
+#[inline]
+fn is_anchor(row: &[u8], i: usize) -> bool {
+    let a = u32::from_le_bytes([row[i * 4 - 4], row[i * 4 - 3], row[i * 4 - 2], 0]);
+    let b = u32::from_le_bytes([row[i * 4], row[i * 4 + 1], row[i * 4 + 2], 0]);
+    a != b && (a.wrapping_mul(0x9E37_79B1) ^ b.wrapping_mul(0x85EB_CA77)) >> 28 == 0
+}
+
+impl Anchors {
+    fn find(
+        &mut self,
+        prev: Src<'_>,
+        cur: Src<'_>,
+        bx: u32,
+        by: u32,
+        bw: u32,
+        bh: u32,
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 {
+            return None;
+        }
+        if self.keys.len() != ANCHOR_TABLE {
+            self.keys = vec![0; ANCHOR_TABLE];
+            self.pos = vec![(0, 0); ANCHOR_TABLE];
+            self.stamps = vec![0; ANCHOR_TABLE];
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.fill(0);
+            self.epoch = 1;
+        }
+        let span = (ANCHOR_SPAN * 4) as usize;
+        let mut inserted = 0usize;
+        'rows: for y in by..by + bh {
+            let row = prev.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & (ANCHOR_TABLE - 1);
+                loop {
+                    if self.stamps[slot] != self.epoch {
+                        self.stamps[slot] = self.epoch;
+                        self.keys[slot] = k;
+                        self.pos[slot] = (bx + i as u32, y);
+                        inserted += 1;
+                        break;
+                    }
+                    if self.keys[slot] == k {
+                        self.pos[slot] = (u32::MAX, u32::MAX);
+                        break;
+                    }
+                    slot = (slot + 1) & (ANCHOR_TABLE - 1);
+                }
+                if inserted * 2 >= ANCHOR_TABLE {
+                    break 'rows;
+                }
+            }
+        }
+        self.votes.clear();
+        for y in (by..by + bh).step_by(2) {
+            let row = cur.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & (ANCHOR_TABLE - 1);
+                while self.stamps[slot] == self.epoch {
+                    if self.keys[slot] == k {
+                        let (px, py) = self.pos[slot];
+                        if px != u32::MAX {
+                            let d = (px as i32 - (bx + i as u32) as i32, py as i32 - y as i32);
+                            if d != (0, 0) {
+                                if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
+                                    v.2 += 1;
+                                } else if self.votes.len() < 32 {
+                                    self.votes.push((d.0, d.1, 1));
+                                }
+                            }
+                        }
+                        break;
+                    }
+                    slot = (slot + 1) & (ANCHOR_TABLE - 1);
+                }
+            }
+        }
+        let best = self.votes.iter().max_by_key(|v| v.2)?;
+        (best.2 >= 8 && best.0 != 0).then_some((best.0, best.1))
+    }
+}
+
+/// What the workers of Phase C share (read-only).
+struct Ctx<'a> {
+    width: u32,
+    height: u32,
+    tiles_x: u32,
+    quality: u8,
+    reference: &'a [u8],
+    next_hash: &'a [u64],
+    motion: &'a Motion,
+    dirty: &'a [bool],
+    tile_dy: &'a [i32],
+    video: Option<Rect>,
+    moved: Option<(i32, i32)>,
+    key: bool,
+}
+
+/// One worker's output for a band of tile rows; bands are independent.
+#[derive(Default)]
+struct Worker {
+    ops: Vec<u8>,
+    copies: Vec<[u32; 6]>,
+    lossy: Vec<[u32; 4]>,
+    scratch: TileScratch,
+    /// Tiles that held natural content / were mostly copied.
+    natural: Vec<u32>,
+    moved: Vec<u32>,
+    video_dirty: bool,
+    changed: bool,
+}
+
+impl Worker {
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.copies.clear();
+        self.lossy.clear();
+        self.natural.clear();
+        self.moved.clear();
+        self.video_dirty = false;
+        self.changed = false;
+    }
+}
+
+impl Ctx<'_> {
+    #[inline]
+    fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
+        let x = tx * TILE;
+        let y = ty * TILE;
+        (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
+    }
+
+    /// Phase C for tile rows `rows`: split each changed tile into unchanged,
+    /// moved and literal rows.
+    fn run(&self, wk: &mut Worker, src: Src<'_>, rows: std::ops::Range<u32>) {
+        wk.clear();
+        for ty in rows {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] {
+                    continue;
+                }
+                wk.changed = true;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if self.key {
+                    self.encode_rect(wk, src, x, y, tw, th);
+                    continue;
+                }
+                if let Some(vr) = self.video
+                    && intersects(vr, x, y, tw, th)
+                {
+                    wk.video_dirty = true;
+                    // Outside the region, send what changed (no motion search).
+                    for (px, py, pw, ph) in subtract(vr, x, y, tw, th).into_iter().flatten() {
+                        self.encode_changed(wk, src, px, py, pw, ph);
+                    }
+                    continue;
+                }
+                let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
+                match self.moved {
+                    Some((mdx, mdy)) if dy == NO_DY => {
+                        self.split_tile(wk, src, tx, x, y, tw, th, mdy, mdx)
+                    }
+                    _ => self.split_tile(wk, src, tx, x, y, tw, th, dy, 0),
+                }
+            }
+        }
+    }
+
+    /// Picks the offset (tile's own vote or a global favourite) that lets the
+    /// most rows of the tile be copied, judged by row hashes.
+    fn best_dy(&self, tx: u32, y: u32, th: u32, own: i32) -> i32 {
+        let h = self.height as i32;
+        let mut best = (NO_DY, 0u32);
+        let globals = self.motion.global.iter().take(3).map(|g| g.0);
+        for dy in std::iter::once(own).chain(globals) {
+            if dy == NO_DY || dy == 0 || dy == best.0 {
+                continue;
+            }
+            let mut n = 0;
+            for r in y..y + th {
+                let sy = r as i32 + dy;
+                if sy < 0 || sy >= h {
+                    continue;
+                }
+                let hh = self.next_hash[(tx * self.height + r) as usize];
+                n += u32::from(
+                    hh == self.motion.hash(tx, sy as u32) && hh != self.motion.hash(tx, r),
+                );
+            }
+            if n > best.1 {
+                best = (dy, n);
+            }
+        }
+        best.0
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn split_tile(
+        &self,
+        wk: &mut Worker,
+        src: Src<'_>,
+        tx: u32,
+        x: u32,
+        y: u32,
+        tw: u32,
+        th: u32,
+        dy: i32,
+        dx: i32,
+    ) {
+        let row_bytes = self.width as usize * 4;
+        let n = tw as usize * 4;
+        let sx = x as i32 + dx;
+        let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
+        // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
+        let mut class = [0u8; TILE as usize];
+        for r in 0..th {
+            let yy = y + r;
+            let hh = self.next_hash[(tx * self.height + yy) as usize];
+            let cur = &src.data[yy as usize * src.stride + x as usize * 4..][..n];
+            let c = if hh == self.motion.hash(tx, yy)
+                && bgr_eq(
+                    cur,
+                    &self.reference[yy as usize * row_bytes + x as usize * 4..][..n],
+                ) {
+                0
+            } else {
+                let sy = yy as i32 + dy;
+                if dy != NO_DY
+                    && dx_ok
+                    && sy >= 0
+                    && sy < self.height as i32
+                    && (dx != 0 || hh == self.motion.hash(tx, sy as u32))
+                    && bgr_eq(
+                        cur,
+                        &self.reference[sy as usize * row_bytes + sx as usize * 4..][..n],
+                    )
+                {
+                    1
+                } else {
+                    2
+                }
+            };
+            class[r as usize] = c;
+        }
+        let moved = class[..th as usize].iter().filter(|&&c| c == 1).count() as u32;
+        if moved * 2 >= th {
+            wk.moved.push((y / TILE) * self.tiles_x + x / TILE);
+        }
+        let mut r = 0;
+        while r < th {
+            let c = class[r as usize];
+            let mut e = r + 1;
+            while e < th && class[e as usize] == c {
+                e += 1;
+            }
+            match c {
+                1 => self.push_copy(
+                    wk,
+                    sx as u32,
+                    ((y + r) as i32 + dy) as u32,
+                    x,
+                    y + r,
+                    tw,
+                    e - r,
+                ),
+                2 => {
+                    let (x0, x1) =
+                        changed_cols(self.reference, self.width, src, x, y + r, tw, e - r);
+                    self.encode_rect(wk, src, x0, y + r, x1 - x0, e - r);
+                }
+                _ => {}
+            }
+            r = e;
+        }
+    }
+
+    /// Sends the changed part (bounding box) of a rect, if any.
+    fn encode_changed(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        let row_bytes = self.width as usize * 4;
+        let changed = |r: u32| {
+            let cur = src.row(x, r, w);
+            let prev = &self.reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+            !bgr_eq(cur, prev)
+        };
+        let Some(y0) = (y..y + h).find(|&r| changed(r)) else {
+            return;
+        };
+        let y1 = (y0..y + h)
+            .rev()
+            .find(|&r| changed(r))
+            .map_or(y0 + 1, |r| r + 1);
+        let (x0, x1) = changed_cols(self.reference, self.width, src, x, y0, w, y1 - y0);
+        self.encode_rect(wk, src, x0, y0, x1 - x0, y1 - y0);
+    }
+
+    /// Adds a copy op, leaving out the part inside the video region.
+    #[allow(clippy::too_many_arguments)]
+    fn push_copy(&self, wk: &mut Worker, sx: u32, sy: u32, x: u32, y: u32, w: u32, h: u32) {
+        let Some(r) = self.video else {
+            wk.copies.push([sx, sy, x, y, w, h]);
+            return;
+        };
+        if !intersects(r, x, y, w, h) {
+            wk.copies.push([sx, sy, x, y, w, h]);
+            return;
+        }
+        let (x1, y1) = (x + w, y + h);
+        let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+        // (dst x, dst y, w, h) pieces; the source moves with the destination.
+        let mut piece = |px: u32, py: u32, pw: u32, ph: u32| {
+            wk.copies
+                .push([sx + (px - x), sy + (py - y), px, py, pw, ph]);
+        };
+        if y < r.y {
+            piece(x, y, w, r.y - y);
+        }
+        if y1 > ry1 {
+            piece(x, ry1, w, y1 - ry1);
+        }
+        let (my0, my1) = (y.max(r.y), y1.min(ry1));
+        if x < r.x {
+            piece(x, my0, r.x - x, my1 - my0);
+        }
+        if x1 > rx1 {
+            piece(rx1, my0, x1 - rx1, my1 - my0);
+        }
+    }
+
+    fn encode_rect(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        if let Some(r) = self.video
+            && intersects(r, x, y, w, h)
+        {
+            // Send only the parts outside the video region.
+            let (x1, y1) = (x + w, y + h);
+            let (rx1, ry1) = (r.x + r.w, r.y + r.h);
+            if y < r.y {
+                self.encode_rect_inner(wk, src, x, y, w, r.y - y);
+            }
+            if y1 > ry1 {
+                self.encode_rect_inner(wk, src, x, ry1, w, y1 - ry1);
+            }
+            let (my0, my1) = (y.max(r.y), y1.min(ry1));
+            if x < r.x {
+                self.encode_rect_inner(wk, src, x, my0, r.x - x, my1 - my0);
+            }
+            if x1 > rx1 {
+                self.encode_rect_inner(wk, src, rx1, my0, x1 - rx1, my1 - my0);
+            }
+            return;
+        }
+        self.encode_rect_inner(wk, src, x, y, w, h);
+    }
+
+    fn encode_rect_inner(&self, wk: &mut Worker, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) {
+        debug_assert!(w > 0 && h > 0);
+        let kind = analyze(&mut wk.scratch, src, x, y, w, h);
+        if let Kind::Many { natural: true } = kind
+            && w * h >= TILE * TILE / 2
+        {
+            wk.natural.push((y / TILE) * self.tiles_x + x / TILE);
+        }
+        match kind {
+            Kind::Solid(c) => put_solid(&mut wk.ops, x, y, w, h, c),
+            Kind::Palette => put_palette(&wk.scratch, &mut wk.ops, x, y, w, h),
+            Kind::Many { natural: true } if self.quality < 100 && w * h >= 1024 => {
+                wk.lossy.push([x, y, w, h]);
+            }
+            Kind::Many { .. } => put_lossless(&mut wk.scratch, &mut wk.ops, src, x, y, w, h),
+        }
+    }
+}
+
+/// The columns `[x0, x1)` of a rect that differ from the reference.
+fn changed_cols(
+    reference: &[u8],
+    width: u32,
+    src: Src<'_>,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) -> (u32, u32) {
+    let row_bytes = width as usize * 4;
+    let (mut lo, mut hi) = (w, 0u32);
+    for r in y..y + h {
+        let cur = &src.data[r as usize * src.stride + x as usize * 4..][..w as usize * 4];
+        let prev = &reference[r as usize * row_bytes + x as usize * 4..][..w as usize * 4];
+        let mut i = 0;
+        while i < lo
+            && bgr_eq(
+                &cur[i as usize * 4..i as usize * 4 + 4],
+                &prev[i as usize * 4..i as usize * 4 + 4],
+            )
+        {
+            i += 1;
+        }
+        lo = lo.min(i);
+        let mut j = w;
+        while j > hi
+            && bgr_eq(
+                &cur[(j as usize - 1) * 4..j as usize * 4],
+                &prev[(j as usize - 1) * 4..j as usize * 4],
+            )
+        {
+            j -= 1;
+        }
+        hi = hi.max(j);
+    }
+    if lo >= hi {
+        return (x, x + w);
+    }
+    (x + lo, x + hi)
 }

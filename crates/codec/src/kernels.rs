@@ -35,7 +35,6 @@ fn word(x: &[u8], i: usize) -> [u8; 8] {
 
 /// A 64-bit hash of the B,G,R bytes of a BGRX run (4 independent lanes).
 #[inline]
-#[allow(dead_code)] // used by motion search
 pub(crate) fn bgr_hash(a: &[u8]) -> u64 {
     const K: [u64; 4] = [
         0x9E37_79B9_7F4A_7C15,

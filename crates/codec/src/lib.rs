@@ -4,12 +4,34 @@
 //! The encoder turns a stream of captured BGRX frames into self-delimited
 //! updates; the decoder applies them to an RGBA framebuffer. See
 //! [`format`] for the wire format.
+//!
+//! Per frame the encoder
+//! 1. marks changed 64x64 tiles (masked wide-word compare; the 4th byte of
+//!    every pixel is ignored), so an unchanged frame costs about one memcmp;
+//! 2. hashes the 64-pixel row segments of changed tiles and looks them up in
+//!    the reference frame's column to find vertical offsets (scrolling, also
+//!    smooth scrolling since every frame is searched afresh), plus one 2-D
+//!    move from shift-invariant anchors (dragged windows);
+//! 3. splits each changed tile into rows that are unchanged, copied (COPY
+//!    ops, merged into large rects) and literal; literal rows are shrunk to
+//!    their changed columns and coded as solid, palette (sorted, so repeated
+//!    glyphs compress), MED-predicted lossless planes, or, for photographic
+//!    content only (every 16x16 block rough or grainy), JPEG;
+//! 4. turns an area whose tiles change with natural content frame after frame
+//!    into a video region coded with H.264 (OpenH264), sized to the changed
+//!    pixels, while everything around it stays lossless;
+//! 5. zstd-compresses the op stream (level 3, 7 for keyframes).
+//!
+//! Text and UI are never lossy: lossy coding needs a natural-content tile.
+//! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
 
 mod decoder;
 mod encoder;
 pub mod format;
 mod kernels;
+mod motion;
 mod tile;
+mod video;
 
 pub use decoder::{DecodeError, DecodeInfo, Decoder, DecoderLimits};
 pub use encoder::{EncodeError, EncodeStats, Encoder, EncoderConfig};
@@ -42,4 +64,106 @@ pub struct Rect {
     pub y: u32,
     pub w: u32,
     pub h: u32,
+}
+
+/// Entry points to the individual kernels for the criterion benches. Not a
+/// stable API.
+#[doc(hidden)]
+pub mod bench_api {
+    use crate::FrameRef;
+    use crate::kernels::{bgr_eq, bgr_hash};
+    use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette};
+
+    /// Counts 64-pixel tiles of `cur` whose B,G,R differ from `prev`
+    /// (packed BGRX, same size).
+    pub fn diff_tiles(cur: FrameRef<'_>, prev: &[u8]) -> usize {
+        let row_bytes = cur.width as usize * 4;
+        let tiles_x = cur.width.div_ceil(64) as usize;
+        let mut dirty = vec![false; tiles_x];
+        let mut n = 0;
+        for y in 0..cur.height as usize {
+            if y % 64 == 0 {
+                n += dirty.iter().filter(|d| **d).count();
+                dirty.fill(false);
+            }
+            let c = &cur.data[y * cur.stride..y * cur.stride + row_bytes];
+            let p = &prev[y * row_bytes..(y + 1) * row_bytes];
+            for ((d, a), b) in dirty.iter_mut().zip(c.chunks(256)).zip(p.chunks(256)) {
+                if !*d && !bgr_eq(a, b) {
+                    *d = true;
+                }
+            }
+        }
+        n + dirty.iter().filter(|d| **d).count()
+    }
+
+    /// Hashes every 64-pixel row segment (the motion search's input).
+    pub fn hash_rows(cur: FrameRef<'_>, out: &mut Vec<u64>) {
+        out.clear();
+        let row_bytes = cur.width as usize * 4;
+        for y in 0..cur.height as usize {
+            let row = &cur.data[y * cur.stride..y * cur.stride + row_bytes];
+            out.extend(row.chunks(256).map(bgr_hash));
+        }
+    }
+
+    /// A tile encoder to run alone.
+    #[derive(Clone, Copy, Debug)]
+    pub enum TileCoder {
+        /// Colour count + palette indices (falls back to lossless past 256 colours).
+        Palette,
+        /// MED-predicted planes.
+        Lossless,
+        /// JPEG at a quality.
+        Jpeg(u8),
+    }
+
+    /// Reusable scratch for [`encode_tile`].
+    #[derive(Default)]
+    pub struct Scratch {
+        tile: TileScratch,
+        rgb: Vec<u8>,
+    }
+
+    /// Encodes one rect of `frame` with `coder` into `out` (not compressed
+    /// further); returns the bytes written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_tile(
+        coder: TileCoder,
+        s: &mut Scratch,
+        frame: FrameRef<'_>,
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let start = out.len();
+        let src = Src {
+            data: frame.data,
+            stride: frame.stride,
+        };
+        match coder {
+            TileCoder::Palette => match analyze(&mut s.tile, src, x, y, w, h) {
+                Kind::Palette => put_palette(&s.tile, out, x, y, w, h),
+                _ => put_lossless(&mut s.tile, out, src, x, y, w, h),
+            },
+            TileCoder::Lossless => put_lossless(&mut s.tile, out, src, x, y, w, h),
+            TileCoder::Jpeg(q) => {
+                s.rgb.clear();
+                for r in y..y + h {
+                    for p in src.row(x, r, w).chunks_exact(4) {
+                        s.rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+                    }
+                }
+                let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *out, q).encode(
+                    &s.rgb,
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgb8,
+                );
+            }
+        }
+        out.len() - start
+    }
 }

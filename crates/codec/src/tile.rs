@@ -97,35 +97,122 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
     }
     if overflow {
         return Kind::Many {
-            natural: looks_natural(src, x, y, w, h),
+            natural: looks_natural(s, src, x, y, w, h),
         };
     }
     if s.palette.len() == 1 {
-        Kind::Solid(s.palette[0])
-    } else {
-        Kind::Palette
+        return Kind::Solid(s.palette[0]);
     }
+    if s.palette.len() > 16 {
+        // Many colours (a grainy gradient, a dark photo) may still be natural.
+        if s.palette.len() > 64 && looks_natural(s, src, x, y, w, h) {
+            return Kind::Many { natural: true };
+        }
+        // Smooth gradients predict far better than their palette indices repeat.
+        if smooth(src, x, y, w, h) {
+            return Kind::Many { natural: false };
+        }
+    }
+    // A canonical (sorted) palette gives repeated glyphs the same index bytes
+    // in every tile, so zstd finds them again.
+    let mut order = [0u8; 256];
+    let mut sorted = [0u32; 256];
+    let n = s.palette.len();
+    sorted[..n].copy_from_slice(&s.palette);
+    sorted[..n].sort_unstable();
+    for (i, c) in s.palette.iter().enumerate() {
+        if let Ok(k) = sorted[..n].binary_search(c) {
+            order[i] = k as u8;
+        }
+    }
+    s.palette.copy_from_slice(&sorted[..n]);
+    for v in &mut s.idx {
+        *v = order[usize::from(*v)];
+    }
+    Kind::Palette
 }
 
-/// Photographic content: few pixels repeat their left neighbour exactly.
-/// Text, UI and gradients along rows repeat a lot and stay lossless.
-fn looks_natural(src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+/// Photographic content: every 16x16 block either rarely repeats its left
+/// neighbour exactly or holds many distinct colours (grainy gradients).
+/// Text, UI, clean gradients, and tiles where a photo meets text or UI,
+/// stay lossless.
+fn looks_natural(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+    const B: u32 = 16;
     if w < 8 || h < 8 {
         return false;
     }
-    let mut same = 0u32;
-    let mut total = 0u32;
-    for r in 0..h {
-        let row = src.row(x, y + r, w);
-        let mut prev = px(row);
-        for p in row[4..].chunks_exact(4) {
-            let c = px(p);
-            same += u32::from(c == prev);
-            prev = c;
+    for by in (0..h).step_by(B as usize) {
+        for bx in (0..w).step_by(B as usize) {
+            let (bw, bh) = (B.min(w - bx), B.min(h - by));
+            if bw < 4 || bh < 4 {
+                continue;
+            }
+            s.epoch = s.epoch.wrapping_add(1);
+            if s.epoch == 0 {
+                s.stamp.fill(0);
+                s.epoch = 1;
+            }
+            let (mut same, mut distinct) = (0u32, 0u32);
+            for r in by..by + bh {
+                let row = src.row(x + bx, y + r, bw);
+                let mut prev = u32::MAX;
+                let row_same_before = same;
+                for p in row.chunks_exact(4) {
+                    let c = px(p);
+                    if c == prev {
+                        same += 1;
+                        continue;
+                    }
+                    prev = c;
+                    let mut slot = (c.wrapping_mul(0x9E37_79B1) >> 22) as usize;
+                    loop {
+                        if s.stamp[slot] != s.epoch {
+                            s.stamp[slot] = s.epoch;
+                            s.keys[slot] = c;
+                            distinct += 1;
+                            break;
+                        }
+                        if s.keys[slot] == c {
+                            break;
+                        }
+                        slot = (slot + 1) & (TABLE - 1);
+                    }
+                }
+                // A flat row (text, a rule, a blank line) is not photographic.
+                if (same - row_same_before) * 5 >= bw * 3 {
+                    return false;
+                }
+            }
+            let total = bw * bh;
+            let rough = same * 5 < total * 2;
+            let grainy = distinct * 8 >= total * 3;
+            if !(rough || grainy) {
+                return false;
+            }
         }
-        total += w - 1;
     }
-    same * 4 < total
+    true
+}
+
+/// True when the MED predictor hits exactly (on green) clearly more often
+/// than pixels repeat their left neighbour: gradients, not text.
+fn smooth(src: Src<'_>, x: u32, y: u32, w: u32, h: u32) -> bool {
+    if w < 4 || h < 4 {
+        return false;
+    }
+    let (mut hits, mut same, mut total) = (0u32, 0u32, 0u32);
+    for r in 1..h {
+        let up = src.row(x, y + r - 1, w);
+        let row = src.row(x, y + r, w);
+        for i in 1..w as usize {
+            let (a, b, c) = (row[i * 4 - 3], up[i * 4 + 1], up[i * 4 - 3]);
+            let g = row[i * 4 + 1];
+            hits += u32::from(med(a, b, c) == g);
+            same += u32::from(px(&row[i * 4..]) == px(&row[i * 4 - 4..]));
+            total += 1;
+        }
+    }
+    hits * 10 > same * 10 + total * 2
 }
 
 pub(crate) fn put_solid(ops: &mut Vec<u8>, x: u32, y: u32, w: u32, h: u32, c: u32) {
@@ -134,12 +221,8 @@ pub(crate) fn put_solid(ops: &mut Vec<u8>, x: u32, y: u32, w: u32, h: u32, c: u3
 }
 
 pub(crate) fn bits_for(n: usize) -> u32 {
-    match n {
-        0..=2 => 1,
-        3..=4 => 2,
-        5..=16 => 4,
-        _ => 8,
-    }
+    let _ = n;
+    8
 }
 
 /// Writes a palette op from the palette and indices `analyze` left in `s`.
@@ -248,22 +331,6 @@ pub(crate) fn unpredict(p: &mut [u8], w: usize) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn predict_roundtrip() {
-        let w = 13;
-        let p: Vec<u8> = (0..13 * 9u32).map(|i| (i * i * 31 + i / 3) as u8).collect();
-        let mut r = vec![0; p.len()];
-        predict(&p, &mut r, w);
-        unpredict(&mut r, w);
-        assert_eq!(p, r);
-    }
-}
-
 /// Decodes a JPEG tile into `rgba` at `rect`.
 pub(crate) fn decode_jpeg(
     data: &[u8],
@@ -301,22 +368,18 @@ pub(crate) fn decode_jpeg(
     Ok(())
 }
 
-/// Holds the decoder for video regions (none in this build).
-#[derive(Default)]
-pub(crate) struct VideoDecoderSlot;
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
 
-impl VideoDecoderSlot {
-    pub(crate) fn reset(&mut self) {}
-
-    pub(crate) fn decode(
-        &mut self,
-        _data: &[u8],
-        _rgba: &mut [u8],
-        _stride: usize,
-        _rect: crate::Rect,
-    ) -> Result<(), crate::DecodeError> {
-        Err(crate::DecodeError::Video(
-            "video regions not supported".into(),
-        ))
+    #[test]
+    fn predict_roundtrip() {
+        let w = 13;
+        let p: Vec<u8> = (0..13 * 9u32).map(|i| (i * i * 31 + i / 3) as u8).collect();
+        let mut r = vec![0; p.len()];
+        predict(&p, &mut r, w);
+        unpredict(&mut r, w);
+        assert_eq!(p, r);
     }
 }

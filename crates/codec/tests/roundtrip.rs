@@ -55,20 +55,57 @@ fn assert_exact(f: &Frame, d: &Decoder) {
     }
 }
 
-fn roundtrip(frames: &[Frame]) {
-    let mut enc = Encoder::new(EncoderConfig::default());
+/// PSNR (dB) of the decoded picture against the frame, over B,G,R.
+fn psnr(f: &Frame, d: &Decoder) -> f64 {
+    let rgba = d.rgba();
+    let mut sse = 0f64;
+    for y in 0..f.h {
+        for x in 0..f.w {
+            let i = (y * f.w + x) as usize * 4;
+            let [b, g, r] = f.get(x, y);
+            for (a, c) in [r, g, b].iter().zip(&rgba[i..i + 3]) {
+                let e = f64::from(*a) - f64::from(*c);
+                sse += e * e;
+            }
+        }
+    }
+    let mse = sse / f64::from(f.w * f.h * 3);
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+fn roundtrip_q(frames: &[Frame], quality: u8) {
+    let mut enc = Encoder::new(EncoderConfig {
+        quality,
+        threads: 1,
+    });
     let mut dec = Decoder::new(DecoderLimits::default());
     let mut out = Vec::new();
+    let mut lossy_seen = false;
     for f in frames {
         out.clear();
         let st = enc.encode(f.as_ref(), &mut out).unwrap();
         assert_eq!(st.bytes, out.len());
         assert_eq!(tandem_codec::format::update_len(&out), Some(out.len()));
         dec.decode(&out).unwrap();
-        if st.lossy_pixels == 0 {
+        lossy_seen |= st.lossy_pixels > 0;
+        if lossy_seen {
+            // Lossy tiles stay within a quality bound (noise is JPEG's worst case).
+            assert!(quality < 100);
+            let p = psnr(f, &dec);
+            assert!(p > 24.0, "PSNR {p}");
+        } else {
             assert_exact(f, &dec);
         }
     }
+}
+
+fn roundtrip(frames: &[Frame]) {
+    roundtrip_q(frames, 100);
+    roundtrip_q(frames, 80);
 }
 
 /// Text-like content: a few colours in runs.
@@ -190,5 +227,31 @@ proptest! {
             frames.push(f.clone());
         }
         roundtrip(&frames);
+    }
+
+    /// Text, solid fills and scrolls never go lossy, at any quality.
+    #[test]
+    fn text_edits_stay_exact(
+        w in 1u32..220, h in 1u32..160, seed in any::<u32>(), quality in 1u8..=100,
+        edits in proptest::collection::vec(arb_edit(), 1..6)
+    ) {
+        let mut f = texty(w, h, seed, 0);
+        let mut frames = vec![f.clone()];
+        for (i, e) in edits.iter().enumerate() {
+            let mut e = *e;
+            if e.4 == 1 { e.4 = 2; }
+            apply_edit(&mut f, &e, seed.wrapping_add(i as u32));
+            frames.push(f.clone());
+        }
+        let mut enc = Encoder::new(EncoderConfig { quality, threads: 1 });
+        let mut dec = Decoder::new(DecoderLimits::default());
+        let mut out = Vec::new();
+        for f in &frames {
+            out.clear();
+            let st = enc.encode(f.as_ref(), &mut out).unwrap();
+            prop_assert_eq!(st.lossy_pixels, 0);
+            dec.decode(&out).unwrap();
+            assert_exact(f, &dec);
+        }
     }
 }

@@ -1,0 +1,329 @@
+//! Motion (scrolls, vertical window moves) and video regions on synthetic frames.
+#![allow(clippy::unwrap_used)]
+
+use tandem_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef};
+
+const W: u32 = 640;
+const H: u32 = 400;
+
+fn frame(v: &[u8]) -> FrameRef<'_> {
+    FrameRef {
+        width: W,
+        height: H,
+        stride: (W * 4) as usize,
+        data: v,
+    }
+}
+
+/// Text-like content where every row differs; rows 0..32 are a fixed header.
+fn page(offset: u32) -> Vec<u8> {
+    let mut v = vec![0u8; (W * H * 4) as usize];
+    for y in 0..H {
+        let line = y + offset;
+        for x in 0..W {
+            let glyph = (line / 16).wrapping_mul(7919) ^ (x / 8).wrapping_mul(104_729);
+            let on = (glyph.wrapping_mul(2_654_435_761) >> (((line % 16) + x % 8) % 28)) & 1;
+            let c: [u8; 3] = if y < 32 {
+                [200, 90, 40]
+            } else if on == 1 {
+                [20, (glyph % 200) as u8, 20]
+            } else {
+                [250, 250, 250]
+            };
+            let i = ((y * W + x) * 4) as usize;
+            v[i..i + 3].copy_from_slice(&c);
+        }
+    }
+    v
+}
+
+fn exact(src: &[u8], dec: &Decoder) -> bool {
+    src.chunks_exact(4)
+        .zip(dec.rgba().chunks_exact(4))
+        .all(|(s, d)| s[0] == d[2] && s[1] == d[1] && s[2] == d[0])
+}
+
+/// Encodes and decodes a sequence, returning bytes per update.
+fn run(frames: &[Vec<u8>]) -> Vec<usize> {
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    let mut sizes = Vec::new();
+    for f in frames {
+        out.clear();
+        let st = enc.encode(frame(f), &mut out).unwrap();
+        dec.decode(&out).unwrap();
+        assert_eq!(st.lossy_pixels, 0);
+        assert!(exact(f, &dec));
+        sizes.push(out.len());
+    }
+    sizes
+}
+
+#[test]
+fn scroll_sends_only_exposed_rows() {
+    let sizes = run(&[page(0), page(37)]);
+    // 37 new rows of 368 scrolling ones: far less than the keyframe.
+    assert!(sizes[1] * 4 < sizes[0], "{sizes:?}");
+}
+
+#[test]
+fn smooth_scroll_is_caught_at_every_step() {
+    let offsets = [0u32, 2, 7, 15, 26, 40, 55, 69, 80, 88];
+    let frames: Vec<Vec<u8>> = offsets.iter().map(|&o| page(o)).collect();
+    let sizes = run(&frames);
+    for (i, s) in sizes.iter().enumerate().skip(1) {
+        assert!(s * 3 < sizes[0], "step {i}: {sizes:?}");
+    }
+}
+
+#[test]
+fn scroll_up_and_back() {
+    let sizes = run(&[page(100), page(60), page(100)]);
+    assert!(sizes[1] * 3 < sizes[0], "{sizes:?}");
+    assert!(sizes[2] * 3 < sizes[0], "{sizes:?}");
+}
+
+/// A text window on a flat desktop, at a vertical position.
+fn desktop(win_y: u32) -> Vec<u8> {
+    desktop_at(128, win_y)
+}
+
+/// A text window on a flat desktop, at a position.
+fn desktop_at(wx: u32, win_y: u32) -> Vec<u8> {
+    let p = page(0);
+    let mut v = vec![0u8; (W * H * 4) as usize];
+    for px in v.chunks_exact_mut(4) {
+        px[..3].copy_from_slice(&[90, 60, 30]);
+    }
+    let (ww, wh) = (320u32, 160u32);
+    for r in 0..wh {
+        let y = win_y + r;
+        let s = (((r + 40) * W + 100) * 4) as usize;
+        let d = ((y * W + wx) * 4) as usize;
+        v[d..d + (ww * 4) as usize].copy_from_slice(&p[s..s + (ww * 4) as usize]);
+    }
+    v
+}
+
+#[test]
+fn vertical_window_move_is_a_copy() {
+    let sizes = run(&[desktop(40), desktop(93), desktop(70)]);
+    assert!(sizes[1] * 5 < sizes[0], "{sizes:?}");
+    assert!(sizes[2] * 5 < sizes[0], "{sizes:?}");
+}
+
+#[test]
+fn diagonal_window_drag_is_a_copy() {
+    let sizes = run(&[
+        desktop_at(100, 60),
+        desktop_at(137, 81),
+        desktop_at(170, 75),
+        desktop_at(150, 120),
+    ]);
+    for (i, s) in sizes.iter().enumerate().skip(1) {
+        assert!(s * 5 < sizes[0], "step {i}: {sizes:?}");
+    }
+}
+
+fn noise(seed: u32, n: usize) -> Vec<u8> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 24) as u8
+        })
+        .collect()
+}
+
+/// The test clip for video regions: text around a changing natural area.
+fn video_frame(base: &[u8], i: u32, (vx, vy, vw, vh): (u32, u32, u32, u32)) -> Vec<u8> {
+    let mut f = base.to_vec();
+    let g = noise(i + 7, (vw * vh) as usize);
+    for y in 0..vh {
+        for x in 0..vw {
+            let v = 100.0
+                + 60.0 * ((x as f32 + 5.0 * i as f32) * 0.05).sin()
+                + 50.0 * ((y as f32) * 0.07).cos();
+            let k = g[(y * vw + x) as usize];
+            let ch = |shift: u32, off: i32| {
+                let n = i32::from((k >> shift) & 15) - 8;
+                (v as i32 + off + n).clamp(0, 255) as u8
+            };
+            let p = (((vy + y) * W + vx + x) * 4) as usize;
+            f[p..p + 3].copy_from_slice(&[ch(0, -30), ch(2, 0), ch(4, 25)]);
+        }
+    }
+    f
+}
+
+#[test]
+fn quality_100_is_lossless_even_for_video() {
+    let base = page(0);
+    let mut enc = Encoder::new(EncoderConfig {
+        quality: 100,
+        threads: 1,
+    });
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    for i in 0..6 {
+        let f = video_frame(&base, i, (192, 96, 320, 192));
+        out.clear();
+        let st = enc.encode(frame(&f), &mut out).unwrap();
+        dec.decode(&out).unwrap();
+        assert_eq!(st.lossy_pixels, 0);
+        assert!(exact(&f, &dec), "frame {i}");
+    }
+}
+
+#[test]
+fn video_region_is_detected_and_text_around_it_stays_exact() {
+    let (vx, vy, vw, vh) = (192u32, 96u32, 320u32, 192u32);
+    let base = page(0);
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    let mut video_bytes = Vec::new();
+    for i in 0..10u32 {
+        let f = video_frame(&base, i, (vx, vy, vw, vh));
+        out.clear();
+        let st = enc.encode(frame(&f), &mut out).unwrap();
+        dec.decode(&out).unwrap();
+        if i > 0 {
+            assert!(st.lossy_pixels > 0, "frame {i}");
+            assert!(
+                st.lossy_pixels <= u64::from((vw + 2) * (vh + 2)),
+                "frame {i}"
+            );
+        }
+        video_bytes.push(out.len());
+        // Outside the moving area every pixel is exact.
+        for y in 0..H {
+            for x in 0..W {
+                if (vx.saturating_sub(1)..=vx + vw).contains(&x)
+                    && (vy.saturating_sub(1)..=vy + vh).contains(&y)
+                {
+                    continue;
+                }
+                let i4 = ((y * W + x) * 4) as usize;
+                let (s, d) = (&f[i4..i4 + 3], &dec.rgba()[i4..i4 + 3]);
+                assert_eq!([s[2], s[1], s[0]], [d[0], d[1], d[2]], "pixel {x},{y}");
+            }
+        }
+        // Inside: a quality bound.
+        let mut sse = 0f64;
+        for y in vy..vy + vh {
+            for x in vx..vx + vw {
+                let i4 = ((y * W + x) * 4) as usize;
+                for (a, b) in [f[i4 + 2], f[i4 + 1], f[i4]]
+                    .iter()
+                    .zip(&dec.rgba()[i4..i4 + 3])
+                {
+                    let e = f64::from(*a) - f64::from(*b);
+                    sse += e * e;
+                }
+            }
+        }
+        let psnr = 10.0 * (255.0f64.powi(2) / (sse / f64::from(vw * vh * 3)).max(1e-9)).log10();
+        assert!(psnr > 28.0, "frame {i}: PSNR {psnr}");
+    }
+    // Once the region is video, updates are much smaller than the JPEG ones.
+    assert!(video_bytes[9] * 2 < video_bytes[1], "{video_bytes:?}");
+}
+
+/// A long page: text rows with a large photo; frames are windows into it.
+fn long_page() -> (Vec<u8>, u32) {
+    let ph = 2400u32;
+    let mut v = vec![0u8; (W * ph * 4) as usize];
+    let g = noise(99, (W * ph) as usize);
+    for y in 0..ph {
+        for x in 0..W {
+            let i = ((y * W + x) * 4) as usize;
+            let c: [u8; 3] = if photo(x, y) {
+                let k = g[(y * W + x) as usize];
+                let base = 90.0 + 70.0 * ((x as f32) * 0.02).sin() * ((y as f32) * 0.015).cos();
+                let ch = |s: u32, o: i32| {
+                    (base as i32 + o + i32::from((k >> s) & 31) - 16).clamp(0, 255) as u8
+                };
+                [ch(0, -20), ch(2, 10), ch(4, 30)]
+            } else {
+                // Glyph-like strokes two pixels wide, blank rows between lines.
+                let glyph = (y / 16).wrapping_mul(7919) ^ (x / 8).wrapping_mul(104_729);
+                let bit = ((y % 16) + (x % 8) / 2) % 28;
+                if y % 16 < 11 && (glyph.wrapping_mul(2_654_435_761) >> bit) & 1 == 1 {
+                    [20, 20, 20]
+                } else {
+                    [250, 250, 250]
+                }
+            };
+            v[i..i + 3].copy_from_slice(&c);
+        }
+    }
+    (v, ph)
+}
+
+fn photo(x: u32, y: u32) -> bool {
+    (96..600).contains(&x) && (500..1400).contains(&y)
+}
+
+#[test]
+fn scrolling_past_a_photo_keeps_text_exact() {
+    let (page, _) = long_page();
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    for i in 0..24u32 {
+        let off = i * 45;
+        let s = (off * W * 4) as usize;
+        let f = &page[s..s + (W * H * 4) as usize];
+        out.clear();
+        enc.encode(frame(f), &mut out).unwrap();
+        dec.decode(&out).unwrap();
+        for y in 0..H {
+            for x in 0..W {
+                // Text near the photo's edge may share a tile with it.
+                if photo(x, y + off) {
+                    continue;
+                }
+                let p = ((y * W + x) * 4) as usize;
+                let (a, b) = (&f[p..p + 3], &dec.rgba()[p..p + 3]);
+                assert_eq!(
+                    [a[2], a[1], a[0]],
+                    [b[0], b[1], b[2]],
+                    "frame {i} pixel {x},{y}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn worker_bands_give_the_same_updates_as_one_thread() {
+    let (page, _) = long_page();
+    let mut encs: Vec<Encoder> = [1usize, 2, 3, 5]
+        .iter()
+        .map(|&threads| {
+            Encoder::new(EncoderConfig {
+                quality: 80,
+                threads,
+            })
+        })
+        .collect();
+    for i in 0..8u32 {
+        let s = ((i * 37) * W * 4) as usize;
+        let f = &page[s..s + (W * H * 4) as usize];
+        let outs: Vec<Vec<u8>> = encs
+            .iter_mut()
+            .map(|e| {
+                let mut out = Vec::new();
+                e.encode(frame(f), &mut out).unwrap();
+                out
+            })
+            .collect();
+        for o in &outs[1..] {
+            assert!(o == &outs[0], "frame {i}");
+        }
+    }
+}
