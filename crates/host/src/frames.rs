@@ -7,18 +7,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tandem_codec::{Encoder, EncoderConfig};
-use tandem_proto::session::FrameMsg;
+use tandem_proto::session::{AckError, FrameMsg, UpdateWindow};
 use tokio::sync::mpsc;
 
 use crate::capture::{FrameSource, ScrapSource};
 
-/// Updates sent but not yet acknowledged before capture waits: enough to keep a link busy, few enough
-/// that what the technician sees is never far behind.
-pub const ACK_WINDOW: u64 = 3;
-
-/// Shared between the capture thread and the session loop.
+/// Shared between the capture thread and the session loop: the protocol's window of unacknowledged
+/// updates (so a slow link gets fewer, fresher frames rather than a queue), a stop flag and keyframe
+/// requests.
 pub struct FrameControl {
-    acked: Mutex<u64>,
+    window: Mutex<UpdateWindow>,
     acked_changed: Condvar,
     stop: AtomicBool,
     keyframe: AtomicBool,
@@ -27,18 +25,21 @@ pub struct FrameControl {
 impl FrameControl {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            acked: Mutex::new(0),
+            window: Mutex::new(UpdateWindow::default()),
             acked_changed: Condvar::new(),
             stop: AtomicBool::new(false),
             keyframe: AtomicBool::new(false),
         })
     }
 
-    pub fn ack(&self, seq: u64) {
-        if let Ok(mut acked) = self.acked.lock() {
-            *acked = (*acked).max(seq);
-        }
+    /// Records the viewer's `Ack`; acknowledging an update never sent is the viewer's protocol error.
+    pub fn ack(&self, seq: u64) -> Result<(), AckError> {
+        let result = match self.window.lock() {
+            Ok(mut window) => window.on_ack(seq),
+            Err(_) => Ok(()),
+        };
         self.acked_changed.notify_all();
+        result
     }
 
     pub fn request_keyframe(&self) {
@@ -54,24 +55,29 @@ impl FrameControl {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// Waits until update `seq` may be sent; false when stopping.
-    fn wait_for_window(&self, seq: u64) -> bool {
-        let Ok(mut acked) = self.acked.lock() else {
+    /// Waits until another update may be sent; false when stopping.
+    fn wait_for_window(&self) -> bool {
+        let Ok(mut window) = self.window.lock() else {
             return false;
         };
-        while seq > *acked + ACK_WINDOW {
+        while !window.can_send() {
             if self.stopped() {
                 return false;
             }
             match self
                 .acked_changed
-                .wait_timeout(acked, Duration::from_millis(200))
+                .wait_timeout(window, Duration::from_millis(200))
             {
-                Ok((guard, _)) => acked = guard,
+                Ok((guard, _)) => window = guard,
                 Err(_) => return false,
             }
         }
         !self.stopped()
+    }
+
+    /// The `seq` for an update about to be sent (the window has room: capture waited for it).
+    fn next_seq(&self) -> Option<u64> {
+        self.window.lock().ok()?.next_seq()
     }
 }
 
@@ -102,12 +108,11 @@ fn capture_loop(
     let mut encoder = Encoder::new(config);
     let period = Duration::from_secs(1) / max_fps.max(1);
     let mut buf = Vec::new();
-    let mut seq = 0u64;
     let mut pointer = None;
     let mut encode_error = None;
     while !control.stopped() {
         let started = Instant::now();
-        if !control.wait_for_window(seq + 1) {
+        if !control.wait_for_window() {
             break;
         }
         if control.keyframe.swap(false, Ordering::Relaxed) {
@@ -125,7 +130,9 @@ fn capture_loop(
             return Err(format!("encoding the screen: {e}"));
         }
         if changed {
-            seq += 1;
+            let Some(seq) = control.next_seq() else {
+                break;
+            };
             let update = FrameMsg::Update {
                 seq,
                 payload: std::mem::take(&mut buf),

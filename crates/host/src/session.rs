@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tandem_link::{LinkError, SealedRecv, SealedSend, host_handshake};
+use tandem_link::{SealedRecv, SealedSend, host_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::session::{Control, EndReason, FrameMsg, Input};
@@ -172,7 +172,8 @@ async fn read_control(mut recv: SealedRecv, out: mpsc::Sender<ControlIn>) {
         let item = match recv.next::<Control>().await {
             Ok(Some(msg)) => ControlIn::Message(msg),
             Ok(None) => ControlIn::Gone("The technician's viewer closed the session.".into()),
-            Err(e) => ControlIn::Gone(format!("The technician left: {e}")),
+            Err(e) if e.is_peer_gone() => ControlIn::Gone(format!("The technician left: {e}")),
+            Err(e) => ControlIn::Gone(format!("The viewer broke the protocol: {e}")),
         };
         let last = matches!(item, ControlIn::Gone(_));
         if out.send(item).await.is_err() || last {
@@ -307,7 +308,14 @@ impl Session<'_> {
         auto: Option<Grant>,
     ) -> Result<Option<Ending>, HostError> {
         match msg {
-            Control::Ack { seq } => self.frame_control.ack(seq),
+            Control::Ack { seq } => {
+                if let Err(e) = self.frame_control.ack(seq) {
+                    return Ok(Some(Ending::Local {
+                        reason: EndReason::ProtocolError,
+                        detail: format!("The viewer broke the protocol: {e}"),
+                    }));
+                }
+            }
             Control::RequestKeyframe => self.frame_control.request_keyframe(),
             Control::RequestControl => {
                 if self.control_allowed.load(Ordering::Relaxed) {
@@ -465,10 +473,15 @@ async fn read_input(
                     emit(&events, HostEvent::InputDropped);
                 }
             }
+            // The viewer leaving is reported by the control stream and the relay.
             Ok(None) => return,
-            Err(LinkError::Connection(_)) => return,
+            Err(e) if e.is_peer_gone() => return,
             Err(e) => {
-                let _ = done.send(format!("The viewer sent bad input: {e}")).await;
+                let _ = done
+                    .send(format!(
+                        "The viewer broke the protocol on the input stream: {e}"
+                    ))
+                    .await;
                 return;
             }
         }

@@ -51,6 +51,17 @@ pub enum LinkError {
     Timeout(Duration),
 }
 
+impl LinkError {
+    /// Whether this means the peer (or the path to it) went away, as opposed to the peer breaking the
+    /// protocol: reads and writes that failed because a stream or the connection ended.
+    pub fn is_peer_gone(&self) -> bool {
+        matches!(
+            self,
+            Self::Connection(_) | Self::Read(_) | Self::Write(_) | Self::Closed | Self::Timeout(_)
+        )
+    }
+}
+
 /// An established, authenticated link: the sealed control stream both ways, and the keys for the
 /// other streams.
 pub struct Link {

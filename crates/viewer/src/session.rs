@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_link::{LinkError, SealedRecv, viewer_handshake};
+use tandem_link::{SealedRecv, viewer_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::session::{Control, EndReason, FrameMsg};
 use tandem_relay::RelayClient;
@@ -232,8 +232,8 @@ async fn read_control(mut recv: SealedRecv, out: mpsc::Sender<Result<Control, St
         let item = match recv.next::<Control>().await {
             Ok(Some(msg)) => Ok(msg),
             Ok(None) => Err("The host closed the session.".to_owned()),
-            Err(LinkError::Connection(e)) => Err(format!("The host left: {e}")),
-            Err(e) => Err(format!("The host's session broke: {e}")),
+            Err(e) if e.is_peer_gone() => Err(format!("The host left: {e}")),
+            Err(e) => Err(format!("The host broke the protocol: {e}")),
         };
         let last = item.is_err();
         if out.send(item).await.is_err() || last {
