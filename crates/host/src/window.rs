@@ -110,7 +110,7 @@ impl eframe::App for HostWindow {
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        egui::Frame::central_panel(ui.style()).show(ui, |ui| {
+        egui::CentralPanel::default().show(ui, |ui| {
             if let Some(&grant) = self.pending.first() {
                 self.consent_ui(ui, grant);
             } else {
