@@ -409,20 +409,32 @@ impl Encoder {
                 0
             };
         }
-        // Phase D: the new frame becomes the reference.
+        // Phase D: the new frame becomes the reference, a run of dirty tiles
+        // at a time.
         for ty in 0..self.tiles_y {
-            for tx in 0..self.tiles_x {
-                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
+            let y = ty * TILE;
+            let th = TILE.min(h - y);
+            let row_dirty =
+                &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            let mut tx = 0u32;
+            while tx < self.tiles_x {
+                if !row_dirty[tx as usize] {
+                    tx += 1;
                     continue;
                 }
-                let (x, y, tw, th) = self.tile_rect(tx, ty);
-                let n = tw as usize * 4;
-                for r in y..y + th {
-                    let s = r as usize * frame.stride + x as usize * 4;
-                    let d = r as usize * row_bytes + x as usize * 4;
+                let start = tx;
+                while tx < self.tiles_x && row_dirty[tx as usize] {
+                    let b = (tx * h + y) as usize;
+                    self.motion.hashes[b..b + th as usize]
+                        .copy_from_slice(&self.next_hash[b..b + th as usize]);
+                    tx += 1;
+                }
+                let x0 = (start * TILE) as usize * 4;
+                let n = ((tx * TILE).min(w) - start * TILE) as usize * 4;
+                for r in y as usize..(y + th) as usize {
+                    let s = r * frame.stride + x0;
+                    let d = r * row_bytes + x0;
                     self.reference[d..d + n].copy_from_slice(&frame.data[s..s + n]);
-                    let hh = self.next_hash[(tx * h + r) as usize];
-                    self.motion.set_hash(tx, r, hh);
                 }
             }
         }
@@ -448,9 +460,11 @@ impl Encoder {
     fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
         let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
         let video = self.video.as_ref().map(|v| v.rect);
+        let mut dirty = 0u32;
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let t = (ty * self.tiles_x + tx) as usize;
+                dirty += u32::from(self.dirty[t]);
                 if !self.dirty[t] || self.tile_dy[t] != NO_DY {
                     continue;
                 }
@@ -465,8 +479,9 @@ impl Encoder {
                 y1 = y1.max(ty + 1);
             }
         }
-        // A few tiles, and not the whole screen (a page flip, not a move).
-        if n < 6 || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
+        // A few tiles, most of the change (a scroll explains its own), and not
+        // the whole screen (a page flip, not a move).
+        if n < 6 || n * 2 < dirty || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
             return None;
         }
         let (bx, by) = (x0 * TILE, y0 * TILE);
@@ -873,7 +888,7 @@ impl Anchors {
             }
         }
         self.votes.clear();
-        for y in (by..by + bh).step_by(2) {
+        for y in (by..by + bh).step_by(3) {
             let row = cur.row(bx, y, bw);
             for i in 1..(bw - ANCHOR_SPAN) as usize {
                 if !is_anchor(row, i) {
