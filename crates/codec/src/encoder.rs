@@ -245,7 +245,8 @@ impl Encoder {
         if key {
             self.motion.reset(self.tiles_x, h);
         }
-        // Phase A: hash the rows of changed tiles in the new frame.
+        // Phase A: hash the rows of changed tiles in the new frame (keyframes;
+        // `diff` does it for delta frames) and index their columns.
         self.motion.begin();
         let mut any = false;
         for ty in 0..self.tiles_y {
@@ -254,10 +255,13 @@ impl Encoder {
                     continue;
                 }
                 any = true;
-                let (x, y, tw, th) = self.tile_rect(tx, ty);
-                for r in y..y + th {
-                    self.next_hash[(tx * h + r) as usize] =
-                        seg_hash(src.data, src.stride, x, r, tw);
+                if key {
+                    // (delta frames hashed their changed tiles in `diff`)
+                    let (x, y, tw, th) = self.tile_rect(tx, ty);
+                    for r in y..y + th {
+                        self.next_hash[(tx * h + r) as usize] =
+                            seg_hash(src.data, src.stride, x, r, tw);
+                    }
                 }
                 if !key {
                     self.motion.index_column(tx);
@@ -685,13 +689,23 @@ impl Encoder {
             for y in y0..y1 {
                 let cur = &src.data[y as usize * src.stride..y as usize * src.stride + row_bytes];
                 let prev = &self.reference[y as usize * row_bytes..(y as usize + 1) * row_bytes];
-                for ((d, c), p) in dirty
+                // A changed tile's rows are hashed here, while they are in
+                // cache (Phase A's work); rows above its first change are
+                // unchanged and keep the reference's hashes.
+                for (tx, ((d, c), p)) in dirty
                     .iter_mut()
                     .zip(cur.chunks(tile_bytes))
                     .zip(prev.chunks(tile_bytes))
+                    .enumerate()
                 {
-                    if !*d && !bgr_eq(c, p) {
+                    let col = tx * h as usize;
+                    if *d {
+                        self.next_hash[col + y as usize] = bgr_hash(c);
+                    } else if !bgr_eq(c, p) {
                         *d = true;
+                        let above = col + y0 as usize..col + y as usize;
+                        self.next_hash[above.clone()].copy_from_slice(&self.motion.hashes[above]);
+                        self.next_hash[col + y as usize] = bgr_hash(c);
                     }
                 }
             }
