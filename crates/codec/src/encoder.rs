@@ -173,7 +173,24 @@ impl Encoder {
 
     /// Appends one self-delimited update describing `frame` relative to the
     /// previous encoded frame to `out` (does not clear `out`).
+    ///
+    /// After an error nothing was appended and the next update is a keyframe
+    /// (a video region's encoder may have moved on without its output).
     pub fn encode(
+        &mut self,
+        frame: FrameRef<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<EncodeStats, EncodeError> {
+        let start = out.len();
+        let result = self.encode_inner(frame, out);
+        if result.is_err() {
+            out.truncate(start);
+            self.force_key = true;
+        }
+        result
+    }
+
+    fn encode_inner(
         &mut self,
         frame: FrameRef<'_>,
         out: &mut Vec<u8>,
