@@ -19,6 +19,10 @@ const NO_DY: i32 = i32::MIN;
 /// zstd level of the op stream for delta updates and for keyframes.
 const ZSTD_LEVEL: i32 = 3;
 const ZSTD_KEY_LEVEL: i32 = 7;
+/// Delta updates with more op bytes than this (page flips, big redraws) use
+/// the fastest level: their zstd time otherwise dominates the frame.
+const ZSTD_BIG: usize = 512 << 10;
+const ZSTD_BIG_LEVEL: i32 = 1;
 
 /// Frames in a row a tile must change with natural content (sent as
 /// literal pixels, not motion) before it may join a video region.
@@ -749,7 +753,13 @@ impl Encoder {
         let use_zstd = ops_len > 64;
         if use_zstd {
             // Keyframes are rare and large: spend a little more time on them.
-            let level = if key { ZSTD_KEY_LEVEL } else { ZSTD_LEVEL };
+            let level = if key {
+                ZSTD_KEY_LEVEL
+            } else if ops_len > ZSTD_BIG {
+                ZSTD_BIG_LEVEL
+            } else {
+                ZSTD_LEVEL
+            };
             if self.zstd.is_none() {
                 self.zstd = Some(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?);
                 self.zstd_level = level;
