@@ -103,8 +103,9 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
         }
     }
     if overflow {
+        // Smooth ramps predict exactly and cost little lossless.
         return Kind::Many {
-            natural: looks_natural(s, src, x, y, w, h),
+            natural: looks_natural(s, src, x, y, w, h) && !smooth(src, x, y, w, h),
         };
     }
     if s.palette.len() == 1 {
