@@ -26,7 +26,7 @@ const ZSTD_BIG_LEVEL: i32 = 1;
 
 /// Frames in a row a tile must change with natural content (sent as
 /// literal pixels, not motion) before it may join a video region.
-const STREAK: u8 = 2;
+const STREAK: u8 = 1;
 
 /// Encoder settings.
 #[derive(Clone, Debug)]
@@ -478,6 +478,28 @@ impl Encoder {
         (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
     }
 
+    /// True when a vertical offset explains at least half the rows of a
+    /// changed tile of this frame (from row hashes, before Phase C).
+    fn moves_now(&self, tx: u32, ty: u32) -> bool {
+        let (_, y, _, th) = self.tile_rect(tx, ty);
+        let t = (ty * self.tiles_x + tx) as usize;
+        let globals = self.motion.global.iter().take(3).map(|g| g.0);
+        std::iter::once(self.tile_dy[t]).chain(globals).any(|dy| {
+            if dy == NO_DY || dy == 0 {
+                return false;
+            }
+            let mut n = 0;
+            for r in y..y + th {
+                let sy = r as i32 + dy;
+                if sy >= 0 && sy < self.height as i32 {
+                    let hh = self.next_hash[(tx * self.height + r) as usize];
+                    n += u32::from(hh == self.motion.hash(tx, sy as u32));
+                }
+            }
+            n * 2 >= th
+        })
+    }
+
     /// Looks for one 2-D move (a dragged window) among the changed tiles that
     /// no vertical offset explains: shift-invariant anchors (pixel edges whose
     /// colour pair hashes to 0 mod 16) of the new frame are looked up among
@@ -562,9 +584,11 @@ impl Encoder {
         }
         // Scrolling or moving content is motion, not video: its text would go
         // lossy inside a region.
+        // Judged by last frame's split and by this frame's row hashes.
         for ty in y0..y1 {
             for tx in x0..x1 {
-                if self.tile_moved[(ty * self.tiles_x + tx) as usize] {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.tile_moved[t] || (self.dirty[t] && self.moves_now(tx, ty)) {
                     return Ok(());
                 }
             }
