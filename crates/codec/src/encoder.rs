@@ -19,10 +19,14 @@ const NO_DY: i32 = i32::MIN;
 /// zstd level of the op stream for delta updates and for keyframes.
 const ZSTD_LEVEL: i32 = 3;
 const ZSTD_KEY_LEVEL: i32 = 7;
+/// Delta updates with more op bytes than this (page flips, big redraws) use
+/// the fastest level: their zstd time otherwise dominates the frame.
+const ZSTD_BIG: usize = 512 << 10;
+const ZSTD_BIG_LEVEL: i32 = 1;
 
 /// Frames in a row a tile must change with natural content (sent as
 /// literal pixels, not motion) before it may join a video region.
-const STREAK: u8 = 2;
+const STREAK: u8 = 1;
 
 /// Encoder settings.
 #[derive(Clone, Debug)]
@@ -173,7 +177,24 @@ impl Encoder {
 
     /// Appends one self-delimited update describing `frame` relative to the
     /// previous encoded frame to `out` (does not clear `out`).
+    ///
+    /// After an error nothing was appended and the next update is a keyframe
+    /// (a video region's encoder may have moved on without its output).
     pub fn encode(
+        &mut self,
+        frame: FrameRef<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<EncodeStats, EncodeError> {
+        let start = out.len();
+        let result = self.encode_inner(frame, out);
+        if result.is_err() {
+            out.truncate(start);
+            self.force_key = true;
+        }
+        result
+    }
+
+    fn encode_inner(
         &mut self,
         frame: FrameRef<'_>,
         out: &mut Vec<u8>,
@@ -245,7 +266,8 @@ impl Encoder {
         if key {
             self.motion.reset(self.tiles_x, h);
         }
-        // Phase A: hash the rows of changed tiles in the new frame.
+        // Phase A: hash the rows of changed tiles in the new frame (keyframes;
+        // `diff` does it for delta frames) and index their columns.
         self.motion.begin();
         let mut any = false;
         for ty in 0..self.tiles_y {
@@ -254,10 +276,13 @@ impl Encoder {
                     continue;
                 }
                 any = true;
-                let (x, y, tw, th) = self.tile_rect(tx, ty);
-                for r in y..y + th {
-                    self.next_hash[(tx * h + r) as usize] =
-                        seg_hash(src.data, src.stride, x, r, tw);
+                if key {
+                    // (delta frames hashed their changed tiles in `diff`)
+                    let (x, y, tw, th) = self.tile_rect(tx, ty);
+                    for r in y..y + th {
+                        self.next_hash[(tx * h + r) as usize] =
+                            seg_hash(src.data, src.stride, x, r, tw);
+                    }
                 }
                 if !key {
                     self.motion.index_column(tx);
@@ -409,20 +434,32 @@ impl Encoder {
                 0
             };
         }
-        // Phase D: the new frame becomes the reference.
+        // Phase D: the new frame becomes the reference, a run of dirty tiles
+        // at a time.
         for ty in 0..self.tiles_y {
-            for tx in 0..self.tiles_x {
-                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
+            let y = ty * TILE;
+            let th = TILE.min(h - y);
+            let row_dirty =
+                &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            let mut tx = 0u32;
+            while tx < self.tiles_x {
+                if !row_dirty[tx as usize] {
+                    tx += 1;
                     continue;
                 }
-                let (x, y, tw, th) = self.tile_rect(tx, ty);
-                let n = tw as usize * 4;
-                for r in y..y + th {
-                    let s = r as usize * frame.stride + x as usize * 4;
-                    let d = r as usize * row_bytes + x as usize * 4;
+                let start = tx;
+                while tx < self.tiles_x && row_dirty[tx as usize] {
+                    let b = (tx * h + y) as usize;
+                    self.motion.hashes[b..b + th as usize]
+                        .copy_from_slice(&self.next_hash[b..b + th as usize]);
+                    tx += 1;
+                }
+                let x0 = (start * TILE) as usize * 4;
+                let n = ((tx * TILE).min(w) - start * TILE) as usize * 4;
+                for r in y as usize..(y + th) as usize {
+                    let s = r * frame.stride + x0;
+                    let d = r * row_bytes + x0;
                     self.reference[d..d + n].copy_from_slice(&frame.data[s..s + n]);
-                    let hh = self.next_hash[(tx * h + r) as usize];
-                    self.motion.set_hash(tx, r, hh);
                 }
             }
         }
@@ -441,6 +478,28 @@ impl Encoder {
         (x, y, TILE.min(self.width - x), TILE.min(self.height - y))
     }
 
+    /// True when a vertical offset explains at least half the rows of a
+    /// changed tile of this frame (from row hashes, before Phase C).
+    fn moves_now(&self, tx: u32, ty: u32) -> bool {
+        let (_, y, _, th) = self.tile_rect(tx, ty);
+        let t = (ty * self.tiles_x + tx) as usize;
+        let globals = self.motion.global.iter().take(3).map(|g| g.0);
+        std::iter::once(self.tile_dy[t]).chain(globals).any(|dy| {
+            if dy == NO_DY || dy == 0 {
+                return false;
+            }
+            let mut n = 0;
+            for r in y..y + th {
+                let sy = r as i32 + dy;
+                if sy >= 0 && sy < self.height as i32 {
+                    let hh = self.next_hash[(tx * self.height + r) as usize];
+                    n += u32::from(hh == self.motion.hash(tx, sy as u32));
+                }
+            }
+            n * 2 >= th
+        })
+    }
+
     /// Looks for one 2-D move (a dragged window) among the changed tiles that
     /// no vertical offset explains: shift-invariant anchors (pixel edges whose
     /// colour pair hashes to 0 mod 16) of the new frame are looked up among
@@ -448,9 +507,11 @@ impl Encoder {
     fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
         let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
         let video = self.video.as_ref().map(|v| v.rect);
+        let mut dirty = 0u32;
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let t = (ty * self.tiles_x + tx) as usize;
+                dirty += u32::from(self.dirty[t]);
                 if !self.dirty[t] || self.tile_dy[t] != NO_DY {
                     continue;
                 }
@@ -465,8 +526,9 @@ impl Encoder {
                 y1 = y1.max(ty + 1);
             }
         }
-        // A few tiles, and not the whole screen (a page flip, not a move).
-        if n < 6 || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
+        // A few tiles, most of the change (a scroll explains its own), and not
+        // the whole screen (a page flip, not a move).
+        if n < 6 || n * 2 < dirty || (x1 - x0) * (y1 - y0) * 10 > self.tiles_x * self.tiles_y * 6 {
             return None;
         }
         let (bx, by) = (x0 * TILE, y0 * TILE);
@@ -522,9 +584,11 @@ impl Encoder {
         }
         // Scrolling or moving content is motion, not video: its text would go
         // lossy inside a region.
+        // Judged by last frame's split and by this frame's row hashes.
         for ty in y0..y1 {
             for tx in x0..x1 {
-                if self.tile_moved[(ty * self.tiles_x + tx) as usize] {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.tile_moved[t] || (self.dirty[t] && self.moves_now(tx, ty)) {
                     return Ok(());
                 }
             }
@@ -670,13 +734,23 @@ impl Encoder {
             for y in y0..y1 {
                 let cur = &src.data[y as usize * src.stride..y as usize * src.stride + row_bytes];
                 let prev = &self.reference[y as usize * row_bytes..(y as usize + 1) * row_bytes];
-                for ((d, c), p) in dirty
+                // A changed tile's rows are hashed here, while they are in
+                // cache (Phase A's work); rows above its first change are
+                // unchanged and keep the reference's hashes.
+                for (tx, ((d, c), p)) in dirty
                     .iter_mut()
                     .zip(cur.chunks(tile_bytes))
                     .zip(prev.chunks(tile_bytes))
+                    .enumerate()
                 {
-                    if !*d && !bgr_eq(c, p) {
+                    let col = tx * h as usize;
+                    if *d {
+                        self.next_hash[col + y as usize] = bgr_hash(c);
+                    } else if !bgr_eq(c, p) {
                         *d = true;
+                        let above = col + y0 as usize..col + y as usize;
+                        self.next_hash[above.clone()].copy_from_slice(&self.motion.hashes[above]);
+                        self.next_hash[col + y as usize] = bgr_hash(c);
                     }
                 }
             }
@@ -703,7 +777,13 @@ impl Encoder {
         let use_zstd = ops_len > 64;
         if use_zstd {
             // Keyframes are rare and large: spend a little more time on them.
-            let level = if key { ZSTD_KEY_LEVEL } else { ZSTD_LEVEL };
+            let level = if key {
+                ZSTD_KEY_LEVEL
+            } else if ops_len > ZSTD_BIG {
+                ZSTD_BIG_LEVEL
+            } else {
+                ZSTD_LEVEL
+            };
             if self.zstd.is_none() {
                 self.zstd = Some(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?);
                 self.zstd_level = level;
@@ -873,7 +953,7 @@ impl Anchors {
             }
         }
         self.votes.clear();
-        for y in (by..by + bh).step_by(2) {
+        for y in (by..by + bh).step_by(3) {
             let row = cur.row(bx, y, bw);
             for i in 1..(bw - ANCHOR_SPAN) as usize {
                 if !is_anchor(row, i) {

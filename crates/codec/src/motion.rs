@@ -113,11 +113,6 @@ impl Motion {
     pub(crate) fn hash(&self, col: u32, y: u32) -> u64 {
         self.hashes[col as usize * self.height as usize + y as usize]
     }
-
-    #[inline]
-    pub(crate) fn set_hash(&mut self, col: u32, y: u32, h: u64) {
-        self.hashes[col as usize * self.height as usize + y as usize] = h;
-    }
 }
 
 /// Adds one vote for `dy` to a small vote list.

@@ -65,12 +65,17 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
     s.idx.clear();
     let mut last = u32::MAX;
     let mut last_i = 0u8;
+    // The colour before `last` (text alternates between two).
+    let (mut other, mut other_i) = (u32::MAX, 0u8);
     let mut overflow = false;
     'rows: for r in 0..h {
         let row = src.row(x, y + r, w);
         for p in row.chunks_exact(4) {
             let c = px(p);
-            if c != last {
+            if c == other {
+                std::mem::swap(&mut last, &mut other);
+                std::mem::swap(&mut last_i, &mut other_i);
+            } else if c != last {
                 let mut slot = (c.wrapping_mul(0x9E37_79B1) >> 22) as usize;
                 loop {
                     if s.stamp[slot] != epoch {
@@ -89,6 +94,8 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
                     }
                     slot = (slot + 1) & (TABLE - 1);
                 }
+                other = last;
+                other_i = last_i;
                 last = c;
                 last_i = s.vals[slot];
             }
@@ -96,8 +103,9 @@ pub(crate) fn analyze(s: &mut TileScratch, src: Src<'_>, x: u32, y: u32, w: u32,
         }
     }
     if overflow {
+        // Smooth ramps predict exactly and cost little lossless.
         return Kind::Many {
-            natural: looks_natural(s, src, x, y, w, h),
+            natural: looks_natural(s, src, x, y, w, h) && !smooth(src, x, y, w, h),
         };
     }
     if s.palette.len() == 1 {

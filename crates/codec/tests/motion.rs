@@ -270,12 +270,22 @@ fn photo(x: u32, y: u32) -> bool {
 
 #[test]
 fn scrolling_past_a_photo_keeps_text_exact() {
+    scroll_past_photo(0);
+}
+
+#[test]
+fn scrolling_a_photo_seen_in_the_keyframe_keeps_text_exact() {
+    scroll_past_photo(420);
+    scroll_past_photo(700);
+}
+
+fn scroll_past_photo(start: u32) {
     let (page, _) = long_page();
     let mut enc = Encoder::new(EncoderConfig::default());
     let mut dec = Decoder::new(DecoderLimits::default());
     let mut out = Vec::new();
-    for i in 0..24u32 {
-        let off = i * 45;
+    for i in 0..20u32 {
+        let off = start + i * 45;
         let s = (off * W * 4) as usize;
         let f = &page[s..s + (W * H * 4) as usize];
         out.clear();

@@ -255,3 +255,11 @@ proptest! {
         }
     }
 }
+
+/// The host encodes on a capture thread, the viewer decodes on its network thread.
+#[test]
+fn encoder_and_decoder_are_send() {
+    fn send<T: Send>() {}
+    send::<Encoder>();
+    send::<Decoder>();
+}
