@@ -55,10 +55,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr (stdout carries events); `RUST_LOG` filters them, warnings by default.
+/// Logs go to stderr (stdout carries events); `RUST_LOG` filters them. By default: warnings, plus the
+/// audit trail (session start and end, technician, permissions, end reason; never codes, keys or
+/// content) of the host and the relay.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,tandem::audit=info,tandem_relay=info")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -51,13 +51,13 @@ pub struct ClipReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BenchError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("loading {path}: {source}")]
+    #[error("loading {path}")]
     Image {
         path: PathBuf,
         #[source]
@@ -65,14 +65,14 @@ pub enum BenchError {
     },
     #[error("no clips (subdirectories with frame_NNNN.png) in {0}")]
     NoClips(PathBuf),
-    #[error("encoding frame {frame} of {clip}: {source}")]
+    #[error("encoding frame {frame} of {clip}")]
     Encode {
         clip: String,
         frame: usize,
         #[source]
         source: tandem_codec::EncodeError,
     },
-    #[error("decoding frame {frame} of {clip}: {source}")]
+    #[error("decoding frame {frame} of {clip}")]
     Decode {
         clip: String,
         frame: usize,

@@ -116,7 +116,7 @@ pub async fn run(
         }
         Ok(Ending::Remote(detail)) => detail,
         Err(e) => {
-            warn!(error = %e, "session failed");
+            warn!(target: "tandem::audit", error = %e, "session ended with an error");
             relay.close("session error");
             emit(
                 &events,
@@ -132,7 +132,7 @@ pub async fn run(
 }
 
 fn ended(events: &Events, reason: &str) -> String {
-    info!(reason, "session ended");
+    info!(target: "tandem::audit", reason, "session ended");
     emit(
         events,
         HostEvent::Ended {
@@ -216,7 +216,7 @@ impl Session<'_> {
                 });
             }
         }
-        info!(technician = %self.technician, "technician connected");
+        info!(target: "tandem::audit", technician = %self.technician, "session started: technician connected");
 
         // Stage 1: may they see the screen?
         let auto = self.config.auto_accept;
@@ -362,7 +362,7 @@ impl Session<'_> {
 
     async fn send_permissions(&mut self) -> Result<(), HostError> {
         let control = self.control_allowed.load(Ordering::Relaxed);
-        info!(technician = %self.technician, view = self.view, control, "permissions");
+        info!(target: "tandem::audit", technician = %self.technician, view = self.view, control, "permissions granted");
         emit(
             self.events,
             HostEvent::Permissions {
