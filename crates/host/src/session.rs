@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tandem_link::{SealedRecv, SealedSend, host_handshake};
+use tandem_link::{AbortOnDrop, SealedRecv, SealedSend, host_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::session::{Control, EndReason, FrameMsg, Input};
@@ -179,15 +179,6 @@ async fn read_control(mut recv: SealedRecv, out: mpsc::Sender<ControlIn>) {
         if out.send(item).await.is_err() || last {
             return;
         }
-    }
-}
-
-/// Aborts the task when dropped, so no task outlives its session.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -213,6 +213,15 @@ fn finish(
     }
 }
 
+/// Owns a spawned task and aborts it when dropped, so no task outlives the session that made it.
+pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The protocol version this build speaks.
 pub const fn version() -> u16 {
     PROTOCOL_VERSION

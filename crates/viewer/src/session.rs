@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_link::{SealedRecv, viewer_handshake};
+use tandem_link::{AbortOnDrop, SealedRecv, viewer_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::session::{Control, EndReason, FrameMsg};
 use tandem_relay::RelayClient;
@@ -216,15 +216,6 @@ enum Ending {
 enum Decoded {
     Update { seq: u64, bytes: usize },
     Failed(tandem_codec::DecodeError),
-}
-
-/// Aborts the task when dropped, so no task outlives its session.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 async fn read_control(mut recv: SealedRecv, out: mpsc::Sender<Result<Control, String>>) {
