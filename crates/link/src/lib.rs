@@ -16,7 +16,7 @@ use tandem_proto::handshake::{
 use tandem_proto::limits::{MAX_CONTROL_FRAME, MAX_FRAMES_FRAME};
 use tandem_proto::seal::{OpenError, SealError};
 use tandem_proto::wire::DecodeError;
-use tandem_proto::{PROTOCOL_VERSION, StreamKind};
+use tandem_proto::StreamKind;
 use thiserror::Error;
 
 pub use stream::{FramedRecv, SealedRecv, SealedSend};
@@ -220,9 +220,4 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// The protocol version this build speaks.
-pub const fn version() -> u16 {
-    PROTOCOL_VERSION
 }
