@@ -8,6 +8,7 @@ mod stream;
 use std::time::Duration;
 
 use quinn::Connection;
+use tandem_proto::StreamKind;
 use tandem_proto::code::SessionCode;
 use tandem_proto::framing::FramingError;
 use tandem_proto::handshake::{
@@ -16,7 +17,6 @@ use tandem_proto::handshake::{
 use tandem_proto::limits::{MAX_CONTROL_FRAME, MAX_FRAMES_FRAME};
 use tandem_proto::seal::{OpenError, SealError};
 use tandem_proto::wire::DecodeError;
-use tandem_proto::StreamKind;
 use thiserror::Error;
 
 pub use stream::{FramedRecv, SealedRecv, SealedSend};
