@@ -182,6 +182,8 @@ fn declined_view_ends_the_session_on_both_sides() {
     assert_eq!(asked["technician"], "E2E technician");
     share.send_line("n");
 
+    let answer = join.wait_event("permissions");
+    assert_eq!(perms(&answer), (false, false), "{answer}");
     let viewer_end = join.wait_event("session_ended");
     let text = reason(&viewer_end);
     assert!(

@@ -259,6 +259,8 @@ impl Session<'_> {
             },
         };
         if !view_ok {
+            // PROTOCOL.md §7: the answer is `Permissions { view: false }`, then `End`.
+            self.set_control(false).await?;
             return Ok(Ending::Local {
                 reason: EndReason::ConsentDenied,
                 detail: "You declined to share your screen.".into(),
