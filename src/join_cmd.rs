@@ -161,6 +161,9 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 (false, false) => "The user has not allowed you to see the screen.".into(),
             },
         ),
+        ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
+            "The user declined your request for control; you can still see the screen and may ask again.".into()
+        }),
         ViewerEvent::FirstFrame { width, height } => out.event(
             "first_frame",
             json!({ "width": width, "height": height }),

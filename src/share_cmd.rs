@@ -86,12 +86,14 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     let printer_pending = pending.clone();
     let printer = runtime.spawn(async move {
         while let Some(event) = event_rx.recv().await {
-            print_event(&out, &event, window);
+            // Record the question before printing it: an answer typed (or scripted) as soon as it
+            // shows must find it pending, not be dropped.
             if let HostEvent::ConsentNeeded { grant, .. } = &event
                 && let Ok(mut pending) = printer_pending.lock()
             {
                 *pending = Some(*grant);
             }
+            print_event(&out, &event, window);
             let _ = window_tx.send(event);
         }
     });

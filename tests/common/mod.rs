@@ -282,3 +282,32 @@ pub fn differing_pixels(bgrx: &[u8], png: &Path) -> Option<usize> {
             .count(),
     )
 }
+
+impl TestRelay {
+    /// A relay on loopback reading the TOML `config` file (`tandem_relay::config::FileConfig`).
+    pub fn start_with_config(config: &Path) -> TestRelay {
+        let dir = TempDir::new("relay");
+        let data = dir.path().to_str().unwrap().to_owned();
+        let mut proc = Proc::start(
+            "relay",
+            &[
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &data,
+                "--config",
+                config.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        );
+        let listening = proc.wait_event("listening");
+        TestRelay {
+            addr: listening["addr"].as_str().unwrap().to_owned(),
+            fingerprint: listening["fingerprint"].as_str().unwrap().to_owned(),
+            proc,
+            dir,
+        }
+    }
+}

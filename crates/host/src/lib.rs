@@ -93,6 +93,14 @@ pub enum HostError {
     Link(#[from] LinkError),
     #[error("cannot make a code: {0}")]
     Code(#[from] CodeError),
+    /// The viewer's code did not match. The relay forgot the code at that attempt, so it is dead.
+    #[error(
+        "someone tried to join with a wrong code, so that code no longer works (a code allows one try): start sharing again to get a new code"
+    )]
+    WrongCode,
+    /// Nobody joined before the code expired.
+    #[error("your code expired before anyone used it: start sharing again to get a new code")]
+    CodeExpired,
     #[error("screen capture failed: {0}")]
     Capture(String),
 }

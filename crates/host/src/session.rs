@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tandem_link::{AbortOnDrop, SealedRecv, SealedSend, host_handshake};
+use tandem_link::{AbortOnDrop, LinkError, SealedRecv, SealedSend, host_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
+use tandem_proto::handshake::HandshakeError;
 use tandem_proto::session::{Control, EndReason, FrameMsg, Input};
-use tandem_relay::RelayClient;
+use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -28,12 +29,32 @@ fn emit(events: &Events, event: HostEvent) {
     let _ = events.send(event);
 }
 
-/// Runs one sharing session to its end. Returns the human reason it ended.
+/// Runs one sharing session to its end. Returns the human reason it ended. Every way it can end,
+/// failures included, is reported with one [`HostEvent::Ended`], so a front end always learns why.
 pub async fn run(
     config: HostConfig,
     events: Events,
+    commands: mpsc::UnboundedReceiver<HostCommand>,
+) -> Result<String, HostError> {
+    let result = run_session(config, &events, commands).await;
+    if let Err(e) = &result {
+        warn!(error = %e, "session failed");
+        emit(
+            &events,
+            HostEvent::Ended {
+                reason: e.to_string(),
+            },
+        );
+    }
+    result
+}
+
+async fn run_session(
+    config: HostConfig,
+    events: &Events,
     mut commands: mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<String, HostError> {
+    let events = events.clone();
     let mut relay = RelayClient::connect(&config.relay, &config.trust).await?;
     emit(
         &events,
@@ -55,7 +76,14 @@ pub async fn run(
             },
         );
         tokio::select! {
-            paired = relay.wait_paired() => { paired?; break code; }
+            paired = relay.wait_paired() => match paired {
+                Ok(()) => break code,
+                Err(ClientError::Expired) => {
+                    relay.close_and_wait("code expired").await;
+                    return Err(HostError::CodeExpired);
+                }
+                Err(e) => return Err(e.into()),
+            },
             command = commands.recv() => match command {
                 Some(HostCommand::NewCode) => continue,
                 Some(HostCommand::Stop) | None => {
@@ -72,8 +100,12 @@ pub async fn run(
     let link = match host_handshake(relay.connection().clone(), &code, &relay.relay_id()).await {
         Ok(link) => link,
         Err(e) => {
-            relay.close("handshake failed");
-            return Err(e.into());
+            // The viewer, which checks the code first, waits for this close before its own.
+            relay.close_and_wait("handshake failed").await;
+            return Err(match e {
+                LinkError::Handshake(HandshakeError::WrongCode) => HostError::WrongCode,
+                e => e.into(),
+            });
         }
     };
     drop(code);
@@ -102,11 +134,12 @@ pub async fn run(
         .await;
     session.frame_control.stop();
     let reason = match outcome {
-        Ok(Ending::Local { reason, detail }) => {
-            let msg = Control::End {
-                reason,
-                detail: detail.clone(),
-            };
+        Ok(Ending::Local {
+            reason,
+            detail,
+            for_viewer,
+        }) => {
+            let msg = Control::end(reason, for_viewer);
             if session.control_send.send(&msg).await.is_ok() {
                 session.control_send.finish();
                 // The viewer closes once it has read End; don't wait longer than the grace.
@@ -118,12 +151,6 @@ pub async fn run(
         Err(e) => {
             warn!(target: "tandem::audit", error = %e, "session ended with an error");
             relay.close("session error");
-            emit(
-                &events,
-                HostEvent::Ended {
-                    reason: e.to_string(),
-                },
-            );
             return Err(e);
         }
     };
@@ -143,8 +170,12 @@ fn ended(events: &Events, reason: &str) -> String {
 }
 
 enum Ending {
-    /// This side ends: tell the viewer why.
-    Local { reason: EndReason, detail: String },
+    /// This side ends: `detail` tells the user here why, `for_viewer` tells the technician.
+    Local {
+        reason: EndReason,
+        detail: String,
+        for_viewer: String,
+    },
     /// The viewer ended or vanished.
     Remote(String),
 }
@@ -204,6 +235,7 @@ impl Session<'_> {
                 return Ok(Ending::Local {
                     reason: EndReason::ProtocolError,
                     detail: "The viewer did not introduce itself.".into(),
+                    for_viewer: "Your viewer did not introduce itself in time.".into(),
                 });
             }
         }
@@ -220,9 +252,12 @@ impl Session<'_> {
             },
         };
         if !view_ok {
+            // PROTOCOL.md §7: the answer is `Permissions { view: false }`, then `End`.
+            self.set_control(false).await?;
             return Ok(Ending::Local {
                 reason: EndReason::ConsentDenied,
                 detail: "You declined to share your screen.".into(),
+                for_viewer: "The user declined to share their screen with you.".into(),
             });
         }
         self.view = true;
@@ -257,6 +292,7 @@ impl Session<'_> {
                     Some(HostCommand::Stop) | None => return Ok(Ending::Local {
                         reason: EndReason::HostEnded,
                         detail: "You stopped sharing.".into(),
+                        for_viewer: "The user stopped sharing their screen.".into(),
                     }),
                     Some(HostCommand::RevokeControl) => self.set_control(false).await?,
                     Some(HostCommand::Consent { grant: Grant::Control, allow }) => self.set_control(allow).await?,
@@ -304,6 +340,7 @@ impl Session<'_> {
                     return Ok(Some(Ending::Local {
                         reason: EndReason::ProtocolError,
                         detail: format!("The viewer broke the protocol: {e}"),
+                        for_viewer: format!("Your viewer broke the protocol: {e}"),
                     }));
                 }
             }
@@ -340,6 +377,7 @@ impl Session<'_> {
                 return Ok(Some(Ending::Local {
                     reason: EndReason::ProtocolError,
                     detail: "The viewer sent a message out of order.".into(),
+                    for_viewer: "Your viewer sent a message out of order.".into(),
                 }));
             }
         }
@@ -393,6 +431,7 @@ impl Session<'_> {
                     Some(HostCommand::Stop) | None => return Ok(Answer::Ended(Ending::Local {
                         reason: EndReason::HostEnded,
                         detail: "You stopped sharing.".into(),
+                        for_viewer: "The user stopped sharing their screen.".into(),
                     })),
                     Some(_) => {}
                 },

@@ -117,6 +117,11 @@ impl ViewerApp {
                         self.control_requested = false;
                     }
                 }
+                ViewerEvent::ControlDeclined => {
+                    // They may ask again.
+                    self.control_requested = false;
+                    self.status = "Control declined; viewing only".into();
+                }
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Snapshot { .. }

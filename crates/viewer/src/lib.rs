@@ -46,6 +46,8 @@ pub enum ViewerEvent {
         view: bool,
         control: bool,
     },
+    /// The user answered a control request with no: the technician may still view.
+    ControlDeclined,
     /// The first screen update arrived and was decoded.
     FirstFrame {
         width: u32,

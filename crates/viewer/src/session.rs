@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_link::{AbortOnDrop, SealedRecv, viewer_handshake};
+use tandem_link::{AbortOnDrop, LinkError, SealedRecv, viewer_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::session::{Control, EndReason, FrameMsg};
 use tandem_relay::RelayClient;
@@ -25,14 +25,36 @@ fn emit(events: &Events, event: ViewerEvent) {
     let _ = events.send(event);
 }
 
-/// Runs one viewing session to its end; returns the human reason it ended.
+/// Runs one viewing session to its end; returns the human reason it ended. Every way it can end,
+/// failures included, is reported with one [`ViewerEvent::Ended`], so a front end always learns why.
 pub async fn run(
     config: ViewerConfig,
     screen: SharedScreen,
     repaint: Repaint,
     events: Events,
+    commands: mpsc::UnboundedReceiver<ViewerCommand>,
+) -> Result<String, ViewerError> {
+    let result = run_session(config, screen, repaint, &events, commands).await;
+    if let Err(e) = &result {
+        warn!(error = %e, "session failed");
+        emit(
+            &events,
+            ViewerEvent::Ended {
+                reason: e.to_string(),
+            },
+        );
+    }
+    result
+}
+
+async fn run_session(
+    config: ViewerConfig,
+    screen: SharedScreen,
+    repaint: Repaint,
+    events: &Events,
     mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
 ) -> Result<String, ViewerError> {
+    let events = events.clone();
     let mut relay = RelayClient::connect(&config.relay, &config.trust).await?;
     emit(
         &events,
@@ -47,7 +69,14 @@ pub async fn run(
         match viewer_handshake(relay.connection().clone(), &config.code, &relay.relay_id()).await {
             Ok(link) => link,
             Err(e) => {
-                relay.close("handshake failed");
+                // The viewer checks the code first: give the host (briefly) the time to read our
+                // `Failed` and leave, since closing now could discard it.
+                if let LinkError::Handshake(h) = &e
+                    && h.fail_message().is_some()
+                {
+                    let _ = tokio::time::timeout(END_GRACE, relay.peer_left()).await;
+                }
+                relay.close_and_wait("handshake failed").await;
                 return Err(e.into());
             }
         };
@@ -71,6 +100,7 @@ pub async fn run(
     let mut frames_reader = None;
     let mut stats = Stats::new();
     let mut pending_snapshot = None;
+    let mut control_requested = false;
     let started = Instant::now();
 
     let ending = loop {
@@ -78,7 +108,10 @@ pub async fn run(
             biased;
             command = commands.recv() => match command {
                 Some(ViewerCommand::Input(input)) => input_send.send(&input).await?,
-                Some(ViewerCommand::RequestControl) => control_send.send(&Control::RequestControl).await?,
+                Some(ViewerCommand::RequestControl) => {
+                    control_requested = true;
+                    control_send.send(&Control::RequestControl).await?;
+                }
                 Some(ViewerCommand::Snapshot(path)) => {
                     if Screen::lock(&screen).frames == 0 {
                         // Nothing decoded yet: write it once the first picture is in.
@@ -97,6 +130,10 @@ pub async fn run(
                 Some(Ok(Control::Permissions { view, control })) => {
                     info!(view, control, "permissions changed");
                     emit(&events, ViewerEvent::Permissions { view, control });
+                    // The answer to a control request is the next `Permissions`.
+                    if std::mem::take(&mut control_requested) && !control {
+                        emit(&events, ViewerEvent::ControlDeclined);
+                    }
                     if view && frames_reader.is_none() {
                         let frames = link.streams.accept_uni(StreamKind::Frames).await?;
                         frames_reader = Some(AbortOnDrop(tokio::spawn(read_frames(
@@ -155,12 +192,6 @@ pub async fn run(
             };
             let _ = control_send.send(&msg).await;
             relay.close("decode error");
-            emit(
-                &events,
-                ViewerEvent::Ended {
-                    reason: e.to_string(),
-                },
-            );
             return Err(e.into());
         }
     };
