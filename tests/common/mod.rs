@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -22,6 +22,8 @@ pub struct Proc {
     stdin: Option<ChildStdin>,
     events: mpsc::Receiver<Value>,
     pub seen: Vec<Value>,
+    /// Everything the process wrote to stderr so far (also echoed to the test's stderr).
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Proc {
@@ -32,7 +34,7 @@ impl Proc {
             .env("RUST_LOG", "info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         match display {
             Some(display) => command.env("DISPLAY", display),
             None => command.env_remove("DISPLAY"),
@@ -54,13 +56,33 @@ impl Proc {
                 }
             }
         });
+        let stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collected = stderr.clone();
+        let label = name.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines() {
+                let Ok(line) = line else { return };
+                eprintln!("[{label} stderr] {line}");
+                let mut text = collected.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
         Proc {
             name: name.to_owned(),
             stdin: child.stdin.take(),
             child,
             events: rx,
             seen: Vec::new(),
+            stderr,
         }
+    }
+
+    /// What the process wrote to stderr so far. After [`Proc::wait_exit`], wait for a line with
+    /// [`wait_until`] rather than reading once: the reader thread may lag the exit.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// Waits for the next event named `event`, failing on timeout or exit.
@@ -83,6 +105,21 @@ impl Proc {
                     "{}: no `{event}` event within {timeout:?}; saw {:?}",
                     self.name, self.seen
                 ),
+            }
+        }
+    }
+
+    /// Collects every event until the process has closed its stdout (it exited), into `seen`.
+    pub fn drain_events(&mut self, timeout: Duration) -> &[Value] {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(value) => self.seen.push(value),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return &self.seen,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("{}: stdout still open after {timeout:?}", self.name)
+                }
             }
         }
     }

@@ -23,6 +23,9 @@ pub use stream::{FramedRecv, SealedRecv, SealedSend};
 
 /// How long a peer may take to open a stream or answer a handshake step.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a failing handshake waits for its `Failed` message to be delivered before returning, so
+/// the caller closing the connection right after does not discard it.
+const FAIL_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -183,11 +186,14 @@ pub async fn viewer_handshake(
 }
 
 /// Tells the peer why the handshake failed (best effort), and returns the error to report locally.
+/// Waits (at most [`FAIL_GRACE`]) until the message is delivered: callers close the connection next,
+/// which would otherwise drop it, and the peer would see a reset stream instead of the reason.
 async fn fail(send: &mut stream::PlainSend, error: HandshakeError) -> LinkError {
     if let Some(msg) = error.fail_message() {
         // The peer may already be gone; the local error is what matters.
-        let _ = send.send(&msg).await;
-        let _ = send.finish();
+        if send.send(&msg).await.is_ok() && send.finish().is_ok() {
+            let _ = tokio::time::timeout(FAIL_GRACE, send.delivered()).await;
+        }
     }
     LinkError::Handshake(error)
 }

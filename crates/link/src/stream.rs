@@ -97,6 +97,13 @@ impl PlainSend {
         self.stream.finish().map_err(|_| LinkError::Closed)
     }
 
+    /// Waits until the other end has acknowledged everything written and the finish, or stopped the
+    /// stream, or the connection is gone. Closing the connection before then discards what is still
+    /// unsent.
+    pub async fn delivered(&mut self) {
+        let _ = self.stream.stopped().await;
+    }
+
     pub fn into_inner(self) -> SendStream {
         self.stream
     }

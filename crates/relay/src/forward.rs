@@ -9,6 +9,7 @@ use quinn::{ReadError, RecvStream, SendStream, VarInt, WriteError};
 use tokio_util::sync::CancellationToken;
 
 use crate::STREAM_PEER_GONE;
+use crate::tap::StreamTap;
 
 /// Largest chunk read at once.
 const CHUNK: usize = 64 * 1024;
@@ -18,12 +19,14 @@ fn peer_gone() -> VarInt {
 }
 
 /// A bidirectional stream opened by one side: open one on the peer and copy both ways. `up` counts
-/// bytes from the opener to the peer, `down` the other way.
+/// bytes from the opener to the peer, `down` the other way; `tap_up` and `tap_down` see the chunks
+/// each way (nothing without the `tap` feature).
 pub(crate) async fn forward_bi(
     (mut opener_send, mut opener_recv): (SendStream, RecvStream),
     peer: quinn::Connection,
     up: Arc<AtomicU64>,
     down: Arc<AtomicU64>,
+    (tap_up, tap_down): (StreamTap, StreamTap),
     cancel: CancellationToken,
 ) {
     let opened = tokio::select! {
@@ -37,8 +40,8 @@ pub(crate) async fn forward_bi(
         return;
     };
     tokio::join!(
-        copy(opener_recv, peer_send, &up, &cancel),
-        copy(peer_recv, opener_send, &down, &cancel),
+        copy(opener_recv, peer_send, &up, tap_up, &cancel),
+        copy(peer_recv, opener_send, &down, tap_down, &cancel),
     );
 }
 
@@ -47,6 +50,7 @@ pub(crate) async fn forward_uni(
     mut opener_recv: RecvStream,
     peer: quinn::Connection,
     up: Arc<AtomicU64>,
+    tap_up: StreamTap,
     cancel: CancellationToken,
 ) {
     let opened = tokio::select! {
@@ -58,14 +62,16 @@ pub(crate) async fn forward_uni(
         let _ = opener_recv.stop(peer_gone());
         return;
     };
-    copy(opener_recv, peer_send, &up, &cancel).await;
+    copy(opener_recv, peer_send, &up, tap_up, &cancel).await;
 }
 
-/// Copies `recv` into `send` until the end, propagating finish, reset and stop.
+/// Copies `recv` into `send` until the end, propagating finish, reset and stop. Each chunk passes
+/// through `tap` first (a no-op without the `tap` feature).
 async fn copy(
     mut recv: RecvStream,
     mut send: SendStream,
     counter: &AtomicU64,
+    tap: StreamTap,
     cancel: &CancellationToken,
 ) {
     loop {
@@ -87,7 +93,10 @@ async fn copy(
             read = recv.read_chunk(CHUNK, true) => read,
         };
         match read {
-            Ok(Some(chunk)) => {
+            Ok(Some(mut chunk)) => {
+                if !tap.apply(&mut chunk) {
+                    continue;
+                }
                 let len = chunk.bytes.len() as u64;
                 let written = tokio::select! {
                     biased;

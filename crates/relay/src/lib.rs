@@ -15,6 +15,7 @@ pub mod config;
 mod forward;
 mod limits;
 mod registry;
+mod tap;
 
 pub mod client;
 pub mod server;
@@ -26,6 +27,9 @@ pub use client::{ClientError, Registration, RelayClient, RelayTrust};
 pub use limits::Rate;
 pub use server::{RateLimits, Relay, RelayConfig, RelayError, RelayEvent, TlsSource};
 pub use tls::{Fingerprint, FingerprintParseError, TlsError};
+
+#[cfg(feature = "tap")]
+pub use tap::{ForwardTap, TapDirection};
 
 /// The UDP port a relay listens on by default, and clients assume when none is given.
 pub const DEFAULT_PORT: u16 = 7447;

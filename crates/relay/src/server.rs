@@ -23,6 +23,9 @@ use tracing::Instrument;
 
 pub use crate::limits::{Rate, RateLimits};
 use crate::registry::{ConnId, Departure, Registry};
+#[cfg(feature = "tap")]
+use crate::tap::ForwardTap;
+use crate::tap::{PairingTap, TapSource};
 use crate::tls::{self, Fingerprint, TlsError};
 use crate::{
     CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, STREAM_PEER_GONE, forward,
@@ -56,6 +59,10 @@ pub struct RelayConfig {
     /// The longest a code may wait for a viewer; hosts asking for longer get this.
     pub max_code_ttl: Duration,
     pub limits: RateLimits,
+    /// Tests only (feature `tap`): called with every chunk forwarded between paired clients, and may
+    /// record or rewrite it, to play a malicious relay. `None` from [`RelayConfig::new`].
+    #[cfg(feature = "tap")]
+    pub tap: Option<Arc<dyn ForwardTap>>,
 }
 
 impl RelayConfig {
@@ -67,6 +74,8 @@ impl RelayConfig {
             tls: TlsSource::SelfSigned,
             max_code_ttl: DEFAULT_MAX_CODE_TTL,
             limits: RateLimits::default(),
+            #[cfg(feature = "tap")]
+            tap: None,
         }
     }
 }
@@ -177,6 +186,10 @@ impl Relay {
         } = self;
         tracing::info!(addr = %endpoint.local_addr().unwrap_or(config.listen), %fingerprint, "relay listening");
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        #[cfg(feature = "tap")]
+        let tap = TapSource::new(config.tap.clone());
+        #[cfg(not(feature = "tap"))]
+        let tap = TapSource;
         let mut actor = Actor {
             registry: Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now()),
             conns: HashMap::new(),
@@ -189,6 +202,7 @@ impl Relay {
             conn_cancel: shutdown.child_token(),
             next_conn: 1,
             shutting_down: false,
+            tap,
         };
         loop {
             let next_expiry = actor.registry.next_expiry();
@@ -283,6 +297,8 @@ struct Pairing {
     up: Arc<AtomicU64>,
     /// Bytes the peer sends to this side.
     down: Arc<AtomicU64>,
+    /// This side's view of the pairing's forwarding tap (zero-sized without the `tap` feature).
+    tap: PairingTap,
 }
 
 /// Actor to connection task. The channel is unbounded but each connection gets at most a few of
@@ -309,6 +325,8 @@ struct Actor {
     next_conn: u64,
     /// Set once shutdown began: sessions then end because of the relay, not a side leaving.
     shutting_down: bool,
+    /// The forwarding tap, if a test installed one (zero-sized without the `tap` feature).
+    tap: TapSource,
 }
 
 impl Actor {
@@ -443,18 +461,21 @@ impl Actor {
                 detail: "no session is waiting under that code".to_owned(),
             });
         };
+        let (host_tap, viewer_tap) = self.tap.pairing();
         if let Some(handle) = self.conns.get(&host) {
             // If the host's task is gone, its `Gone` is queued and will end this session at once.
             let _ = handle.tx.send(ToConn::Paired(Pairing {
                 peer: viewer_connection,
                 up: stats.host_to_viewer.clone(),
                 down: stats.viewer_to_host.clone(),
+                tap: host_tap,
             }));
         }
         let reply = Reply::Paired(Pairing {
             peer: host_connection,
             up: stats.viewer_to_host.clone(),
             down: stats.host_to_viewer.clone(),
+            tap: viewer_tap,
         });
         self.sessions.insert(
             session,
@@ -685,6 +706,7 @@ impl ConnTask {
                             p.peer.clone(),
                             p.up.clone(),
                             p.down.clone(),
+                            p.tap.stream(),
                             forward_cancel.clone(),
                         ));
                     }
@@ -703,6 +725,7 @@ impl ConnTask {
                             stream,
                             p.peer.clone(),
                             p.up.clone(),
+                            p.tap.stream().0,
                             forward_cancel.clone(),
                         ));
                     }
