@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tandem_link::{AbortOnDrop, LinkError, SealedRecv, SealedSend, host_handshake};
+use tandem_link::{AbortOnDrop, LinkError, SealedRecv, SealedSend, describe, host_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::handshake::HandshakeError;
@@ -42,7 +42,7 @@ pub async fn run(
         emit(
             &events,
             HostEvent::Ended {
-                reason: e.to_string(),
+                reason: describe(e),
             },
         );
     }

@@ -219,6 +219,22 @@ fn finish(
     }
 }
 
+/// An error and its causes on one line (`outer: inner: innermost`), for messages shown to people.
+pub fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        // Some errors already include their cause in their own text.
+        if !text.ends_with(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
 /// Owns a spawned task and aborts it when dropped, so no task outlives the session that made it.
 pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
 

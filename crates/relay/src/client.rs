@@ -47,12 +47,12 @@ pub struct Registration {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    #[error("cannot resolve the relay address {relay}: {source}")]
+    #[error("cannot resolve the relay address {relay}")]
     Resolve {
         relay: String,
         source: std::io::Error,
     },
-    #[error("cannot reach the relay at {relay}: {source}")]
+    #[error("cannot reach the relay at {relay}")]
     Unreachable {
         relay: String,
         source: quinn::ConnectionError,

@@ -84,14 +84,14 @@ impl RelayConfig {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RelayError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create the data directory {path}")]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("the relay's TLS identity: {0}")]
     Tls(#[from] TlsError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

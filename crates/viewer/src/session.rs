@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_link::{AbortOnDrop, LinkError, SealedRecv, viewer_handshake};
+use tandem_link::{AbortOnDrop, LinkError, SealedRecv, describe, viewer_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::session::{Control, EndReason, FrameMsg};
 use tandem_relay::RelayClient;
@@ -40,7 +40,7 @@ pub async fn run(
         emit(
             &events,
             ViewerEvent::Ended {
-                reason: e.to_string(),
+                reason: describe(e),
             },
         );
     }

@@ -11,7 +11,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum XvfbError {
-    #[error("cannot start {program}: {source} (is it installed? see README.md)")]
+    #[error("cannot start {program} (is it installed? see README.md)")]
     Spawn {
         program: String,
         source: std::io::Error,
