@@ -168,20 +168,27 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub fn start() -> TestRelay {
+        Self::start_with(&[])
+    }
+
+    /// A relay on loopback reading the TOML `config` file (`tandem_relay::config::FileConfig`).
+    pub fn start_with_config(config: &Path) -> TestRelay {
+        Self::start_with(&["--config", config.to_str().unwrap()])
+    }
+
+    fn start_with(extra: &[&str]) -> TestRelay {
         let dir = TempDir::new("relay");
         let data = dir.path().to_str().unwrap().to_owned();
-        let mut proc = Proc::start(
+        let mut args = vec![
             "relay",
-            &[
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                &data,
-                "--json",
-            ],
-            None,
-        );
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let mut proc = Proc::start("relay", &args, None);
         let listening = proc.wait_event("listening");
         TestRelay {
             addr: listening["addr"].as_str().unwrap().to_owned(),
@@ -318,33 +325,4 @@ pub fn differing_pixels(bgrx: &[u8], png: &Path) -> Option<usize> {
             .filter(|(s, d)| s[2] != d[0] || s[1] != d[1] || s[0] != d[2])
             .count(),
     )
-}
-
-impl TestRelay {
-    /// A relay on loopback reading the TOML `config` file (`tandem_relay::config::FileConfig`).
-    pub fn start_with_config(config: &Path) -> TestRelay {
-        let dir = TempDir::new("relay");
-        let data = dir.path().to_str().unwrap().to_owned();
-        let mut proc = Proc::start(
-            "relay",
-            &[
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                &data,
-                "--config",
-                config.to_str().unwrap(),
-                "--json",
-            ],
-            None,
-        );
-        let listening = proc.wait_event("listening");
-        TestRelay {
-            addr: listening["addr"].as_str().unwrap().to_owned(),
-            fingerprint: listening["fingerprint"].as_str().unwrap().to_owned(),
-            proc,
-            dir,
-        }
-    }
 }
