@@ -314,7 +314,13 @@ impl Session<'_> {
                 },
                 Some(detail) = input_done.recv() => return Ok(Ending::Remote(detail)),
                 msg = frame_rx.recv() => match msg {
-                    Some(msg) => frames.send(&msg).await?,
+                    Some(msg) => if let Err(e) = frames.send(&msg).await {
+                        if !e.is_peer_gone() {
+                            return Err(e.into());
+                        }
+                        // The viewer stopped reading frames: it is leaving, and its End says why.
+                        return Ok(viewer_left(control_rx).await);
+                    },
                     None => {
                         // The capture thread ended: report why.
                         let why = capture.take().map(|h| h.join());
@@ -360,16 +366,7 @@ impl Session<'_> {
                     );
                 }
             }
-            Control::End { reason, detail } => {
-                let text = if detail.is_empty() {
-                    reason.to_string()
-                } else {
-                    detail
-                };
-                return Ok(Some(Ending::Remote(format!(
-                    "The technician ended the session: {text}"
-                ))));
-            }
+            Control::End { reason, detail } => return Ok(Some(remote_end(reason, detail))),
             Control::Clipboard { .. } => {
                 // Clipboard sync is not offered yet; never log its contents.
             }
@@ -436,8 +433,8 @@ impl Session<'_> {
                     Some(_) => {}
                 },
                 incoming = control_rx.recv() => match incoming {
-                    Some(ControlIn::Message(Control::End { detail, .. })) => {
-                        return Ok(Answer::Ended(Ending::Remote(format!("The technician ended the session: {detail}"))));
+                    Some(ControlIn::Message(Control::End { reason, detail })) => {
+                        return Ok(Answer::Ended(remote_end(reason, detail)));
                     }
                     Some(ControlIn::Message(_)) => {}
                     Some(ControlIn::Gone(detail)) => return Ok(Answer::Ended(Ending::Remote(detail))),
@@ -453,6 +450,37 @@ impl Session<'_> {
             }
         }
     }
+}
+
+/// The viewer's End, as this side reports it.
+fn remote_end(reason: EndReason, detail: String) -> Ending {
+    let text = if detail.is_empty() {
+        reason.to_string()
+    } else {
+        detail
+    };
+    Ending::Remote(format!("The technician ended the session: {text}"))
+}
+
+/// After the viewer's streams went away: the reason from its End if that arrives within the grace,
+/// else that it left.
+async fn viewer_left(control_rx: &mut mpsc::Receiver<ControlIn>) -> Ending {
+    let end = tokio::time::timeout(END_GRACE, async {
+        while let Some(incoming) = control_rx.recv().await {
+            match incoming {
+                ControlIn::Message(Control::End { reason, detail }) => {
+                    return Some(remote_end(reason, detail));
+                }
+                ControlIn::Message(_) => {}
+                ControlIn::Gone(detail) => return Some(Ending::Remote(detail)),
+            }
+        }
+        None
+    })
+    .await;
+    end.ok()
+        .flatten()
+        .unwrap_or_else(|| Ending::Remote("The technician left.".into()))
 }
 
 enum Answer {

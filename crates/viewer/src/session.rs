@@ -170,7 +170,8 @@ async fn run_session(
         }
     };
 
-    drop(frames_reader);
+    // The frames reader lives until the end of this function: dropping it first would stop the
+    // host's frames stream before our End reaches it, and the host would report a lost viewer.
     let reason = match ending {
         Ending::Local => {
             let msg = Control::End {
