@@ -72,14 +72,15 @@ impl InProcessRelay {
             _dir: dir,
         }
     }
+}
 
+impl RelayFlags for InProcessRelay {
     fn flags(&self) -> Vec<String> {
         vec![
             "--relay".into(),
             self.addr.clone(),
             "--fingerprint".into(),
             self.fingerprint.to_string(),
-            "--json".into(),
         ]
     }
 }
@@ -88,32 +89,6 @@ impl Drop for InProcessRelay {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-/// `tandem share --auto-accept GRANT --no-window` on `display`, up to its code.
-fn start_share(relay: &InProcessRelay, display: &str, grant: &str) -> (Proc, String) {
-    let mut args: Vec<String> = vec!["share".into()];
-    args.extend(relay.flags());
-    args.extend(["--auto-accept".into(), grant.into(), "--no-window".into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut share = Proc::start("share", &args, Some(display));
-    let code = share.wait_event("code_issued")["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (share, code)
-}
-
-/// `tandem join CODE --name TECHNICIAN` with its window on `display`, or headless.
-fn start_join(relay: &InProcessRelay, code: &str, display: Option<&str>) -> Proc {
-    let mut args: Vec<String> = vec!["join".into(), code.into()];
-    args.extend(relay.flags());
-    args.extend(["--name".into(), TECHNICIAN.into()]);
-    if display.is_none() {
-        args.push("--headless".into());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Proc::start("join", &args, display)
 }
 
 /// Records every forwarded chunk, per direction and stream, and forwards it unchanged.
@@ -260,8 +235,8 @@ fn recording_every_forwarded_byte_reveals_no_plaintext() {
 
     let recorder = Arc::new(Recorder::default());
     let relay = InProcessRelay::start(recorder.clone());
-    let (mut share, code) = start_share(&relay, &a, "control");
-    let mut join = start_join(&relay, &code, Some(&b));
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(&b), &["--name", TECHNICIAN]);
 
     // The technician's name reached the host through the sealed Hello.
     let permissions = share.wait_event("permissions");
@@ -422,7 +397,7 @@ fn substituted_spake2_message_fails_on_both_ends_and_the_relay_recovers() {
     let tap = Arc::new(SubstitutePake::default());
     let relay = InProcessRelay::start(tap.clone());
 
-    let (mut share, code) = start_share(&relay, &a, "control");
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
     // The relay knows the routing digits and its own identity; it guesses the secret. (Even a right
     // guess fails here: the relay only swaps the message and does not finish either handshake.)
     let routing = SessionCode::parse(&code).unwrap().routing;
@@ -433,7 +408,7 @@ fn substituted_spake2_message_fails_on_both_ends_and_the_relay_recovers() {
     };
     tap.state.lock().unwrap().relay_pake = Some(pake.clone());
 
-    let mut join = start_join(&relay, &code, None);
+    let mut join = start_join(&relay, &code, None, &["--name", TECHNICIAN, "--headless"]);
     join.wait_event("paired");
     share.wait_event("paired");
     assert!(!join.wait_exit(STEP), "join fails");
@@ -467,8 +442,8 @@ fn substituted_spake2_message_fails_on_both_ends_and_the_relay_recovers() {
     }
 
     // The relay is fine: the next session through it works.
-    let (mut share, code) = start_share(&relay, &a, "view");
-    let mut join = start_join(&relay, &code, None);
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "view"]);
+    let mut join = start_join(&relay, &code, None, &["--name", TECHNICIAN, "--headless"]);
     join.wait_event("first_frame");
     share.send_line("stop");
     share.wait_event("session_ended");

@@ -197,8 +197,16 @@ impl TestRelay {
             dir,
         }
     }
+}
 
-    pub fn flags(&self) -> Vec<String> {
+/// A relay that `tandem share` and `tandem join` can be pointed at: a process or one in the test.
+pub trait RelayFlags {
+    /// `--relay ADDR --fingerprint FP`.
+    fn flags(&self) -> Vec<String>;
+}
+
+impl RelayFlags for TestRelay {
+    fn flags(&self) -> Vec<String> {
         vec![
             "--relay".into(),
             self.addr.clone(),
@@ -209,7 +217,7 @@ impl TestRelay {
 }
 
 /// `tandem share` with `extra` flags on `display`, up to its code.
-pub fn start_share(relay: &TestRelay, display: &str, extra: &[&str]) -> (Proc, String) {
+pub fn start_share(relay: &impl RelayFlags, display: &str, extra: &[&str]) -> (Proc, String) {
     let mut args: Vec<String> = vec!["share".into()];
     args.extend(relay.flags());
     args.extend(["--json".into(), "--no-window".into()]);
@@ -223,11 +231,20 @@ pub fn start_share(relay: &TestRelay, display: &str, extra: &[&str]) -> (Proc, S
     (share, code)
 }
 
-/// `tandem join CODE` with `extra` flags; on `display` (a real window) or headless when `None`.
-pub fn start_join(relay: &TestRelay, code: &str, display: Option<&str>, extra: &[&str]) -> Proc {
+/// `tandem join CODE` with `extra` flags (a `--name` there replaces the default technician name);
+/// on `display` (a real window) or headless when `None`.
+pub fn start_join(
+    relay: &impl RelayFlags,
+    code: &str,
+    display: Option<&str>,
+    extra: &[&str],
+) -> Proc {
     let mut args: Vec<String> = vec!["join".into(), code.into()];
     args.extend(relay.flags());
-    args.extend(["--json".into(), "--name".into(), "E2E technician".into()]);
+    args.push("--json".into());
+    if !extra.contains(&"--name") {
+        args.extend(["--name".into(), "E2E technician".into()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::start("join", &args, display)
