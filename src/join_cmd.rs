@@ -1,6 +1,5 @@
 //! `tandem join`: the technician views (and, once allowed, controls) the user's screen.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -213,30 +212,18 @@ fn print_event(out: &Output, event: &ViewerEvent) {
 
 /// Reads `snapshot PATH`, `control` and `end` from stdin, for scripts and tests.
 fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>) {
-    let spawned = std::thread::Builder::new()
-        .name("tandem-stdin".into())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { return };
-                let line = line.trim();
-                let command = if let Some(path) = line.strip_prefix("snapshot ") {
-                    ViewerCommand::Snapshot(PathBuf::from(path.trim()))
-                } else if line == "control" {
-                    ViewerCommand::RequestControl
-                } else if line == "end" {
-                    ViewerCommand::End
-                } else {
-                    if !line.is_empty() {
-                        eprintln!("commands: snapshot PATH, control, end");
-                    }
-                    continue;
-                };
-                if commands.send(command).is_err() {
-                    return;
-                }
+    crate::stdin_commands::spawn(commands, |line| {
+        if let Some(path) = line.strip_prefix("snapshot ") {
+            Some(ViewerCommand::Snapshot(PathBuf::from(path.trim())))
+        } else if line == "control" {
+            Some(ViewerCommand::RequestControl)
+        } else if line == "end" {
+            Some(ViewerCommand::End)
+        } else {
+            if !line.is_empty() {
+                eprintln!("commands: snapshot PATH, control, end");
             }
-        });
-    if let Err(e) = spawned {
-        eprintln!("warning: cannot read commands from stdin: {e}");
-    }
+            None
+        }
+    });
 }

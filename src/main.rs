@@ -9,6 +9,7 @@ mod join_cmd;
 mod output;
 mod relay_cmd;
 mod share_cmd;
+mod stdin_commands;
 mod trust;
 
 use std::process::ExitCode;

@@ -1,6 +1,5 @@
 //! `tandem share`: the person who needs help shares their screen.
 
-use std::io::BufRead;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -198,35 +197,21 @@ fn spawn_stdin_commands(
     pending: Arc<Mutex<Option<Grant>>>,
     commands: mpsc::UnboundedSender<HostCommand>,
 ) {
-    let spawned = std::thread::Builder::new()
-        .name("tandem-stdin".into())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { return };
-                let answer = line.trim().to_ascii_lowercase();
-                let command = match answer.as_str() {
-                    "y" | "yes" | "allow" | "n" | "no" | "deny" | "" => {
-                        let allow = matches!(answer.as_str(), "y" | "yes" | "allow");
-                        let grant = pending.lock().ok().and_then(|mut p| p.take());
-                        match grant {
-                            Some(grant) => HostCommand::Consent { grant, allow },
-                            None => continue,
-                        }
-                    }
-                    "revoke" => HostCommand::RevokeControl,
-                    "new" => HostCommand::NewCode,
-                    "stop" | "end" | "quit" => HostCommand::Stop,
-                    _ => {
-                        eprintln!("commands: y, n, revoke, new, stop");
-                        continue;
-                    }
-                };
-                if commands.send(command).is_err() {
-                    return;
-                }
+    crate::stdin_commands::spawn(commands, move |line| {
+        let answer = line.to_ascii_lowercase();
+        match answer.as_str() {
+            "y" | "yes" | "allow" | "n" | "no" | "deny" | "" => {
+                let allow = matches!(answer.as_str(), "y" | "yes" | "allow");
+                let grant = pending.lock().ok().and_then(|mut p| p.take())?;
+                Some(HostCommand::Consent { grant, allow })
             }
-        });
-    if let Err(e) = spawned {
-        eprintln!("warning: cannot read commands from the terminal: {e}");
-    }
+            "revoke" => Some(HostCommand::RevokeControl),
+            "new" => Some(HostCommand::NewCode),
+            "stop" | "end" | "quit" => Some(HostCommand::Stop),
+            _ => {
+                eprintln!("commands: y, n, revoke, new, stop");
+                None
+            }
+        }
+    });
 }

@@ -283,7 +283,6 @@ impl Session<'_> {
             frame_tx,
         )
         .map_err(|e| HostError::Capture(e.to_string()))?;
-        let mut capture = Some(capture);
 
         loop {
             tokio::select! {
@@ -323,9 +322,8 @@ impl Session<'_> {
                     },
                     None => {
                         // The capture thread ended: report why.
-                        let why = capture.take().map(|h| h.join());
-                        let detail = match why {
-                            Some(Ok(Err(e))) => e,
+                        let detail = match capture.join() {
+                            Ok(Err(e)) => e,
                             _ => "screen capture stopped".into(),
                         };
                         return Err(HostError::Capture(detail));
