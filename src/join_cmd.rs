@@ -160,6 +160,16 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 (false, false) => "The user has not allowed you to see the screen.".into(),
             },
         ),
+        ViewerEvent::ControlRequestNotSent { retry_in } => out.event(
+            "control_request_not_sent",
+            json!({ "retry_in_secs": retry_in.as_secs_f64() }),
+            || {
+                format!(
+                    "Control request not sent: the user answered moments ago. Try again in {} s.",
+                    retry_in.as_secs().max(1)
+                )
+            },
+        ),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),

@@ -60,13 +60,37 @@ fn main() -> ExitCode {
 /// audit trail (session start and end, technician, permissions, end reason; never codes, keys or
 /// content) of the host and the relay.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,tandem::audit=info,tandem_relay=info")
-    });
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Crates that see keystrokes, typed text or clipboard contents and may log them at debug or trace:
+/// pinned to `warn` whatever `RUST_LOG` says, so a debug log never records what someone typed.
+const PRIVATE_INPUT_CRATES: [&str; 7] = [
+    "enigo",
+    "x11rb",
+    "x11rb_protocol",
+    "winit",
+    "egui_winit",
+    "accesskit_unix",
+    "arboard",
+];
+
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = rust_log
+        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::EnvFilter::new("warn,tandem::audit=info,tandem_relay=info")
+        });
+    for target in PRIVATE_INPUT_CRATES {
+        if let Ok(directive) = format!("{target}=warn").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// A multi-threaded tokio runtime with named threads; two workers are plenty for one session.
@@ -83,4 +107,39 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Whether an X display is available to open windows on.
 fn have_display() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    /// Records the target of every event that passes the filter.
+    struct Targets(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Targets {
+        fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(event.metadata().target().to_owned());
+            }
+        }
+    }
+
+    #[test]
+    fn rust_log_debug_never_logs_input_crates() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(super::log_filter(Some("trace")))
+            .with(Targets(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "enigo", "key pressed");
+            tracing::trace!(target: "winit", "keyboard input");
+            tracing::debug!(target: "x11rb", "request");
+            tracing::debug!(target: "tandem_host", "allowed");
+            tracing::warn!(target: "enigo", "a real problem");
+        });
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen, ["tandem_host", "enigo"]);
+    }
 }

@@ -87,10 +87,14 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         while let Some(event) = event_rx.recv().await {
             // Record the question before printing it: an answer typed (or scripted) as soon as it
             // shows must find it pending, not be dropped.
-            if let HostEvent::ConsentNeeded { grant, .. } = &event
-                && let Ok(mut pending) = printer_pending.lock()
-            {
-                *pending = Some(*grant);
+            if let Ok(mut pending) = printer_pending.lock() {
+                match &event {
+                    HostEvent::ConsentNeeded { grant, .. } => *pending = Some(*grant),
+                    HostEvent::ConsentWithdrawn { grant } if *pending == Some(*grant) => {
+                        *pending = None;
+                    }
+                    _ => {}
+                }
             }
             print_event(&out, &event, window);
             let _ = window_tx.send(event);
@@ -152,13 +156,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 Grant::View => "see your screen",
                 Grant::Control => "control your mouse and keyboard",
             };
-            let grant_name = match grant {
-                Grant::View => "view",
-                Grant::Control => "control",
-            };
             out.event(
                 "consent_needed",
-                json!({ "grant": grant_name, "technician": technician }),
+                json!({ "grant": grant_name(*grant), "technician": technician }),
                 || {
                     if window {
                         format!("{technician} wants to {what}: answer in the Tandem window.")
@@ -168,6 +168,11 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 },
             );
         }
+        HostEvent::ConsentWithdrawn { grant } => out.event(
+            "consent_withdrawn",
+            json!({ "grant": grant_name(*grant) }),
+            || "That question no longer needs an answer.".into(),
+        ),
         HostEvent::Permissions {
             technician,
             view,
@@ -184,11 +189,26 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
+        HostEvent::InputSummary {
+            injected,
+            discarded,
+        } => out.event(
+            "input_summary",
+            json!({ "injected": injected, "discarded": discarded }),
+            || format!("The technician's input: {injected} events applied, {discarded} discarded."),
+        ),
         HostEvent::Ended { reason } => out.event(
             "session_ended",
             json!({ "reason": reason }),
             || format!("Session ended: {reason}"),
         ),
+    }
+}
+
+fn grant_name(grant: Grant) -> &'static str {
+    match grant {
+        Grant::View => "view",
+        Grant::Control => "control",
     }
 }
 

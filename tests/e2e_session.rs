@@ -40,27 +40,50 @@ fn calibrate(display_a: &str, display_b: &str, viewer_window: &str) -> Mapping {
             .unwrap()
     };
     let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    // Where the pointer on A settles after a move on B: not the first change seen (motion still in
+    // flight passes through other positions), but a position that holds for several reads.
     let probe = |bx: i32, by: i32| -> (i32, i32) {
-        let before = pointer(display_a);
         xdotool(display_b, &["mousemove", &bx.to_string(), &by.to_string()]);
-        wait_until("the remote pointer to move", STEP, || {
+        let mut last = pointer(display_a);
+        let mut same = 0;
+        wait_until("the remote pointer to settle", STEP, || {
             let now = pointer(display_a);
-            (now != before).then_some(now)
+            if now == last {
+                same += 1;
+            } else {
+                same = 0;
+                last = now;
+            }
+            (same >= 5).then_some(now)
         })
     };
-    // Two points well inside the picture area (below the status bar), far apart.
+    // Two points well inside the picture area (below the status bar), far apart; a third checks
+    // the mapping, and a mapping that does not predict it is learned again.
     let p1 = (wx + ww / 4, wy + wh / 3);
     let p2 = (wx + 3 * ww / 4, wy + 5 * wh / 6);
-    let q1 = probe(p1.0, p1.1);
-    let q2 = probe(p2.0, p2.1);
-    let scale = f64::from(p2.0 - p1.0) / f64::from(q2.0 - q1.0);
-    Mapping {
-        scale,
-        offset: (
-            f64::from(p1.0) - f64::from(q1.0) * scale,
-            f64::from(p1.1) - f64::from(q1.1) * scale,
-        ),
+    let p3 = (wx + ww / 2, wy + wh / 2);
+    for _ in 0..5 {
+        let q1 = probe(p1.0, p1.1);
+        let q2 = probe(p2.0, p2.1);
+        if q2.0 == q1.0 {
+            continue;
+        }
+        let scale = f64::from(p2.0 - p1.0) / f64::from(q2.0 - q1.0);
+        let mapping = Mapping {
+            scale,
+            offset: (
+                f64::from(p1.0) - f64::from(q1.0) * scale,
+                f64::from(p1.1) - f64::from(q1.1) * scale,
+            ),
+        };
+        let q3 = probe(p3.0, p3.1);
+        let predicted = mapping.to_viewer(q3);
+        if (predicted.0 - p3.0).abs() <= 3 && (predicted.1 - p3.1).abs() <= 3 {
+            return mapping;
+        }
+        eprintln!("calibration did not predict {p3:?} (got {predicted:?}); again");
     }
+    panic!("could not learn where the viewer window shows the remote screen");
 }
 
 #[test]

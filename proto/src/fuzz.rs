@@ -4,10 +4,11 @@
 //!
 //! Every body must return normally on any input: a panic is a bug.
 
+use crate::Direction;
 use crate::StreamKind;
 use crate::code::SessionCode;
 use crate::framing::FrameReader;
-use crate::handshake::{Direction, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake};
+use crate::handshake::{HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake};
 use crate::relay::{RelayNotice, RelayRequest};
 use crate::session::{Control, FrameMsg, Input};
 use crate::wire::{DecodeError, Message, Reader};

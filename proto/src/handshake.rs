@@ -22,7 +22,7 @@ use crate::code::SessionCode;
 use crate::limits::MAX_PAKE_LEN;
 use crate::seal::{Opener, Sealer};
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
-use crate::{PROTOCOL_VERSION, StreamKind};
+use crate::{Direction, PROTOCOL_VERSION, StreamKind};
 
 /// Length of a key-confirmation MAC (HMAC-SHA256).
 pub const CONFIRM_LEN: usize = 32;
@@ -178,14 +178,6 @@ impl HandshakeError {
         };
         Some(HandshakeMessage::Failed { reason })
     }
-}
-
-/// A stream's direction, host to viewer or viewer to host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Direction {
-    HostToViewer = 1,
-    ViewerToHost = 2,
 }
 
 // ---- Key schedule ----

@@ -4,6 +4,7 @@
 //! `PROTOCOL.md` beside this crate is the specification.
 
 pub mod code;
+pub mod flow;
 pub mod framing;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
@@ -58,6 +59,25 @@ pub enum StreamKind {
     Frames = b'F',
     /// Unidirectional viewer -> host: sealed input events.
     Input = b'I',
+}
+
+/// A stream's direction, host to viewer or viewer to host. With the [`StreamKind`] it picks the key
+/// that seals the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Direction {
+    HostToViewer = 1,
+    ViewerToHost = 2,
+}
+
+impl Direction {
+    /// The other direction: what the peer of a side sending this way sends.
+    pub fn reverse(self) -> Self {
+        match self {
+            Self::HostToViewer => Self::ViewerToHost,
+            Self::ViewerToHost => Self::HostToViewer,
+        }
+    }
 }
 
 impl StreamKind {

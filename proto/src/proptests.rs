@@ -4,10 +4,11 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
+use crate::Direction;
 use crate::StreamKind;
 use crate::code::RoutingCode;
 use crate::framing::{FrameReader, write_frame};
-use crate::handshake::{Direction, FailReason, HandshakeMessage};
+use crate::handshake::{FailReason, HandshakeMessage};
 use crate::limits::{
     MAX_CLIPBOARD_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
     MAX_PAKE_LEN,

@@ -18,10 +18,9 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
 use thiserror::Error;
 use zeroize::Zeroize;
 
-use crate::StreamKind;
 use crate::framing::LEN_PREFIX;
-use crate::handshake::Direction;
 use crate::wire::{DecodeError, Message};
+use crate::{Direction, StreamKind};
 
 /// Bytes the AEAD adds to each record.
 pub const TAG_LEN: usize = 16;

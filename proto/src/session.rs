@@ -595,6 +595,12 @@ impl UpdateWindow {
         self.next - self.acked_below
     }
 
+    /// Updates with a `seq` below this may be sent: the acknowledged ones plus the window. It never
+    /// decreases.
+    pub fn limit(&self) -> u64 {
+        self.acked_below.saturating_add(self.window)
+    }
+
     pub fn can_send(&self) -> bool {
         self.unacked() < self.window
     }

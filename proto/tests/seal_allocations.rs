@@ -5,9 +5,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tandem_proto::Direction;
 use tandem_proto::StreamKind;
 use tandem_proto::code::SessionCode;
-use tandem_proto::handshake::{Direction, HostHandshake, ViewerHandshake};
+use tandem_proto::handshake::{HostHandshake, ViewerHandshake};
 use tandem_proto::session::{Control, FrameMsg};
 
 struct Counting;

@@ -2,10 +2,11 @@
 //! bytes, framing, the plaintext handshake, then sealed records, pipelined the way a real client
 //! writes them. The "relay" is a byte buffer per stream direction that it may tamper with.
 
+use tandem_proto::Direction;
 use tandem_proto::StreamKind;
 use tandem_proto::code::SessionCode;
 use tandem_proto::framing::{FrameReader, write_frame};
-use tandem_proto::handshake::{Direction, HandshakeMessage, HostHandshake, ViewerHandshake};
+use tandem_proto::handshake::{HandshakeMessage, HostHandshake, ViewerHandshake};
 use tandem_proto::seal::OpenError;
 use tandem_proto::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
 use tandem_proto::wire::Message;

@@ -1,5 +1,6 @@
-//! The capture thread: grabs the screen, encodes it, and hands sealed-ready messages to the network,
-//! never more than a small window of updates ahead of the viewer's acknowledgements.
+//! The capture thread: grabs the screen, encodes it, and hands updates to the session loop, never
+//! more than the session's flow-control window allows (so a slow link gets fewer, fresher frames
+//! rather than a queue).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -7,39 +8,53 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tandem_codec::{Encoder, EncoderConfig};
-use tandem_proto::session::{AckError, FrameMsg, UpdateWindow};
 use tokio::sync::mpsc;
 
 use crate::capture::{FrameSource, ScrapSource};
 
-/// Shared between the capture thread and the session loop: the protocol's window of unacknowledged
-/// updates (so a slow link gets fewer, fresher frames rather than a queue), a stop flag and keyframe
-/// requests.
+/// What the capture thread hands the session loop.
+#[derive(Debug)]
+pub enum Captured {
+    /// Encoded codec bytes for the next update.
+    Update(Vec<u8>),
+    /// The pointer moved.
+    Pointer { x: i32, y: i32 },
+}
+
+/// Shared between the capture thread and the session loop: how many updates the session's window
+/// allows (set by the loop from `HostSession::update_limit`), how many the thread produced, a stop
+/// flag and keyframe requests.
 pub struct FrameControl {
-    window: Mutex<UpdateWindow>,
-    acked_changed: Condvar,
+    credits: Mutex<Credits>,
+    changed: Condvar,
     stop: AtomicBool,
     keyframe: AtomicBool,
+}
+
+#[derive(Default)]
+struct Credits {
+    /// Updates with an index below this may be produced.
+    limit: u64,
+    produced: u64,
 }
 
 impl FrameControl {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            window: Mutex::new(UpdateWindow::default()),
-            acked_changed: Condvar::new(),
+            credits: Mutex::new(Credits::default()),
+            changed: Condvar::new(),
             stop: AtomicBool::new(false),
             keyframe: AtomicBool::new(false),
         })
     }
 
-    /// Records the viewer's `Ack`; acknowledging an update never sent is the viewer's protocol error.
-    pub fn ack(&self, seq: u64) -> Result<(), AckError> {
-        let result = match self.window.lock() {
-            Ok(mut window) => window.on_ack(seq),
-            Err(_) => Ok(()),
-        };
-        self.acked_changed.notify_all();
-        result
+    /// The session's window now allows updates below `limit` (it never decreases).
+    pub fn set_limit(&self, limit: u64) {
+        let mut credits = self.lock();
+        if limit > credits.limit {
+            credits.limit = limit;
+            self.changed.notify_all();
+        }
     }
 
     pub fn request_keyframe(&self) {
@@ -48,36 +63,39 @@ impl FrameControl {
 
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.acked_changed.notify_all();
+        self.changed.notify_all();
     }
 
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// Waits until another update may be sent; false when stopping.
-    fn wait_for_window(&self) -> bool {
-        let Ok(mut window) = self.window.lock() else {
-            return false;
-        };
-        while !window.can_send() {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Credits> {
+        self.credits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until another update may be produced; false when stopping.
+    fn wait_for_credit(&self) -> bool {
+        let mut credits = self.lock();
+        while credits.produced >= credits.limit {
             if self.stopped() {
                 return false;
             }
-            match self
-                .acked_changed
-                .wait_timeout(window, Duration::from_millis(200))
+            credits = match self
+                .changed
+                .wait_timeout(credits, Duration::from_millis(200))
             {
-                Ok((guard, _)) => window = guard,
-                Err(_) => return false,
-            }
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
         !self.stopped()
     }
 
-    /// The `seq` for an update about to be sent (the window has room: capture waited for it).
-    fn next_seq(&self) -> Option<u64> {
-        self.window.lock().ok()?.next_seq()
+    fn take_credit(&self) {
+        self.lock().produced += 1;
     }
 }
 
@@ -88,7 +106,7 @@ pub fn spawn_capture(
     encoder: EncoderConfig,
     max_fps: u32,
     control: Arc<FrameControl>,
-    out: mpsc::Sender<FrameMsg>,
+    out: mpsc::Sender<Captured>,
 ) -> std::io::Result<JoinHandle<Result<(), String>>> {
     std::thread::Builder::new()
         .name("tandem-capture".into())
@@ -103,7 +121,7 @@ fn capture_loop(
     config: EncoderConfig,
     max_fps: u32,
     control: &FrameControl,
-    out: &mpsc::Sender<FrameMsg>,
+    out: &mpsc::Sender<Captured>,
 ) -> Result<(), String> {
     let mut encoder = Encoder::new(config);
     let period = Duration::from_secs(1) / max_fps.max(1);
@@ -112,7 +130,7 @@ fn capture_loop(
     let mut encode_error = None;
     while !control.stopped() {
         let started = Instant::now();
-        if !control.wait_for_window() {
+        if !control.wait_for_credit() {
             break;
         }
         if control.keyframe.swap(false, Ordering::Relaxed) {
@@ -130,29 +148,21 @@ fn capture_loop(
             return Err(format!("encoding the screen: {e}"));
         }
         if changed {
-            let Some(seq) = control.next_seq() else {
-                break;
-            };
-            let update = FrameMsg::Update {
-                seq,
-                payload: std::mem::take(&mut buf),
-            };
-            if out.blocking_send(update).is_err() {
+            control.take_credit();
+            if out
+                .blocking_send(Captured::Update(std::mem::take(&mut buf)))
+                .is_err()
+            {
                 break;
             }
         }
         let now_pointer = source.pointer();
         if now_pointer != pointer {
             pointer = now_pointer;
-            if let Some((x, y)) = now_pointer {
-                let msg = FrameMsg::CursorPosition {
-                    x,
-                    y,
-                    visible: true,
-                };
-                if out.blocking_send(msg).is_err() {
-                    break;
-                }
+            if let Some((x, y)) = now_pointer
+                && out.blocking_send(Captured::Pointer { x, y }).is_err()
+            {
+                break;
             }
         }
         if let Some(rest) = period.checked_sub(started.elapsed()) {

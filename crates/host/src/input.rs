@@ -1,8 +1,14 @@
 //! Input injection behind [`InputSink`]; [`EnigoSink`] is the real one (XTEST via enigo's x11rb backend).
+//! [`Injector`] runs a sink on its own thread behind a bounded queue and a gate that is checked at
+//! injection time, so input queued before a revoke is never injected after it.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 
 use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
 use tandem_proto::session::{Input, MouseButton};
 use thiserror::Error;
+use tracing::warn;
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -83,5 +89,190 @@ fn button_of(button: MouseButton) -> Button {
         MouseButton::Right => Button::Right,
         MouseButton::Back => Button::Back,
         MouseButton::Forward => Button::Forward,
+    }
+}
+
+/// Input events queued for injection; beyond this the session drops input rather than wait.
+const INJECT_QUEUE: usize = 1024;
+
+/// Whether input may be injected, and under which grant. Held while an event is injected, so once
+/// [`Injector::set_gate`] returns, nothing accepted under an older grant is injected any more.
+#[derive(Debug, Default)]
+struct Gate {
+    allowed: bool,
+    epoch: u64,
+}
+
+/// Injects input on a named thread, in order, while the gate allows it.
+pub struct Injector {
+    queue: SyncSender<(u64, Input)>,
+    gate: Arc<Mutex<Gate>>,
+    dropped: u64,
+    thread: std::thread::JoinHandle<InjectStats>,
+}
+
+/// What became of the input the session accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InjectStats {
+    /// Events injected into the display.
+    pub injected: u64,
+    /// Events accepted under a grant that was taken back before their turn came: not injected.
+    pub discarded: u64,
+    /// Events dropped because the queue was full.
+    pub overflowed: u64,
+}
+
+impl Injector {
+    /// Starts the injection thread with the sink `make_sink` builds there (X connections are not
+    /// `Send`). A sink that cannot start leaves input dropped, with a warning.
+    pub fn spawn<S, F>(make_sink: F) -> std::io::Result<Self>
+    where
+        S: InputSink,
+        F: FnOnce() -> Result<S, InputError> + Send + 'static,
+    {
+        let (queue, rx) = std::sync::mpsc::sync_channel(INJECT_QUEUE);
+        let gate = Arc::new(Mutex::new(Gate::default()));
+        let thread_gate = gate.clone();
+        let thread = std::thread::Builder::new()
+            .name("tandem-input".into())
+            .spawn(move || match make_sink() {
+                Ok(mut sink) => inject_loop(&mut sink, &rx, &thread_gate),
+                Err(e) => {
+                    warn!(error = %e, "input injection unavailable");
+                    // Drain so the session never sees a full queue for this reason.
+                    InjectStats {
+                        discarded: rx.iter().count() as u64,
+                        ..InjectStats::default()
+                    }
+                }
+            })?;
+        Ok(Self {
+            queue,
+            gate,
+            dropped: 0,
+            thread,
+        })
+    }
+
+    /// Sets the gate; waits for an injection in progress to finish, so none happens after this
+    /// returns under an epoch other than `epoch`.
+    pub fn set_gate(&self, allowed: bool, epoch: u64) {
+        let mut gate = lock(&self.gate);
+        gate.allowed = allowed;
+        gate.epoch = epoch;
+    }
+
+    /// Queues `input`, accepted under `epoch`, without waiting; drops it if the queue is full.
+    pub fn push(&mut self, epoch: u64, input: Input) {
+        match self.queue.try_send((epoch, input)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped += 1;
+                if self.dropped.is_power_of_two() {
+                    warn!(
+                        dropped = self.dropped,
+                        "input dropped: injection is falling behind"
+                    );
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+impl Injector {
+    /// Closes the queue, waits until the thread has worked through it (blocking: call it off the
+    /// async runtime) and returns what it did.
+    pub fn finish(self) -> InjectStats {
+        let Self {
+            queue,
+            dropped,
+            thread,
+            ..
+        } = self;
+        drop(queue);
+        let mut stats = thread.join().unwrap_or_default();
+        stats.overflowed = dropped;
+        stats
+    }
+}
+
+fn lock(gate: &Mutex<Gate>) -> std::sync::MutexGuard<'_, Gate> {
+    gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn inject_loop(
+    sink: &mut dyn InputSink,
+    rx: &Receiver<(u64, Input)>,
+    gate: &Mutex<Gate>,
+) -> InjectStats {
+    let mut stats = InjectStats::default();
+    let mut warned = false;
+    for (epoch, input) in rx {
+        let gate = lock(gate);
+        if !gate.allowed || gate.epoch != epoch {
+            stats.discarded += 1;
+            continue;
+        }
+        match sink.apply(&input) {
+            Ok(()) => stats.injected += 1,
+            Err(e) => {
+                if !std::mem::replace(&mut warned, true) {
+                    warn!(error = %e, "could not inject input");
+                }
+            }
+        }
+    }
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what it injects.
+    struct Recorder(Arc<Mutex<Vec<Input>>>);
+
+    impl InputSink for Recorder {
+        fn apply(&mut self, input: &Input) -> Result<(), InputError> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(input.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn nothing_queued_before_a_revoke_is_injected_after_it() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink_seen = seen.clone();
+        let mut injector = Injector::spawn(move || Ok(Recorder(sink_seen))).expect("thread");
+        injector.set_gate(true, 1);
+        for i in 0..1000 {
+            injector.push(1, Input::PointerMove { x: i, y: 0 });
+        }
+        injector.set_gate(false, 2);
+        let at_revoke = seen.lock().expect("lock").len();
+        // Whatever is still queued drains without being injected; a marker under a new grant shows
+        // the thread got past all of it.
+        injector.set_gate(true, 3);
+        injector.push(
+            3,
+            Input::Text {
+                text: "marker".into(),
+            },
+        );
+        let stats = injector.finish();
+        let seen = seen.lock().expect("lock");
+        assert_eq!(
+            seen.last(),
+            Some(&Input::Text {
+                text: "marker".into()
+            })
+        );
+        assert_eq!(seen.len(), at_revoke + 1, "input injected after the revoke");
+        assert_eq!(stats.injected + stats.discarded + stats.overflowed, 1001);
+        assert_eq!(stats.injected as usize, at_revoke + 1);
     }
 }

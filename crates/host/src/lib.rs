@@ -21,14 +21,7 @@ use thiserror::Error;
 
 pub use session::run;
 
-/// What the user can grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant {
-    /// See the screen.
-    View,
-    /// See the screen and use the mouse and keyboard.
-    Control,
-}
+pub use tandem_proto::flow::Grant;
 
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -57,6 +50,9 @@ pub enum HostEvent {
     Secured { verifier: String },
     /// The front end must answer with [`HostCommand::Consent`].
     ConsentNeeded { grant: Grant, technician: String },
+    /// A question asked earlier is moot (the technician left, or control was taken back meanwhile):
+    /// close the prompt.
+    ConsentWithdrawn { grant: Grant },
     /// What the technician may do now.
     Permissions {
         technician: String,
@@ -65,6 +61,9 @@ pub enum HostEvent {
     },
     /// Input arrived while control was not allowed and was dropped here.
     InputDropped,
+    /// At the end, before `Ended`: input events injected, and accepted ones not injected because
+    /// control was taken back before their turn (or the queue overflowed).
+    InputSummary { injected: u64, discarded: u64 },
     /// The session is over.
     Ended { reason: String },
 }

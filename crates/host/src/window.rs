@@ -81,7 +81,8 @@ impl HostWindow {
                     self.technician = technician;
                     self.state = State::Active { view, control };
                 }
-                HostEvent::InputDropped => {}
+                HostEvent::ConsentWithdrawn { grant } => self.pending.retain(|g| *g != grant),
+                HostEvent::InputDropped | HostEvent::InputSummary { .. } => {}
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
                     self.state = State::Ended(reason);

@@ -3,22 +3,25 @@
 //!
 //! The relay sees only ciphertext here: nothing on these streams is readable without the code's secret.
 
+mod driver;
 mod stream;
 
 use std::time::Duration;
 
 use quinn::Connection;
+use tandem_proto::Direction;
 use tandem_proto::StreamKind;
 use tandem_proto::code::SessionCode;
 use tandem_proto::framing::FramingError;
 use tandem_proto::handshake::{
-    Direction, HandshakeError, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake,
+    HandshakeError, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake,
 };
 use tandem_proto::limits::{MAX_CONTROL_FRAME, MAX_FRAMES_FRAME};
 use tandem_proto::seal::{OpenError, SealError};
 use tandem_proto::wire::DecodeError;
 use thiserror::Error;
 
+pub use driver::{Incoming, PeerName, SessionDriver};
 pub use stream::{FramedRecv, SealedRecv, SealedSend};
 
 /// How long a peer may take to open a stream or answer a handshake step.
@@ -50,6 +53,9 @@ pub enum LinkError {
     UnexpectedStream { got: u8 },
     #[error("the peer closed the stream")]
     Closed,
+    /// A second stream of a kind that already has one: its key would reuse nonces.
+    #[error("a second {kind:?} stream was opened; each kind has one stream per direction")]
+    DuplicateStream { kind: StreamKind },
     #[error("the peer did not answer within {0:?}")]
     Timeout(Duration),
 }
@@ -80,32 +86,57 @@ pub struct Streams {
     pub connection: Connection,
     keys: SessionKeys,
     local: Direction,
+    used: StreamClaims,
+}
+
+/// The (kind, direction) pairs already in use: each key seals one stream only, since a second stream
+/// under it would start its nonce counter at 0 again.
+#[derive(Debug)]
+struct StreamClaims(std::sync::Mutex<Vec<(StreamKind, Direction)>>);
+
+impl StreamClaims {
+    /// Claims start with the control stream both ways (the handshake opened it).
+    fn new(local: Direction) -> Self {
+        Self(std::sync::Mutex::new(vec![
+            (StreamKind::Control, local),
+            (StreamKind::Control, local.reverse()),
+        ]))
+    }
+
+    fn claim(&self, kind: StreamKind, direction: Direction) -> Result<(), LinkError> {
+        let mut used = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if used.contains(&(kind, direction)) {
+            return Err(LinkError::DuplicateStream { kind });
+        }
+        used.push((kind, direction));
+        Ok(())
+    }
 }
 
 impl Streams {
     /// Opens a unidirectional stream of `kind` towards the peer, sealed with this side's key for it.
+    /// Once per kind: a second call is an error.
     pub async fn open_uni(&self, kind: StreamKind) -> Result<SealedSend, LinkError> {
+        self.used.claim(kind, self.local)?;
         let mut send = self.connection.open_uni().await?;
         send.write_all(&[kind as u8]).await?;
         Ok(SealedSend::new(send, self.keys.sealer(kind, self.local)))
     }
 
-    /// Accepts the peer's unidirectional stream, which must be of `kind`.
+    /// Accepts the peer's unidirectional stream, which must be of `kind`. Once per kind: a second
+    /// call is an error.
     pub async fn accept_uni(&self, kind: StreamKind) -> Result<SealedRecv, LinkError> {
+        self.used.claim(kind, self.local.reverse())?;
         let recv = within(self.connection.accept_uni()).await??;
         let mut framed = FramedRecv::new(recv, max_frame(kind));
         framed.expect_kind(kind).await?;
         Ok(SealedRecv::new(
             framed,
-            self.keys.opener(kind, peer(self.local)),
+            self.keys.opener(kind, self.local.reverse()),
         ))
-    }
-}
-
-fn peer(local: Direction) -> Direction {
-    match local {
-        Direction::HostToViewer => Direction::ViewerToHost,
-        _ => Direction::HostToViewer,
     }
 }
 
@@ -206,7 +237,7 @@ fn finish(
     local: Direction,
 ) -> Link {
     let control_send = SealedSend::new(send.into_inner(), keys.sealer(StreamKind::Control, local));
-    let control_recv = SealedRecv::new(recv, keys.opener(StreamKind::Control, peer(local)));
+    let control_recv = SealedRecv::new(recv, keys.opener(StreamKind::Control, local.reverse()));
     Link {
         control_send,
         control_recv,
@@ -215,6 +246,7 @@ fn finish(
             connection,
             keys,
             local,
+            used: StreamClaims::new(local),
         },
     }
 }
@@ -241,5 +273,42 @@ pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_stream_of_a_kind_is_refused_each_way() {
+        let claims = StreamClaims::new(Direction::HostToViewer);
+        assert!(
+            claims
+                .claim(StreamKind::Frames, Direction::HostToViewer)
+                .is_ok()
+        );
+        assert!(matches!(
+            claims.claim(StreamKind::Frames, Direction::HostToViewer),
+            Err(LinkError::DuplicateStream {
+                kind: StreamKind::Frames
+            })
+        ));
+        assert!(
+            claims
+                .claim(StreamKind::Input, Direction::ViewerToHost)
+                .is_ok()
+        );
+        assert!(
+            claims
+                .claim(StreamKind::Input, Direction::ViewerToHost)
+                .is_err()
+        );
+        // The handshake's control stream is taken both ways.
+        assert!(
+            claims
+                .claim(StreamKind::Control, Direction::ViewerToHost)
+                .is_err()
+        );
     }
 }

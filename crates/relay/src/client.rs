@@ -72,6 +72,10 @@ pub enum ClientError {
     UnknownCode,
     #[error("the code expired unused")]
     Expired,
+    /// A `Register` for a fresh code crossed the relay's `Paired` for the current one: a technician
+    /// joined with the current code, which stays the session's code.
+    #[error("a technician joined with the current code before a new one was issued")]
+    PairedMeanwhile,
     #[error("the relay refused for now: {detail}")]
     RateLimited { detail: String },
     #[error("the relay refused ({}): {detail}", describe_reason(*reason))]
@@ -106,6 +110,8 @@ pub struct RelayClient {
     reader: FrameReader,
     buf: Vec<u8>,
     fingerprint: Fingerprint,
+    /// A `Register` crossed a `Paired`: the relay's refusal of it is still to come and is not news.
+    skip_paired_refusal: bool,
 }
 
 impl std::fmt::Debug for RelayClient {
@@ -182,6 +188,7 @@ impl RelayClient {
             reader: FrameReader::new(MAX_RELAY_FRAME),
             buf: vec![0u8; MAX_RELAY_FRAME],
             fingerprint,
+            skip_paired_refusal: false,
         })
     }
 
@@ -205,6 +212,12 @@ impl RelayClient {
                 RelayNotice::Refused { reason, detail } => return Err(refusal(reason, detail)),
                 // A previous code's expiry, crossing this request: that code is gone anyway.
                 RelayNotice::Expired => {}
+                // A join with the previous code crossed this request: the relay will refuse the
+                // request (this connection is paired now); skip that refusal when it comes.
+                RelayNotice::Paired => {
+                    self.skip_paired_refusal = true;
+                    return Err(ClientError::PairedMeanwhile);
+                }
                 other => return Err(unexpected(&other, "a reply to Register")),
             }
         }
@@ -291,8 +304,21 @@ impl RelayClient {
         loop {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
-                    return RelayNotice::from_bytes(frame)
-                        .map_err(|e| ClientError::Protocol(format!("bad relay notice: {e}")));
+                    let notice = RelayNotice::from_bytes(frame)
+                        .map_err(|e| ClientError::Protocol(format!("bad relay notice: {e}")))?;
+                    if self.skip_paired_refusal
+                        && matches!(
+                            notice,
+                            RelayNotice::Refused {
+                                reason: RefusalReason::BadRequest,
+                                ..
+                            }
+                        )
+                    {
+                        self.skip_paired_refusal = false;
+                        continue;
+                    }
+                    return Ok(notice);
                 }
                 Ok(None) => {}
                 Err(e) => return Err(ClientError::Protocol(e.to_string())),

@@ -475,6 +475,33 @@ async fn registering_again_replaces_the_code() {
     relay.stop().await;
 }
 
+/// Issue 7: a host asking for a new code just as a technician joins with the current one keeps its
+/// session (the join wins), instead of ending on an unexpected `Paired`.
+#[tokio::test]
+async fn a_join_racing_a_new_code_keeps_the_session() {
+    let relay = TestRelay::start("race", |_| {}).await;
+    let mut host = relay.client().await;
+    let first = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("first");
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&first.routing))
+        .await
+        .expect("join");
+    // The host has not read `Paired` yet and asks for a fresh code.
+    let err = within("register again", host.register(Duration::from_secs(60)))
+        .await
+        .expect_err("already paired");
+    assert!(matches!(err, ClientError::PairedMeanwhile), "{err:?}");
+    // The relay's refusal of that request is skipped: the session goes on, and the viewer leaving
+    // is reported as such.
+    viewer.close("bye");
+    within("peer left", host.peer_left())
+        .await
+        .expect("the host sees the viewer leave");
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn a_wrong_pinned_fingerprint_is_refused_naming_both() {
     let relay = TestRelay::start("pin", |_| {}).await;

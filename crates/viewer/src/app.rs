@@ -117,6 +117,13 @@ impl ViewerApp {
                         self.control_requested = false;
                     }
                 }
+                ViewerEvent::ControlRequestNotSent { retry_in } => {
+                    self.control_requested = false;
+                    self.status = format!(
+                        "Control request not sent: try again in {} s",
+                        retry_in.as_secs().max(1)
+                    );
+                }
                 ViewerEvent::ControlDeclined => {
                     // They may ask again.
                     self.control_requested = false;

@@ -5,6 +5,7 @@
 //! driver talks to it through [`ViewerEvent`]s out, [`ViewerCommand`]s in, and the shared [`Screen`].
 
 pub mod app;
+pub mod decode;
 pub mod keys;
 pub mod screen;
 pub mod session;
@@ -48,6 +49,10 @@ pub enum ViewerEvent {
     },
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
+    /// A control request was not sent: one is pending, or the user answered the last one moments ago.
+    ControlRequestNotSent {
+        retry_in: std::time::Duration,
+    },
     /// The first screen update arrived and was decoded.
     FirstFrame {
         width: u32,

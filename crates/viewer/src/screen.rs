@@ -1,15 +1,19 @@
-//! The decoded remote screen, shared between the network thread (which decodes into it) and the UI
-//! (which uploads what changed).
+//! The decoded remote screen, shared between the decoder thread (which publishes what it decoded
+//! into it) and the UI (which uploads what changed). Decoding itself happens outside this lock, in
+//! [`crate::decode`]; the lock is held only to copy changed regions in or out.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tandem_codec::{DecodeInfo, Decoder, DecoderLimits, Rect};
+use tandem_codec::{DecodeInfo, Decoder, Rect};
 
 pub type SharedScreen = Arc<Mutex<Screen>>;
 
 pub struct Screen {
-    decoder: Decoder,
+    width: u32,
+    height: u32,
+    /// The published picture, RGBA rows top to bottom.
+    rgba: Vec<u8>,
     /// Union of regions changed since the UI last took them; `None` when nothing changed.
     dirty: Option<Rect>,
     /// The size changed since the UI last looked: upload everything.
@@ -23,7 +27,9 @@ pub struct Screen {
 impl Screen {
     pub fn shared() -> SharedScreen {
         Arc::new(Mutex::new(Self {
-            decoder: Decoder::new(DecoderLimits::default()),
+            width: 0,
+            height: 0,
+            rgba: Vec::new(),
             dirty: None,
             resized: false,
             cursor: None,
@@ -38,25 +44,49 @@ impl Screen {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn apply(&mut self, update: &[u8]) -> Result<DecodeInfo, tandem_codec::DecodeError> {
-        let info = self.decoder.decode(update)?;
+    /// Copies what `info` says changed from the decoder's picture into this one.
+    pub fn publish(&mut self, decoder: &Decoder, info: &DecodeInfo) {
+        let (width, height) = (decoder.width(), decoder.height());
+        let source = decoder.rgba();
+        if info.resized
+            || (width, height) != (self.width, self.height)
+            || self.rgba.len() != source.len()
+        {
+            self.width = width;
+            self.height = height;
+            self.rgba.clear();
+            self.rgba.extend_from_slice(source);
+            self.resized = true;
+        } else {
+            let stride = width as usize * 4;
+            for rect in &info.dirty {
+                for y in rect.y..rect.y.saturating_add(rect.h).min(height) {
+                    let start = y as usize * stride + rect.x.min(width) as usize * 4;
+                    let end =
+                        y as usize * stride + rect.x.saturating_add(rect.w).min(width) as usize * 4;
+                    if let (Some(to), Some(from)) =
+                        (self.rgba.get_mut(start..end), source.get(start..end))
+                    {
+                        to.copy_from_slice(from);
+                    }
+                }
+            }
+        }
         self.frames += 1;
-        self.resized |= info.resized;
         for rect in &info.dirty {
             self.dirty = Some(match self.dirty {
                 None => *rect,
                 Some(d) => union(d, *rect),
             });
         }
-        Ok(info)
     }
 
     pub fn size(&self) -> (u32, u32) {
-        (self.decoder.width(), self.decoder.height())
+        (self.width, self.height)
     }
 
     pub fn rgba(&self) -> &[u8] {
-        self.decoder.rgba()
+        &self.rgba
     }
 
     /// What changed since the last call: `Full` after a resize, else the dirty bounding box.
@@ -74,8 +104,8 @@ impl Screen {
     /// Copies `rect` out as tightly packed RGBA.
     pub fn copy_region(&self, rect: Rect, out: &mut Vec<u8>) {
         out.clear();
-        let stride = self.decoder.width() as usize * 4;
-        let rgba = self.decoder.rgba();
+        let stride = self.width as usize * 4;
+        let rgba = &self.rgba;
         for y in rect.y..rect.y + rect.h {
             let start = y as usize * stride + rect.x as usize * 4;
             if let Some(row) = rgba.get(start..start + rect.w as usize * 4) {

@@ -1,21 +1,24 @@
-//! The viewer's session loop: join, handshake, introduce the technician, decode frames and
-//! acknowledge them, forward input, end.
+//! The viewer's session: join, handshake, then a thin driver over [`ViewerSession`] (proto's state
+//! machine owns the grant, acknowledgements, control requests and the ending). The loop never awaits
+//! the network: streams have writer and reader tasks ([`SessionDriver`]), decoding has its thread.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_link::{AbortOnDrop, LinkError, SealedRecv, describe, viewer_handshake};
+use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, viewer_handshake};
 use tandem_proto::StreamKind;
-use tandem_proto::session::{Control, EndReason, FrameMsg};
+use tandem_proto::flow::{self, PeerGone, ViewerSession};
+use tandem_proto::session::FrameMsg;
 use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::decode::{Decoded, DecoderThread, MAX_PICTURE};
 use crate::screen::{Screen, SharedScreen};
 use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
 
-/// How long to let an End message reach the host before closing.
-const END_GRACE: Duration = Duration::from_secs(2);
+/// How long to wait for the host to read a failed handshake's message before closing.
+const FAIL_GRACE: Duration = Duration::from_secs(2);
 
 type Events = mpsc::UnboundedSender<ViewerEvent>;
 /// Called after each decoded update so a window can repaint.
@@ -52,18 +55,17 @@ async fn run_session(
     screen: SharedScreen,
     repaint: Repaint,
     events: &Events,
-    mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
+    commands: mpsc::UnboundedReceiver<ViewerCommand>,
 ) -> Result<String, ViewerError> {
-    let events = events.clone();
     let mut relay = RelayClient::connect(&config.relay, &config.trust).await?;
     emit(
-        &events,
+        events,
         ViewerEvent::Connected {
             fingerprint: relay.relay_fingerprint().to_string(),
         },
     );
     relay.join(&config.code.routing).await?;
-    emit(&events, ViewerEvent::Paired);
+    emit(events, ViewerEvent::Paired);
 
     let link =
         match viewer_handshake(relay.connection().clone(), &config.code, &relay.relay_id()).await {
@@ -74,145 +76,228 @@ async fn run_session(
                 if let LinkError::Handshake(h) = &e
                     && h.fail_message().is_some()
                 {
-                    let _ = tokio::time::timeout(END_GRACE, relay.peer_left()).await;
+                    let _ = tokio::time::timeout(FAIL_GRACE, relay.peer_left()).await;
                 }
                 relay.close_and_wait("handshake failed").await;
                 return Err(e.into());
             }
         };
     emit(
-        &events,
+        events,
         ViewerEvent::Secured {
             verifier: link.verifier.clone(),
         },
     );
-    let mut control_send = link.control_send;
-    control_send
-        .send(&Control::Hello {
-            technician: config.technician.clone(),
-        })
-        .await?;
-    let mut input_send = link.streams.open_uni(StreamKind::Input).await?;
-
-    let (control_tx, mut control_rx) = mpsc::channel(16);
-    let _control_reader = AbortOnDrop(tokio::spawn(read_control(link.control_recv, control_tx)));
-    let (decoded_tx, mut decoded_rx) = mpsc::channel::<Decoded>(16);
-    let mut frames_reader = None;
-    let mut stats = Stats::new();
-    let mut pending_snapshot = None;
-    let mut control_requested = false;
-    let started = Instant::now();
-
-    let ending = loop {
-        tokio::select! {
-            biased;
-            command = commands.recv() => match command {
-                Some(ViewerCommand::Input(input)) => input_send.send(&input).await?,
-                Some(ViewerCommand::RequestControl) => {
-                    control_requested = true;
-                    control_send.send(&Control::RequestControl).await?;
-                }
-                Some(ViewerCommand::Snapshot(path)) => {
-                    if Screen::lock(&screen).frames == 0 {
-                        // Nothing decoded yet: write it once the first picture is in.
-                        pending_snapshot = Some(path);
-                    } else {
-                        write_snapshot(&screen, path, &events);
-                    }
-                }
-                Some(ViewerCommand::End) | None => break Ending::Local,
-            },
-            left = relay.peer_left() => break Ending::Remote(match left {
-                Ok(()) => "The other side left (their connection closed).".to_owned(),
-                Err(e) => format!("The connection to the relay was lost: {e}"),
-            }),
-            incoming = control_rx.recv() => match incoming {
-                Some(Ok(Control::Permissions { view, control })) => {
-                    info!(view, control, "permissions changed");
-                    emit(&events, ViewerEvent::Permissions { view, control });
-                    // The answer to a control request is the next `Permissions`.
-                    if std::mem::take(&mut control_requested) && !control {
-                        emit(&events, ViewerEvent::ControlDeclined);
-                    }
-                    if view && frames_reader.is_none() {
-                        let frames = link.streams.accept_uni(StreamKind::Frames).await?;
-                        frames_reader = Some(AbortOnDrop(tokio::spawn(read_frames(
-                            frames,
-                            screen.clone(),
-                            repaint.clone(),
-                            decoded_tx.clone(),
-                        ))));
-                    }
-                }
-                Some(Ok(Control::End { reason, detail })) => {
-                    let text = if detail.is_empty() { reason.to_string() } else { detail };
-                    break Ending::Remote(format!("The host ended the session: {text}"));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(detail)) => break Ending::Remote(detail),
-                None => break Ending::Remote("The host closed the session.".into()),
-            },
-            decoded = decoded_rx.recv() => match decoded {
-                Some(Decoded::Update { seq, bytes }) => {
-                    control_send.send(&Control::Ack { seq }).await?;
-                    if stats.total_frames == 0 {
-                        let (width, height) = Screen::lock(&screen).size();
-                        emit(&events, ViewerEvent::FirstFrame { width, height });
-                    }
-                    if let Some(path) = pending_snapshot.take() {
-                        write_snapshot(&screen, path, &events);
-                    }
-                    stats.record(bytes, &screen, &events);
-                }
-                Some(Decoded::Failed(e)) => break Ending::Failed(e),
-                None => {}
-            },
-        }
+    let mut driver = SessionDriver::new(link, relay, PeerName("The host"));
+    // The viewer opens its input stream at once (PROTOCOL.md §7); the host accepts it once it shares.
+    driver.start_sending(StreamKind::Input);
+    let session = ViewerSession::new(&config.technician, Instant::now());
+    let mut run = Run {
+        session,
+        screen,
+        repaint,
+        events: events.clone(),
+        decoder: None,
+        decoded_tx: None,
+        stats: Stats::new(),
+        pending_snapshot: None,
+        reason: None,
+        started: Instant::now(),
     };
-
-    // The frames reader lives until the end of this function: dropping it first would stop the
-    // host's frames stream before our End reaches it, and the host would report a lost viewer.
-    let reason = match ending {
-        Ending::Local => {
-            let msg = Control::End {
-                reason: EndReason::ViewerEnded,
-                detail: "The technician ended the session.".into(),
-            };
-            if control_send.send(&msg).await.is_ok() {
-                control_send.finish();
-                input_send.finish();
-                let _ = tokio::time::timeout(END_GRACE, relay.connection().closed()).await;
-            }
-            "You ended the session.".to_owned()
-        }
-        Ending::Remote(reason) => reason,
-        Ending::Failed(e) => {
-            let msg = Control::End {
-                reason: EndReason::ProtocolError,
-                detail: "The viewer could not decode the screen.".into(),
-            };
-            let _ = control_send.send(&msg).await;
-            relay.close("decode error");
-            return Err(e.into());
-        }
-    };
-    relay.close("session ended");
+    run.drive(&mut driver, commands).await;
+    driver.close("session ended").await;
+    let reason = run
+        .reason
+        .take()
+        .unwrap_or_else(|| "The session ended.".into());
     info!(reason, "session ended");
     emit(
-        &events,
+        events,
         ViewerEvent::Summary {
-            frames: stats.total_frames,
-            bytes: stats.total_bytes,
-            seconds: started.elapsed().as_secs_f64(),
+            frames: run.stats.total_frames,
+            bytes: run.stats.total_bytes,
+            seconds: run.started.elapsed().as_secs_f64(),
         },
     );
     emit(
-        &events,
+        events,
         ViewerEvent::Ended {
             reason: reason.clone(),
         },
     );
     Ok(reason)
+}
+
+/// The loop's state beside the machine.
+struct Run {
+    session: ViewerSession,
+    screen: SharedScreen,
+    repaint: Repaint,
+    events: Events,
+    decoder: Option<DecoderThread>,
+    decoded_tx: Option<mpsc::Sender<Decoded>>,
+    stats: Stats,
+    pending_snapshot: Option<std::path::PathBuf>,
+    reason: Option<String>,
+    started: Instant,
+}
+
+impl Run {
+    async fn drive(
+        &mut self,
+        driver: &mut SessionDriver,
+        mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
+    ) {
+        let (decoded_tx, mut decoded_rx) = mpsc::channel::<Decoded>(16);
+        self.decoded_tx = Some(decoded_tx);
+        let mut commands_open = true;
+        loop {
+            let now = Instant::now();
+            self.absorb_events(driver);
+            driver.flush(&mut self.session, now);
+            if self.session.poll_close(now) {
+                return;
+            }
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                biased;
+                command = commands.recv(), if commands_open => {
+                    commands_open = command.is_some();
+                    self.on_command(command.unwrap_or(ViewerCommand::End));
+                }
+                decoded = decoded_rx.recv() => if let Some(decoded) = decoded {
+                    self.on_decoded(decoded);
+                },
+                incoming = driver.next_incoming() => self.on_incoming(incoming),
+                () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn absorb_events(&mut self, driver: &mut SessionDriver) {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                flow::ViewerEvent::Permissions { view, control } => {
+                    info!(view, control, "permissions changed");
+                    emit(&self.events, ViewerEvent::Permissions { view, control });
+                }
+                flow::ViewerEvent::ControlDeclined => {
+                    emit(&self.events, ViewerEvent::ControlDeclined);
+                }
+                flow::ViewerEvent::ControlRequestNotSent { retry_in } => {
+                    emit(
+                        &self.events,
+                        ViewerEvent::ControlRequestNotSent { retry_in },
+                    );
+                }
+                flow::ViewerEvent::StartFrames => {
+                    driver.start_receiving(StreamKind::Frames);
+                    let Some(results) = self.decoded_tx.clone() else {
+                        continue;
+                    };
+                    match DecoderThread::spawn(
+                        self.screen.clone(),
+                        self.repaint.clone(),
+                        MAX_PICTURE,
+                        results,
+                    ) {
+                        Ok(decoder) => self.decoder = Some(decoder),
+                        Err(e) => self.session.handle_decode_failed(
+                            &format!("no decoder thread: {e}"),
+                            Instant::now(),
+                        ),
+                    }
+                }
+                flow::ViewerEvent::Ended(ending) => {
+                    // Stop decoding: nothing more is shown or acknowledged.
+                    self.decoder = None;
+                    self.reason = Some(ending.detail);
+                }
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: ViewerCommand) {
+        let now = Instant::now();
+        match command {
+            ViewerCommand::Input(input) => {
+                self.session.send_input(input);
+            }
+            ViewerCommand::RequestControl => self
+                .session
+                .handle_command(flow::ViewerCommand::RequestControl, now),
+            ViewerCommand::Snapshot(path) => {
+                if Screen::lock(&self.screen).frames == 0 {
+                    // Nothing decoded yet: write it once the first picture is in.
+                    self.pending_snapshot = Some(path);
+                } else {
+                    write_snapshot(&self.screen, path, &self.events);
+                }
+            }
+            ViewerCommand::End => self.session.handle_command(flow::ViewerCommand::End, now),
+        }
+    }
+
+    fn on_incoming(&mut self, incoming: Incoming) {
+        let now = Instant::now();
+        match incoming {
+            Incoming::Control(msg) => self.session.handle_control(msg, now),
+            Incoming::Frame(FrameMsg::Update { seq, payload }) => {
+                let Some(decoder) = &self.decoder else {
+                    return;
+                };
+                if let Err(e) = decoder.submit(seq, payload) {
+                    self.session.handle_peer_gone(
+                        PeerGone::Broken {
+                            detail: e.to_string(),
+                        },
+                        now,
+                    );
+                }
+            }
+            Incoming::Frame(FrameMsg::CursorPosition { x, y, visible }) => {
+                Screen::lock(&self.screen).cursor = visible.then_some((x, y));
+                (self.repaint)();
+            }
+            // Reserved in this version: viewers draw their own marker.
+            Incoming::Frame(FrameMsg::CursorShape { .. }) => {}
+            Incoming::Input(_) => self.session.handle_peer_gone(
+                PeerGone::Broken {
+                    detail: "it sent input".into(),
+                },
+                now,
+            ),
+            Incoming::Gone(gone) => self.session.handle_peer_gone(gone, now),
+        }
+    }
+
+    fn on_decoded(&mut self, decoded: Decoded) {
+        let now = Instant::now();
+        match decoded {
+            Decoded::Update { seq, bytes } => {
+                if self.session.is_ended() {
+                    return;
+                }
+                self.session.handle_update_decoded(seq, now);
+                if self.stats.total_frames == 0 {
+                    let (width, height) = Screen::lock(&self.screen).size();
+                    emit(&self.events, ViewerEvent::FirstFrame { width, height });
+                }
+                if let Some(path) = self.pending_snapshot.take() {
+                    write_snapshot(&self.screen, path, &self.events);
+                }
+                self.stats.record(bytes, &self.screen, &self.events);
+            }
+            Decoded::Failed { seq, error } => {
+                warn!(seq, "a screen update could not be decoded");
+                self.session.handle_decode_failed(&error, now);
+            }
+        }
+    }
 }
 
 /// Writes the decoded picture to `path` and reports the outcome either way.
@@ -235,71 +320,6 @@ fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Even
                     reason: e.to_string(),
                 },
             );
-        }
-    }
-}
-
-enum Ending {
-    Local,
-    Remote(String),
-    Failed(tandem_codec::DecodeError),
-}
-
-enum Decoded {
-    Update { seq: u64, bytes: usize },
-    Failed(tandem_codec::DecodeError),
-}
-
-async fn read_control(mut recv: SealedRecv, out: mpsc::Sender<Result<Control, String>>) {
-    loop {
-        let item = match recv.next::<Control>().await {
-            Ok(Some(msg)) => Ok(msg),
-            Ok(None) => Err("The host closed the session.".to_owned()),
-            Err(e) if e.is_peer_gone() => Err(format!("The host left: {e}")),
-            Err(e) => Err(format!("The host broke the protocol: {e}")),
-        };
-        let last = item.is_err();
-        if out.send(item).await.is_err() || last {
-            return;
-        }
-    }
-}
-
-/// Decodes screen updates into the shared screen as they arrive.
-async fn read_frames(
-    mut recv: SealedRecv,
-    screen: SharedScreen,
-    repaint: Repaint,
-    out: mpsc::Sender<Decoded>,
-) {
-    loop {
-        let msg = match recv.next::<FrameMsg>().await {
-            Ok(Some(msg)) => msg,
-            // Ending or lost: the control stream reports why.
-            Ok(None) | Err(_) => return,
-        };
-        let report = match msg {
-            FrameMsg::Update { seq, payload } => {
-                let result = Screen::lock(&screen).apply(&payload);
-                match result {
-                    Ok(_) => Decoded::Update {
-                        seq,
-                        bytes: payload.len(),
-                    },
-                    Err(e) => Decoded::Failed(e),
-                }
-            }
-            FrameMsg::CursorPosition { x, y, visible } => {
-                Screen::lock(&screen).cursor = visible.then_some((x, y));
-                repaint();
-                continue;
-            }
-            FrameMsg::CursorShape { .. } => continue,
-        };
-        repaint();
-        let failed = matches!(report, Decoded::Failed(_));
-        if out.send(report).await.is_err() || failed {
-            return;
         }
     }
 }

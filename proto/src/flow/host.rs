@@ -1,0 +1,460 @@
+//! The host's side of the session (PROTOCOL.md §7): Hello, the two consent stages, the grant, flow
+//! control of screen updates, input gating and the ending.
+
+use std::time::Instant;
+
+use super::{
+    CONTROL_REQUEST_COOLDOWN, EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD,
+    MAX_SCROLL_NOTCHES, Outbox, PeerGone, Transmit, detail_or_reason,
+};
+use crate::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
+
+/// What the host's user (or a script) asks of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCommand {
+    /// The answer to a [`HostEvent::ConsentNeeded`]; for `Control`, also a grant or revoke unprompted.
+    Consent { grant: Grant, allow: bool },
+    /// Take back control but keep sharing the screen (also answers a pending control request: no).
+    RevokeControl,
+    /// End the session now.
+    Stop,
+    /// Screen capture failed; the session cannot go on.
+    CaptureFailed { detail: String },
+}
+
+/// What the host session reports to its driver and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostEvent {
+    /// The viewer introduced itself.
+    TechnicianArrived { technician: String },
+    /// Ask the user; answer with [`HostCommand::Consent`].
+    ConsentNeeded { grant: Grant, technician: String },
+    /// A question asked earlier is moot (the session ended, or control was taken back meanwhile).
+    ConsentWithdrawn { grant: Grant },
+    /// What the technician may do now (also sent to the viewer).
+    Permissions {
+        technician: String,
+        view: bool,
+        control: bool,
+    },
+    /// View was granted: open the frames stream, accept the input stream, start capturing.
+    StartStreaming,
+    /// The viewer asked for a keyframe: make the next update one.
+    KeyframeRequested,
+    /// Input arrived while control was not granted and was dropped (reported once per such period).
+    InputDropped,
+    /// The session is over. Exactly one per session; then only the close follows.
+    Ended(Ending),
+}
+
+/// Why [`HostSession::send_update`] refused an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateRefused {
+    #[error("the screen is not being shared")]
+    NotSharing,
+    #[error("the window of unacknowledged updates is full")]
+    WindowFull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The handshake is done; the viewer must say `Hello` by the deadline.
+    AwaitHello { deadline: Instant },
+    /// The user is asked whether the technician may see the screen.
+    AskView,
+    /// The screen is shared; control may be granted.
+    Sharing,
+    /// Ended; only the close is left.
+    Done,
+}
+
+/// The host's session state machine. See the module docs of [`crate::flow`].
+#[derive(Debug)]
+pub struct HostSession {
+    stage: Stage,
+    auto_accept: Option<Grant>,
+    technician: String,
+    view: bool,
+    control: bool,
+    /// The user is being asked to grant control.
+    control_prompt: bool,
+    /// When the user last answered a control request (for the cooldown).
+    control_answered_at: Option<Instant>,
+    /// Bumped at every change of the grant: input queued under an older epoch is never injected.
+    input_epoch: u64,
+    input_drop_reported: bool,
+    window: UpdateWindow,
+    out: Outbox<HostEvent>,
+}
+
+impl HostSession {
+    /// A session whose handshake just finished at `now`. With `auto_accept` the user is not asked.
+    pub fn new(auto_accept: Option<Grant>, now: Instant) -> Self {
+        Self {
+            stage: Stage::AwaitHello {
+                deadline: now + HELLO_TIMEOUT,
+            },
+            auto_accept,
+            technician: String::new(),
+            view: false,
+            control: false,
+            control_prompt: false,
+            control_answered_at: None,
+            input_epoch: 0,
+            input_drop_reported: false,
+            window: UpdateWindow::default(),
+            out: Outbox::new(),
+        }
+    }
+
+    /// A control message from the viewer.
+    pub fn handle_control(&mut self, msg: Control, now: Instant) {
+        match (self.stage, msg) {
+            (Stage::Done, _) => {}
+            (_, Control::End { reason, detail }) => {
+                let text = detail_or_reason(reason, detail);
+                self.finish(
+                    now,
+                    EndedBy::Peer,
+                    reason,
+                    format!("The technician ended the session: {text}"),
+                    None,
+                );
+            }
+            (Stage::AwaitHello { .. }, Control::Hello { technician }) => {
+                self.technician = technician.clone();
+                self.out
+                    .events
+                    .push_back(HostEvent::TechnicianArrived { technician });
+                match self.auto_accept {
+                    Some(grant) => self.start_sharing(grant == Grant::Control),
+                    None => {
+                        self.stage = Stage::AskView;
+                        self.ask(Grant::View);
+                    }
+                }
+            }
+            (Stage::AwaitHello { .. }, _) => {
+                self.protocol_error(now, "it sent another message before Hello")
+            }
+            (_, Control::Hello { .. }) => self.protocol_error(now, "it sent Hello twice"),
+            (_, Control::Permissions { .. }) => {
+                self.protocol_error(now, "it sent Permissions, which only a host sends")
+            }
+            (_, Control::Ack { seq }) => {
+                if let Err(e) = self.window.on_ack(seq) {
+                    self.protocol_error(now, &e.to_string());
+                }
+            }
+            (Stage::AskView, Control::RequestControl | Control::RequestKeyframe) => {
+                // Nothing is shared yet: nothing to grant or refresh.
+            }
+            (Stage::Sharing, Control::RequestControl) => self.on_request_control(now),
+            (Stage::Sharing, Control::RequestKeyframe) => {
+                self.out.events.push_back(HostEvent::KeyframeRequested);
+            }
+            (_, Control::Clipboard { .. }) => {
+                // Clipboard sync is not offered by this version; never look at the contents.
+            }
+        }
+    }
+
+    /// An input event from the viewer: returns it (magnitudes clamped) if it may be injected now,
+    /// under [`HostSession::input_epoch`]; `None` drops it.
+    pub fn handle_input(&mut self, input: Input, _now: Instant) -> Option<Input> {
+        if self.stage == Stage::Sharing && self.control {
+            return Some(clamp_input(input));
+        }
+        if self.stage != Stage::Done && !self.input_drop_reported {
+            self.input_drop_reported = true;
+            self.out.events.push_back(HostEvent::InputDropped);
+        }
+        None
+    }
+
+    /// A command from the host's user.
+    pub fn handle_command(&mut self, command: HostCommand, now: Instant) {
+        match (self.stage, command) {
+            (Stage::Done, _) => {}
+            (_, HostCommand::Stop) => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::HostEnded,
+                "You stopped sharing.".into(),
+                Some("The user stopped sharing their screen."),
+            ),
+            (_, HostCommand::CaptureFailed { detail }) => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::Shutdown,
+                format!("Screen capture failed: {detail}"),
+                Some("The user's screen could not be captured."),
+            ),
+            (
+                Stage::AskView,
+                HostCommand::Consent {
+                    grant: Grant::View,
+                    allow,
+                },
+            ) => {
+                if allow {
+                    self.start_sharing(false);
+                } else {
+                    // PROTOCOL.md §7: the answer is `Permissions { view: false }`, then `End`.
+                    self.send_permissions();
+                    // The prompt was answered: nothing to withdraw.
+                    self.stage = Stage::Done;
+                    self.finish(
+                        now,
+                        EndedBy::Us,
+                        EndReason::ConsentDenied,
+                        "You declined to share your screen.".into(),
+                        Some("The user declined to share their screen with you."),
+                    );
+                }
+            }
+            (
+                Stage::Sharing,
+                HostCommand::Consent {
+                    grant: Grant::Control,
+                    allow,
+                },
+            ) => {
+                let answers_request = std::mem::take(&mut self.control_prompt);
+                if answers_request {
+                    self.control_answered_at = Some(now);
+                }
+                if allow != self.control {
+                    self.set_control(allow);
+                } else if answers_request {
+                    // The answer to a request is the next `Permissions`, even if nothing changed.
+                    self.send_permissions();
+                }
+            }
+            (Stage::Sharing, HostCommand::RevokeControl) => {
+                if std::mem::take(&mut self.control_prompt) {
+                    self.control_answered_at = Some(now);
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Control,
+                    });
+                    if !self.control {
+                        self.send_permissions();
+                    }
+                }
+                if self.control {
+                    self.set_control(false);
+                }
+            }
+            // Answers to questions no longer asked, and revokes with nothing granted: no effect.
+            (_, HostCommand::Consent { .. } | HostCommand::RevokeControl) => {}
+        }
+    }
+
+    /// The viewer went away (or broke a stream) without an `End`.
+    pub fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant) {
+        if self.stage == Stage::Done {
+            self.out.close_soon(now);
+            return;
+        }
+        match gone {
+            PeerGone::Left { detail } => {
+                self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None)
+            }
+            PeerGone::Broken { detail } => self.protocol_error(now, &detail),
+        }
+    }
+
+    /// Time passed: deadlines that are due fire.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Stage::AwaitHello { deadline } = self.stage
+            && now >= deadline
+        {
+            self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::ProtocolError,
+                "The viewer did not introduce itself.".into(),
+                Some("Your viewer did not introduce itself in time."),
+            );
+        }
+    }
+
+    /// Queues a screen update if the window of unacknowledged updates has room; returns its `seq`.
+    pub fn send_update(&mut self, payload: Vec<u8>) -> Result<u64, UpdateRefused> {
+        if self.stage != Stage::Sharing {
+            return Err(UpdateRefused::NotSharing);
+        }
+        let seq = self.window.next_seq().ok_or(UpdateRefused::WindowFull)?;
+        self.out
+            .transmits
+            .push_back(Transmit::Frame(FrameMsg::Update { seq, payload }));
+        Ok(seq)
+    }
+
+    /// Queues the pointer's position, while the screen is shared.
+    pub fn send_cursor(&mut self, x: i32, y: i32, visible: bool) {
+        if self.stage == Stage::Sharing {
+            self.out
+                .transmits
+                .push_back(Transmit::Frame(FrameMsg::CursorPosition { x, y, visible }));
+        }
+    }
+
+    /// Updates with a `seq` below this may be sent now (acknowledged ones plus the window). Never
+    /// decreases: a capture thread may produce updates up to it without asking again.
+    pub fn update_limit(&self) -> u64 {
+        self.window.limit()
+    }
+
+    /// Whether input may be injected now.
+    pub fn control_allowed(&self) -> bool {
+        self.stage == Stage::Sharing && self.control
+    }
+
+    /// Changes whenever the grant changes; input accepted under an older epoch must not be injected.
+    pub fn input_epoch(&self) -> u64 {
+        self.input_epoch
+    }
+
+    pub fn technician(&self) -> &str {
+        &self.technician
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    /// The next event for the driver and user.
+    pub fn poll_event(&mut self) -> Option<HostEvent> {
+        self.out.events.pop_front()
+    }
+
+    /// When to call [`HostSession::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let hello = match self.stage {
+            Stage::AwaitHello { deadline } => Some(deadline),
+            _ => None,
+        };
+        self.out.poll_timeout(hello)
+    }
+
+    /// True once, when the session has ended and the connection should be closed now.
+    pub fn poll_close(&mut self, now: Instant) -> bool {
+        self.out.poll_close(now)
+    }
+
+    fn ask(&mut self, grant: Grant) {
+        self.out.events.push_back(HostEvent::ConsentNeeded {
+            grant,
+            technician: self.technician.clone(),
+        });
+    }
+
+    fn start_sharing(&mut self, control: bool) {
+        self.stage = Stage::Sharing;
+        self.view = true;
+        self.set_control(control);
+        self.out.events.push_back(HostEvent::StartStreaming);
+    }
+
+    fn on_request_control(&mut self, now: Instant) {
+        if self.control || self.control_prompt {
+            // Already granted, or the user is being asked: answered only on change.
+            return;
+        }
+        if self.auto_accept == Some(Grant::Control) {
+            self.set_control(true);
+            return;
+        }
+        if let Some(at) = self.control_answered_at
+            && now.saturating_duration_since(at) < CONTROL_REQUEST_COOLDOWN
+        {
+            return;
+        }
+        self.control_prompt = true;
+        self.ask(Grant::Control);
+    }
+
+    fn set_control(&mut self, control: bool) {
+        self.control = control;
+        self.input_epoch += 1;
+        if control {
+            self.input_drop_reported = false;
+        }
+        self.send_permissions();
+    }
+
+    fn send_permissions(&mut self) {
+        let (view, control) = (self.view, self.control);
+        self.out.control(Control::Permissions { view, control });
+        self.out.events.push_back(HostEvent::Permissions {
+            technician: self.technician.clone(),
+            view,
+            control,
+        });
+    }
+
+    fn protocol_error(&mut self, now: Instant, what: &str) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ProtocolError,
+            format!("The viewer broke the protocol: {what}"),
+            Some(&format!("Your viewer broke the protocol: {what}")),
+        );
+    }
+
+    /// Ends the session: the gate closes at once, the user is told `detail`, the viewer `for_peer`.
+    fn finish(
+        &mut self,
+        now: Instant,
+        by: EndedBy,
+        reason: EndReason,
+        detail: String,
+        for_peer: Option<&str>,
+    ) {
+        match self.stage {
+            Stage::AskView => self
+                .out
+                .events
+                .push_back(HostEvent::ConsentWithdrawn { grant: Grant::View }),
+            Stage::Sharing if self.control_prompt => {
+                self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                    grant: Grant::Control,
+                })
+            }
+            _ => {}
+        }
+        self.stage = Stage::Done;
+        self.view = false;
+        self.control = false;
+        self.control_prompt = false;
+        self.input_epoch += 1;
+        self.out
+            .end(now, for_peer.map(|text| Control::end(reason, text)));
+        self.out
+            .events
+            .push_back(HostEvent::Ended(Ending { by, reason, detail }));
+    }
+}
+
+/// Keeps peer-controlled magnitudes within what a person could do: a `Scroll { dy: i32::MAX }` would
+/// otherwise become 2^31 wheel clicks.
+fn clamp_input(input: Input) -> Input {
+    match input {
+        Input::PointerMove { x, y } => Input::PointerMove {
+            x: x.min(MAX_POINTER_COORD),
+            y: y.min(MAX_POINTER_COORD),
+        },
+        Input::Scroll { dx, dy } => Input::Scroll {
+            dx: dx.clamp(-MAX_SCROLL_NOTCHES, MAX_SCROLL_NOTCHES),
+            dy: dy.clamp(-MAX_SCROLL_NOTCHES, MAX_SCROLL_NOTCHES),
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,219 @@
+//! The session after the handshake as two sans-IO state machines, [`HostSession`] and
+//! [`ViewerSession`], in the style of quinn-proto: the caller feeds in decoded messages, commands from
+//! its user and the time, and polls out messages to send, events for its user and the next deadline.
+//! Nothing here reads a clock, touches a socket or blocks; PROTOCOL.md §7 is the specification.
+//!
+//! Both machines own the whole ending: who ended, why, what this side's user is told and what the
+//! peer is told. Once ended, a machine ignores everything but time and the peer going away, and asks
+//! its driver to close the connection after [`END_GRACE`] at the latest.
+
+mod host;
+mod viewer;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
+pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
+
+use crate::StreamKind;
+use crate::session::{Control, EndReason, FrameMsg, Input};
+
+/// How long the viewer may take to send `Hello` after the handshake.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long an ending side waits for its `End` to reach the peer (and the peer to close) before it
+/// closes the connection anyway. Short, so Stop acts at once even when the peer stopped reading.
+pub const END_GRACE: Duration = Duration::from_millis(750);
+/// After the host's user answers a control request, a new request is not shown before this much time
+/// has passed (a flood of `RequestControl` cannot flood the user with prompts).
+pub const CONTROL_REQUEST_COOLDOWN: Duration = Duration::from_secs(3);
+/// Largest wheel movement one `Scroll` may inject, in notches per axis; larger values are clamped.
+pub const MAX_SCROLL_NOTCHES: i32 = 50;
+/// Largest pointer coordinate injected; larger values are clamped (no real screen is this large).
+pub const MAX_POINTER_COORD: u32 = 32_767;
+
+/// What the user can grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// See the screen.
+    View,
+    /// See the screen and use the mouse and keyboard.
+    Control,
+}
+
+/// A message to send, tagged with the stream it goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    Control(Control),
+    Frame(FrameMsg),
+    Input(Input),
+}
+
+impl Transmit {
+    /// The stream this message travels on.
+    pub fn stream(&self) -> StreamKind {
+        match self {
+            Self::Control(_) => StreamKind::Control,
+            Self::Frame(_) => StreamKind::Frames,
+            Self::Input(_) => StreamKind::Input,
+        }
+    }
+}
+
+/// Which side ended the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    /// This side: its user, a timeout here, or the peer breaking the protocol.
+    Us,
+    /// The peer, with an `End`, or by going away.
+    Peer,
+}
+
+/// How a session ended, as this side reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    pub by: EndedBy,
+    pub reason: EndReason,
+    /// The sentence to show this side's user.
+    pub detail: String,
+}
+
+/// How the peer went away without an `End`, as the driver saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerGone {
+    /// A stream or the connection ended, or the relay said the peer left. `detail` is for humans.
+    Left { detail: String },
+    /// A stream carried something that is not the protocol (bad seal, malformed message, oversized
+    /// frame). `detail` names what.
+    Broken { detail: String },
+}
+
+/// The part both machines share: the queues and the ending.
+#[derive(Debug)]
+struct Outbox<E> {
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<E>,
+    /// Set once ended: when to close the connection.
+    close_at: Option<Instant>,
+    /// The close was asked for (`poll_close` returned true once).
+    closed: bool,
+    ended: bool,
+}
+
+impl<E> Outbox<E> {
+    fn new() -> Self {
+        Self {
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            close_at: None,
+            closed: false,
+            ended: false,
+        }
+    }
+
+    fn control(&mut self, msg: Control) {
+        self.transmits.push_back(Transmit::Control(msg));
+    }
+
+    /// Marks the session ended; `end_for_peer` is the `End` to send, if the peer should get one.
+    fn end(&mut self, now: Instant, end_for_peer: Option<Control>) {
+        self.ended = true;
+        // Screen updates and input still queued are moot; control messages before the End stay.
+        self.transmits.retain(|t| matches!(t, Transmit::Control(_)));
+        match end_for_peer {
+            Some(end) => {
+                self.control(end);
+                self.close_at = Some(now + END_GRACE);
+            }
+            None => self.close_at = Some(now),
+        }
+    }
+
+    fn poll_timeout(&self, other: Option<Instant>) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        match (self.close_at, other) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True once it is time to close the connection (and only once).
+    fn poll_close(&mut self, now: Instant) -> bool {
+        match self.close_at {
+            Some(at) if !self.closed && now >= at => {
+                self.closed = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The peer is gone while we are ending: nothing more can be delivered, close now.
+    fn close_soon(&mut self, now: Instant) {
+        if let Some(at) = &mut self.close_at {
+            *at = (*at).min(now);
+        }
+    }
+}
+
+/// Shows `text`, or the reason's sentence when the peer gave no detail.
+fn detail_or_reason(reason: EndReason, detail: String) -> String {
+    if detail.is_empty() {
+        reason.to_string()
+    } else {
+        detail
+    }
+}
+
+/// What a driver needs of either session machine: the calls that are the same on both sides.
+pub trait Machine {
+    /// A control message from the peer.
+    fn handle_control(&mut self, msg: Control, now: Instant);
+    /// The peer went away (or broke a stream) without an `End`.
+    fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant);
+    /// Time passed.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The next message to send.
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    /// When to call `handle_timeout` next.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// True once, when the connection should be closed now.
+    fn poll_close(&mut self, now: Instant) -> bool;
+    fn is_ended(&self) -> bool;
+}
+
+macro_rules! impl_machine {
+    ($ty:ty) => {
+        impl Machine for $ty {
+            fn handle_control(&mut self, msg: Control, now: Instant) {
+                <$ty>::handle_control(self, msg, now)
+            }
+            fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant) {
+                <$ty>::handle_peer_gone(self, gone, now)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$ty>::handle_timeout(self, now)
+            }
+            fn poll_transmit(&mut self) -> Option<Transmit> {
+                <$ty>::poll_transmit(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$ty>::poll_timeout(self)
+            }
+            fn poll_close(&mut self, now: Instant) -> bool {
+                <$ty>::poll_close(self, now)
+            }
+            fn is_ended(&self) -> bool {
+                <$ty>::is_ended(self)
+            }
+        }
+    };
+}
+
+impl_machine!(HostSession);
+impl_machine!(ViewerSession);

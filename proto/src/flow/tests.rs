@@ -1,0 +1,745 @@
+//! Every transition PROTOCOL.md §7 lists, as tables: a state reached by a few steps, one more step,
+//! and exactly what is sent and reported.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::session::{Control, EndReason, Input};
+
+/// One step fed to a host session.
+#[derive(Clone)]
+enum H {
+    Ctl(Control),
+    Cmd(HostCommand),
+    Gone(PeerGone),
+    /// Time passes by this much, then `handle_timeout`.
+    Wait(Duration),
+}
+
+fn hello() -> H {
+    H::Ctl(Control::hello("Alex"))
+}
+fn allow(grant: Grant) -> H {
+    H::Cmd(HostCommand::Consent { grant, allow: true })
+}
+fn deny(grant: Grant) -> H {
+    H::Cmd(HostCommand::Consent {
+        grant,
+        allow: false,
+    })
+}
+fn end_from_peer() -> H {
+    H::Ctl(Control::end(EndReason::ViewerEnded, "bye"))
+}
+fn perms(view: bool, control: bool) -> Transmit {
+    Transmit::Control(Control::Permissions { view, control })
+}
+fn end(reason: EndReason) -> String {
+    format!("End({reason:?})")
+}
+
+/// The states of the host, as the steps that reach them from a fresh session.
+fn host_state(name: &str) -> Vec<H> {
+    let mut steps = Vec::new();
+    let chain: &[&str] = match name {
+        "await_hello" => &[],
+        "ask_view" => &["hello"],
+        "sharing" => &["hello", "view"],
+        "control_prompt" => &["hello", "view", "request"],
+        "control" => &["hello", "view", "request", "grant"],
+        "declined" => &["hello", "view", "request", "refuse"],
+        "done" => &["hello", "view", "stop"],
+        other => panic!("unknown state {other}"),
+    };
+    for step in chain {
+        steps.push(match *step {
+            "hello" => hello(),
+            "view" => allow(Grant::View),
+            "request" => H::Ctl(Control::RequestControl),
+            "grant" => allow(Grant::Control),
+            "refuse" => deny(Grant::Control),
+            "stop" => H::Cmd(HostCommand::Stop),
+            other => panic!("unknown step {other}"),
+        });
+    }
+    steps
+}
+
+fn apply_host(session: &mut HostSession, step: H, now: &mut Instant) {
+    match step {
+        H::Ctl(msg) => session.handle_control(msg, *now),
+        H::Cmd(cmd) => session.handle_command(cmd, *now),
+        H::Gone(gone) => session.handle_peer_gone(gone, *now),
+        H::Wait(d) => {
+            *now += d;
+            session.handle_timeout(*now);
+        }
+    }
+}
+
+/// Short names for what the session sent: messages as themselves, `End` by its reason only.
+fn sent_names(session: &mut HostSession) -> Vec<String> {
+    std::iter::from_fn(|| session.poll_transmit())
+        .map(|t| match t {
+            Transmit::Control(Control::End { reason, .. }) => end(reason),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn host_event_names(session: &mut HostSession) -> Vec<String> {
+    std::iter::from_fn(|| session.poll_event())
+        .map(|e| match e {
+            HostEvent::TechnicianArrived { .. } => "Arrived".to_owned(),
+            HostEvent::ConsentNeeded { grant, .. } => format!("Ask({grant:?})"),
+            HostEvent::ConsentWithdrawn { grant } => format!("Withdrawn({grant:?})"),
+            HostEvent::Permissions { view, control, .. } => format!("Perms({view},{control})"),
+            HostEvent::StartStreaming => "Stream".into(),
+            HostEvent::KeyframeRequested => "Keyframe".into(),
+            HostEvent::InputDropped => "InputDropped".into(),
+            HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
+        })
+        .collect()
+}
+
+fn names(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn fmt_transmits(items: Vec<Transmit>) -> Vec<String> {
+    items.into_iter().map(|t| format!("{t:?}")).collect()
+}
+
+struct HostRow {
+    from: &'static str,
+    auto: Option<Grant>,
+    step: H,
+    sent: Vec<String>,
+    events: Vec<&'static str>,
+    ended: bool,
+}
+
+fn row(from: &'static str, step: H, sent: Vec<String>, events: &[&'static str]) -> HostRow {
+    let ended = events.iter().any(|e| e.starts_with("Ended"));
+    HostRow {
+        from,
+        auto: None,
+        step,
+        sent,
+        events: events.to_vec(),
+        ended,
+    }
+}
+
+#[test]
+fn host_transitions() {
+    let t = |msgs: Vec<Transmit>| fmt_transmits(msgs);
+    let end_pe = || vec![end(EndReason::ProtocolError)];
+    let proto_err = ["Ended(Us,ProtocolError)"];
+    let mut rows = vec![
+        // Hello.
+        row("await_hello", hello(), vec![], &["Arrived", "Ask(View)"]),
+        row(
+            "await_hello",
+            H::Ctl(Control::RequestControl),
+            end_pe(),
+            &proto_err,
+        ),
+        row(
+            "await_hello",
+            H::Ctl(Control::Ack { seq: 0 }),
+            end_pe(),
+            &proto_err,
+        ),
+        row(
+            "await_hello",
+            H::Wait(HELLO_TIMEOUT - Duration::from_millis(1)),
+            vec![],
+            &[],
+        ),
+        row("await_hello", H::Wait(HELLO_TIMEOUT), end_pe(), &proto_err),
+        // Asking to view.
+        row(
+            "ask_view",
+            allow(Grant::View),
+            t(vec![perms(true, false)]),
+            &["Perms(true,false)", "Stream"],
+        ),
+        row(
+            "ask_view",
+            deny(Grant::View),
+            [
+                t(vec![perms(false, false)]),
+                vec![end(EndReason::ConsentDenied)],
+            ]
+            .concat(),
+            &["Perms(false,false)", "Ended(Us,ConsentDenied)"],
+        ),
+        row(
+            "ask_view",
+            hello(),
+            end_pe(),
+            &["Withdrawn(View)", "Ended(Us,ProtocolError)"],
+        ),
+        row(
+            "ask_view",
+            H::Ctl(Control::Ack { seq: 0 }),
+            end_pe(),
+            &["Withdrawn(View)", "Ended(Us,ProtocolError)"],
+        ),
+        row("ask_view", H::Ctl(Control::RequestControl), vec![], &[]),
+        row("ask_view", allow(Grant::Control), vec![], &[]),
+        row("ask_view", H::Cmd(HostCommand::RevokeControl), vec![], &[]),
+        // Sharing: control requests, answered only on change.
+        row(
+            "sharing",
+            H::Ctl(Control::RequestControl),
+            vec![],
+            &["Ask(Control)"],
+        ),
+        row(
+            "control_prompt",
+            H::Ctl(Control::RequestControl),
+            vec![],
+            &[],
+        ),
+        row(
+            "control_prompt",
+            allow(Grant::Control),
+            t(vec![perms(true, true)]),
+            &["Perms(true,true)"],
+        ),
+        row(
+            "control_prompt",
+            deny(Grant::Control),
+            t(vec![perms(true, false)]),
+            &["Perms(true,false)"],
+        ),
+        row(
+            "control_prompt",
+            H::Cmd(HostCommand::RevokeControl),
+            t(vec![perms(true, false)]),
+            &["Withdrawn(Control)", "Perms(true,false)"],
+        ),
+        row("control", H::Ctl(Control::RequestControl), vec![], &[]),
+        row(
+            "control",
+            H::Cmd(HostCommand::RevokeControl),
+            t(vec![perms(true, false)]),
+            &["Perms(true,false)"],
+        ),
+        row("sharing", H::Cmd(HostCommand::RevokeControl), vec![], &[]),
+        row(
+            "sharing",
+            allow(Grant::Control),
+            t(vec![perms(true, true)]),
+            &["Perms(true,true)"],
+        ),
+        row("declined", H::Ctl(Control::RequestControl), vec![], &[]),
+        // Flow control and the rest.
+        row(
+            "sharing",
+            H::Ctl(Control::Ack { seq: 0 }),
+            end_pe(),
+            &proto_err,
+        ),
+        row(
+            "sharing",
+            H::Ctl(Control::Permissions {
+                view: true,
+                control: true,
+            }),
+            end_pe(),
+            &proto_err,
+        ),
+        row("sharing", hello(), end_pe(), &proto_err),
+        row(
+            "sharing",
+            H::Ctl(Control::RequestKeyframe),
+            vec![],
+            &["Keyframe"],
+        ),
+        row(
+            "sharing",
+            H::Ctl(Control::Clipboard { text: "x".into() }),
+            vec![],
+            &[],
+        ),
+        row(
+            "control",
+            H::Gone(PeerGone::Broken {
+                detail: "bad seal".into(),
+            }),
+            end_pe(),
+            &proto_err,
+        ),
+        row(
+            "sharing",
+            H::Gone(PeerGone::Left {
+                detail: "gone".into(),
+            }),
+            vec![],
+            &["Ended(Peer,ViewerEnded)"],
+        ),
+        row(
+            "sharing",
+            H::Cmd(HostCommand::CaptureFailed {
+                detail: "no display".into(),
+            }),
+            vec![end(EndReason::Shutdown)],
+            &["Ended(Us,Shutdown)"],
+        ),
+    ];
+    // End from the viewer, and Stop, in every live state.
+    for from in [
+        "await_hello",
+        "ask_view",
+        "sharing",
+        "control_prompt",
+        "control",
+    ] {
+        let withdrawn: &[&str] = match from {
+            "ask_view" => &["Withdrawn(View)"],
+            "control_prompt" => &["Withdrawn(Control)"],
+            _ => &[],
+        };
+        let mut peer_end = withdrawn.to_vec();
+        peer_end.push("Ended(Peer,ViewerEnded)");
+        rows.push(row(from, end_from_peer(), vec![], &peer_end));
+        let mut stop = withdrawn.to_vec();
+        stop.push("Ended(Us,HostEnded)");
+        rows.push(row(
+            from,
+            H::Cmd(HostCommand::Stop),
+            vec![end(EndReason::HostEnded)],
+            &stop,
+        ));
+    }
+    // After the end everything is ignored.
+    for step in [
+        end_from_peer(),
+        hello(),
+        H::Ctl(Control::RequestControl),
+        H::Ctl(Control::Ack { seq: 99 }),
+        H::Cmd(HostCommand::Stop),
+        allow(Grant::Control),
+        H::Wait(HELLO_TIMEOUT),
+    ] {
+        rows.push(row("done", step, vec![], &[]));
+    }
+    // Auto-accept grants without asking.
+    for (auto, control) in [(Grant::View, false), (Grant::Control, true)] {
+        let mut r = row("await_hello", hello(), t(vec![perms(true, control)]), &[]);
+        r.auto = Some(auto);
+        r.events = if control {
+            vec!["Arrived", "Perms(true,true)", "Stream"]
+        } else {
+            vec!["Arrived", "Perms(true,false)", "Stream"]
+        };
+        rows.push(r);
+    }
+
+    for (i, r) in rows.into_iter().enumerate() {
+        let mut now = Instant::now();
+        let mut session = HostSession::new(r.auto, now);
+        for step in host_state(r.from) {
+            apply_host(&mut session, step, &mut now);
+        }
+        while session.poll_transmit().is_some() {}
+        while session.poll_event().is_some() {}
+        apply_host(&mut session, r.step, &mut now);
+        let context = format!("row {i} (from {})", r.from);
+        assert_eq!(sent_names(&mut session), r.sent, "{context}: sent");
+        assert_eq!(
+            host_event_names(&mut session),
+            names(&r.events),
+            "{context}: events"
+        );
+        assert_eq!(session.is_ended(), r.ended || r.from == "done", "{context}");
+    }
+}
+
+#[test]
+fn host_control_request_cooldown() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    for step in host_state("declined") {
+        apply_host(&mut session, step, &mut now);
+    }
+    host_event_names(&mut session);
+    session.handle_control(Control::RequestControl, now + CONTROL_REQUEST_COOLDOWN / 2);
+    assert!(host_event_names(&mut session).is_empty());
+    session.handle_control(Control::RequestControl, now + CONTROL_REQUEST_COOLDOWN);
+    assert_eq!(host_event_names(&mut session), names(&["Ask(Control)"]));
+}
+
+#[test]
+fn host_gates_and_clamps_input() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    host_event_names(&mut session);
+    let scroll = Input::Scroll {
+        dx: i32::MIN,
+        dy: i32::MAX,
+    };
+    assert_eq!(session.handle_input(scroll.clone(), now), None);
+    assert_eq!(session.handle_input(scroll.clone(), now), None);
+    assert_eq!(host_event_names(&mut session), names(&["InputDropped"]));
+    let before = session.input_epoch();
+    session.handle_command(
+        HostCommand::Consent {
+            grant: Grant::Control,
+            allow: true,
+        },
+        now,
+    );
+    assert_ne!(session.input_epoch(), before);
+    assert_eq!(
+        session.handle_input(scroll, now),
+        Some(Input::Scroll {
+            dx: -MAX_SCROLL_NOTCHES,
+            dy: MAX_SCROLL_NOTCHES
+        })
+    );
+    assert_eq!(
+        session.handle_input(Input::PointerMove { x: u32::MAX, y: 10 }, now),
+        Some(Input::PointerMove {
+            x: MAX_POINTER_COORD,
+            y: 10
+        })
+    );
+    let granted = session.input_epoch();
+    session.handle_command(HostCommand::RevokeControl, now);
+    // The gate closes synchronously with the command: nothing accepted under the old epoch stays valid.
+    assert!(!session.control_allowed());
+    assert_ne!(session.input_epoch(), granted);
+    assert_eq!(
+        session.handle_input(Input::Text { text: "x".into() }, now),
+        None
+    );
+    session.handle_command(HostCommand::Stop, now);
+    assert!(!session.control_allowed());
+}
+
+#[test]
+fn host_flow_control_window() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    assert_eq!(session.send_update(vec![1]), Err(UpdateRefused::NotSharing));
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    while session.poll_transmit().is_some() {}
+    let limit = session.update_limit();
+    for seq in 0..limit {
+        assert_eq!(session.send_update(vec![0]), Ok(seq));
+    }
+    assert_eq!(session.send_update(vec![0]), Err(UpdateRefused::WindowFull));
+    session.handle_control(Control::Ack { seq: 1 }, now);
+    assert_eq!(session.update_limit(), limit + 2);
+    // A stale ack is ignored.
+    session.handle_control(Control::Ack { seq: 0 }, now);
+    assert!(!session.is_ended());
+    assert_eq!(session.update_limit(), limit + 2);
+    // An ack of an update never sent ends the session.
+    session.handle_control(Control::Ack { seq: limit + 5 }, now);
+    assert!(session.is_ended());
+}
+
+#[test]
+fn host_closes_after_the_grace_or_when_the_peer_leaves() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    session.handle_command(HostCommand::Stop, now);
+    assert_eq!(session.poll_timeout(), Some(now + END_GRACE));
+    assert!(!session.poll_close(now));
+    assert!(session.poll_close(now + END_GRACE));
+    assert!(!session.poll_close(now + END_GRACE), "only once");
+
+    let mut session = HostSession::new(None, now);
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    session.handle_command(HostCommand::Stop, now);
+    // The viewer read the End and closed: no need to wait.
+    session.handle_peer_gone(
+        PeerGone::Left {
+            detail: "closed".into(),
+        },
+        now,
+    );
+    assert!(session.poll_close(now));
+
+    // A peer that left gets no End, and the connection closes at once.
+    let mut session = HostSession::new(None, now);
+    session.handle_peer_gone(
+        PeerGone::Left {
+            detail: "gone".into(),
+        },
+        now,
+    );
+    assert!(session.poll_close(now));
+}
+
+// ---- Viewer ----
+
+#[derive(Clone)]
+enum V {
+    Ctl(Control),
+    Cmd(ViewerCommand),
+    Decoded(u64),
+    Gone(PeerGone),
+}
+
+fn viewer_state(name: &str) -> Vec<V> {
+    let view = V::Ctl(Control::Permissions {
+        view: true,
+        control: false,
+    });
+    match name {
+        "waiting" => vec![],
+        "viewing" => vec![view],
+        "requested" => vec![view, V::Cmd(ViewerCommand::RequestControl)],
+        "control" => vec![
+            view,
+            V::Cmd(ViewerCommand::RequestControl),
+            V::Ctl(Control::Permissions {
+                view: true,
+                control: true,
+            }),
+        ],
+        "done" => vec![view, V::Cmd(ViewerCommand::End)],
+        other => panic!("unknown state {other}"),
+    }
+}
+
+fn apply_viewer(session: &mut ViewerSession, step: V, now: Instant) {
+    match step {
+        V::Ctl(msg) => session.handle_control(msg, now),
+        V::Cmd(cmd) => session.handle_command(cmd, now),
+        V::Decoded(seq) => session.handle_update_decoded(seq, now),
+        V::Gone(gone) => session.handle_peer_gone(gone, now),
+    }
+}
+
+fn viewer_sent(session: &mut ViewerSession) -> Vec<String> {
+    std::iter::from_fn(|| session.poll_transmit())
+        .map(|t| match t {
+            Transmit::Control(Control::End { reason, .. }) => end(reason),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
+    std::iter::from_fn(|| session.poll_event())
+        .map(|e| match e {
+            ViewerEvent::Permissions { view, control } => format!("Perms({view},{control})"),
+            ViewerEvent::ControlDeclined => "Declined".into(),
+            ViewerEvent::ControlRequestNotSent { .. } => "NotSent".into(),
+            ViewerEvent::StartFrames => "Frames".into(),
+            ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
+        })
+        .collect()
+}
+
+#[test]
+fn viewer_transitions() {
+    let ctl = |c: Control| format!("{:?}", Transmit::Control(c));
+    let pe = || vec![end(EndReason::ProtocolError)];
+    let proto_err: &[&str] = &["Ended(Us,ProtocolError)"];
+    let view_only = Control::Permissions {
+        view: true,
+        control: false,
+    };
+    let rows: Vec<(&str, V, Vec<String>, &[&str])> = vec![
+        (
+            "waiting",
+            V::Ctl(view_only.clone()),
+            vec![],
+            &["Perms(true,false)", "Frames"],
+        ),
+        (
+            "waiting",
+            V::Ctl(Control::Permissions {
+                view: false,
+                control: true,
+            }),
+            pe(),
+            proto_err,
+        ),
+        (
+            "waiting",
+            V::Cmd(ViewerCommand::RequestControl),
+            vec![],
+            &[],
+        ),
+        ("waiting", V::Decoded(0), pe(), proto_err),
+        (
+            "waiting",
+            V::Ctl(Control::end(EndReason::ConsentDenied, "")),
+            vec![],
+            &["Ended(Peer,ConsentDenied)"],
+        ),
+        (
+            "viewing",
+            V::Cmd(ViewerCommand::RequestControl),
+            vec![ctl(Control::RequestControl)],
+            &[],
+        ),
+        (
+            "requested",
+            V::Cmd(ViewerCommand::RequestControl),
+            vec![],
+            &["NotSent"],
+        ),
+        (
+            "requested",
+            V::Ctl(view_only.clone()),
+            vec![],
+            &["Perms(true,false)", "Declined"],
+        ),
+        (
+            "control",
+            V::Cmd(ViewerCommand::RequestControl),
+            vec![],
+            &[],
+        ),
+        (
+            "viewing",
+            V::Decoded(0),
+            vec![ctl(Control::Ack { seq: 0 })],
+            &[],
+        ),
+        ("viewing", V::Decoded(1), pe(), proto_err),
+        ("viewing", V::Ctl(Control::hello("x")), pe(), proto_err),
+        ("viewing", V::Ctl(Control::RequestControl), pe(), proto_err),
+        ("viewing", V::Ctl(Control::Ack { seq: 0 }), pe(), proto_err),
+        ("viewing", V::Ctl(Control::RequestKeyframe), pe(), proto_err),
+        (
+            "viewing",
+            V::Ctl(Control::Clipboard { text: "x".into() }),
+            vec![],
+            &[],
+        ),
+        (
+            "control",
+            V::Cmd(ViewerCommand::End),
+            vec![end(EndReason::ViewerEnded)],
+            &["Ended(Us,ViewerEnded)"],
+        ),
+        (
+            "control",
+            V::Ctl(Control::end(EndReason::HostEnded, "")),
+            vec![],
+            &["Ended(Peer,HostEnded)"],
+        ),
+        (
+            "viewing",
+            V::Gone(PeerGone::Left {
+                detail: "gone".into(),
+            }),
+            vec![],
+            &["Ended(Peer,HostEnded)"],
+        ),
+        (
+            "viewing",
+            V::Gone(PeerGone::Broken {
+                detail: "bad".into(),
+            }),
+            pe(),
+            proto_err,
+        ),
+        ("done", V::Ctl(view_only), vec![], &[]),
+        ("done", V::Cmd(ViewerCommand::End), vec![], &[]),
+        ("done", V::Decoded(0), vec![], &[]),
+    ];
+    for (i, (from, step, sent, events)) in rows.into_iter().enumerate() {
+        let now = Instant::now();
+        let mut session = ViewerSession::new("Alex", now);
+        for s in viewer_state(from) {
+            apply_viewer(&mut session, s, now);
+        }
+        while session.poll_transmit().is_some() {}
+        while session.poll_event().is_some() {}
+        apply_viewer(&mut session, step, now);
+        let context = format!("viewer row {i} (from {from})");
+        assert_eq!(viewer_sent(&mut session), sent, "{context}: sent");
+        assert_eq!(
+            viewer_event_names(&mut session),
+            names(events),
+            "{context}: events"
+        );
+    }
+}
+
+#[test]
+fn viewer_says_hello_first_and_sends_input_only_with_control() {
+    let now = Instant::now();
+    let mut session = ViewerSession::new("Alex (IT desk)", now);
+    assert_eq!(
+        session.poll_transmit(),
+        Some(Transmit::Control(Control::hello("Alex (IT desk)")))
+    );
+    let key = Input::Key {
+        keysym: 0x61,
+        physical: 0,
+        pressed: true,
+    };
+    assert!(!session.send_input(key.clone()));
+    for s in viewer_state("control") {
+        apply_viewer(&mut session, s, now);
+    }
+    while session.poll_transmit().is_some() {}
+    assert!(session.send_input(key.clone()));
+    assert_eq!(session.poll_transmit(), Some(Transmit::Input(key)));
+}
+
+#[test]
+fn viewer_request_cooldown_after_an_answer() {
+    let now = Instant::now();
+    let mut session = ViewerSession::new("Alex", now);
+    for s in viewer_state("requested") {
+        apply_viewer(&mut session, s, now);
+    }
+    session.handle_control(
+        Control::Permissions {
+            view: true,
+            control: false,
+        },
+        now,
+    );
+    while session.poll_transmit().is_some() {}
+    viewer_event_names(&mut session);
+    session.handle_command(ViewerCommand::RequestControl, now + Duration::from_secs(1));
+    assert_eq!(viewer_event_names(&mut session), names(&["NotSent"]));
+    assert!(session.poll_transmit().is_none());
+    session.handle_command(
+        ViewerCommand::RequestControl,
+        now + CONTROL_REQUEST_COOLDOWN,
+    );
+    assert_eq!(
+        session.poll_transmit(),
+        Some(Transmit::Control(Control::RequestControl))
+    );
+}
+
+#[test]
+fn viewer_closes_at_once_on_the_hosts_end_and_after_grace_on_its_own() {
+    let now = Instant::now();
+    let mut session = ViewerSession::new("Alex", now);
+    session.handle_control(Control::end(EndReason::HostEnded, ""), now);
+    assert!(session.poll_close(now));
+
+    let mut session = ViewerSession::new("Alex", now);
+    session.handle_command(ViewerCommand::End, now);
+    assert_eq!(session.poll_timeout(), Some(now + END_GRACE));
+    assert!(!session.poll_close(now));
+    assert!(session.poll_close(now + END_GRACE));
+}

@@ -1,0 +1,281 @@
+//! The viewer's side of the session (PROTOCOL.md §7): Hello, following the grant, acknowledging
+//! decoded updates in order, asking for control without flooding, sending input, and the ending.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    CONTROL_REQUEST_COOLDOWN, EndedBy, Ending, Outbox, PeerGone, Transmit, detail_or_reason,
+};
+use crate::session::{Control, EndReason, Input};
+
+/// What the technician asks of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerCommand {
+    /// Ask the user for control.
+    RequestControl,
+    /// End the session now.
+    End,
+}
+
+/// What the viewer session reports to its driver and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerEvent {
+    /// What the user allows now.
+    Permissions { view: bool, control: bool },
+    /// The user answered a control request with no (the technician may still view).
+    ControlDeclined,
+    /// A control request was not sent: one is pending, or the last answer was too recent.
+    ControlRequestNotSent { retry_in: Duration },
+    /// View was granted for the first time: accept the frames stream.
+    StartFrames,
+    /// The session is over. Exactly one per session; then only the close follows.
+    Ended(Ending),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Hello sent; the host's user decides.
+    Waiting,
+    /// View granted at least once.
+    Viewing,
+    Done,
+}
+
+/// The viewer's session state machine. See the module docs of [`crate::flow`].
+#[derive(Debug)]
+pub struct ViewerSession {
+    stage: Stage,
+    view: bool,
+    control: bool,
+    control_requested: bool,
+    control_answered_at: Option<Instant>,
+    /// The `seq` the next decoded update must carry.
+    next_seq: u64,
+    out: Outbox<ViewerEvent>,
+}
+
+impl ViewerSession {
+    /// A session whose handshake just finished: queues `Hello` with the technician's name.
+    pub fn new(technician: &str, _now: Instant) -> Self {
+        let mut out = Outbox::new();
+        out.control(Control::hello(technician));
+        Self {
+            stage: Stage::Waiting,
+            view: false,
+            control: false,
+            control_requested: false,
+            control_answered_at: None,
+            next_seq: 0,
+            out,
+        }
+    }
+
+    /// A control message from the host.
+    pub fn handle_control(&mut self, msg: Control, now: Instant) {
+        if self.stage == Stage::Done {
+            return;
+        }
+        match msg {
+            Control::Permissions { view, control } => {
+                if control && !view {
+                    self.protocol_error(now, "it granted control without view");
+                    return;
+                }
+                self.view = view;
+                self.control = control;
+                self.out
+                    .events
+                    .push_back(ViewerEvent::Permissions { view, control });
+                // The answer to a control request is the next `Permissions`.
+                if std::mem::take(&mut self.control_requested) {
+                    self.control_answered_at = Some(now);
+                    if !control {
+                        self.out.events.push_back(ViewerEvent::ControlDeclined);
+                    }
+                }
+                if view && self.stage == Stage::Waiting {
+                    self.stage = Stage::Viewing;
+                    self.out.events.push_back(ViewerEvent::StartFrames);
+                }
+            }
+            Control::End { reason, detail } => {
+                let text = detail_or_reason(reason, detail);
+                self.finish(
+                    now,
+                    EndedBy::Peer,
+                    reason,
+                    format!("The host ended the session: {text}"),
+                    None,
+                );
+            }
+            Control::Clipboard { .. } => {
+                // Clipboard sync is not offered by this version; never look at the contents.
+            }
+            Control::Hello { .. }
+            | Control::RequestControl
+            | Control::Ack { .. }
+            | Control::RequestKeyframe => {
+                self.protocol_error(now, "it sent a message only a viewer sends")
+            }
+        }
+    }
+
+    /// Screen update `seq` was decoded: acknowledges it. Updates must arrive numbered from 0 in order.
+    pub fn handle_update_decoded(&mut self, seq: u64, now: Instant) {
+        if self.stage != Stage::Viewing {
+            if self.stage == Stage::Waiting {
+                self.protocol_error(now, "it sent the screen before view was granted");
+            }
+            return;
+        }
+        if seq != self.next_seq {
+            self.protocol_error(
+                now,
+                &format!("update {seq} arrived where {} was due", self.next_seq),
+            );
+            return;
+        }
+        self.next_seq += 1;
+        self.out.control(Control::Ack { seq });
+    }
+
+    /// A screen update could not be decoded: the picture can no longer be trusted.
+    pub fn handle_decode_failed(&mut self, detail: &str, now: Instant) {
+        if self.stage == Stage::Done {
+            return;
+        }
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ProtocolError,
+            format!("The host sent a screen update that could not be decoded: {detail}"),
+            Some("The viewer could not decode the screen."),
+        );
+    }
+
+    /// A command from the technician.
+    pub fn handle_command(&mut self, command: ViewerCommand, now: Instant) {
+        if self.stage == Stage::Done {
+            return;
+        }
+        match command {
+            ViewerCommand::End => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::ViewerEnded,
+                "You ended the session.".into(),
+                Some("The technician ended the session."),
+            ),
+            ViewerCommand::RequestControl => {
+                if !self.view || self.control {
+                    return;
+                }
+                let wait = match self.control_answered_at {
+                    _ if self.control_requested => CONTROL_REQUEST_COOLDOWN,
+                    Some(at) => {
+                        CONTROL_REQUEST_COOLDOWN.saturating_sub(now.saturating_duration_since(at))
+                    }
+                    None => Duration::ZERO,
+                };
+                if wait > Duration::ZERO {
+                    self.out
+                        .events
+                        .push_back(ViewerEvent::ControlRequestNotSent { retry_in: wait });
+                    return;
+                }
+                self.control_requested = true;
+                self.out.control(Control::RequestControl);
+            }
+        }
+    }
+
+    /// Input from the technician: queued only while control is granted (the host enforces it too).
+    /// Returns whether it was queued.
+    pub fn send_input(&mut self, input: Input) -> bool {
+        if self.stage == Stage::Viewing && self.control {
+            self.out.transmits.push_back(Transmit::Input(input));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The host went away (or broke a stream) without an `End`.
+    pub fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant) {
+        if self.stage == Stage::Done {
+            self.out.close_soon(now);
+            return;
+        }
+        match gone {
+            PeerGone::Left { detail } => {
+                self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None)
+            }
+            PeerGone::Broken { detail } => self.protocol_error(now, &detail),
+        }
+    }
+
+    /// Time passed: the end's grace may be over.
+    pub fn handle_timeout(&mut self, _now: Instant) {}
+
+    pub fn view(&self) -> bool {
+        self.view
+    }
+
+    pub fn control(&self) -> bool {
+        self.control
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    /// Updates decoded and acknowledged so far.
+    pub fn updates_decoded(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<ViewerEvent> {
+        self.out.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.out.poll_timeout(None)
+    }
+
+    /// True once, when the session has ended and the connection should be closed now.
+    pub fn poll_close(&mut self, now: Instant) -> bool {
+        self.out.poll_close(now)
+    }
+
+    fn protocol_error(&mut self, now: Instant, what: &str) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ProtocolError,
+            format!("The host broke the protocol: {what}"),
+            Some(&format!("Your host broke the protocol: {what}")),
+        );
+    }
+
+    fn finish(
+        &mut self,
+        now: Instant,
+        by: EndedBy,
+        reason: EndReason,
+        detail: String,
+        for_peer: Option<&str>,
+    ) {
+        self.stage = Stage::Done;
+        self.view = false;
+        self.control = false;
+        self.out
+            .end(now, for_peer.map(|text| Control::end(reason, text)));
+        self.out
+            .events
+            .push_back(ViewerEvent::Ended(Ending { by, reason, detail }));
+    }
+}
