@@ -39,7 +39,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut virtual_display = None;
     let share_display = if headless {
         println!("No display in use: starting a virtual one (Xvfb) with live content…");
-        let mut display = VirtualDisplay::start(90, 1280, 800)
+        let mut display = VirtualDisplay::start(1280, 800)
             .context("starting Xvfb (install it with scripts/install-deps.sh)")?;
         if display
             .spawn(

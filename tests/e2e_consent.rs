@@ -45,7 +45,7 @@ fn with_wrong_secret(code: &str) -> String {
 
 #[test]
 fn wrong_secret_fails_on_both_sides_and_kills_the_code() {
-    let display_a = VirtualDisplay::start(700, 640, 480).expect("Xvfb");
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &[]);
     let wrong = with_wrong_secret(&code);
@@ -84,7 +84,7 @@ fn wrong_secret_fails_on_both_sides_and_kills_the_code() {
 #[test]
 fn second_join_with_a_used_code_is_refused_and_the_session_goes_on() {
     let work = TempDir::new("reuse");
-    let display_a = VirtualDisplay::start(720, 640, 480).expect("Xvfb");
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
     let mut join = start_join(&relay, &code, None, &["--headless"]);
@@ -123,7 +123,7 @@ fn second_join_with_a_used_code_is_refused_and_the_session_goes_on() {
 
 #[test]
 fn expired_code_is_reported_by_the_host_and_refused_to_the_viewer() {
-    let display_a = VirtualDisplay::start(740, 640, 480).expect("Xvfb");
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &["--code-ttl", "1"]);
     let host_end = share.wait_event("session_ended");
@@ -173,7 +173,7 @@ fn joins_past_the_per_address_limit_are_refused_clearly() {
 
 #[test]
 fn declined_view_ends_the_session_on_both_sides() {
-    let display_a = VirtualDisplay::start(760, 640, 480).expect("Xvfb");
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &[]);
     let mut join = start_join(&relay, &code, None, &["--headless"]);
@@ -214,9 +214,9 @@ struct Displays {
 }
 
 impl Displays {
-    fn start(first: u32, work: &TempDir) -> Displays {
-        let mut a = VirtualDisplay::start(first, 800, 600).expect("Xvfb for display A");
-        let b = VirtualDisplay::start(first + 1, 1200, 800).expect("Xvfb for display B");
+    fn start(work: &TempDir) -> Displays {
+        let mut a = VirtualDisplay::start(800, 600).expect("Xvfb for display A");
+        let b = VirtualDisplay::start(1200, 800).expect("Xvfb for display B");
         let xev_log = work.path().join("xev.log");
         a.spawn(
             "sh",
@@ -311,7 +311,7 @@ fn has_key(log: &str, name: &str) -> bool {
 #[test]
 fn declined_control_drops_input_until_control_is_granted() {
     let work = TempDir::new("control-denied");
-    let displays = Displays::start(780, &work);
+    let displays = Displays::start(&work);
     let (a, b) = (displays.a.name(), displays.b.name());
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, a, &[]);
@@ -375,7 +375,7 @@ fn declined_control_drops_input_until_control_is_granted() {
 #[test]
 fn revoked_control_drops_input_while_the_screen_still_flows() {
     let work = TempDir::new("revoke");
-    let displays = Displays::start(800, &work);
+    let displays = Displays::start(&work);
     let (a, b) = (displays.a.name(), displays.b.name());
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, a, &["--auto-accept", "control"]);

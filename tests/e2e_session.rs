@@ -89,8 +89,8 @@ fn calibrate(display_a: &str, display_b: &str, viewer_window: &str) -> Mapping {
 #[test]
 fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
     let work = TempDir::new("e2e");
-    let mut display_a = VirtualDisplay::start(100, 1024, 768).expect("Xvfb for display A");
-    let display_b = VirtualDisplay::start(100, 1400, 900).expect("Xvfb for display B");
+    let mut display_a = VirtualDisplay::start(1024, 768).expect("Xvfb for display A");
+    let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for display B");
     let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
 
     // Known content on A: an xev window logging clicks, and an xterm waiting for a line.
@@ -224,7 +224,7 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
 
 #[test]
 fn host_stop_ends_the_session_on_both_sides() {
-    let display_a = VirtualDisplay::start(300, 800, 600).expect("Xvfb");
+    let display_a = VirtualDisplay::start(800, 600).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
     let mut join = start_join(&relay, &code, None, &["--headless"]);
@@ -252,7 +252,7 @@ fn host_stop_ends_the_session_on_both_sides() {
 
 #[test]
 fn killed_viewer_is_reported_as_gone_on_the_host() {
-    let display_a = VirtualDisplay::start(400, 800, 600).expect("Xvfb");
+    let display_a = VirtualDisplay::start(800, 600).expect("Xvfb");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
     let mut join = start_join(&relay, &code, None, &["--headless"]);

@@ -206,8 +206,8 @@ fn start_xterm(display: &mut VirtualDisplay, typed_file: &Path) {
 #[test]
 fn recording_every_forwarded_byte_reveals_no_plaintext() {
     let work = TempDir::new("mitm-record");
-    let mut display_a = VirtualDisplay::start(510, 1024, 768).expect("Xvfb for the host");
-    let display_b = VirtualDisplay::start(520, 1400, 900).expect("Xvfb for the viewer");
+    let mut display_a = VirtualDisplay::start(1024, 768).expect("Xvfb for the host");
+    let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for the viewer");
     let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
     let typed_file = work.path().join("typed.txt");
     start_xterm(&mut display_a, &typed_file);
@@ -392,7 +392,7 @@ impl ForwardTap for SubstitutePake {
 
 #[test]
 fn substituted_spake2_message_fails_on_both_ends_and_the_relay_recovers() {
-    let display_a = VirtualDisplay::start(530, 800, 600).expect("Xvfb for the host");
+    let display_a = VirtualDisplay::start(800, 600).expect("Xvfb for the host");
     let a = display_a.name().to_owned();
     let tap = Arc::new(SubstitutePake::default());
     let relay = InProcessRelay::start(tap.clone());

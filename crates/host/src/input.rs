@@ -228,14 +228,23 @@ fn inject_loop(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc::{Receiver, Sender, channel};
+
     use super::*;
 
-    /// Records what it injects.
-    struct Recorder(Arc<Mutex<Vec<Input>>>);
+    /// Records what it injects; before each injection it tells `started` and waits for `go`, so a
+    /// test controls when an injection is in progress.
+    struct Stepped {
+        seen: Arc<Mutex<Vec<Input>>>,
+        started: Sender<()>,
+        go: Receiver<()>,
+    }
 
-    impl InputSink for Recorder {
+    impl InputSink for Stepped {
         fn apply(&mut self, input: &Input) -> Result<(), InputError> {
-            self.0
+            let _ = self.started.send(());
+            let _ = self.go.recv();
+            self.seen
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(input.clone());
@@ -246,33 +255,49 @@ mod tests {
     #[test]
     fn nothing_queued_before_a_revoke_is_injected_after_it() {
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let (started_tx, started) = channel();
+        let (go, go_rx) = channel();
         let sink_seen = seen.clone();
-        let mut injector = Injector::spawn(move || Ok(Recorder(sink_seen))).expect("thread");
+        let mut injector = Injector::spawn(move || {
+            Ok(Stepped {
+                seen: sink_seen,
+                started: started_tx,
+                go: go_rx,
+            })
+        })
+        .expect("thread");
         injector.set_gate(true, 1);
         for i in 0..1000 {
             injector.push(1, Input::PointerMove { x: i, y: 0 });
         }
-        injector.set_gate(false, 2);
-        let at_revoke = seen.lock().expect("lock").len();
-        // Whatever is still queued drains without being injected; a marker under a new grant shows
-        // the thread got past all of it.
-        injector.set_gate(true, 3);
-        injector.push(
-            3,
-            Input::Text {
-                text: "marker".into(),
-            },
-        );
-        let stats = injector.finish();
-        let seen = seen.lock().expect("lock");
-        assert_eq!(
-            seen.last(),
-            Some(&Input::Text {
-                text: "marker".into()
+        // The first event is being injected (holding the gate); the rest wait in the queue.
+        started.recv().expect("injection started");
+        let revoker = {
+            let gate = injector.gate.clone();
+            std::thread::spawn(move || {
+                let mut gate = lock(&gate);
+                gate.allowed = false;
+                gate.epoch = 2;
             })
+        };
+        // Let injections proceed, one `go` each, while the revoke waits for the one in progress.
+        let feeder = std::thread::spawn(move || {
+            for _ in 0..1000 {
+                if go.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        revoker.join().expect("revoke");
+        let at_revoke = seen.lock().expect("lock").len();
+        let stats = injector.finish();
+        feeder.join().expect("feeder");
+        assert_eq!(
+            seen.lock().expect("lock").len(),
+            at_revoke,
+            "input injected after the revoke returned"
         );
-        assert_eq!(seen.len(), at_revoke + 1, "input injected after the revoke");
-        assert_eq!(stats.injected + stats.discarded + stats.overflowed, 1001);
-        assert_eq!(stats.injected as usize, at_revoke + 1);
+        assert_eq!(stats.injected as usize, at_revoke);
+        assert_eq!(stats.discarded as usize, 1000 - at_revoke);
     }
 }

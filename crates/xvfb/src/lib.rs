@@ -1,8 +1,9 @@
-//! A virtual X display (Xvfb) owned by a value: started on a free display number, ready when its
-//! socket appears, killed with everything started on it when dropped.
+//! A virtual X display (Xvfb) owned by a value: Xvfb picks a free display number itself and says so
+//! once it accepts connections (`-displayfd`), so parallel tests never race for a number; killed with
+//! everything started on it when dropped.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,10 +17,8 @@ pub enum XvfbError {
         program: String,
         source: std::io::Error,
     },
-    #[error("Xvfb on {display} did not come up within {timeout:?}")]
-    NotReady { display: String, timeout: Duration },
-    #[error("no free X display number between {first} and {last}")]
-    NoFreeDisplay { first: u32, last: u32 },
+    #[error("Xvfb did not come up within {timeout:?}")]
+    NotReady { timeout: Duration },
 }
 
 /// How long Xvfb may take to accept connections.
@@ -33,49 +32,44 @@ pub struct VirtualDisplay {
 }
 
 impl VirtualDisplay {
-    /// Starts `Xvfb` at `width`x`height`x24 on the first free display number from `first`.
-    pub fn start(first: u32, width: u32, height: u32) -> Result<Self, XvfbError> {
-        let last = first + 200;
-        let number = (first..last)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .ok_or(XvfbError::NoFreeDisplay { first, last })?;
-        let name = format!(":{number}");
-        let server = Command::new("Xvfb")
-            .arg(&name)
+    /// Starts `Xvfb` at `width`x`height`x24 on a display number it picks; returns once it accepts
+    /// connections.
+    pub fn start(width: u32, height: u32) -> Result<Self, XvfbError> {
+        let mut server = Command::new("Xvfb")
+            .args(["-displayfd", "1"])
             .args(["-screen", "0", &format!("{width}x{height}x24")])
             .args(["-nolisten", "tcp", "-noreset"])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|source| XvfbError::Spawn {
                 program: "Xvfb".into(),
                 source,
             })?;
-        let display = Self {
-            name,
+        let number = server.stdout.take().and_then(|stdout| {
+            // Xvfb writes the number once it is ready; read it on a thread to bound the wait.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = std::thread::Builder::new()
+                .name("xvfb-displayfd".into())
+                .spawn(move || {
+                    let mut line = String::new();
+                    let _ = BufReader::new(stdout).read_line(&mut line);
+                    let _ = tx.send(line.trim().parse::<u32>().ok());
+                });
+            rx.recv_timeout(READY_TIMEOUT).ok().flatten()
+        });
+        let Some(number) = number else {
+            let _ = server.kill();
+            let _ = server.wait();
+            return Err(XvfbError::NotReady {
+                timeout: READY_TIMEOUT,
+            });
+        };
+        Ok(Self {
+            name: format!(":{number}"),
             server,
             clients: Vec::new(),
-        };
-        display.wait_ready(number)?;
-        Ok(display)
-    }
-
-    fn wait_ready(&self, number: u32) -> Result<(), XvfbError> {
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let deadline = Instant::now() + READY_TIMEOUT;
-        while Instant::now() < deadline {
-            if Path::new(&socket).exists() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(XvfbError::NotReady {
-            display: self.name.clone(),
-            timeout: READY_TIMEOUT,
         })
     }
 
