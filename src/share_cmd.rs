@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tandem_codec::EncoderConfig;
 use tandem_host::{Grant, HostCommand, HostConfig, HostEvent};
+use tandem_proto::text::for_display;
 use tokio::sync::mpsc;
 
 use crate::output::Output;
@@ -148,6 +149,7 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             || format!("Code confirmed. Check number: {verifier}"),
         ),
         HostEvent::ConsentNeeded { grant, technician } => {
+            let technician = for_display(technician);
             let what = match grant {
                 Grant::View => "see your screen",
                 Grant::Control => "control your mouse and keyboard",
@@ -172,7 +174,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             technician,
             view,
             control,
-        } => out.event(
+        } => {
+            let technician = for_display(technician);
+            out.event(
             "permissions",
             json!({ "technician": technician, "view": view, "control": control }),
             || match (view, control) {
@@ -180,15 +184,20 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
                 (false, false) => format!("{technician} cannot see your screen."),
             },
-        ),
+        );
+        }
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
-        HostEvent::Ended { reason } => out.event(
-            "session_ended",
-            json!({ "reason": reason }),
-            || format!("Session ended: {reason}"),
-        ),
+        HostEvent::Ended { reason } => {
+            // The reason may quote the technician's End detail.
+            let reason = for_display(reason);
+            out.event(
+                "session_ended",
+                json!({ "reason": reason }),
+                || format!("Session ended: {reason}"),
+            );
+        }
     }
 }
 
