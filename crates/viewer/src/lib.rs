@@ -8,6 +8,7 @@ pub mod app;
 pub mod keys;
 pub mod screen;
 pub mod session;
+pub mod textures;
 
 use std::path::PathBuf;
 

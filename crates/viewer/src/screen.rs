@@ -1,19 +1,37 @@
 //! The decoded remote screen, shared between the network thread (which decodes into it) and the UI
 //! (which uploads what changed).
+//!
+//! Everything here comes from the host, which may be hostile: picture sizes are capped at real
+//! screens ([`VIEWER_LIMITS`]), updates whose header promises more decompressed data than zstd can
+//! produce are refused before the decoder reserves for them, and regions handed to the UI are clamped
+//! to the current picture, so a stale or oversized region can never make the UI panic.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tandem_codec::{DecodeInfo, Decoder, DecoderLimits, Rect};
+use tandem_codec::format::{FLAG_OPS_ZSTD, HEADER_LEN, MAGIC};
+use tandem_codec::{DecodeError, DecodeInfo, Decoder, DecoderLimits, Rect};
 
 pub type SharedScreen = Arc<Mutex<Screen>>;
+
+/// The largest picture the viewer accepts: an 8K screen (7680x4320, 133 MB as RGBA). Real screens
+/// fit; a host claiming more is refused instead of costing the viewer memory.
+pub const VIEWER_LIMITS: DecoderLimits = DecoderLimits {
+    max_width: 7680,
+    max_height: 4320,
+};
+
+/// Most bytes zstd can produce per compressed byte: a raw-RLE block is 4 bytes for at most 128 KiB.
+/// A header claiming a larger ratio is a lie meant to make the decoder reserve memory up front.
+const MAX_ZSTD_RATIO: usize = 128 * 1024 / 4;
 
 pub struct Screen {
     decoder: Decoder,
     /// Union of regions changed since the UI last took them; `None` when nothing changed.
     dirty: Option<Rect>,
-    /// The size changed since the UI last looked: upload everything.
-    resized: bool,
+    /// The UI must upload the whole picture: the size changed, or a decode failed part-way and
+    /// the dirty regions no longer say what changed.
+    full: bool,
     /// Remote pointer position, for drawing a cursor.
     pub cursor: Option<(i32, i32)>,
     /// Updates decoded so far.
@@ -21,14 +39,23 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn shared() -> SharedScreen {
-        Arc::new(Mutex::new(Self {
-            decoder: Decoder::new(DecoderLimits::default()),
+    /// A screen with the viewer's limits ([`VIEWER_LIMITS`]).
+    pub fn new() -> Self {
+        Self::with_limits(VIEWER_LIMITS)
+    }
+
+    pub fn with_limits(limits: DecoderLimits) -> Self {
+        Self {
+            decoder: Decoder::new(limits),
             dirty: None,
-            resized: false,
+            full: false,
             cursor: None,
             frames: 0,
-        }))
+        }
+    }
+
+    pub fn shared() -> SharedScreen {
+        Arc::new(Mutex::new(Self::new()))
     }
 
     /// Locks the screen; a poisoned lock (a panicked holder) still yields the pixels.
@@ -38,10 +65,20 @@ impl Screen {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn apply(&mut self, update: &[u8]) -> Result<DecodeInfo, tandem_codec::DecodeError> {
-        let info = self.decoder.decode(update)?;
+    /// Decodes one update into the picture. After an error the picture may be partly updated (or
+    /// resized), so the next [`Screen::take_changes`] is [`Changes::Full`].
+    pub fn apply(&mut self, update: &[u8]) -> Result<DecodeInfo, DecodeError> {
+        let result = check_ops_len(update).and_then(|()| self.decoder.decode(update));
+        let info = match result {
+            Ok(info) => info,
+            Err(e) => {
+                self.full = true;
+                self.dirty = None;
+                return Err(e);
+            }
+        };
         self.frames += 1;
-        self.resized |= info.resized;
+        self.full |= info.resized;
         for rect in &info.dirty {
             self.dirty = Some(match self.dirty {
                 None => *rect,
@@ -59,29 +96,43 @@ impl Screen {
         self.decoder.rgba()
     }
 
-    /// What changed since the last call: `Full` after a resize, else the dirty bounding box.
+    /// What changed since the last call: `Full` after a resize or a failed decode, else the dirty
+    /// bounding box clamped to the picture.
     pub fn take_changes(&mut self) -> Changes {
         let dirty = self.dirty.take();
-        if std::mem::take(&mut self.resized) {
+        if std::mem::take(&mut self.full) {
             return Changes::Full;
         }
-        match dirty {
+        match dirty.and_then(|rect| clamp(rect, self.size())) {
             Some(rect) => Changes::Region(rect),
             None => Changes::None,
         }
     }
 
-    /// Copies `rect` out as tightly packed RGBA.
-    pub fn copy_region(&self, rect: Rect, out: &mut Vec<u8>) {
+    /// Copies `rect`, clamped to the picture, out as tightly packed RGBA into `out` (replacing its
+    /// contents), and returns the rectangle copied: `out` then holds exactly `w * h * 4` bytes. `None`
+    /// (and `out` empty) if nothing of `rect` lies inside the picture. `out` never grows past the
+    /// picture's size.
+    pub fn copy_region(&self, rect: Rect, out: &mut Vec<u8>) -> Option<Rect> {
         out.clear();
+        let rect = clamp(rect, self.size())?;
         let stride = self.decoder.width() as usize * 4;
         let rgba = self.decoder.rgba();
+        let row_len = rect.w as usize * 4;
+        out.reserve_exact(row_len * rect.h as usize);
         for y in rect.y..rect.y + rect.h {
             let start = y as usize * stride + rect.x as usize * 4;
-            if let Some(row) = rgba.get(start..start + rect.w as usize * 4) {
-                out.extend_from_slice(row);
+            match rgba.get(start..start + row_len) {
+                Some(row) => out.extend_from_slice(row),
+                // The decoder's buffer always matches its size; refuse rather than hand out a
+                // short region if that ever stops being true.
+                None => {
+                    out.clear();
+                    return None;
+                }
             }
         }
+        Some(rect)
     }
 
     /// Writes the decoded picture as a PNG.
@@ -97,6 +148,12 @@ impl Screen {
     }
 }
 
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Changes {
     None,
@@ -104,15 +161,204 @@ pub enum Changes {
     Region(Rect),
 }
 
+/// Refuses an update whose header announces more decompressed ops than its compressed ops could
+/// hold: the decoder reserves the announced size before decompressing, so without this a 100-byte
+/// update could make it reserve a whole picture's worth of memory for nothing.
+fn check_ops_len(update: &[u8]) -> Result<(), DecodeError> {
+    if update.len() < HEADER_LEN || update[..2] != MAGIC || update[3] & FLAG_OPS_ZSTD == 0 {
+        // Malformed headers are the decoder's to report; plain ops are bounded by the update size.
+        return Ok(());
+    }
+    let le32 = |at: usize| {
+        u32::from_le_bytes([update[at], update[at + 1], update[at + 2], update[at + 3]]) as usize
+    };
+    let (ops_len, ops_z_len) = (le32(12), le32(16));
+    let max = ops_z_len.saturating_mul(MAX_ZSTD_RATIO);
+    if ops_len > max {
+        return Err(DecodeError::OpsTooLarge { len: ops_len, max });
+    }
+    Ok(())
+}
+
+/// The part of `rect` inside a `width` x `height` picture, or `None` if that is empty.
+pub fn clamp(rect: Rect, (width, height): (u32, u32)) -> Option<Rect> {
+    intersect(
+        rect,
+        Rect {
+            x: 0,
+            y: 0,
+            w: width,
+            h: height,
+        },
+    )
+}
+
+/// The overlap of two rectangles, or `None` if it is empty. Saturating, so hostile coordinates
+/// cannot overflow.
+pub fn intersect(a: Rect, b: Rect) -> Option<Rect> {
+    let x = a.x.max(b.x);
+    let y = a.y.max(b.y);
+    let right = a.x.saturating_add(a.w).min(b.x.saturating_add(b.w));
+    let bottom = a.y.saturating_add(a.h).min(b.y.saturating_add(b.h));
+    (right > x && bottom > y).then(|| Rect {
+        x,
+        y,
+        w: right - x,
+        h: bottom - y,
+    })
+}
+
 fn union(a: Rect, b: Rect) -> Rect {
     let x = a.x.min(b.x);
     let y = a.y.min(b.y);
-    let right = (a.x + a.w).max(b.x + b.w);
-    let bottom = (a.y + a.h).max(b.y + b.h);
+    let right = a.x.saturating_add(a.w).max(b.x.saturating_add(b.w));
+    let bottom = a.y.saturating_add(a.h).max(b.y.saturating_add(b.h));
     Rect {
         x,
         y,
         w: right - x,
         h: bottom - y,
+    }
+}
+
+/// Hand-built codec updates for tests (layout: `tandem_codec::format`).
+#[cfg(test)]
+pub(crate) mod test_updates {
+    use tandem_codec::format::{FLAG_KEYFRAME, MAGIC, VERSION};
+
+    /// `SOLID` in `tandem_codec::format` (crate-private there).
+    const OP_SOLID: u8 = 2;
+
+    /// An update with uncompressed `ops` and no blob.
+    pub fn update(flags: u8, width: u32, height: u32, ops: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&[VERSION, flags]);
+        let ops_len = ops.len() as u32;
+        for v in [width, height, ops_len, ops_len, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(ops);
+        out
+    }
+
+    /// A `SOLID` op filling `x, y, w, h` with `rgb`.
+    pub fn solid(x: u16, y: u16, w: u16, h: u16, rgb: [u8; 3]) -> Vec<u8> {
+        let mut op = vec![OP_SOLID];
+        for v in [x, y, w, h] {
+            op.extend_from_slice(&v.to_le_bytes());
+        }
+        op.extend_from_slice(&[rgb[2], rgb[1], rgb[0]]);
+        op
+    }
+
+    /// A keyframe of one colour.
+    pub fn keyframe(width: u16, height: u16, rgb: [u8; 3]) -> Vec<u8> {
+        let ops = solid(0, 0, width, height, rgb);
+        update(FLAG_KEYFRAME, width.into(), height.into(), &ops)
+    }
+
+    /// A keyframe that resizes the picture to `width` x `height`, then fails on an op outside it.
+    pub fn failing_keyframe(width: u16, height: u16) -> Vec<u8> {
+        let ops = solid(width, 0, 1, 1, [0, 0, 0]);
+        update(FLAG_KEYFRAME, width.into(), height.into(), &ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_updates::*;
+    use super::*;
+
+    /// Issue 7: a keyframe that resizes the picture and then fails used to leave the old dirty
+    /// region (bigger than the new picture) for the UI, whose image size assertion then panicked.
+    #[test]
+    fn a_failed_resize_keyframe_forces_a_full_upload() {
+        let mut screen = Screen::new();
+        screen
+            .apply(&keyframe(300, 200, [1, 2, 3]))
+            .expect("keyframe");
+        assert_eq!(screen.take_changes(), Changes::Full);
+        let delta = update(0, 300, 200, &solid(0, 0, 300, 200, [9, 9, 9]));
+        screen.apply(&delta).expect("delta");
+        // The UI has not taken that region yet when the next update fails part-way.
+        assert!(screen.apply(&failing_keyframe(10, 10)).is_err());
+        assert_eq!(screen.size(), (10, 10));
+        assert_eq!(screen.take_changes(), Changes::Full);
+        assert_eq!(screen.take_changes(), Changes::None);
+    }
+
+    #[test]
+    fn copied_regions_are_clamped_to_the_picture() {
+        let mut screen = Screen::new();
+        screen
+            .apply(&keyframe(10, 10, [1, 2, 3]))
+            .expect("keyframe");
+        let mut out = vec![7; 3];
+        let inside = Rect {
+            x: 2,
+            y: 3,
+            w: 4,
+            h: 5,
+        };
+        assert_eq!(screen.copy_region(inside, &mut out), Some(inside));
+        assert_eq!(out.len(), 4 * 5 * 4);
+        assert_eq!(&out[..4], &[1, 2, 3, 255]);
+        let past_the_edge = Rect {
+            x: 8,
+            y: 0,
+            w: 300,
+            h: u32::MAX,
+        };
+        let clamped = Rect {
+            x: 8,
+            y: 0,
+            w: 2,
+            h: 10,
+        };
+        assert_eq!(screen.copy_region(past_the_edge, &mut out), Some(clamped));
+        assert_eq!(out.len(), 2 * 10 * 4);
+        let outside = Rect {
+            x: 10,
+            y: 0,
+            w: 5,
+            h: 5,
+        };
+        assert_eq!(screen.copy_region(outside, &mut out), None);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn pictures_larger_than_8k_are_refused() {
+        let mut screen = Screen::new();
+        for (w, h) in [(7681, 16), (16, 4321), (4320, 7680)] {
+            let err = screen
+                .apply(&failing_keyframe(w, h))
+                .expect_err("too large");
+            assert!(
+                matches!(err, DecodeError::TooLarge { .. }),
+                "{w}x{h}: {err}"
+            );
+        }
+        assert_eq!(screen.size(), (0, 0));
+    }
+
+    /// A header announcing far more ops than its zstd bytes can hold is refused before the decoder
+    /// reserves memory for it.
+    #[test]
+    fn impossible_zstd_ratios_are_refused() {
+        let mut bogus = update(
+            tandem_codec::format::FLAG_KEYFRAME | FLAG_OPS_ZSTD,
+            64,
+            64,
+            &[0; 8],
+        );
+        let claimed = 8 * MAX_ZSTD_RATIO + 1;
+        bogus[12..16].copy_from_slice(&(claimed as u32).to_le_bytes());
+        let err = Screen::new().apply(&bogus).expect_err("refused");
+        assert!(
+            matches!(err, DecodeError::OpsTooLarge { len, max } if len == claimed && max == 8 * MAX_ZSTD_RATIO),
+            "{err}"
+        );
     }
 }
