@@ -361,4 +361,43 @@ mod tests {
             "{err}"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a host sends (valid updates of changing sizes, corrupted anywhere), the region
+        /// the UI is told to upload lies inside the current picture and copies out exactly.
+        #[test]
+        fn changes_always_fit_the_picture(
+            steps in proptest::collection::vec(
+                (1u16..64, 1u16..64, 0u8..4, proptest::prelude::any::<(usize, u8)>()),
+                1..12,
+            ),
+        ) {
+            let mut screen = Screen::new();
+            let mut out = Vec::new();
+            for (w, h, kind, (at, byte)) in steps {
+                let mut bytes = match kind {
+                    0 => keyframe(w, h, [1, 2, 3]),
+                    1 => failing_keyframe(w, h),
+                    _ => {
+                        let (cw, ch) = screen.size();
+                        update(0, cw, ch, &solid(0, 0, w, h, [7, 8, 9]))
+                    }
+                };
+                if kind == 3 {
+                    let at = at % bytes.len();
+                    bytes[at] ^= byte;
+                }
+                let _ = screen.apply(&bytes);
+                let size = screen.size();
+                match screen.take_changes() {
+                    Changes::Region(rect) => {
+                        proptest::prop_assert!(clamp(rect, size) == Some(rect), "{rect:?} in {size:?}");
+                        proptest::prop_assert_eq!(screen.copy_region(rect, &mut out), Some(rect));
+                        proptest::prop_assert_eq!(out.len(), rect.w as usize * rect.h as usize * 4);
+                    }
+                    Changes::Full | Changes::None => {}
+                }
+            }
+        }
+    }
 }
