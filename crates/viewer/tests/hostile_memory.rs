@@ -86,6 +86,14 @@ fn update(flags: u8, width: u32, height: u32, ops_len: u32, ops_z: &[u8]) -> Vec
     out
 }
 
+/// An update with uncompressed `ops` and a blob.
+fn with_blob(flags: u8, width: u32, height: u32, ops: &[u8], blob: &[u8]) -> Vec<u8> {
+    let mut out = update(flags, width, height, ops.len() as u32, ops);
+    out[20..24].copy_from_slice(&(blob.len() as u32).to_le_bytes());
+    out.extend_from_slice(blob);
+    out
+}
+
 /// An update with uncompressed `ops`.
 fn plain(flags: u8, width: u32, height: u32, ops: &[u8]) -> Vec<u8> {
     update(flags, width, height, ops.len() as u32, ops)
@@ -205,11 +213,12 @@ fn small_hostile_updates_cost_at_most_one_8k_picture() {
     assert!(peak <= SLACK, "a delta's ops claim cost {peak} bytes");
 }
 
-/// The decoder's own buffers, which only `tandem-codec` can bound: COPY ops may cover twice the
-/// picture, and the copy buffer grows by doubling, so a 40-byte delta on an 8K picture allocates
-/// several hundred MB; a JPEG tile whose header claims the whole picture allocates its pixels before
-/// finding the data missing. Needs, in tandem-codec's decoder: COPY area at most 1x the picture and
-/// `copy_buf` reserved exactly; JPEG tiles bounded by their compressed size.
+/// The decoder's own buffers, which only `tandem-codec` can bound (measured at the time of writing):
+/// COPY ops may cover twice the picture and the copy buffer grows by doubling, so a 50-byte delta on
+/// an 8K picture allocates 503 MB; a 665-byte JPEG tile whose header claims the whole picture
+/// allocates 100 MB of pixels before finding its data missing. Needs, in tandem-codec's decoder:
+/// COPY area at most 1x the picture and `copy_buf` reserved exactly; JPEG tiles bounded by their
+/// compressed size (or decoded in bands).
 #[test]
 #[ignore = "needs tandem-codec to bound its copy buffer (issue 7); see the doc comment"]
 fn copies_cost_at_most_one_8k_picture() {
@@ -233,4 +242,44 @@ fn copies_cost_at_most_one_8k_picture() {
         delta.len()
     );
     assert!(peak <= SLACK + PICTURE_8K, "copies cost {peak} bytes");
+}
+
+/// See [`copies_cost_at_most_one_8k_picture`]: a JPEG tile whose header claims the whole picture.
+#[test]
+#[ignore = "needs tandem-codec to bound JPEG tiles before decoding them (issue 7)"]
+fn jpeg_tiles_cost_at_most_one_8k_picture() {
+    let _guard = MEASURING.lock().unwrap_or_else(|p| p.into_inner());
+    let (w, h) = (7680u16, 4320u16);
+    let mut screen = Screen::new();
+    screen
+        .apply(&plain(
+            FLAG_KEYFRAME,
+            w.into(),
+            h.into(),
+            &solid(0, 0, 1, 1),
+        ))
+        .unwrap();
+    // A real 8x8 JPEG whose frame header (SOF0) is patched to claim 7680x4320.
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 10)
+        .encode(&[0u8; 8 * 8 * 3], 8, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let sof = jpeg.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    // A JPEG tile (tag 5 in `tandem_codec::format`) over the whole picture, then its blob length.
+    let mut op = vec![5];
+    for v in [0, 0, w, h] {
+        op.extend_from_slice(&v.to_le_bytes());
+    }
+    op.extend_from_slice(&(jpeg.len() as u32).to_le_bytes());
+    let delta = with_blob(0, w.into(), h.into(), &op, &jpeg);
+    let peak = peak_during(|| {
+        let _ = screen.apply(&delta);
+    });
+    eprintln!(
+        "8K delta with one JPEG tile claiming the picture: {} bytes -> peak {peak} bytes",
+        delta.len()
+    );
+    assert!(peak <= SLACK, "a JPEG tile cost {peak} bytes");
 }
