@@ -177,14 +177,14 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         } => {
             let technician = for_display(technician);
             out.event(
-            "permissions",
-            json!({ "technician": technician, "view": view, "control": control }),
-            || match (view, control) {
-                (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
-                (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
-                (false, false) => format!("{technician} cannot see your screen."),
-            },
-        );
+                "permissions",
+                json!({ "technician": technician, "view": view, "control": control }),
+                || match (view, control) {
+                    (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
+                    (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
+                    (false, false) => format!("{technician} cannot see your screen."),
+                },
+            );
         }
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
