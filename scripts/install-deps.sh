@@ -7,6 +7,8 @@ packages=(
   build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev
   # run and test headless: virtual X server, X tools, Mesa's software OpenGL for the egui windows
   xvfb x11-utils xdotool xterm
+  # screenshots of the windows under Xvfb for review (xwd, ImageMagick's import/convert)
+  x11-apps imagemagick
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 )
 

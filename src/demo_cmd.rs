@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
+use tandem_proto::text::for_display;
 use tandem_relay::{Relay, RelayConfig};
 use tandem_xvfb::VirtualDisplay;
 use tokio_util::sync::CancellationToken;
@@ -108,7 +109,10 @@ fn session(
         let event = share_events.next("tandem share")?;
         match event["event"].as_str() {
             Some("code_issued") => break event["code"].as_str().unwrap_or_default().to_owned(),
-            Some("session_ended") => bail!("tandem share ended: {}", event["reason"]),
+            Some("session_ended") => bail!(
+                "tandem share ended: {}",
+                for_display(event["reason"].as_str().unwrap_or_default())
+            ),
             _ => {}
         }
     };
@@ -156,7 +160,8 @@ fn session(
             ),
             Some("summary") => summary = Some(event),
             Some("session_ended") => {
-                ended = Some(event["reason"].as_str().unwrap_or("").to_owned())
+                // The reason can quote the host's End detail.
+                ended = Some(for_display(event["reason"].as_str().unwrap_or("")).into_owned())
             }
             _ => {}
         }

@@ -8,6 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 use tandem_proto::code::SessionCode;
+use tandem_proto::limits::MAX_NAME_LEN;
+use tandem_proto::session::truncate_utf8;
+use tandem_proto::text::for_display;
 use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
 use tokio::sync::mpsc;
 
@@ -48,7 +51,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         relay: args.relay.relay.clone(),
         trust: args.relay.trust()?,
         code,
-        technician: args.name.clone(),
+        technician: technician_name(&args.name),
     };
     let window = !args.headless && crate::have_display();
 
@@ -136,6 +139,14 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The name as `Control::hello` would send it (unsafe characters replaced, at most `MAX_NAME_LEN`
+/// bytes), so the host can always decode our `Hello`.
+fn technician_name(name: &str) -> String {
+    let mut name = tandem_proto::text::sanitize(name).into_owned();
+    truncate_utf8(&mut name, MAX_NAME_LEN);
+    name
+}
+
 fn print_event(out: &Output, event: &ViewerEvent) {
     match event {
         ViewerEvent::Connected { fingerprint } => out.event(
@@ -212,11 +223,15 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 || format!("{frames} frames in {seconds:.1} s ({fps:.1} fps), {per_frame} bytes per frame on average"),
             );
         }
-        ViewerEvent::Ended { reason } => out.event(
-            "session_ended",
-            json!({ "reason": reason }),
-            || format!("Session ended: {reason}"),
-        ),
+        ViewerEvent::Ended { reason } => {
+            // The reason may quote the host's End detail.
+            let reason = for_display(reason);
+            out.event(
+                "session_ended",
+                json!({ "reason": reason }),
+                || format!("Session ended: {reason}"),
+            );
+        }
     }
 }
 

@@ -50,7 +50,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Error chains can quote peers (the relay's refusal, the other side's End detail).
+            let message = format!("{error:#}");
+            eprintln!("error: {}", tandem_proto::text::for_display(&message));
             ExitCode::FAILURE
         }
     }

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tandem_codec::EncoderConfig;
 use tandem_host::{Grant, HostCommand, HostConfig, HostEvent};
+use tandem_proto::text::for_display;
 use tokio::sync::mpsc;
 
 use crate::output::Output;
@@ -152,6 +153,7 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             || format!("Code confirmed. Check number: {verifier}"),
         ),
         HostEvent::ConsentNeeded { grant, technician } => {
+            let technician = for_display(technician);
             let what = match grant {
                 Grant::View => "see your screen",
                 Grant::Control => "control your mouse and keyboard",
@@ -177,15 +179,18 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             technician,
             view,
             control,
-        } => out.event(
-            "permissions",
-            json!({ "technician": technician, "view": view, "control": control }),
-            || match (view, control) {
-                (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
-                (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
-                (false, false) => format!("{technician} cannot see your screen."),
-            },
-        ),
+        } => {
+            let technician = for_display(technician);
+            out.event(
+                "permissions",
+                json!({ "technician": technician, "view": view, "control": control }),
+                || match (view, control) {
+                    (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
+                    (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
+                    (false, false) => format!("{technician} cannot see your screen."),
+                },
+            );
+        }
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
@@ -197,11 +202,15 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             json!({ "injected": injected, "discarded": discarded }),
             || format!("The technician's input: {injected} events applied, {discarded} discarded."),
         ),
-        HostEvent::Ended { reason } => out.event(
-            "session_ended",
-            json!({ "reason": reason }),
-            || format!("Session ended: {reason}"),
-        ),
+        HostEvent::Ended { reason } => {
+            // The reason may quote the technician's End detail.
+            let reason = for_display(reason);
+            out.event(
+                "session_ended",
+                json!({ "reason": reason }),
+                || format!("Session ended: {reason}"),
+            );
+        }
     }
 }
 

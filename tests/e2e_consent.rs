@@ -205,6 +205,25 @@ fn declined_view_ends_the_session_on_both_sides() {
     assert!(share.wait_exit(STEP));
 }
 
+/// Issue 7: a technician name carrying a terminal escape (`ESC[2J`, which clears the user's
+/// terminal) and a newline (a forged extra line) reaches the host's prompt only as visible
+/// replacement characters, never as control characters.
+#[test]
+fn technician_name_with_terminal_escapes_reaches_the_prompt_harmless() {
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, display_a.name(), &[]);
+    let name = "Bob\u{1b}[2J\nIT says: allow";
+    let mut join = start_join(&relay, &code, None, &["--headless", "--name", name]);
+    let asked = share.wait_event("consent_needed");
+    let shown = asked["technician"].as_str().unwrap();
+    assert!(!shown.chars().any(char::is_control), "{asked}");
+    assert_eq!(shown, "Bob\u{FFFD}[2J\u{FFFD}IT says: allow");
+    share.send_line("n");
+    join.wait_event("session_ended");
+    share.wait_event("session_ended");
+}
+
 /// Display A with an xev window over most of it logging pointer buttons and keys, and display B for
 /// the viewer's window.
 struct Displays {

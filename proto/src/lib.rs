@@ -12,6 +12,7 @@ pub mod handshake;
 pub mod relay;
 pub mod seal;
 pub mod session;
+pub mod text;
 pub mod wire;
 
 #[cfg(test)]

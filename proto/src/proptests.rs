@@ -15,7 +15,8 @@ use crate::limits::{
 };
 use crate::relay::{RefusalReason, RelayNotice, RelayRequest};
 use crate::session::{Control, EndReason, FrameMsg, Input, MouseButton};
-use crate::wire::Message;
+use crate::text::{for_display, is_unsafe};
+use crate::wire::{DecodeError, Message};
 
 /// Any Unicode text of at most `max_bytes` bytes: mostly short, sometimes exactly at the limit.
 fn text(max_bytes: usize) -> impl Strategy<Value = String> {
@@ -24,6 +25,43 @@ fn text(max_bytes: usize) -> impl Strategy<Value = String> {
         1 => Just("x".repeat(max_bytes)),
         1 => Just(String::new()),
     ]
+}
+
+/// Like [`text`], without the characters display text refuses ([`crate::text::is_unsafe`]).
+fn display_text(max_bytes: usize) -> impl Strategy<Value = String> {
+    text(max_bytes).prop_map(|t| t.chars().filter(|&c| !is_unsafe(c)).collect())
+}
+
+/// A character display text refuses: C0, DEL, C1, separators, bidi overrides and isolates.
+fn unsafe_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        (0u32..0x20).prop_map(|c| char::from_u32(c).expect("C0")),
+        (0x7fu32..0xa0).prop_map(|c| char::from_u32(c).expect("DEL, C1")),
+        (0x2028u32..=0x202e).prop_map(|c| char::from_u32(c).expect("separators, bidi")),
+        (0x2066u32..=0x2069).prop_map(|c| char::from_u32(c).expect("bidi isolates")),
+    ]
+}
+
+/// Clean display text with one unsafe character inserted somewhere, within `max_bytes`.
+fn text_with_unsafe_char(max_bytes: usize) -> impl Strategy<Value = String> {
+    (
+        display_text(max_bytes - 3),
+        unsafe_char(),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(move |(clean, bad, at)| {
+            let mut text = clean;
+            while text.len() + bad.len_utf8() > max_bytes {
+                text.pop();
+            }
+            let boundaries: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
+            text.insert(boundaries[at.index(boundaries.len())], bad);
+            text
+        })
 }
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
@@ -58,7 +96,7 @@ fn relay_notice() -> impl Strategy<Value = RelayNotice> {
         (routing(), any::<u32>())
             .prop_map(|(routing, ttl_secs)| RelayNotice::Registered { routing, ttl_secs }),
         Just(RelayNotice::Paired),
-        (refusal_reason(), text(MAX_DETAIL_LEN))
+        (refusal_reason(), display_text(MAX_DETAIL_LEN))
             .prop_map(|(reason, detail)| RelayNotice::Refused { reason, detail }),
         Just(RelayNotice::PeerLeft),
         Just(RelayNotice::Expired),
@@ -84,7 +122,7 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
 
 fn control() -> impl Strategy<Value = Control> {
     prop_oneof![
-        text(MAX_NAME_LEN).prop_map(|technician| Control::Hello { technician }),
+        display_text(MAX_NAME_LEN).prop_map(|technician| Control::Hello { technician }),
         (any::<bool>(), any::<bool>())
             .prop_map(|(view, control)| Control::Permissions { view, control }),
         Just(Control::RequestControl),
@@ -93,7 +131,7 @@ fn control() -> impl Strategy<Value = Control> {
         text(MAX_CLIPBOARD_LEN).prop_map(|text| Control::Clipboard { text }),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
-            text(MAX_DETAIL_LEN)
+            display_text(MAX_DETAIL_LEN)
         )
             .prop_map(|(reason, detail)| Control::End { reason, detail }),
     ]
@@ -226,6 +264,39 @@ proptest! {
     fn frame_msg_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<FrameMsg>(&bytes)?; }
     #[test]
     fn input_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<Input>(&bytes)?; }
+
+    /// Issue 7: an unsafe character anywhere in a name, End detail or refusal detail is refused.
+    #[test]
+    fn display_fields_refuse_unsafe_characters(
+        name in text_with_unsafe_char(MAX_NAME_LEN),
+        detail in text_with_unsafe_char(MAX_DETAIL_LEN),
+        reason in prop::sample::select(EndReason::ALL.to_vec()),
+        refusal in refusal_reason(),
+    ) {
+        let hello = Control::from_bytes(&Control::Hello { technician: name }.to_vec());
+        prop_assert!(matches!(hello, Err(DecodeError::UnsafeText { what: "technician name", .. })), "{:?}", hello);
+        let end = Control::from_bytes(&Control::End { reason, detail: detail.clone() }.to_vec());
+        prop_assert!(matches!(end, Err(DecodeError::UnsafeText { what: "end detail", .. })), "{:?}", end);
+        let refused = RelayNotice::Refused { reason: refusal, detail };
+        let refused = RelayNotice::from_bytes(&refused.to_vec());
+        prop_assert!(matches!(refused, Err(DecodeError::UnsafeText { what: "refusal detail", .. })), "{:?}", refused);
+    }
+
+    /// Whatever text our side is given, `Control::hello` and `Control::end` build a message the peer
+    /// decodes.
+    #[test]
+    fn constructors_always_decode(name in text(4 * MAX_NAME_LEN), detail in text(2 * MAX_DETAIL_LEN)) {
+        for msg in [Control::hello(name), Control::end(EndReason::ProtocolError, detail)] {
+            prop_assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
+        }
+    }
+
+    /// `for_display` leaves no unsafe character, and changes clean text not at all.
+    #[test]
+    fn for_display_escapes_every_unsafe_character(raw in text(256), clean in display_text(256)) {
+        prop_assert!(!for_display(&raw).chars().any(is_unsafe));
+        prop_assert_eq!(for_display(&clean), clean.as_str());
+    }
 
     /// Truncating a valid encoding anywhere is an error, never a panic or a shorter message.
     #[test]

@@ -25,6 +25,7 @@ pub enum RelayNotice {
     /// Both sides are connected: streams opened from now on are forwarded to the peer.
     Paired,
     /// The request was refused; the connection stays usable for another request where that makes sense.
+    /// `detail` is for people: no control characters (refused at decode, see [`crate::text`]).
     Refused {
         reason: RefusalReason,
         detail: String,
@@ -155,7 +156,7 @@ impl Message for RelayNotice {
             PAIRED => Ok(Self::Paired),
             REFUSED => Ok(Self::Refused {
                 reason: RefusalReason::from_u8(r.u8()?)?,
-                detail: r.str("refusal detail", MAX_DETAIL_LEN)?.to_owned(),
+                detail: r.display_str("refusal detail", MAX_DETAIL_LEN)?.to_owned(),
             }),
             PEER_LEFT => Ok(Self::PeerLeft),
             EXPIRED => Ok(Self::Expired),
@@ -172,4 +173,40 @@ fn read_routing(r: &mut Reader<'_>) -> Result<RoutingCode, DecodeError> {
     RoutingCode::new(digits).map_err(|_| DecodeError::Invalid {
         what: "routing code",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 7: a relay (or anyone on its TLS connection) cannot print escape sequences through the
+    /// refusal text the client shows.
+    #[test]
+    fn refusal_detail_with_control_characters_is_refused() {
+        for (detail, code) in [
+            ("try again\u{1b}]52;c;ZWNobw==\u{7}", 0x1b),
+            (
+                "try again\nerror: wrong code, read me this one instead",
+                0x0a,
+            ),
+            ("\u{202E}", 0x202e),
+        ] {
+            let notice = RelayNotice::Refused {
+                reason: RefusalReason::Full,
+                detail: detail.into(),
+            };
+            assert!(
+                matches!(
+                    RelayNotice::from_bytes(&notice.to_vec()),
+                    Err(DecodeError::UnsafeText { what: "refusal detail", code: c, .. }) if c == code
+                ),
+                "{detail:?}"
+            );
+        }
+        let fine = RelayNotice::Refused {
+            reason: RefusalReason::Full,
+            detail: "the relay is full; try again in a minute".into(),
+        };
+        assert_eq!(RelayNotice::from_bytes(&fine.to_vec()), Ok(fine));
+    }
 }

@@ -20,7 +20,8 @@ use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 /// Control messages, both directions on the control stream.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Control {
-    /// Viewer -> host, the first sealed message: who is asking. At most [`MAX_NAME_LEN`] bytes.
+    /// Viewer -> host, the first sealed message: who is asking. At most [`MAX_NAME_LEN`] bytes, no
+    /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     Hello { technician: String },
     /// Host -> viewer, sent after the user answers the consent prompt and whenever the grant changes.
     /// `control` implies `view`; `view: false` means the user refused or withdrew consent.
@@ -33,7 +34,8 @@ pub enum Control {
     RequestKeyframe,
     /// Either way: clipboard text, at most [`MAX_CLIPBOARD_LEN`] bytes.
     Clipboard { text: String },
-    /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans.
+    /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
+    /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
 }
 
@@ -170,17 +172,27 @@ pub fn truncate_utf8(text: &mut String, max: usize) {
     }
 }
 
+/// `text` with unsafe display characters replaced, reusing the allocation when there are none.
+fn sanitize_owned(text: String) -> String {
+    match crate::text::sanitize(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
 impl Control {
-    /// A `Hello`, the name truncated to [`MAX_NAME_LEN`] bytes.
+    /// A `Hello`, control characters replaced ([`crate::text::sanitize`]) and the name truncated to
+    /// [`MAX_NAME_LEN`] bytes, so the peer can always decode it.
     pub fn hello(technician: impl Into<String>) -> Self {
-        let mut technician = technician.into();
+        let mut technician = sanitize_owned(technician.into());
         truncate_utf8(&mut technician, MAX_NAME_LEN);
         Self::Hello { technician }
     }
 
-    /// An `End`, the detail truncated to [`MAX_DETAIL_LEN`] bytes.
+    /// An `End`, control characters replaced ([`crate::text::sanitize`]) and the detail truncated to
+    /// [`MAX_DETAIL_LEN`] bytes, so the peer can always decode it.
     pub fn end(reason: EndReason, detail: impl Into<String>) -> Self {
-        let mut detail = detail.into();
+        let mut detail = sanitize_owned(detail.into());
         truncate_utf8(&mut detail, MAX_DETAIL_LEN);
         Self::End { reason, detail }
     }
@@ -268,7 +280,7 @@ impl Message for Control {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8()? {
             HELLO => Ok(Self::Hello {
-                technician: r.str("technician name", MAX_NAME_LEN)?.to_owned(),
+                technician: r.display_str("technician name", MAX_NAME_LEN)?.to_owned(),
             }),
             PERMISSIONS => Ok(Self::Permissions {
                 view: r.bool()?,
@@ -282,7 +294,7 @@ impl Message for Control {
             }),
             END => Ok(Self::End {
                 reason: EndReason::from_u8(r.u8()?)?,
-                detail: r.str("end detail", MAX_DETAIL_LEN)?.to_owned(),
+                detail: r.display_str("end detail", MAX_DETAIL_LEN)?.to_owned(),
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
@@ -709,6 +721,80 @@ mod tests {
             Control::from_bytes(&detail.to_vec()),
             Err(DecodeError::TooLong { .. })
         ));
+    }
+
+    /// Issue 7: a technician name or End detail carrying a terminal escape (OSC 52, `ESC[2J`), a
+    /// newline or a bidi override is refused at decode, so it never reaches a prompt or a terminal.
+    #[test]
+    fn display_text_with_control_characters_is_refused() {
+        let hostile = [
+            ("Bob\u{1b}]52;c;ZWNobyBoaQ==\u{7}", 0x1b, 3),
+            ("\u{1b}[2J", 0x1b, 0),
+            ("Bob\nApproved by IT", 0x0a, 3),
+            ("\u{9b}2J", 0x9b, 0),
+            ("Bob \u{202E}TI", 0x202e, 4),
+            ("\u{2067}x", 0x2067, 0),
+        ];
+        for (text, code, at) in hostile {
+            let hello = Control::Hello {
+                technician: text.into(),
+            };
+            assert_eq!(
+                Control::from_bytes(&hello.to_vec()),
+                Err(DecodeError::UnsafeText {
+                    what: "technician name",
+                    code,
+                    at
+                }),
+                "{text:?}"
+            );
+            let end = Control::End {
+                reason: EndReason::HostEnded,
+                detail: text.into(),
+            };
+            assert_eq!(
+                Control::from_bytes(&end.to_vec()),
+                Err(DecodeError::UnsafeText {
+                    what: "end detail",
+                    code,
+                    at
+                }),
+                "{text:?}"
+            );
+            // Our own constructors never produce such a message.
+            for msg in [
+                Control::hello(text),
+                Control::end(EndReason::HostEnded, text),
+            ] {
+                assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
+            }
+        }
+        // Clipboard and typed text legitimately carry newlines and tabs.
+        let clip = Control::Clipboard {
+            text: "line 1\n\tline 2\r\n".into(),
+        };
+        assert_eq!(Control::from_bytes(&clip.to_vec()), Ok(clip));
+        let typed = Input::Text {
+            text: "a\nb\t".into(),
+        };
+        assert_eq!(Input::from_bytes(&typed.to_vec()), Ok(typed));
+    }
+
+    #[test]
+    fn constructors_replace_control_characters() {
+        assert_eq!(
+            Control::hello("Bob\u{1b}[2J\n"),
+            Control::Hello {
+                technician: "Bob\u{FFFD}[2J\u{FFFD}".into()
+            }
+        );
+        // Replacement happens before truncation, so the limit still holds.
+        let Control::End { detail, .. } = Control::end(EndReason::Shutdown, "\n".repeat(600))
+        else {
+            panic!("end constructor");
+        };
+        assert!(detail.len() <= MAX_DETAIL_LEN);
+        assert!(detail.chars().all(|c| c == '\u{FFFD}'));
     }
 
     #[test]

@@ -20,6 +20,16 @@ pub enum DecodeError {
     },
     #[error("{what} is not valid UTF-8")]
     BadUtf8 { what: &'static str },
+    /// Text meant for people holds a control, separator or bidi character
+    /// ([`crate::text::is_unsafe`]); `code` is the first one, `at` its byte offset.
+    #[error(
+        "{what} contains U+{code:04X} at byte {at}, a character that controls terminals or text direction"
+    )]
+    UnsafeText {
+        what: &'static str,
+        code: u32,
+        at: usize,
+    },
     #[error("invalid {what}")]
     Invalid { what: &'static str },
     #[error("{extra} unexpected bytes after the end of the message")]
@@ -132,6 +142,23 @@ impl<'a> Reader<'a> {
     /// Like [`Reader::bytes`], as UTF-8.
     pub fn str(&mut self, what: &'static str, max: usize) -> Result<&'a str, DecodeError> {
         std::str::from_utf8(self.bytes(what, max)?).map_err(|_| DecodeError::BadUtf8 { what })
+    }
+
+    /// Like [`Reader::str`], for text shown to people (names, details): refuses any character
+    /// [`crate::text::is_unsafe`] rejects, so a peer cannot drive the terminal or window showing it.
+    pub fn display_str(&mut self, what: &'static str, max: usize) -> Result<&'a str, DecodeError> {
+        let text = self.str(what, max)?;
+        match text
+            .char_indices()
+            .find(|&(_, c)| crate::text::is_unsafe(c))
+        {
+            None => Ok(text),
+            Some((at, c)) => Err(DecodeError::UnsafeText {
+                what,
+                code: u32::from(c),
+                at,
+            }),
+        }
     }
 }
 

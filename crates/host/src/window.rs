@@ -1,11 +1,17 @@
 //! The small always-on-top window the person sharing their screen sees: the code to read out, the
 //! consent questions, and while a session runs who is connected, what they may do, and Stop.
+//!
+//! The consent prompt resists click-jacking (a technician timing a `RequestControl` so that the user's
+//! click on Stop lands on Allow): Allow and Deny sit at the bottom right, away from the status view's
+//! buttons (left, under the text), and Allow only works once [`ConsentGuard`] says so.
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 use tokio::sync::mpsc::UnboundedSender;
+
+use tandem_proto::text::for_display;
 
 use crate::{Grant, HostCommand, HostEvent};
 
@@ -30,6 +36,7 @@ pub fn run(events: Receiver<HostEvent>, commands: UnboundedSender<HostCommand>) 
         technician: String::new(),
         verifier: None,
         pending: Vec::new(),
+        guard: ConsentGuard::default(),
         ended_at: None,
     };
     eframe::run_native("tandem-share", options, Box::new(|_cc| Ok(Box::new(app))))
@@ -51,7 +58,42 @@ struct HostWindow {
     verifier: Option<String>,
     /// Consent questions awaiting an answer, oldest first.
     pending: Vec<Grant>,
+    /// Whether Allow may be clicked yet, for the question shown (`pending[0]`).
+    guard: ConsentGuard,
     ended_at: Option<Instant>,
+}
+
+/// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
+/// prompt appeared, and only at a moment with no mouse button held or pressed, so any click on Allow
+/// is a press that started after Allow was enabled. A click aimed at something else (Stop, another
+/// window) when the prompt pops up therefore never grants anything.
+#[derive(Debug, Default, Clone)]
+pub struct ConsentGuard {
+    /// When the current prompt was first drawn.
+    shown_at: Option<Instant>,
+    /// Allow was enabled; it stays so until [`ConsentGuard::reset`].
+    enabled: bool,
+}
+
+impl ConsentGuard {
+    /// Long enough to notice that a question appeared; short enough not to annoy.
+    pub const DELAY: Duration = Duration::from_secs(1);
+
+    /// A new question is shown: start over.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Called on every frame that shows the prompt. `pointer_busy`: a mouse button is down, or was
+    /// pressed or released during this frame. Returns whether Allow is enabled in this frame.
+    pub fn on_frame(&mut self, now: Instant, pointer_busy: bool) -> bool {
+        let shown_at = *self.shown_at.get_or_insert(now);
+        if !self.enabled && !pointer_busy && now.saturating_duration_since(shown_at) >= Self::DELAY
+        {
+            self.enabled = true;
+        }
+        self.enabled
+    }
 }
 
 impl HostWindow {
@@ -68,7 +110,7 @@ impl HostWindow {
                 HostEvent::Paired => self.state = State::Joining,
                 HostEvent::Secured { verifier } => self.verifier = Some(verifier),
                 HostEvent::ConsentNeeded { grant, technician } => {
-                    self.technician = technician;
+                    self.technician = for_display(&technician).into_owned();
                     if !self.pending.contains(&grant) {
                         self.pending.push(grant);
                     }
@@ -78,14 +120,16 @@ impl HostWindow {
                     view,
                     control,
                 } => {
-                    self.technician = technician;
+                    self.technician = for_display(&technician).into_owned();
                     self.state = State::Active { view, control };
                 }
                 HostEvent::ConsentWithdrawn { grant } => self.pending.retain(|g| *g != grant),
                 HostEvent::InputDropped | HostEvent::InputSummary { .. } => {}
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
-                    self.state = State::Ended(reason);
+                    self.guard.reset();
+                    // The reason may quote the technician's End detail.
+                    self.state = State::Ended(for_display(&reason).into_owned());
                     self.ended_at = Some(Instant::now());
                 }
             }
@@ -140,10 +184,15 @@ impl HostWindow {
                 "If they tell you a check number, it must be {verifier}."
             ));
         }
-        ui.add_space(12.0);
+        let pointer_busy = ui
+            .input(|i| i.pointer.any_down() || i.pointer.any_pressed() || i.pointer.any_released());
+        let allow_enabled = self.guard.on_frame(Instant::now(), pointer_busy);
         let mut answer = None;
-        ui.horizontal(|ui| {
-            if ui.button("  Allow  ").clicked() {
+        // Bottom right, Deny nearer the middle: nowhere the status view's New code / Stop / Take
+        // back control / Stop sharing buttons (left, under the text) are or will be.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Max), |ui| {
+            let allow = egui::Button::new(egui::RichText::new("  Allow  ").strong());
+            if ui.add_enabled(allow_enabled, allow).clicked() {
                 answer = Some(true);
             }
             if ui.button("  Deny  ").clicked() {
@@ -152,7 +201,12 @@ impl HostWindow {
         });
         if let Some(allow) = answer {
             self.pending.remove(0);
+            self.guard.reset();
             self.send(HostCommand::Consent { grant, allow });
+        }
+        if !allow_enabled {
+            // Enabling happens on a later frame, perhaps with no input to trigger one.
+            ui.ctx().request_repaint_after(Duration::from_millis(50));
         }
     }
 
@@ -211,5 +265,73 @@ impl HostWindow {
                 ui.label(reason.as_str());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(100);
+
+    /// Frames every `TICK` from `start` for `n` ticks, with the pointer as `busy` says; returns the
+    /// last answer.
+    fn frames(guard: &mut ConsentGuard, start: Instant, n: u32, busy: bool) -> bool {
+        (0..=n)
+            .map(|k| guard.on_frame(start + TICK * k, busy))
+            .last()
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn allow_waits_for_the_delay() {
+        let start = Instant::now();
+        let mut guard = ConsentGuard::default();
+        assert!(!frames(&mut guard, start, 9, false), "enabled before 1 s");
+        assert!(guard.on_frame(start + ConsentGuard::DELAY, false));
+    }
+
+    /// Issue 7: a press that started before the prompt (aimed at Stop) and is still held when the
+    /// delay ends does not enable Allow; only a later moment with the button up does.
+    #[test]
+    fn a_button_held_since_before_the_prompt_keeps_allow_disabled() {
+        let start = Instant::now();
+        let mut guard = ConsentGuard::default();
+        assert!(!frames(&mut guard, start, 30, true), "held for 3 s");
+        assert!(guard.on_frame(start + TICK * 31, false));
+    }
+
+    /// A press and release within the very frame the delay ends is not an idle moment.
+    #[test]
+    fn a_click_in_the_enabling_frame_does_not_count() {
+        let start = Instant::now();
+        let mut guard = ConsentGuard::default();
+        assert!(!frames(&mut guard, start, 9, false));
+        assert!(!guard.on_frame(start + ConsentGuard::DELAY, true));
+        assert!(guard.on_frame(start + ConsentGuard::DELAY + TICK, false));
+    }
+
+    /// Once enabled, pressing and releasing on Allow (busy frames) keeps it enabled, so the click
+    /// the user makes on purpose works.
+    #[test]
+    fn enabled_allow_stays_enabled_through_a_click() {
+        let start = Instant::now();
+        let mut guard = ConsentGuard::default();
+        assert!(frames(&mut guard, start, 10, false));
+        assert!(guard.on_frame(start + TICK * 11, true));
+        assert!(guard.on_frame(start + TICK * 12, true));
+    }
+
+    /// A new question starts over, however long the previous one was up.
+    #[test]
+    fn reset_starts_over() {
+        let start = Instant::now();
+        let mut guard = ConsentGuard::default();
+        assert!(frames(&mut guard, start, 20, false));
+        guard.reset();
+        let later = start + Duration::from_secs(10);
+        assert!(!guard.on_frame(later, false));
+        assert!(!guard.on_frame(later + TICK * 9, false));
+        assert!(guard.on_frame(later + ConsentGuard::DELAY, false));
     }
 }

@@ -5,13 +5,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui::{Color32, Event, Modifiers, PointerButton, Pos2, Rect, TextureHandle, TextureOptions};
+use egui::{Color32, Event, Modifiers, PointerButton, Pos2, Rect};
 use tandem_proto::session::{Input, MouseButton};
+use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::keys;
-use crate::screen::{Changes, Screen, SharedScreen};
+use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
+use crate::textures::RemoteTextures;
 use crate::{ViewerCommand, ViewerEvent};
 
 /// How long the window shows why the session ended before it closes.
@@ -60,8 +62,7 @@ pub fn run(
                 control_requested: false,
                 ended_at: None,
                 fps: 0.0,
-                texture: None,
-                region: Vec::new(),
+                textures: RemoteTextures::default(),
                 modifiers: Modifiers::NONE,
                 last_pointer: None,
             }))
@@ -81,8 +82,7 @@ struct ViewerApp {
     /// When the session ended; the window closes a little later.
     ended_at: Option<Instant>,
     fps: f64,
-    texture: Option<TextureHandle>,
-    region: Vec<u8>,
+    textures: RemoteTextures,
     /// Modifier state last forwarded to the host.
     modifiers: Modifiers,
     last_pointer: Option<(u32, u32)>,
@@ -135,7 +135,8 @@ impl ViewerApp {
                 | ViewerEvent::SnapshotFailed { .. }
                 | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
-                    self.status = format!("Session ended: {reason}");
+                    // The reason may quote the host's End detail.
+                    self.status = format!("Session ended: {}", for_display(&reason));
                     self.ended_at = Some(Instant::now());
                 }
             }
@@ -143,47 +144,10 @@ impl ViewerApp {
     }
 
     fn upload(&mut self, ctx: &egui::Context) {
+        // Pictures larger than the GPU's largest texture are split into several textures.
+        let max_side = ctx.input(|i| i.max_texture_side);
         let mut screen = Screen::lock(&self.screen);
-        let (width, height) = screen.size();
-        if width == 0 || height == 0 {
-            return;
-        }
-        let changes = if self.texture.is_none() {
-            screen.take_changes();
-            Changes::Full
-        } else {
-            screen.take_changes()
-        };
-        match changes {
-            Changes::None => {}
-            Changes::Full => {
-                let image = egui::ColorImage::from_rgba_unmultiplied(
-                    [width as usize, height as usize],
-                    screen.rgba(),
-                );
-                match &mut self.texture {
-                    Some(texture) => texture.set(image, TextureOptions::LINEAR),
-                    None => {
-                        self.texture =
-                            Some(ctx.load_texture("remote-screen", image, TextureOptions::LINEAR));
-                    }
-                }
-            }
-            Changes::Region(rect) => {
-                screen.copy_region(rect, &mut self.region);
-                let image = egui::ColorImage::from_rgba_unmultiplied(
-                    [rect.w as usize, rect.h as usize],
-                    &self.region,
-                );
-                if let Some(texture) = &mut self.texture {
-                    texture.set_partial(
-                        [rect.x as usize, rect.y as usize],
-                        image,
-                        TextureOptions::LINEAR,
-                    );
-                }
-            }
-        }
+        self.textures.update(ctx, &mut screen, max_side);
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
@@ -224,18 +188,13 @@ impl ViewerApp {
 
     /// Draws the remote screen scaled to fit, keeping its aspect ratio; returns where it went.
     fn draw_screen(&self, ui: &mut egui::Ui) -> Option<(Rect, (u32, u32))> {
-        let texture = self.texture.as_ref()?;
-        let size = texture.size_vec2();
+        let (width, height) = self.textures.size()?;
+        let size = egui::vec2(width as f32, height as f32);
         let avail = ui.available_rect_before_wrap();
         let scale = (avail.width() / size.x).min(avail.height() / size.y);
         let shown = size * scale;
         let rect = Rect::from_center_size(avail.center(), shown);
-        ui.painter().image(
-            texture.id(),
-            rect,
-            Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
-            Color32::WHITE,
-        );
+        self.textures.paint(ui.painter(), rect.min, scale);
         let cursor = Screen::lock(&self.screen).cursor;
         if let Some((x, y)) = cursor {
             let p = rect.min + egui::vec2(x as f32, y as f32) * scale;
@@ -246,7 +205,7 @@ impl ViewerApp {
                 egui::Stroke::new(1.0, Color32::WHITE),
             );
         }
-        Some((rect, (size.x as u32, size.y as u32)))
+        Some((rect, (width, height)))
     }
 
     /// Turns this frame's egui input over the screen area into protocol input.

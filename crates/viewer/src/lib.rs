@@ -9,6 +9,7 @@ pub mod decode;
 pub mod keys;
 pub mod screen;
 pub mod session;
+pub mod textures;
 
 use std::path::PathBuf;
 

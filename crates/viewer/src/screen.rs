@@ -1,11 +1,19 @@
 //! The decoded remote screen, shared between the decoder thread (which publishes what it decoded
-//! into it) and the UI (which uploads what changed). Decoding itself happens outside this lock, in
+//! into it) and the UI (which uploads what changed). Decoding happens outside this lock, in
 //! [`crate::decode`]; the lock is held only to copy changed regions in or out.
+//!
+//! Everything here comes from the host, which may be hostile: picture sizes are capped at real
+//! screens ([`VIEWER_LIMITS`]), updates whose header promises more decompressed data than zstd can
+//! produce are refused before the decoder reserves for them, and regions handed to the UI are clamped
+//! to the current picture, so a stale or oversized region can never make the UI panic.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tandem_codec::{DecodeInfo, Decoder, Rect};
+use tandem_codec::{DecodeError, DecodeInfo, Decoder, Rect};
+
+use crate::decode::ScreenDecoder;
+pub use crate::decode::VIEWER_LIMITS;
 
 pub type SharedScreen = Arc<Mutex<Screen>>;
 
@@ -16,8 +24,9 @@ pub struct Screen {
     rgba: Vec<u8>,
     /// Union of regions changed since the UI last took them; `None` when nothing changed.
     dirty: Option<Rect>,
-    /// The size changed since the UI last looked: upload everything.
-    resized: bool,
+    /// The UI must upload the whole picture: the size changed, or a decode failed part-way and
+    /// the dirty regions no longer say what changed.
+    full: bool,
     /// Remote pointer position, for drawing a cursor.
     pub cursor: Option<(i32, i32)>,
     /// Updates decoded so far.
@@ -25,16 +34,21 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn shared() -> SharedScreen {
-        Arc::new(Mutex::new(Self {
+    /// An empty screen: nothing decoded yet.
+    pub fn new() -> Self {
+        Self {
             width: 0,
             height: 0,
             rgba: Vec::new(),
             dirty: None,
-            resized: false,
+            full: false,
             cursor: None,
             frames: 0,
-        }))
+        }
+    }
+
+    pub fn shared() -> SharedScreen {
+        Arc::new(Mutex::new(Self::new()))
     }
 
     /// Locks the screen; a poisoned lock (a panicked holder) still yields the pixels.
@@ -48,22 +62,18 @@ impl Screen {
     pub fn publish(&mut self, decoder: &Decoder, info: &DecodeInfo) {
         let (width, height) = (decoder.width(), decoder.height());
         let source = decoder.rgba();
-        if info.resized
-            || (width, height) != (self.width, self.height)
-            || self.rgba.len() != source.len()
-        {
+        if info.resized || (width, height) != (self.width, self.height) {
             self.width = width;
             self.height = height;
             self.rgba.clear();
             self.rgba.extend_from_slice(source);
-            self.resized = true;
+            self.full = true;
         } else {
             let stride = width as usize * 4;
-            for rect in &info.dirty {
-                for y in rect.y..rect.y.saturating_add(rect.h).min(height) {
-                    let start = y as usize * stride + rect.x.min(width) as usize * 4;
-                    let end =
-                        y as usize * stride + rect.x.saturating_add(rect.w).min(width) as usize * 4;
+            for rect in info.dirty.iter().filter_map(|r| clamp(*r, (width, height))) {
+                for y in rect.y..rect.y + rect.h {
+                    let start = y as usize * stride + rect.x as usize * 4;
+                    let end = start + rect.w as usize * 4;
                     if let (Some(to), Some(from)) =
                         (self.rgba.get_mut(start..end), source.get(start..end))
                     {
@@ -81,6 +91,17 @@ impl Screen {
         }
     }
 
+    /// A decode failed part-way: the decoder's picture may have changed anywhere (or changed size),
+    /// so publish all of it and make the next [`Screen::take_changes`] a [`Changes::Full`].
+    pub fn publish_failed(&mut self, decoder: &Decoder) {
+        self.width = decoder.width();
+        self.height = decoder.height();
+        self.rgba.clear();
+        self.rgba.extend_from_slice(decoder.rgba());
+        self.full = true;
+        self.dirty = None;
+    }
+
     pub fn size(&self) -> (u32, u32) {
         (self.width, self.height)
     }
@@ -89,29 +110,43 @@ impl Screen {
         &self.rgba
     }
 
-    /// What changed since the last call: `Full` after a resize, else the dirty bounding box.
+    /// What changed since the last call: `Full` after a resize or a failed decode, else the dirty
+    /// bounding box clamped to the picture.
     pub fn take_changes(&mut self) -> Changes {
         let dirty = self.dirty.take();
-        if std::mem::take(&mut self.resized) {
+        if std::mem::take(&mut self.full) {
             return Changes::Full;
         }
-        match dirty {
+        match dirty.and_then(|rect| clamp(rect, self.size())) {
             Some(rect) => Changes::Region(rect),
             None => Changes::None,
         }
     }
 
-    /// Copies `rect` out as tightly packed RGBA.
-    pub fn copy_region(&self, rect: Rect, out: &mut Vec<u8>) {
+    /// Copies `rect`, clamped to the picture, out as tightly packed RGBA into `out` (replacing its
+    /// contents), and returns the rectangle copied: `out` then holds exactly `w * h * 4` bytes. `None`
+    /// (and `out` empty) if nothing of `rect` lies inside the picture. `out` never grows past the
+    /// picture's size.
+    pub fn copy_region(&self, rect: Rect, out: &mut Vec<u8>) -> Option<Rect> {
         out.clear();
+        let rect = clamp(rect, self.size())?;
         let stride = self.width as usize * 4;
         let rgba = &self.rgba;
+        let row_len = rect.w as usize * 4;
+        out.reserve_exact(row_len * rect.h as usize);
         for y in rect.y..rect.y + rect.h {
             let start = y as usize * stride + rect.x as usize * 4;
-            if let Some(row) = rgba.get(start..start + rect.w as usize * 4) {
-                out.extend_from_slice(row);
+            match rgba.get(start..start + row_len) {
+                Some(row) => out.extend_from_slice(row),
+                // The picture always matches its size; refuse rather than hand out a short region
+                // if that ever stops being true.
+                None => {
+                    out.clear();
+                    return None;
+                }
             }
         }
+        Some(rect)
     }
 
     /// Writes the decoded picture as a PNG.
@@ -127,6 +162,56 @@ impl Screen {
     }
 }
 
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A screen with its own decoder, decoding synchronously in one call: what the decoder thread does,
+/// for tests and tools.
+pub struct DecodingScreen {
+    screen: Screen,
+    decoder: ScreenDecoder,
+}
+
+impl DecodingScreen {
+    pub fn new() -> Self {
+        Self::with_decoder(ScreenDecoder::new())
+    }
+
+    pub fn with_decoder(decoder: ScreenDecoder) -> Self {
+        Self {
+            screen: Screen::new(),
+            decoder,
+        }
+    }
+
+    /// Decodes `update` and publishes it; after an error the next change is a full upload.
+    pub fn apply(&mut self, update: &[u8]) -> Result<DecodeInfo, DecodeError> {
+        self.decoder.apply_to(&mut self.screen, update)
+    }
+}
+
+impl Default for DecodingScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::ops::Deref for DecodingScreen {
+    type Target = Screen;
+    fn deref(&self) -> &Screen {
+        &self.screen
+    }
+}
+
+impl std::ops::DerefMut for DecodingScreen {
+    fn deref_mut(&mut self) -> &mut Screen {
+        &mut self.screen
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Changes {
     None,
@@ -134,15 +219,226 @@ pub enum Changes {
     Region(Rect),
 }
 
+/// The part of `rect` inside a `width` x `height` picture, or `None` if that is empty.
+pub fn clamp(rect: Rect, (width, height): (u32, u32)) -> Option<Rect> {
+    intersect(
+        rect,
+        Rect {
+            x: 0,
+            y: 0,
+            w: width,
+            h: height,
+        },
+    )
+}
+
+/// The overlap of two rectangles, or `None` if it is empty. Saturating, so hostile coordinates
+/// cannot overflow.
+pub fn intersect(a: Rect, b: Rect) -> Option<Rect> {
+    let x = a.x.max(b.x);
+    let y = a.y.max(b.y);
+    let right = a.x.saturating_add(a.w).min(b.x.saturating_add(b.w));
+    let bottom = a.y.saturating_add(a.h).min(b.y.saturating_add(b.h));
+    (right > x && bottom > y).then(|| Rect {
+        x,
+        y,
+        w: right - x,
+        h: bottom - y,
+    })
+}
+
 fn union(a: Rect, b: Rect) -> Rect {
     let x = a.x.min(b.x);
     let y = a.y.min(b.y);
-    let right = (a.x + a.w).max(b.x + b.w);
-    let bottom = (a.y + a.h).max(b.y + b.h);
+    let right = a.x.saturating_add(a.w).max(b.x.saturating_add(b.w));
+    let bottom = a.y.saturating_add(a.h).max(b.y.saturating_add(b.h));
     Rect {
         x,
         y,
         w: right - x,
         h: bottom - y,
+    }
+}
+
+/// Hand-built codec updates for tests (layout: `tandem_codec::format`).
+#[cfg(test)]
+pub(crate) mod test_updates {
+    use tandem_codec::format::{FLAG_KEYFRAME, MAGIC, VERSION};
+
+    /// `SOLID` in `tandem_codec::format` (crate-private there).
+    const OP_SOLID: u8 = 2;
+
+    /// An update with uncompressed `ops` and no blob.
+    pub fn update(flags: u8, width: u32, height: u32, ops: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&[VERSION, flags]);
+        let ops_len = ops.len() as u32;
+        for v in [width, height, ops_len, ops_len, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(ops);
+        out
+    }
+
+    /// A `SOLID` op filling `x, y, w, h` with `rgb`.
+    pub fn solid(x: u16, y: u16, w: u16, h: u16, rgb: [u8; 3]) -> Vec<u8> {
+        let mut op = vec![OP_SOLID];
+        for v in [x, y, w, h] {
+            op.extend_from_slice(&v.to_le_bytes());
+        }
+        op.extend_from_slice(&[rgb[2], rgb[1], rgb[0]]);
+        op
+    }
+
+    /// A keyframe of one colour.
+    pub fn keyframe(width: u16, height: u16, rgb: [u8; 3]) -> Vec<u8> {
+        let ops = solid(0, 0, width, height, rgb);
+        update(FLAG_KEYFRAME, width.into(), height.into(), &ops)
+    }
+
+    /// A keyframe that resizes the picture to `width` x `height`, then fails on an op outside it.
+    pub fn failing_keyframe(width: u16, height: u16) -> Vec<u8> {
+        let ops = solid(width, 0, 1, 1, [0, 0, 0]);
+        update(FLAG_KEYFRAME, width.into(), height.into(), &ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_updates::*;
+    use super::*;
+
+    /// Issue 7: a keyframe that resizes the picture and then fails used to leave the old dirty
+    /// region (bigger than the new picture) for the UI, whose image size assertion then panicked.
+    #[test]
+    fn a_failed_resize_keyframe_forces_a_full_upload() {
+        let mut screen = DecodingScreen::new();
+        screen
+            .apply(&keyframe(300, 200, [1, 2, 3]))
+            .expect("keyframe");
+        assert_eq!(screen.take_changes(), Changes::Full);
+        let delta = update(0, 300, 200, &solid(0, 0, 300, 200, [9, 9, 9]));
+        screen.apply(&delta).expect("delta");
+        // The UI has not taken that region yet when the next update fails part-way.
+        assert!(screen.apply(&failing_keyframe(10, 10)).is_err());
+        assert_eq!(screen.size(), (10, 10));
+        assert_eq!(screen.take_changes(), Changes::Full);
+        assert_eq!(screen.take_changes(), Changes::None);
+    }
+
+    #[test]
+    fn copied_regions_are_clamped_to_the_picture() {
+        let mut screen = DecodingScreen::new();
+        screen
+            .apply(&keyframe(10, 10, [1, 2, 3]))
+            .expect("keyframe");
+        let mut out = vec![7; 3];
+        let inside = Rect {
+            x: 2,
+            y: 3,
+            w: 4,
+            h: 5,
+        };
+        assert_eq!(screen.copy_region(inside, &mut out), Some(inside));
+        assert_eq!(out.len(), 4 * 5 * 4);
+        assert_eq!(&out[..4], &[1, 2, 3, 255]);
+        let past_the_edge = Rect {
+            x: 8,
+            y: 0,
+            w: 300,
+            h: u32::MAX,
+        };
+        let clamped = Rect {
+            x: 8,
+            y: 0,
+            w: 2,
+            h: 10,
+        };
+        assert_eq!(screen.copy_region(past_the_edge, &mut out), Some(clamped));
+        assert_eq!(out.len(), 2 * 10 * 4);
+        let outside = Rect {
+            x: 10,
+            y: 0,
+            w: 5,
+            h: 5,
+        };
+        assert_eq!(screen.copy_region(outside, &mut out), None);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn pictures_larger_than_8k_are_refused() {
+        let mut screen = DecodingScreen::new();
+        for (w, h) in [(7681, 16), (16, 4321), (4320, 7680)] {
+            let err = screen
+                .apply(&failing_keyframe(w, h))
+                .expect_err("too large");
+            assert!(
+                matches!(err, DecodeError::TooLarge { .. }),
+                "{w}x{h}: {err}"
+            );
+        }
+        assert_eq!(screen.size(), (0, 0));
+    }
+
+    /// A header announcing far more ops than its zstd bytes can hold is refused before the decoder
+    /// reserves memory for it.
+    #[test]
+    fn impossible_zstd_ratios_are_refused() {
+        use crate::decode::MAX_ZSTD_RATIO;
+        use tandem_codec::format::FLAG_OPS_ZSTD;
+        let mut bogus = update(
+            tandem_codec::format::FLAG_KEYFRAME | FLAG_OPS_ZSTD,
+            64,
+            64,
+            &[0; 8],
+        );
+        let claimed = 8 * MAX_ZSTD_RATIO + 1;
+        bogus[12..16].copy_from_slice(&(claimed as u32).to_le_bytes());
+        let err = DecodingScreen::new().apply(&bogus).expect_err("refused");
+        assert!(
+            matches!(err, DecodeError::OpsTooLarge { len, max } if len == claimed && max == 8 * MAX_ZSTD_RATIO),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a host sends (valid updates of changing sizes, corrupted anywhere), the region
+        /// the UI is told to upload lies inside the current picture and copies out exactly.
+        #[test]
+        fn changes_always_fit_the_picture(
+            steps in proptest::collection::vec(
+                (1u16..64, 1u16..64, 0u8..4, proptest::prelude::any::<(usize, u8)>()),
+                1..12,
+            ),
+        ) {
+            let mut screen = DecodingScreen::new();
+            let mut out = Vec::new();
+            for (w, h, kind, (at, byte)) in steps {
+                let mut bytes = match kind {
+                    0 => keyframe(w, h, [1, 2, 3]),
+                    1 => failing_keyframe(w, h),
+                    _ => {
+                        let (cw, ch) = screen.size();
+                        update(0, cw, ch, &solid(0, 0, w, h, [7, 8, 9]))
+                    }
+                };
+                if kind == 3 {
+                    let at = at % bytes.len();
+                    bytes[at] ^= byte;
+                }
+                let _ = screen.apply(&bytes);
+                let size = screen.size();
+                match screen.take_changes() {
+                    Changes::Region(rect) => {
+                        proptest::prop_assert!(clamp(rect, size) == Some(rect), "{rect:?} in {size:?}");
+                        proptest::prop_assert_eq!(screen.copy_region(rect, &mut out), Some(rect));
+                        proptest::prop_assert_eq!(out.len(), rect.w as usize * rect.h as usize * 4);
+                    }
+                    Changes::Full | Changes::None => {}
+                }
+            }
+        }
     }
 }

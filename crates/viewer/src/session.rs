@@ -13,7 +13,7 @@ use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::decode::{Decoded, DecoderThread, MAX_PICTURE};
+use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
 use crate::screen::{Screen, SharedScreen};
 use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
 
@@ -202,7 +202,7 @@ impl Run {
                     match DecoderThread::spawn(
                         self.screen.clone(),
                         self.repaint.clone(),
-                        MAX_PICTURE,
+                        VIEWER_LIMITS,
                         results,
                     ) {
                         Ok(decoder) => self.decoder = Some(decoder),
