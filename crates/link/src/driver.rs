@@ -122,12 +122,15 @@ impl<M: Message + Send + Sync + 'static> Writer<M> {
     }
 }
 
-/// Reads `recv` until it ends, passing each message to the loop as `wrap(msg)`.
+/// Reads `recv` until it ends, passing each message to the loop as `wrap(msg)`. A clean end of the
+/// control stream means the peer closed the session; a clean end of another stream means nothing by
+/// itself (a peer finishes them all when it ends, and its `End` on the control stream says why).
 fn spawn_reader<M: Message + Send + 'static>(
     open: impl Future<Output = Result<SealedRecv, LinkError>> + Send + 'static,
     incoming: mpsc::Sender<Incoming>,
     peer: PeerName,
     wrap: fn(M) -> Incoming,
+    end_is_close: bool,
 ) -> AbortOnDrop<()> {
     AbortOnDrop(tokio::spawn(async move {
         let mut recv = match open.await {
@@ -140,7 +143,8 @@ fn spawn_reader<M: Message + Send + 'static>(
         loop {
             let item = match recv.next::<M>().await {
                 Ok(Some(msg)) => wrap(msg),
-                Ok(None) => Incoming::Gone(peer.closed()),
+                Ok(None) if end_is_close => Incoming::Gone(peer.closed()),
+                Ok(None) => return,
                 Err(e) => Incoming::Gone(peer.gone(&e)),
             };
             let last = matches!(item, Incoming::Gone(_));
@@ -179,6 +183,7 @@ impl SessionDriver {
             incoming_tx.clone(),
             peer,
             Incoming::Control,
+            true,
         );
         Self {
             relay,
@@ -217,8 +222,10 @@ impl SessionDriver {
         let open = async move { streams.accept_uni(kind).await };
         let tx = self.incoming_tx.clone();
         let reader = match kind {
-            StreamKind::Frames => spawn_reader::<FrameMsg>(open, tx, self.peer, Incoming::Frame),
-            StreamKind::Input => spawn_reader::<Input>(open, tx, self.peer, Incoming::Input),
+            StreamKind::Frames => {
+                spawn_reader::<FrameMsg>(open, tx, self.peer, Incoming::Frame, false)
+            }
+            StreamKind::Input => spawn_reader::<Input>(open, tx, self.peer, Incoming::Input, false),
             StreamKind::Control => {
                 warn!("the control stream is accepted by the handshake");
                 return;

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::{
-    CONTROL_REQUEST_COOLDOWN, EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD,
-    MAX_SCROLL_NOTCHES, Outbox, PeerGone, Transmit, detail_or_reason,
+    EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES, Outbox, PeerGone,
+    PromptBudget, Transmit, detail_or_reason,
 };
 use crate::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
 
@@ -78,8 +78,8 @@ pub struct HostSession {
     control: bool,
     /// The user is being asked to grant control.
     control_prompt: bool,
-    /// When the user last answered a control request (for the cooldown).
-    control_answered_at: Option<Instant>,
+    /// How many more control prompts the viewer may cause now.
+    prompts: PromptBudget,
     /// Bumped at every change of the grant: input queued under an older epoch is never injected.
     input_epoch: u64,
     input_drop_reported: bool,
@@ -99,7 +99,7 @@ impl HostSession {
             view: false,
             control: false,
             control_prompt: false,
-            control_answered_at: None,
+            prompts: PromptBudget::new(),
             input_epoch: 0,
             input_drop_reported: false,
             window: UpdateWindow::default(),
@@ -221,9 +221,6 @@ impl HostSession {
                 },
             ) => {
                 let answers_request = std::mem::take(&mut self.control_prompt);
-                if answers_request {
-                    self.control_answered_at = Some(now);
-                }
                 if allow != self.control {
                     self.set_control(allow);
                 } else if answers_request {
@@ -233,7 +230,6 @@ impl HostSession {
             }
             (Stage::Sharing, HostCommand::RevokeControl) => {
                 if std::mem::take(&mut self.control_prompt) {
-                    self.control_answered_at = Some(now);
                     self.out.events.push_back(HostEvent::ConsentWithdrawn {
                         grant: Grant::Control,
                     });
@@ -371,9 +367,8 @@ impl HostSession {
             self.set_control(true);
             return;
         }
-        if let Some(at) = self.control_answered_at
-            && now.saturating_duration_since(at) < CONTROL_REQUEST_COOLDOWN
-        {
+        if self.prompts.take(now).is_err() {
+            // Too many prompts lately: ignored (the viewer keeps the same budget and says so).
             return;
         }
         self.control_prompt = true;

@@ -27,9 +27,11 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long an ending side waits for its `End` to reach the peer (and the peer to close) before it
 /// closes the connection anyway. Short, so Stop acts at once even when the peer stopped reading.
 pub const END_GRACE: Duration = Duration::from_millis(750);
-/// After the host's user answers a control request, a new request is not shown before this much time
-/// has passed (a flood of `RequestControl` cannot flood the user with prompts).
-pub const CONTROL_REQUEST_COOLDOWN: Duration = Duration::from_secs(3);
+/// Control prompts a viewer may cause in a burst; one more comes back every
+/// [`CONTROL_PROMPT_REFILL`]. A flood of `RequestControl` cannot flood the user with prompts, and a
+/// technician who asks again after a "no" is still heard.
+pub const CONTROL_PROMPT_BURST: u32 = 3;
+pub const CONTROL_PROMPT_REFILL: Duration = Duration::from_secs(10);
 /// Largest wheel movement one `Scroll` may inject, in notches per axis; larger values are clamped.
 pub const MAX_SCROLL_NOTCHES: i32 = 50;
 /// Largest pointer coordinate injected; larger values are clamped (no real screen is this large).
@@ -158,6 +160,50 @@ impl<E> Outbox<E> {
         if let Some(at) = &mut self.close_at {
             *at = (*at).min(now);
         }
+    }
+}
+
+/// The control-prompt token bucket both sides keep alike: the host to decide whether a request is
+/// shown, the viewer to know whether one would be (and when to retry).
+#[derive(Debug, Clone)]
+struct PromptBudget {
+    tokens: u32,
+    /// When the last refill was counted from; `None` while the bucket is full.
+    since: Option<Instant>,
+}
+
+impl PromptBudget {
+    fn new() -> Self {
+        Self {
+            tokens: CONTROL_PROMPT_BURST,
+            since: None,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let Some(since) = self.since else {
+            return;
+        };
+        let elapsed = now.saturating_duration_since(since);
+        let earned = (elapsed.as_nanos() / CONTROL_PROMPT_REFILL.as_nanos()) as u32;
+        if earned == 0 {
+            return;
+        }
+        self.tokens = self.tokens.saturating_add(earned).min(CONTROL_PROMPT_BURST);
+        self.since =
+            (self.tokens < CONTROL_PROMPT_BURST).then(|| since + CONTROL_PROMPT_REFILL * earned);
+    }
+
+    /// Takes one prompt; when none is left, how long until one is.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens == 0 {
+            let since = self.since.unwrap_or(now);
+            return Err((since + CONTROL_PROMPT_REFILL).saturating_duration_since(now));
+        }
+        self.tokens -= 1;
+        self.since.get_or_insert(now);
+        Ok(())
     }
 }
 

@@ -235,7 +235,12 @@ fn host_transitions() {
             t(vec![perms(true, true)]),
             &["Perms(true,true)"],
         ),
-        row("declined", H::Ctl(Control::RequestControl), vec![], &[]),
+        row(
+            "declined",
+            H::Ctl(Control::RequestControl),
+            vec![],
+            &["Ask(Control)"],
+        ),
         // Flow control and the rest.
         row(
             "sharing",
@@ -360,17 +365,36 @@ fn host_transitions() {
 }
 
 #[test]
-fn host_control_request_cooldown() {
+fn host_control_prompts_are_rate_limited() {
     let mut now = Instant::now();
     let mut session = HostSession::new(None, now);
-    for step in host_state("declined") {
+    for step in host_state("sharing") {
         apply_host(&mut session, step, &mut now);
     }
     host_event_names(&mut session);
-    session.handle_control(Control::RequestControl, now + CONTROL_REQUEST_COOLDOWN / 2);
-    assert!(host_event_names(&mut session).is_empty());
-    session.handle_control(Control::RequestControl, now + CONTROL_REQUEST_COOLDOWN);
+    let mut asked = 0;
+    for _ in 0..1000 {
+        session.handle_control(Control::RequestControl, now);
+        if !host_event_names(&mut session).is_empty() {
+            asked += 1;
+        }
+        session.handle_command(
+            HostCommand::Consent {
+                grant: Grant::Control,
+                allow: false,
+            },
+            now,
+        );
+        while session.poll_transmit().is_some() {}
+        host_event_names(&mut session);
+    }
+    assert_eq!(asked, CONTROL_PROMPT_BURST);
+    // One more comes back after the refill interval.
+    now += CONTROL_PROMPT_REFILL;
+    session.handle_control(Control::RequestControl, now);
     assert_eq!(host_event_names(&mut session), names(&["Ask(Control)"]));
+    session.handle_control(Control::RequestControl, now);
+    assert!(host_event_names(&mut session).is_empty(), "pending");
 }
 
 #[test]
@@ -597,7 +621,7 @@ fn viewer_transitions() {
             "requested",
             V::Cmd(ViewerCommand::RequestControl),
             vec![],
-            &["NotSent"],
+            &[],
         ),
         (
             "requested",
@@ -680,7 +704,7 @@ fn viewer_transitions() {
 }
 
 #[test]
-fn viewer_says_hello_first_and_sends_input_only_with_control() {
+fn viewer_says_hello_first_and_sends_input_once_viewing() {
     let now = Instant::now();
     let mut session = ViewerSession::new("Alex (IT desk)", now);
     assert_eq!(
@@ -692,38 +716,44 @@ fn viewer_says_hello_first_and_sends_input_only_with_control() {
         physical: 0,
         pressed: true,
     };
-    assert!(!session.send_input(key.clone()));
-    for s in viewer_state("control") {
+    assert!(!session.send_input(key.clone()), "nothing to point at yet");
+    for s in viewer_state("viewing") {
         apply_viewer(&mut session, s, now);
     }
     while session.poll_transmit().is_some() {}
     assert!(session.send_input(key.clone()));
-    assert_eq!(session.poll_transmit(), Some(Transmit::Input(key)));
+    assert_eq!(session.poll_transmit(), Some(Transmit::Input(key.clone())));
+    session.handle_command(ViewerCommand::End, now);
+    while session.poll_transmit().is_some() {}
+    assert!(!session.send_input(key), "nothing after the end");
 }
 
 #[test]
-fn viewer_request_cooldown_after_an_answer() {
+fn viewer_keeps_the_hosts_prompt_budget() {
     let now = Instant::now();
     let mut session = ViewerSession::new("Alex", now);
-    for s in viewer_state("requested") {
+    for s in viewer_state("viewing") {
         apply_viewer(&mut session, s, now);
     }
-    session.handle_control(
-        Control::Permissions {
-            view: true,
-            control: false,
-        },
-        now,
-    );
-    while session.poll_transmit().is_some() {}
+    let declined = Control::Permissions {
+        view: true,
+        control: false,
+    };
+    let mut sent = 0;
+    for _ in 0..10 {
+        while session.poll_transmit().is_some() {}
+        viewer_event_names(&mut session);
+        session.handle_command(ViewerCommand::RequestControl, now);
+        if session.poll_transmit() == Some(Transmit::Control(Control::RequestControl)) {
+            sent += 1;
+        }
+        session.handle_control(declined.clone(), now);
+    }
+    assert_eq!(sent, CONTROL_PROMPT_BURST);
     viewer_event_names(&mut session);
-    session.handle_command(ViewerCommand::RequestControl, now + Duration::from_secs(1));
+    session.handle_command(ViewerCommand::RequestControl, now);
     assert_eq!(viewer_event_names(&mut session), names(&["NotSent"]));
-    assert!(session.poll_transmit().is_none());
-    session.handle_command(
-        ViewerCommand::RequestControl,
-        now + CONTROL_REQUEST_COOLDOWN,
-    );
+    session.handle_command(ViewerCommand::RequestControl, now + CONTROL_PROMPT_REFILL);
     assert_eq!(
         session.poll_transmit(),
         Some(Transmit::Control(Control::RequestControl))

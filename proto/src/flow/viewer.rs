@@ -3,9 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{
-    CONTROL_REQUEST_COOLDOWN, EndedBy, Ending, Outbox, PeerGone, Transmit, detail_or_reason,
-};
+use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, detail_or_reason};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -24,7 +22,7 @@ pub enum ViewerEvent {
     Permissions { view: bool, control: bool },
     /// The user answered a control request with no (the technician may still view).
     ControlDeclined,
-    /// A control request was not sent: one is pending, or the last answer was too recent.
+    /// A control request was not sent: the user was asked too often lately.
     ControlRequestNotSent { retry_in: Duration },
     /// View was granted for the first time: accept the frames stream.
     StartFrames,
@@ -48,7 +46,8 @@ pub struct ViewerSession {
     view: bool,
     control: bool,
     control_requested: bool,
-    control_answered_at: Option<Instant>,
+    /// The host's prompt budget, kept alike here to know whether a request would be shown.
+    prompts: PromptBudget,
     /// The `seq` the next decoded update must carry.
     next_seq: u64,
     out: Outbox<ViewerEvent>,
@@ -64,7 +63,7 @@ impl ViewerSession {
             view: false,
             control: false,
             control_requested: false,
-            control_answered_at: None,
+            prompts: PromptBudget::new(),
             next_seq: 0,
             out,
         }
@@ -88,7 +87,6 @@ impl ViewerSession {
                     .push_back(ViewerEvent::Permissions { view, control });
                 // The answer to a control request is the next `Permissions`.
                 if std::mem::take(&mut self.control_requested) {
-                    self.control_answered_at = Some(now);
                     if !control {
                         self.out.events.push_back(ViewerEvent::ControlDeclined);
                     }
@@ -167,20 +165,14 @@ impl ViewerSession {
                 Some("The technician ended the session."),
             ),
             ViewerCommand::RequestControl => {
-                if !self.view || self.control {
+                if !self.view || self.control || self.control_requested {
+                    // Nothing to ask, or the question is already with the user.
                     return;
                 }
-                let wait = match self.control_answered_at {
-                    _ if self.control_requested => CONTROL_REQUEST_COOLDOWN,
-                    Some(at) => {
-                        CONTROL_REQUEST_COOLDOWN.saturating_sub(now.saturating_duration_since(at))
-                    }
-                    None => Duration::ZERO,
-                };
-                if wait > Duration::ZERO {
+                if let Err(retry_in) = self.prompts.take(now) {
                     self.out
                         .events
-                        .push_back(ViewerEvent::ControlRequestNotSent { retry_in: wait });
+                        .push_back(ViewerEvent::ControlRequestNotSent { retry_in });
                     return;
                 }
                 self.control_requested = true;
@@ -189,10 +181,11 @@ impl ViewerSession {
         }
     }
 
-    /// Input from the technician: queued only while control is granted (the host enforces it too).
+    /// Input from the technician: queued while the screen is shown. The host alone decides whether
+    /// it applies (and reports input it dropped), so the viewer does not filter it by the grant.
     /// Returns whether it was queued.
     pub fn send_input(&mut self, input: Input) -> bool {
-        if self.stage == Stage::Viewing && self.control {
+        if self.stage == Stage::Viewing {
             self.out.transmits.push_back(Transmit::Input(input));
             true
         } else {
