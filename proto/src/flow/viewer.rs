@@ -86,10 +86,8 @@ impl ViewerSession {
                     .events
                     .push_back(ViewerEvent::Permissions { view, control });
                 // The answer to a control request is the next `Permissions`.
-                if std::mem::take(&mut self.control_requested) {
-                    if !control {
-                        self.out.events.push_back(ViewerEvent::ControlDeclined);
-                    }
+                if std::mem::take(&mut self.control_requested) && !control {
+                    self.out.events.push_back(ViewerEvent::ControlDeclined);
                 }
                 if view && self.stage == Stage::Waiting {
                     self.stage = Stage::Viewing;
