@@ -187,6 +187,13 @@ impl RelayClient {
 
     /// Host: asks for a code valid for `ttl` (capped by the relay). Returns the routing code and the
     /// granted ttl.
+    ///
+    /// May be called again on the same client: while waiting, to replace the code; after the code
+    /// expired; and after pairing, when the session failed (e.g. a viewer with a wrong code burned
+    /// the code: the end-to-end handshake reports `WrongCode`) or ended. The relay then ends the
+    /// pairing (the peer is told it left) and gives a fresh code; draw a fresh secret with it.
+    /// Streams of the old pairing are reset. A connection left without a code or a peer for the
+    /// relay's idle timeout (60 s by default) is closed by the relay: connect again then.
     pub async fn register(&mut self, ttl: Duration) -> Result<Registration, ClientError> {
         let ttl_secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX).max(1);
         self.send_request(&RelayRequest::Register {
@@ -203,8 +210,9 @@ impl RelayClient {
                     });
                 }
                 RelayNotice::Refused { reason, detail } => return Err(refusal(reason, detail)),
-                // A previous code's expiry, crossing this request: that code is gone anyway.
-                RelayNotice::Expired => {}
+                // A previous code's expiry or a previous peer's departure, crossing this request:
+                // that code or session is over anyway.
+                RelayNotice::Expired | RelayNotice::PeerLeft => {}
                 other => return Err(unexpected(&other, "a reply to Register")),
             }
         }

@@ -65,7 +65,8 @@ impl From<FileRate> for Rate {
     }
 }
 
-/// The `[limits]` table. "Per address" means per IPv4 address or per IPv6 /64.
+/// The `[limits]` table. "Per address" means per IPv4 address or per IPv6 /64; IPv6 /56s and /48s
+/// get 4 and 16 times the per-address limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileLimits {
@@ -73,13 +74,16 @@ pub struct FileLimits {
     pub register_per_ip: Option<FileRate>,
     /// Register requests in total. Default: `{ burst = 200, per_minute = 600 }`.
     pub register_global: Option<FileRate>,
-    /// Join requests per address. Default: `{ burst = 10, per_minute = 10 }`.
+    /// Join requests per address. Default: `{ burst = 5, per_minute = 2 }`.
     pub join_per_ip: Option<FileRate>,
-    /// Join requests in total. Default: `{ burst = 200, per_minute = 600 }`.
+    /// Join requests in total; bounds how fast codes can be swept. Default:
+    /// `{ burst = 60, per_minute = 120 }`.
     pub join_global: Option<FileRate>,
     /// Hosts waiting with a code at once. Default: 1000.
     pub max_waiting_hosts: Option<usize>,
-    /// Open connections in total; each may hold up to about 24 MiB of buffers at the relay when its
+    /// Hosts waiting with a code at once from one address. Default: 8.
+    pub max_waiting_per_ip: Option<u32>,
+    /// Open connections in total; each may hold up to about 4 MiB of buffers at the relay when its
     /// peer reads slowly. Default: 2000.
     pub max_connections: Option<usize>,
     /// Open connections per address. Default: 16.
@@ -87,6 +91,11 @@ pub struct FileLimits {
     /// Addresses whose rate-limit state is remembered at once (bounds memory under a flood).
     /// Default: 65536.
     pub max_tracked_ips: Option<usize>,
+    /// The shortest routing part handed out, 3 to 6 digits. Default: 5.
+    pub min_routing_digits: Option<usize>,
+    /// Seconds a connection may stay without a code and without a peer before it is closed.
+    /// Default: 60.
+    pub idle_timeout_secs: Option<u64>,
 }
 
 impl FileLimits {
@@ -98,11 +107,16 @@ impl FileLimits {
             join_per_ip: self.join_per_ip.map_or(d.join_per_ip, Rate::from),
             join_global: self.join_global.map_or(d.join_global, Rate::from),
             max_waiting_hosts: self.max_waiting_hosts.unwrap_or(d.max_waiting_hosts),
+            max_waiting_per_ip: self.max_waiting_per_ip.unwrap_or(d.max_waiting_per_ip),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
             max_connections_per_ip: self
                 .max_connections_per_ip
                 .unwrap_or(d.max_connections_per_ip),
             max_tracked_ips: self.max_tracked_ips.unwrap_or(d.max_tracked_ips),
+            min_routing_digits: self.min_routing_digits.unwrap_or(d.min_routing_digits),
+            idle_timeout: self
+                .idle_timeout_secs
+                .map_or(d.idle_timeout, Duration::from_secs),
         }
     }
 }
@@ -165,9 +179,12 @@ mod tests {
             join_per_ip = { burst = 5, per_minute = 6 }
             join_global = { burst = 7, per_minute = 8 }
             max_waiting_hosts = 9
+            max_waiting_per_ip = 13
             max_connections = 10
             max_connections_per_ip = 11
             max_tracked_ips = 12
+            min_routing_digits = 6
+            idle_timeout_secs = 14
         "#;
         let config = FileConfig::from_toml(text)
             .expect("valid")
@@ -189,9 +206,12 @@ mod tests {
                 join_per_ip: Rate::new(5, 6),
                 join_global: Rate::new(7, 8),
                 max_waiting_hosts: 9,
+                max_waiting_per_ip: 13,
                 max_connections: 10,
                 max_connections_per_ip: 11,
                 max_tracked_ips: 12,
+                min_routing_digits: 6,
+                idle_timeout: Duration::from_secs(14),
             }
         );
     }

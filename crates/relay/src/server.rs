@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use crate::limits::{Rate, RateLimits};
-use crate::registry::{ConnId, Departure, Registry};
+use crate::registry::{ConnId, Departure, Ended, Registry};
 #[cfg(feature = "tap")]
 use crate::tap::ForwardTap;
 use crate::tap::{PairingTap, TapSource};
@@ -31,8 +31,8 @@ use crate::{
     CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, STREAM_PEER_GONE, forward,
 };
 
-/// How long a new connection may take to send its first request.
-const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Refused requests one connection may make; the next refusal closes it.
+pub const MAX_REFUSALS_PER_CONNECTION: u32 = 8;
 /// How long shutdown waits for connections to close cleanly.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Events buffered for slow subscribers before the oldest are dropped.
@@ -205,9 +205,9 @@ impl Relay {
             tap,
         };
         loop {
-            let next_expiry = actor.registry.next_expiry();
+            let next_deadline = actor.registry.next_deadline();
             let expiry = async move {
-                match next_expiry {
+                match next_deadline {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
                     None => std::future::pending().await,
                 }
@@ -307,6 +307,11 @@ enum ToConn {
     Paired(Pairing),
     PeerLeft,
     Expired,
+    /// Close the connection with this application code and reason.
+    Close {
+        code: u32,
+        reason: &'static str,
+    },
 }
 
 struct Actor {
@@ -401,6 +406,9 @@ impl Actor {
             RelayRequest::Register { version, ttl_secs } => {
                 match self.registry.register(conn, version, ttl_secs, now) {
                     Ok(registered) => {
+                        if let Some(ended) = registered.left {
+                            self.end_session(ended, "host asked for a new code");
+                        }
                         tracing::info!(
                             conn_id = conn.0,
                             session_id = registered.session,
@@ -426,11 +434,7 @@ impl Actor {
                 match self.registry.join(conn, version, &routing, now) {
                     Ok(pairing) => self.pair(conn, connection, pairing.host, pairing.session, now),
                     Err(refusal) => {
-                        if refusal.reason == RefusalReason::RateLimited {
-                            tracing::debug!(conn_id = conn.0, "join rate limited");
-                        } else {
-                            tracing::info!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
-                        }
+                        tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
                         Reply::Notice(refusal.to_notice())
                     }
                 }
@@ -455,7 +459,7 @@ impl Actor {
         let Some(host_connection) = host_connection else {
             // Cannot happen: a host registered through a request carrying its connection. Treat as
             // the host being gone.
-            self.registry.disconnect(host);
+            self.registry.disconnect(host, now);
             return Reply::Notice(RelayNotice::Refused {
                 reason: RefusalReason::UnknownCode,
                 detail: "no session is waiting under that code".to_owned(),
@@ -501,7 +505,7 @@ impl Actor {
 
     fn gone(&mut self, conn: ConnId, reason: &str) {
         self.conns.remove(&conn);
-        match self.registry.disconnect(conn) {
+        match self.registry.disconnect(conn, Instant::now()) {
             Departure::Quiet => {}
             Departure::StoppedWaiting { session } => {
                 self.waiting_since.remove(&session);
@@ -513,37 +517,60 @@ impl Actor {
                 );
             }
             Departure::LeftSession(ended) => {
-                if let Some(survivor) = self.conns.get(&ended.survivor) {
-                    let _ = survivor.tx.send(ToConn::PeerLeft);
-                }
-                let Some(info) = self.sessions.remove(&ended.session) else {
-                    return;
-                };
-                let reason = if self.shutting_down {
-                    "relay shutting down".to_owned()
+                let who = if self
+                    .sessions
+                    .get(&ended.session)
+                    .is_some_and(|i| i.host == conn)
+                {
+                    "host"
                 } else {
-                    let who = if info.host == conn { "host" } else { "viewer" };
-                    format!("{who} left: {reason}")
+                    "viewer"
                 };
-                tracing::info!(
-                    session_id = ended.session,
-                    %reason,
-                    duration_ms = info.started.elapsed().as_millis() as u64,
-                    waited_ms = info.waited.as_millis() as u64,
-                    bytes_host_to_viewer = info.stats.host_to_viewer.load(Ordering::Relaxed),
-                    bytes_viewer_to_host = info.stats.viewer_to_host.load(Ordering::Relaxed),
-                    "session ended"
-                );
-                self.emit(RelayEvent::SessionEnded {
-                    session_id: ended.session,
-                    reason,
-                });
+                self.end_session(ended, &format!("{who} left: {reason}"));
             }
         }
     }
 
+    /// A paired session is over: tell the survivor and record the end.
+    fn end_session(&mut self, ended: Ended, reason: &str) {
+        if let Some(survivor) = self.conns.get(&ended.survivor) {
+            let _ = survivor.tx.send(ToConn::PeerLeft);
+        }
+        let Some(info) = self.sessions.remove(&ended.session) else {
+            return;
+        };
+        let reason = if self.shutting_down {
+            "relay shutting down".to_owned()
+        } else {
+            reason.to_owned()
+        };
+        tracing::info!(
+            session_id = ended.session,
+            %reason,
+            duration_ms = info.started.elapsed().as_millis() as u64,
+            waited_ms = info.waited.as_millis() as u64,
+            bytes_host_to_viewer = info.stats.host_to_viewer.load(Ordering::Relaxed),
+            bytes_viewer_to_host = info.stats.viewer_to_host.load(Ordering::Relaxed),
+            "session ended"
+        );
+        self.emit(RelayEvent::SessionEnded {
+            session_id: ended.session,
+            reason,
+        });
+    }
+
     fn expire(&mut self) {
-        for expiry in self.registry.expire(Instant::now()) {
+        let now = Instant::now();
+        for conn in self.registry.idle_out(now) {
+            tracing::debug!(conn_id = conn.0, "closing an idle connection");
+            if let Some(handle) = self.conns.get(&conn) {
+                let _ = handle.tx.send(ToConn::Close {
+                    code: CLOSE_IDLE,
+                    reason: "no request in time",
+                });
+            }
+        }
+        for expiry in self.registry.expire(now) {
             self.waiting_since.remove(&expiry.session);
             tracing::info!(session_id = expiry.session, "code expired unused");
             if let Some(handle) = self.conns.get(&expiry.host) {
@@ -577,6 +604,11 @@ enum End {
     Shutdown,
     Lost(String),
     Protocol(String),
+    /// The relay closes the connection with this code and reason.
+    Closed {
+        code: u32,
+        reason: &'static str,
+    },
 }
 
 struct ConnTask {
@@ -584,6 +616,21 @@ struct ConnTask {
     cmd_tx: mpsc::UnboundedSender<Cmd>,
     rx: mpsc::UnboundedReceiver<ToConn>,
     cancel: CancellationToken,
+}
+
+/// The forwarding state of one connection: the pairing, if any, and the tasks copying its streams.
+struct Forwarding {
+    pairing: Option<Pairing>,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Forwarding {
+    /// Ends the current pairing's forwarders (they reset what is still open).
+    async fn stop(&mut self, parent: &CancellationToken) {
+        self.pairing = None;
+        stop_forwarding(&mut self.cancel, &mut self.tasks, parent).await;
+    }
 }
 
 impl ConnTask {
@@ -604,6 +651,12 @@ impl ConnTask {
         let connection = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return,
+            // The only message before a request is the idle deadline: drop the handshake.
+            Some(_) = self.rx.recv() => {
+                tracing::debug!("handshake not finished in time");
+                guard.reason = "handshake not finished in time".to_owned();
+                return;
+            }
             connection = connecting => match connection {
                 Ok(connection) => connection,
                 Err(e) => {
@@ -622,23 +675,30 @@ impl ConnTask {
             }
             End::Lost(reason) => reason,
             End::Protocol(detail) => {
-                tracing::info!(%detail, "closing a connection that broke the protocol");
+                tracing::debug!(%detail, "closing a connection that broke the protocol");
                 let reason = format!("malformed relay request: {detail}");
                 connection.close(CLOSE_PROTOCOL.into(), reason.as_bytes());
                 reason
+            }
+            End::Closed { code, reason } => {
+                connection.close(code.into(), reason.as_bytes());
+                reason.to_owned()
             }
         };
         tracing::debug!(reason = %guard.reason, "connection ended");
     }
 
     async fn serve(&mut self, connection: &quinn::Connection) -> End {
-        let first_stream = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, connection.accept_bi());
-        tokio::pin!(first_stream);
         let first = loop {
             tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return End::Shutdown,
-                first = &mut first_stream => break first,
+                Some(msg) = self.rx.recv() => {
+                    if let ToConn::Close { code, reason } = msg {
+                        return End::Closed { code, reason };
+                    }
+                }
+                first = connection.accept_bi() => break first,
                 // Nothing to forward to yet: refuse rather than buffer.
                 uni = connection.accept_uni() => match uni {
                     Ok(mut recv) => {
@@ -649,19 +709,18 @@ impl ConnTask {
             }
         };
         let (mut send, mut recv) = match first {
-            Ok(Ok(streams)) => streams,
-            Ok(Err(e)) => return End::Lost(describe(&e)),
-            Err(_) => {
-                connection.close(CLOSE_IDLE.into(), b"no request in time");
-                return End::Lost("no request in time".to_owned());
-            }
+            Ok(streams) => streams,
+            Err(e) => return End::Lost(describe(&e)),
         };
         let mut reader = FrameReader::new(MAX_RELAY_FRAME);
         let mut buf = vec![0u8; MAX_RELAY_FRAME];
         let mut relay_stream_open = true;
-        let mut pairing: Option<Pairing> = None;
-        let mut forward_cancel = self.cancel.child_token();
-        let mut forwarders: JoinSet<()> = JoinSet::new();
+        let mut refusals = 0u32;
+        let mut fwd = Forwarding {
+            pairing: None,
+            cancel: self.cancel.child_token(),
+            tasks: JoinSet::new(),
+        };
         let end = loop {
             tokio::select! {
                 biased;
@@ -670,15 +729,15 @@ impl ConnTask {
                 Some(msg) = self.rx.recv() => {
                     let notice = match msg {
                         ToConn::Paired(p) => {
-                            pairing = Some(p);
+                            fwd.pairing = Some(p);
                             RelayNotice::Paired
                         }
                         ToConn::PeerLeft => {
-                            pairing = None;
-                            stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+                            fwd.stop(&self.cancel).await;
                             RelayNotice::PeerLeft
                         }
                         ToConn::Expired => RelayNotice::Expired,
+                        ToConn::Close { code, reason } => break End::Closed { code, reason },
                     };
                     if let Err(e) = send_notice(&mut send, &notice).await {
                         break End::Lost(e);
@@ -688,7 +747,7 @@ impl ConnTask {
                     Ok(Some(n)) => {
                         reader.push(buf.get(..n).unwrap_or_default());
                         if let Some(end) = self
-                            .handle_frames(&mut reader, &mut send, connection, &mut pairing)
+                            .handle_frames(&mut reader, &mut send, connection, &mut fwd, &mut refusals)
                             .await
                         {
                             break end;
@@ -698,16 +757,16 @@ impl ConnTask {
                     Ok(None) => relay_stream_open = false,
                     Err(e) => break End::Lost(format!("relay stream: {e}")),
                 },
-                accepted = connection.accept_bi() => match (accepted, &pairing) {
+                accepted = connection.accept_bi() => match (accepted, &fwd.pairing) {
                     (Ok(streams), Some(p)) => {
                         tracing::trace!("forwarding a bidirectional stream");
-                        forwarders.spawn(forward::forward_bi(
+                        fwd.tasks.spawn(forward::forward_bi(
                             streams,
                             p.peer.clone(),
                             p.up.clone(),
                             p.down.clone(),
                             p.tap.stream(),
-                            forward_cancel.clone(),
+                            fwd.cancel.clone(),
                         ));
                     }
                     // Not paired (yet, or any more): nobody to forward to, and nothing is buffered
@@ -718,15 +777,15 @@ impl ConnTask {
                     }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
-                accepted = connection.accept_uni() => match (accepted, &pairing) {
+                accepted = connection.accept_uni() => match (accepted, &fwd.pairing) {
                     (Ok(stream), Some(p)) => {
                         tracing::trace!("forwarding a unidirectional stream");
-                        forwarders.spawn(forward::forward_uni(
+                        fwd.tasks.spawn(forward::forward_uni(
                             stream,
                             p.peer.clone(),
                             p.up.clone(),
                             p.tap.stream().0,
-                            forward_cancel.clone(),
+                            fwd.cancel.clone(),
                         ));
                     }
                     (Ok(mut recv), None) => {
@@ -734,21 +793,22 @@ impl ConnTask {
                     }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
-                Some(_) = forwarders.join_next() => {}
+                Some(_) = fwd.tasks.join_next() => {}
             }
         };
-        stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+        fwd.stop(&self.cancel).await;
         end
     }
 
-    /// Handles every complete request buffered. Returns why to stop, if the client broke the protocol
-    /// or the relay is going away.
+    /// Handles every complete request buffered. Returns why to stop, if the client broke the
+    /// protocol, was refused too often, or the relay is going away.
     async fn handle_frames(
         &mut self,
         reader: &mut FrameReader,
         send: &mut quinn::SendStream,
         connection: &quinn::Connection,
-        pairing: &mut Option<Pairing>,
+        fwd: &mut Forwarding,
+        refusals: &mut u32,
     ) -> Option<End> {
         loop {
             let request = match reader.next_frame() {
@@ -780,12 +840,30 @@ impl ConnTask {
             let notice = match reply {
                 Reply::Notice(notice) => notice,
                 Reply::Paired(p) => {
-                    *pairing = Some(p);
+                    fwd.pairing = Some(p);
                     RelayNotice::Paired
                 }
             };
+            match &notice {
+                // A paired host that registered again has left its session.
+                RelayNotice::Registered { .. } if fwd.pairing.is_some() => {
+                    fwd.stop(&self.cancel).await;
+                }
+                RelayNotice::Refused { .. } => *refusals += 1,
+                _ => {}
+            }
             if let Err(e) = send_notice(send, &notice).await {
                 return Some(End::Lost(e));
+            }
+            if *refusals > MAX_REFUSALS_PER_CONNECTION {
+                tracing::debug!(
+                    refusals = *refusals,
+                    "closing a connection refused too often"
+                );
+                return Some(End::Closed {
+                    code: CLOSE_PROTOCOL,
+                    reason: "too many refused requests",
+                });
             }
         }
     }

@@ -865,46 +865,88 @@ async fn raw_request(
     .await
 }
 
+/// Reads the next notice, or the connection's close.
+async fn next_notice_or_close(
+    recv: &mut quinn::RecvStream,
+    reader: &mut tandem_proto::framing::FrameReader,
+) -> Result<tandem_proto::relay::RelayNotice, quinn::ConnectionError> {
+    use tandem_proto::relay::RelayNotice;
+    use tandem_proto::wire::Message;
+    within("notice or close", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return Ok(RelayNotice::from_bytes(frame).expect("notice"));
+            }
+            match recv.read(&mut buf).await {
+                Ok(Some(n)) => reader.push(&buf[..n]),
+                Ok(None) => panic!("relay stream finished"),
+                Err(quinn::ReadError::ConnectionLost(e)) => return Err(e),
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    })
+    .await
+}
+
 #[tokio::test]
-async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
+async fn a_guessing_flood_from_one_address_is_limited_then_closed_and_locks_out_nobody() {
     use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    use tandem_proto::wire::Message;
     let relay = TestRelay::start("flood", |_| {}).await;
     let mut host = relay.client().await;
     let registration = within("register", host.register(Duration::from_secs(60)))
         .await
         .expect("registered");
 
-    // Another loopback address guesses as fast as it can, pipelining requests on one stream.
+    // Another loopback address guesses as fast as it can, pipelining 40 requests on one stream.
     let flooder = raw_connection_from("127.0.0.2:0", relay.addr).await;
     let (mut send, mut recv) = flooder.open_bi().await.expect("open");
-    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
-    let mut limited = 0;
+    let mut frames = Vec::new();
     for i in 0..40u32 {
-        // Six-digit guesses never hit the three-digit code of the only waiting host.
+        // Six-digit guesses never hit the shorter code of the only waiting host.
         let routing = RoutingCode::new(&format!("{:06}", 100_000 + i)).expect("code");
         let request = RelayRequest::Join {
             version: tandem_proto::PROTOCOL_VERSION,
             routing,
         };
-        match raw_request(&mut send, &mut recv, &mut reader, &request).await {
-            RelayNotice::Refused {
+        tandem_proto::framing::write_frame(&request.to_vec(), &mut frames);
+    }
+    // The relay may close the connection before all of it is read.
+    let _ = send.write_all(&frames).await;
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let (mut unknown, mut limited) = (0, 0);
+    let close = loop {
+        match next_notice_or_close(&mut recv, &mut reader).await {
+            Ok(RelayNotice::Refused {
                 reason: RefusalReason::UnknownCode,
                 ..
-            } => {}
-            RelayNotice::Refused {
+            }) => unknown += 1,
+            Ok(RelayNotice::Refused {
                 reason: RefusalReason::RateLimited,
                 detail,
-            } => {
+            }) => {
                 assert!(detail.contains("your address"), "{detail}");
                 limited += 1;
             }
-            other => panic!("unexpected {other:?}"),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(close) => break close,
         }
-    }
+    };
+    let join_burst = tandem_relay::RateLimits::default().join_per_ip.burst;
+    assert!(unknown <= join_burst, "{unknown} guesses answered");
     assert!(
-        limited >= 29,
-        "the per-address limit held: {limited} of 40 refused"
+        unknown + limited <= tandem_relay::server::MAX_REFUSALS_PER_CONNECTION + 1,
+        "{unknown} + {limited} refusals before the close"
     );
+    match close {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            assert_eq!(close.error_code, quinn::VarInt::from_u32(2), "{close:?}");
+            let reason = String::from_utf8_lossy(&close.reason).into_owned();
+            assert!(reason.contains("too many refused"), "{reason}");
+        }
+        other => panic!("expected an application close, got {other:?}"),
+    }
 
     // The legitimate viewer, from another address, is unaffected.
     let mut viewer = relay.client().await;
@@ -912,5 +954,131 @@ async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
         .await
         .expect("joined despite the flood");
     within("paired", host.wait_paired()).await.expect("paired");
+    relay.stop().await;
+}
+
+/// A connection that never sends a request, one that sends half of one, and one that was refused:
+/// all closed at the idle deadline, with a reason.
+#[tokio::test]
+async fn idle_half_sent_and_refused_connections_are_closed_on_time() {
+    use tandem_proto::relay::{RelayNotice, RelayRequest};
+    let relay = TestRelay::start("idle", |config| {
+        config.limits.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let silent = raw_connection(relay.addr).await;
+    let half = raw_connection(relay.addr).await;
+    let (mut half_send, _half_recv) = half.open_bi().await.expect("open");
+    // The length prefix of a frame, and one byte of it.
+    half_send.write_all(&[0, 0, 0, 7, 1]).await.expect("write");
+    let refused = raw_connection(relay.addr).await;
+    let (mut send, mut recv) = refused.open_bi().await.expect("open");
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let notice = raw_request(
+        &mut send,
+        &mut recv,
+        &mut reader,
+        &RelayRequest::Join {
+            version: tandem_proto::PROTOCOL_VERSION,
+            routing: RoutingCode::new("999999").expect("code"),
+        },
+    )
+    .await;
+    assert!(matches!(notice, RelayNotice::Refused { .. }), "{notice:?}");
+    for conn in [&silent, &half, &refused] {
+        match within("the idle close", conn.closed()).await {
+            quinn::ConnectionError::ApplicationClosed(close) => {
+                assert_eq!(close.error_code, quinn::VarInt::from_u32(3), "{close:?}");
+                let reason = String::from_utf8_lossy(&close.reason).into_owned();
+                assert!(reason.contains("no request in time"), "{reason}");
+            }
+            other => panic!("expected an application close, got {other:?}"),
+        }
+    }
+    // A host waiting with a code is not idle.
+    let mut host = relay.client().await;
+    within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let probe = raw_connection(relay.addr).await;
+    within("a later idle close", probe.closed()).await;
+    assert!(
+        host.connection().close_reason().is_none(),
+        "the waiting host stays"
+    );
+    relay.stop().await;
+}
+
+/// A viewer with a wrong code burns the host's code and stays connected; the host asks for a new
+/// code on the same connection and a real viewer joins it.
+#[tokio::test]
+async fn a_host_whose_code_was_burned_registers_again_and_pairs() {
+    let relay = TestRelay::start("burned", |_| {}).await;
+    let mut host = relay.client().await;
+    let first = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let mut guesser = relay.client().await;
+    within("guess", guesser.join(&first.routing))
+        .await
+        .expect("the guess pairs (the handshake would fail)");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let second = within("register again", host.register(Duration::from_secs(60)))
+        .await
+        .expect("a fresh code");
+    within("the guesser hears", guesser.peer_left())
+        .await
+        .expect("peer left");
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&second.routing))
+        .await
+        .expect("joined the fresh code");
+    within("paired", host.wait_paired()).await.expect("paired");
+    // Streams now reach the real viewer.
+    let mut send = host.connection().open_uni().await.expect("open");
+    send.write_all(b"Fhello").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(16)).await.expect("read"),
+        b"Fhello"
+    );
+    relay.stop().await;
+}
+
+/// A viewer that writes as fast as it can to a host that never reads: the relay holds at most its
+/// per-connection budget; the rest waits in the two clients' own windows.
+#[tokio::test]
+async fn a_writer_whose_peer_never_reads_pins_a_bounded_amount_at_the_relay() {
+    let relay = TestRelay::start("pinned", |_| {}).await;
+    let (host, viewer) = relay.pair().await;
+    let (mut send, _recv) = viewer.connection().open_bi().await.expect("open");
+    let chunk = payload(64 * 1024, 9);
+    let mut written: u64 = 0;
+    // The host accepts the stream (its first byte arrives) but never reads it.
+    send.write_all(&chunk).await.expect("first chunk");
+    written += chunk.len() as u64;
+    let _held = within("accept", host.connection().accept_bi())
+        .await
+        .expect("accepted");
+    // Write until the writes stall: flow control has stopped the writer.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), send.write_all(&chunk)).await {
+            Ok(Ok(())) => written += chunk.len() as u64,
+            Ok(Err(e)) => panic!("write failed: {e}"),
+            Err(_) => break,
+        }
+        assert!(written < 1 << 30, "the writer was never stopped");
+    }
+    // The viewer's bytes sit in: the host's stream window (8 MiB, a client's own memory), what the
+    // relay holds (its budget), and at most one chunk in the forwarder's hands.
+    let client_window: u64 = 8 * 1024 * 1024;
+    let bound = client_window + tandem_relay::tls::RELAY_CONNECTION_BUDGET + chunk.len() as u64;
+    assert!(
+        written <= bound,
+        "{written} bytes written, more than the {bound} the relay and the host's window allow"
+    );
     relay.stop().await;
 }
