@@ -175,6 +175,16 @@ enum Attempt {
     Join,
 }
 
+/// Snapshot of the registry's sizes, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub connections: usize,
+    pub idle: usize,
+    pub waiting: usize,
+    pub paired: usize,
+    pub tracked_sources: usize,
+}
+
 /// The registry. One per relay, owned by the relay's actor.
 #[derive(Debug)]
 pub(crate) struct Registry {
@@ -217,6 +227,13 @@ impl Registry {
             next_session: 1,
             last_prune: now,
         }
+    }
+
+    /// New limits (e.g. a reloaded config). Existing connections, codes and sessions stay; the new
+    /// limits apply to what comes next. Buckets keep their tokens, capped by the new bursts.
+    pub fn set_limits(&mut self, limits: RateLimits, max_ttl: Duration) {
+        self.max_ttl_secs = u32::try_from(max_ttl.as_secs()).unwrap_or(u32::MAX).max(1);
+        self.limits = limits;
     }
 
     /// A new connection from `ip` wants in. Refused past the total or per-source limit.
@@ -487,6 +504,17 @@ impl Registry {
         match (expiry, idle) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// Sizes, for metrics.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            connections: self.conns.len(),
+            idle: self.idle_deadlines.len(),
+            waiting: self.codes.len(),
+            paired: self.paired,
+            tracked_sources: self.ip_buckets.len(),
         }
     }
 

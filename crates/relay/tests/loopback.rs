@@ -1082,3 +1082,249 @@ async fn a_writer_whose_peer_never_reads_pins_a_bounded_amount_at_the_relay() {
     );
     relay.stop().await;
 }
+
+/// `GET path` on the metrics listener: the status code and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    within("http", async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status code");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    })
+    .await
+}
+
+/// Polls `/metrics` until `wanted` holds of the text.
+async fn metrics_until(addr: SocketAddr, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+    within(what, async {
+        loop {
+            let (status, body) = http_get(addr, "/metrics").await;
+            assert_eq!(status, 200);
+            if wanted(&body) {
+                return body;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+}
+
+/// The value of the sample named exactly `sample` (with its labels), if present.
+fn sample(text: &str, sample: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == sample).then(|| value.parse().ok())?
+    })
+}
+
+#[tokio::test]
+async fn metrics_health_and_readiness_are_served() {
+    let dir = temp_dir("metrics");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("a metrics listener");
+    let addr = relay.local_addr();
+    let trust = RelayTrust::Fingerprint(relay.fingerprint());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    assert_eq!(
+        http_get(metrics, "/healthz").await,
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(http_get(metrics, "/readyz").await.0, 200);
+    assert_eq!(http_get(metrics, "/nope").await.0, 404);
+
+    let mut host = RelayClient::connect(&addr.to_string(), &trust)
+        .await
+        .expect("host");
+    let registration = host.register(Duration::from_secs(60)).await.expect("code");
+    let text = metrics_until(metrics, "a waiting host", |t| {
+        sample(t, "tandem_relay_waiting_hosts") == Some(1.0)
+    })
+    .await;
+    assert!(text.contains("# HELP tandem_relay_waiting_hosts"), "{text}");
+    assert!(
+        text.contains("# UNIT tandem_relay_handshake_duration_seconds seconds"),
+        "{text}"
+    );
+
+    let mut viewer = RelayClient::connect(&addr.to_string(), &trust)
+        .await
+        .expect("viewer");
+    let err = viewer
+        .join(&RoutingCode::new("000000").expect("code"))
+        .await
+        .expect_err("wrong");
+    assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    viewer.join(&registration.routing).await.expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let mut send = viewer.connection().open_uni().await.expect("open");
+    send.write_all(&payload(1000, 1)).await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", host.connection().accept_uni())
+        .await
+        .expect("accept");
+    within("read", recv.read_to_end(2000)).await.expect("read");
+
+    let text = metrics_until(metrics, "a live session", |t| {
+        sample(t, "tandem_relay_active_sessions") == Some(1.0)
+            && sample(
+                t,
+                "tandem_relay_forwarded_bytes_total{direction=\"viewer_to_host\"}",
+            ) == Some(1000.0)
+    })
+    .await;
+    assert_eq!(
+        sample(&text, "tandem_relay_sessions_started_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tandem_relay_joins_refused_total{reason=\"unknown_code\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "tandem_relay_connections{state=\"paired\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "tandem_relay_handshake_duration_seconds_count"),
+        Some(2.0)
+    );
+
+    viewer.close("done");
+    let text = metrics_until(metrics, "the session's end", |t| {
+        sample(
+            t,
+            "tandem_relay_sessions_ended_total{reason=\"viewer_left\"}",
+        ) == Some(1.0)
+    })
+    .await;
+    assert_eq!(sample(&text, "tandem_relay_active_sessions"), Some(0.0));
+    shutdown.cancel();
+    within("shutdown", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_drain_refuses_new_codes_lets_sessions_run_then_closes_them_with_a_reason() {
+    let dir = temp_dir("drain");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    config.drain_timeout = Duration::from_secs(2);
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("a metrics listener");
+    let addr = relay.local_addr().to_string();
+    let trust = RelayTrust::Fingerprint(relay.fingerprint());
+    let handle = relay.handle();
+    let task = tokio::spawn(relay.run(CancellationToken::new()));
+
+    let mut host = RelayClient::connect(&addr, &trust).await.expect("host");
+    let registration = host.register(Duration::from_secs(60)).await.expect("code");
+    let mut viewer = RelayClient::connect(&addr, &trust).await.expect("viewer");
+    viewer.join(&registration.routing).await.expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let mut late = RelayClient::connect(&addr, &trust)
+        .await
+        .expect("late host");
+
+    handle.drain().expect("drain");
+    within("not ready", async {
+        while http_get(metrics, "/readyz").await.0 != 503 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    match late.register(Duration::from_secs(60)).await {
+        Err(ClientError::Refused { detail, .. }) => {
+            assert!(detail.contains("restarting"), "{detail}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The live session still forwards.
+    let mut send = host.connection().open_uni().await.expect("open");
+    send.write_all(b"Fstill on").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(64)).await.expect("read"),
+        b"Fstill on"
+    );
+    // At the deadline both sides are closed with the reason.
+    for client in [&mut host, &mut viewer] {
+        let err = within("the drain's end", client.peer_left())
+            .await
+            .expect_err("closed");
+        assert!(err.to_string().contains("shutting down"), "{err}");
+    }
+    within("run ends", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_drain_with_nothing_live_ends_at_once() {
+    let dir = temp_dir("drain-empty");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.drain_timeout = Duration::from_secs(3_600);
+    let relay = Relay::bind(config).await.expect("binds");
+    let handle = relay.handle();
+    let task = tokio::spawn(relay.run(CancellationToken::new()));
+    handle.drain().expect("drain");
+    within("run ends", task).await.expect("task").expect("ran");
+    assert!(matches!(handle.drain(), Err(RelayError::Stopped)));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_reload_applies_new_limits_to_what_comes_next() {
+    let dir = temp_dir("reload");
+    let config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    let tls = config.tls.clone();
+    let relay = Relay::bind(config).await.expect("binds");
+    let fingerprint = relay.fingerprint();
+    let addr = relay.local_addr().to_string();
+    let trust = RelayTrust::Fingerprint(fingerprint);
+    let handle = relay.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+    let limits = tandem_relay::RateLimits {
+        join_per_ip: Rate::new(1, 1),
+        ..Default::default()
+    };
+    let reloaded = handle
+        .reload(limits, Duration::from_secs(600), Some((&tls, &dir)))
+        .expect("reloaded");
+    assert_eq!(reloaded, Some(fingerprint), "the same self-signed identity");
+    let mut guesser = RelayClient::connect(&addr, &trust).await.expect("client");
+    let nowhere = RoutingCode::new("000000").expect("code");
+    let first = guesser.join(&nowhere).await.expect_err("unknown");
+    assert!(matches!(first, ClientError::UnknownCode), "{first:?}");
+    let second = guesser.join(&nowhere).await.expect_err("limited");
+    assert!(
+        matches!(second, ClientError::RateLimited { .. }),
+        "{second:?}"
+    );
+    shutdown.cancel();
+    within("shutdown", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
