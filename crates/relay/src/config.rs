@@ -1,4 +1,5 @@
-//! The relay's TOML configuration file. Every field is optional; its default is documented on it.
+//! The relay's TOML configuration file. Every field is optional; its default is documented on it,
+//! and `contrib/relay.toml` shows every key with its default and unit (a test parses that file).
 //! Only the binary reads the file; the library takes the typed [`RelayConfig`] this turns into.
 //!
 //! ```toml
@@ -39,6 +40,12 @@ pub struct FileConfig {
     pub max_code_ttl_secs: Option<u64>,
     /// Rate limits and capacity. Default: every limit at its default.
     pub limits: Option<FileLimits>,
+    /// TCP address serving `/metrics` (Prometheus), `/healthz` and `/readyz`, e.g.
+    /// `"127.0.0.1:9447"`. Unauthenticated: keep it private. Default: none.
+    pub metrics: Option<SocketAddr>,
+    /// Seconds a drain (SIGTERM) lets live sessions and waiting hosts carry on before the relay
+    /// closes them. Default: 60.
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// A PEM certificate chain and its key. Both are required when the `[tls]` table is present.
@@ -145,6 +152,10 @@ impl FileConfig {
             .max_code_ttl_secs
             .map_or(DEFAULT_MAX_CODE_TTL, Duration::from_secs);
         config.limits = self.limits.unwrap_or_default().into_limits();
+        config.metrics = self.metrics;
+        config.drain_timeout = self
+            .drain_timeout_secs
+            .map_or(crate::server::DEFAULT_DRAIN_TIMEOUT, Duration::from_secs);
         config
     }
 }
@@ -163,6 +174,8 @@ mod tests {
         assert_eq!(config.max_code_ttl, Duration::from_secs(600));
         assert_eq!(config.limits, RateLimits::default());
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.metrics, None);
+        assert_eq!(config.drain_timeout, Duration::from_secs(60));
     }
 
     #[test]
@@ -170,6 +183,8 @@ mod tests {
         let text = r#"
             listen = "[::]:9000"
             max_code_ttl_secs = 120
+            metrics = "127.0.0.1:9447"
+            drain_timeout_secs = 30
             [tls]
             cert_chain = "/etc/tandem/chain.pem"
             key = "/etc/tandem/key.pem"
@@ -191,6 +206,11 @@ mod tests {
             .into_config(PathBuf::from("d"));
         assert_eq!(config.listen, "[::]:9000".parse().expect("addr"));
         assert_eq!(config.max_code_ttl, Duration::from_secs(120));
+        assert_eq!(
+            config.metrics,
+            Some("127.0.0.1:9447".parse().expect("addr"))
+        );
+        assert_eq!(config.drain_timeout, Duration::from_secs(30));
         assert_eq!(
             config.tls,
             TlsSource::Pem {
@@ -221,5 +241,48 @@ mod tests {
         assert!(FileConfig::from_toml("lisen = \"0.0.0.0:1\"").is_err());
         assert!(FileConfig::from_toml("[tls]\ncert_chain = \"a.pem\"").is_err());
         assert!(FileConfig::from_toml("[limits]\njoin_per_ip = { burst = 1 }").is_err());
+    }
+
+    /// The documented example names every key, and its values are the defaults.
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let text = include_str!("../../../contrib/relay.toml");
+        // Uncomment every `# key = value` line: the example shows defaults as comments.
+        let uncommented: String = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") || rest.starts_with('[') => rest,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let file = FileConfig::from_toml(&uncommented).expect("the example parses");
+        let limits = file.limits.clone().expect("every limit is shown");
+        let config = file.into_config(PathBuf::from("d"));
+        let defaults = RelayConfig::new(config.listen, PathBuf::from("d"));
+        assert_eq!(config.limits, defaults.limits);
+        assert_eq!(config.max_code_ttl, defaults.max_code_ttl);
+        assert_eq!(config.drain_timeout, defaults.drain_timeout);
+        assert_eq!(config.listen, "0.0.0.0:7447".parse().expect("addr"));
+        // Every limit key is present, not defaulted.
+        let FileLimits {
+            register_per_ip,
+            register_global,
+            join_per_ip,
+            join_global,
+            max_waiting_hosts,
+            max_waiting_per_ip,
+            max_connections,
+            max_connections_per_ip,
+            max_tracked_ips,
+            min_routing_digits,
+            idle_timeout_secs,
+        } = limits;
+        assert!(register_per_ip.is_some() && register_global.is_some());
+        assert!(join_per_ip.is_some() && join_global.is_some());
+        assert!(max_waiting_hosts.is_some() && max_waiting_per_ip.is_some());
+        assert!(max_connections.is_some() && max_connections_per_ip.is_some());
+        assert!(max_tracked_ips.is_some() && min_routing_digits.is_some());
+        assert!(idle_timeout_secs.is_some());
     }
 }

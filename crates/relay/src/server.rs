@@ -39,6 +39,12 @@ use prometheus_client::metrics::gauge::Gauge;
 pub const MAX_REFUSALS_PER_CONNECTION: u32 = 8;
 /// How long shutdown waits for connections to close cleanly.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// The tracing target of the audit trail: one event per code handed out ("host registered",
+/// fields `conn_id`, `session_id`, `ttl_secs`), session start ("session started": `session_id`,
+/// `host_conn`, `viewer_conn`, `waited_ms`), session end ("session ended": `session_id`, `reason`,
+/// `duration_ms`, `waited_ms`, `bytes_host_to_viewer`, `bytes_viewer_to_host`) and expiry ("code
+/// expired unused": `session_id`). Never codes, content or keys.
+pub const AUDIT: &str = "tandem_relay::audit";
 /// How long a drain lets sessions carry on unless configured otherwise.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Events buffered for slow subscribers before the oldest are dropped.
@@ -636,6 +642,7 @@ impl Actor {
                             );
                         }
                         tracing::info!(
+                            target: AUDIT,
                             conn_id = conn.0,
                             session_id = registered.session,
                             ttl_secs = registered.ttl_secs,
@@ -719,6 +726,7 @@ impl Actor {
             },
         );
         tracing::info!(
+            target: AUDIT,
             session_id = session,
             host_conn = host.0,
             viewer_conn = viewer.0,
@@ -779,6 +787,7 @@ impl Actor {
             .get_or_create(&EndLabel { reason: why })
             .inc();
         tracing::info!(
+            target: AUDIT,
             session_id = ended.session,
             %reason,
             duration_ms = info.started.elapsed().as_millis() as u64,
@@ -807,7 +816,7 @@ impl Actor {
         }
         for expiry in self.registry.expire(now) {
             self.waiting_since.remove(&expiry.session);
-            tracing::info!(session_id = expiry.session, "code expired unused");
+            tracing::info!(target: AUDIT, session_id = expiry.session, "code expired unused");
             self.metrics.codes_expired.inc();
             if let Some(handle) = self.conns.get(&expiry.host) {
                 let _ = handle.tx.send(ToConn::Expired);
