@@ -986,7 +986,6 @@ impl ConnTask {
             Err(e) => return End::Lost(describe(&e)),
         };
         let mut reader = FrameReader::new(MAX_RELAY_FRAME);
-        let mut buf = vec![0u8; MAX_RELAY_FRAME];
         let mut relay_stream_open = true;
         let mut refusals = 0u32;
         let mut fwd = Forwarding {
@@ -1016,9 +1015,10 @@ impl ConnTask {
                         break End::Lost(e);
                     }
                 }
-                read = recv.read(&mut buf), if relay_stream_open => match read {
-                    Ok(Some(n)) => {
-                        reader.push(buf.get(..n).unwrap_or_default());
+                // Chunks quinn already holds: no read buffer per connection.
+                read = recv.read_chunk(MAX_RELAY_FRAME, true), if relay_stream_open => match read {
+                    Ok(Some(chunk)) => {
+                        reader.push(&chunk.bytes);
                         if let Some(end) = self
                             .handle_frames(&mut reader, &mut send, connection, &mut fwd, &mut refusals)
                             .await

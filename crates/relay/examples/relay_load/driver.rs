@@ -278,8 +278,9 @@ pub async fn run(config: LoadConfig) -> Report {
     report
 }
 
-/// Registers `n` hosts and keeps them waiting until the returned clients are dropped.
-pub async fn hold_waiting(config: &LoadConfig, n: usize) -> anyhow::Result<Vec<RelayClient>> {
+/// Registers `n` hosts and keeps them waiting until the returned clients are dropped. Returns the
+/// hosts that got a code and how many attempts failed.
+pub async fn hold_waiting(config: &LoadConfig, n: usize) -> (Vec<RelayClient>, usize) {
     let gate = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for _ in 0..n {
@@ -292,8 +293,16 @@ pub async fn hold_waiting(config: &LoadConfig, n: usize) -> anyhow::Result<Vec<R
         });
     }
     let mut hosts = Vec::with_capacity(n);
+    let mut failed = 0;
     while let Some(done) = tasks.join_next().await {
-        hosts.push(done??);
+        match done {
+            Ok(Ok(host)) => hosts.push(host),
+            Ok(Err(e)) => {
+                failed += 1;
+                eprintln!("register failed: {e:#}");
+            }
+            Err(_) => failed += 1,
+        }
     }
-    Ok(hosts)
+    (hosts, failed)
 }

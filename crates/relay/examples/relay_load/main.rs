@@ -135,8 +135,11 @@ async fn load(flags: &HashMap<String, String>) -> anyhow::Result<()> {
 async fn waiting(flags: &HashMap<String, String>) -> anyhow::Result<()> {
     let config = load_config(flags)?;
     let n: usize = get(flags, "n", Some(10_000))?;
-    let hosts = driver::hold_waiting(&config, n).await?;
-    println!("holding {} waiting codes; close stdin to end", hosts.len());
+    let (hosts, failed) = driver::hold_waiting(&config, n).await;
+    println!(
+        "holding {} waiting codes ({failed} failed); close stdin to end",
+        hosts.len()
+    );
     let mut sink = Vec::new();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
     drop(hosts);
