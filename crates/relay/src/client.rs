@@ -121,6 +121,26 @@ impl RelayClient {
     /// Connects to `relay` ("host:port"; the port defaults to [`DEFAULT_PORT`]), verifying it with
     /// `trust`. Binds a client endpoint on an ephemeral port.
     pub async fn connect(relay: &str, trust: &RelayTrust) -> Result<RelayClient, ClientError> {
+        Self::connect_via(None, relay, trust).await
+    }
+
+    /// Like [`RelayClient::connect`], on an existing client `endpoint` that many clients may share
+    /// (one UDP socket and one driver for all of them, e.g. a load generator). The endpoint must
+    /// be bound to the relay address's family. [`RelayClient::close_and_wait`] then waits for the
+    /// whole endpoint to go idle (up to a second).
+    pub async fn connect_on(
+        endpoint: &quinn::Endpoint,
+        relay: &str,
+        trust: &RelayTrust,
+    ) -> Result<RelayClient, ClientError> {
+        Self::connect_via(Some(endpoint.clone()), relay, trust).await
+    }
+
+    async fn connect_via(
+        endpoint: Option<quinn::Endpoint>,
+        relay: &str,
+        trust: &RelayTrust,
+    ) -> Result<RelayClient, ClientError> {
         let (addr, host) = resolve(relay).await?;
         let seen: SeenSlot = Arc::new(Mutex::new(None));
         let verifier: Arc<dyn ServerCertVerifier> = match trust {
@@ -146,7 +166,10 @@ impl RelayClient {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let endpoint = quinn::Endpoint::client(bind)?;
+        let endpoint = match endpoint {
+            Some(endpoint) => endpoint,
+            None => quinn::Endpoint::client(bind)?,
+        };
         let connecting = endpoint
             .connect_with(config, addr, &server_name)
             .map_err(|e| ClientError::Tls(e.to_string()))?;

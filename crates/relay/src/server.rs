@@ -247,12 +247,29 @@ impl Relay {
             ),
             None => None,
         };
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
-            RelayError::Bind {
-                addr: config.listen,
-                source,
-            }
-        })?;
+        let bind_err = |source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let (socket, recv_buffer, send_buffer) =
+            tls::udp_socket(config.listen).map_err(bind_err)?;
+        if recv_buffer < tls::UDP_SOCKET_BUFFER {
+            tracing::warn!(
+                granted = recv_buffer,
+                wanted = tls::UDP_SOCKET_BUFFER,
+                "the UDP receive buffer is small; under load datagrams will be dropped: raise net.core.rmem_max"
+            );
+        }
+        tracing::debug!(recv_buffer, send_buffer, "UDP socket buffers");
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_err(std::io::Error::other("no async runtime")))?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server_config),
+            socket,
+            runtime,
+        )
+        .map_err(bind_err)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let (metrics, metrics_registry) = Metrics::new();
         let (control_tx, control_rx) = mpsc::unbounded_channel();

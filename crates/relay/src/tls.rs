@@ -38,6 +38,10 @@ pub const RELAY_SEND_WINDOW: u64 = 2 * 1024 * 1024;
 /// The most buffer memory one connection can make the relay hold (receive window + send buffer),
 /// before allocator and bookkeeping overhead.
 pub const RELAY_CONNECTION_BUDGET: u64 = RELAY_RECEIVE_WINDOW as u64 + RELAY_SEND_WINDOW;
+/// UDP socket receive and send buffer the relay asks for. The kernel caps it at
+/// `net.core.rmem_max` / `wmem_max` (raise those on a busy relay); its default (~208 KiB) drops
+/// datagrams when thousands of connections burst at once.
+pub const UDP_SOCKET_BUFFER: usize = 8 * 1024 * 1024;
 /// Concurrent bidirectional streams a peer may open (the relay stream included).
 const MAX_BIDI_STREAMS: u32 = 8;
 /// Concurrent unidirectional streams a peer may open.
@@ -286,6 +290,26 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
 /// Whether `path` is a symlink (dangling or not).
 fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A UDP socket bound to `addr` with [`UDP_SOCKET_BUFFER`]-sized buffers (as large as the kernel
+/// allows), for a quinn endpoint. Returns the socket and the buffer sizes granted.
+pub fn udp_socket(
+    addr: std::net::SocketAddr,
+) -> std::io::Result<(std::net::UdpSocket, usize, usize)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // "[::]" also takes IPv4-mapped traffic, as std's bind does on Linux by default.
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: a smaller grant still works, just drops more under bursts.
+    let _ = socket.set_recv_buffer_size(UDP_SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_SOCKET_BUFFER);
+    socket.bind(&addr.into())?;
+    let recv = socket.recv_buffer_size().unwrap_or(0);
+    let send = socket.send_buffer_size().unwrap_or(0);
+    Ok((socket.into(), recv, send))
 }
 
 pub(crate) fn provider() -> Arc<CryptoProvider> {

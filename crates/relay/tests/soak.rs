@@ -62,6 +62,7 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
         concurrency: 20,
         wrong_joins: 50,
         abandoned: 50,
+        endpoints: 0,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use tandem_proto::code::RoutingCode;
 use tandem_relay::{RelayClient, RelayTrust};
 use tokio::sync::Semaphore;
@@ -39,6 +40,39 @@ pub struct LoadConfig {
     pub wrong_joins: usize,
     /// Connections opened and dropped without a request while the sessions stream (faults).
     pub abandoned: usize,
+    /// Client UDP endpoints the sessions are spread over (0: one per connection, like real clients).
+    pub endpoints: usize,
+}
+
+/// The client endpoints of a run: shared ones, or none (each client binds its own).
+#[derive(Clone)]
+struct Endpoints(Arc<Vec<quinn::Endpoint>>);
+
+impl Endpoints {
+    fn new(n: usize) -> anyhow::Result<Self> {
+        let mut endpoints = Vec::with_capacity(n);
+        for _ in 0..n {
+            // Large socket buffers, as the relay has: a shared endpoint carries many connections.
+            let (socket, _, _) = tandem_relay::tls::udp_socket("127.0.0.1:0".parse()?)?;
+            let runtime = quinn::default_runtime().context("no runtime")?;
+            endpoints.push(quinn::Endpoint::new(
+                quinn::EndpointConfig::default(),
+                None,
+                socket,
+                runtime,
+            )?);
+        }
+        Ok(Self(Arc::new(endpoints)))
+    }
+
+    async fn connect(&self, i: usize, config: &LoadConfig) -> anyhow::Result<RelayClient> {
+        Ok(match self.0.get(i % self.0.len().max(1)) {
+            Some(endpoint) => {
+                RelayClient::connect_on(endpoint, &config.relay, &config.trust).await?
+            }
+            None => RelayClient::connect(&config.relay, &config.trust).await?,
+        })
+    }
 }
 
 /// What the run saw.
@@ -94,11 +128,11 @@ struct Pair {
     setup: Duration,
 }
 
-async fn pair(config: &LoadConfig) -> anyhow::Result<Pair> {
+async fn pair(config: &LoadConfig, endpoints: &Endpoints, i: usize) -> anyhow::Result<Pair> {
     let started = Instant::now();
-    let mut host = RelayClient::connect(&config.relay, &config.trust).await?;
+    let mut host = endpoints.connect(2 * i, config).await?;
     let registration = host.register(Duration::from_secs(600)).await?;
-    let mut viewer = RelayClient::connect(&config.relay, &config.trust).await?;
+    let mut viewer = endpoints.connect(2 * i + 1, config).await?;
     viewer.join(&registration.routing).await?;
     host.wait_paired().await?;
     Ok(Pair {
@@ -192,13 +226,22 @@ pub async fn run(config: LoadConfig) -> Report {
     let mut report = Report::default();
     let origin = Instant::now();
     let gate = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let endpoints = match Endpoints::new(config.endpoints) {
+        Ok(endpoints) => endpoints,
+        Err(e) => {
+            eprintln!("cannot bind client endpoints: {e:#}");
+            report.failed_setup = config.sessions;
+            return report;
+        }
+    };
     let mut setups = JoinSet::new();
-    for _ in 0..config.sessions {
+    for i in 0..config.sessions {
         let config = config.clone();
         let gate = gate.clone();
+        let endpoints = endpoints.clone();
         setups.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            pair(&config).await
+            pair(&config, &endpoints, i).await
         });
     }
     let mut pairs = Vec::with_capacity(config.sessions);
@@ -282,12 +325,15 @@ pub async fn run(config: LoadConfig) -> Report {
 /// hosts that got a code and how many attempts failed.
 pub async fn hold_waiting(config: &LoadConfig, n: usize) -> (Vec<RelayClient>, usize) {
     let gate = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let Ok(endpoints) = Endpoints::new(config.endpoints) else {
+        return (Vec::new(), n);
+    };
     let mut tasks = JoinSet::new();
-    for _ in 0..n {
-        let (relay, trust, gate) = (config.relay.clone(), config.trust.clone(), gate.clone());
+    for i in 0..n {
+        let (config, gate, endpoints) = (config.clone(), gate.clone(), endpoints.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let mut host = RelayClient::connect(&relay, &trust).await?;
+            let mut host = endpoints.connect(i, &config).await?;
             host.register(Duration::from_secs(600)).await?;
             anyhow::Ok(host)
         });

@@ -5,7 +5,7 @@
 //! ```text
 //! relay_load serve   --listen 127.0.0.1:7447 --data-dir DIR [--metrics 127.0.0.1:9447]
 //! relay_load load    --relay 127.0.0.1:7447 --fingerprint FP --sessions 1000 --rate 50000 --secs 30
-//!                    [--concurrency 50] [--wrong-joins N] [--abandoned N]
+//!                    [--concurrency 50] [--wrong-joins N] [--abandoned N] [--endpoints N]
 //! relay_load waiting --relay 127.0.0.1:7447 --fingerprint FP --n 10000   (holds until stdin closes)
 //! ```
 
@@ -122,6 +122,7 @@ fn load_config(flags: &HashMap<String, String>) -> anyhow::Result<driver::LoadCo
         concurrency: get(flags, "concurrency", Some(50))?,
         wrong_joins: get(flags, "wrong-joins", Some(0))?,
         abandoned: get(flags, "abandoned", Some(0))?,
+        endpoints: get(flags, "endpoints", Some(0))?,
     })
 }
 
