@@ -253,6 +253,8 @@ impl Relay {
         };
         let (socket, recv_buffer, send_buffer) =
             tls::udp_socket(config.listen).map_err(bind_err)?;
+        // Linux reports twice what it sets (half is bookkeeping), so this warns when less than half
+        // the ask (4 MiB) was granted: the default net.core.rmem_max (~208 KiB) does.
         if recv_buffer < tls::UDP_SOCKET_BUFFER {
             tracing::warn!(
                 granted = recv_buffer,
@@ -333,7 +335,11 @@ impl Relay {
         tracing::info!(addr = %endpoint.local_addr().unwrap_or(config.listen), %fingerprint, "relay listening");
         let http_cancel = shutdown.child_token();
         let _http = metrics_listener.map(|listener| {
-            tracing::info!(addr = ?listener.local_addr().ok(), "metrics listening");
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::info!(%addr, "metrics listening");
             AbortOnDrop(tokio::spawn(crate::http::serve(
                 listener,
                 HttpState {
