@@ -39,7 +39,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let json_logs = matches!(&cli.command, Command::Relay(args) if args.json_logs());
+    init_logging(json_logs);
     let result = match cli.command {
         Command::Relay(args) => relay_cmd::run(args),
         Command::Share(args) => share_cmd::run(args),
@@ -60,13 +61,18 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout carries events); `RUST_LOG` filters them. By default: warnings, plus the
 /// audit trail (session start and end, technician, permissions, end reason; never codes, keys or
-/// content) of the host and the relay.
-fn init_logging() {
+/// content) of the host and the relay. `json`: one JSON object per line (`tandem relay --log-format
+/// json`).
+fn init_logging(json: bool) {
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 }
 
 /// Crates that see keystrokes, typed text or clipboard contents and may log them at debug or trace:

@@ -1,13 +1,17 @@
 //! `tandem relay`: the rendezvous relay as a long-running service.
+//!
+//! Signals: SIGTERM drains (no new codes, readiness false, live sessions get the drain timeout,
+//! then everything is closed with a reason); a second SIGTERM or Ctrl-C stops at once. SIGHUP
+//! re-reads the config file and applies its limits, code lifetime and certificate files.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::json;
-use tandem_relay::{Relay, RelayConfig};
+use tandem_relay::{Relay, RelayConfig, RelayHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::output::Output;
@@ -17,22 +21,48 @@ pub const DEFAULT_PORT: u16 = tandem_relay::DEFAULT_PORT;
 
 #[derive(Args)]
 pub struct RelayArgs {
-    /// UDP address to listen on.
-    #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)))]
-    listen: SocketAddr,
+    /// UDP address to listen on [default: 0.0.0.0:7447, or the config file's `listen`].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Where the relay keeps its certificate and key (default: $XDG_DATA_HOME/tandem/relay or
-    /// ~/.local/share/tandem/relay).
+    /// ~/.local/share/tandem/relay; under systemd, $STATE_DIRECTORY).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// A TOML config file (limits, code lifetime, certificate files); flags override it.
+    /// A TOML config file (limits, code lifetime, certificate files, metrics); flags override it.
+    /// See contrib/relay.toml for every key. SIGHUP re-reads it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// One JSON object per line for each event.
+    /// TCP address for Prometheus /metrics, /healthz and /readyz, e.g. 127.0.0.1:9447.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Log lines (stderr) as text or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// One JSON object per line for each event (stdout).
     #[arg(long)]
     json: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl RelayArgs {
+    /// Whether logs should be JSON lines.
+    pub fn json_logs(&self) -> bool {
+        self.log_format == LogFormat::Json
+    }
+}
+
 pub fn default_data_dir() -> PathBuf {
+    // systemd's StateDirectory= sets this.
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY").map(PathBuf::from)
+        && dir.is_absolute()
+    {
+        return dir;
+    }
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -41,59 +71,175 @@ pub fn default_data_dir() -> PathBuf {
     base.join("tandem").join("relay")
 }
 
-pub fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
-    let out = Output { json: args.json };
-    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
-    let config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the relay config {}", path.display()))?;
-            let file: tandem_relay::config::FileConfig = toml::from_str(&text)
-                .with_context(|| format!("parsing the relay config {}", path.display()))?;
-            let mut config = file.into_config(data_dir);
-            config.listen = args.listen;
-            config
-        }
-        None => RelayConfig::new(args.listen, data_dir),
-    };
-    let runtime = crate::runtime()?;
-    runtime.block_on(serve(config, out))
+fn read_config(path: &Path) -> anyhow::Result<tandem_relay::config::FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the relay config {}", path.display()))?;
+    tandem_relay::config::FileConfig::from_toml(&text)
+        .with_context(|| format!("parsing the relay config {}", path.display()))
 }
 
-async fn serve(config: RelayConfig, out: Output) -> anyhow::Result<ExitCode> {
+pub fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
+    let out = Output { json: args.json };
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let mut config = match &args.config {
+        Some(path) => read_config(path)?.into_config(data_dir),
+        None => RelayConfig::new(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)), data_dir),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(metrics) = args.metrics {
+        config.metrics = Some(metrics);
+    }
+    let runtime = crate::runtime()?;
+    runtime.block_on(serve(config, args, out))
+}
+
+async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.clone();
     let relay = Relay::bind(config).await.context("starting the relay")?;
     let addr = relay.local_addr();
     let fingerprint = relay.fingerprint().to_string();
+    let metrics = relay.metrics_addr();
     out.event(
         "listening",
-        json!({ "addr": addr.to_string(), "fingerprint": fingerprint, "data_dir": data_dir }),
+        json!({
+            "addr": addr.to_string(),
+            "fingerprint": fingerprint,
+            "data_dir": data_dir,
+            "metrics": metrics.map(|m| m.to_string()),
+        }),
         || {
+            let metrics = metrics
+                .map(|m| format!("\nMetrics: http://{m}/metrics (also /healthz, /readyz)"))
+                .unwrap_or_default();
             format!(
                 "Tandem relay listening on {addr} (UDP)\n\
                  Certificate fingerprint: {fingerprint}\n\
-                 Users connect with: --relay <this-host>:{port} --fingerprint {fingerprint}",
+                 Users connect with: --relay <this-host>:{port} --fingerprint {fingerprint}{metrics}",
                 port = addr.port()
             )
         },
     );
     let mut events = relay.events();
+    let handle = relay.handle();
     let shutdown = CancellationToken::new();
-    let serving = tokio::spawn(relay.run(shutdown.clone()));
-    loop {
+    let mut serving = tokio::spawn(relay.run(shutdown.clone()));
+    let mut signals = Signals::new()?;
+    let mut draining = false;
+    let result = loop {
         tokio::select! {
-            _ = shutdown_signal() => break,
+            result = &mut serving => break result,
+            signal = signals.next() => match signal {
+                Signal::Terminate if !draining => {
+                    draining = true;
+                    out.event("draining", json!({}), || {
+                        "Draining: no new codes; live sessions may finish (send SIGTERM again to stop now).".into()
+                    });
+                    // The relay may have just stopped; `serving` then ends the loop.
+                    let _ = handle.drain();
+                }
+                Signal::Terminate | Signal::Interrupt => shutdown.cancel(),
+                Signal::Reload => reload(&handle, &args, &data_dir, &out),
+            },
             event = events.recv() => match event {
                 Ok(event) => print_event(&out, &event),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                // The relay is gone; `serving` ends the loop.
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    shutdown.cancel();
+                    break (&mut serving).await;
+                }
             },
         }
-    }
-    shutdown.cancel();
-    serving.await.context("the relay task failed")??;
+    };
+    result.context("the relay task failed")??;
     out.event("stopped", json!({}), || "Relay stopped.".into());
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP: re-read the config file and apply what can change while running.
+fn reload(handle: &RelayHandle, args: &RelayArgs, data_dir: &Path, out: &Output) {
+    let Some(path) = &args.config else {
+        out.event(
+            "reload_skipped",
+            json!({ "reason": "no config file" }),
+            || "SIGHUP: no --config file to reload; nothing changed.".into(),
+        );
+        return;
+    };
+    let applied = read_config(path).and_then(|file| {
+        let config = file.into_config(data_dir.to_owned());
+        handle
+            .reload(
+                config.limits,
+                config.max_code_ttl,
+                Some((&config.tls, data_dir)),
+            )
+            .context("reloading the certificate")
+    });
+    match applied {
+        Ok(fingerprint) => {
+            let fingerprint = fingerprint.map(|f| f.to_string());
+            out.event("reloaded", json!({ "fingerprint": fingerprint }), || {
+                format!(
+                    "Reloaded {}: limits, code lifetime and certificate (fingerprint {}).",
+                    path.display(),
+                    fingerprint.as_deref().unwrap_or("unchanged")
+                )
+            })
+        }
+        Err(e) => out.event(
+            "reload_failed",
+            json!({ "error": format!("{e:#}") }),
+            || format!("Reload failed, keeping the running configuration: {e:#}"),
+        ),
+    }
+}
+
+enum Signal {
+    Terminate,
+    Interrupt,
+    Reload,
+}
+
+/// SIGTERM, SIGINT (Ctrl-C) and SIGHUP as a stream.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                hup: signal(SignalKind::hangup()).context("listening for SIGHUP")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+                _ = self.term.recv() => Signal::Terminate,
+                _ = self.hup.recv() => Signal::Reload,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Interrupt
+        }
+    }
 }
 
 fn print_event(out: &Output, event: &tandem_relay::RelayEvent) {

@@ -96,18 +96,11 @@ async fn wait_for_technician(
     events: &Events,
     commands: &mut mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<Option<SessionCode>, HostError> {
-    let mut current: Option<SessionCode> = None;
     loop {
-        let registration = match relay.register(config.code_ttl).await {
-            Ok(registration) => registration,
-            // The technician joined with the code we were replacing: that one is the session's.
-            Err(ClientError::PairedMeanwhile) if current.is_some() => return Ok(current),
-            Err(e) => return Err(e.into()),
-        };
-        let code = current.insert(SessionCode::new(
-            registration.routing,
-            SecretCode::generate()?,
-        ));
+        // A join with the code being replaced may cross this request: the new code wins (the
+        // user asked for it) and that viewer is told the host left.
+        let registration = relay.register(config.code_ttl).await?;
+        let code = SessionCode::new(registration.routing, SecretCode::generate()?);
         emit(
             events,
             HostEvent::CodeIssued {
@@ -118,7 +111,7 @@ async fn wait_for_technician(
         loop {
             tokio::select! {
                 paired = relay.wait_paired() => match paired {
-                    Ok(()) => return Ok(current),
+                    Ok(()) => return Ok(Some(code)),
                     Err(ClientError::Expired) => {
                         relay.close_and_wait("code expired").await;
                         return Err(HostError::CodeExpired);

@@ -72,10 +72,6 @@ pub enum ClientError {
     UnknownCode,
     #[error("the code expired unused")]
     Expired,
-    /// A `Register` for a fresh code crossed the relay's `Paired` for the current one: a technician
-    /// joined with the current code, which stays the session's code.
-    #[error("a technician joined with the current code before a new one was issued")]
-    PairedMeanwhile,
     #[error("the relay refused for now: {detail}")]
     RateLimited { detail: String },
     #[error("the relay refused ({}): {detail}", describe_reason(*reason))]
@@ -110,8 +106,6 @@ pub struct RelayClient {
     reader: FrameReader,
     buf: Vec<u8>,
     fingerprint: Fingerprint,
-    /// A `Register` crossed a `Paired`: the relay's refusal of it is still to come and is not news.
-    skip_paired_refusal: bool,
 }
 
 impl std::fmt::Debug for RelayClient {
@@ -127,6 +121,26 @@ impl RelayClient {
     /// Connects to `relay` ("host:port"; the port defaults to [`DEFAULT_PORT`]), verifying it with
     /// `trust`. Binds a client endpoint on an ephemeral port.
     pub async fn connect(relay: &str, trust: &RelayTrust) -> Result<RelayClient, ClientError> {
+        Self::connect_via(None, relay, trust).await
+    }
+
+    /// Like [`RelayClient::connect`], on an existing client `endpoint` that many clients may share
+    /// (one UDP socket and one driver for all of them, e.g. a load generator). The endpoint must
+    /// be bound to the relay address's family. [`RelayClient::close_and_wait`] then waits for the
+    /// whole endpoint to go idle (up to a second).
+    pub async fn connect_on(
+        endpoint: &quinn::Endpoint,
+        relay: &str,
+        trust: &RelayTrust,
+    ) -> Result<RelayClient, ClientError> {
+        Self::connect_via(Some(endpoint.clone()), relay, trust).await
+    }
+
+    async fn connect_via(
+        endpoint: Option<quinn::Endpoint>,
+        relay: &str,
+        trust: &RelayTrust,
+    ) -> Result<RelayClient, ClientError> {
         let (addr, host) = resolve(relay).await?;
         let seen: SeenSlot = Arc::new(Mutex::new(None));
         let verifier: Arc<dyn ServerCertVerifier> = match trust {
@@ -152,7 +166,10 @@ impl RelayClient {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let endpoint = quinn::Endpoint::client(bind)?;
+        let endpoint = match endpoint {
+            Some(endpoint) => endpoint,
+            None => quinn::Endpoint::client(bind)?,
+        };
         let connecting = endpoint
             .connect_with(config, addr, &server_name)
             .map_err(|e| ClientError::Tls(e.to_string()))?;
@@ -188,12 +205,18 @@ impl RelayClient {
             reader: FrameReader::new(MAX_RELAY_FRAME),
             buf: vec![0u8; MAX_RELAY_FRAME],
             fingerprint,
-            skip_paired_refusal: false,
         })
     }
 
     /// Host: asks for a code valid for `ttl` (capped by the relay). Returns the routing code and the
     /// granted ttl.
+    ///
+    /// May be called again on the same client: while waiting, to replace the code; after the code
+    /// expired; and after pairing, when the session failed (e.g. a viewer with a wrong code burned
+    /// the code: the end-to-end handshake reports `WrongCode`) or ended. The relay then ends the
+    /// pairing (the peer is told it left) and gives a fresh code; draw a fresh secret with it.
+    /// Streams of the old pairing are reset. A connection left without a code or a peer for the
+    /// relay's idle timeout (60 s by default) is closed by the relay: connect again then.
     pub async fn register(&mut self, ttl: Duration) -> Result<Registration, ClientError> {
         let ttl_secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX).max(1);
         self.send_request(&RelayRequest::Register {
@@ -210,15 +233,11 @@ impl RelayClient {
                     });
                 }
                 RelayNotice::Refused { reason, detail } => return Err(refusal(reason, detail)),
-                // A previous code's expiry, crossing this request: that code is gone anyway.
-                RelayNotice::Expired => {}
-                // A join with the previous code crossed this request: the relay will refuse the
-                // request (this connection is paired now); skip that refusal when it comes.
-                RelayNotice::Paired => {
-                    self.skip_paired_refusal = true;
-                    return Err(ClientError::PairedMeanwhile);
-                }
-                other => return Err(unexpected(&other, "a reply to Register")),
+                // A previous code's expiry or a previous peer's departure, crossing this request:
+                // that code or session is over anyway. So is a join with the previous code that
+                // crossed it: this request leaves that pairing (the viewer is told the host left)
+                // and the new code is the one to give out, as the user asked.
+                RelayNotice::Expired | RelayNotice::PeerLeft | RelayNotice::Paired => {}
             }
         }
     }
@@ -304,21 +323,8 @@ impl RelayClient {
         loop {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
-                    let notice = RelayNotice::from_bytes(frame)
-                        .map_err(|e| ClientError::Protocol(format!("bad relay notice: {e}")))?;
-                    if self.skip_paired_refusal
-                        && matches!(
-                            notice,
-                            RelayNotice::Refused {
-                                reason: RefusalReason::BadRequest,
-                                ..
-                            }
-                        )
-                    {
-                        self.skip_paired_refusal = false;
-                        continue;
-                    }
-                    return Ok(notice);
+                    return RelayNotice::from_bytes(frame)
+                        .map_err(|e| ClientError::Protocol(format!("bad relay notice: {e}")));
                 }
                 Ok(None) => {}
                 Err(e) => return Err(ClientError::Protocol(e.to_string())),

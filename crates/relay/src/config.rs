@@ -1,4 +1,5 @@
-//! The relay's TOML configuration file. Every field is optional; its default is documented on it.
+//! The relay's TOML configuration file. Every field is optional; its default is documented on it,
+//! and `contrib/relay.toml` shows every key with its default and unit (a test parses that file).
 //! Only the binary reads the file; the library takes the typed [`RelayConfig`] this turns into.
 //!
 //! ```toml
@@ -39,6 +40,12 @@ pub struct FileConfig {
     pub max_code_ttl_secs: Option<u64>,
     /// Rate limits and capacity. Default: every limit at its default.
     pub limits: Option<FileLimits>,
+    /// TCP address serving `/metrics` (Prometheus), `/healthz` and `/readyz`, e.g.
+    /// `"127.0.0.1:9447"`. Unauthenticated: keep it private. Default: none.
+    pub metrics: Option<SocketAddr>,
+    /// Seconds a drain (SIGTERM) lets live sessions and waiting hosts carry on before the relay
+    /// closes them. Default: 60.
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// A PEM certificate chain and its key. Both are required when the `[tls]` table is present.
@@ -65,7 +72,8 @@ impl From<FileRate> for Rate {
     }
 }
 
-/// The `[limits]` table. "Per address" means per IPv4 address or per IPv6 /64.
+/// The `[limits]` table. "Per address" means per IPv4 address or per IPv6 /64; IPv6 /56s and /48s
+/// get 4 and 16 times the per-address limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileLimits {
@@ -73,13 +81,16 @@ pub struct FileLimits {
     pub register_per_ip: Option<FileRate>,
     /// Register requests in total. Default: `{ burst = 200, per_minute = 600 }`.
     pub register_global: Option<FileRate>,
-    /// Join requests per address. Default: `{ burst = 10, per_minute = 10 }`.
+    /// Join requests per address. Default: `{ burst = 5, per_minute = 2 }`.
     pub join_per_ip: Option<FileRate>,
-    /// Join requests in total. Default: `{ burst = 200, per_minute = 600 }`.
+    /// Join requests in total; bounds how fast codes can be swept. Default:
+    /// `{ burst = 60, per_minute = 120 }`.
     pub join_global: Option<FileRate>,
     /// Hosts waiting with a code at once. Default: 1000.
     pub max_waiting_hosts: Option<usize>,
-    /// Open connections in total; each may hold up to about 24 MiB of buffers at the relay when its
+    /// Hosts waiting with a code at once from one address. Default: 8.
+    pub max_waiting_per_ip: Option<u32>,
+    /// Open connections in total; each may hold up to about 4 MiB of buffers at the relay when its
     /// peer reads slowly. Default: 2000.
     pub max_connections: Option<usize>,
     /// Open connections per address. Default: 16.
@@ -87,6 +98,11 @@ pub struct FileLimits {
     /// Addresses whose rate-limit state is remembered at once (bounds memory under a flood).
     /// Default: 65536.
     pub max_tracked_ips: Option<usize>,
+    /// The shortest routing part handed out, 3 to 6 digits. Default: 5.
+    pub min_routing_digits: Option<usize>,
+    /// Seconds a connection may stay without a code and without a peer before it is closed.
+    /// Default: 60.
+    pub idle_timeout_secs: Option<u64>,
 }
 
 impl FileLimits {
@@ -98,11 +114,16 @@ impl FileLimits {
             join_per_ip: self.join_per_ip.map_or(d.join_per_ip, Rate::from),
             join_global: self.join_global.map_or(d.join_global, Rate::from),
             max_waiting_hosts: self.max_waiting_hosts.unwrap_or(d.max_waiting_hosts),
+            max_waiting_per_ip: self.max_waiting_per_ip.unwrap_or(d.max_waiting_per_ip),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
             max_connections_per_ip: self
                 .max_connections_per_ip
                 .unwrap_or(d.max_connections_per_ip),
             max_tracked_ips: self.max_tracked_ips.unwrap_or(d.max_tracked_ips),
+            min_routing_digits: self.min_routing_digits.unwrap_or(d.min_routing_digits),
+            idle_timeout: self
+                .idle_timeout_secs
+                .map_or(d.idle_timeout, Duration::from_secs),
         }
     }
 }
@@ -131,6 +152,10 @@ impl FileConfig {
             .max_code_ttl_secs
             .map_or(DEFAULT_MAX_CODE_TTL, Duration::from_secs);
         config.limits = self.limits.unwrap_or_default().into_limits();
+        config.metrics = self.metrics;
+        config.drain_timeout = self
+            .drain_timeout_secs
+            .map_or(crate::server::DEFAULT_DRAIN_TIMEOUT, Duration::from_secs);
         config
     }
 }
@@ -149,6 +174,8 @@ mod tests {
         assert_eq!(config.max_code_ttl, Duration::from_secs(600));
         assert_eq!(config.limits, RateLimits::default());
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.metrics, None);
+        assert_eq!(config.drain_timeout, Duration::from_secs(60));
     }
 
     #[test]
@@ -156,6 +183,8 @@ mod tests {
         let text = r#"
             listen = "[::]:9000"
             max_code_ttl_secs = 120
+            metrics = "127.0.0.1:9447"
+            drain_timeout_secs = 30
             [tls]
             cert_chain = "/etc/tandem/chain.pem"
             key = "/etc/tandem/key.pem"
@@ -165,15 +194,23 @@ mod tests {
             join_per_ip = { burst = 5, per_minute = 6 }
             join_global = { burst = 7, per_minute = 8 }
             max_waiting_hosts = 9
+            max_waiting_per_ip = 13
             max_connections = 10
             max_connections_per_ip = 11
             max_tracked_ips = 12
+            min_routing_digits = 6
+            idle_timeout_secs = 14
         "#;
         let config = FileConfig::from_toml(text)
             .expect("valid")
             .into_config(PathBuf::from("d"));
         assert_eq!(config.listen, "[::]:9000".parse().expect("addr"));
         assert_eq!(config.max_code_ttl, Duration::from_secs(120));
+        assert_eq!(
+            config.metrics,
+            Some("127.0.0.1:9447".parse().expect("addr"))
+        );
+        assert_eq!(config.drain_timeout, Duration::from_secs(30));
         assert_eq!(
             config.tls,
             TlsSource::Pem {
@@ -189,9 +226,12 @@ mod tests {
                 join_per_ip: Rate::new(5, 6),
                 join_global: Rate::new(7, 8),
                 max_waiting_hosts: 9,
+                max_waiting_per_ip: 13,
                 max_connections: 10,
                 max_connections_per_ip: 11,
                 max_tracked_ips: 12,
+                min_routing_digits: 6,
+                idle_timeout: Duration::from_secs(14),
             }
         );
     }
@@ -201,5 +241,48 @@ mod tests {
         assert!(FileConfig::from_toml("lisen = \"0.0.0.0:1\"").is_err());
         assert!(FileConfig::from_toml("[tls]\ncert_chain = \"a.pem\"").is_err());
         assert!(FileConfig::from_toml("[limits]\njoin_per_ip = { burst = 1 }").is_err());
+    }
+
+    /// The documented example names every key, and its values are the defaults.
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let text = include_str!("../../../contrib/relay.toml");
+        // Uncomment every `# key = value` line: the example shows defaults as comments.
+        let uncommented: String = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") || rest.starts_with('[') => rest,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let file = FileConfig::from_toml(&uncommented).expect("the example parses");
+        let limits = file.limits.clone().expect("every limit is shown");
+        let config = file.into_config(PathBuf::from("d"));
+        let defaults = RelayConfig::new(config.listen, PathBuf::from("d"));
+        assert_eq!(config.limits, defaults.limits);
+        assert_eq!(config.max_code_ttl, defaults.max_code_ttl);
+        assert_eq!(config.drain_timeout, defaults.drain_timeout);
+        assert_eq!(config.listen, "0.0.0.0:7447".parse().expect("addr"));
+        // Every limit key is present, not defaulted.
+        let FileLimits {
+            register_per_ip,
+            register_global,
+            join_per_ip,
+            join_global,
+            max_waiting_hosts,
+            max_waiting_per_ip,
+            max_connections,
+            max_connections_per_ip,
+            max_tracked_ips,
+            min_routing_digits,
+            idle_timeout_secs,
+        } = limits;
+        assert!(register_per_ip.is_some() && register_global.is_some());
+        assert!(join_per_ip.is_some() && join_global.is_some());
+        assert!(max_waiting_hosts.is_some() && max_waiting_per_ip.is_some());
+        assert!(max_connections.is_some() && max_connections_per_ip.is_some());
+        assert!(max_tracked_ips.is_some() && min_routing_digits.is_some());
+        assert!(idle_timeout_secs.is_some());
     }
 }

@@ -11,6 +11,20 @@ use tokio_util::sync::CancellationToken;
 use crate::STREAM_PEER_GONE;
 use crate::tap::StreamTap;
 
+/// Where forwarded bytes are counted: the session's own counter and the relay-wide metric.
+#[derive(Debug, Clone)]
+pub(crate) struct ByteCount {
+    pub session: Arc<AtomicU64>,
+    pub total: prometheus_client::metrics::counter::Counter<u64, AtomicU64>,
+}
+
+impl ByteCount {
+    fn add(&self, n: u64) {
+        self.session.fetch_add(n, Ordering::Relaxed);
+        self.total.inc_by(n);
+    }
+}
+
 /// Largest chunk read at once.
 const CHUNK: usize = 64 * 1024;
 
@@ -24,8 +38,8 @@ fn peer_gone() -> VarInt {
 pub(crate) async fn forward_bi(
     (mut opener_send, mut opener_recv): (SendStream, RecvStream),
     peer: quinn::Connection,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
+    up: ByteCount,
+    down: ByteCount,
     (tap_up, tap_down): (StreamTap, StreamTap),
     cancel: CancellationToken,
 ) {
@@ -49,7 +63,7 @@ pub(crate) async fn forward_bi(
 pub(crate) async fn forward_uni(
     mut opener_recv: RecvStream,
     peer: quinn::Connection,
-    up: Arc<AtomicU64>,
+    up: ByteCount,
     tap_up: StreamTap,
     cancel: CancellationToken,
 ) {
@@ -70,7 +84,7 @@ pub(crate) async fn forward_uni(
 async fn copy(
     mut recv: RecvStream,
     mut send: SendStream,
-    counter: &AtomicU64,
+    counter: &ByteCount,
     tap: StreamTap,
     cancel: &CancellationToken,
 ) {
@@ -108,7 +122,7 @@ async fn copy(
                 };
                 match written {
                     Ok(()) => {
-                        counter.fetch_add(len, Ordering::Relaxed);
+                        counter.add(len);
                     }
                     Err(WriteError::Stopped(code)) => {
                         let _ = recv.stop(code);

@@ -13,7 +13,9 @@
 
 pub mod config;
 mod forward;
+mod http;
 mod limits;
+mod metrics;
 mod registry;
 mod tap;
 
@@ -25,7 +27,7 @@ use std::time::Duration;
 
 pub use client::{ClientError, Registration, RelayClient, RelayTrust};
 pub use limits::Rate;
-pub use server::{RateLimits, Relay, RelayConfig, RelayError, RelayEvent, TlsSource};
+pub use server::{RateLimits, Relay, RelayConfig, RelayError, RelayEvent, RelayHandle, TlsSource};
 pub use tls::{Fingerprint, FingerprintParseError, TlsError};
 
 #[cfg(feature = "tap")]

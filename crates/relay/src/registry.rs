@@ -1,8 +1,8 @@
 //! The relay's sans-IO core: which connections exist, which hosts wait under which routing code,
-//! who is paired with whom, code expiry, rate limits and capacity. No sockets, no clock of its own:
-//! every call takes `now`, so tests drive it through simulated time.
+//! who is paired with whom, code expiry, idle deadlines, rate limits and capacity. No sockets, no
+//! clock of its own: every call takes `now`, so tests drive it through simulated time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -10,23 +10,50 @@ use tandem_proto::PROTOCOL_VERSION;
 use tandem_proto::code::{MAX_ROUTING_DIGITS, MIN_ROUTING_DIGITS, RoutingCode};
 use tandem_proto::relay::{RefusalReason, RelayNotice};
 
-use crate::limits::{Bucket, IpKey, RateLimits};
+use crate::limits::{Bucket, IpKey, Rate, RateLimits, Source};
 
 /// How often idle per-address rate-limit state is swept away.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(1);
-/// Random draws per code length before trying a longer one. With occupancy kept under 10%, 32
-/// collisions in a row happen with probability below 1e-32.
+/// Random draws per code length before trying a longer one. With occupancy kept under 0.1%, 32
+/// collisions in a row never happen in practice.
 const DRAWS_PER_LENGTH: usize = 32;
+/// A length of routing code is used while fewer than 1 in this many of its codes are taken, so a
+/// random guess names a waiting host with probability below 1/`SPARSENESS`.
+const SPARSENESS: u64 = 1_000;
+
+/// Fair share: a source may take from the lower half of a global bucket once per
+/// `RESERVE_COST` minutes (per unit: its /56 and /48 get 4 and 16 times that).
+const RESERVE_COST: u32 = 10;
+/// The reserve bucket: `RESERVE_COST` tokens regained per `RESERVE_COST` minutes, one use costing
+/// all of them.
+const RESERVE: Rate = Rate::new(RESERVE_COST, 1);
 
 /// A connection's id, allocated by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct ConnId(pub u64);
+
+/// Which limit a rate-limit refusal hit, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum LimitHit {
+    /// The source's own bucket (address, /56 or /48) is empty.
+    PerSource,
+    /// The relay is busy and the source has already used its share.
+    FairShare,
+    /// The relay-wide bucket is empty.
+    Global,
+    /// Too many addresses are being tracked.
+    Tracking,
+    /// Too many connections or waiting hosts from this source.
+    SourceCapacity,
+}
 
 /// Why a request was refused, ready to send as [`RelayNotice::Refused`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub reason: RefusalReason,
     pub detail: String,
+    /// For rate-limit refusals: which limit.
+    pub hit: Option<LimitHit>,
 }
 
 impl Refusal {
@@ -34,6 +61,15 @@ impl Refusal {
         Self {
             reason,
             detail: detail.into(),
+            hit: None,
+        }
+    }
+
+    fn limited(hit: LimitHit, detail: impl Into<String>) -> Self {
+        Self {
+            reason: RefusalReason::RateLimited,
+            detail: detail.into(),
+            hit: Some(hit),
         }
     }
 
@@ -48,6 +84,7 @@ impl Refusal {
 const DETAIL_IP_RATE: &str = "too many attempts from your address; wait a minute and try again";
 const DETAIL_GLOBAL_RATE: &str =
     "the relay is handling too many requests right now; wait a minute and try again";
+const DETAIL_FAIR_SHARE: &str = "the relay is busy and your address has used its share of attempts; wait a few minutes and try again";
 const DETAIL_UNKNOWN: &str = "no session is waiting under that code";
 
 /// A host got a code.
@@ -57,6 +94,9 @@ pub(crate) struct Registered {
     pub ttl_secs: u32,
     /// The id of the session this code leads to, for logs and events (never the code itself).
     pub session: u64,
+    /// The host was paired (e.g. with a viewer whose code was wrong) and left that session to wait
+    /// with a new code: its former peer is told.
+    pub left: Option<Ended>,
 }
 
 /// A viewer joined a waiting host.
@@ -93,7 +133,8 @@ pub(crate) struct Expiry {
 
 #[derive(Debug)]
 enum ConnState {
-    Idle,
+    /// Neither waiting nor paired: allowed only until `deadline`.
+    Idle { deadline: Instant },
     Waiting {
         routing: RoutingCode,
         session: u64,
@@ -102,12 +143,14 @@ enum ConnState {
     Paired {
         peer: ConnId,
         session: u64,
+        /// Whether this side registered (the host) rather than joined.
+        is_host: bool,
     },
 }
 
 #[derive(Debug)]
 struct ConnEntry {
-    ip: IpKey,
+    source: Source,
     state: ConnState,
 }
 
@@ -116,10 +159,14 @@ struct Waiting {
     host: ConnId,
 }
 
+/// The rate-limit state of one unit (address or prefix); `scale` multiplies its rates.
 #[derive(Debug, Clone, Copy)]
 struct IpBuckets {
+    scale: u32,
     register: Bucket,
     join: Bucket,
+    /// Uses of the lower half of the global buckets (fair share), both attempts together.
+    reserve: Bucket,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,16 +175,32 @@ enum Attempt {
     Join,
 }
 
+/// Snapshot of the registry's sizes, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub connections: usize,
+    pub idle: usize,
+    pub waiting: usize,
+    pub paired: usize,
+    pub tracked_sources: usize,
+}
+
 /// The registry. One per relay, owned by the relay's actor.
 #[derive(Debug)]
 pub(crate) struct Registry {
     limits: RateLimits,
     max_ttl_secs: u32,
     conns: HashMap<ConnId, ConnEntry>,
+    /// Connections per address and per IPv6 /56 and /48.
     conns_per_ip: HashMap<IpKey, u32>,
+    /// Waiting hosts per address and per IPv6 /56 and /48.
+    waiting_per_ip: HashMap<IpKey, u32>,
     codes: HashMap<RoutingCode, Waiting>,
     /// Waiting hosts by expiry time (then session id, unique).
     expiries: BTreeMap<(Instant, u64), ConnId>,
+    /// Idle connections by deadline.
+    idle_deadlines: BTreeSet<(Instant, ConnId)>,
+    paired: usize,
     ip_buckets: HashMap<IpKey, IpBuckets>,
     register_global: Bucket,
     join_global: Bucket,
@@ -155,54 +218,70 @@ impl Registry {
             max_ttl_secs,
             conns: HashMap::new(),
             conns_per_ip: HashMap::new(),
+            waiting_per_ip: HashMap::new(),
             codes: HashMap::new(),
             expiries: BTreeMap::new(),
+            idle_deadlines: BTreeSet::new(),
+            paired: 0,
             ip_buckets: HashMap::new(),
             next_session: 1,
             last_prune: now,
         }
     }
 
-    /// A new connection from `ip` wants in. Refused past the total or per-address limit.
-    pub fn connect(&mut self, conn: ConnId, ip: IpAddr, _now: Instant) -> Result<(), Refusal> {
-        let ip = IpKey::from(ip);
+    /// New limits (e.g. a reloaded config). Existing connections, codes and sessions stay; the new
+    /// limits apply to what comes next. Buckets keep their tokens, capped by the new bursts.
+    pub fn set_limits(&mut self, limits: RateLimits, max_ttl: Duration) {
+        self.max_ttl_secs = u32::try_from(max_ttl.as_secs()).unwrap_or(u32::MAX).max(1);
+        self.limits = limits;
+    }
+
+    /// A new connection from `ip` wants in. Refused past the total or per-source limit.
+    pub fn connect(&mut self, conn: ConnId, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
+        let source = Source::from(ip);
         if self.conns.len() >= self.limits.max_connections {
             return Err(Refusal::new(
                 RefusalReason::Full,
                 "the relay is at capacity; try again later",
             ));
         }
-        let count = self.conns_per_ip.get(&ip).copied().unwrap_or(0);
-        if count >= self.limits.max_connections_per_ip {
-            return Err(Refusal::new(
-                RefusalReason::RateLimited,
-                "too many connections from your address; close some and try again",
-            ));
+        for (key, scale) in source.keys() {
+            let count = self.conns_per_ip.get(&key).copied().unwrap_or(0);
+            if count >= self.limits.max_connections_per_ip.saturating_mul(scale) {
+                return Err(Refusal::limited(
+                    LimitHit::SourceCapacity,
+                    "too many connections from your address; close some and try again",
+                ));
+            }
         }
-        self.conns_per_ip.insert(ip, count + 1);
+        for (key, _) in source.keys() {
+            *self.conns_per_ip.entry(key).or_default() += 1;
+        }
+        let deadline = now + self.limits.idle_timeout;
+        self.idle_deadlines.insert((deadline, conn));
         self.conns.insert(
             conn,
             ConnEntry {
-                ip,
-                state: ConnState::Idle,
+                source,
+                state: ConnState::Idle { deadline },
             },
         );
         Ok(())
     }
 
     /// A connection is gone: forget its code, or end its session and free its peer.
-    pub fn disconnect(&mut self, conn: ConnId) -> Departure {
+    pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Departure {
         let Some(entry) = self.conns.remove(&conn) else {
             return Departure::Quiet;
         };
-        if let Some(count) = self.conns_per_ip.get_mut(&entry.ip) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.conns_per_ip.remove(&entry.ip);
-            }
+        for (key, _) in entry.source.keys() {
+            decrement(&mut self.conns_per_ip, key);
         }
         match entry.state {
-            ConnState::Idle => Departure::Quiet,
+            ConnState::Idle { deadline } => {
+                self.idle_deadlines.remove(&(deadline, conn));
+                Departure::Quiet
+            }
             ConnState::Waiting {
                 routing,
                 session,
@@ -210,12 +289,14 @@ impl Registry {
             } => {
                 self.forget_code(&routing, conn);
                 self.expiries.remove(&(expires, session));
+                for (key, _) in entry.source.keys() {
+                    decrement(&mut self.waiting_per_ip, key);
+                }
                 Departure::StoppedWaiting { session }
             }
-            ConnState::Paired { peer, session } => {
-                if let Some(peer_entry) = self.conns.get_mut(&peer) {
-                    peer_entry.state = ConnState::Idle;
-                }
+            ConnState::Paired { peer, session, .. } => {
+                self.paired = self.paired.saturating_sub(2);
+                self.make_idle(peer, now);
                 Departure::LeftSession(Ended {
                     session,
                     survivor: peer,
@@ -224,7 +305,9 @@ impl Registry {
         }
     }
 
-    /// A host asks for a code. A host already waiting gets a new code and its old one is forgotten.
+    /// A host asks for a code. A host already waiting gets a new code and its old one is forgotten;
+    /// a paired host leaves its session (its peer is told) and waits under a new code: that is how a
+    /// host whose code was burned by a wrong viewer gets a fresh one without reconnecting.
     pub fn register(
         &mut self,
         conn: ConnId,
@@ -239,26 +322,39 @@ impl Registry {
                 "unknown connection",
             ));
         };
-        let ip = entry.ip;
-        match entry.state {
-            ConnState::Paired { .. } => {
+        let source = entry.source;
+        let replacing = match entry.state {
+            ConnState::Paired { is_host: false, .. } => {
                 return Err(Refusal::new(
                     RefusalReason::BadRequest,
-                    "this connection is already paired",
+                    "this connection joined a session and cannot register",
                 ));
             }
-            ConnState::Idle | ConnState::Waiting { .. } => {}
+            ConnState::Waiting { .. } => true,
+            ConnState::Idle { .. } | ConnState::Paired { is_host: true, .. } => false,
+        };
+        self.check_rate(Attempt::Register, source, now)?;
+        if !replacing {
+            if self.codes.len() >= self.limits.max_waiting_hosts {
+                return Err(Refusal::new(
+                    RefusalReason::Full,
+                    "the relay has too many sessions waiting; try again in a few minutes",
+                ));
+            }
+            for (key, scale) in source.keys() {
+                let count = self.waiting_per_ip.get(&key).copied().unwrap_or(0);
+                if count >= self.limits.max_waiting_per_ip.saturating_mul(scale) {
+                    return Err(Refusal::limited(
+                        LimitHit::SourceCapacity,
+                        "too many sessions are waiting from your address; use or cancel one first",
+                    ));
+                }
+            }
         }
-        self.check_rate(Attempt::Register, ip, now)?;
-        // Replacing: the old code goes first, so it neither counts towards capacity nor can be drawn.
-        self.stop_waiting(conn);
-        if self.codes.len() >= self.limits.max_waiting_hosts {
-            return Err(Refusal::new(
-                RefusalReason::Full,
-                "the relay has too many sessions waiting; try again in a few minutes",
-            ));
-        }
+        // Replacing: the old code goes first, so it cannot be drawn again at once.
+        self.stop_waiting(conn, now);
         let routing = self.allocate()?;
+        let left = self.leave_pairing(conn, now);
         let ttl_secs = match ttl_secs {
             0 => self.max_ttl_secs,
             requested => requested.min(self.max_ttl_secs),
@@ -268,17 +364,22 @@ impl Registry {
         self.next_session += 1;
         self.codes.insert(routing.clone(), Waiting { host: conn });
         self.expiries.insert((expires, session), conn);
-        if let Some(entry) = self.conns.get_mut(&conn) {
-            entry.state = ConnState::Waiting {
+        for (key, _) in source.keys() {
+            *self.waiting_per_ip.entry(key).or_default() += 1;
+        }
+        self.set_state(
+            conn,
+            ConnState::Waiting {
                 routing: routing.clone(),
                 session,
                 expires,
-            };
-        }
+            },
+        );
         Ok(Registered {
             routing,
             ttl_secs,
             session,
+            left,
         })
     }
 
@@ -298,9 +399,9 @@ impl Registry {
                 "unknown connection",
             ));
         };
-        let ip = entry.ip;
+        let source = entry.source;
         match entry.state {
-            ConnState::Idle => {}
+            ConnState::Idle { .. } => {}
             ConnState::Waiting { .. } => {
                 return Err(Refusal::new(
                     RefusalReason::BadRequest,
@@ -314,12 +415,12 @@ impl Registry {
                 ));
             }
         }
-        self.check_rate(Attempt::Join, ip, now)?;
+        self.check_rate(Attempt::Join, source, now)?;
         let Some(waiting) = self.codes.remove(routing) else {
             return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
         };
         let host = waiting.host;
-        let Some(host_entry) = self.conns.get_mut(&host) else {
+        let Some(host_entry) = self.conns.get(&host) else {
             return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
         };
         let ConnState::Waiting {
@@ -334,16 +435,26 @@ impl Registry {
             return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
         }
         self.expiries.remove(&(expires, session));
-        host_entry.state = ConnState::Paired {
-            peer: conn,
-            session,
-        };
-        if let Some(viewer) = self.conns.get_mut(&conn) {
-            viewer.state = ConnState::Paired {
+        for (key, _) in host_entry.source.keys() {
+            decrement(&mut self.waiting_per_ip, key);
+        }
+        self.set_state(
+            host,
+            ConnState::Paired {
+                peer: conn,
+                session,
+                is_host: true,
+            },
+        );
+        self.set_state(
+            conn,
+            ConnState::Paired {
                 peer: host,
                 session,
-            };
-        }
+                is_host: false,
+            },
+        );
+        self.paired += 2;
         Ok(Pairing { session, host })
     }
 
@@ -356,11 +467,15 @@ impl Registry {
                 break;
             }
             let host = entry.remove();
-            if let Some(host_entry) = self.conns.get_mut(&host)
-                && let ConnState::Waiting { routing, .. } =
-                    std::mem::replace(&mut host_entry.state, ConnState::Idle)
+            if let Some(host_entry) = self.conns.get(&host)
+                && let ConnState::Waiting { routing, .. } = &host_entry.state
             {
+                let (routing, source) = (routing.clone(), host_entry.source);
                 self.forget_code(&routing, host);
+                for (key, _) in source.keys() {
+                    decrement(&mut self.waiting_per_ip, key);
+                }
+                self.make_idle(host, now);
             }
             expired.push(Expiry { host, session });
         }
@@ -368,7 +483,43 @@ impl Registry {
         expired
     }
 
-    /// When [`Registry::expire`] next has something to do.
+    /// Connections that stayed idle (no code, no peer) past their deadline. They are not forgotten
+    /// here: the shell closes them, and their [`Registry::disconnect`] follows.
+    pub fn idle_out(&mut self, now: Instant) -> Vec<ConnId> {
+        let mut out = Vec::new();
+        while let Some(&(deadline, conn)) = self.idle_deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.idle_deadlines.pop_first();
+            out.push(conn);
+        }
+        out
+    }
+
+    /// When [`Registry::expire`] or [`Registry::idle_out`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let expiry = self.expiries.keys().next().map(|(at, _)| *at);
+        let idle = self.idle_deadlines.first().map(|(at, _)| *at);
+        match (expiry, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sizes, for metrics.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            connections: self.conns.len(),
+            idle: self.idle_deadlines.len(),
+            waiting: self.codes.len(),
+            paired: self.paired,
+            tracked_sources: self.ip_buckets.len(),
+        }
+    }
+
+    /// When the next code expires.
+    #[cfg(test)]
     pub fn next_expiry(&self) -> Option<Instant> {
         self.expiries.keys().next().map(|(at, _)| *at)
     }
@@ -395,16 +546,26 @@ impl Registry {
     #[cfg(test)]
     fn check_invariants(&self) {
         let mut waiting = 0;
+        let mut paired = 0;
         let mut per_ip: HashMap<IpKey, u32> = HashMap::new();
+        let mut waiting_per_ip: HashMap<IpKey, u32> = HashMap::new();
+        let mut idle = BTreeSet::new();
         for (id, entry) in &self.conns {
-            *per_ip.entry(entry.ip).or_default() += 1;
+            for (key, _) in entry.source.keys() {
+                *per_ip.entry(key).or_default() += 1;
+            }
             match &entry.state {
-                ConnState::Idle => {}
+                ConnState::Idle { deadline } => {
+                    idle.insert((*deadline, *id));
+                }
                 ConnState::Waiting {
                     routing,
                     session,
                     expires,
                 } => {
+                    for (key, _) in entry.source.keys() {
+                        *waiting_per_ip.entry(key).or_default() += 1;
+                    }
                     assert_eq!(self.expiries.get(&(*expires, *session)), Some(id));
                     // The code leads here unless a join already consumed it (an expired-but-unswept
                     // code), in which case it may lead elsewhere or nowhere.
@@ -412,12 +573,17 @@ impl Registry {
                         waiting += 1;
                     }
                 }
-                ConnState::Paired { peer, session } => {
+                ConnState::Paired {
+                    peer,
+                    session,
+                    is_host,
+                } => {
+                    paired += 1;
                     let Some(peer_entry) = self.conns.get(peer) else {
                         panic!("{id:?} paired with a gone connection");
                     };
                     assert!(
-                        matches!(peer_entry.state, ConnState::Paired { peer: back, session: s } if back == *id && s == *session),
+                        matches!(peer_entry.state, ConnState::Paired { peer: back, session: s, is_host: h } if back == *id && s == *session && h != *is_host),
                         "pairing of {id:?} is not mutual"
                     );
                 }
@@ -440,23 +606,74 @@ impl Registry {
                 Some(ConnState::Waiting { .. })
             ));
         }
+        // Idle deadlines that fired (idle_out) are gone from the set while the connection is
+        // still known: the set holds a subset of the idle connections.
+        assert!(
+            idle.is_superset(&self.idle_deadlines),
+            "idle deadlines match"
+        );
+        assert_eq!(paired, self.paired, "paired count");
         assert_eq!(per_ip, self.conns_per_ip, "per-address counts match");
+        assert_eq!(
+            waiting_per_ip, self.waiting_per_ip,
+            "per-address waiting counts match"
+        );
         assert!(self.codes.len() <= self.limits.max_waiting_hosts);
         assert!(self.conns.len() <= self.limits.max_connections);
         assert!(self.ip_buckets.len() <= self.limits.max_tracked_ips);
     }
 
-    fn stop_waiting(&mut self, conn: ConnId) {
-        if let Some(entry) = self.conns.get_mut(&conn)
+    /// Sets a connection's state, keeping the idle-deadline index in step.
+    fn set_state(&mut self, conn: ConnId, state: ConnState) {
+        if let Some(entry) = self.conns.get_mut(&conn) {
+            if let ConnState::Idle { deadline } = entry.state {
+                self.idle_deadlines.remove(&(deadline, conn));
+            }
+            if let ConnState::Idle { deadline } = state {
+                self.idle_deadlines.insert((deadline, conn));
+            }
+            entry.state = state;
+        }
+    }
+
+    /// The connection goes back to idle with a fresh deadline.
+    fn make_idle(&mut self, conn: ConnId, now: Instant) {
+        let deadline = now + self.limits.idle_timeout;
+        self.set_state(conn, ConnState::Idle { deadline });
+    }
+
+    fn stop_waiting(&mut self, conn: ConnId, now: Instant) {
+        if let Some(entry) = self.conns.get(&conn)
             && let ConnState::Waiting {
                 routing,
                 session,
                 expires,
-            } = std::mem::replace(&mut entry.state, ConnState::Idle)
+            } = &entry.state
         {
+            let (routing, session, expires, source) =
+                (routing.clone(), *session, *expires, entry.source);
             self.forget_code(&routing, conn);
             self.expiries.remove(&(expires, session));
+            for (key, _) in source.keys() {
+                decrement(&mut self.waiting_per_ip, key);
+            }
+            self.make_idle(conn, now);
         }
+    }
+
+    /// A paired host leaves its session; its peer goes back to idle.
+    fn leave_pairing(&mut self, conn: ConnId, now: Instant) -> Option<Ended> {
+        let entry = self.conns.get(&conn)?;
+        let ConnState::Paired { peer, session, .. } = entry.state else {
+            return None;
+        };
+        self.paired = self.paired.saturating_sub(2);
+        self.make_idle(peer, now);
+        self.make_idle(conn, now);
+        Some(Ended {
+            session,
+            survivor: peer,
+        })
     }
 
     /// Forgets `routing` if it still leads to `host`: a code already forgotten at a join may have
@@ -467,15 +684,24 @@ impl Registry {
         }
     }
 
-    /// Draws an unused code, as short as occupancy allows: length L is used while fewer than a
-    /// tenth of its 10^L codes are taken (3 digits below 100 waiting hosts, 4 below 1000, ...).
+    /// The routing length for the next code: the shortest from `min_routing_digits` whose codes are
+    /// fewer than 1 in [`SPARSENESS`] taken once this one is added.
+    fn code_length(&self) -> usize {
+        let in_use = self.codes.len() as u64 + 1;
+        let min = self
+            .limits
+            .min_routing_digits
+            .clamp(MIN_ROUTING_DIGITS, MAX_ROUTING_DIGITS);
+        (min..=MAX_ROUTING_DIGITS)
+            .find(|&digits| in_use * SPARSENESS <= 10u64.pow(digits as u32))
+            .unwrap_or(MAX_ROUTING_DIGITS)
+    }
+
+    /// Draws an unused code of [`Registry::code_length`] digits (longer if, against all odds, the
+    /// draws keep colliding).
     fn allocate(&self) -> Result<RoutingCode, Refusal> {
-        let in_use = self.codes.len() as u64;
-        for digits in MIN_ROUTING_DIGITS..=MAX_ROUTING_DIGITS {
+        for digits in self.code_length()..=MAX_ROUTING_DIGITS {
             let space = 10u64.pow(digits as u32);
-            if in_use * 10 >= space && digits < MAX_ROUTING_DIGITS {
-                continue;
-            }
             for _ in 0..DRAWS_PER_LENGTH {
                 let n = random_below(space).map_err(|()| {
                     Refusal::new(
@@ -498,10 +724,21 @@ impl Registry {
         ))
     }
 
-    /// Per-address bucket first (an address over its limit spends nothing of the global budget),
-    /// then the global bucket, then the address's token. Per-address state is created only for
-    /// attempts the global bucket let through, so it grows no faster than the global rate.
-    fn check_rate(&mut self, attempt: Attempt, ip: IpKey, now: Instant) -> Result<(), Refusal> {
+    /// Per-source buckets first (a source over its limit spends nothing of the global budget),
+    /// then fair share, then the global bucket, then the source's tokens. Per-source state is
+    /// created only for attempts the global bucket let through, so it grows no faster than the
+    /// global rate.
+    ///
+    /// Fair share: while a global bucket is below half, a source may take from it only once per
+    /// [`RESERVE_COST`] minutes (its reserve bucket), so busy sources cannot drain the budget a
+    /// viewer's first attempt needs: keeping the lower half empty takes `global per minute × 10`
+    /// distinct sources (1 200 with the default join rate), not a few dozen.
+    fn check_rate(
+        &mut self,
+        attempt: Attempt,
+        source: Source,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let (per_ip, global_rate) = match attempt {
             Attempt::Register => (self.limits.register_per_ip, self.limits.register_global),
             Attempt::Join => (self.limits.join_per_ip, self.limits.join_global),
@@ -509,45 +746,77 @@ impl Registry {
         if now.saturating_duration_since(self.last_prune) >= PRUNE_INTERVAL {
             self.prune(now);
         }
-        match self.ip_buckets.get(&ip) {
-            Some(buckets) => {
-                if !pick(buckets, attempt).allows(per_ip, now) {
-                    return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_IP_RATE));
+        let mut has_reserve = true;
+        let mut new_units = 0;
+        for (key, scale) in source.keys() {
+            let rate = per_ip.scaled(scale);
+            match self.ip_buckets.get(&key) {
+                Some(buckets) => {
+                    let bucket = pick(buckets, attempt);
+                    if !bucket.allows(rate, now) {
+                        return Err(Refusal::limited(LimitHit::PerSource, DETAIL_IP_RATE));
+                    }
+                    has_reserve &= buckets.reserve.tokens(RESERVE.scaled(scale), now)
+                        >= f64::from(RESERVE_COST);
                 }
+                None => new_units += 1,
             }
-            None => {
-                if self.ip_buckets.len() >= self.limits.max_tracked_ips {
-                    return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_GLOBAL_RATE));
-                }
-            }
+        }
+        if self.ip_buckets.len() + new_units > self.limits.max_tracked_ips {
+            return Err(Refusal::limited(LimitHit::Tracking, DETAIL_GLOBAL_RATE));
         }
         let global = match attempt {
             Attempt::Register => &mut self.register_global,
             Attempt::Join => &mut self.join_global,
         };
+        let contended = global.tokens(global_rate, now) < f64::from(global_rate.burst) / 2.0;
+        if contended && !has_reserve {
+            return Err(Refusal::limited(LimitHit::FairShare, DETAIL_FAIR_SHARE));
+        }
         if !global.try_take(global_rate, now) {
-            return Err(Refusal::new(RefusalReason::RateLimited, DETAIL_GLOBAL_RATE));
+            return Err(Refusal::limited(LimitHit::Global, DETAIL_GLOBAL_RATE));
         }
         let limits = &self.limits;
-        let buckets = self.ip_buckets.entry(ip).or_insert_with(|| IpBuckets {
-            register: Bucket::full(limits.register_per_ip, now),
-            join: Bucket::full(limits.join_per_ip, now),
-        });
-        let bucket = match attempt {
-            Attempt::Register => &mut buckets.register,
-            Attempt::Join => &mut buckets.join,
-        };
-        // Checked above; taking cannot fail now.
-        bucket.try_take(per_ip, now);
+        for (key, scale) in source.keys() {
+            let buckets = self.ip_buckets.entry(key).or_insert_with(|| IpBuckets {
+                scale,
+                register: Bucket::full(limits.register_per_ip.scaled(scale), now),
+                join: Bucket::full(limits.join_per_ip.scaled(scale), now),
+                reserve: Bucket::full(RESERVE.scaled(scale), now),
+            });
+            if contended {
+                buckets
+                    .reserve
+                    .try_take_n(RESERVE.scaled(scale), now, RESERVE_COST);
+            }
+            let (bucket, rate) = match attempt {
+                Attempt::Register => (&mut buckets.register, limits.register_per_ip),
+                Attempt::Join => (&mut buckets.join, limits.join_per_ip),
+            };
+            // Checked above; taking cannot fail now.
+            bucket.try_take(rate.scaled(scale), now);
+        }
         Ok(())
     }
 
-    /// Forgets addresses whose buckets have filled up again: they are as good as new.
+    /// Forgets sources whose buckets have filled up again: they are as good as new.
     fn prune(&mut self, now: Instant) {
         let (register, join) = (self.limits.register_per_ip, self.limits.join_per_ip);
-        self.ip_buckets
-            .retain(|_, b| !(b.register.is_full(register, now) && b.join.is_full(join, now)));
+        self.ip_buckets.retain(|_, b| {
+            !(b.register.is_full(register.scaled(b.scale), now)
+                && b.join.is_full(join.scaled(b.scale), now)
+                && b.reserve.is_full(RESERVE.scaled(b.scale), now))
+        });
         self.last_prune = now;
+    }
+}
+
+fn decrement(counts: &mut HashMap<IpKey, u32>, key: IpKey) {
+    if let Some(count) = counts.get_mut(&key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&key);
+        }
     }
 }
 
@@ -585,16 +854,20 @@ fn random_below(bound: u64) -> Result<u64, ()> {
     }
 }
 
-/// The most addresses a flood can make the registry track: each was let through by a global bucket
-/// and stays until its own bucket is full again.
+/// The most units a flood can make the registry track: each was let through by a global bucket
+/// and stays until its own bucket is full again; an IPv6 source counts as three units.
 #[cfg(test)]
 pub(crate) fn max_tracked_under_flood(limits: &RateLimits) -> usize {
-    let bound = |global: crate::limits::Rate, per_ip: crate::limits::Rate| {
-        let window = per_ip.refill_time().as_secs_f64() + PRUNE_INTERVAL.as_secs_f64();
+    let bound = |global: Rate, per_ip: Rate| {
+        let window = per_ip
+            .refill_time()
+            .max(RESERVE.refill_time())
+            .as_secs_f64()
+            + PRUNE_INTERVAL.as_secs_f64();
         (f64::from(global.burst) + f64::from(global.per_minute) / 60.0 * window).ceil() as usize
     };
-    bound(limits.register_global, limits.register_per_ip)
-        + bound(limits.join_global, limits.join_per_ip)
+    3 * (bound(limits.register_global, limits.register_per_ip)
+        + bound(limits.join_global, limits.join_per_ip))
 }
 
 #[cfg(test)]
@@ -613,9 +886,12 @@ mod tests {
             join_per_ip: lots,
             join_global: lots,
             max_waiting_hosts: 100_000,
+            max_waiting_per_ip: 1_000_000,
             max_connections: 1_000_000,
             max_connections_per_ip: 1_000_000,
             max_tracked_ips: 1_000_000,
+            min_routing_digits: 3,
+            idle_timeout: Duration::from_secs(3_600),
         }
     }
 
@@ -658,16 +934,18 @@ mod tests {
     }
 
     #[test]
-    fn codes_grow_from_three_digits_with_occupancy_and_never_repeat() {
+    fn codes_grow_with_occupancy_so_one_guess_in_a_thousand_at_most_hits_and_never_repeat() {
         let mut sim = Sim::new(generous(), 600);
         let mut seen = std::collections::HashSet::new();
         for i in 0..1_100u32 {
             let (_, registered) = sim.host(ip(i), 60);
             let len = registered.routing.as_str().len();
+            // Code #i is drawn with i codes in use: i + 1 after it.
             let expected = match i {
-                0..100 => 3,
-                100..1000 => 4,
-                _ => 5,
+                0 => 3,
+                1..10 => 4,
+                10..100 => 5,
+                _ => 6,
             };
             assert_eq!(len, expected, "code #{i}");
             assert!(seen.insert(registered.routing), "code #{i} reused");
@@ -688,7 +966,7 @@ mod tests {
         assert_eq!(pairing.session, registered.session);
         assert_eq!(sim.reg.waiting(), 0);
         // Whether that viewer was right or not (the PAKE decides), nobody gets a second try.
-        sim.reg.disconnect(viewer);
+        sim.reg.disconnect(viewer, sim.now);
         let second = sim.conn(ip(3));
         let refusal = sim
             .reg
@@ -824,7 +1102,7 @@ mod tests {
         let mut sim = Sim::new(generous(), 600);
         let (waiting_host, registered) = sim.host(ip(1), 60);
         assert_eq!(
-            sim.reg.disconnect(waiting_host),
+            sim.reg.disconnect(waiting_host, sim.now),
             Departure::StoppedWaiting {
                 session: registered.session
             }
@@ -838,17 +1116,17 @@ mod tests {
             .join(viewer, V, &registered.routing, sim.now)
             .expect("paired");
         assert_eq!(
-            sim.reg.disconnect(viewer),
+            sim.reg.disconnect(viewer, sim.now),
             Departure::LeftSession(Ended {
                 session: registered.session,
                 survivor: host
             })
         );
-        assert_eq!(sim.reg.disconnect(viewer), Departure::Quiet);
+        assert_eq!(sim.reg.disconnect(viewer, sim.now), Departure::Quiet);
         // The survivor is idle again and may register anew.
         sim.reg.register(host, V, 60, sim.now).expect("again");
         assert_eq!(
-            sim.reg.disconnect(host),
+            sim.reg.disconnect(host, sim.now),
             Departure::StoppedWaiting { session: 3 }
         );
         assert_eq!(sim.reg.connections(), 0);
@@ -965,7 +1243,7 @@ mod tests {
             {
                 limited += 1;
             }
-            sim.reg.disconnect(conn);
+            sim.reg.disconnect(conn, sim.now);
             peak = peak.max(sim.reg.tracked_ips());
         }
         assert!(
@@ -978,16 +1256,18 @@ mod tests {
             "flood codes were freed on disconnect"
         );
         assert_eq!(sim.reg.connections(), 1, "only the legitimate host is left");
-        // Idle state is forgotten once the buckets refill.
-        sim.advance(Duration::from_secs(120));
-        sim.reg.expire(sim.now);
-        assert_eq!(sim.reg.tracked_ips(), 0);
-        // The legitimate host's code survived unless a guess hit it (6-digit guesses never match a
-        // 3-digit code).
+        // The legitimate host's code survived (6-digit guesses never match its shorter code), and
+        // its viewer, a new address, gets through once the flood stops and the global bucket
+        // refills.
+        sim.advance(Duration::from_secs(60));
         let viewer = sim.conn(ip(5));
         sim.reg
             .join(viewer, V, &registered.routing, sim.now)
             .expect("the real host is still reachable");
+        // Idle state is forgotten once the buckets refill (the fair-share reserve takes longest).
+        sim.advance(RESERVE.refill_time() + PRUNE_INTERVAL);
+        sim.reg.expire(sim.now);
+        assert_eq!(sim.reg.tracked_ips(), 0);
     }
 
     #[test]
@@ -1048,7 +1328,7 @@ mod tests {
             .connect(ConnId(101), ip(6), sim.now)
             .expect_err("total");
         assert_eq!(r.reason, RefusalReason::Full);
-        sim.reg.disconnect(first);
+        sim.reg.disconnect(first, sim.now);
         sim.reg
             .connect(ConnId(102), ip(1), sim.now)
             .expect("room again");
@@ -1074,11 +1354,14 @@ mod tests {
             join_per_ip: Rate::new(5, 30),
             join_global: Rate::new(50, 300),
             max_waiting_hosts: 8,
+            max_waiting_per_ip: 3,
             max_connections: 120,
             max_connections_per_ip: 20,
             max_tracked_ips: 16,
+            min_routing_digits: 3,
+            idle_timeout: Duration::from_secs(5),
         };
-        let (mut paired, mut expired, mut limited, mut full) = (0, 0, 0, 0);
+        let (mut paired, mut expired, mut limited, mut full, mut idled) = (0, 0, 0, 0, 0);
         for seed in 1..=20u64 {
             let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
             let mut sim = Sim::new(limits.clone(), 20);
@@ -1097,7 +1380,7 @@ mod tests {
                     2 if !live.is_empty() => {
                         let i = rng.below(live.len() as u64) as usize;
                         let gone = live.swap_remove(i);
-                        sim.reg.disconnect(gone);
+                        sim.reg.disconnect(gone, sim.now);
                     }
                     3 | 4 if !live.is_empty() => {
                         let conn = live[rng.below(live.len() as u64) as usize];
@@ -1135,12 +1418,19 @@ mod tests {
                         }
                     }
                     7 => sim.advance(Duration::from_millis(rng.below(1_000))),
-                    _ => expired += sim.reg.expire(sim.now).len(),
+                    _ => {
+                        expired += sim.reg.expire(sim.now).len();
+                        for gone in sim.reg.idle_out(sim.now) {
+                            live.retain(|c| *c != gone);
+                            sim.reg.disconnect(gone, sim.now);
+                            idled += 1;
+                        }
+                    }
                 }
                 sim.reg.check_invariants();
             }
             for conn in live.drain(..) {
-                sim.reg.disconnect(conn);
+                sim.reg.disconnect(conn, sim.now);
                 sim.reg.check_invariants();
             }
             assert_eq!(sim.reg.connections(), 0);
@@ -1153,5 +1443,275 @@ mod tests {
         assert!(expired > 100, "expired {expired}");
         assert!(limited > 100, "rate limited {limited}");
         assert!(full > 100, "full {full}");
+        assert!(idled > 100, "idled out {idled}");
+    }
+
+    fn ip6(text: &str) -> IpAddr {
+        text.parse().expect("ipv6")
+    }
+
+    #[test]
+    fn idle_connections_get_a_deadline_that_refusals_do_not_extend() {
+        let limits = RateLimits {
+            idle_timeout: Duration::from_secs(30),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let t0 = sim.now;
+        let silent = sim.conn(ip(1));
+        let refused = sim.conn(ip(2));
+        assert_eq!(sim.reg.next_deadline(), Some(t0 + Duration::from_secs(30)));
+        // Refused requests keep a connection idle: its deadline stays where it was.
+        sim.advance(Duration::from_secs(20));
+        let nowhere = RoutingCode::new("99999").expect("code");
+        for _ in 0..3 {
+            sim.reg.join(refused, V, &nowhere, sim.now).expect_err("no");
+        }
+        sim.reg
+            .register(refused, V + 1, 60, sim.now)
+            .expect_err("version");
+        // A host that registers has no idle deadline while it waits...
+        let (host, registered) = sim.host(ip(3), 20);
+        assert!(
+            sim.reg
+                .idle_out(t0 + Duration::from_millis(29_999))
+                .is_empty()
+        );
+        let mut out = sim.reg.idle_out(t0 + Duration::from_secs(30));
+        out.sort();
+        assert_eq!(out, vec![silent, refused]);
+        sim.reg.disconnect(silent, sim.now);
+        sim.reg.disconnect(refused, sim.now);
+        sim.reg.check_invariants();
+        // ...and gets a fresh one when its code expires...
+        sim.advance(Duration::from_secs(20));
+        assert_eq!(sim.reg.expire(sim.now).len(), 1);
+        let expired_at = sim.now;
+        assert_eq!(
+            sim.reg.next_deadline(),
+            Some(expired_at + Duration::from_secs(30))
+        );
+        // ...or when its session ends: the survivor is idle again.
+        let again = sim.reg.register(host, V, 60, sim.now).expect("again");
+        assert_ne!(again.routing, registered.routing);
+        let viewer = sim.conn(ip(4));
+        sim.reg
+            .join(viewer, V, &again.routing, sim.now)
+            .expect("paired");
+        sim.advance(Duration::from_secs(100));
+        assert!(sim.reg.idle_out(sim.now).is_empty(), "paired: no deadline");
+        sim.reg.disconnect(viewer, sim.now);
+        assert_eq!(
+            sim.reg.next_deadline(),
+            Some(sim.now + Duration::from_secs(30))
+        );
+        assert_eq!(
+            sim.reg.idle_out(sim.now + Duration::from_secs(30)),
+            vec![host]
+        );
+        sim.reg.check_invariants();
+    }
+
+    #[test]
+    fn ipv6_connections_are_also_capped_per_56_and_48() {
+        let limits = RateLimits {
+            max_connections_per_ip: 2,
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        // Four /64s of one /56 fill its cap of 2 × 4.
+        for subnet in 0..4 {
+            for host in 1..=2 {
+                sim.conn(ip6(&format!("2001:db8:0:{subnet:x}::{host}")));
+            }
+        }
+        let r = sim
+            .reg
+            .connect(ConnId(1_000), ip6("2001:db8:0:4::1"), sim.now)
+            .expect_err("the /56 is full");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        // Other /56s of the same /48 fill its cap of 2 × 16.
+        for subnet in 1..4u32 {
+            for n in 0..8u32 {
+                let addr = format!("2001:db8:0:{:x}::{}", subnet * 0x100 + n / 2, n % 2 + 1);
+                sim.conn(ip6(&addr));
+            }
+        }
+        let r = sim
+            .reg
+            .connect(ConnId(1_001), ip6("2001:db8:0:f00::1"), sim.now)
+            .expect_err("the /48 is full");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        sim.conn(ip6("2001:db8:1::1"));
+        sim.reg.check_invariants();
+    }
+
+    #[test]
+    fn ipv6_rate_limits_also_count_the_48() {
+        let limits = RateLimits {
+            join_per_ip: Rate::new(1, 1),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let nowhere = RoutingCode::new("99999").expect("code");
+        // Each /64 of one /48 gets its one attempt until the /48's 16 are spent.
+        let mut outcomes = Vec::new();
+        for subnet in 0..20u32 {
+            let conn = sim.conn(ip6(&format!("2001:db8:0:{:x}::1", subnet * 0x100)));
+            outcomes.push(
+                sim.reg
+                    .join(conn, V, &nowhere, sim.now)
+                    .expect_err("no")
+                    .reason,
+            );
+        }
+        assert_eq!(&outcomes[..16], &[RefusalReason::UnknownCode; 16]);
+        assert_eq!(&outcomes[16..], &[RefusalReason::RateLimited; 4]);
+        let elsewhere = sim.conn(ip6("2001:db8:1::1"));
+        let r = sim
+            .reg
+            .join(elsewhere, V, &nowhere, sim.now)
+            .expect_err("no");
+        assert_eq!(r.reason, RefusalReason::UnknownCode);
+    }
+
+    #[test]
+    fn waiting_hosts_are_capped_per_source() {
+        let limits = RateLimits {
+            max_waiting_per_ip: 2,
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let (first, _) = sim.host(ip(1), 60);
+        sim.host(ip(1), 60);
+        let third = sim.conn(ip(1));
+        let r = sim.reg.register(third, V, 60, sim.now).expect_err("capped");
+        assert_eq!(r.reason, RefusalReason::RateLimited);
+        assert_eq!(r.hit, Some(LimitHit::SourceCapacity));
+        // Replacing a code is not a new one; another address is not affected.
+        sim.reg.register(first, V, 60, sim.now).expect("replace");
+        sim.host(ip(2), 60);
+        // A code used up frees the slot.
+        let viewer = sim.conn(ip(3));
+        let again = sim.reg.register(first, V, 60, sim.now).expect("replace");
+        sim.reg
+            .join(viewer, V, &again.routing, sim.now)
+            .expect("paired");
+        sim.reg.register(third, V, 60, sim.now).expect("room again");
+        sim.reg.check_invariants();
+    }
+
+    /// A hundred addresses that keep joining at their own limit (together more than the global
+    /// rate), and now and then a viewer's first join.
+    #[test]
+    fn busy_sources_cannot_drain_the_global_budget_a_first_join_needs() {
+        let limits = RateLimits {
+            join_per_ip: Rate::new(5, 2),
+            join_global: Rate::new(60, 120),
+            ..generous()
+        };
+        let mut sim = Sim::new(limits, 600);
+        let nowhere = RoutingCode::new("99999").expect("code");
+        let busy: Vec<ConnId> = (0..100).map(|i| sim.conn(ip(i))).collect();
+        let (mut admitted_first, mut tried_first) = (0, 0);
+        for second in 0..600u32 {
+            for &conn in &busy {
+                let _ = sim.reg.join(conn, V, &nowhere, sim.now);
+            }
+            if second % 10 == 9 {
+                // A viewer's first attempt, from an address that has not tried before.
+                let (_, registered) = sim.host(ip(10_000 + second), 60);
+                let viewer = sim.conn(ip(20_000 + second));
+                tried_first += 1;
+                if sim
+                    .reg
+                    .join(viewer, V, &registered.routing, sim.now)
+                    .is_ok()
+                {
+                    admitted_first += 1;
+                }
+            }
+            sim.advance(Duration::from_secs(1));
+        }
+        // Only the busy sources' first reserved attempts, all at once at the start, can crowd out
+        // a first join (for about 100 / 2 per second = 50 s); after that, every one gets through.
+        assert!(
+            admitted_first + 5 >= tried_first,
+            "{admitted_first} of {tried_first} first joins got through"
+        );
+    }
+
+    #[test]
+    fn a_sweep_from_many_addresses_covers_a_small_part_of_the_code_space() {
+        let limits = RateLimits::default();
+        let mut sim = Sim::new(limits.clone(), 600);
+        let (_, registered) = sim.host(ip(0), 600);
+        let digits = registered.routing.as_str().len();
+        assert!(digits >= 5, "{digits} digits");
+        // Ten thousand addresses, each guessing as often as it may, for the code's whole lifetime.
+        let mut guesses = 0u64;
+        let mut next = 0u32;
+        for _ in 0..600 {
+            for _ in 0..50 {
+                next += 1;
+                let conn = sim.conn(ip(1 + next % 10_000));
+                let guess = format!("{:0digits$}", u64::from(next) % 10u64.pow(digits as u32));
+                let guess = RoutingCode::new(&guess).expect("code");
+                match sim.reg.join(conn, V, &guess, sim.now) {
+                    Err(r) if r.reason == RefusalReason::RateLimited => {}
+                    _ => guesses += 1,
+                }
+                sim.reg.disconnect(conn, sim.now);
+            }
+            sim.advance(Duration::from_secs(1));
+        }
+        let global = limits.join_global;
+        let bound = u64::from(global.burst) + u64::from(global.per_minute) * 10;
+        assert!(guesses <= bound, "{guesses} guesses, bound {bound}");
+        let covered = guesses as f64 / 10f64.powi(digits as i32);
+        assert!(
+            covered < 0.015,
+            "the sweep covered {covered:.4} of the codes"
+        );
+    }
+
+    #[test]
+    fn a_host_whose_code_was_burned_registers_again_from_its_session() {
+        let mut sim = Sim::new(generous(), 600);
+        let (host, first) = sim.host(ip(1), 60);
+        let guesser = sim.conn(ip(2));
+        sim.reg
+            .join(guesser, V, &first.routing, sim.now)
+            .expect("paired");
+        // The end-to-end handshake fails; the guesser stays connected. The host asks again.
+        let second = sim.reg.register(host, V, 60, sim.now).expect("fresh code");
+        assert_eq!(
+            second.left,
+            Some(Ended {
+                session: first.session,
+                survivor: guesser
+            })
+        );
+        assert_ne!(second.session, first.session);
+        sim.reg.check_invariants();
+        // The guesser is idle and cannot register as a host of that session, nor reuse the code.
+        let r = sim
+            .reg
+            .join(guesser, V, &first.routing, sim.now)
+            .expect_err("used");
+        assert_eq!(r.reason, RefusalReason::UnknownCode);
+        let viewer = sim.conn(ip(3));
+        let pairing = sim
+            .reg
+            .join(viewer, V, &second.routing, sim.now)
+            .expect("the real viewer");
+        assert_eq!(pairing.host, host);
+        // A viewer of a session cannot register.
+        let r = sim
+            .reg
+            .register(viewer, V, 60, sim.now)
+            .expect_err("viewer");
+        assert_eq!(r.reason, RefusalReason::BadRequest);
+        sim.reg.check_invariants();
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -21,8 +21,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::forward::ByteCount;
+use crate::http::HttpState;
 pub use crate::limits::{Rate, RateLimits};
-use crate::registry::{ConnId, Departure, Registry};
+use crate::metrics::{Closed, Direction, EndLabel, EndReason, Limit, LimitLabel, Metrics};
+use crate::registry::{ConnId, Departure, Ended, Registry};
 #[cfg(feature = "tap")]
 use crate::tap::ForwardTap;
 use crate::tap::{PairingTap, TapSource};
@@ -30,11 +33,20 @@ use crate::tls::{self, Fingerprint, TlsError};
 use crate::{
     CLOSE_IDLE, CLOSE_PROTOCOL, CLOSE_SHUTDOWN, DEFAULT_MAX_CODE_TTL, STREAM_PEER_GONE, forward,
 };
+use prometheus_client::metrics::gauge::Gauge;
 
-/// How long a new connection may take to send its first request.
-const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Refused requests one connection may make; the next refusal closes it.
+pub const MAX_REFUSALS_PER_CONNECTION: u32 = 8;
 /// How long shutdown waits for connections to close cleanly.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// The tracing target of the audit trail: one event per code handed out ("host registered",
+/// fields `conn_id`, `session_id`, `ttl_secs`), session start ("session started": `session_id`,
+/// `host_conn`, `viewer_conn`, `waited_ms`), session end ("session ended": `session_id`, `reason`,
+/// `duration_ms`, `waited_ms`, `bytes_host_to_viewer`, `bytes_viewer_to_host`) and expiry ("code
+/// expired unused": `session_id`). Never codes, content or keys.
+pub const AUDIT: &str = "tandem_relay::audit";
+/// How long a drain lets sessions carry on unless configured otherwise.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Events buffered for slow subscribers before the oldest are dropped.
 const EVENT_CAPACITY: usize = 1024;
 
@@ -59,6 +71,11 @@ pub struct RelayConfig {
     /// The longest a code may wait for a viewer; hosts asking for longer get this.
     pub max_code_ttl: Duration,
     pub limits: RateLimits,
+    /// TCP address for `/metrics`, `/healthz` and `/readyz`; `None` serves no HTTP.
+    pub metrics: Option<SocketAddr>,
+    /// How long a drain ([`RelayHandle::drain`]) lets live sessions and waiting hosts carry on
+    /// before the relay closes them.
+    pub drain_timeout: Duration,
     /// Tests only (feature `tap`): called with every chunk forwarded between paired clients, and may
     /// record or rewrite it, to play a malicious relay. `None` from [`RelayConfig::new`].
     #[cfg(feature = "tap")]
@@ -74,6 +91,8 @@ impl RelayConfig {
             tls: TlsSource::SelfSigned,
             max_code_ttl: DEFAULT_MAX_CODE_TTL,
             limits: RateLimits::default(),
+            metrics: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             #[cfg(feature = "tap")]
             tap: None,
         }
@@ -96,6 +115,13 @@ pub enum RelayError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen for metrics on {addr}")]
+    BindMetrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the relay has stopped")]
+    Stopped,
 }
 
 /// What happened on the relay, for monitoring (e.g. the binary's `--json` output). Never carries a
@@ -120,6 +146,80 @@ pub struct Relay {
     fingerprint: Fingerprint,
     config: RelayConfig,
     events: broadcast::Sender<RelayEvent>,
+    metrics: Metrics,
+    metrics_registry: Arc<prometheus_client::registry::Registry>,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    ready: Arc<AtomicBool>,
+    control_tx: mpsc::UnboundedSender<Control>,
+    control_rx: mpsc::UnboundedReceiver<Control>,
+}
+
+/// Operator commands to a running relay.
+enum Control {
+    Drain,
+    Reload {
+        limits: RateLimits,
+        max_code_ttl: Duration,
+        server_config: Option<Box<quinn::ServerConfig>>,
+    },
+}
+
+/// Steers a running relay: drain it, reload its limits and certificate. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RelayHandle {
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl RelayHandle {
+    /// Stops handing out codes (readiness turns false, registrations are refused with `Full`), lets
+    /// live sessions and waiting hosts carry on for the configured drain timeout, then closes every
+    /// connection with "relay shutting down" and ends [`Relay::run`]. It ends sooner once no
+    /// session or waiting host is left.
+    pub fn drain(&self) -> Result<(), RelayError> {
+        self.control
+            .send(Control::Drain)
+            .map_err(|_| RelayError::Stopped)
+    }
+
+    /// Applies new limits and code lifetime to what comes next, and with `tls`, loads that
+    /// certificate for new connections; live connections and sessions are untouched. Returns the
+    /// fingerprint of the certificate now served, if it was reloaded.
+    pub fn reload(
+        &self,
+        limits: RateLimits,
+        max_code_ttl: Duration,
+        tls: Option<(&TlsSource, &std::path::Path)>,
+    ) -> Result<Option<Fingerprint>, RelayError> {
+        let (server_config, fingerprint) = match tls {
+            Some((source, data_dir)) => {
+                let (config, fingerprint) = load_server_config(source, data_dir)?;
+                (Some(Box::new(config)), Some(fingerprint))
+            }
+            None => (None, None),
+        };
+        self.control
+            .send(Control::Reload {
+                limits,
+                max_code_ttl,
+                server_config,
+            })
+            .map_err(|_| RelayError::Stopped)?;
+        Ok(fingerprint)
+    }
+}
+
+fn load_server_config(
+    source: &TlsSource,
+    data_dir: &std::path::Path,
+) -> Result<(quinn::ServerConfig, Fingerprint), RelayError> {
+    let identity = match source {
+        TlsSource::SelfSigned => tls::self_signed_identity(data_dir)?,
+        TlsSource::Pem { cert_chain, key } => tls::load_pem_identity(cert_chain, key)?,
+    };
+    let fingerprint = identity
+        .fingerprint()
+        .ok_or_else(|| TlsError::Config("the certificate chain is empty".to_owned()))?;
+    Ok((tls::server_config(identity)?, fingerprint))
 }
 
 impl std::fmt::Debug for Relay {
@@ -138,27 +238,69 @@ impl Relay {
             path: config.data_dir.clone(),
             source,
         })?;
-        let identity = match &config.tls {
-            TlsSource::SelfSigned => tls::self_signed_identity(&config.data_dir)?,
-            TlsSource::Pem { cert_chain, key } => tls::load_pem_identity(cert_chain, key)?,
+        let (server_config, fingerprint) = load_server_config(&config.tls, &config.data_dir)?;
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| RelayError::BindMetrics { addr, source })?,
+            ),
+            None => None,
         };
-        let fingerprint = identity
-            .fingerprint()
-            .ok_or_else(|| TlsError::Config("the certificate chain is empty".to_owned()))?;
-        let server_config = tls::server_config(identity)?;
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
-            RelayError::Bind {
-                addr: config.listen,
-                source,
-            }
-        })?;
+        let bind_err = |source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let (socket, recv_buffer, send_buffer) =
+            tls::udp_socket(config.listen).map_err(bind_err)?;
+        // Linux reports twice what it sets (half is bookkeeping), so this warns when less than half
+        // the ask (4 MiB) was granted: the default net.core.rmem_max (~208 KiB) does.
+        if recv_buffer < tls::UDP_SOCKET_BUFFER {
+            tracing::warn!(
+                granted = recv_buffer,
+                wanted = tls::UDP_SOCKET_BUFFER,
+                "the UDP receive buffer is small; under load datagrams will be dropped: raise net.core.rmem_max"
+            );
+        }
+        tracing::debug!(recv_buffer, send_buffer, "UDP socket buffers");
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_err(std::io::Error::other("no async runtime")))?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server_config),
+            socket,
+            runtime,
+        )
+        .map_err(bind_err)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let (metrics, metrics_registry) = Metrics::new();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         Ok(Relay {
             endpoint,
             fingerprint,
             config,
             events,
+            metrics,
+            metrics_registry: Arc::new(metrics_registry),
+            metrics_listener,
+            ready: Arc::new(AtomicBool::new(false)),
+            control_tx,
+            control_rx,
         })
+    }
+
+    /// The address of the metrics listener, if there is one (useful with port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// A handle to drain or reload the relay once it runs.
+    pub fn handle(&self) -> RelayHandle {
+        RelayHandle {
+            control: self.control_tx.clone(),
+        }
     }
 
     /// The address actually bound (useful with port 0).
@@ -183,8 +325,31 @@ impl Relay {
             fingerprint,
             config,
             events,
+            metrics,
+            metrics_registry,
+            metrics_listener,
+            ready,
+            control_tx: _,
+            mut control_rx,
         } = self;
         tracing::info!(addr = %endpoint.local_addr().unwrap_or(config.listen), %fingerprint, "relay listening");
+        let http_cancel = shutdown.child_token();
+        let _http = metrics_listener.map(|listener| {
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::info!(%addr, "metrics listening");
+            AbortOnDrop(tokio::spawn(crate::http::serve(
+                listener,
+                HttpState {
+                    registry: metrics_registry,
+                    ready: ready.clone(),
+                },
+                http_cancel.clone(),
+            )))
+        });
+        ready.store(true, Ordering::Relaxed);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         #[cfg(feature = "tap")]
         let tap = TapSource::new(config.tap.clone());
@@ -202,19 +367,51 @@ impl Relay {
             conn_cancel: shutdown.child_token(),
             next_conn: 1,
             shutting_down: false,
+            draining: false,
             tap,
+            metrics,
+            handshaking: Gauge::default(),
         };
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
         loop {
-            let next_expiry = actor.registry.next_expiry();
+            let next_deadline = actor.registry.next_deadline();
             let expiry = async move {
-                match next_expiry {
+                match next_deadline {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let drain_end = async move {
+                match drain_deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
+                () = drain_end => {
+                    tracing::info!("drain deadline passed; closing what is left");
+                    break;
+                }
+                Some(control) = control_rx.recv() => match control {
+                    Control::Drain => {
+                        if drain_deadline.is_none() {
+                            tracing::info!(timeout_secs = config.drain_timeout.as_secs(), "draining: no new codes; live sessions may finish");
+                            ready.store(false, Ordering::Relaxed);
+                            actor.draining = true;
+                            actor.metrics.draining.set(1);
+                            drain_deadline = Some(tokio::time::Instant::now() + config.drain_timeout);
+                        }
+                    }
+                    Control::Reload { limits, max_code_ttl, server_config } => {
+                        actor.registry.set_limits(limits, max_code_ttl);
+                        if let Some(server_config) = server_config {
+                            endpoint.set_server_config(Some(*server_config));
+                        }
+                        tracing::info!("reloaded limits and certificate");
+                    }
+                },
                 Some(cmd) = actor.cmd_rx.recv() => actor.handle(cmd),
                 () = expiry => actor.expire(),
                 incoming = endpoint.accept() => match incoming {
@@ -227,8 +424,15 @@ impl Relay {
                     }
                 }
             }
+            let counts = actor.registry.counts();
+            actor.metrics.observe(counts, actor.handshaking.get());
+            if actor.draining && counts.waiting == 0 && counts.paired == 0 {
+                tracing::info!("drained: no session or waiting host left");
+                break;
+            }
         }
         tracing::info!("relay shutting down");
+        ready.store(false, Ordering::Relaxed);
         actor.shutting_down = true;
         actor.conn_cancel.cancel();
         endpoint.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
@@ -243,7 +447,17 @@ impl Relay {
             actor.handle(cmd);
         }
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, endpoint.wait_idle()).await;
+        http_cancel.cancel();
         Ok(())
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -252,6 +466,19 @@ impl Relay {
 struct SessionStats {
     host_to_viewer: Arc<AtomicU64>,
     viewer_to_host: Arc<AtomicU64>,
+}
+
+impl SessionStats {
+    fn count(&self, metrics: &Metrics, direction: Direction) -> ByteCount {
+        let session = match direction {
+            Direction::HostToViewer => self.host_to_viewer.clone(),
+            Direction::ViewerToHost => self.viewer_to_host.clone(),
+        };
+        ByteCount {
+            session,
+            total: metrics.forwarded(direction),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -294,9 +521,9 @@ enum Reply {
 struct Pairing {
     peer: quinn::Connection,
     /// Bytes this side sends to the peer.
-    up: Arc<AtomicU64>,
+    up: ByteCount,
     /// Bytes the peer sends to this side.
-    down: Arc<AtomicU64>,
+    down: ByteCount,
     /// This side's view of the pairing's forwarding tap (zero-sized without the `tap` feature).
     tap: PairingTap,
 }
@@ -307,6 +534,12 @@ enum ToConn {
     Paired(Pairing),
     PeerLeft,
     Expired,
+    /// Close the connection with this application code and reason.
+    Close {
+        code: u32,
+        reason: &'static str,
+        why: Closed,
+    },
 }
 
 struct Actor {
@@ -325,6 +558,11 @@ struct Actor {
     next_conn: u64,
     /// Set once shutdown began: sessions then end because of the relay, not a side leaving.
     shutting_down: bool,
+    /// Set while draining: no new codes.
+    draining: bool,
+    metrics: Metrics,
+    /// Connections whose QUIC handshake is in progress (counted by their tasks).
+    handshaking: Gauge,
     /// The forwarding tap, if a test installed one (zero-sized without the `tap` feature).
     tap: TapSource,
 }
@@ -350,6 +588,11 @@ impl Actor {
         self.next_conn += 1;
         if let Err(refusal) = self.registry.connect(id, remote.ip(), Instant::now()) {
             tracing::debug!(conn_id = id.0, reason = ?refusal.reason, "connection refused");
+            let limit = refusal.hit.map_or(Limit::Connections, Limit::from);
+            self.metrics
+                .connections_refused
+                .get_or_create(&LimitLabel { limit })
+                .inc();
             incoming.refuse();
             return;
         }
@@ -366,6 +609,8 @@ impl Actor {
             cmd_tx: self.cmd_tx.clone(),
             rx,
             cancel: self.conn_cancel.child_token(),
+            metrics: self.metrics.clone(),
+            handshaking: self.handshaking.clone(),
         };
         let span = tracing::info_span!("conn", conn_id = id.0, %remote);
         self.tasks.spawn(task.run(incoming).instrument(span));
@@ -398,10 +643,29 @@ impl Actor {
     ) -> Reply {
         let now = Instant::now();
         match request {
+            RelayRequest::Register { .. } if self.draining => {
+                let refusal = RelayNotice::Refused {
+                    reason: RefusalReason::Full,
+                    detail:
+                        "the relay is restarting and hands out no new codes; try again in a minute"
+                            .to_owned(),
+                };
+                self.metrics.refused(false, RefusalReason::Full, None);
+                Reply::Notice(refusal)
+            }
             RelayRequest::Register { version, ttl_secs } => {
                 match self.registry.register(conn, version, ttl_secs, now) {
                     Ok(registered) => {
+                        self.metrics.registers.inc();
+                        if let Some(ended) = registered.left {
+                            self.end_session(
+                                ended,
+                                EndReason::NewCode,
+                                "host asked for a new code",
+                            );
+                        }
                         tracing::info!(
+                            target: AUDIT,
                             conn_id = conn.0,
                             session_id = registered.session,
                             ttl_secs = registered.ttl_secs,
@@ -418,6 +682,7 @@ impl Actor {
                     }
                     Err(refusal) => {
                         tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "register refused");
+                        self.metrics.refused(false, refusal.reason, refusal.hit);
                         Reply::Notice(refusal.to_notice())
                     }
                 }
@@ -426,11 +691,8 @@ impl Actor {
                 match self.registry.join(conn, version, &routing, now) {
                     Ok(pairing) => self.pair(conn, connection, pairing.host, pairing.session, now),
                     Err(refusal) => {
-                        if refusal.reason == RefusalReason::RateLimited {
-                            tracing::debug!(conn_id = conn.0, "join rate limited");
-                        } else {
-                            tracing::info!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
-                        }
+                        tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        self.metrics.refused(true, refusal.reason, refusal.hit);
                         Reply::Notice(refusal.to_notice())
                     }
                 }
@@ -455,7 +717,7 @@ impl Actor {
         let Some(host_connection) = host_connection else {
             // Cannot happen: a host registered through a request carrying its connection. Treat as
             // the host being gone.
-            self.registry.disconnect(host);
+            self.registry.disconnect(host, now);
             return Reply::Notice(RelayNotice::Refused {
                 reason: RefusalReason::UnknownCode,
                 detail: "no session is waiting under that code".to_owned(),
@@ -466,15 +728,15 @@ impl Actor {
             // If the host's task is gone, its `Gone` is queued and will end this session at once.
             let _ = handle.tx.send(ToConn::Paired(Pairing {
                 peer: viewer_connection,
-                up: stats.host_to_viewer.clone(),
-                down: stats.viewer_to_host.clone(),
+                up: stats.count(&self.metrics, Direction::HostToViewer),
+                down: stats.count(&self.metrics, Direction::ViewerToHost),
                 tap: host_tap,
             }));
         }
         let reply = Reply::Paired(Pairing {
             peer: host_connection,
-            up: stats.viewer_to_host.clone(),
-            down: stats.host_to_viewer.clone(),
+            up: stats.count(&self.metrics, Direction::ViewerToHost),
+            down: stats.count(&self.metrics, Direction::HostToViewer),
             tap: viewer_tap,
         });
         self.sessions.insert(
@@ -487,12 +749,15 @@ impl Actor {
             },
         );
         tracing::info!(
+            target: AUDIT,
             session_id = session,
             host_conn = host.0,
             viewer_conn = viewer.0,
             waited_ms = waited.as_millis() as u64,
             "session started"
         );
+        self.metrics.sessions_started.inc();
+        self.metrics.wait_seconds.observe(waited.as_secs_f64());
         self.emit(RelayEvent::SessionStarted {
             session_id: session,
         });
@@ -501,7 +766,7 @@ impl Actor {
 
     fn gone(&mut self, conn: ConnId, reason: &str) {
         self.conns.remove(&conn);
-        match self.registry.disconnect(conn) {
+        match self.registry.disconnect(conn, Instant::now()) {
             Departure::Quiet => {}
             Departure::StoppedWaiting { session } => {
                 self.waiting_since.remove(&session);
@@ -513,39 +778,69 @@ impl Actor {
                 );
             }
             Departure::LeftSession(ended) => {
-                if let Some(survivor) = self.conns.get(&ended.survivor) {
-                    let _ = survivor.tx.send(ToConn::PeerLeft);
-                }
-                let Some(info) = self.sessions.remove(&ended.session) else {
-                    return;
-                };
-                let reason = if self.shutting_down {
-                    "relay shutting down".to_owned()
+                let (why, who) = if self
+                    .sessions
+                    .get(&ended.session)
+                    .is_some_and(|i| i.host == conn)
+                {
+                    (EndReason::HostLeft, "host")
                 } else {
-                    let who = if info.host == conn { "host" } else { "viewer" };
-                    format!("{who} left: {reason}")
+                    (EndReason::ViewerLeft, "viewer")
                 };
-                tracing::info!(
-                    session_id = ended.session,
-                    %reason,
-                    duration_ms = info.started.elapsed().as_millis() as u64,
-                    waited_ms = info.waited.as_millis() as u64,
-                    bytes_host_to_viewer = info.stats.host_to_viewer.load(Ordering::Relaxed),
-                    bytes_viewer_to_host = info.stats.viewer_to_host.load(Ordering::Relaxed),
-                    "session ended"
-                );
-                self.emit(RelayEvent::SessionEnded {
-                    session_id: ended.session,
-                    reason,
-                });
+                self.end_session(ended, why, &format!("{who} left: {reason}"));
             }
         }
     }
 
+    /// A paired session is over: tell the survivor and record the end.
+    fn end_session(&mut self, ended: Ended, why: EndReason, reason: &str) {
+        if let Some(survivor) = self.conns.get(&ended.survivor) {
+            let _ = survivor.tx.send(ToConn::PeerLeft);
+        }
+        let Some(info) = self.sessions.remove(&ended.session) else {
+            return;
+        };
+        let (why, reason) = if self.shutting_down {
+            (EndReason::Shutdown, "relay shutting down".to_owned())
+        } else {
+            (why, reason.to_owned())
+        };
+        self.metrics
+            .sessions_ended
+            .get_or_create(&EndLabel { reason: why })
+            .inc();
+        tracing::info!(
+            target: AUDIT,
+            session_id = ended.session,
+            %reason,
+            duration_ms = info.started.elapsed().as_millis() as u64,
+            waited_ms = info.waited.as_millis() as u64,
+            bytes_host_to_viewer = info.stats.host_to_viewer.load(Ordering::Relaxed),
+            bytes_viewer_to_host = info.stats.viewer_to_host.load(Ordering::Relaxed),
+            "session ended"
+        );
+        self.emit(RelayEvent::SessionEnded {
+            session_id: ended.session,
+            reason,
+        });
+    }
+
     fn expire(&mut self) {
-        for expiry in self.registry.expire(Instant::now()) {
+        let now = Instant::now();
+        for conn in self.registry.idle_out(now) {
+            tracing::debug!(conn_id = conn.0, "closing an idle connection");
+            if let Some(handle) = self.conns.get(&conn) {
+                let _ = handle.tx.send(ToConn::Close {
+                    code: CLOSE_IDLE,
+                    reason: "no request in time",
+                    why: Closed::Idle,
+                });
+            }
+        }
+        for expiry in self.registry.expire(now) {
             self.waiting_since.remove(&expiry.session);
-            tracing::info!(session_id = expiry.session, "code expired unused");
+            tracing::info!(target: AUDIT, session_id = expiry.session, "code expired unused");
+            self.metrics.codes_expired.inc();
             if let Some(handle) = self.conns.get(&expiry.host) {
                 let _ = handle.tx.send(ToConn::Expired);
             }
@@ -577,6 +872,12 @@ enum End {
     Shutdown,
     Lost(String),
     Protocol(String),
+    /// The relay closes the connection with this code and reason.
+    Closed {
+        code: u32,
+        reason: &'static str,
+        why: Closed,
+    },
 }
 
 struct ConnTask {
@@ -584,6 +885,39 @@ struct ConnTask {
     cmd_tx: mpsc::UnboundedSender<Cmd>,
     rx: mpsc::UnboundedReceiver<ToConn>,
     cancel: CancellationToken,
+    metrics: Metrics,
+    handshaking: Gauge,
+}
+
+/// Counts a connection as handshaking until dropped.
+struct Handshaking(Gauge);
+
+impl Handshaking {
+    fn start(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for Handshaking {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The forwarding state of one connection: the pairing, if any, and the tasks copying its streams.
+struct Forwarding {
+    pairing: Option<Pairing>,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Forwarding {
+    /// Ends the current pairing's forwarders (they reset what is still open).
+    async fn stop(&mut self, parent: &CancellationToken) {
+        self.pairing = None;
+        stop_forwarding(&mut self.cancel, &mut self.tasks, parent).await;
+    }
 }
 
 impl ConnTask {
@@ -593,6 +927,8 @@ impl ConnTask {
             cmd_tx: self.cmd_tx.clone(),
             reason: "connection task ended".to_owned(),
         };
+        let started = Instant::now();
+        let handshaking = Handshaking::start(&self.handshaking);
         let connecting = match incoming.accept() {
             Ok(connecting) => connecting,
             Err(e) => {
@@ -604,6 +940,12 @@ impl ConnTask {
         let connection = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return,
+            // The only message before a request is the idle deadline: drop the handshake.
+            Some(_) = self.rx.recv() => {
+                tracing::debug!("handshake not finished in time");
+                guard.reason = "handshake not finished in time".to_owned();
+                return;
+            }
             connection = connecting => match connection {
                 Ok(connection) => connection,
                 Err(e) => {
@@ -613,32 +955,46 @@ impl ConnTask {
                 }
             },
         };
+        drop(handshaking);
+        self.metrics
+            .handshake_seconds
+            .observe(started.elapsed().as_secs_f64());
         tracing::debug!("connected");
         let end = self.serve(&connection).await;
         guard.reason = match end {
             End::Shutdown => {
+                self.metrics.closed(Closed::Shutdown);
                 connection.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
                 "relay shutting down".to_owned()
             }
             End::Lost(reason) => reason,
             End::Protocol(detail) => {
-                tracing::info!(%detail, "closing a connection that broke the protocol");
+                self.metrics.closed(Closed::Protocol);
+                tracing::debug!(%detail, "closing a connection that broke the protocol");
                 let reason = format!("malformed relay request: {detail}");
                 connection.close(CLOSE_PROTOCOL.into(), reason.as_bytes());
                 reason
+            }
+            End::Closed { code, reason, why } => {
+                self.metrics.closed(why);
+                connection.close(code.into(), reason.as_bytes());
+                reason.to_owned()
             }
         };
         tracing::debug!(reason = %guard.reason, "connection ended");
     }
 
     async fn serve(&mut self, connection: &quinn::Connection) -> End {
-        let first_stream = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, connection.accept_bi());
-        tokio::pin!(first_stream);
         let first = loop {
             tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return End::Shutdown,
-                first = &mut first_stream => break first,
+                Some(msg) = self.rx.recv() => {
+                    if let ToConn::Close { code, reason, why } = msg {
+                        return End::Closed { code, reason, why };
+                    }
+                }
+                first = connection.accept_bi() => break first,
                 // Nothing to forward to yet: refuse rather than buffer.
                 uni = connection.accept_uni() => match uni {
                     Ok(mut recv) => {
@@ -649,19 +1005,17 @@ impl ConnTask {
             }
         };
         let (mut send, mut recv) = match first {
-            Ok(Ok(streams)) => streams,
-            Ok(Err(e)) => return End::Lost(describe(&e)),
-            Err(_) => {
-                connection.close(CLOSE_IDLE.into(), b"no request in time");
-                return End::Lost("no request in time".to_owned());
-            }
+            Ok(streams) => streams,
+            Err(e) => return End::Lost(describe(&e)),
         };
         let mut reader = FrameReader::new(MAX_RELAY_FRAME);
-        let mut buf = vec![0u8; MAX_RELAY_FRAME];
         let mut relay_stream_open = true;
-        let mut pairing: Option<Pairing> = None;
-        let mut forward_cancel = self.cancel.child_token();
-        let mut forwarders: JoinSet<()> = JoinSet::new();
+        let mut refusals = 0u32;
+        let mut fwd = Forwarding {
+            pairing: None,
+            cancel: self.cancel.child_token(),
+            tasks: JoinSet::new(),
+        };
         let end = loop {
             tokio::select! {
                 biased;
@@ -670,25 +1024,26 @@ impl ConnTask {
                 Some(msg) = self.rx.recv() => {
                     let notice = match msg {
                         ToConn::Paired(p) => {
-                            pairing = Some(p);
+                            fwd.pairing = Some(p);
                             RelayNotice::Paired
                         }
                         ToConn::PeerLeft => {
-                            pairing = None;
-                            stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+                            fwd.stop(&self.cancel).await;
                             RelayNotice::PeerLeft
                         }
                         ToConn::Expired => RelayNotice::Expired,
+                        ToConn::Close { code, reason, why } => break End::Closed { code, reason, why },
                     };
                     if let Err(e) = send_notice(&mut send, &notice).await {
                         break End::Lost(e);
                     }
                 }
-                read = recv.read(&mut buf), if relay_stream_open => match read {
-                    Ok(Some(n)) => {
-                        reader.push(buf.get(..n).unwrap_or_default());
+                // Chunks quinn already holds: no read buffer per connection.
+                read = recv.read_chunk(MAX_RELAY_FRAME, true), if relay_stream_open => match read {
+                    Ok(Some(chunk)) => {
+                        reader.push(&chunk.bytes);
                         if let Some(end) = self
-                            .handle_frames(&mut reader, &mut send, connection, &mut pairing)
+                            .handle_frames(&mut reader, &mut send, connection, &mut fwd, &mut refusals)
                             .await
                         {
                             break end;
@@ -698,16 +1053,16 @@ impl ConnTask {
                     Ok(None) => relay_stream_open = false,
                     Err(e) => break End::Lost(format!("relay stream: {e}")),
                 },
-                accepted = connection.accept_bi() => match (accepted, &pairing) {
+                accepted = connection.accept_bi() => match (accepted, &fwd.pairing) {
                     (Ok(streams), Some(p)) => {
                         tracing::trace!("forwarding a bidirectional stream");
-                        forwarders.spawn(forward::forward_bi(
+                        fwd.tasks.spawn(forward::forward_bi(
                             streams,
                             p.peer.clone(),
                             p.up.clone(),
                             p.down.clone(),
                             p.tap.stream(),
-                            forward_cancel.clone(),
+                            fwd.cancel.clone(),
                         ));
                     }
                     // Not paired (yet, or any more): nobody to forward to, and nothing is buffered
@@ -718,15 +1073,15 @@ impl ConnTask {
                     }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
-                accepted = connection.accept_uni() => match (accepted, &pairing) {
+                accepted = connection.accept_uni() => match (accepted, &fwd.pairing) {
                     (Ok(stream), Some(p)) => {
                         tracing::trace!("forwarding a unidirectional stream");
-                        forwarders.spawn(forward::forward_uni(
+                        fwd.tasks.spawn(forward::forward_uni(
                             stream,
                             p.peer.clone(),
                             p.up.clone(),
                             p.tap.stream().0,
-                            forward_cancel.clone(),
+                            fwd.cancel.clone(),
                         ));
                     }
                     (Ok(mut recv), None) => {
@@ -734,21 +1089,22 @@ impl ConnTask {
                     }
                     (Err(e), _) => break End::Lost(describe(&e)),
                 },
-                Some(_) = forwarders.join_next() => {}
+                Some(_) = fwd.tasks.join_next() => {}
             }
         };
-        stop_forwarding(&mut forward_cancel, &mut forwarders, &self.cancel).await;
+        fwd.stop(&self.cancel).await;
         end
     }
 
-    /// Handles every complete request buffered. Returns why to stop, if the client broke the protocol
-    /// or the relay is going away.
+    /// Handles every complete request buffered. Returns why to stop, if the client broke the
+    /// protocol, was refused too often, or the relay is going away.
     async fn handle_frames(
         &mut self,
         reader: &mut FrameReader,
         send: &mut quinn::SendStream,
         connection: &quinn::Connection,
-        pairing: &mut Option<Pairing>,
+        fwd: &mut Forwarding,
+        refusals: &mut u32,
     ) -> Option<End> {
         loop {
             let request = match reader.next_frame() {
@@ -780,12 +1136,31 @@ impl ConnTask {
             let notice = match reply {
                 Reply::Notice(notice) => notice,
                 Reply::Paired(p) => {
-                    *pairing = Some(p);
+                    fwd.pairing = Some(p);
                     RelayNotice::Paired
                 }
             };
+            match &notice {
+                // A paired host that registered again has left its session.
+                RelayNotice::Registered { .. } if fwd.pairing.is_some() => {
+                    fwd.stop(&self.cancel).await;
+                }
+                RelayNotice::Refused { .. } => *refusals += 1,
+                _ => {}
+            }
             if let Err(e) = send_notice(send, &notice).await {
                 return Some(End::Lost(e));
+            }
+            if *refusals > MAX_REFUSALS_PER_CONNECTION {
+                tracing::debug!(
+                    refusals = *refusals,
+                    "closing a connection refused too often"
+                );
+                return Some(End::Closed {
+                    code: CLOSE_PROTOCOL,
+                    reason: "too many refused requests",
+                    why: Closed::TooManyRefusals,
+                });
             }
         }
     }

@@ -23,18 +23,25 @@ pub const CERT_FILE: &str = "relay-cert.pem";
 /// File name of the self-signed certificate's private key in the data dir (mode 0600).
 pub const KEY_FILE: &str = "relay-key.pem";
 
-/// Per-stream receive window: one screen update can be several MB.
-const STREAM_RECEIVE_WINDOW: u32 = 8 * 1024 * 1024;
+/// Per-stream receive window at a client: one screen update can be several MB.
+const CLIENT_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 /// Per-connection receive window at a client.
 const CLIENT_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
 /// Per-connection send buffer at a client.
 const CLIENT_SEND_WINDOW: u64 = 32 * 1024 * 1024;
-/// Per-connection receive window at the relay. Smaller than a client's: the relay holds a window's
-/// worth for every connection whose peer reads slowly, so this bounds its memory per connection
-/// (with the send window, 24 MiB) while still fitting two full stream windows.
-const RELAY_RECEIVE_WINDOW: u32 = 16 * 1024 * 1024;
-/// Per-connection send buffer at the relay.
-const RELAY_SEND_WINDOW: u64 = 8 * 1024 * 1024;
+/// Per-stream and per-connection receive window at the relay: what one client can make the relay
+/// hold when its peer does not read. 2 MiB keeps a link of 2 MiB / RTT (40 MB/s at 50 ms) busy.
+pub const RELAY_RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
+/// Per-connection send buffer at the relay: what the relay holds for a client that does not
+/// acknowledge. With the receive window, a connection pins at most [`RELAY_CONNECTION_BUDGET`].
+pub const RELAY_SEND_WINDOW: u64 = 2 * 1024 * 1024;
+/// The most buffer memory one connection can make the relay hold (receive window + send buffer),
+/// before allocator and bookkeeping overhead.
+pub const RELAY_CONNECTION_BUDGET: u64 = RELAY_RECEIVE_WINDOW as u64 + RELAY_SEND_WINDOW;
+/// UDP socket receive and send buffer the relay asks for. The kernel caps it at
+/// `net.core.rmem_max` / `wmem_max` (raise those on a busy relay); its default (~208 KiB) drops
+/// datagrams when thousands of connections burst at once.
+pub const UDP_SOCKET_BUFFER: usize = 8 * 1024 * 1024;
 /// Concurrent bidirectional streams a peer may open (the relay stream included).
 const MAX_BIDI_STREAMS: u32 = 8;
 /// Concurrent unidirectional streams a peer may open.
@@ -140,6 +147,10 @@ pub enum TlsError {
         "{present} exists but {missing} does not: restore it, or delete both to make a new identity (clients then need the new fingerprint)"
     )]
     HalfIdentity { present: PathBuf, missing: PathBuf },
+    #[error(
+        "{path} is a symlink; the relay keeps its own identity in its data dir and does not follow links there: replace it with the file itself"
+    )]
+    Symlink { path: PathBuf },
     #[error("cannot generate a certificate: {0}")]
     Generate(String),
     #[error("TLS configuration refused: {0}")]
@@ -162,6 +173,11 @@ impl Identity {
 pub(crate) fn self_signed_identity(data_dir: &Path) -> Result<Identity, TlsError> {
     let cert_path = data_dir.join(CERT_FILE);
     let key_path = data_dir.join(KEY_FILE);
+    for path in [&key_path, &cert_path] {
+        if is_symlink(path) {
+            return Err(TlsError::Symlink { path: path.clone() });
+        }
+    }
     match (cert_path.exists(), key_path.exists()) {
         (true, true) => load_pem_identity(&cert_path, &key_path),
         (true, false) => Err(TlsError::HalfIdentity {
@@ -234,7 +250,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     write_new(path, bytes, 0o600)
 }
 
-/// Writes a new file through a temporary name and a rename, so a reader never sees half a file.
+/// Writes a file that must not exist yet, so a reader never sees half a file and nothing is ever
+/// written through a symlink planted in the data dir: the bytes go to a temporary file opened with
+/// `create_new` (O_CREAT|O_EXCL, which fails on any existing name, a symlink included), which is
+/// then hard-linked to `path` (which also fails if `path` exists in any form) and unlinked.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
     use std::io::Write;
     let err = |source| TlsError::Write {
@@ -242,8 +261,15 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
         source,
     };
     let tmp = path.with_extension("pem.tmp");
+    // A temporary file left by a crash (or planted): unlinking removes a symlink itself, never its
+    // target.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -252,10 +278,38 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
     #[cfg(not(unix))]
     let _ = mode;
     let mut file = options.open(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::hard_link(&tmp, path));
     drop(file);
-    std::fs::rename(&tmp, path).map_err(err)
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(err)
+}
+
+/// Whether `path` is a symlink (dangling or not).
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A UDP socket bound to `addr` with [`UDP_SOCKET_BUFFER`]-sized buffers (as large as the kernel
+/// allows), for a quinn endpoint. Returns the socket and the buffer sizes granted.
+pub fn udp_socket(
+    addr: std::net::SocketAddr,
+) -> std::io::Result<(std::net::UdpSocket, usize, usize)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // "[::]" also takes IPv4-mapped traffic, as std's bind does on Linux by default.
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: a smaller grant still works, just drops more under bursts.
+    let _ = socket.set_recv_buffer_size(UDP_SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_SOCKET_BUFFER);
+    socket.bind(&addr.into())?;
+    let recv = socket.recv_buffer_size().unwrap_or(0);
+    let send = socket.send_buffer_size().unwrap_or(0);
+    Ok((socket.into(), recv, send))
 }
 
 pub(crate) fn provider() -> Arc<CryptoProvider> {
@@ -264,10 +318,14 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 
 /// Transport settings: large windows for screen updates, bounded streams, keep-alive and idle
 /// timeout so a dead peer is noticed within seconds.
-pub(crate) fn transport_config(receive_window: u32, send_window: u64) -> quinn::TransportConfig {
+pub(crate) fn transport_config(
+    stream_window: u32,
+    receive_window: u32,
+    send_window: u64,
+) -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
-        .stream_receive_window(quinn::VarInt::from_u32(STREAM_RECEIVE_WINDOW))
+        .stream_receive_window(quinn::VarInt::from_u32(stream_window))
         .receive_window(quinn::VarInt::from_u32(receive_window))
         .send_window(send_window)
         .max_concurrent_bidi_streams(quinn::VarInt::from_u32(MAX_BIDI_STREAMS))
@@ -292,6 +350,7 @@ pub(crate) fn server_config(identity: Identity) -> Result<quinn::ServerConfig, T
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(Arc::new(transport_config(
+        RELAY_RECEIVE_WINDOW,
         RELAY_RECEIVE_WINDOW,
         RELAY_SEND_WINDOW,
     )));
@@ -458,6 +517,7 @@ pub(crate) fn client_config(
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     config.transport_config(Arc::new(transport_config(
+        CLIENT_STREAM_WINDOW,
         CLIENT_RECEIVE_WINDOW,
         CLIENT_SEND_WINDOW,
     )));
@@ -558,6 +618,56 @@ mod tests {
             self_signed_identity(&dir),
             Err(TlsError::HalfIdentity { .. })
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "tandem-relay-tls-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    /// Issue 7: someone who can write to the data dir (but not read the key) plants links so the
+    /// relay writes its new private key where they can read it, or over a file of the relay's user.
+    #[cfg(unix)]
+    #[test]
+    fn the_key_is_never_written_through_a_symlink() {
+        let dir = fresh_dir("symlink");
+        let elsewhere = dir.join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).expect("dir");
+
+        // A link where the temporary key file goes.
+        let stolen = elsewhere.join("stolen.pem");
+        std::os::unix::fs::symlink(&stolen, dir.join("relay-key.pem.tmp")).expect("link");
+        let made = self_signed_identity(&dir).expect("made despite the stale link");
+        assert!(made.fingerprint().is_some());
+        assert!(!stolen.exists(), "the key was written through the link");
+        let _ = std::fs::remove_file(dir.join(KEY_FILE));
+        let _ = std::fs::remove_file(dir.join(CERT_FILE));
+
+        // A dangling link where the key itself goes: refused, and nothing is written through it.
+        let target = elsewhere.join("target.pem");
+        std::os::unix::fs::symlink(&target, dir.join(KEY_FILE)).expect("link");
+        match self_signed_identity(&dir) {
+            Err(TlsError::Symlink { path }) => assert_eq!(path, dir.join(KEY_FILE)),
+            Err(other) => panic!("expected a symlink refusal, got {other}"),
+            Ok(_) => panic!("expected a symlink refusal"),
+        }
+        assert!(!target.exists());
+
+        // And writing a file that appeared meanwhile fails rather than replacing it.
+        let _ = std::fs::remove_file(dir.join(KEY_FILE));
+        std::fs::write(dir.join(KEY_FILE), b"existing").expect("write");
+        assert!(write_private(&dir.join(KEY_FILE), b"new").is_err());
+        assert_eq!(
+            std::fs::read(dir.join(KEY_FILE)).expect("read"),
+            b"existing"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -475,10 +475,10 @@ async fn registering_again_replaces_the_code() {
     relay.stop().await;
 }
 
-/// Issue 7: a host asking for a new code just as a technician joins with the current one keeps its
-/// session (the join wins), instead of ending on an unexpected `Paired`.
+/// Issue 7: a host asking for a new code just as a technician joins with the current one does not
+/// end: the new code wins (the user asked for it), and the viewer that joined is told the host left.
 #[tokio::test]
-async fn a_join_racing_a_new_code_keeps_the_session() {
+async fn a_join_racing_a_new_code_does_not_end_the_host() {
     let relay = TestRelay::start("race", |_| {}).await;
     let mut host = relay.client().await;
     let first = within("register", host.register(Duration::from_secs(60)))
@@ -488,17 +488,19 @@ async fn a_join_racing_a_new_code_keeps_the_session() {
     within("join", viewer.join(&first.routing))
         .await
         .expect("join");
-    // The host has not read `Paired` yet and asks for a fresh code.
-    let err = within("register again", host.register(Duration::from_secs(60)))
+    // The host has not read `Paired` yet and asks for a fresh code: it gets one.
+    let second = within("register again", host.register(Duration::from_secs(60)))
         .await
-        .expect_err("already paired");
-    assert!(matches!(err, ClientError::PairedMeanwhile), "{err:?}");
-    // The relay's refusal of that request is skipped: the session goes on, and the viewer leaving
-    // is reported as such.
-    viewer.close("bye");
-    within("peer left", host.peer_left())
+        .expect("a fresh code despite the crossing Paired");
+    within("the viewer told", viewer.peer_left())
         .await
-        .expect("the host sees the viewer leave");
+        .expect("the viewer learns the host left that pairing");
+    // The new code works.
+    let mut next = relay.client().await;
+    within("join the new code", next.join(&second.routing))
+        .await
+        .expect("new code");
+    within("paired", host.wait_paired()).await.expect("paired");
     relay.stop().await;
 }
 
@@ -892,46 +894,88 @@ async fn raw_request(
     .await
 }
 
+/// Reads the next notice, or the connection's close.
+async fn next_notice_or_close(
+    recv: &mut quinn::RecvStream,
+    reader: &mut tandem_proto::framing::FrameReader,
+) -> Result<tandem_proto::relay::RelayNotice, quinn::ConnectionError> {
+    use tandem_proto::relay::RelayNotice;
+    use tandem_proto::wire::Message;
+    within("notice or close", async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(frame) = reader.next_frame().expect("frame") {
+                return Ok(RelayNotice::from_bytes(frame).expect("notice"));
+            }
+            match recv.read(&mut buf).await {
+                Ok(Some(n)) => reader.push(&buf[..n]),
+                Ok(None) => panic!("relay stream finished"),
+                Err(quinn::ReadError::ConnectionLost(e)) => return Err(e),
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    })
+    .await
+}
+
 #[tokio::test]
-async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
+async fn a_guessing_flood_from_one_address_is_limited_then_closed_and_locks_out_nobody() {
     use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+    use tandem_proto::wire::Message;
     let relay = TestRelay::start("flood", |_| {}).await;
     let mut host = relay.client().await;
     let registration = within("register", host.register(Duration::from_secs(60)))
         .await
         .expect("registered");
 
-    // Another loopback address guesses as fast as it can, pipelining requests on one stream.
+    // Another loopback address guesses as fast as it can, pipelining 40 requests on one stream.
     let flooder = raw_connection_from("127.0.0.2:0", relay.addr).await;
     let (mut send, mut recv) = flooder.open_bi().await.expect("open");
-    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
-    let mut limited = 0;
+    let mut frames = Vec::new();
     for i in 0..40u32 {
-        // Six-digit guesses never hit the three-digit code of the only waiting host.
+        // Six-digit guesses never hit the shorter code of the only waiting host.
         let routing = RoutingCode::new(&format!("{:06}", 100_000 + i)).expect("code");
         let request = RelayRequest::Join {
             version: tandem_proto::PROTOCOL_VERSION,
             routing,
         };
-        match raw_request(&mut send, &mut recv, &mut reader, &request).await {
-            RelayNotice::Refused {
+        tandem_proto::framing::write_frame(&request.to_vec(), &mut frames);
+    }
+    // The relay may close the connection before all of it is read.
+    let _ = send.write_all(&frames).await;
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let (mut unknown, mut limited) = (0, 0);
+    let close = loop {
+        match next_notice_or_close(&mut recv, &mut reader).await {
+            Ok(RelayNotice::Refused {
                 reason: RefusalReason::UnknownCode,
                 ..
-            } => {}
-            RelayNotice::Refused {
+            }) => unknown += 1,
+            Ok(RelayNotice::Refused {
                 reason: RefusalReason::RateLimited,
                 detail,
-            } => {
+            }) => {
                 assert!(detail.contains("your address"), "{detail}");
                 limited += 1;
             }
-            other => panic!("unexpected {other:?}"),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(close) => break close,
         }
-    }
+    };
+    let join_burst = tandem_relay::RateLimits::default().join_per_ip.burst;
+    assert!(unknown <= join_burst, "{unknown} guesses answered");
     assert!(
-        limited >= 29,
-        "the per-address limit held: {limited} of 40 refused"
+        unknown + limited <= tandem_relay::server::MAX_REFUSALS_PER_CONNECTION + 1,
+        "{unknown} + {limited} refusals before the close"
     );
+    match close {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            assert_eq!(close.error_code, quinn::VarInt::from_u32(2), "{close:?}");
+            let reason = String::from_utf8_lossy(&close.reason).into_owned();
+            assert!(reason.contains("too many refused"), "{reason}");
+        }
+        other => panic!("expected an application close, got {other:?}"),
+    }
 
     // The legitimate viewer, from another address, is unaffected.
     let mut viewer = relay.client().await;
@@ -940,4 +984,376 @@ async fn a_guessing_flood_from_one_address_does_not_lock_out_others() {
         .expect("joined despite the flood");
     within("paired", host.wait_paired()).await.expect("paired");
     relay.stop().await;
+}
+
+/// A connection that never sends a request, one that sends half of one, and one that was refused:
+/// all closed at the idle deadline, with a reason.
+#[tokio::test]
+async fn idle_half_sent_and_refused_connections_are_closed_on_time() {
+    use tandem_proto::relay::{RelayNotice, RelayRequest};
+    let relay = TestRelay::start("idle", |config| {
+        config.limits.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let silent = raw_connection(relay.addr).await;
+    let half = raw_connection(relay.addr).await;
+    let (mut half_send, _half_recv) = half.open_bi().await.expect("open");
+    // The length prefix of a frame, and one byte of it.
+    half_send.write_all(&[0, 0, 0, 7, 1]).await.expect("write");
+    let refused = raw_connection(relay.addr).await;
+    let (mut send, mut recv) = refused.open_bi().await.expect("open");
+    let mut reader = tandem_proto::framing::FrameReader::new(tandem_proto::limits::MAX_RELAY_FRAME);
+    let notice = raw_request(
+        &mut send,
+        &mut recv,
+        &mut reader,
+        &RelayRequest::Join {
+            version: tandem_proto::PROTOCOL_VERSION,
+            routing: RoutingCode::new("999999").expect("code"),
+        },
+    )
+    .await;
+    assert!(matches!(notice, RelayNotice::Refused { .. }), "{notice:?}");
+    for conn in [&silent, &half, &refused] {
+        match within("the idle close", conn.closed()).await {
+            quinn::ConnectionError::ApplicationClosed(close) => {
+                assert_eq!(close.error_code, quinn::VarInt::from_u32(3), "{close:?}");
+                let reason = String::from_utf8_lossy(&close.reason).into_owned();
+                assert!(reason.contains("no request in time"), "{reason}");
+            }
+            other => panic!("expected an application close, got {other:?}"),
+        }
+    }
+    // A host waiting with a code is not idle.
+    let mut host = relay.client().await;
+    within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let probe = raw_connection(relay.addr).await;
+    within("a later idle close", probe.closed()).await;
+    assert!(
+        host.connection().close_reason().is_none(),
+        "the waiting host stays"
+    );
+    relay.stop().await;
+}
+
+/// A viewer with a wrong code burns the host's code and stays connected; the host asks for a new
+/// code on the same connection and a real viewer joins it.
+#[tokio::test]
+async fn a_host_whose_code_was_burned_registers_again_and_pairs() {
+    let relay = TestRelay::start("burned", |_| {}).await;
+    let mut host = relay.client().await;
+    let first = within("register", host.register(Duration::from_secs(60)))
+        .await
+        .expect("registered");
+    let mut guesser = relay.client().await;
+    within("guess", guesser.join(&first.routing))
+        .await
+        .expect("the guess pairs (the handshake would fail)");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let second = within("register again", host.register(Duration::from_secs(60)))
+        .await
+        .expect("a fresh code");
+    within("the guesser hears", guesser.peer_left())
+        .await
+        .expect("peer left");
+    let mut viewer = relay.client().await;
+    within("join", viewer.join(&second.routing))
+        .await
+        .expect("joined the fresh code");
+    within("paired", host.wait_paired()).await.expect("paired");
+    // Streams now reach the real viewer.
+    let mut send = host.connection().open_uni().await.expect("open");
+    send.write_all(b"Fhello").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(16)).await.expect("read"),
+        b"Fhello"
+    );
+    relay.stop().await;
+}
+
+/// A viewer that writes as fast as it can to a host that never reads: the relay holds at most its
+/// per-connection budget; the rest waits in the two clients' own windows.
+#[tokio::test]
+async fn a_writer_whose_peer_never_reads_pins_a_bounded_amount_at_the_relay() {
+    let relay = TestRelay::start("pinned", |_| {}).await;
+    let (host, viewer) = relay.pair().await;
+    let (mut send, _recv) = viewer.connection().open_bi().await.expect("open");
+    let chunk = payload(64 * 1024, 9);
+    let mut written: u64 = 0;
+    // The host accepts the stream (its first byte arrives) but never reads it.
+    send.write_all(&chunk).await.expect("first chunk");
+    written += chunk.len() as u64;
+    let _held = within("accept", host.connection().accept_bi())
+        .await
+        .expect("accepted");
+    // Write until the writes stall: flow control has stopped the writer.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), send.write_all(&chunk)).await {
+            Ok(Ok(())) => written += chunk.len() as u64,
+            Ok(Err(e)) => panic!("write failed: {e}"),
+            Err(_) => break,
+        }
+        assert!(written < 1 << 30, "the writer was never stopped");
+    }
+    // The viewer's bytes sit in: the host's stream window (8 MiB, a client's own memory), what the
+    // relay holds (its budget), and at most one chunk in the forwarder's hands.
+    let client_window: u64 = 8 * 1024 * 1024;
+    let bound = client_window + tandem_relay::tls::RELAY_CONNECTION_BUDGET + chunk.len() as u64;
+    assert!(
+        written <= bound,
+        "{written} bytes written, more than the {bound} the relay and the host's window allow"
+    );
+    relay.stop().await;
+}
+
+/// `GET path` on the metrics listener: the status code and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    within("http", async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status code");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    })
+    .await
+}
+
+/// Polls `/metrics` until `wanted` holds of the text.
+async fn metrics_until(addr: SocketAddr, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+    within(what, async {
+        loop {
+            let (status, body) = http_get(addr, "/metrics").await;
+            assert_eq!(status, 200);
+            if wanted(&body) {
+                return body;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+}
+
+/// The value of the sample named exactly `sample` (with its labels), if present.
+fn sample(text: &str, sample: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == sample).then(|| value.parse().ok())?
+    })
+}
+
+#[tokio::test]
+async fn metrics_health_and_readiness_are_served() {
+    let dir = temp_dir("metrics");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("a metrics listener");
+    let addr = relay.local_addr();
+    let trust = RelayTrust::Fingerprint(relay.fingerprint());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    assert_eq!(
+        http_get(metrics, "/healthz").await,
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(http_get(metrics, "/readyz").await.0, 200);
+    assert_eq!(http_get(metrics, "/nope").await.0, 404);
+
+    let mut host = RelayClient::connect(&addr.to_string(), &trust)
+        .await
+        .expect("host");
+    let registration = host.register(Duration::from_secs(60)).await.expect("code");
+    let text = metrics_until(metrics, "a waiting host", |t| {
+        sample(t, "tandem_relay_waiting_hosts") == Some(1.0)
+    })
+    .await;
+    assert!(text.contains("# HELP tandem_relay_waiting_hosts"), "{text}");
+    assert!(
+        text.contains("# UNIT tandem_relay_handshake_duration_seconds seconds"),
+        "{text}"
+    );
+
+    let mut viewer = RelayClient::connect(&addr.to_string(), &trust)
+        .await
+        .expect("viewer");
+    let err = viewer
+        .join(&RoutingCode::new("000000").expect("code"))
+        .await
+        .expect_err("wrong");
+    assert!(matches!(err, ClientError::UnknownCode), "{err:?}");
+    viewer.join(&registration.routing).await.expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let mut send = viewer.connection().open_uni().await.expect("open");
+    send.write_all(&payload(1000, 1)).await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", host.connection().accept_uni())
+        .await
+        .expect("accept");
+    within("read", recv.read_to_end(2000)).await.expect("read");
+
+    let text = metrics_until(metrics, "a live session", |t| {
+        sample(t, "tandem_relay_active_sessions") == Some(1.0)
+            && sample(
+                t,
+                "tandem_relay_forwarded_bytes_total{direction=\"viewer_to_host\"}",
+            ) == Some(1000.0)
+    })
+    .await;
+    assert_eq!(
+        sample(&text, "tandem_relay_sessions_started_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tandem_relay_joins_refused_total{reason=\"unknown_code\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "tandem_relay_connections{state=\"paired\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "tandem_relay_handshake_duration_seconds_count"),
+        Some(2.0)
+    );
+
+    viewer.close("done");
+    let text = metrics_until(metrics, "the session's end", |t| {
+        sample(
+            t,
+            "tandem_relay_sessions_ended_total{reason=\"viewer_left\"}",
+        ) == Some(1.0)
+    })
+    .await;
+    assert_eq!(sample(&text, "tandem_relay_active_sessions"), Some(0.0));
+    shutdown.cancel();
+    within("shutdown", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_drain_refuses_new_codes_lets_sessions_run_then_closes_them_with_a_reason() {
+    let dir = temp_dir("drain");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    config.drain_timeout = Duration::from_secs(2);
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("a metrics listener");
+    let addr = relay.local_addr().to_string();
+    let trust = RelayTrust::Fingerprint(relay.fingerprint());
+    let handle = relay.handle();
+    let task = tokio::spawn(relay.run(CancellationToken::new()));
+
+    let mut host = RelayClient::connect(&addr, &trust).await.expect("host");
+    let registration = host.register(Duration::from_secs(60)).await.expect("code");
+    let mut viewer = RelayClient::connect(&addr, &trust).await.expect("viewer");
+    viewer.join(&registration.routing).await.expect("joined");
+    within("paired", host.wait_paired()).await.expect("paired");
+    let mut late = RelayClient::connect(&addr, &trust)
+        .await
+        .expect("late host");
+
+    handle.drain().expect("drain");
+    within("not ready", async {
+        while http_get(metrics, "/readyz").await.0 != 503 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    match late.register(Duration::from_secs(60)).await {
+        Err(ClientError::Refused { detail, .. }) => {
+            assert!(detail.contains("restarting"), "{detail}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The live session still forwards.
+    let mut send = host.connection().open_uni().await.expect("open");
+    send.write_all(b"Fstill on").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("accept", viewer.connection().accept_uni())
+        .await
+        .expect("accept");
+    assert_eq!(
+        within("read", recv.read_to_end(64)).await.expect("read"),
+        b"Fstill on"
+    );
+    // At the deadline both sides are closed with the reason.
+    for client in [&mut host, &mut viewer] {
+        let err = within("the drain's end", client.peer_left())
+            .await
+            .expect_err("closed");
+        assert!(err.to_string().contains("shutting down"), "{err}");
+    }
+    within("run ends", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_drain_with_nothing_live_ends_at_once() {
+    let dir = temp_dir("drain-empty");
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.drain_timeout = Duration::from_secs(3_600);
+    let relay = Relay::bind(config).await.expect("binds");
+    let handle = relay.handle();
+    let task = tokio::spawn(relay.run(CancellationToken::new()));
+    handle.drain().expect("drain");
+    within("run ends", task).await.expect("task").expect("ran");
+    assert!(matches!(handle.drain(), Err(RelayError::Stopped)));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_reload_applies_new_limits_to_what_comes_next() {
+    let dir = temp_dir("reload");
+    let config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    let tls = config.tls.clone();
+    let relay = Relay::bind(config).await.expect("binds");
+    let fingerprint = relay.fingerprint();
+    let addr = relay.local_addr().to_string();
+    let trust = RelayTrust::Fingerprint(fingerprint);
+    let handle = relay.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+    let limits = tandem_relay::RateLimits {
+        join_per_ip: Rate::new(1, 1),
+        ..Default::default()
+    };
+    let reloaded = handle
+        .reload(limits, Duration::from_secs(600), Some((&tls, &dir)))
+        .expect("reloaded");
+    assert_eq!(reloaded, Some(fingerprint), "the same self-signed identity");
+    let mut guesser = RelayClient::connect(&addr, &trust).await.expect("client");
+    let nowhere = RoutingCode::new("000000").expect("code");
+    let first = guesser.join(&nowhere).await.expect_err("unknown");
+    assert!(matches!(first, ClientError::UnknownCode), "{first:?}");
+    let second = guesser.join(&nowhere).await.expect_err("limited");
+    assert!(
+        matches!(second, ClientError::RateLimited { .. }),
+        "{second:?}"
+    );
+    shutdown.cancel();
+    within("shutdown", task).await.expect("task").expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,0 +1,135 @@
+//! A scaled-down soak: 100 real QUIC host/viewer pairs stream ~50 kB/s each through one in-process
+//! relay for 10 s while wrong-code joins and abandoned connections hit it. Everything sent must
+//! arrive, every fault must be refused or cleaned up, and at the end the relay must be back to no
+//! connections and no sessions. No timing is asserted; waits are on conditions under deadlines.
+//! The full-size runs (1,000 sessions, 10,000 waiting codes) are in PERFORMANCE.md.
+
+#[path = "../examples/relay_load/driver.rs"]
+mod driver;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tandem_relay::{Rate, RateLimits, Relay, RelayConfig, RelayTrust};
+use tokio_util::sync::CancellationToken;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+async fn metrics_text(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+}
+
+fn sample(text: &str, sample: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == sample).then(|| value.parse().ok())?
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
+    let dir = std::env::temp_dir().join(format!("tandem-relay-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    let lots = Rate::new(1_000_000, 1_000_000);
+    config.limits = RateLimits {
+        register_per_ip: lots,
+        register_global: lots,
+        join_per_ip: lots,
+        join_global: lots,
+        max_waiting_per_ip: 1_000_000,
+        max_connections_per_ip: 1_000_000,
+        ..RateLimits::default()
+    };
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("metrics");
+    let load = driver::LoadConfig {
+        relay: relay.local_addr().to_string(),
+        trust: RelayTrust::Fingerprint(relay.fingerprint()),
+        sessions: 100,
+        rate: 50_000,
+        ticks_per_sec: 10,
+        duration: Duration::from_secs(10),
+        concurrency: 20,
+        wrong_joins: 50,
+        abandoned: 50,
+        endpoints: 0,
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    let report = tokio::time::timeout(DEADLINE, driver::run(load))
+        .await
+        .expect("the load finished in time");
+    eprintln!("soak: {}", report.summary());
+    assert_eq!(report.paired, 100, "{}", report.summary());
+    assert_eq!(
+        report.failed_setup + report.failed_streaming,
+        0,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        report.bytes_received, report.bytes_sent,
+        "every byte arrived"
+    );
+    assert!(report.bytes_sent > 0);
+    assert_eq!(report.wrong_joins_refused, 50);
+
+    // Nothing left behind: every connection, session and waiting code is gone.
+    let text = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let text = metrics_text(metrics).await;
+            let open: f64 = ["handshake", "idle", "waiting", "paired"]
+                .iter()
+                .filter_map(|state| {
+                    sample(
+                        &text,
+                        &format!("tandem_relay_connections{{state=\"{state}\"}}"),
+                    )
+                })
+                .sum();
+            if open == 0.0 && sample(&text, "tandem_relay_active_sessions") == Some(0.0) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the relay went back to no connections");
+    assert_eq!(
+        sample(&text, "tandem_relay_sessions_started_total"),
+        Some(100.0)
+    );
+    assert_eq!(sample(&text, "tandem_relay_waiting_hosts"), Some(0.0));
+    assert_eq!(
+        sample(
+            &text,
+            "tandem_relay_joins_refused_total{reason=\"unknown_code\"}"
+        ),
+        Some(50.0)
+    );
+    let forwarded = sample(
+        &text,
+        "tandem_relay_forwarded_bytes_total{direction=\"host_to_viewer\"}",
+    )
+    .expect("forwarded bytes");
+    assert_eq!(forwarded as u64, report.bytes_sent);
+
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, task)
+        .await
+        .expect("shutdown in time")
+        .expect("task")
+        .expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
