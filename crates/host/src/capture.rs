@@ -1,8 +1,12 @@
 //! Screen capture behind [`FrameSource`]; [`ScrapSource`] is the real one (X11 MIT-SHM via scrap).
 
 use std::io;
+use std::time::Duration;
 
 use tandem_codec::FrameRef;
+use tracing::warn;
+
+use crate::damage::DamageWatcher;
 
 /// Something that yields screen frames in B,G,R,X order (4th byte undefined).
 pub trait FrameSource {
@@ -13,6 +17,12 @@ pub trait FrameSource {
     fn pointer(&mut self) -> Option<(i32, i32)> {
         None
     }
+    /// Waits until the screen may have changed since the last call, at most `timeout`; whether it
+    /// did. A source that cannot tell waits `timeout` and says yes (polling).
+    fn wait_for_change(&mut self, timeout: Duration) -> bool {
+        std::thread::sleep(timeout);
+        true
+    }
 }
 
 /// Captures the primary X display (the one `DISPLAY` names).
@@ -21,6 +31,8 @@ pub struct ScrapSource {
     width: u32,
     height: u32,
     pointer: Option<enigo::Enigo>,
+    /// Damage reports from the X server; `None` if unavailable (then capture polls).
+    damage: Option<DamageWatcher>,
 }
 
 impl ScrapSource {
@@ -35,11 +47,15 @@ impl ScrapSource {
         let (width, height) = (capturer.width() as u32, capturer.height() as u32);
         // A second X connection only to read the pointer position; capture works without it.
         let pointer = enigo::Enigo::new(&enigo::Settings::default()).ok();
+        let damage = DamageWatcher::start()
+            .inspect_err(|e| warn!(error = %e, "no damage reports; polling the screen instead"))
+            .ok();
         Ok(Self {
             capturer,
             width,
             height,
             pointer,
+            damage,
         })
     }
 }
@@ -67,5 +83,15 @@ impl FrameSource for ScrapSource {
     fn pointer(&mut self) -> Option<(i32, i32)> {
         use enigo::Mouse;
         self.pointer.as_ref()?.location().ok()
+    }
+
+    fn wait_for_change(&mut self, timeout: Duration) -> bool {
+        match &self.damage {
+            Some(damage) => damage.wait(timeout),
+            None => {
+                std::thread::sleep(timeout);
+                true
+            }
+        }
     }
 }

@@ -116,6 +116,10 @@ pub fn spawn_capture(
         })
 }
 
+/// How often the pointer position is read while the screen holds still (pointer motion is not
+/// screen damage): fast enough that the remote pointer follows smoothly.
+const POINTER_POLL: Duration = Duration::from_millis(16);
+
 fn capture_loop(
     source: &mut dyn FrameSource,
     config: EncoderConfig,
@@ -128,32 +132,42 @@ fn capture_loop(
     let mut buf = Vec::new();
     let mut pointer = None;
     let mut encode_error = None;
+    // The first picture needs no change; after it, capture only when the screen changed.
+    let mut changed_since = true;
+    let mut last_capture: Option<Instant> = None;
     while !control.stopped() {
-        let started = Instant::now();
-        if !control.wait_for_credit() {
-            break;
-        }
-        if control.keyframe.swap(false, Ordering::Relaxed) {
-            encoder.force_keyframe();
-        }
-        buf.clear();
-        let mut changed = false;
-        source
-            .capture(&mut |frame| match encoder.encode(frame, &mut buf) {
-                Ok(stats) => changed = stats.changed,
-                Err(e) => encode_error = Some(e.to_string()),
-            })
-            .map_err(|e| format!("capturing the screen: {e}"))?;
-        if let Some(e) = encode_error.take() {
-            return Err(format!("encoding the screen: {e}"));
-        }
-        if changed {
-            control.take_credit();
-            if out
-                .blocking_send(Captured::Update(std::mem::take(&mut buf)))
-                .is_err()
-            {
+        let keyframe = control.keyframe.swap(false, Ordering::Relaxed);
+        if changed_since || keyframe {
+            // At most `max_fps`: changes arriving sooner are coalesced into the next capture.
+            if let Some(rest) = last_capture.and_then(|at| period.checked_sub(at.elapsed())) {
+                std::thread::sleep(rest);
+            }
+            if !control.wait_for_credit() {
                 break;
+            }
+            if keyframe {
+                encoder.force_keyframe();
+            }
+            buf.clear();
+            let mut changed = false;
+            last_capture = Some(Instant::now());
+            source
+                .capture(&mut |frame| match encoder.encode(frame, &mut buf) {
+                    Ok(stats) => changed = stats.changed,
+                    Err(e) => encode_error = Some(e.to_string()),
+                })
+                .map_err(|e| format!("capturing the screen: {e}"))?;
+            if let Some(e) = encode_error.take() {
+                return Err(format!("encoding the screen: {e}"));
+            }
+            if changed {
+                control.take_credit();
+                if out
+                    .blocking_send(Captured::Update(std::mem::take(&mut buf)))
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
         let now_pointer = source.pointer();
@@ -165,9 +179,7 @@ fn capture_loop(
                 break;
             }
         }
-        if let Some(rest) = period.checked_sub(started.elapsed()) {
-            std::thread::sleep(rest);
-        }
+        changed_since = source.wait_for_change(POINTER_POLL.min(period));
     }
     Ok(())
 }

@@ -1,0 +1,162 @@
+//! Knowing when the screen changed, instead of polling it: the X DAMAGE extension on the root window,
+//! watched from a named thread on its own X connection. The capture thread sleeps until damage is
+//! reported, so a change is captured at once and a still screen costs nothing.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
+use x11rb::protocol::xproto::{
+    ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+
+/// The flag the watcher sets and the capture thread takes.
+#[derive(Default)]
+struct Damaged {
+    changed: Mutex<DamageState>,
+    signal: Condvar,
+}
+
+#[derive(Default)]
+struct DamageState {
+    changed: bool,
+    /// The watcher stopped (X error): callers fall back to polling.
+    dead: bool,
+}
+
+/// Watches the root window of the display `DISPLAY` names for damage.
+pub struct DamageWatcher {
+    damaged: Arc<Damaged>,
+    conn: Arc<RustConnection>,
+    /// An invisible window of ours; a message to it wakes the watcher thread to stop.
+    wake: u32,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DamageWatcher {
+    /// Connects to the display and starts watching; an error if the display or its DAMAGE extension
+    /// is not available (the caller then polls).
+    pub fn start() -> Result<Self, String> {
+        let (conn, screen) = x11rb::connect(None).map_err(|e| e.to_string())?;
+        let conn = Arc::new(conn);
+        let root = conn
+            .setup()
+            .roots
+            .get(screen)
+            .ok_or("no such X screen")?
+            .root;
+        conn.damage_query_version(1, 1)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| format!("the X server has no DAMAGE extension: {e}"))?;
+        let region = conn.generate_id().map_err(|e| e.to_string())?;
+        conn.damage_create(region, root, ReportLevel::NON_EMPTY)
+            .map_err(|e| e.to_string())?;
+        let wake = conn.generate_id().map_err(|e| e.to_string())?;
+        conn.create_window(
+            0,
+            wake,
+            root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_ONLY,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .map_err(|e| e.to_string())?;
+        conn.flush().map_err(|e| e.to_string())?;
+
+        let damaged = Arc::new(Damaged::default());
+        // The first capture needs no damage.
+        if let Ok(mut state) = damaged.changed.lock() {
+            state.changed = true;
+        }
+        let thread = {
+            let (conn, damaged) = (conn.clone(), damaged.clone());
+            std::thread::Builder::new()
+                .name("tandem-damage".into())
+                .spawn(move || watch(&conn, region, wake, &damaged))
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Self {
+            damaged,
+            conn,
+            wake,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits until the screen changed since the last call, at most `timeout`; returns whether it
+    /// did. If the watcher died, waits `timeout` and says yes (polling).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let Ok(mut state) = self.damaged.changed.lock() else {
+            std::thread::sleep(timeout);
+            return true;
+        };
+        if !state.changed && !state.dead {
+            state = match self.damaged.signal.wait_timeout(state, timeout) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        if state.dead {
+            drop(state);
+            std::thread::sleep(timeout);
+            return true;
+        }
+        std::mem::take(&mut state.changed)
+    }
+}
+
+impl Drop for DamageWatcher {
+    fn drop(&mut self) {
+        let message = ClientMessageEvent::new(32, self.wake, 0u32, [0u32; 5]);
+        let sent = self
+            .conn
+            .send_event(false, self.wake, EventMask::NO_EVENT, message)
+            .is_ok()
+            && self.conn.flush().is_ok();
+        if let Some(thread) = self.thread.take()
+            && sent
+        {
+            // The thread leaves at the message; if it could not be sent it ends with the process.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn watch(conn: &RustConnection, region: u32, wake: u32, damaged: &Damaged) {
+    loop {
+        match conn.wait_for_event() {
+            Ok(Event::DamageNotify(_)) => {
+                // Clear what was reported, so the next change is reported again; then say so.
+                let cleared =
+                    conn.damage_subtract(region, 0u32, 0u32).is_ok() && conn.flush().is_ok();
+                if let Ok(mut state) = damaged.changed.lock() {
+                    state.changed = true;
+                    state.dead |= !cleared;
+                }
+                damaged.signal.notify_all();
+                if !cleared {
+                    return;
+                }
+            }
+            Ok(Event::ClientMessage(message)) if message.window == wake => return,
+            Ok(_) => {}
+            Err(_) => {
+                if let Ok(mut state) = damaged.changed.lock() {
+                    state.dead = true;
+                }
+                damaged.signal.notify_all();
+                return;
+            }
+        }
+    }
+}
