@@ -299,7 +299,9 @@ impl Decoder {
         // Copies first: gather every source, then write every destination.
         self.copies.clear();
         let mut area = 0u64;
-        let max_area = 2 * u64::from(self.width) * u64::from(self.height);
+        // Each copy replaces the ops of the tiles it lands on, so an encoder's copies never cover
+        // more than the picture; a host claiming more is lying to make the decoder allocate.
+        let max_area = u64::from(self.width) * u64::from(self.height);
         while r.pos < ops.len() && ops[r.pos] == OP_COPY {
             r.pos += 1;
             let (sx, sy, dx, dy, w, h) =
@@ -318,6 +320,8 @@ impl Decoder {
         }
         if !self.copies.is_empty() {
             self.copy_buf.clear();
+            // Exactly the sources' size: growing by doubling would overshoot by up to 2x.
+            self.copy_buf.reserve_exact(area as usize * 4);
             for &[sx, sy, _, _, w, _h] in &self.copies {
                 for row in 0.._h {
                     let s = (sy + row) as usize * stride + sx as usize * 4;

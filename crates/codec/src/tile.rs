@@ -339,6 +339,9 @@ pub(crate) fn unpredict(p: &mut [u8], w: usize) {
     }
 }
 
+/// Most pixels one byte of JPEG data can describe: one bit per 8x8 block (a flat block costs more).
+const JPEG_MAX_PIXELS_PER_BYTE: u64 = 8 * 64;
+
 /// Decodes a JPEG tile into `rgba` at `rect`.
 pub(crate) fn decode_jpeg(
     data: &[u8],
@@ -359,6 +362,11 @@ pub(crate) fn decode_jpeg(
         .map_err(|e| DecodeError::Jpeg(e.to_string()))?;
     if dec.dimensions() != (rect.w, rect.h) {
         return Err(bad("JPEG size differs from its rect"));
+    }
+    // Every 8x8 block costs at least a bit of entropy-coded data, so a tile claiming more pixels
+    // than that allows is a lie told to make the decoder allocate before finding the data missing.
+    if u64::from(rect.w) * u64::from(rect.h) > data.len() as u64 * JPEG_MAX_PIXELS_PER_BYTE {
+        return Err(bad("JPEG data too short for its size"));
     }
     if dec.color_type() != image::ColorType::Rgb8 {
         return Err(bad("JPEG is not RGB"));
