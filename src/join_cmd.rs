@@ -58,6 +58,8 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let runtime = crate::runtime()?;
     let screen = Screen::shared();
     let (slot, repaint) = tandem_viewer::app::repaint_slot();
+    // The window repaints when something happens, never on a timer: status events wake it too.
+    let repaint_on_event = repaint.clone();
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let session = runtime.spawn(tandem_viewer::session::run(
@@ -87,6 +89,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 let _ = printer_commands.send(ViewerCommand::RequestControl);
             }
             let _ = window_tx.send(event);
+            repaint_on_event();
         }
     });
     if let Some(seconds) = args.duration {

@@ -20,7 +20,8 @@ use crate::{ViewerCommand, ViewerEvent};
 const LINGER_AFTER_END: Duration = Duration::from_secs(3);
 
 /// A slot the window fills with its egui context, and a repaint callback for the network thread that
-/// uses it once it is there.
+/// uses it once it is there. The session calls it for every decoded update and cursor move; the
+/// front end also calls it after every status event it forwards, so the window needs no timer.
 pub fn repaint_slot() -> (Arc<OnceLock<egui::Context>>, Repaint) {
     let slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
     let for_network = slot.clone();
@@ -340,7 +341,11 @@ impl eframe::App for ViewerApp {
                     ui.centered_and_justified(|ui| ui.label(&self.status));
                 }
             });
-        // Status events come from the network thread; frames request repaints themselves.
-        ctx.request_repaint_after(Duration::from_millis(250));
+        // No timer: decoded frames, cursor moves and status events each wake the window (see
+        // `repaint_slot`), so a still screen costs no repaints. Only the close after the end is
+        // timed.
+        if let Some(ended) = self.ended_at {
+            ctx.request_repaint_after(LINGER_AFTER_END.saturating_sub(ended.elapsed()));
+        }
     }
 }
