@@ -6,7 +6,8 @@ Each probe types one character into the xterm on A with xdotool and times until 
 on B shows a changed pixel where the xterm's text is. That is capture + encode + relay + decode +
 upload + present; the input path (viewer -> host injection, a few ms) is not included.
 
-A benchmark, not a test: it prints p50/p95 and the CPU each process used. Needs python-xlib
+A benchmark, not a test: it prints p50/p95, the CPU each process used while probing, and first
+the CPU each used over a still screen (--still seconds). Needs python-xlib
 (`pip install python-xlib`), xterm, xdotool, Xvfb.
 
     scripts/latency_probe.py target/release/tandem [--probes 40] [--json]
@@ -57,6 +58,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("tandem")
     parser.add_argument("--probes", type=int, default=40)
+    parser.add_argument("--still", type=float, default=10.0,
+                        help="seconds of a still screen to measure CPU over first (0: skip)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -120,8 +123,16 @@ def main():
         xdotool_a = ["xdotool", "type", "--delay", "0"]
         subprocess.run(["xdotool", "mousemove", "300", "450"], env=env_a, check=True)
         time.sleep(2)  # let the first frames settle before the probes (a benchmark, not a test)
-        cpu_before = {p: cpu_seconds(proc.pid) for p, proc in
-                      (("share", share), ("join", join), ("relay", relay))}
+        measured = (("share", share), ("join", join), ("relay", relay))
+        still = {}
+        if args.still > 0:
+            before = {p: cpu_seconds(proc.pid) for p, proc in measured}
+            t = time.time()
+            time.sleep(args.still)
+            dt = time.time() - t
+            still = {p: round(100 * (cpu_seconds(proc.pid) - before[p]) / dt, 1)
+                     for p, proc in measured}
+        cpu_before = {p: cpu_seconds(proc.pid) for p, proc in measured}
         started = time.time()
         latencies = []
         letters = "abcdefghijklmnopqrstuvwxyz"
@@ -146,10 +157,12 @@ def main():
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
             "cpu_pct": cpu,
+            "still_cpu_pct": still,
         }
         print(json.dumps(result) if args.json else
               f"change -> viewer pixel: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms "
-              f"({len(latencies)}/{args.probes} seen); CPU % of a core: {cpu}")
+              f"({len(latencies)}/{args.probes} seen); CPU % of a core while probing: {cpu}, "
+              f"on a still screen: {still}")
     finally:
         for proc in reversed(procs):
             proc.kill()
