@@ -21,9 +21,6 @@ use crate::tile::Src;
 pub(crate) const CACHE_TILE: u32 = 64;
 /// Bytes of one slot (4 bytes per pixel on both sides).
 pub(crate) const SLOT_BYTES: usize = (CACHE_TILE * CACHE_TILE * 4) as usize;
-/// Slots the encoder uses (16 MiB of pixels on each side); sent in every
-/// keyframe. Two 1080p screens' worth of 64x64 tiles.
-pub(crate) const ENCODER_SLOTS: u16 = 1024;
 
 const NIL: u32 = u32::MAX;
 const INDEX_BITS: u32 = 13;
@@ -217,11 +214,9 @@ pub(crate) struct DecoderCache {
 }
 
 impl DecoderCache {
-    /// Empties the cache and sizes it for `slots` tiles.
+    /// Empties the cache and sizes it for `slots` tiles (pixel memory grows
+    /// as slots are filled).
     pub(crate) fn reset(&mut self, slots: usize) {
-        if self.px.len() < slots * SLOT_BYTES {
-            self.px = vec![0; slots * SLOT_BYTES];
-        }
         self.dims.clear();
         self.dims.resize(slots, (0, 0));
     }
@@ -250,6 +245,13 @@ impl DecoderCache {
     ) {
         let n = w as usize * 4;
         let base = s * SLOT_BYTES;
+        if self.px.len() < base + SLOT_BYTES {
+            // Doubling, capped at the cache's size: an encoder fills slots in
+            // order, so this settles after the first screens.
+            let cap = self.dims.len() * SLOT_BYTES;
+            let grown = (base + SLOT_BYTES).max(self.px.len() * 2).min(cap);
+            self.px.resize(grown, 0);
+        }
         for r in 0..h as usize {
             let from = (y as usize + r) * stride + x as usize * 4;
             self.px[base + r * n..base + (r + 1) * n].copy_from_slice(&rgba[from..from + n]);

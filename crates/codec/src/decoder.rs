@@ -244,7 +244,8 @@ impl Decoder {
             }
             self.video.reset();
             // The keyframe's CACHE_SIZE op (if any) sizes it again.
-            self.cache.reset(0);
+            self.cache
+                .reset(usize::from(crate::format::DEFAULT_CACHE_SLOTS));
         } else {
             if self.width == 0 {
                 return Err(DecodeError::NoKeyframe);
@@ -351,18 +352,25 @@ impl Decoder {
             r.pos += 1;
             let slot = r.u16()?;
             let (x, y, w, h) = (r.u16()?, r.u16()?, r.u16()?, r.u16()?);
-            let slot = self.slot(slot)?;
             self.check_rect(x, y, w, h)?;
-            if w > CACHE_TILE || h > CACHE_TILE {
+            if h > CACHE_TILE {
                 return Err(DecodeError::BadTile {
                     x,
                     y,
                     w,
                     h,
-                    reason: "larger than a cache tile",
+                    reason: "taller than a cache tile",
                 });
             }
-            self.cache.save(slot, &self.rgba, stride, x, y, w, h);
+            // A row of tiles cut from the left, into consecutive slots.
+            let pieces = w.div_ceil(CACHE_TILE);
+            self.slot(slot + pieces - 1)?;
+            for i in 0..pieces {
+                let px = i * CACHE_TILE;
+                let pw = CACHE_TILE.min(w - px);
+                self.cache
+                    .save((slot + i) as usize, &self.rgba, stride, x + px, y, pw, h);
+            }
         }
         // Copies first: gather every source, then write every destination.
         self.copies.clear();

@@ -1,10 +1,10 @@
 //! The encoder: diffs each frame against the previous one and emits one
 //! update of copy and tile ops.
 
-use crate::cache::{ENCODER_SLOTS, EncoderCache, tile_key};
+use crate::cache::{EncoderCache, tile_key};
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_CACHE_SIZE, OP_COPY, OP_JPEG,
-    OP_SAVE, OP_VIDEO, VERSION, put_rect_op, put_u16, put_u32, put_use,
+    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_CACHE_SIZE,
+    OP_COPY, OP_JPEG, OP_SAVE, OP_VIDEO, VERSION, put_rect_op, put_u16, put_u32, put_use,
 };
 use crate::kernels::{bgr_eq, bgr_hash, bgr_uniform};
 use crate::motion::{Motion, seg_hash, vote};
@@ -151,7 +151,7 @@ pub struct Encoder {
     /// saved from it (a window that rests on a tile gets saved with it; the
     /// background under it is the save before).
     last_saved: Vec<[(u32, u32); 2]>,
-    /// SAVE ops of this frame: `[slot, x, y, w, h]`.
+    /// SAVE ops of this frame: `[first slot, x, y, w, h]`, a row of tiles.
     saves: Vec<[u32; 5]>,
 }
 
@@ -286,7 +286,7 @@ impl Encoder {
             self.exact.resize(tiles, true);
             self.last_saved.clear();
             self.last_saved.resize(tiles, [NO_SLOT; 2]);
-            self.cache.reset(ENCODER_SLOTS);
+            self.cache.reset(DEFAULT_CACHE_SLOTS);
             self.next_hash.clear();
             self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
@@ -615,6 +615,10 @@ impl Encoder {
                 if !self.dirty[t] || self.stable[t] < SAVE_AFTER || !self.exact[t] {
                     continue;
                 }
+                // Content that scrolls or moves is still on screen, not covered.
+                if self.tile_dy[t] != NO_DY || self.moves_now(tx, ty) {
+                    continue;
+                }
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
                 if video.is_some_and(|r| intersects(r, x, y, tw, th)) {
                     continue;
@@ -637,7 +641,21 @@ impl Encoder {
                     continue;
                 }
                 if let Some(s) = self.cache.store(key, reference, x, y, tw, th) {
-                    self.saves.push([s, x, y, tw, th]);
+                    // One SAVE per run of tiles along a row into consecutive
+                    // slots (the usual case: free slots, or evicting a run
+                    // saved together).
+                    match self.saves.last_mut() {
+                        Some([s0, x0, y0, w0, h0])
+                            if *y0 == y
+                                && *h0 == th
+                                && *w0 % TILE == 0
+                                && *x0 + *w0 == x
+                                && *s0 + *w0 / TILE == s =>
+                        {
+                            *w0 += tw;
+                        }
+                        _ => self.saves.push([s, x, y, tw, th]),
+                    }
                     remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
                 }
             }
@@ -895,7 +913,7 @@ impl Encoder {
         // The op stream: copies first, then each band's tile ops, then the
         // JPEG and video ops (already in `self.ops`).
         self.zbuf.clear();
-        if key {
+        if key && self.cache.slots() != u32::from(DEFAULT_CACHE_SLOTS) {
             self.zbuf.push(OP_CACHE_SIZE);
             put_u16(&mut self.zbuf, self.cache.slots() as u16);
         }

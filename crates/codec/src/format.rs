@@ -7,7 +7,8 @@
 //! ops_z   := zstd(ops) if flags & OPS_ZSTD, else ops verbatim (ops_z_len bytes)
 //! blob    := blob_len bytes of already-compressed payloads (JPEG, video)
 //! ops     := [CACHE_SIZE slots:u16] save* copy* op*      (CACHE_SIZE: keyframes only)
-//! save    := SAVE  slot:u16 rect                          (w, h <= 64)
+//! save    := SAVE  slot:u16 rect         (h <= 64; cut into 64-wide tiles from the
+//!                                         left, saved in slots slot, slot+1, ...)
 //! copy    := COPY  sx:u16 sy:u16 dx:u16 dy:u16 w:u16 h:u16
 //! op      := USE   slot:u16 sx:u16 sy:u16 rect            (rect of the slot at sx,sy)
 //!          | SOLID rect b:u8 g:u8 r:u8
@@ -23,8 +24,10 @@
 //! also read from the picture as it was before the update, so moves and
 //! scrolls may overlap freely. Every other op overwrites its rect; USE copies
 //! a rect of a cache slot. A keyframe (flag bit 0) sets the size and empties
-//! the cache, whose size (at most [`MAX_CACHE_SLOTS`]) its first op declares
-//! (no CACHE_SIZE op: no cache); every pixel of a keyframe is covered by ops.
+//! the cache, which then has [`DEFAULT_CACHE_SLOTS`] slots unless the
+//! keyframe's first op (CACHE_SIZE) says otherwise (at most
+//! [`MAX_CACHE_SLOTS`], 0 = no cache); every pixel of a keyframe is covered
+//! by ops.
 
 /// Magic bytes at the start of every update.
 pub const MAGIC: [u8; 2] = *b"TQ";
@@ -48,6 +51,9 @@ pub(crate) const OP_CACHE_SIZE: u8 = 7;
 pub(crate) const OP_SAVE: u8 = 8;
 pub(crate) const OP_USE: u8 = 9;
 
+/// Cache slots after a keyframe without a CACHE_SIZE op (64x64 pixels each:
+/// 16 MiB on each side, two 1080p screens' worth of tiles).
+pub const DEFAULT_CACHE_SLOTS: u16 = 1024;
 /// Most cache slots a decoder accepts (64x64 RGBA each: 32 MiB).
 pub const MAX_CACHE_SLOTS: u16 = 2048;
 

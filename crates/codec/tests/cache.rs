@@ -286,8 +286,9 @@ fn slot_out_of_range_is_an_error() {
         .decode(&update(false, &op(OP_USE, &[60_000, 0, 0, 0, 0, 4, 4])))
         .unwrap_err();
     assert!(matches!(err, DecodeError::CacheSlot { .. }), "{err}");
-    // A keyframe without CACHE_SIZE has no cache at all.
-    let mut ops = op(OP_SOLID, &[0, 0, 16, 16]);
+    // A keyframe with CACHE_SIZE 0 has no cache at all.
+    let mut ops = op(OP_CACHE_SIZE, &[0]);
+    ops.extend(op(OP_SOLID, &[0, 0, 16, 16]));
     ops.extend([1, 2, 3]);
     dec.decode(&update(true, &ops)).unwrap();
     let err = dec
@@ -325,7 +326,7 @@ fn use_outside_the_saved_tile_is_an_error() {
 }
 
 #[test]
-fn save_larger_than_a_tile_or_out_of_order_is_an_error() {
+fn save_taller_than_a_tile_past_the_last_slot_or_out_of_order_is_an_error() {
     let mut dec = Decoder::new(DecoderLimits::default());
     let mut ops = op(OP_CACHE_SIZE, &[4]);
     ops.extend(op(OP_SOLID, &[0, 0, 16, 16]));
@@ -341,13 +342,31 @@ fn save_larger_than_a_tile_or_out_of_order_is_an_error() {
     let mut big = b"TQ".to_vec();
     big.push(tandem_codec::format::VERSION);
     big.push(0);
-    let save = op(OP_SAVE, &[0, 0, 0, 65, 8]);
+    let save = op(OP_SAVE, &[0, 0, 0, 8, 65]);
     for v in [100u32, 100, save.len() as u32, save.len() as u32, 0] {
         big.extend_from_slice(&v.to_le_bytes());
     }
     big.extend_from_slice(&save);
     let err = dec.decode(&big).unwrap_err();
     assert!(matches!(err, DecodeError::BadTile { .. }), "{err}");
+    // A row of tiles (100 px: two slots) that runs past the last slot.
+    let run = |slot: u16| {
+        let save = op(OP_SAVE, &[slot, 0, 0, 100, 8]);
+        let mut u = b"TQ".to_vec();
+        u.push(tandem_codec::format::VERSION);
+        u.push(0);
+        for v in [100u32, 100, save.len() as u32, save.len() as u32, 0] {
+            u.extend_from_slice(&v.to_le_bytes());
+        }
+        u.extend_from_slice(&save);
+        u
+    };
+    dec.decode(&run(2)).unwrap();
+    let err = dec.decode(&run(3)).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::CacheSlot { slot: 4, slots: 4 }),
+        "{err}"
+    );
     // SAVE after a COPY reads a picture already changed: not allowed.
     let mut dec = decoder_after_key(4);
     let mut ops = op(OP_COPY, &[0, 0, 1, 1, 4, 4]);
