@@ -207,16 +207,19 @@ impl EncoderCache {
 }
 
 /// The decoder's side: slot pixels (R,G,B,A) and sizes; `w == 0` = empty.
+/// A slot's buffer is allocated when it is first filled and kept across
+/// keyframes, so a stream that names a high slot costs one tile, not the
+/// whole cache.
 #[derive(Default)]
 pub(crate) struct DecoderCache {
-    px: Vec<u8>,
+    px: Vec<Vec<u8>>,
     dims: Vec<(u32, u32)>,
 }
 
 impl DecoderCache {
-    /// Empties the cache and sizes it for `slots` tiles (pixel memory grows
-    /// as slots are filled).
+    /// Empties the cache and sizes it for `slots` tiles.
     pub(crate) fn reset(&mut self, slots: usize) {
+        self.px.resize_with(slots, Vec::new);
         self.dims.clear();
         self.dims.resize(slots, (0, 0));
     }
@@ -231,7 +234,8 @@ impl DecoderCache {
     }
 
     /// Copies rect (x, y, w, h) of an RGBA picture of row stride `stride` into
-    /// slot `s`. The caller checked the slot index and the rect.
+    /// slot `s`. The caller checked the slot index and the rect (at most
+    /// [`CACHE_TILE`] on each side).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn save(
         &mut self,
@@ -244,17 +248,13 @@ impl DecoderCache {
         h: u32,
     ) {
         let n = w as usize * 4;
-        let base = s * SLOT_BYTES;
-        if self.px.len() < base + SLOT_BYTES {
-            // Doubling, capped at the cache's size: an encoder fills slots in
-            // order, so this settles after the first screens.
-            let cap = self.dims.len() * SLOT_BYTES;
-            let grown = (base + SLOT_BYTES).max(self.px.len() * 2).min(cap);
-            self.px.resize(grown, 0);
+        let px = &mut self.px[s];
+        if px.len() != SLOT_BYTES {
+            px.resize(SLOT_BYTES, 0);
         }
         for r in 0..h as usize {
             let from = (y as usize + r) * stride + x as usize * 4;
-            self.px[base + r * n..base + (r + 1) * n].copy_from_slice(&rgba[from..from + n]);
+            px[r * n..(r + 1) * n].copy_from_slice(&rgba[from..from + n]);
         }
         self.dims[s] = (w, h);
     }
@@ -263,7 +263,7 @@ impl DecoderCache {
     /// the bounds against [`DecoderCache::dims`].
     pub(crate) fn row(&self, s: usize, sx: u32, r: u32, w: u32) -> &[u8] {
         let sw = self.dims[s].0;
-        let start = s * SLOT_BYTES + ((r * sw + sx) * 4) as usize;
-        &self.px[start..start + w as usize * 4]
+        let start = ((r * sw + sx) * 4) as usize;
+        &self.px[s][start..start + w as usize * 4]
     }
 }
