@@ -38,6 +38,11 @@ const SAVE_AFTER: u8 = 2;
 /// (an op costs ~15 bytes before zstd).
 const MIN_SPAN: u32 = 8;
 
+/// Saves remembered per tile position: a window that rests on a tile
+/// several times during a drag gets saved with it each time, and the
+/// background under it is the oldest of these saves.
+const HISTORY: usize = 2;
+
 /// No slot saved at this tile position.
 const NO_SLOT: (u32, u32) = (u32::MAX, 0);
 
@@ -147,10 +152,9 @@ pub struct Encoder {
     /// Per tile: the decoder's pixels equal the reference's (nothing lossy
     /// reached it since the keyframe), so it may be saved in the cache.
     exact: Vec<bool>,
-    /// Per tile: (slot, generation) of the contents last and second last
-    /// saved from it (a window that rests on a tile gets saved with it; the
-    /// background under it is the save before).
-    last_saved: Vec<[(u32, u32); 2]>,
+    /// Per tile: (slot, generation) of the contents last saved from it,
+    /// newest first (see `HISTORY`).
+    last_saved: Vec<[(u32, u32); HISTORY]>,
     /// SAVE ops of this frame: `[first slot, x, y, w, h]`, a row of tiles.
     saves: Vec<[u32; 5]>,
 }
@@ -285,7 +289,7 @@ impl Encoder {
             self.exact.clear();
             self.exact.resize(tiles, true);
             self.last_saved.clear();
-            self.last_saved.resize(tiles, [NO_SLOT; 2]);
+            self.last_saved.resize(tiles, [NO_SLOT; HISTORY]);
             self.cache.reset(DEFAULT_CACHE_SLOTS);
             self.next_hash.clear();
             self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
@@ -1162,7 +1166,7 @@ struct Ctx<'a> {
     moved: Option<(i32, i32)>,
     key: bool,
     cache: &'a EncoderCache,
-    last_saved: &'a [[(u32, u32); 2]],
+    last_saved: &'a [[(u32, u32); HISTORY]],
 }
 
 /// One worker's output for a band of tile rows; bands are independent.
@@ -1330,7 +1334,7 @@ impl Ctx<'_> {
             }
         }
         // What was saved at this position (the background under a window).
-        let mut saved = [None; 2];
+        let mut saved = [None; HISTORY];
         if literal > 0 {
             for (k, &(s, generation)) in self.last_saved[t].iter().enumerate() {
                 saved[k] = self.cache.holds(s, generation, tw, th).then_some(s);
@@ -1365,7 +1369,7 @@ impl Ctx<'_> {
                     tw,
                     e - r,
                 ),
-                3 | 4 => {
+                3.. => {
                     if let Some(s) = saved[usize::from(c - 3)] {
                         put_use(&mut wk.ops, s, 0, r, x, y + r, tw, e - r);
                         wk.cache_used.push(s);
@@ -1373,7 +1377,7 @@ impl Ctx<'_> {
                 }
                 2 => {
                     let mv = (dy != NO_DY && dx_ok).then_some((sx as u32, dy));
-                    if (mv.is_none() && saved == [None; 2])
+                    if (mv.is_none() && saved == [None; HISTORY])
                         || !self.split_cols(wk, src, x, y + r, tw, e - r, saved, r, mv)
                     {
                         let (x0, x1) =
@@ -1402,7 +1406,7 @@ impl Ctx<'_> {
         y: u32,
         w: u32,
         h: u32,
-        slots: [Option<u32>; 2],
+        slots: [Option<u32>; HISTORY],
         r0: u32,
         mv: Option<(u32, i32)>,
     ) -> bool {
@@ -1439,11 +1443,11 @@ impl Ctx<'_> {
                     *m &= eq_mask(cur, self.cache.row(s, r0 + r));
                 }
             }
-            if (moved | cached[0] | cached[1]) & !same == 0 {
+            if (moved | cached.iter().fold(0, |a, m| a | m)) & !same == 0 {
                 return false;
             }
         }
-        // 0 = unchanged, 1 = moved, 2 = literal, 3/4 = cached in slots[0/1]
+        // 0 = unchanged, 1 = moved, 2 = literal, 3 + k = cached in slots[k]
         let mut cls = [2u8; TILE as usize];
         for (c, k) in cls[..w as usize].iter_mut().enumerate() {
             let bit = 1u64 << c;
@@ -1451,10 +1455,8 @@ impl Ctx<'_> {
                 0
             } else if moved & bit != 0 {
                 1
-            } else if cached[0] & bit != 0 {
-                3
-            } else if cached[1] & bit != 0 {
-                4
+            } else if let Some(k) = cached.iter().position(|m| m & bit != 0) {
+                3 + k as u8
             } else {
                 2
             };
@@ -1493,7 +1495,7 @@ impl Ctx<'_> {
                         self.push_copy(wk, sx + c, (y as i32 + dy) as u32, x + c, y, e - c, h);
                     }
                 }
-                3 | 4 => {
+                3.. => {
                     if let Some(s) = slots[usize::from(k - 3)] {
                         put_use(&mut wk.ops, s, c, r0, x + c, y, e - c, h);
                         wk.cache_used.push(s);
@@ -1605,9 +1607,9 @@ impl Ctx<'_> {
 
 /// Records a save at a tile position, keeping the one before.
 #[inline]
-fn remember(at: &mut [(u32, u32); 2], saved: (u32, u32)) {
+fn remember(at: &mut [(u32, u32); HISTORY], saved: (u32, u32)) {
     if at[0] != saved {
-        at[1] = at[0];
+        at.copy_within(..HISTORY - 1, 1);
         at[0] = saved;
     }
 }
