@@ -388,3 +388,77 @@ fn keyframe_empties_the_cache() {
         .unwrap_err();
     assert!(matches!(err, DecodeError::CacheEmpty { slot: 2 }), "{err}");
 }
+
+// --- random revisits: every cache path must decode exactly ---
+
+use proptest::prelude::*;
+
+/// A small desktop (192x128): one of three backgrounds, optionally with a
+/// window at (wx, wy).
+fn scene(bg: u8, window: Option<(u32, u32)>) -> Vec<u8> {
+    const SW: u32 = 192;
+    const SH: u32 = 128;
+    let mut v = vec![0u8; (SW * SH * 4) as usize];
+    let mut s = 0x9E37_79B9u32.wrapping_mul(u32::from(bg) + 1);
+    for (i, p) in v.chunks_exact_mut(4).enumerate() {
+        let (x, y) = (i as u32 % SW, i as u32 / SW);
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let c = match bg {
+            0 => [s as u8, (s >> 8) as u8, (s >> 16) as u8],
+            1 => [(x * 3) as u8, (y * 2) as u8, ((x ^ y) & 0xF0) as u8],
+            _ => {
+                if (x / 5 + y / 7) % 3 == 0 {
+                    [10, 10, 10]
+                } else {
+                    [240, 240, 240]
+                }
+            }
+        };
+        p[..3].copy_from_slice(&c);
+    }
+    if let Some((wx, wy)) = window {
+        for y in wy..(wy + 50).min(SH) {
+            for x in wx..(wx + 70).min(SW) {
+                let i = ((y * SW + x) * 4) as usize;
+                let (lx, ly) = (x - wx, y - wy);
+                v[i..i + 3].copy_from_slice(&[(lx * 7) as u8, (ly * 5) as u8, (lx ^ ly) as u8]);
+            }
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn revisited_content_roundtrips_exactly(
+        steps in proptest::collection::vec(
+            (0u8..3, proptest::option::of((0u32..150, 0u32..100)), 1usize..4),
+            4..14,
+        ),
+        quality in prop_oneof![Just(100u8), Just(80u8)],
+    ) {
+        const SW: u32 = 192;
+        let mut enc = Encoder::new(EncoderConfig { quality, threads: 1 });
+        let mut dec = Decoder::new(DecoderLimits::default());
+        for (bg, window, repeat) in steps {
+            let f = scene(bg, window);
+            for _ in 0..repeat {
+                let mut out = Vec::new();
+                enc.encode(
+                    FrameRef { width: SW, height: 128, stride: (SW * 4) as usize, data: &f },
+                    &mut out,
+                )
+                .unwrap();
+                dec.decode(&out).unwrap();
+                if quality == 100 {
+                    for (s, d) in f.chunks_exact(4).zip(dec.rgba().chunks_exact(4)) {
+                        prop_assert_eq!([s[2], s[1], s[0]], [d[0], d[1], d[2]]);
+                    }
+                }
+            }
+        }
+    }
+}
