@@ -8,6 +8,8 @@ packages=(
   # run and test headless: virtual X server, X tools, Mesa's software OpenGL for the egui windows
   xvfb x11-utils xdotool xterm
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
+  # codec benchmarks against VP9 (shared/bench/peers.sh, crates/codec/PERFORMANCE.md)
+  ffmpeg
 )
 
 missing=()
