@@ -10,6 +10,8 @@ packages=(
   # screenshots of the windows under Xvfb for review (xwd, ImageMagick's import/convert)
   x11-apps imagemagick
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
+  # codec benchmarks against VP9 (shared/bench/peers.sh, crates/codec/PERFORMANCE.md)
+  ffmpeg
 )
 
 missing=()

@@ -2,9 +2,10 @@
 //! an error, never a panic, and memory stays bounded by [`DecoderLimits`].
 
 use crate::Rect;
+use crate::cache::{CACHE_TILE, DecoderCache};
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, OP_COPY, OP_JPEG, OP_LOSSLESS, OP_PALETTE,
-    OP_SOLID, OP_VIDEO, VERSION,
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_CACHE_SLOTS, OP_CACHE_SIZE, OP_COPY,
+    OP_JPEG, OP_LOSSLESS, OP_PALETTE, OP_SAVE, OP_SOLID, OP_USE, OP_VIDEO, VERSION,
 };
 use crate::tile::{bits_for, unpredict};
 
@@ -85,6 +86,22 @@ pub enum DecodeError {
     BlobOverrun { len: usize },
     #[error("copies cover {area} pixels, more than allowed ({max})")]
     CopiesTooLarge { area: u64, max: u64 },
+    #[error("tile cache of {slots} slots exceeds the limit of {max}")]
+    CacheTooLarge { slots: usize, max: usize },
+    #[error("tile cache slot {slot} out of range (the cache has {slots})")]
+    CacheSlot { slot: usize, slots: usize },
+    #[error("tile cache slot {slot} was never filled")]
+    CacheEmpty { slot: usize },
+    #[error("rect {sx},{sy} {w}x{h} lies outside cache slot {slot} ({slot_w}x{slot_h})")]
+    CacheRect {
+        slot: usize,
+        sx: u32,
+        sy: u32,
+        w: u32,
+        h: u32,
+        slot_w: u32,
+        slot_h: u32,
+    },
     #[error("JPEG tile: {0}")]
     Jpeg(String),
     #[error("video: {0}")]
@@ -103,6 +120,7 @@ pub struct Decoder {
     copies: Vec<[u32; 6]>,
     zstd: Option<zstd::bulk::Decompressor<'static>>,
     video: crate::video::VideoDecoderSlot,
+    cache: DecoderCache,
 }
 
 struct Reader<'a> {
@@ -151,6 +169,7 @@ impl Decoder {
             copies: Vec::new(),
             zstd: None,
             video: Default::default(),
+            cache: DecoderCache::default(),
         }
     }
 
@@ -224,6 +243,9 @@ impl Decoder {
                 p[3] = 255;
             }
             self.video.reset();
+            // The keyframe's CACHE_SIZE op (if any) sizes it again.
+            self.cache
+                .reset(usize::from(crate::format::DEFAULT_CACHE_SLOTS));
         } else {
             if self.width == 0 {
                 return Err(DecodeError::NoKeyframe);
@@ -268,12 +290,14 @@ impl Decoder {
             })
         } else {
             let mut dirty = Vec::new();
-            self.apply(&ops, blob, &mut dirty).map(|()| DecodeInfo {
-                width,
-                height,
-                resized,
-                dirty,
-            })
+            let key = flags & FLAG_KEYFRAME != 0;
+            self.apply(&ops, blob, key, &mut dirty)
+                .map(|()| DecodeInfo {
+                    width,
+                    height,
+                    resized,
+                    dirty,
+                })
         };
         self.ops = ops;
         result
@@ -292,10 +316,62 @@ impl Decoder {
         Ok(Rect { x, y, w, h })
     }
 
-    fn apply(&mut self, ops: &[u8], blob: &[u8], dirty: &mut Vec<Rect>) -> Result<(), DecodeError> {
+    /// A cache slot index from the stream, checked against the cache's size.
+    fn slot(&self, slot: u32) -> Result<usize, DecodeError> {
+        let slots = self.cache.slots();
+        let slot = slot as usize;
+        if slot >= slots {
+            return Err(DecodeError::CacheSlot { slot, slots });
+        }
+        Ok(slot)
+    }
+
+    fn apply(
+        &mut self,
+        ops: &[u8],
+        blob: &[u8],
+        key: bool,
+        dirty: &mut Vec<Rect>,
+    ) -> Result<(), DecodeError> {
         let mut r = Reader { buf: ops, pos: 0 };
         let mut blob_pos = 0usize;
         let stride = self.width as usize * 4;
+        if key && ops.first() == Some(&OP_CACHE_SIZE) {
+            r.pos += 1;
+            let slots = r.u16()? as usize;
+            if slots > usize::from(MAX_CACHE_SLOTS) {
+                return Err(DecodeError::CacheTooLarge {
+                    slots,
+                    max: usize::from(MAX_CACHE_SLOTS),
+                });
+            }
+            self.cache.reset(slots);
+        }
+        // Saves read the picture as it was before this update.
+        while r.pos < ops.len() && ops[r.pos] == OP_SAVE {
+            r.pos += 1;
+            let slot = r.u16()?;
+            let (x, y, w, h) = (r.u16()?, r.u16()?, r.u16()?, r.u16()?);
+            self.check_rect(x, y, w, h)?;
+            if h > CACHE_TILE {
+                return Err(DecodeError::BadTile {
+                    x,
+                    y,
+                    w,
+                    h,
+                    reason: "taller than a cache tile",
+                });
+            }
+            // A row of tiles cut from the left, into consecutive slots.
+            let pieces = w.div_ceil(CACHE_TILE);
+            self.slot(slot + pieces - 1)?;
+            for i in 0..pieces {
+                let px = i * CACHE_TILE;
+                let pw = CACHE_TILE.min(w - px);
+                self.cache
+                    .save((slot + i) as usize, &self.rgba, stride, x + px, y, pw, h);
+            }
+        }
         // Copies first: gather every source, then write every destination.
         self.copies.clear();
         let mut area = 0u64;
@@ -342,12 +418,43 @@ impl Decoder {
         while r.pos < ops.len() {
             let offset = r.pos;
             let op = r.u8()?;
-            if op == OP_COPY {
+            if matches!(op, OP_COPY | OP_SAVE | OP_CACHE_SIZE) {
                 return Err(DecodeError::BadOp { op, offset });
             }
+            let use_src = if op == OP_USE {
+                Some((r.u16()?, r.u16()?, r.u16()?))
+            } else {
+                None
+            };
             let (x, y, w, h) = (r.u16()?, r.u16()?, r.u16()?, r.u16()?);
             let rect = self.check_rect(x, y, w, h)?;
             match op {
+                OP_USE => {
+                    let Some((slot, sx, sy)) = use_src else {
+                        return Err(DecodeError::BadOp { op, offset });
+                    };
+                    let slot = self.slot(slot)?;
+                    let (slot_w, slot_h) = self
+                        .cache
+                        .dims(slot)
+                        .ok_or(DecodeError::CacheEmpty { slot })?;
+                    if sx + w > slot_w || sy + h > slot_h {
+                        return Err(DecodeError::CacheRect {
+                            slot,
+                            sx,
+                            sy,
+                            w,
+                            h,
+                            slot_w,
+                            slot_h,
+                        });
+                    }
+                    let n = w as usize * 4;
+                    for row in 0..h {
+                        let d = (y + row) as usize * stride + x as usize * 4;
+                        self.rgba[d..d + n].copy_from_slice(self.cache.row(slot, sx, sy + row, w));
+                    }
+                }
                 OP_SOLID => {
                     let c = r.take(3)?;
                     let px = [c[2], c[1], c[0], 255];

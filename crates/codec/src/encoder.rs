@@ -1,11 +1,12 @@
 //! The encoder: diffs each frame against the previous one and emits one
 //! update of copy and tile ops.
 
+use crate::cache::{EncoderCache, tile_key};
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_COPY, OP_JPEG, OP_VIDEO, VERSION,
-    put_rect_op, put_u16, put_u32,
+    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_CACHE_SIZE,
+    OP_COPY, OP_JPEG, OP_SAVE, OP_VIDEO, VERSION, put_rect_op, put_u16, put_u32, put_use,
 };
-use crate::kernels::{bgr_eq, bgr_hash};
+use crate::kernels::{bgr_eq, bgr_hash, bgr_uniform};
 use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
 use crate::video::VideoEncoder;
@@ -27,6 +28,23 @@ const ZSTD_BIG_LEVEL: i32 = 1;
 /// Frames in a row a tile must change with natural content (sent as
 /// literal pixels, not motion) before it may join a video region.
 const STREAK: u8 = 1;
+
+/// Frames a tile must have been still before its content is saved in the
+/// tile cache when it changes: content that changes every frame (scrolling
+/// text, animation, video) rarely comes back, and saving it costs ops.
+const SAVE_AFTER: u8 = 2;
+
+/// Narrowest column span sent as a copy or cache reference inside a row run
+/// (an op costs ~15 bytes before zstd).
+const MIN_SPAN: u32 = 8;
+
+/// Saves remembered per tile position: a window that rests on a tile
+/// several times during a drag gets saved with it each time, and the
+/// background under it is the oldest of these saves.
+const HISTORY: usize = 2;
+
+/// No slot saved at this tile position.
+const NO_SLOT: (u32, u32) = (u32::MAX, 0);
 
 /// Encoder settings.
 #[derive(Clone, Debug)]
@@ -128,6 +146,17 @@ pub struct Encoder {
     video: Option<VideoEncoder>,
     /// Frames the video region has been mostly still.
     video_idle: u32,
+    cache: EncoderCache,
+    /// Per tile: frames since it last changed (saturating).
+    stable: Vec<u8>,
+    /// Per tile: the decoder's pixels equal the reference's (nothing lossy
+    /// reached it since the keyframe), so it may be saved in the cache.
+    exact: Vec<bool>,
+    /// Per tile: (slot, generation) of the contents last saved from it,
+    /// newest first (see `HISTORY`).
+    last_saved: Vec<[(u32, u32); HISTORY]>,
+    /// SAVE ops of this frame: `[first slot, x, y, w, h]`, a row of tiles.
+    saves: Vec<[u32; 5]>,
 }
 
 impl Encoder {
@@ -162,6 +191,11 @@ impl Encoder {
             tile_moved: Vec::new(),
             video: None,
             video_idle: 0,
+            cache: EncoderCache::default(),
+            stable: Vec::new(),
+            exact: Vec::new(),
+            last_saved: Vec::new(),
+            saves: Vec::new(),
         }
     }
 
@@ -249,6 +283,14 @@ impl Encoder {
             self.tile_moved
                 .resize((self.tiles_x * self.tiles_y) as usize, false);
             self.video = None;
+            let tiles = (self.tiles_x * self.tiles_y) as usize;
+            self.stable.clear();
+            self.stable.resize(tiles, 0);
+            self.exact.clear();
+            self.exact.resize(tiles, true);
+            self.last_saved.clear();
+            self.last_saved.resize(tiles, [NO_SLOT; HISTORY]);
+            self.cache.reset(DEFAULT_CACHE_SLOTS);
             self.next_hash.clear();
             self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
@@ -259,6 +301,7 @@ impl Encoder {
         self.copies.clear();
         self.lossy.clear();
         self.blob.clear();
+        self.saves.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
@@ -329,6 +372,9 @@ impl Encoder {
         } else {
             None
         };
+        if !key && any {
+            self.save_covered();
+        }
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
         // Phase C, in bands of tile rows on up to `threads` workers.
@@ -358,6 +404,8 @@ impl Encoder {
             video: self.video.as_ref().map(|v| v.rect),
             moved: self.moved,
             key,
+            cache: &self.cache,
+            last_saved: &self.last_saved,
         };
         let workers = &mut self.workers[..bands];
         if bands == 1 {
@@ -413,6 +461,13 @@ impl Encoder {
                 self.tile_moved[t as usize] = true;
             }
         }
+        // Tiles referenced this frame stay in the cache longest (in tile
+        // order, so any number of bands evicts alike).
+        for wk in &self.workers[..bands] {
+            for &s in &wk.cache_used {
+                self.cache.touch(s);
+            }
+        }
         self.bands = bands;
         self.encode_lossy(src, &mut stats)?;
         if video_dirty && let Some(v) = self.video.as_mut() {
@@ -422,6 +477,10 @@ impl Encoder {
             put_rect_op(&mut self.ops, OP_VIDEO, r.x, r.y, r.w, r.h);
             put_u32(&mut self.ops, (self.blob.len() - start) as u32);
             stats.lossy_pixels += u64::from(r.w) * u64::from(r.h);
+        }
+        self.track_exact(video_dirty);
+        for (s, &d) in self.stable.iter_mut().zip(&self.dirty) {
+            *s = if d { 0 } else { s.saturating_add(1) };
         }
         for t in 0..self.streak.len() {
             self.streak[t] = if self.tile_moved[t] {
@@ -540,6 +599,102 @@ impl Encoder {
             stride: row_bytes,
         };
         self.anchors.find(reference, src, bx, by, bw, bh)
+    }
+
+    /// Saves in the cache the old content of tiles that were still for a
+    /// while and change now, before the update overwrites them (the decoder
+    /// saves from its picture before it applies anything). Content the cache
+    /// already holds is only marked recently used.
+    fn save_covered(&mut self) {
+        let h = self.height;
+        let row_bytes = self.width as usize * 4;
+        let reference = Src {
+            data: &self.reference,
+            stride: row_bytes,
+        };
+        let video = self.video.as_ref().map(|v| v.rect);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] || self.stable[t] < SAVE_AFTER || !self.exact[t] {
+                    continue;
+                }
+                // Content that scrolls or moves is still on screen, not covered.
+                if self.tile_dy[t] != NO_DY || self.moves_now(tx, ty) {
+                    continue;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if video.is_some_and(|r| intersects(r, x, y, tw, th)) {
+                    continue;
+                }
+                let b = (tx * h + y) as usize;
+                let key = tile_key(&self.motion.hashes[b..b + th as usize], tw);
+                if let Some(s) = self.cache.lookup(key, tw, th)
+                    && self.cache.matches(s, reference, x, y, tw, th)
+                {
+                    self.cache.touch(s);
+                    remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                    continue;
+                }
+                // One colour costs less as a SOLID op than as a reference.
+                let first = &reference.row(x, y, 1)[..3];
+                if (y..y + th).all(|r| {
+                    let row = reference.row(x, r, tw);
+                    bgr_uniform(row) && row[..3] == *first
+                }) {
+                    continue;
+                }
+                if let Some(s) = self.cache.store(key, reference, x, y, tw, th) {
+                    // One SAVE per run of tiles along a row into consecutive
+                    // slots (the usual case: free slots, or evicting a run
+                    // saved together).
+                    match self.saves.last_mut() {
+                        Some([s0, x0, y0, w0, h0])
+                            if *y0 == y
+                                && *h0 == th
+                                && *w0 % TILE == 0
+                                && *x0 + *w0 == x
+                                && *s0 + *w0 / TILE == s =>
+                        {
+                            *w0 += tw;
+                        }
+                        _ => self.saves.push([s, x, y, tw, th]),
+                    }
+                    remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                }
+            }
+        }
+    }
+
+    /// Clears `exact` for tiles that lossy content reached this frame: JPEG
+    /// rects, the video region, and copies whose source held lossy pixels.
+    fn track_exact(&mut self, video_dirty: bool) {
+        let tiles_x = self.tiles_x;
+        let exact = &mut self.exact;
+        let touches_lossy = |exact: &[bool], x: u32, y: u32, w: u32, h: u32| {
+            (y / TILE..(y + h).div_ceil(TILE)).any(|ty| {
+                (x / TILE..(x + w).div_ceil(TILE)).any(|tx| !exact[(ty * tiles_x + tx) as usize])
+            })
+        };
+        let mark = |exact: &mut [bool], x: u32, y: u32, w: u32, h: u32| {
+            for ty in y / TILE..(y + h).div_ceil(TILE) {
+                for tx in x / TILE..(x + w).div_ceil(TILE) {
+                    exact[(ty * tiles_x + tx) as usize] = false;
+                }
+            }
+        };
+        for &[sx, sy, dx, dy, w, h] in &self.copies {
+            if touches_lossy(exact, sx, sy, w, h) {
+                mark(exact, dx, dy, w, h);
+            }
+        }
+        for &[x, y, w, h] in &self.lossy {
+            mark(exact, x, y, w, h);
+        }
+        if video_dirty && let Some(v) = &self.video {
+            let r = v.rect;
+            mark(exact, r.x, r.y, r.w, r.h);
+        }
     }
 
     /// Keeps, drops or forms the video region.
@@ -762,6 +917,17 @@ impl Encoder {
         // The op stream: copies first, then each band's tile ops, then the
         // JPEG and video ops (already in `self.ops`).
         self.zbuf.clear();
+        if key && self.cache.slots() != u32::from(DEFAULT_CACHE_SLOTS) {
+            self.zbuf.push(OP_CACHE_SIZE);
+            put_u16(&mut self.zbuf, self.cache.slots() as u16);
+        }
+        for &[s, x, y, w, h] in &self.saves {
+            self.zbuf.push(OP_SAVE);
+            put_u16(&mut self.zbuf, s as u16);
+            for v in [x, y, w, h] {
+                put_u16(&mut self.zbuf, v as u16);
+            }
+        }
         for c in &self.copies {
             self.zbuf.push(OP_COPY);
             for v in c {
@@ -999,6 +1165,8 @@ struct Ctx<'a> {
     video: Option<Rect>,
     moved: Option<(i32, i32)>,
     key: bool,
+    cache: &'a EncoderCache,
+    last_saved: &'a [[(u32, u32); HISTORY]],
 }
 
 /// One worker's output for a band of tile rows; bands are independent.
@@ -1011,6 +1179,8 @@ struct Worker {
     /// Tiles that held natural content / were mostly copied.
     natural: Vec<u32>,
     moved: Vec<u32>,
+    /// Cache slots referenced, in order.
+    cache_used: Vec<u32>,
     video_dirty: bool,
     changed: bool,
 }
@@ -1022,6 +1192,7 @@ impl Worker {
         self.lossy.clear();
         self.natural.clear();
         self.moved.clear();
+        self.cache_used.clear();
         self.video_dirty = false;
         self.changed = false;
     }
@@ -1148,6 +1319,35 @@ impl Ctx<'_> {
             };
             class[r as usize] = c;
         }
+        let t = ((y / TILE) * self.tiles_x + tx) as usize;
+        let literal = class[..th as usize].iter().filter(|&&c| c == 2).count();
+        if literal > 0 {
+            // The whole tile as the cache holds it, from anywhere.
+            let b = (tx * self.height + y) as usize;
+            let key = tile_key(&self.next_hash[b..b + th as usize], tw);
+            if let Some(s) = self.cache.lookup(key, tw, th)
+                && self.cache.matches(s, src, x, y, tw, th)
+            {
+                put_use(&mut wk.ops, s, 0, 0, x, y, tw, th);
+                wk.cache_used.push(s);
+                return;
+            }
+        }
+        // What was saved at this position (the background under a window).
+        let mut saved = [None; HISTORY];
+        if literal > 0 {
+            for (k, &(s, generation)) in self.last_saved[t].iter().enumerate() {
+                saved[k] = self.cache.holds(s, generation, tw, th).then_some(s);
+            }
+        }
+        for (k, s) in saved.iter().enumerate() {
+            let Some(s) = *s else { continue };
+            for r in 0..th {
+                if class[r as usize] == 2 && bgr_eq(src.row(x, y + r, tw), self.cache.row(s, r)) {
+                    class[r as usize] = 3 + k as u8;
+                }
+            }
+        }
         let moved = class[..th as usize].iter().filter(|&&c| c == 1).count() as u32;
         if moved * 2 >= th {
             wk.moved.push((y / TILE) * self.tiles_x + x / TILE);
@@ -1169,15 +1369,144 @@ impl Ctx<'_> {
                     tw,
                     e - r,
                 ),
+                3.. => {
+                    if let Some(s) = saved[usize::from(c - 3)] {
+                        put_use(&mut wk.ops, s, 0, r, x, y + r, tw, e - r);
+                        wk.cache_used.push(s);
+                    }
+                }
                 2 => {
-                    let (x0, x1) =
-                        changed_cols(self.reference, self.width, src, x, y + r, tw, e - r);
-                    self.encode_rect(wk, src, x0, y + r, x1 - x0, e - r);
+                    let mv = (dy != NO_DY && dx_ok).then_some((sx as u32, dy));
+                    if (mv.is_none() && saved == [None; HISTORY])
+                        || !self.split_cols(wk, src, x, y + r, tw, e - r, saved, r, mv)
+                    {
+                        let (x0, x1) =
+                            changed_cols(self.reference, self.width, src, x, y + r, tw, e - r);
+                        self.encode_rect(wk, src, x0, y + r, x1 - x0, e - r);
+                    }
                 }
                 _ => {}
             }
             r = e;
         }
+    }
+
+    /// Splits a run of rows that no single source explains into column spans
+    /// that are unchanged, copied from the move `mv` (source x, dy), shown
+    /// again from one of the cache slots `slots` (from slot row `r0`), or
+    /// literal: a window's edge crosses the run, with the window on one side
+    /// and the background it uncovers on the other. Returns false (and sends
+    /// nothing) when no span would be copied or referenced.
+    #[allow(clippy::too_many_arguments)]
+    fn split_cols(
+        &self,
+        wk: &mut Worker,
+        src: Src<'_>,
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+        slots: [Option<u32>; HISTORY],
+        r0: u32,
+        mv: Option<(u32, i32)>,
+    ) -> bool {
+        let row_bytes = self.width as usize * 4;
+        let n = w as usize * 4;
+        let full = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+        let (mut same, mut moved) = (full, if mv.is_some() { full } else { 0 });
+        let mut cached = slots.map(|s| if s.is_some() { full } else { 0 });
+        for r in 0..h {
+            let yy = y + r;
+            let cur = src.row(x, yy, w);
+            same &= eq_mask(
+                cur,
+                &self.reference[yy as usize * row_bytes + x as usize * 4..][..n],
+            );
+            if let Some((sx, dy)) = mv
+                && moved != 0
+            {
+                let sy = yy as i32 + dy;
+                moved = if sy < 0 || sy >= self.height as i32 {
+                    0
+                } else {
+                    moved
+                        & eq_mask(
+                            cur,
+                            &self.reference[sy as usize * row_bytes + sx as usize * 4..][..n],
+                        )
+                };
+            }
+            for (m, s) in cached.iter_mut().zip(slots) {
+                if let Some(s) = s
+                    && *m != 0
+                {
+                    *m &= eq_mask(cur, self.cache.row(s, r0 + r));
+                }
+            }
+            if (moved | cached.iter().fold(0, |a, m| a | m)) & !same == 0 {
+                return false;
+            }
+        }
+        // 0 = unchanged, 1 = moved, 2 = literal, 3 + k = cached in slots[k]
+        let mut cls = [2u8; TILE as usize];
+        for (c, k) in cls[..w as usize].iter_mut().enumerate() {
+            let bit = 1u64 << c;
+            *k = if same & bit != 0 {
+                0
+            } else if moved & bit != 0 {
+                1
+            } else if let Some(k) = cached.iter().position(|m| m & bit != 0) {
+                3 + k as u8
+            } else {
+                2
+            };
+        }
+        // Narrow copies and references cost more than the pixels they save.
+        let mut useful = false;
+        let mut c = 0;
+        while c < w {
+            let k = cls[c as usize];
+            let mut e = c + 1;
+            while e < w && cls[e as usize] == k {
+                e += 1;
+            }
+            if k == 1 || k >= 3 {
+                if e - c < MIN_SPAN {
+                    cls[c as usize..e as usize].fill(2);
+                } else {
+                    useful = true;
+                }
+            }
+            c = e;
+        }
+        if !useful {
+            return false;
+        }
+        let mut c = 0;
+        while c < w {
+            let k = cls[c as usize];
+            let mut e = c + 1;
+            while e < w && cls[e as usize] == k {
+                e += 1;
+            }
+            match k {
+                1 => {
+                    if let Some((sx, dy)) = mv {
+                        self.push_copy(wk, sx + c, (y as i32 + dy) as u32, x + c, y, e - c, h);
+                    }
+                }
+                3.. => {
+                    if let Some(s) = slots[usize::from(k - 3)] {
+                        put_use(&mut wk.ops, s, c, r0, x + c, y, e - c, h);
+                        wk.cache_used.push(s);
+                    }
+                }
+                2 => self.encode_rect(wk, src, x + c, y, e - c, h),
+                _ => {}
+            }
+            c = e;
+        }
+        true
     }
 
     /// Sends the changed part (bounding box) of a rect, if any.
@@ -1274,6 +1603,27 @@ impl Ctx<'_> {
             Kind::Many { .. } => put_lossless(&mut wk.scratch, &mut wk.ops, src, x, y, w, h),
         }
     }
+}
+
+/// Records a save at a tile position, keeping the one before.
+#[inline]
+fn remember(at: &mut [(u32, u32); HISTORY], saved: (u32, u32)) {
+    if at[0] != saved {
+        at.copy_within(..HISTORY - 1, 1);
+        at[0] = saved;
+    }
+}
+
+/// Bit `i` set when pixel `i` of two equal-length BGRX runs (at most 64
+/// pixels) has the same B,G,R.
+#[inline]
+fn eq_mask(a: &[u8], b: &[u8]) -> u64 {
+    let mut m = 0u64;
+    for (i, (p, q)) in a.chunks_exact(4).zip(b.chunks_exact(4)).enumerate() {
+        let d = (p[0] ^ q[0]) | (p[1] ^ q[1]) | (p[2] ^ q[2]);
+        m |= u64::from(d == 0) << i;
+    }
+    m
 }
 
 /// The columns `[x0, x1)` of a rect that differ from the reference.

@@ -6,8 +6,11 @@
 //!            ops_len:u32 ops_z_len:u32 blob_len:u32          (24 bytes)
 //! ops_z   := zstd(ops) if flags & OPS_ZSTD, else ops verbatim (ops_z_len bytes)
 //! blob    := blob_len bytes of already-compressed payloads (JPEG, video)
-//! ops     := op*
-//! op      := COPY  sx:u16 sy:u16 dx:u16 dy:u16 w:u16 h:u16
+//! ops     := [CACHE_SIZE slots:u16] save* copy* op*      (CACHE_SIZE: keyframes only)
+//! save    := SAVE  slot:u16 rect         (h <= 64; cut into 64-wide tiles from the
+//!                                         left, saved in slots slot, slot+1, ...)
+//! copy    := COPY  sx:u16 sy:u16 dx:u16 dy:u16 w:u16 h:u16
+//! op      := USE   slot:u16 sx:u16 sy:u16 rect            (rect of the slot at sx,sy)
 //!          | SOLID rect b:u8 g:u8 r:u8
 //!          | PALETTE rect (n-1):u8 (b g r)*n indices        (1/2/4/8 bits, rows byte-padded)
 //!          | LOSSLESS rect planes                            (3*w*h bytes, see `tile`)
@@ -16,14 +19,20 @@
 //! rect    := x:u16 y:u16 w:u16 h:u16
 //! ```
 //!
-//! COPY ops come first and read from the picture as it was before the update,
-//! so moves and scrolls may overlap freely. Every other op overwrites its rect.
-//! A keyframe (flag bit 0) sets the size; every pixel of it is covered by ops.
+//! SAVE ops come first and store a rect of the picture as it was before the
+//! update in a slot of the tile cache (see `cache`); COPY ops come next and
+//! also read from the picture as it was before the update, so moves and
+//! scrolls may overlap freely. Every other op overwrites its rect; USE copies
+//! a rect of a cache slot. A keyframe (flag bit 0) sets the size and empties
+//! the cache, which then has [`DEFAULT_CACHE_SLOTS`] slots unless the
+//! keyframe's first op (CACHE_SIZE) says otherwise (at most
+//! [`MAX_CACHE_SLOTS`], 0 = no cache); every pixel of a keyframe is covered
+//! by ops.
 
 /// Magic bytes at the start of every update.
 pub const MAGIC: [u8; 2] = *b"TQ";
 /// Current format version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 24;
 
@@ -38,6 +47,15 @@ pub(crate) const OP_PALETTE: u8 = 3;
 pub(crate) const OP_LOSSLESS: u8 = 4;
 pub(crate) const OP_JPEG: u8 = 5;
 pub(crate) const OP_VIDEO: u8 = 6;
+pub(crate) const OP_CACHE_SIZE: u8 = 7;
+pub(crate) const OP_SAVE: u8 = 8;
+pub(crate) const OP_USE: u8 = 9;
+
+/// Cache slots after a keyframe without a CACHE_SIZE op (64x64 pixels each:
+/// 16 MiB on each side, two 1080p screens' worth of tiles).
+pub const DEFAULT_CACHE_SLOTS: u16 = 1024;
+/// Most cache slots a decoder accepts (64x64 RGBA each: 32 MiB).
+pub const MAX_CACHE_SLOTS: u16 = 2048;
 
 /// Largest width or height the format can carry.
 pub const MAX_DIM: u32 = u16::MAX as u32;
@@ -68,6 +86,25 @@ pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
 pub(crate) fn put_rect_op(out: &mut Vec<u8>, op: u8, x: u32, y: u32, w: u32, h: u32) {
     out.push(op);
     for v in [x, y, w, h] {
+        put_u16(out, v as u16);
+    }
+}
+
+/// Writes a USE op: rect `(sx, sy, w, h)` of cache slot `slot` to `(x, y)`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn put_use(
+    out: &mut Vec<u8>,
+    slot: u32,
+    sx: u32,
+    sy: u32,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) {
+    out.push(OP_USE);
+    for v in [slot, sx, sy, x, y, w, h] {
         put_u16(out, v as u16);
     }
 }

@@ -63,7 +63,6 @@ pub(crate) fn bgr_hash(a: &[u8]) -> u64 {
 
 /// True when every pixel of a BGRX run has the same B,G,R as its first.
 #[inline]
-#[allow(dead_code)] // used by motion search
 pub(crate) fn bgr_uniform(a: &[u8]) -> bool {
     if a.len() < 4 {
         return true;

@@ -20,11 +20,18 @@
 //! 4. turns an area whose tiles change with natural content frame after frame
 //!    into a video region coded with H.264 (OpenH264), sized to the changed
 //!    pixels, while everything around it stays lossless;
-//! 5. zstd-compresses the op stream (level 3, 7 for keyframes).
+//! 5. keeps a tile cache shared with the decoder (see `cache`): a tile
+//!    that had been still for a while is saved in a slot before it is
+//!    overwritten, and content seen before is sent as a reference to a slot,
+//!    either a whole tile found by content anywhere, or the rows and columns
+//!    of a tile that show again what was saved at that position (the
+//!    background a dragged window uncovers);
+//! 6. zstd-compresses the op stream (level 3, 7 for keyframes).
 //!
 //! Text and UI are never lossy: lossy coding needs a natural-content tile.
 //! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
 
+mod cache;
 mod decoder;
 mod encoder;
 pub mod format;

@@ -106,6 +106,26 @@ fn encode_allocates_nothing_once_warm() {
     }
     COUNTING.store(false, Ordering::SeqCst);
     assert_eq!(changed, 6);
+    // Tab switching: tiles saved in the cache and referenced again.
+    // (b shares no rows with a: a switch, not a scroll.)
+    let (a, b) = (&frames[0], &page(5_000));
+    let tabs = [a, a, a, b, b, b];
+    for f in tabs.iter().chain(&tabs) {
+        run(&mut enc, &mut out, f);
+    }
+    COUNTING.store(true, Ordering::SeqCst);
+    let mut small = 0;
+    for f in tabs.iter().chain(&tabs) {
+        run(&mut enc, &mut out, f);
+        small += usize::from(out.len() < 2_000);
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(small, 12, "every switch is sent as cache references");
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "allocations per warm frame with the cache in use"
+    );
     assert_eq!(
         ALLOCS.load(Ordering::SeqCst),
         0,
