@@ -7,12 +7,14 @@ packages=(
   build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev
   # run and test headless: virtual X server, X tools, Mesa's software OpenGL for the egui windows
   xvfb x11-utils xdotool xterm
-  # screenshots of the windows under Xvfb for review (xwd, ImageMagick's import/convert)
-  x11-apps imagemagick
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
-  # codec benchmarks against VP9 (shared/bench/peers.sh, crates/codec/PERFORMANCE.md)
-  ffmpeg
 )
+# Not needed by the tests: `scripts/install-deps.sh --review` adds screenshot tools for looking at the
+# windows under Xvfb (xwd, ImageMagick's import/convert) and ffmpeg for the codec's VP9 comparison
+# (shared/bench/peers.sh, crates/codec/PERFORMANCE.md).
+if [[ ${1:-} == --review ]]; then
+  packages+=(x11-apps imagemagick ffmpeg)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
