@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{
     EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES, Outbox, PeerGone,
-    PromptBudget, Transmit, detail_or_reason,
+    PromptBudget, Transmit, peer_end_text,
 };
 use crate::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
 
@@ -112,14 +112,8 @@ impl HostSession {
         match (self.stage, msg) {
             (Stage::Done, _) => {}
             (_, Control::End { reason, detail }) => {
-                let text = detail_or_reason(reason, detail);
-                self.finish(
-                    now,
-                    EndedBy::Peer,
-                    reason,
-                    format!("The technician ended the session: {text}"),
-                    None,
-                );
+                let text = peer_end_text("The technician ended the session", reason, detail);
+                self.finish(now, EndedBy::Peer, reason, text, None);
             }
             (Stage::AwaitHello { .. }, Control::Hello { technician }) => {
                 self.technician = technician.clone();

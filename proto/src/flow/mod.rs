@@ -207,12 +207,14 @@ impl PromptBudget {
     }
 }
 
-/// Shows `text`, or the reason's sentence when the peer gave no detail.
-fn detail_or_reason(reason: EndReason, detail: String) -> String {
-    if detail.is_empty() {
-        reason.to_string()
+/// What this side's user is told of the peer's `End`: `"{prefix}: {detail}"`, or just the reason's
+/// sentence when the detail is empty or says the same.
+fn peer_end_text(prefix: &str, reason: EndReason, detail: String) -> String {
+    let sentence = reason.to_string();
+    if detail.is_empty() || detail == sentence {
+        sentence
     } else {
-        detail
+        format!("{prefix}: {detail}")
     }
 }
 

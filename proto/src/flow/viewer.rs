@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, detail_or_reason};
+use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -95,14 +95,8 @@ impl ViewerSession {
                 }
             }
             Control::End { reason, detail } => {
-                let text = detail_or_reason(reason, detail);
-                self.finish(
-                    now,
-                    EndedBy::Peer,
-                    reason,
-                    format!("The host ended the session: {text}"),
-                    None,
-                );
+                let text = peer_end_text("The host ended the session", reason, detail);
+                self.finish(now, EndedBy::Peer, reason, text, None);
             }
             Control::Clipboard { .. } => {
                 // Clipboard sync is not offered by this version; never look at the contents.
