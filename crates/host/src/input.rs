@@ -107,6 +107,9 @@ struct Gate {
 pub struct Injector {
     queue: SyncSender<(u64, Input)>,
     gate: Arc<Mutex<Gate>>,
+    /// What the gate was last set to: setting it again to the same is skipped, since taking its
+    /// lock waits for an injection in progress.
+    gate_set: Option<(bool, u64)>,
     dropped: u64,
     thread: std::thread::JoinHandle<InjectStats>,
 }
@@ -149,6 +152,7 @@ impl Injector {
         Ok(Self {
             queue,
             gate,
+            gate_set: None,
             dropped: 0,
             thread,
         })
@@ -156,7 +160,11 @@ impl Injector {
 
     /// Sets the gate; waits for an injection in progress to finish, so none happens after this
     /// returns under an epoch other than `epoch`.
-    pub fn set_gate(&self, allowed: bool, epoch: u64) {
+    pub fn set_gate(&mut self, allowed: bool, epoch: u64) {
+        if self.gate_set == Some((allowed, epoch)) {
+            return;
+        }
+        self.gate_set = Some((allowed, epoch));
         let mut gate = lock(&self.gate);
         gate.allowed = allowed;
         gate.epoch = epoch;

@@ -224,6 +224,7 @@ async fn drive(
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
                 flow::HostEvent::Ended(ending) => {
+                    // The end may come from within this event loop (capture failing to start).
                     injector.set_gate(false, session.input_epoch());
                     if let Some(s) = &streaming {
                         s.frames.stop();

@@ -300,11 +300,6 @@ impl SessionDriver {
         }
     }
 
-    /// The relay connection, e.g. to wait for it to close.
-    pub fn relay(&self) -> &RelayClient {
-        &self.relay
-    }
-
     /// Closes the connection (whatever is still queued is dropped) and waits briefly for the close to
     /// be sent.
     pub async fn close(self, reason: &str) {

@@ -57,11 +57,17 @@ impl ScreenDecoder {
         update: &[u8],
     ) -> Result<DecodeInfo, DecodeError> {
         let result = self.decode(update);
-        match &result {
+        self.publish(screen, &result);
+        result
+    }
+
+    /// Publishes what the last decode did into `screen`: the changed regions, or after a failure
+    /// (which may have changed the picture anywhere) all of it.
+    fn publish(&self, screen: &mut Screen, result: &Result<DecodeInfo, DecodeError>) {
+        match result {
             Ok(info) => screen.publish(&self.decoder, info),
             Err(_) => screen.publish_failed(&self.decoder),
         }
-        result
     }
 }
 
@@ -153,13 +159,7 @@ fn decode_loop(
     for (seq, payload) in jobs {
         // Decode outside the lock; hold it only to copy what changed.
         let result = decoder.decode(&payload);
-        {
-            let mut screen = Screen::lock(screen);
-            match &result {
-                Ok(info) => screen.publish(&decoder.decoder, info),
-                Err(_) => screen.publish_failed(&decoder.decoder),
-            }
-        }
+        decoder.publish(&mut Screen::lock(screen), &result);
         repaint();
         let report = match result {
             Ok(_) => Decoded::Update {

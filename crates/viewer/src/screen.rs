@@ -63,11 +63,7 @@ impl Screen {
         let (width, height) = (decoder.width(), decoder.height());
         let source = decoder.rgba();
         if info.resized || (width, height) != (self.width, self.height) {
-            self.width = width;
-            self.height = height;
-            self.rgba.clear();
-            self.rgba.extend_from_slice(source);
-            self.full = true;
+            self.copy_whole(decoder);
         } else {
             let stride = width as usize * 4;
             for rect in info.dirty.iter().filter_map(|r| clamp(*r, (width, height))) {
@@ -94,12 +90,17 @@ impl Screen {
     /// A decode failed part-way: the decoder's picture may have changed anywhere (or changed size),
     /// so publish all of it and make the next [`Screen::take_changes`] a [`Changes::Full`].
     pub fn publish_failed(&mut self, decoder: &Decoder) {
+        self.copy_whole(decoder);
+        self.dirty = None;
+    }
+
+    /// Takes the decoder's whole picture (and size); the UI uploads all of it next.
+    fn copy_whole(&mut self, decoder: &Decoder) {
         self.width = decoder.width();
         self.height = decoder.height();
         self.rgba.clear();
         self.rgba.extend_from_slice(decoder.rgba());
         self.full = true;
-        self.dirty = None;
     }
 
     pub fn size(&self) -> (u32, u32) {

@@ -92,19 +92,20 @@ async fn run_session(
     // The viewer opens its input stream at once (PROTOCOL.md §7); the host accepts it once it shares.
     driver.start_sending(StreamKind::Input);
     let session = ViewerSession::new(&config.technician, Instant::now());
+    let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
     let mut run = Run {
         session,
         screen,
         repaint,
         events: events.clone(),
         decoder: None,
-        decoded_tx: None,
+        decoded_tx,
         stats: Stats::new(),
         pending_snapshot: None,
         reason: None,
         started: Instant::now(),
     };
-    run.drive(&mut driver, commands).await;
+    run.drive(&mut driver, commands, decoded_rx).await;
     driver.close("session ended").await;
     let reason = run
         .reason
@@ -135,7 +136,8 @@ struct Run {
     repaint: Repaint,
     events: Events,
     decoder: Option<DecoderThread>,
-    decoded_tx: Option<mpsc::Sender<Decoded>>,
+    /// Where the decoder thread reports; the loop reads the other end.
+    decoded_tx: mpsc::Sender<Decoded>,
     stats: Stats,
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
@@ -147,9 +149,8 @@ impl Run {
         &mut self,
         driver: &mut SessionDriver,
         mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
+        mut decoded_rx: mpsc::Receiver<Decoded>,
     ) {
-        let (decoded_tx, mut decoded_rx) = mpsc::channel::<Decoded>(16);
-        self.decoded_tx = Some(decoded_tx);
         let mut commands_open = true;
         loop {
             let now = Instant::now();
@@ -196,14 +197,11 @@ impl Run {
                 }
                 flow::ViewerEvent::StartFrames => {
                     driver.start_receiving(StreamKind::Frames);
-                    let Some(results) = self.decoded_tx.clone() else {
-                        continue;
-                    };
                     match DecoderThread::spawn(
                         self.screen.clone(),
                         self.repaint.clone(),
                         VIEWER_LIMITS,
-                        results,
+                        self.decoded_tx.clone(),
                     ) {
                         Ok(decoder) => self.decoder = Some(decoder),
                         Err(e) => self.session.handle_decode_failed(

@@ -102,7 +102,6 @@ struct Outbox<E> {
     close_at: Option<Instant>,
     /// The close was asked for (`poll_close` returned true once).
     closed: bool,
-    ended: bool,
 }
 
 impl<E> Outbox<E> {
@@ -112,7 +111,6 @@ impl<E> Outbox<E> {
             events: VecDeque::new(),
             close_at: None,
             closed: false,
-            ended: false,
         }
     }
 
@@ -122,7 +120,6 @@ impl<E> Outbox<E> {
 
     /// Marks the session ended; `end_for_peer` is the `End` to send, if the peer should get one.
     fn end(&mut self, now: Instant, end_for_peer: Option<Control>) {
-        self.ended = true;
         // Screen updates and input still queued are moot; control messages before the End stay.
         self.transmits.retain(|t| matches!(t, Transmit::Control(_)));
         match end_for_peer {
