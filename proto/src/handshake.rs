@@ -254,7 +254,7 @@ impl Schedule {
         // 2^64 is not a multiple of 10^4; the bias is below 10^-15 per value.
         let verifier = (u64::from_be_bytes(verifier_bytes) % 10_000) as u16;
         verifier_bytes.zeroize();
-        let mut record = [[0u8; 32]; 6];
+        let mut record = [[0u8; 32]; KEY_SLOTS.len()];
         for (slot, (kind, dir)) in record.iter_mut().zip(KEY_SLOTS) {
             let mut info = label::RECORD_KEY.to_vec();
             info.extend_from_slice(&[kind as u8, dir as u8]);
@@ -297,18 +297,20 @@ impl Schedule {
     }
 }
 
-const KEY_SLOTS: [(StreamKind, Direction); 6] = [
+const KEY_SLOTS: [(StreamKind, Direction); 8] = [
     (StreamKind::Control, Direction::HostToViewer),
     (StreamKind::Control, Direction::ViewerToHost),
     (StreamKind::Frames, Direction::HostToViewer),
     (StreamKind::Frames, Direction::ViewerToHost),
     (StreamKind::Input, Direction::HostToViewer),
     (StreamKind::Input, Direction::ViewerToHost),
+    (StreamKind::Bulk, Direction::HostToViewer),
+    (StreamKind::Bulk, Direction::ViewerToHost),
 ];
 
 /// The keys of one session, identical on both sides. Zeroed on drop; `Debug` prints no key.
 pub struct SessionKeys {
-    record: [[u8; 32]; 6],
+    record: [[u8; 32]; KEY_SLOTS.len()],
     verifier: u16,
 }
 
@@ -335,6 +337,7 @@ impl SessionKeys {
             StreamKind::Control => 0,
             StreamKind::Frames => 2,
             StreamKind::Input => 4,
+            StreamKind::Bulk => 6,
         };
         let col = match dir {
             Direction::HostToViewer => 0,
@@ -673,7 +676,7 @@ pub(crate) mod tests {
         (host.expect("host keys"), viewer.expect("viewer keys"))
     }
 
-    const ALL_STREAMS: [(StreamKind, Direction); 6] = KEY_SLOTS;
+    const ALL_STREAMS: [(StreamKind, Direction); 8] = KEY_SLOTS;
 
     #[test]
     fn same_code_gives_equal_verifiers_and_working_records_on_every_stream() {

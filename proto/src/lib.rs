@@ -3,6 +3,7 @@
 //!
 //! `PROTOCOL.md` beside this crate is the specification.
 
+pub mod bulk;
 pub mod code;
 pub mod flow;
 pub mod framing;
@@ -33,8 +34,24 @@ pub mod limits {
     pub const MAX_DETAIL_LEN: usize = 512;
     /// Longest technician name.
     pub const MAX_NAME_LEN: usize = 64;
-    /// Largest clipboard text.
-    pub const MAX_CLIPBOARD_LEN: usize = 1024 * 1024;
+    /// Largest frame on the bulk streams: one chunk of a file or a clipboard, plus headers and tag.
+    pub const MAX_BULK_FRAME: usize = MAX_BULK_CHUNK + 1024;
+    /// Largest data chunk in one bulk message (`Bulk::FileData`, `Bulk::ClipboardPart`).
+    pub const MAX_BULK_CHUNK: usize = 256 * 1024;
+    /// Largest clipboard text, in bytes of UTF-8; larger texts are not synced.
+    pub const MAX_CLIPBOARD_TEXT: usize = 4 * 1024 * 1024;
+    /// Largest clipboard image, in bytes of PNG; larger images are not synced.
+    pub const MAX_CLIPBOARD_PNG: usize = 16 * 1024 * 1024;
+    /// Longest chat message.
+    pub const MAX_CHAT_LEN: usize = 2048;
+    /// Most files in one offer (a folder is one offer).
+    pub const MAX_OFFER_ENTRIES: usize = 10_000;
+    /// Longest relative path of one offered file, in bytes.
+    pub const MAX_FILE_PATH_LEN: usize = 1024;
+    /// Longest display name of an offer (the file's or folder's name).
+    pub const MAX_OFFER_NAME_LEN: usize = 255;
+    /// Most offers one side may have open (offered and not yet finished) at a time.
+    pub const MAX_OPEN_OFFERS: usize = 16;
     /// Largest cursor image side, in pixels.
     pub const MAX_CURSOR_SIDE: u32 = 256;
     /// Largest opaque codec payload in one `FrameMsg::Update`: a frames-stream frame minus room for the
@@ -60,6 +77,9 @@ pub enum StreamKind {
     Frames = b'F',
     /// Unidirectional viewer -> host: sealed input events.
     Input = b'I',
+    /// Unidirectional, one each way, opened when the screen is first shared: sealed [`bulk::Bulk`]
+    /// records (file data, clipboard parts), sent at a lower priority than the other streams.
+    Bulk = b'B',
 }
 
 /// A stream's direction, host to viewer or viewer to host. With the [`StreamKind`] it picks the key
@@ -87,6 +107,7 @@ impl StreamKind {
             b'C' => Some(Self::Control),
             b'F' => Some(Self::Frames),
             b'I' => Some(Self::Input),
+            b'B' => Some(Self::Bulk),
             _ => None,
         }
     }
@@ -96,6 +117,7 @@ impl StreamKind {
         match self {
             Self::Control | Self::Input => limits::MAX_CONTROL_FRAME,
             Self::Frames => limits::MAX_FRAMES_FRAME,
+            Self::Bulk => limits::MAX_BULK_FRAME,
         }
     }
 }

@@ -10,11 +10,12 @@ use crate::code::RoutingCode;
 use crate::framing::{FrameReader, write_frame};
 use crate::handshake::{FailReason, HandshakeMessage};
 use crate::limits::{
-    MAX_CLIPBOARD_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
+    MAX_BULK_CHUNK, MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_OFFER_NAME_LEN, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
     MAX_PAKE_LEN,
 };
 use crate::relay::{RefusalReason, RelayNotice, RelayRequest};
-use crate::session::{Control, EndReason, FrameMsg, Input, MouseButton};
+use crate::bulk::{Bulk, ClipFormat};
+use crate::session::{Control, EndReason, FileEntry, FrameMsg, Input, MouseButton};
 use crate::text::{for_display, is_unsafe};
 use crate::wire::{DecodeError, Message};
 
@@ -123,12 +124,45 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
 fn control() -> impl Strategy<Value = Control> {
     prop_oneof![
         display_text(MAX_NAME_LEN).prop_map(|technician| Control::Hello { technician }),
-        (any::<bool>(), any::<bool>())
-            .prop_map(|(view, control)| Control::Permissions { view, control }),
+        (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(view, control, clipboard)| {
+            Control::Permissions {
+                view,
+                control,
+                clipboard,
+            }
+        }),
         Just(Control::RequestControl),
         any::<u64>().prop_map(|seq| Control::Ack { seq }),
         Just(Control::RequestKeyframe),
-        text(MAX_CLIPBOARD_LEN).prop_map(|text| Control::Clipboard { text }),
+        display_text(MAX_CHAT_LEN).prop_map(|text| Control::Chat { text }),
+        (
+            any::<u32>(),
+            text(MAX_OFFER_NAME_LEN),
+            prop::collection::vec(
+                (text(64), any::<u64>(), any::<[u8; 16]>())
+                    .prop_map(|(path, size, key)| FileEntry { path, size, key }),
+                0..8
+            )
+        )
+            .prop_map(|(id, name, entries)| Control::FileOffer { id, name, entries }),
+        (
+            any::<u32>(),
+            any::<bool>(),
+            prop::collection::vec(any::<u64>(), 0..8)
+        )
+            .prop_map(|(id, accept, resume_from)| Control::FileAnswer {
+                id,
+                accept,
+                resume_from
+            }),
+        (any::<u32>(), any::<bool>(), display_text(MAX_DETAIL_LEN)).prop_map(
+            |(id, sender_side, detail)| Control::FileCancel {
+                id,
+                sender_side,
+                detail
+            }
+        ),
+        any::<u32>().prop_map(|id| Control::FileReceived { id }),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
             display_text(MAX_DETAIL_LEN)
@@ -190,6 +224,35 @@ fn input() -> impl Strategy<Value = Input> {
     ]
 }
 
+fn bulk() -> impl Strategy<Value = Bulk> {
+    prop_oneof![
+        (
+            any::<u32>(),
+            prop::sample::select(vec![ClipFormat::Text, ClipFormat::Png]),
+            any::<u32>(),
+            any::<u32>(),
+            bytes(MAX_BULK_CHUNK)
+        )
+            .prop_map(|(serial, format, total, offset, data)| Bulk::ClipboardPart {
+                serial,
+                format,
+                total,
+                offset,
+                data
+            }),
+        (any::<u32>(), any::<u32>(), any::<u64>(), bytes(MAX_BULK_CHUNK)).prop_map(
+            |(id, entry, offset, data)| Bulk::FileData {
+                id,
+                entry,
+                offset,
+                data
+            }
+        ),
+        (any::<u32>(), any::<u32>(), any::<[u8; 32]>())
+            .prop_map(|(id, entry, blake3)| Bulk::FileEntryEnd { id, entry, blake3 }),
+    ]
+}
+
 /// `from_bytes(to_vec(m)) == m` and `encoded_len() == to_vec().len()`.
 fn round_trip<M: Message + PartialEq + std::fmt::Debug>(msg: &M) -> Result<(), TestCaseError> {
     let bytes = msg.to_vec();
@@ -217,13 +280,13 @@ fn decodes_safely<M: Message + std::fmt::Debug>(bytes: &[u8]) -> Result<(), Test
 fn hostile() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         vec(any::<u8>(), 0..256),
-        (0u8..9, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
+        (0u8..13, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
             rest.insert(0, tag);
             rest
         }),
         // Tag then a small length prefix, to reach the variable-length fields.
         (
-            0u8..9,
+            0u8..13,
             vec(any::<u8>(), 0..6),
             0u8..40,
             vec(any::<u8>(), 0..64)
@@ -251,6 +314,8 @@ proptest! {
     fn frame_msg_round_trips(msg in frame_msg()) { round_trip(&msg)?; }
     #[test]
     fn input_round_trips(msg in input()) { round_trip(&msg)?; }
+    #[test]
+    fn bulk_round_trips(msg in bulk()) { round_trip(&msg)?; }
 
     #[test]
     fn relay_request_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<RelayRequest>(&bytes)?; }
@@ -264,6 +329,8 @@ proptest! {
     fn frame_msg_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<FrameMsg>(&bytes)?; }
     #[test]
     fn input_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<Input>(&bytes)?; }
+    #[test]
+    fn bulk_decodes_arbitrary_bytes(bytes in hostile()) { decodes_safely::<Bulk>(&bytes)?; }
 
     /// Issue 7: an unsafe character anywhere in a name, End detail or refusal detail is refused.
     #[test]

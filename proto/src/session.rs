@@ -12,8 +12,8 @@
 use std::fmt;
 
 use crate::limits::{
-    MAX_CLIPBOARD_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
-    MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
+    MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_FILE_PATH_LEN, MAX_INPUT_TEXT_LEN,
+    MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN, MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
 };
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
@@ -24,19 +24,58 @@ pub enum Control {
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     Hello { technician: String },
     /// Host -> viewer, sent after the user answers the consent prompt and whenever the grant changes.
-    /// `control` implies `view`; `view: false` means the user refused or withdrew consent.
-    Permissions { view: bool, control: bool },
+    /// `control` and `clipboard` imply `view`; `view: false` means the user refused or withdrew
+    /// consent. `clipboard`: clipboard contents may travel, both ways.
+    Permissions {
+        view: bool,
+        control: bool,
+        clipboard: bool,
+    },
     /// Viewer -> host: ask the user to grant control.
     RequestControl,
     /// Viewer -> host: frame update `seq` was decoded (flow control).
     Ack { seq: u64 },
     /// Viewer -> host: the next update should be a keyframe.
     RequestKeyframe,
-    /// Either way: clipboard text, at most [`MAX_CLIPBOARD_LEN`] bytes.
-    Clipboard { text: String },
+    /// Either way: a chat message, at most [`MAX_CHAT_LEN`] bytes of display text (refused at decode
+    /// with a control character; [`Control::chat`] replaces them).
+    Chat { text: String },
+    /// Either way: the sender offers a file or a folder (one entry per file). The receiver answers
+    /// with `FileAnswer`. `id` is the sender's, unique among its offers in this session.
+    FileOffer {
+        id: u32,
+        name: String,
+        entries: Vec<FileEntry>,
+    },
+    /// Answer to a `FileOffer`: refused, or accepted with, per entry, the offset to send from (a
+    /// partial copy kept from an earlier, interrupted transfer; 0 for a fresh one).
+    FileAnswer {
+        id: u32,
+        accept: bool,
+        resume_from: Vec<u64>,
+    },
+    /// Either way: the transfer `id` is abandoned. `sender_side` tells whose id it is (true: the
+    /// sender of this message offered it). `detail` is display text, at most [`MAX_DETAIL_LEN`].
+    FileCancel {
+        id: u32,
+        sender_side: bool,
+        detail: String,
+    },
+    /// Receiver -> sender: every entry of offer `id` arrived, matched its hash and is in place.
+    FileReceived { id: u32 },
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
+}
+
+/// One file of a [`Control::FileOffer`]: where it goes, relative to the receiver's downloads folder
+/// (`/`-separated, at most [`MAX_FILE_PATH_LEN`] bytes; the receiver validates it, this layer does
+/// not), its size, and a key that names it for a resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    pub size: u64,
+    pub key: [u8; 16],
 }
 
 /// Why a session ended.
@@ -197,11 +236,23 @@ impl Control {
         Self::End { reason, detail }
     }
 
-    /// A `Clipboard`, or `None` if `text` is over [`MAX_CLIPBOARD_LEN`] (truncated clipboard contents
-    /// would be wrong, not shorter).
-    pub fn clipboard(text: impl Into<String>) -> Option<Self> {
-        let text = text.into();
-        (text.len() <= MAX_CLIPBOARD_LEN).then_some(Self::Clipboard { text })
+    /// A `Chat`, control characters replaced ([`crate::text::sanitize`]) and the text truncated to
+    /// [`MAX_CHAT_LEN`] bytes.
+    pub fn chat(text: impl Into<String>) -> Self {
+        let mut text = sanitize_owned(text.into());
+        truncate_utf8(&mut text, MAX_CHAT_LEN);
+        Self::Chat { text }
+    }
+
+    /// A `FileCancel` with its detail made decodable (sanitized, truncated).
+    pub fn file_cancel(id: u32, sender_side: bool, detail: impl Into<String>) -> Self {
+        let mut detail = sanitize_owned(detail.into());
+        truncate_utf8(&mut detail, MAX_DETAIL_LEN);
+        Self::FileCancel {
+            id,
+            sender_side,
+            detail,
+        }
     }
 }
 
@@ -233,18 +284,33 @@ const PERMISSIONS: u8 = 2;
 const REQUEST_CONTROL: u8 = 3;
 const ACK: u8 = 4;
 const REQUEST_KEYFRAME: u8 = 5;
-const CLIPBOARD: u8 = 6;
+const CHAT: u8 = 6;
 const END: u8 = 7;
+const FILE_OFFER: u8 = 8;
+const FILE_ANSWER: u8 = 9;
+const FILE_CANCEL: u8 = 10;
+const FILE_RECEIVED: u8 = 11;
+
+/// Bytes of one encoded [`FileEntry`].
+fn entry_len(entry: &FileEntry) -> usize {
+    bytes_len(entry.path.len()) + 8 + 16
+}
 
 impl Message for Control {
     fn encoded_len(&self) -> usize {
         1 + match self {
             Self::Hello { technician } => bytes_len(technician.len()),
-            Self::Permissions { .. } => 2,
+            Self::Permissions { .. } => 3,
             Self::RequestControl | Self::RequestKeyframe => 0,
             Self::Ack { .. } => 8,
-            Self::Clipboard { text } => bytes_len(text.len()),
+            Self::Chat { text } => bytes_len(text.len()),
             Self::End { detail, .. } => 1 + bytes_len(detail.len()),
+            Self::FileOffer { name, entries, .. } => {
+                4 + bytes_len(name.len()) + 4 + entries.iter().map(entry_len).sum::<usize>()
+            }
+            Self::FileAnswer { resume_from, .. } => 4 + 1 + 4 + 8 * resume_from.len(),
+            Self::FileCancel { detail, .. } => 4 + 1 + bytes_len(detail.len()),
+            Self::FileReceived { .. } => 4,
         }
     }
 
@@ -254,10 +320,15 @@ impl Message for Control {
                 out.put_u8(HELLO);
                 out.put_bytes(technician.as_bytes());
             }
-            Self::Permissions { view, control } => {
+            Self::Permissions {
+                view,
+                control,
+                clipboard,
+            } => {
                 out.put_u8(PERMISSIONS);
                 out.put_bool(*view);
                 out.put_bool(*control);
+                out.put_bool(*clipboard);
             }
             Self::RequestControl => out.put_u8(REQUEST_CONTROL),
             Self::Ack { seq } => {
@@ -265,14 +336,52 @@ impl Message for Control {
                 out.put_u64(*seq);
             }
             Self::RequestKeyframe => out.put_u8(REQUEST_KEYFRAME),
-            Self::Clipboard { text } => {
-                out.put_u8(CLIPBOARD);
+            Self::Chat { text } => {
+                out.put_u8(CHAT);
                 out.put_bytes(text.as_bytes());
             }
             Self::End { reason, detail } => {
                 out.put_u8(END);
                 out.put_u8(*reason as u8);
                 out.put_bytes(detail.as_bytes());
+            }
+            Self::FileOffer { id, name, entries } => {
+                out.put_u8(FILE_OFFER);
+                out.put_u32(*id);
+                out.put_bytes(name.as_bytes());
+                out.put_u32(entries.len() as u32);
+                for entry in entries {
+                    out.put_bytes(entry.path.as_bytes());
+                    out.put_u64(entry.size);
+                    out.extend_from_slice(&entry.key);
+                }
+            }
+            Self::FileAnswer {
+                id,
+                accept,
+                resume_from,
+            } => {
+                out.put_u8(FILE_ANSWER);
+                out.put_u32(*id);
+                out.put_bool(*accept);
+                out.put_u32(resume_from.len() as u32);
+                for offset in resume_from {
+                    out.put_u64(*offset);
+                }
+            }
+            Self::FileCancel {
+                id,
+                sender_side,
+                detail,
+            } => {
+                out.put_u8(FILE_CANCEL);
+                out.put_u32(*id);
+                out.put_bool(*sender_side);
+                out.put_bytes(detail.as_bytes());
+            }
+            Self::FileReceived { id } => {
+                out.put_u8(FILE_RECEIVED);
+                out.put_u32(*id);
             }
         }
     }
@@ -285,17 +394,67 @@ impl Message for Control {
             PERMISSIONS => Ok(Self::Permissions {
                 view: r.bool()?,
                 control: r.bool()?,
+                clipboard: r.bool()?,
             }),
             REQUEST_CONTROL => Ok(Self::RequestControl),
             ACK => Ok(Self::Ack { seq: r.u64()? }),
             REQUEST_KEYFRAME => Ok(Self::RequestKeyframe),
-            CLIPBOARD => Ok(Self::Clipboard {
-                text: r.str("clipboard text", MAX_CLIPBOARD_LEN)?.to_owned(),
+            CHAT => Ok(Self::Chat {
+                text: r.display_str("chat message", MAX_CHAT_LEN)?.to_owned(),
             }),
             END => Ok(Self::End {
                 reason: EndReason::from_u8(r.u8()?)?,
                 detail: r.display_str("end detail", MAX_DETAIL_LEN)?.to_owned(),
             }),
+            FILE_OFFER => {
+                let id = r.u32()?;
+                let name = r.str("offer name", MAX_OFFER_NAME_LEN)?.to_owned();
+                let count = r.u32()? as usize;
+                if count > MAX_OFFER_ENTRIES {
+                    return Err(DecodeError::TooLong {
+                        what: "offer entries",
+                        len: count,
+                        max: MAX_OFFER_ENTRIES,
+                    });
+                }
+                // Each entry takes at least 28 bytes: never reserve more than the frame holds.
+                let mut entries = Vec::with_capacity(count.min(r.remaining() / 28));
+                for _ in 0..count {
+                    entries.push(FileEntry {
+                        path: r.str("file path", MAX_FILE_PATH_LEN)?.to_owned(),
+                        size: r.u64()?,
+                        key: r.array()?,
+                    });
+                }
+                Ok(Self::FileOffer { id, name, entries })
+            }
+            FILE_ANSWER => {
+                let id = r.u32()?;
+                let accept = r.bool()?;
+                let count = r.u32()? as usize;
+                if count > MAX_OFFER_ENTRIES {
+                    return Err(DecodeError::TooLong {
+                        what: "resume offsets",
+                        len: count,
+                        max: MAX_OFFER_ENTRIES,
+                    });
+                }
+                let mut resume_from = Vec::with_capacity(count.min(r.remaining() / 8));
+                for _ in 0..count {
+                    resume_from.push(r.u64()?);
+                }
+                Ok(Self::FileAnswer {
+                    id,
+                    accept,
+                    resume_from,
+                })
+            }
+            FILE_CANCEL => Ok(Self::FileCancel {
+                id: r.u32()?,
+                sender_side: r.bool()?,
+                detail: r.display_str("cancel detail", MAX_DETAIL_LEN)?.to_owned(),
+            }),
+            FILE_RECEIVED => Ok(Self::FileReceived { id: r.u32()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
                 tag,
@@ -312,18 +471,51 @@ impl fmt::Debug for Control {
                 .debug_struct("Hello")
                 .field("technician", technician)
                 .finish(),
-            Self::Permissions { view, control } => f
+            Self::Permissions {
+                view,
+                control,
+                clipboard,
+            } => f
                 .debug_struct("Permissions")
                 .field("view", view)
                 .field("control", control)
+                .field("clipboard", clipboard)
                 .finish(),
             Self::RequestControl => f.write_str("RequestControl"),
             Self::Ack { seq } => f.debug_struct("Ack").field("seq", seq).finish(),
             Self::RequestKeyframe => f.write_str("RequestKeyframe"),
-            Self::Clipboard { text } => f
-                .debug_struct("Clipboard")
+            Self::Chat { text } => f
+                .debug_struct("Chat")
                 .field("text_len", &text.len())
                 .finish_non_exhaustive(),
+            // File names can be private: only counts and sizes.
+            Self::FileOffer { id, entries, .. } => f
+                .debug_struct("FileOffer")
+                .field("id", id)
+                .field("entries", &entries.len())
+                .field("bytes", &entries.iter().map(|e| e.size).sum::<u64>())
+                .finish_non_exhaustive(),
+            Self::FileAnswer {
+                id,
+                accept,
+                resume_from,
+            } => f
+                .debug_struct("FileAnswer")
+                .field("id", id)
+                .field("accept", accept)
+                .field("entries", &resume_from.len())
+                .finish(),
+            Self::FileCancel {
+                id,
+                sender_side,
+                detail,
+            } => f
+                .debug_struct("FileCancel")
+                .field("id", id)
+                .field("sender_side", sender_side)
+                .field("detail", detail)
+                .finish(),
+            Self::FileReceived { id } => f.debug_struct("FileReceived").field("id", id).finish(),
             Self::End { reason, detail } => f
                 .debug_struct("End")
                 .field("reason", reason)
@@ -765,15 +957,13 @@ mod tests {
             for msg in [
                 Control::hello(text),
                 Control::end(EndReason::HostEnded, text),
+                Control::chat(text),
+                Control::file_cancel(1, true, text),
             ] {
                 assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
             }
         }
-        // Clipboard and typed text legitimately carry newlines and tabs.
-        let clip = Control::Clipboard {
-            text: "line 1\n\tline 2\r\n".into(),
-        };
-        assert_eq!(Control::from_bytes(&clip.to_vec()), Ok(clip));
+        // Typed text legitimately carries newlines and tabs (clipboards travel as bulk bytes).
         let typed = Input::Text {
             text: "a\nb\t".into(),
         };
@@ -808,6 +998,10 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
+            Control::from_bytes(&[12]),
+            Err(DecodeError::UnknownTag { tag: 12, .. })
+        ));
+        assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),
             Err(DecodeError::UnknownTag { tag: 6, .. })
         ));
@@ -828,7 +1022,10 @@ mod tests {
             panic!("hello constructor");
         };
         assert_eq!(technician.len(), MAX_NAME_LEN);
-        assert!(Control::clipboard("x".repeat(MAX_CLIPBOARD_LEN + 1)).is_none());
+        let Control::Chat { text } = Control::chat("ü".repeat(MAX_CHAT_LEN)) else {
+            panic!("chat constructor");
+        };
+        assert_eq!(text.len(), MAX_CHAT_LEN);
         let chunks = Input::text_chunks(&"€".repeat(3000));
         assert_eq!(chunks.len(), 3);
         let joined: String = chunks
@@ -848,9 +1045,18 @@ mod tests {
     #[test]
     fn debug_hides_private_contents() {
         let shown = format!(
-            "{:?} {:?} {:?}",
-            Control::Clipboard {
+            "{:?} {:?} {:?} {:?}",
+            Control::Chat {
                 text: "hunter2".into()
+            },
+            Control::FileOffer {
+                id: 1,
+                name: "hunter2".into(),
+                entries: vec![FileEntry {
+                    path: "hunter2/x".into(),
+                    size: 3,
+                    key: [0; 16]
+                }]
             },
             Input::Text {
                 text: "hunter2".into()

@@ -78,6 +78,7 @@ fn a_whole_session_in_memory() {
             &Control::Permissions {
                 view: true,
                 control: true,
+                clipboard: true,
             },
             &mut out,
         )
@@ -91,7 +92,8 @@ fn a_whole_session_in_memory() {
         viewer_open.open::<Control>(frame),
         Ok(Control::Permissions {
             view: true,
-            control: true
+            control: true,
+            clipboard: true
         })
     );
 

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::collab::Collab;
 use super::{
     EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES, Outbox, PeerGone,
     PromptBudget, Transmit, peer_end_text,
@@ -20,6 +21,9 @@ pub enum HostCommand {
     Stop,
     /// Screen capture failed; the session cannot go on.
     CaptureFailed { detail: String },
+    /// The user's choice for clipboard sharing: `Some(true)` on (even while the technician only
+    /// views), `Some(false)` off, `None` the default: on exactly while control is granted.
+    SetClipboard { allow: Option<bool> },
 }
 
 /// What the host session reports to its driver and user.
@@ -36,6 +40,7 @@ pub enum HostEvent {
         technician: String,
         view: bool,
         control: bool,
+        clipboard: bool,
     },
     /// View was granted: open the frames stream, accept the input stream, start capturing.
     StartStreaming,
@@ -84,7 +89,10 @@ pub struct HostSession {
     input_epoch: u64,
     input_drop_reported: bool,
     window: UpdateWindow,
-    out: Outbox<HostEvent>,
+    /// The user's clipboard choice ([`HostCommand::SetClipboard`]).
+    clipboard_choice: Option<bool>,
+    pub(super) collab: Collab,
+    pub(super) out: Outbox<HostEvent>,
 }
 
 impl HostSession {
@@ -103,6 +111,8 @@ impl HostSession {
             input_epoch: 0,
             input_drop_reported: false,
             window: UpdateWindow::default(),
+            clipboard_choice: None,
+            collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
     }
@@ -147,9 +157,14 @@ impl HostSession {
             (Stage::Sharing, Control::RequestKeyframe) => {
                 self.out.events.push_back(HostEvent::KeyframeRequested);
             }
-            (_, Control::Clipboard { .. }) => {
-                // Clipboard sync is not offered by this version; never look at the contents.
-            }
+            (
+                _,
+                msg @ (Control::Chat { .. }
+                | Control::FileOffer { .. }
+                | Control::FileAnswer { .. }
+                | Control::FileCancel { .. }
+                | Control::FileReceived { .. }),
+            ) => self.collab.on_control(msg),
         }
     }
 
@@ -233,6 +248,13 @@ impl HostSession {
                 }
                 if self.control {
                     self.set_control(false);
+                }
+            }
+            (_, HostCommand::SetClipboard { allow }) => {
+                let before = self.collab.clipboard();
+                self.clipboard_choice = allow;
+                if self.stage == Stage::Sharing && self.effective_clipboard() != before {
+                    self.send_permissions();
                 }
             }
             // Answers to questions no longer asked, and revokes with nothing granted: no effect.
@@ -348,6 +370,7 @@ impl HostSession {
     fn start_sharing(&mut self, control: bool) {
         self.stage = Stage::Sharing;
         self.view = true;
+        self.collab.set_active(true);
         self.set_control(control);
         self.out.events.push_back(HostEvent::StartStreaming);
     }
@@ -378,13 +401,25 @@ impl HostSession {
         self.send_permissions();
     }
 
+    /// Clipboard sharing as the grant and the user's choice make it.
+    fn effective_clipboard(&self) -> bool {
+        self.stage == Stage::Sharing && self.clipboard_choice.unwrap_or(self.control)
+    }
+
     fn send_permissions(&mut self) {
+        let clipboard = self.view && self.effective_clipboard();
+        self.collab.set_clipboard(clipboard);
         let (view, control) = (self.view, self.control);
-        self.out.control(Control::Permissions { view, control });
+        self.out.control(Control::Permissions {
+            view,
+            control,
+            clipboard,
+        });
         self.out.events.push_back(HostEvent::Permissions {
             technician: self.technician.clone(),
             view,
             control,
+            clipboard,
         });
     }
 
@@ -424,6 +459,7 @@ impl HostSession {
         self.control = false;
         self.control_prompt = false;
         self.input_epoch += 1;
+        self.collab.set_active(false);
         self.out
             .end(now, for_peer.map(|text| Control::end(reason, text)));
         self.out

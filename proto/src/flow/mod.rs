@@ -7,19 +7,24 @@
 //! peer is told. Once ended, a machine ignores everything but time and the peer going away, and asks
 //! its driver to close the connection after [`END_GRACE`] at the latest.
 
+mod collab;
 mod host;
 mod viewer;
 
+#[cfg(test)]
+mod collab_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;
+use crate::bulk::{Bulk, ClipFormat};
 use crate::session::{Control, EndReason, FrameMsg, Input};
 
 /// How long the viewer may take to send `Hello` after the handshake.
@@ -230,6 +235,28 @@ pub trait Machine {
     /// True once, when the connection should be closed now.
     fn poll_close(&mut self, now: Instant) -> bool;
     fn is_ended(&self) -> bool;
+
+    // ---- Working together: chat, clipboard, files (the same rules on both sides) ----
+
+    /// A bulk message from the peer: clipboard parts are assembled (while the clipboard is allowed),
+    /// file data passed on (while transfers are).
+    fn handle_bulk(&mut self, msg: Bulk);
+    /// Queues a chat message from this side's user.
+    fn send_chat(&mut self, text: &str) -> Result<(), NotAllowed>;
+    /// This side's clipboard changed: the bulk parts to send, if the clipboard is allowed now.
+    fn clipboard_parts(&mut self, format: ClipFormat, data: &[u8])
+    -> Result<Vec<Bulk>, NotAllowed>;
+    /// Queues a file-transfer control message (`FileOffer`, `FileAnswer`, `FileCancel`,
+    /// `FileReceived`) if transfers are allowed now.
+    fn send_file_control(&mut self, msg: Control) -> Result<(), NotAllowed>;
+    /// Whether clipboard contents may travel now.
+    fn clipboard_allowed(&self) -> bool;
+    /// Whether chat and file transfers may happen now (the screen is shared).
+    fn collab_active(&self) -> bool;
+    /// The chat so far, oldest first.
+    fn transcript(&self) -> &[(ChatFrom, String)];
+    /// The next event for the collaboration tools.
+    fn poll_collab(&mut self) -> Option<CollabEvent>;
 }
 
 macro_rules! impl_machine {
@@ -255,6 +282,40 @@ macro_rules! impl_machine {
             }
             fn is_ended(&self) -> bool {
                 <$ty>::is_ended(self)
+            }
+            fn handle_bulk(&mut self, msg: Bulk) {
+                self.collab.on_bulk(msg)
+            }
+            fn send_chat(&mut self, text: &str) -> Result<(), NotAllowed> {
+                let msg = self.collab.chat(text)?;
+                self.out.control(msg);
+                Ok(())
+            }
+            fn clipboard_parts(
+                &mut self,
+                format: ClipFormat,
+                data: &[u8],
+            ) -> Result<Vec<Bulk>, NotAllowed> {
+                self.collab.clipboard_parts(format, data)
+            }
+            fn send_file_control(&mut self, msg: Control) -> Result<(), NotAllowed> {
+                if !self.collab.active() {
+                    return Err(NotAllowed::NotSharing);
+                }
+                self.out.control(msg);
+                Ok(())
+            }
+            fn clipboard_allowed(&self) -> bool {
+                self.collab.clipboard()
+            }
+            fn collab_active(&self) -> bool {
+                self.collab.active()
+            }
+            fn transcript(&self) -> &[(ChatFrom, String)] {
+                self.collab.transcript()
+            }
+            fn poll_collab(&mut self) -> Option<CollabEvent> {
+                self.collab.poll_event()
             }
         }
     };

@@ -32,7 +32,11 @@ fn end_from_peer() -> H {
     H::Ctl(Control::end(EndReason::ViewerEnded, "bye"))
 }
 fn perms(view: bool, control: bool) -> Transmit {
-    Transmit::Control(Control::Permissions { view, control })
+    Transmit::Control(Control::Permissions {
+        view,
+        control,
+        clipboard: control,
+    })
 }
 fn end(reason: EndReason) -> String {
     format!("End({reason:?})")
@@ -253,6 +257,7 @@ fn host_transitions() {
             H::Ctl(Control::Permissions {
                 view: true,
                 control: true,
+                clipboard: true,
             }),
             end_pe(),
             &proto_err,
@@ -266,7 +271,7 @@ fn host_transitions() {
         ),
         row(
             "sharing",
-            H::Ctl(Control::Clipboard { text: "x".into() }),
+            H::Ctl(Control::chat("x")),
             vec![],
             &[],
         ),
@@ -525,6 +530,7 @@ fn viewer_state(name: &str) -> Vec<V> {
     let view = V::Ctl(Control::Permissions {
         view: true,
         control: false,
+        clipboard: false,
     });
     match name {
         "waiting" => vec![],
@@ -536,6 +542,7 @@ fn viewer_state(name: &str) -> Vec<V> {
             V::Ctl(Control::Permissions {
                 view: true,
                 control: true,
+                clipboard: true,
             }),
         ],
         "done" => vec![view, V::Cmd(ViewerCommand::End)],
@@ -564,7 +571,7 @@ fn viewer_sent(session: &mut ViewerSession) -> Vec<String> {
 fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
     std::iter::from_fn(|| session.poll_event())
         .map(|e| match e {
-            ViewerEvent::Permissions { view, control } => format!("Perms({view},{control})"),
+            ViewerEvent::Permissions { view, control, .. } => format!("Perms({view},{control})"),
             ViewerEvent::ControlDeclined => "Declined".into(),
             ViewerEvent::ControlRequestNotSent { .. } => "NotSent".into(),
             ViewerEvent::StartFrames => "Frames".into(),
@@ -581,6 +588,7 @@ fn viewer_transitions() {
     let view_only = Control::Permissions {
         view: true,
         control: false,
+        clipboard: false,
     };
     let rows: Vec<(&str, V, Vec<String>, &[&str])> = vec![
         (
@@ -594,6 +602,7 @@ fn viewer_transitions() {
             V::Ctl(Control::Permissions {
                 view: false,
                 control: true,
+                clipboard: true,
             }),
             pe(),
             proto_err,
@@ -648,7 +657,7 @@ fn viewer_transitions() {
         ("viewing", V::Ctl(Control::RequestKeyframe), pe(), proto_err),
         (
             "viewing",
-            V::Ctl(Control::Clipboard { text: "x".into() }),
+            V::Ctl(Control::chat("x")),
             vec![],
             &[],
         ),
@@ -738,6 +747,7 @@ fn viewer_keeps_the_hosts_prompt_budget() {
     let declined = Control::Permissions {
         view: true,
         control: false,
+        clipboard: false,
     };
     let mut sent = 0;
     for _ in 0..10 {

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::collab::Collab;
 use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
 use crate::session::{Control, EndReason, Input};
 
@@ -19,7 +20,11 @@ pub enum ViewerCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViewerEvent {
     /// What the user allows now.
-    Permissions { view: bool, control: bool },
+    Permissions {
+        view: bool,
+        control: bool,
+        clipboard: bool,
+    },
     /// The user answered a control request with no (the technician may still view).
     ControlDeclined,
     /// A control request was not sent: the user was asked too often lately.
@@ -50,7 +55,8 @@ pub struct ViewerSession {
     prompts: PromptBudget,
     /// The `seq` the next decoded update must carry.
     next_seq: u64,
-    out: Outbox<ViewerEvent>,
+    pub(super) collab: Collab,
+    pub(super) out: Outbox<ViewerEvent>,
 }
 
 impl ViewerSession {
@@ -65,6 +71,7 @@ impl ViewerSession {
             control_requested: false,
             prompts: PromptBudget::new(),
             next_seq: 0,
+            collab: Collab::new("The user"),
             out,
         }
     }
@@ -75,32 +82,42 @@ impl ViewerSession {
             return;
         }
         match msg {
-            Control::Permissions { view, control } => {
-                if control && !view {
-                    self.protocol_error(now, "it granted control without view");
+            Control::Permissions {
+                view,
+                control,
+                clipboard,
+            } => {
+                if (control || clipboard) && !view {
+                    self.protocol_error(now, "it granted control or clipboard without view");
                     return;
                 }
                 self.view = view;
                 self.control = control;
-                self.out
-                    .events
-                    .push_back(ViewerEvent::Permissions { view, control });
+                self.out.events.push_back(ViewerEvent::Permissions {
+                    view,
+                    control,
+                    clipboard,
+                });
                 // The answer to a control request is the next `Permissions`.
                 if std::mem::take(&mut self.control_requested) && !control {
                     self.out.events.push_back(ViewerEvent::ControlDeclined);
                 }
                 if view && self.stage == Stage::Waiting {
                     self.stage = Stage::Viewing;
+                    self.collab.set_active(true);
                     self.out.events.push_back(ViewerEvent::StartFrames);
                 }
+                self.collab.set_clipboard(clipboard);
             }
             Control::End { reason, detail } => {
                 let text = peer_end_text("The host ended the session", reason, detail);
                 self.finish(now, EndedBy::Peer, reason, text, None);
             }
-            Control::Clipboard { .. } => {
-                // Clipboard sync is not offered by this version; never look at the contents.
-            }
+            msg @ (Control::Chat { .. }
+            | Control::FileOffer { .. }
+            | Control::FileAnswer { .. }
+            | Control::FileCancel { .. }
+            | Control::FileReceived { .. }) => self.collab.on_control(msg),
             Control::Hello { .. }
             | Control::RequestControl
             | Control::Ack { .. }
@@ -257,6 +274,7 @@ impl ViewerSession {
         self.stage = Stage::Done;
         self.view = false;
         self.control = false;
+        self.collab.set_active(false);
         self.out
             .end(now, for_peer.map(|text| Control::end(reason, text)));
         self.out

@@ -1,0 +1,347 @@
+//! The working-together rules of PROTOCOL.md §7: when chat, clipboard and files may travel, and how a
+//! peer's clipboard parts are assembled or refused without ending the session.
+
+use std::time::Instant;
+
+use super::*;
+use crate::bulk::clipboard_parts;
+use crate::limits::{MAX_BULK_CHUNK, MAX_CLIPBOARD_TEXT};
+use crate::session::{Control, FileEntry};
+
+fn host_sharing(now: Instant, control: bool) -> HostSession {
+    let mut host = HostSession::new(None, now);
+    host.handle_control(Control::hello("Alex"), now);
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::View,
+            allow: true,
+        },
+        now,
+    );
+    if control {
+        host.handle_command(
+            HostCommand::Consent {
+                grant: Grant::Control,
+                allow: true,
+            },
+            now,
+        );
+    }
+    drain_host(&mut host);
+    host
+}
+
+fn drain_host(host: &mut HostSession) -> Vec<Transmit> {
+    while host.poll_event().is_some() {}
+    std::iter::from_fn(|| host.poll_transmit()).collect()
+}
+
+fn collab_events(machine: &mut impl Machine) -> Vec<CollabEvent> {
+    std::iter::from_fn(|| machine.poll_collab()).collect()
+}
+
+fn last_permissions(sent: &[Transmit]) -> Option<(bool, bool, bool)> {
+    sent.iter().rev().find_map(|t| match t {
+        Transmit::Control(Control::Permissions {
+            view,
+            control,
+            clipboard,
+        }) => Some((*view, *control, *clipboard)),
+        _ => None,
+    })
+}
+
+#[test]
+fn clipboard_follows_control_unless_the_user_chooses() {
+    let now = Instant::now();
+    let mut host = host_sharing(now, false);
+    assert!(!host.clipboard_allowed());
+    assert_eq!(
+        host.clipboard_parts(ClipFormat::Text, b"x"),
+        Err(NotAllowed::ClipboardOff)
+    );
+
+    // Granting control turns it on, and says so to the viewer.
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::Control,
+            allow: true,
+        },
+        now,
+    );
+    assert_eq!(
+        last_permissions(&drain_host(&mut host)),
+        Some((true, true, true))
+    );
+    assert!(host.clipboard_parts(ClipFormat::Text, b"x").is_ok());
+
+    // Taking control back turns it off at once.
+    host.handle_command(HostCommand::RevokeControl, now);
+    assert_eq!(
+        last_permissions(&drain_host(&mut host)),
+        Some((true, false, false))
+    );
+    assert!(!host.clipboard_allowed());
+
+    // The user may allow it for a view-only session, and turn it off while controlled.
+    host.handle_command(HostCommand::SetClipboard { allow: Some(true) }, now);
+    assert_eq!(
+        last_permissions(&drain_host(&mut host)),
+        Some((true, false, true))
+    );
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::Control,
+            allow: true,
+        },
+        now,
+    );
+    host.handle_command(
+        HostCommand::SetClipboard {
+            allow: Some(false),
+        },
+        now,
+    );
+    assert_eq!(
+        last_permissions(&drain_host(&mut host)),
+        Some((true, true, false))
+    );
+    // An unchanged choice sends nothing.
+    host.handle_command(
+        HostCommand::SetClipboard {
+            allow: Some(false),
+        },
+        now,
+    );
+    assert!(drain_host(&mut host).is_empty());
+
+    // After the end nothing is allowed.
+    host.handle_command(HostCommand::SetClipboard { allow: None }, now);
+    host.handle_command(HostCommand::Stop, now);
+    assert!(!host.clipboard_allowed());
+    assert_eq!(host.send_chat("hi"), Err(NotAllowed::NotSharing));
+}
+
+#[test]
+fn peer_clipboard_is_assembled_only_while_allowed() {
+    let now = Instant::now();
+    let mut host = host_sharing(now, true);
+    let text = "é".repeat(MAX_BULK_CHUNK) + "!"; // two parts and a bit
+    let parts = clipboard_parts(9, ClipFormat::Text, text.as_bytes());
+    assert_eq!(parts.len(), 3);
+    for part in parts.clone() {
+        host.handle_bulk(part);
+    }
+    assert_eq!(
+        collab_events(&mut host),
+        vec![CollabEvent::Clipboard {
+            format: ClipFormat::Text,
+            data: text.clone().into_bytes()
+        }]
+    );
+
+    // A revoke between parts drops the half-received content, and nothing after it is taken.
+    host.handle_bulk(parts[0].clone());
+    host.handle_command(HostCommand::RevokeControl, now);
+    for part in parts[1..].iter().cloned() {
+        host.handle_bulk(part);
+    }
+    for part in parts.clone() {
+        host.handle_bulk(part);
+    }
+    assert!(collab_events(&mut host).is_empty());
+    assert!(!host.is_ended());
+}
+
+#[test]
+fn oversized_or_malformed_clipboards_are_refused_and_the_session_goes_on() {
+    let now = Instant::now();
+    let mut host = host_sharing(now, true);
+    let refused = |events: Vec<CollabEvent>| {
+        matches!(events.as_slice(), [CollabEvent::ClipboardRefused { .. }])
+    };
+
+    // Announced over the limit: refused before anything is buffered.
+    host.handle_bulk(Bulk::ClipboardPart {
+        serial: 1,
+        format: ClipFormat::Text,
+        total: (MAX_CLIPBOARD_TEXT + 1) as u32,
+        offset: 0,
+        data: vec![b'x'; 10],
+    });
+    assert!(refused(collab_events(&mut host)));
+    // Its remaining parts are ignored quietly.
+    host.handle_bulk(Bulk::ClipboardPart {
+        serial: 1,
+        format: ClipFormat::Text,
+        total: (MAX_CLIPBOARD_TEXT + 1) as u32,
+        offset: 10,
+        data: vec![b'x'; 10],
+    });
+    assert!(collab_events(&mut host).is_empty());
+
+    // Out of order.
+    host.handle_bulk(Bulk::ClipboardPart {
+        serial: 2,
+        format: ClipFormat::Text,
+        total: 20,
+        offset: 0,
+        data: vec![b'x'; 10],
+    });
+    host.handle_bulk(Bulk::ClipboardPart {
+        serial: 2,
+        format: ClipFormat::Text,
+        total: 20,
+        offset: 15,
+        data: vec![b'x'; 5],
+    });
+    assert!(refused(collab_events(&mut host)));
+
+    // Longer than announced.
+    host.handle_bulk(Bulk::ClipboardPart {
+        serial: 3,
+        format: ClipFormat::Png,
+        total: 4,
+        offset: 0,
+        data: vec![0; 5],
+    });
+    assert!(refused(collab_events(&mut host)));
+
+    // Not UTF-8.
+    for part in clipboard_parts(4, ClipFormat::Text, &[0xff, 0xfe]) {
+        host.handle_bulk(part);
+    }
+    assert!(refused(collab_events(&mut host)));
+
+    // And the next good one goes through: the session is unharmed.
+    for part in clipboard_parts(5, ClipFormat::Text, "ok ✓".as_bytes()) {
+        host.handle_bulk(part);
+    }
+    assert_eq!(
+        collab_events(&mut host),
+        vec![CollabEvent::Clipboard {
+            format: ClipFormat::Text,
+            data: "ok ✓".as_bytes().to_vec()
+        }]
+    );
+    assert!(!host.is_ended());
+}
+
+#[test]
+fn chat_and_files_need_a_shared_screen() {
+    let now = Instant::now();
+    let mut host = HostSession::new(None, now);
+    host.handle_control(Control::hello("Alex"), now);
+    assert_eq!(host.send_chat("hi"), Err(NotAllowed::NotSharing));
+    assert_eq!(
+        host.send_file_control(Control::FileReceived { id: 1 }),
+        Err(NotAllowed::NotSharing)
+    );
+    // The viewer's chat before consent is dropped, not shown.
+    host.handle_control(Control::chat("let me in"), now);
+    assert!(collab_events(&mut host).is_empty());
+
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::View,
+            allow: true,
+        },
+        now,
+    );
+    drain_host(&mut host);
+    host.send_chat("hello\u{1b}[2J").expect("sharing");
+    let sent = drain_host(&mut host);
+    assert_eq!(
+        sent,
+        vec![Transmit::Control(Control::Chat {
+            text: "hello\u{FFFD}[2J".into()
+        })]
+    );
+    host.handle_control(Control::chat("thanks"), now);
+    let offer = Control::FileOffer {
+        id: 3,
+        name: "log.txt".into(),
+        entries: vec![FileEntry {
+            path: "log.txt".into(),
+            size: 10,
+            key: [1; 16],
+        }],
+    };
+    host.handle_control(offer.clone(), now);
+    let data = Bulk::FileData {
+        id: 3,
+        entry: 0,
+        offset: 0,
+        data: vec![1, 2],
+    };
+    host.handle_bulk(data.clone());
+    assert_eq!(
+        collab_events(&mut host),
+        vec![
+            CollabEvent::Chat {
+                text: "thanks".into()
+            },
+            CollabEvent::File(offer),
+            CollabEvent::FileData(data.clone()),
+        ]
+    );
+    assert_eq!(
+        host.transcript(),
+        &[
+            (ChatFrom::Us, "hello\u{FFFD}[2J".to_string()),
+            (ChatFrom::Peer, "thanks".to_string())
+        ]
+    );
+
+    host.handle_command(HostCommand::Stop, now);
+    host.handle_bulk(data);
+    host.handle_control(Control::chat("late"), now);
+    assert!(collab_events(&mut host).is_empty());
+}
+
+#[test]
+fn viewer_follows_the_clipboard_grant() {
+    let now = Instant::now();
+    let mut viewer = ViewerSession::new("Alex", now);
+    assert_eq!(viewer.send_chat("hi"), Err(NotAllowed::NotSharing));
+    viewer.handle_control(
+        Control::Permissions {
+            view: true,
+            control: false,
+            clipboard: false,
+        },
+        now,
+    );
+    assert!(viewer.collab_active());
+    assert!(!viewer.clipboard_allowed());
+    for part in clipboard_parts(0, ClipFormat::Text, b"secret") {
+        viewer.handle_bulk(part);
+    }
+    assert!(collab_events(&mut viewer).is_empty());
+
+    viewer.handle_control(
+        Control::Permissions {
+            view: true,
+            control: true,
+            clipboard: true,
+        },
+        now,
+    );
+    assert!(viewer.clipboard_parts(ClipFormat::Text, b"x").is_ok());
+    for part in clipboard_parts(1, ClipFormat::Text, b"shared") {
+        viewer.handle_bulk(part);
+    }
+    assert_eq!(collab_events(&mut viewer).len(), 1);
+
+    // Clipboard without view is a protocol error.
+    viewer.handle_control(
+        Control::Permissions {
+            view: false,
+            control: false,
+            clipboard: true,
+        },
+        now,
+    );
+    assert!(viewer.is_ended());
+    assert!(!viewer.clipboard_allowed());
+}
