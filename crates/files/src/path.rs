@@ -195,7 +195,7 @@ fn is_windows_device_name(component: &str) -> bool {
 }
 
 /// A name made safe to print: control and text-direction characters become U+FFFD, and a long name
-/// is cut to its first [`QUOTE_CHARS`] characters followed by "…".
+/// is cut to its first 80 characters followed by "…".
 pub fn sanitize(name: &str) -> String {
     let mut out = String::with_capacity(name.len().min(QUOTE_CHARS * 4));
     for (count, c) in name.chars().enumerate() {
