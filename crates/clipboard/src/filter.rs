@@ -1,0 +1,202 @@
+//! Deciding which observed clipboard contents are news, with no X in sight: the watcher fingerprints
+//! what it reads and asks [`EchoFilter`]; [`crate::SystemClipboard::set`] tells it what it wrote.
+//!
+//! Two things must not be reported: our own writes coming back (the owner change that `set` causes
+//! is seen like any other), and the same content seen again (a clipboard manager taking over the
+//! selection with what it just copied, or the fallback poll finding nothing new). Content, not the
+//! owner, decides: the owner window of arboard is private, and a manager re-serving our text is
+//! still our text.
+
+use std::hash::{BuildHasher, Hasher, RandomState};
+
+/// A 64-bit keyed hash of some content. The key is random per [`Fingerprinter`], so a peer cannot
+/// craft content that collides with what the user will copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint(u64);
+
+pub(crate) struct Fingerprinter(RandomState);
+
+impl Fingerprinter {
+    pub(crate) fn new() -> Self {
+        Self(RandomState::new())
+    }
+
+    pub(crate) fn text(&self, text: &str) -> Fingerprint {
+        let mut hasher = self.0.build_hasher();
+        // A tag per kind, so a text and an image with the same bytes differ.
+        hasher.write_u8(b'T');
+        hasher.write(text.as_bytes());
+        Fingerprint(hasher.finish())
+    }
+
+    /// Pixels, not PNG bytes: what `set` wrote is re-encoded by arboard and read back as pixels,
+    /// so only the pixels are the same on both paths.
+    pub(crate) fn image(&self, width: u32, height: u32, rgba: &[u8]) -> Fingerprint {
+        let mut hasher = self.0.build_hasher();
+        hasher.write_u8(b'I');
+        hasher.write_u32(width);
+        hasher.write_u32(height);
+        hasher.write(rgba);
+        Fingerprint(hasher.finish())
+    }
+}
+
+/// What to do with content the watcher read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Content the user (or another program) put there: report it (or skip it, if over a limit).
+    New,
+    /// What we last wrote ourselves.
+    Echo,
+    /// The same as the last content seen.
+    Unchanged,
+}
+
+/// Taken before reading the clipboard; says whether a `set` ran while the read was under way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadTicket(u64);
+
+#[derive(Debug, Default)]
+pub(crate) struct EchoFilter {
+    /// What `set` last wrote, until content read entirely after that write replaces it.
+    last_set: Option<Fingerprint>,
+    /// The last content reported, skipped or written.
+    last_seen: Option<Fingerprint>,
+    /// Moves on before and after each write, so a read that overlapped one is known as such.
+    generation: u64,
+}
+
+impl EchoFilter {
+    /// Called before taking ownership of the clipboard with `written`.
+    pub(crate) fn will_set(&mut self, written: Fingerprint) {
+        self.last_set = Some(written);
+        self.last_seen = Some(written);
+        self.generation += 1;
+    }
+
+    /// Called once the write returned (whether it succeeded or not).
+    pub(crate) fn did_set(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Marks content as already seen without reporting it: the polling fallback's starting point.
+    pub(crate) fn seen(&mut self, content: Fingerprint) {
+        self.last_seen = Some(content);
+    }
+
+    pub(crate) fn begin_read(&self) -> ReadTicket {
+        ReadTicket(self.generation)
+    }
+
+    /// Judges content read under `ticket`.
+    pub(crate) fn observe(&mut self, ticket: ReadTicket, content: Fingerprint) -> Verdict {
+        if self.last_set == Some(content) {
+            return Verdict::Echo;
+        }
+        if self.last_seen == Some(content) {
+            return Verdict::Unchanged;
+        }
+        self.last_seen = Some(content);
+        // Once a read made entirely after our write finds other content, the write is history, and
+        // the user copying that same content later is news. A read that overlapped a write may have
+        // seen the clipboard from before it: the write's own owner change is still to come, so its
+        // echo must stay suppressed.
+        if ticket.0 == self.generation {
+            self.last_set = None;
+        }
+        Verdict::New
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Fingerprinter, EchoFilter) {
+        (Fingerprinter::new(), EchoFilter::default())
+    }
+
+    fn read(filter: &mut EchoFilter, content: Fingerprint) -> Verdict {
+        let ticket = filter.begin_read();
+        filter.observe(ticket, content)
+    }
+
+    #[test]
+    fn fingerprints_separate_kinds_and_sizes() {
+        let hasher = Fingerprinter::new();
+        assert_eq!(hasher.text("abc"), hasher.text("abc"));
+        assert_ne!(hasher.text("abc"), hasher.text("abd"));
+        let pixels = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(hasher.image(2, 1, &pixels), hasher.image(2, 1, &pixels));
+        assert_ne!(hasher.image(2, 1, &pixels), hasher.image(1, 2, &pixels));
+        let as_text = std::str::from_utf8(&pixels).expect("ascii");
+        assert_ne!(hasher.image(2, 1, &pixels), hasher.text(as_text));
+        // Keys are per instance: one side's fingerprints say nothing about another's.
+        assert_ne!(Fingerprinter::new().text("abc"), hasher.text("abc"));
+    }
+
+    #[test]
+    fn new_content_is_reported_once() {
+        let (hasher, mut filter) = setup();
+        assert_eq!(read(&mut filter, hasher.text("a")), Verdict::New);
+        // A clipboard manager re-owning the same text.
+        assert_eq!(read(&mut filter, hasher.text("a")), Verdict::Unchanged);
+        assert_eq!(read(&mut filter, hasher.text("b")), Verdict::New);
+        assert_eq!(read(&mut filter, hasher.text("a")), Verdict::New);
+    }
+
+    #[test]
+    fn our_write_is_an_echo_even_when_seen_twice() {
+        let (hasher, mut filter) = setup();
+        filter.will_set(hasher.text("peer"));
+        filter.did_set();
+        assert_eq!(read(&mut filter, hasher.text("peer")), Verdict::Echo);
+        assert_eq!(read(&mut filter, hasher.text("peer")), Verdict::Echo);
+    }
+
+    #[test]
+    fn user_copying_what_the_peer_sent_earlier_is_reported() {
+        let (hasher, mut filter) = setup();
+        assert_eq!(read(&mut filter, hasher.text("a")), Verdict::New);
+        filter.will_set(hasher.text("b"));
+        filter.did_set();
+        assert_eq!(read(&mut filter, hasher.text("b")), Verdict::Echo);
+        // The peer has "b" now: the user copying "a" again is news.
+        assert_eq!(read(&mut filter, hasher.text("a")), Verdict::New);
+        // And after the user's own copy, "b" copied by the user is news too.
+        assert_eq!(read(&mut filter, hasher.text("b")), Verdict::New);
+    }
+
+    #[test]
+    fn read_overlapping_a_write_keeps_its_echo_suppressed() {
+        let (hasher, mut filter) = setup();
+        // The watcher starts reading the user's copy "x"...
+        let ticket = filter.begin_read();
+        // ...while the peer's "b" is written...
+        filter.will_set(hasher.text("b"));
+        filter.did_set();
+        // ...and then judges "x": news, but it must not forget "b".
+        assert_eq!(filter.observe(ticket, hasher.text("x")), Verdict::New);
+        // The owner change of the write comes next: still an echo.
+        assert_eq!(read(&mut filter, hasher.text("b")), Verdict::Echo);
+    }
+
+    #[test]
+    fn read_started_between_will_and_did_set_counts_as_overlapping() {
+        let (hasher, mut filter) = setup();
+        filter.will_set(hasher.text("b"));
+        // The ownership may not have changed yet: this read can see the old content.
+        let ticket = filter.begin_read();
+        filter.did_set();
+        assert_eq!(filter.observe(ticket, hasher.text("old")), Verdict::New);
+        assert_eq!(read(&mut filter, hasher.text("b")), Verdict::Echo);
+    }
+
+    #[test]
+    fn seen_content_is_not_news() {
+        let (hasher, mut filter) = setup();
+        filter.seen(hasher.text("before"));
+        assert_eq!(read(&mut filter, hasher.text("before")), Verdict::Unchanged);
+        assert_eq!(read(&mut filter, hasher.text("after")), Verdict::New);
+    }
+}
