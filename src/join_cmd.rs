@@ -14,6 +14,7 @@ use tandem_proto::text::for_display;
 use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
 use tokio::sync::mpsc;
 
+use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
 use crate::output::Output;
 use crate::trust::RelayFlags;
 
@@ -38,8 +39,10 @@ pub struct JoinArgs {
     /// Ask for control as soon as viewing is allowed.
     #[arg(long)]
     request_control: bool,
-    /// One JSON object per line for each event. Also reads commands on stdin:
-    /// `snapshot PATH`, `control`, `end`.
+    #[command(flatten)]
+    collab: CollabFlags,
+    /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
+    /// `control`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -52,6 +55,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         trust: args.relay.trust()?,
         code,
         technician: technician_name(&args.name),
+        collab: args.collab.config("The user"),
     };
     let window = !args.headless && crate::have_display();
 
@@ -69,18 +73,26 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         event_tx,
         command_rx,
     ));
-    spawn_stdin_commands(command_tx.clone());
+    let offers = PendingOffers::default();
+    spawn_stdin_commands(command_tx.clone(), offers.clone());
 
     let (window_tx, window_rx) = std::sync::mpsc::channel();
     let request_control = args.request_control;
     let printer_commands = command_tx.clone();
     let printer = runtime.spawn(async move {
         let mut asked = false;
+        let mut notices = NoticePrinter::default();
         while let Some(event) = event_rx.recv().await {
-            print_event(&out, &event);
+            if let ViewerEvent::Collab(notice) = &event {
+                offers.track(notice);
+                notices.print(&out, notice, "The user", true);
+            } else {
+                print_event(&out, &event);
+            }
             if let ViewerEvent::Permissions {
                 view: true,
                 control: false,
+                ..
             } = event
                 && request_control
                 && !asked
@@ -165,15 +177,24 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             json!({ "verifier": verifier }),
             || format!("Code confirmed. Check number: {verifier}. Waiting for the user to allow access…"),
         ),
-        ViewerEvent::Permissions { view, control } => out.event(
+        ViewerEvent::Permissions {
+            view,
+            control,
+            clipboard,
+        } => out.event(
             "permissions",
-            json!({ "view": view, "control": control }),
-            || match (view, control) {
-                (_, true) => "You can see and control the screen.".into(),
-                (true, false) => "You can see the screen (no control).".into(),
-                (false, false) => "The user has not allowed you to see the screen.".into(),
+            json!({ "view": view, "control": control, "clipboard": clipboard }),
+            || {
+                let clip = if *clipboard { " Clipboards are shared." } else { "" };
+                match (view, control) {
+                    (_, true) => format!("You can see and control the screen.{clip}"),
+                    (true, false) => format!("You can see the screen (no control).{clip}"),
+                    (false, false) => "The user has not allowed you to see the screen.".into(),
+                }
             },
         ),
+        // Printed by the NoticePrinter.
+        ViewerEvent::Collab(_) => {}
         ViewerEvent::ControlRequestNotSent { retry_in } => out.event(
             "control_request_not_sent",
             json!({ "retry_in_secs": retry_in.as_secs_f64() }),
@@ -238,18 +259,32 @@ fn print_event(out: &Output, event: &ViewerEvent) {
     }
 }
 
-/// Reads `snapshot PATH`, `control` and `end` from stdin, for scripts and tests.
-fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>) {
-    crate::stdin_commands::spawn(commands, |line| {
+/// Reads `snapshot PATH`, `control`, `end`, `y`/`n` (answers to the oldest file offer) and the
+/// collaboration commands from stdin, for people on a terminal and for scripts.
+fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>, offers: PendingOffers) {
+    crate::stdin_commands::spawn(commands, move |line| {
         if let Some(path) = line.strip_prefix("snapshot ") {
             Some(ViewerCommand::Snapshot(PathBuf::from(path.trim())))
         } else if line == "control" {
             Some(ViewerCommand::RequestControl)
         } else if line == "end" {
             Some(ViewerCommand::End)
+        } else if matches!(line, "y" | "yes" | "n" | "no") {
+            let id = offers.take_oldest()?;
+            Some(ViewerCommand::Collab(
+                tandem_viewer::CollabCommand::Answer {
+                    id,
+                    accept: matches!(line, "y" | "yes"),
+                },
+            ))
+        } else if let Some(command) = collab_cli::parse_command(line) {
+            Some(ViewerCommand::Collab(command))
         } else {
             if !line.is_empty() {
-                eprintln!("commands: snapshot PATH, control, end");
+                eprintln!(
+                    "commands: snapshot PATH, control, end, y, n, {}",
+                    collab_cli::HELP
+                );
             }
             None
         }

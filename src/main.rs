@@ -4,6 +4,7 @@
 //! `--json` lines) and maps errors to exit codes.
 
 mod bench_cmd;
+mod collab_cli;
 mod demo_cmd;
 mod join_cmd;
 mod output;

@@ -12,6 +12,7 @@ use tandem_host::{Grant, HostCommand, HostConfig, HostEvent};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc;
 
+use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
 use crate::output::Output;
 use crate::trust::RelayFlags;
 
@@ -35,6 +36,8 @@ pub struct ShareArgs {
     /// Most frames per second to capture.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
     fps: u32,
+    #[command(flatten)]
+    collab: CollabFlags,
     /// One JSON object per line for each event.
     #[arg(long)]
     json: bool,
@@ -69,6 +72,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
             ..EncoderConfig::default()
         },
         max_fps: args.fps,
+        collab: args.collab.config("The technician"),
     };
     let window = crate::have_display() && !args.no_window;
 
@@ -79,13 +83,22 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
 
     // Consent questions are answered in the window, or else on stdin (y/n), so scripts can too.
     let pending: Arc<Mutex<Option<Grant>>> = Arc::default();
+    let offers = PendingOffers::default();
     if !window {
-        spawn_stdin_commands(pending.clone(), command_tx.clone());
+        spawn_stdin_commands(pending.clone(), offers.clone(), command_tx.clone());
     }
     let (window_tx, window_rx) = std::sync::mpsc::channel();
     let printer_pending = pending.clone();
+    let printer_offers = offers.clone();
     let printer = runtime.spawn(async move {
+        let mut notices = NoticePrinter::default();
         while let Some(event) = event_rx.recv().await {
+            if let HostEvent::Collab(notice) = &event {
+                printer_offers.track(notice);
+                notices.print(&out, notice, "The technician", !window);
+                let _ = window_tx.send(event);
+                continue;
+            }
             // Record the question before printing it: an answer typed (or scripted) as soon as it
             // shows must find it pending, not be dropped.
             if let Ok(mut pending) = printer_pending.lock() {
@@ -110,7 +123,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     if window {
         if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone()) {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
-            spawn_stdin_commands(pending, command_tx.clone());
+            spawn_stdin_commands(pending, offers, command_tx.clone());
         } else {
             // The window closed: that stops sharing (a no-op if the session already ended).
             let _ = command_tx.send(HostCommand::Stop);
@@ -179,18 +192,24 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             technician,
             view,
             control,
+            clipboard,
         } => {
             let technician = for_display(technician);
             out.event(
                 "permissions",
-                json!({ "technician": technician, "view": view, "control": control }),
-                || match (view, control) {
-                    (_, true) => format!("{technician} can see your screen and control it. Type `revoke` to take back control, `stop` to end."),
-                    (true, false) => format!("{technician} can see your screen. Type `stop` to end."),
-                    (false, false) => format!("{technician} cannot see your screen."),
+                json!({ "technician": technician, "view": view, "control": control, "clipboard": clipboard }),
+                || {
+                    let clip = if *clipboard { " Your clipboards are shared (`clipboard off` to stop)." } else { "" };
+                    match (view, control) {
+                        (_, true) => format!("{technician} can see your screen and control it.{clip} Type `revoke` to take back control, `stop` to end."),
+                        (true, false) => format!("{technician} can see your screen.{clip} Type `stop` to end."),
+                        (false, false) => format!("{technician} cannot see your screen."),
+                    }
                 },
             );
         }
+        // Printed by the NoticePrinter.
+        HostEvent::Collab(_) => {}
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
@@ -221,9 +240,11 @@ fn grant_name(grant: Grant) -> &'static str {
     }
 }
 
-/// Reads `y`/`n` (answers to the pending question), `revoke`, `new` and `stop` from stdin.
+/// Reads `y`/`n` (answers to the pending question, else to the oldest file offer), `revoke`,
+/// `clipboard on|off|auto`, `new`, `stop` and the collaboration commands from stdin.
 fn spawn_stdin_commands(
     pending: Arc<Mutex<Option<Grant>>>,
+    offers: PendingOffers,
     commands: mpsc::UnboundedSender<HostCommand>,
 ) {
     crate::stdin_commands::spawn(commands, move |line| {
@@ -231,14 +252,29 @@ fn spawn_stdin_commands(
         match answer.as_str() {
             "y" | "yes" | "allow" | "n" | "no" | "deny" | "" => {
                 let allow = matches!(answer.as_str(), "y" | "yes" | "allow");
-                let grant = pending.lock().ok().and_then(|mut p| p.take())?;
-                Some(HostCommand::Consent { grant, allow })
+                if let Some(grant) = pending.lock().ok().and_then(|mut p| p.take()) {
+                    return Some(HostCommand::Consent { grant, allow });
+                }
+                let id = offers.take_oldest()?;
+                Some(HostCommand::Collab(tandem_host::CollabCommand::Answer {
+                    id,
+                    accept: allow,
+                }))
             }
             "revoke" => Some(HostCommand::RevokeControl),
+            "clipboard on" => Some(HostCommand::SetClipboard(Some(true))),
+            "clipboard off" => Some(HostCommand::SetClipboard(Some(false))),
+            "clipboard auto" => Some(HostCommand::SetClipboard(None)),
             "new" => Some(HostCommand::NewCode),
             "stop" | "end" | "quit" => Some(HostCommand::Stop),
             _ => {
-                eprintln!("commands: y, n, revoke, new, stop");
+                if let Some(command) = collab_cli::parse_command(line) {
+                    return Some(HostCommand::Collab(command));
+                }
+                eprintln!(
+                    "commands: y, n, revoke, clipboard on|off|auto, new, stop, {}",
+                    collab_cli::HELP
+                );
                 None
             }
         }

@@ -253,7 +253,9 @@ mod tests {
             Bulk::from_bytes(&[4]),
             Err(DecodeError::UnknownTag { tag: 4, .. })
         ));
-        let part = clipboard_parts(1, ClipFormat::Text, b"x").remove(0).to_vec();
+        let part = clipboard_parts(1, ClipFormat::Text, b"x")
+            .remove(0)
+            .to_vec();
         let mut bad_format = part.clone();
         bad_format[5] = 3;
         assert!(Bulk::from_bytes(&bad_format).is_err());

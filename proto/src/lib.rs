@@ -68,7 +68,7 @@ pub mod limits {
 
 /// The first byte a peer writes on every stream it opens towards the other peer, so the receiver knows
 /// what the stream carries. The relay forwards it like any other byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum StreamKind {
     /// Bidirectional, opened by the viewer: handshake, then sealed control messages both ways.

@@ -6,15 +6,15 @@ use proptest::prelude::*;
 
 use crate::Direction;
 use crate::StreamKind;
+use crate::bulk::{Bulk, ClipFormat};
 use crate::code::RoutingCode;
 use crate::framing::{FrameReader, write_frame};
 use crate::handshake::{FailReason, HandshakeMessage};
 use crate::limits::{
-    MAX_BULK_CHUNK, MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_OFFER_NAME_LEN, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN,
-    MAX_PAKE_LEN,
+    MAX_BULK_CHUNK, MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN,
+    MAX_NAME_LEN, MAX_OFFER_NAME_LEN, MAX_PAKE_LEN,
 };
 use crate::relay::{RefusalReason, RelayNotice, RelayRequest};
-use crate::bulk::{Bulk, ClipFormat};
 use crate::session::{Control, EndReason, FileEntry, FrameMsg, Input, MouseButton};
 use crate::text::{for_display, is_unsafe};
 use crate::wire::{DecodeError, Message};
@@ -233,21 +233,27 @@ fn bulk() -> impl Strategy<Value = Bulk> {
             any::<u32>(),
             bytes(MAX_BULK_CHUNK)
         )
-            .prop_map(|(serial, format, total, offset, data)| Bulk::ClipboardPart {
-                serial,
-                format,
-                total,
-                offset,
-                data
-            }),
-        (any::<u32>(), any::<u32>(), any::<u64>(), bytes(MAX_BULK_CHUNK)).prop_map(
-            |(id, entry, offset, data)| Bulk::FileData {
+            .prop_map(
+                |(serial, format, total, offset, data)| Bulk::ClipboardPart {
+                    serial,
+                    format,
+                    total,
+                    offset,
+                    data
+                }
+            ),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u64>(),
+            bytes(MAX_BULK_CHUNK)
+        )
+            .prop_map(|(id, entry, offset, data)| Bulk::FileData {
                 id,
                 entry,
                 offset,
                 data
-            }
-        ),
+            }),
         (any::<u32>(), any::<u32>(), any::<[u8; 32]>())
             .prop_map(|(id, entry, blake3)| Bulk::FileEntryEnd { id, entry, blake3 }),
     ]

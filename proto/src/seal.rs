@@ -96,11 +96,7 @@ impl Sealer {
             out.truncate(frame_start);
             return Err(SealError::TooLarge { len, max });
         }
-        let tag = match self.cipher.encrypt_in_place_detached(
-            &nonce(counter),
-            &self.aad,
-            &mut out[body_start..],
-        ) {
+        let tag = match self.encrypt(counter, &mut out[body_start..]) {
             Ok(tag) => tag,
             Err(_) => {
                 // Only possible past ChaCha20's 256 GiB message limit, far above any frame limit.
@@ -114,6 +110,14 @@ impl Sealer {
         out[frame_start..body_start].copy_from_slice(&prefix);
         self.next = counter.checked_add(1);
         Ok(())
+    }
+
+    /// Not generic on purpose: the cipher is compiled here, with this crate's optimisation, not in
+    /// whichever crate calls `seal`.
+    #[inline(never)]
+    fn encrypt(&self, counter: u64, plaintext: &mut [u8]) -> Result<Tag, chacha20poly1305::Error> {
+        self.cipher
+            .encrypt_in_place_detached(&nonce(counter), &self.aad, plaintext)
     }
 
     /// Records sealed so far.
@@ -157,6 +161,14 @@ impl Opener {
     /// `frame` is one frame body as returned by [`crate::framing::FrameReader::next_frame`]. Decrypts
     /// and decodes. Any error is fatal to the session (the counter does not advance past a forgery).
     pub fn open<M: Message>(&mut self, frame: &[u8]) -> Result<M, OpenError> {
+        self.decrypt(frame)?;
+        Ok(M::from_bytes(&self.scratch)?)
+    }
+
+    /// Decrypts `frame` into `scratch`. Not generic on purpose: the cipher is compiled here, with
+    /// this crate's optimisation, not in whichever crate calls `open`.
+    #[inline(never)]
+    fn decrypt(&mut self, frame: &[u8]) -> Result<(), OpenError> {
         let counter = self.next.ok_or(OpenError::CounterExhausted)?;
         let Some(split) = frame.len().checked_sub(TAG_LEN) else {
             return Err(OpenError::Forged);
@@ -177,7 +189,7 @@ impl Opener {
             return Err(OpenError::Forged);
         }
         self.next = counter.checked_add(1);
-        Ok(M::from_bytes(&self.scratch)?)
+        Ok(())
     }
 
     /// Records opened so far.

@@ -205,6 +205,32 @@ impl Downloads {
 
     /// The partial-file folder, created if missing (the user may have deleted it), and refused if
     /// something planted a link or a file in its place.
+    /// Where [`begin`](Self::begin) would resume `meta` from, without creating or changing anything:
+    /// what a receiver answers an offer with before any data arrives. The path is validated as by
+    /// `begin`.
+    pub fn resume_offset(&self, meta: &EntryMeta) -> Result<u64, ReceiveError> {
+        validate_relative_path(&meta.path)?;
+        let partial = self
+            .root
+            .join(PARTIAL_DIR)
+            .join(format!("{}.part", key_hex(&meta.key)));
+        match fs::symlink_metadata(&partial) {
+            Ok(existing) if existing.is_file() && existing.len() <= meta.size => {
+                Ok(existing.len() - existing.len() % CHUNK_LEN as u64)
+            }
+            // Not a file (begin refuses it), or longer than the file: starts over.
+            Ok(_) => Ok(0),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(error) => Err(io_error(
+                "check the partial file",
+                &partial,
+                &self.root.join(&meta.path),
+                meta.size,
+                error,
+            )),
+        }
+    }
+
     fn partial_dir(&self) -> Result<PathBuf, ReceiveError> {
         secure_folders(&self.root, &[PARTIAL_DIR], true)
     }

@@ -22,6 +22,7 @@ use thiserror::Error;
 
 pub use session::run;
 
+pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 pub use tandem_proto::flow::Grant;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct HostConfig {
     pub encoder: EncoderConfig,
     /// Upper bound on captured frames per second.
     pub max_fps: u32,
+    /// Chat, clipboard and files.
+    pub collab: CollabConfig,
 }
 
 /// What the session reports to its front end.
@@ -54,12 +57,15 @@ pub enum HostEvent {
     /// A question asked earlier is moot (the technician left, or control was taken back meanwhile):
     /// close the prompt.
     ConsentWithdrawn { grant: Grant },
-    /// What the technician may do now.
+    /// What the technician may do now. `clipboard`: clipboards are shared both ways.
     Permissions {
         technician: String,
         view: bool,
         control: bool,
+        clipboard: bool,
     },
+    /// Chat, clipboard and file transfers.
+    Collab(Notice),
     /// Input arrived while control was not allowed and was dropped here.
     InputDropped,
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
@@ -70,7 +76,7 @@ pub enum HostEvent {
 }
 
 /// What the front end asks of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostCommand {
     Consent {
         grant: Grant,
@@ -82,6 +88,11 @@ pub enum HostCommand {
     Stop,
     /// Forget the current code and get a fresh one (before a technician joined).
     NewCode,
+    /// Clipboard sharing: `Some(true)` on (even while the technician only views), `Some(false)`
+    /// off, `None` the default (on while the technician has control).
+    SetClipboard(Option<bool>),
+    /// Chat and files.
+    Collab(CollabCommand),
 }
 
 #[derive(Debug, Error)]

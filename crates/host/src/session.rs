@@ -4,10 +4,11 @@
 
 use std::time::Instant;
 
+use tandem_collab::Collab;
 use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, host_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
-use tandem_proto::flow::{self, EndedBy, HostSession, UpdateRefused};
+use tandem_proto::flow::{self, EndedBy, HostSession, Machine, UpdateRefused};
 use tandem_proto::handshake::HandshakeError;
 use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
@@ -160,6 +161,10 @@ async fn drive(
     let mut streaming: Option<Streaming> = None;
     let mut reason = None;
     let mut commands_open = true;
+    let notices = events.clone();
+    let mut collab = Collab::new(config.collab.clone(), move |notice| {
+        emit(&notices, HostEvent::Collab(notice));
+    });
 
     loop {
         let now = Instant::now();
@@ -183,20 +188,25 @@ async fn drive(
                     technician,
                     view,
                     control,
+                    clipboard,
                 } => {
-                    info!(target: "tandem::audit", %technician, view, control, "permissions granted");
+                    info!(target: "tandem::audit", %technician, view, control, clipboard, "permissions granted");
                     emit(
                         events,
                         HostEvent::Permissions {
                             technician,
                             view,
                             control,
+                            clipboard,
                         },
                     );
                 }
                 flow::HostEvent::StartStreaming => {
                     driver.start_receiving(StreamKind::Input);
                     driver.start_sending(StreamKind::Frames);
+                    driver.start_sending(StreamKind::Bulk);
+                    driver.start_receiving(StreamKind::Bulk);
+                    collab.set_bulk(driver.bulk_sender());
                     let frames = FrameControl::new();
                     frames.set_limit(session.update_limit());
                     let (tx, captured) = mpsc::channel(4);
@@ -232,10 +242,15 @@ async fn drive(
                     if ending.by == EndedBy::Us {
                         info!(target: "tandem::audit", reason = ?ending.reason, "ending the session");
                     }
+                    collab.finish();
                     reason = Some(ending.detail);
                 }
             }
         }
+        while let Some(event) = session.poll_collab() {
+            collab.handle_event(&mut session, event);
+        }
+        collab.sync(&session);
         driver.flush(&mut session, now);
         if session.poll_close(now) {
             break;
@@ -262,9 +277,13 @@ async fn drive(
                         session.handle_command(flow::HostCommand::Stop, now);
                     }
                     Some(HostCommand::NewCode) => {}
+                    Some(HostCommand::SetClipboard(allow)) => {
+                        session.handle_command(flow::HostCommand::SetClipboard { allow }, now);
+                    }
+                    Some(HostCommand::Collab(command)) => collab.handle_command(&mut session, command),
                 }
             }
-            incoming = driver.next_incoming() => {
+            incoming = driver.next_incoming(collab.wants_bulk()) => {
                 let now = Instant::now();
                 match incoming {
                     Incoming::Control(msg) => session.handle_control(msg, now),
@@ -277,6 +296,7 @@ async fn drive(
                         flow::PeerGone::Broken { detail: "it sent screen updates".into() },
                         now,
                     ),
+                    Incoming::Bulk(bulk) => session.handle_bulk(bulk),
                     Incoming::Gone(gone) => session.handle_peer_gone(gone, now),
                 }
             }
@@ -305,6 +325,7 @@ async fn drive(
                     session.handle_command(flow::HostCommand::CaptureFailed { detail }, Instant::now());
                 }
             },
+            work = collab.next_work() => collab.handle_work(&mut session, work),
             () = tokio::time::sleep_until(deadline) => session.handle_timeout(Instant::now()),
         }
     }
@@ -314,6 +335,7 @@ async fn drive(
         // Dropping the receiver unblocks a capture thread waiting to hand over an update.
         drop(s.captured);
     }
+    collab.finish();
     driver.close("session ended").await;
     // The injector has worked through its queue (nothing of it injected: the gate is closed) once
     // this returns, so the numbers are final.

@@ -119,12 +119,14 @@ impl HostWindow {
                     technician,
                     view,
                     control,
+                    ..
                 } => {
                     self.technician = for_display(&technician).into_owned();
                     self.state = State::Active { view, control };
                 }
                 HostEvent::ConsentWithdrawn { grant } => self.pending.retain(|g| *g != grant),
-                HostEvent::InputDropped | HostEvent::InputSummary { .. } => {}
+                HostEvent::InputDropped | HostEvent::InputSummary { .. } | HostEvent::Collab(_) => {
+                }
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
                     self.guard.reset();

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use tandem_proto::StreamKind;
+use tandem_proto::bulk::Bulk;
 use tandem_proto::flow::{Machine, PeerGone, Transmit};
 use tandem_proto::session::{Control, FrameMsg, Input};
 use tandem_proto::wire::Message;
@@ -22,8 +23,14 @@ const CONTROL_QUEUE: usize = 64;
 const FRAMES_QUEUE: usize = 32;
 /// Input events queued towards the host; beyond this, input is dropped (the link is far too slow).
 const INPUT_QUEUE: usize = 4096;
-/// Messages from all incoming streams waiting for the session loop.
+/// Bulk messages (file and clipboard chunks, up to 256 KiB each) queued for the bulk stream: enough
+/// to keep a fast link busy, bounded so a file's size never shows in memory.
+const BULK_QUEUE: usize = 16;
+/// Messages from all incoming streams but bulk waiting for the session loop.
 const INCOMING_QUEUE: usize = 256;
+/// Bulk messages read ahead of the session loop. Separate from the rest, so a receiver that pauses
+/// bulk (its disk is slower than the link) never holds up control, frames or input.
+const INCOMING_BULK_QUEUE: usize = 4;
 
 /// Something from the peer, for the session loop.
 #[derive(Debug)]
@@ -31,6 +38,8 @@ pub enum Incoming {
     Control(Control),
     Frame(FrameMsg),
     Input(Input),
+    /// From the peer's bulk stream, which is read only while the caller wants it.
+    Bulk(Bulk),
     /// A stream or the connection ended, or broke the protocol.
     Gone(PeerGone),
 }
@@ -106,6 +115,11 @@ impl<M: Message + Send + Sync + 'static> Writer<M> {
         }
     }
 
+    /// A handle to queue messages from another task, waiting while the queue is full.
+    fn sender(&self) -> Option<mpsc::Sender<M>> {
+        self.queue.clone()
+    }
+
     /// Queues `msg`; gives it back if the queue is full (the peer is not reading) or closed.
     fn try_send(&self, msg: M) -> Result<(), M> {
         match &self.queue {
@@ -156,6 +170,30 @@ fn spawn_reader<M: Message + Send + 'static>(
     }))
 }
 
+/// Reads the peer's bulk stream into its own queue; its end or failure goes to the loop's queue.
+fn spawn_bulk_reader(
+    open: impl Future<Output = Result<SealedRecv, LinkError>> + Send + 'static,
+    bulk: mpsc::Sender<Bulk>,
+    incoming: mpsc::Sender<Incoming>,
+    peer: PeerName,
+) -> AbortOnDrop<()> {
+    AbortOnDrop(tokio::spawn(async move {
+        let result = async {
+            let mut recv = open.await?;
+            while let Some(msg) = recv.next::<Bulk>().await? {
+                if bulk.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, LinkError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = incoming.send(Incoming::Gone(peer.gone(&e))).await;
+        }
+    }))
+}
+
 /// The session's streams and tasks, driven by the side's loop through a [`Machine`].
 pub struct SessionDriver {
     relay: RelayClient,
@@ -164,8 +202,11 @@ pub struct SessionDriver {
     control: Writer<Control>,
     frames: Option<Writer<FrameMsg>>,
     input: Option<Writer<Input>>,
+    bulk: Option<Writer<Bulk>>,
     incoming_tx: mpsc::Sender<Incoming>,
     incoming: mpsc::Receiver<Incoming>,
+    bulk_tx: mpsc::Sender<Bulk>,
+    bulk_in: mpsc::Receiver<Bulk>,
     readers: Vec<AbortOnDrop<()>>,
     /// The relay already reported the peer gone (or itself lost): don't ask again.
     relay_done: bool,
@@ -176,6 +217,7 @@ impl SessionDriver {
     /// Starts the control stream's reader and writer over an established link.
     pub fn new(link: Link, relay: RelayClient, peer: PeerName) -> Self {
         let (incoming_tx, incoming) = mpsc::channel(INCOMING_QUEUE);
+        let (bulk_tx, bulk_in) = mpsc::channel(INCOMING_BULK_QUEUE);
         let control = Writer::spawn(link.control_send, CONTROL_QUEUE, incoming_tx.clone(), peer);
         let control_recv = link.control_recv;
         let reader = spawn_reader::<Control>(
@@ -192,8 +234,11 @@ impl SessionDriver {
             control,
             frames: None,
             input: None,
+            bulk: None,
             incoming_tx,
             incoming,
+            bulk_tx,
+            bulk_in,
             readers: vec![reader],
             relay_done: false,
             dropped_input: 0,
@@ -212,6 +257,9 @@ impl SessionDriver {
             StreamKind::Input => {
                 self.input = Some(Writer::spawn_with(INPUT_QUEUE, tx, self.peer, open));
             }
+            StreamKind::Bulk => {
+                self.bulk = Some(Writer::spawn_with(BULK_QUEUE, tx, self.peer, open));
+            }
             StreamKind::Control => warn!("the control stream is opened by the handshake"),
         }
     }
@@ -226,6 +274,7 @@ impl SessionDriver {
                 spawn_reader::<FrameMsg>(open, tx, self.peer, Incoming::Frame, false)
             }
             StreamKind::Input => spawn_reader::<Input>(open, tx, self.peer, Incoming::Input, false),
+            StreamKind::Bulk => spawn_bulk_reader(open, self.bulk_tx.clone(), tx, self.peer),
             StreamKind::Control => {
                 warn!("the control stream is accepted by the handshake");
                 return;
@@ -278,16 +327,29 @@ impl SessionDriver {
             if let Some(w) = &mut self.input {
                 w.close_queue();
             }
+            if let Some(w) = &mut self.bulk {
+                w.close_queue();
+            }
         }
     }
 
+    /// A handle that queues bulk messages (file data, clipboard parts) for the peer, waiting while
+    /// the queue is full: the producer runs at the link's pace. `None` before
+    /// `start_sending(StreamKind::Bulk)` or after the session ended.
+    pub fn bulk_sender(&self) -> Option<mpsc::Sender<Bulk>> {
+        self.bulk.as_ref().and_then(Writer::sender)
+    }
+
     /// The next thing from the peer: a message on any stream, or the peer going away (by its
-    /// streams, or as the relay reports). Cancel-safe.
-    pub async fn next_incoming(&mut self) -> Incoming {
+    /// streams, or as the relay reports). Bulk messages come last, and only when `want_bulk`: not
+    /// asking pauses the peer's bulk stream only (QUIC flow control), never the others.
+    /// Cancel-safe.
+    pub async fn next_incoming(&mut self, want_bulk: bool) -> Incoming {
         let peer = self.peer;
         tokio::select! {
             biased;
             Some(item) = self.incoming.recv() => item,
+            Some(bulk) = self.bulk_in.recv(), if want_bulk => Incoming::Bulk(bulk),
             left = self.relay.peer_left(), if !self.relay_done => {
                 self.relay_done = true;
                 Incoming::Gone(PeerGone::Left {

@@ -6,6 +6,8 @@
 mod driver;
 mod stream;
 
+mod accept;
+
 use std::time::Duration;
 
 use quinn::Connection;
@@ -16,7 +18,6 @@ use tandem_proto::framing::FramingError;
 use tandem_proto::handshake::{
     HandshakeError, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake,
 };
-use tandem_proto::limits::{MAX_CONTROL_FRAME, MAX_FRAMES_FRAME};
 use tandem_proto::seal::{OpenError, SealError};
 use tandem_proto::wire::DecodeError;
 use thiserror::Error;
@@ -87,6 +88,19 @@ pub struct Streams {
     keys: SessionKeys,
     local: Direction,
     used: StreamClaims,
+    /// The peer's unidirectional streams, sorted by kind as they arrive (in any order).
+    incoming: accept::UniStreams,
+}
+
+/// QUIC send priority of each outgoing stream: bulk data yields to everything else, so a large
+/// transfer never delays the screen, the input or the control messages.
+fn priority(kind: StreamKind) -> i32 {
+    match kind {
+        StreamKind::Input => 2,
+        StreamKind::Control => 1,
+        StreamKind::Frames => 0,
+        StreamKind::Bulk => -1,
+    }
 }
 
 /// The (kind, direction) pairs already in use: each key seals one stream only, since a second stream
@@ -122,28 +136,21 @@ impl Streams {
     pub async fn open_uni(&self, kind: StreamKind) -> Result<SealedSend, LinkError> {
         self.used.claim(kind, self.local)?;
         let mut send = self.connection.open_uni().await?;
+        // Only fails once the stream is closed, which the write below reports.
+        let _ = send.set_priority(priority(kind));
         send.write_all(&[kind as u8]).await?;
         Ok(SealedSend::new(send, self.keys.sealer(kind, self.local)))
     }
 
-    /// Accepts the peer's unidirectional stream, which must be of `kind`. Once per kind: a second
-    /// call is an error.
+    /// Accepts the peer's unidirectional stream of `kind`, whichever order the peer opened its
+    /// streams in. Once per kind: a second call is an error.
     pub async fn accept_uni(&self, kind: StreamKind) -> Result<SealedRecv, LinkError> {
         self.used.claim(kind, self.local.reverse())?;
-        let recv = within(self.connection.accept_uni()).await??;
-        let mut framed = FramedRecv::new(recv, max_frame(kind));
-        framed.expect_kind(kind).await?;
+        let framed = within(self.incoming.take(kind)).await??;
         Ok(SealedRecv::new(
             framed,
             self.keys.opener(kind, self.local.reverse()),
         ))
-    }
-}
-
-fn max_frame(kind: StreamKind) -> usize {
-    match kind {
-        StreamKind::Frames => MAX_FRAMES_FRAME,
-        StreamKind::Control | StreamKind::Input => MAX_CONTROL_FRAME,
     }
 }
 
@@ -163,7 +170,7 @@ pub async fn host_handshake(
     relay_id: &[u8; 32],
 ) -> Result<Link, LinkError> {
     let (send, recv) = within(connection.accept_bi()).await??;
-    let mut recv = FramedRecv::new(recv, MAX_CONTROL_FRAME);
+    let mut recv = FramedRecv::new(recv, StreamKind::Control.max_frame_len());
     recv.expect_kind(StreamKind::Control).await?;
     let mut send = stream::PlainSend::new(send);
 
@@ -197,7 +204,7 @@ pub async fn viewer_handshake(
     let (send, recv) = connection.open_bi().await?;
     let mut send = stream::PlainSend::new(send);
     send.write_kind(StreamKind::Control).await?;
-    let mut recv = FramedRecv::new(recv, MAX_CONTROL_FRAME);
+    let mut recv = FramedRecv::new(recv, StreamKind::Control.max_frame_len());
 
     let (handshake, hello) = ViewerHandshake::start(code, relay_id);
     send.send(&hello).await?;
@@ -243,6 +250,7 @@ fn finish(
         control_recv,
         verifier: keys.verifier(),
         streams: Streams {
+            incoming: accept::UniStreams::spawn(connection.clone()),
             connection,
             keys,
             local,

@@ -106,7 +106,7 @@ impl ViewerApp {
                     self.verifier = Some(verifier);
                     self.status = "Waiting for the user to allow access…".into();
                 }
-                ViewerEvent::Permissions { view, control } => {
+                ViewerEvent::Permissions { view, control, .. } => {
                     self.view = view;
                     self.control = control;
                     self.status = match (view, control) {
@@ -134,7 +134,8 @@ impl ViewerApp {
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::SnapshotFailed { .. }
-                | ViewerEvent::Summary { .. } => {}
+                | ViewerEvent::Summary { .. }
+                | ViewerEvent::Collab(_) => {}
                 ViewerEvent::Ended { reason } => {
                     // The reason may quote the host's End detail.
                     self.status = format!("Session ended: {}", for_display(&reason));

@@ -20,6 +20,7 @@ use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
 pub use screen::{Screen, SharedScreen};
+pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
@@ -29,6 +30,8 @@ pub struct ViewerConfig {
     pub code: SessionCode,
     /// The name the user sees in the consent prompt.
     pub technician: String,
+    /// Chat, clipboard and files.
+    pub collab: CollabConfig,
 }
 
 /// What the session reports.
@@ -43,11 +46,14 @@ pub enum ViewerEvent {
     Secured {
         verifier: String,
     },
-    /// What the user allows.
+    /// What the user allows. `clipboard`: clipboards are shared both ways.
     Permissions {
         view: bool,
         control: bool,
+        clipboard: bool,
     },
+    /// Chat, clipboard and file transfers.
+    Collab(Notice),
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.
@@ -95,6 +101,8 @@ pub enum ViewerCommand {
     RequestControl,
     /// Write the decoded screen to a PNG.
     Snapshot(PathBuf),
+    /// Chat and files.
+    Collab(CollabCommand),
     End,
 }
 

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tandem_collab::Collab;
 use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, viewer_handshake};
 use tandem_proto::StreamKind;
-use tandem_proto::flow::{self, PeerGone, ViewerSession};
+use tandem_proto::flow::{self, Machine, PeerGone, ViewerSession};
 use tandem_proto::session::FrameMsg;
 use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
@@ -93,7 +94,12 @@ async fn run_session(
     driver.start_sending(StreamKind::Input);
     let session = ViewerSession::new(&config.technician, Instant::now());
     let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
+    let notices = events.clone();
+    let collab = Collab::new(config.collab.clone(), move |notice| {
+        emit(&notices, ViewerEvent::Collab(notice));
+    });
     let mut run = Run {
+        collab,
         session,
         screen,
         repaint,
@@ -106,6 +112,7 @@ async fn run_session(
         started: Instant::now(),
     };
     run.drive(&mut driver, commands, decoded_rx).await;
+    run.collab.finish();
     driver.close("session ended").await;
     let reason = run
         .reason
@@ -132,6 +139,7 @@ async fn run_session(
 /// The loop's state beside the machine.
 struct Run {
     session: ViewerSession,
+    collab: Collab,
     screen: SharedScreen,
     repaint: Repaint,
     events: Events,
@@ -155,6 +163,10 @@ impl Run {
         loop {
             let now = Instant::now();
             self.absorb_events(driver);
+            while let Some(event) = self.session.poll_collab() {
+                self.collab.handle_event(&mut self.session, event);
+            }
+            self.collab.sync(&self.session);
             driver.flush(&mut self.session, now);
             if self.session.poll_close(now) {
                 return;
@@ -173,7 +185,8 @@ impl Run {
                 decoded = decoded_rx.recv() => if let Some(decoded) = decoded {
                     self.on_decoded(decoded);
                 },
-                incoming = driver.next_incoming() => self.on_incoming(incoming),
+                incoming = driver.next_incoming(self.collab.wants_bulk()) => self.on_incoming(incoming),
+                work = self.collab.next_work() => self.collab.handle_work(&mut self.session, work),
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
         }
@@ -182,9 +195,20 @@ impl Run {
     fn absorb_events(&mut self, driver: &mut SessionDriver) {
         while let Some(event) = self.session.poll_event() {
             match event {
-                flow::ViewerEvent::Permissions { view, control } => {
-                    info!(view, control, "permissions changed");
-                    emit(&self.events, ViewerEvent::Permissions { view, control });
+                flow::ViewerEvent::Permissions {
+                    view,
+                    control,
+                    clipboard,
+                } => {
+                    info!(view, control, clipboard, "permissions changed");
+                    emit(
+                        &self.events,
+                        ViewerEvent::Permissions {
+                            view,
+                            control,
+                            clipboard,
+                        },
+                    );
                 }
                 flow::ViewerEvent::ControlDeclined => {
                     emit(&self.events, ViewerEvent::ControlDeclined);
@@ -197,6 +221,9 @@ impl Run {
                 }
                 flow::ViewerEvent::StartFrames => {
                     driver.start_receiving(StreamKind::Frames);
+                    driver.start_sending(StreamKind::Bulk);
+                    driver.start_receiving(StreamKind::Bulk);
+                    self.collab.set_bulk(driver.bulk_sender());
                     match DecoderThread::spawn(
                         self.screen.clone(),
                         self.repaint.clone(),
@@ -213,6 +240,7 @@ impl Run {
                 flow::ViewerEvent::Ended(ending) => {
                     // Stop decoding: nothing more is shown or acknowledged.
                     self.decoder = None;
+                    self.collab.finish();
                     self.reason = Some(ending.detail);
                 }
             }
@@ -235,6 +263,9 @@ impl Run {
                 } else {
                     write_snapshot(&self.screen, path, &self.events);
                 }
+            }
+            ViewerCommand::Collab(command) => {
+                self.collab.handle_command(&mut self.session, command)
             }
             ViewerCommand::End => self.session.handle_command(flow::ViewerCommand::End, now),
         }
@@ -269,6 +300,7 @@ impl Run {
                 },
                 now,
             ),
+            Incoming::Bulk(bulk) => self.session.handle_bulk(bulk),
             Incoming::Gone(gone) => self.session.handle_peer_gone(gone, now),
         }
     }

@@ -96,23 +96,13 @@ fn clipboard_follows_control_unless_the_user_chooses() {
         },
         now,
     );
-    host.handle_command(
-        HostCommand::SetClipboard {
-            allow: Some(false),
-        },
-        now,
-    );
+    host.handle_command(HostCommand::SetClipboard { allow: Some(false) }, now);
     assert_eq!(
         last_permissions(&drain_host(&mut host)),
         Some((true, true, false))
     );
     // An unchanged choice sends nothing.
-    host.handle_command(
-        HostCommand::SetClipboard {
-            allow: Some(false),
-        },
-        now,
-    );
+    host.handle_command(HostCommand::SetClipboard { allow: Some(false) }, now);
     assert!(drain_host(&mut host).is_empty());
 
     // After the end nothing is allowed.

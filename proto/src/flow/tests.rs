@@ -269,12 +269,7 @@ fn host_transitions() {
             vec![],
             &["Keyframe"],
         ),
-        row(
-            "sharing",
-            H::Ctl(Control::chat("x")),
-            vec![],
-            &[],
-        ),
+        row("sharing", H::Ctl(Control::chat("x")), vec![], &[]),
         row(
             "control",
             H::Gone(PeerGone::Broken {
@@ -655,12 +650,7 @@ fn viewer_transitions() {
         ("viewing", V::Ctl(Control::RequestControl), pe(), proto_err),
         ("viewing", V::Ctl(Control::Ack { seq: 0 }), pe(), proto_err),
         ("viewing", V::Ctl(Control::RequestKeyframe), pe(), proto_err),
-        (
-            "viewing",
-            V::Ctl(Control::chat("x")),
-            vec![],
-            &[],
-        ),
+        ("viewing", V::Ctl(Control::chat("x")), vec![], &[]),
         (
             "control",
             V::Cmd(ViewerCommand::End),

@@ -128,6 +128,20 @@ fn a_partial_of_two_and_a_half_chunks_resumes_from_two() {
         &data[..2 * CHUNK_LEN + CHUNK_LEN / 2],
     )
     .expect("plant partial");
+    // The peek agrees with begin, and changes nothing.
+    assert_eq!(
+        downloads
+            .resume_offset(&meta("big.bin", data.len(), 3))
+            .expect("peek"),
+        2 * C
+    );
+    assert_eq!(
+        downloads
+            .resume_offset(&meta("other.bin", data.len(), 4))
+            .expect("peek"),
+        0
+    );
+    assert!(!partial_path(&downloads, 4).exists());
     let mut incoming = downloads
         .begin(&meta("big.bin", data.len(), 3))
         .expect("begin");

@@ -1,0 +1,954 @@
+//! Working together in a session, the same on both sides: chat, the system clipboard, and file
+//! transfers. The session machine ([`tandem_proto::flow::Machine`]) decides what is allowed and
+//! carries the control messages; this crate does the work around it: it reads and writes files
+//! (through `tandem-files`, on threads of its own, bounded in memory), feeds the bulk stream at the
+//! link's pace, watches and sets the system clipboard (through `tandem-clipboard`), and reports
+//! [`Notice`]s to the front end.
+//!
+//! The session loop owns one [`Collab`] and calls it:
+//! - [`Collab::handle_event`] with each [`CollabEvent`] the machine reports;
+//! - [`Collab::handle_command`] with the user's [`CollabCommand`]s;
+//! - [`Collab::next_work`] / [`Collab::handle_work`] in its `select!`, for what the threads report;
+//! - [`Collab::sync`] after anything that may change the grant;
+//! - [`Collab::wants_bulk`] before reading the peer's next bulk message, and
+//!   [`Collab::unblocked`] while it does not (the disk is slower than the link);
+//! - [`Collab::finish`] when the session ends.
+
+mod clip;
+mod incoming;
+mod outgoing;
+mod progress;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tandem_proto::bulk::{Bulk, ClipFormat};
+use tandem_proto::flow::{ChatFrom, CollabEvent, Machine};
+use tandem_proto::limits::MAX_OPEN_OFFERS;
+use tandem_proto::session::{Control, FileEntry};
+use tandem_proto::text::for_display;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+pub use tandem_files::Downloads;
+
+/// How one side runs the tools.
+#[derive(Debug, Clone)]
+pub struct CollabConfig {
+    /// Where received files land.
+    pub downloads: PathBuf,
+    /// Accept every file offer without asking (scripts).
+    pub accept_files: bool,
+    /// Sync the system clipboard when the session allows it. Off: clipboard messages are neither
+    /// sent nor applied.
+    pub system_clipboard: bool,
+    /// How this side names its peer in notices ("The technician", "The user").
+    pub peer: &'static str,
+}
+
+/// Which way a transfer goes, seen from this side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Way {
+    Outgoing,
+    Incoming,
+}
+
+/// A transfer: its direction and the offering side's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TransferId {
+    pub way: Way,
+    pub id: u32,
+}
+
+impl fmt::Display for TransferId {
+    /// `out-3`, `in-3`: what a user types to cancel it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let way = match self.way {
+            Way::Outgoing => "out",
+            Way::Incoming => "in",
+        };
+        write!(f, "{way}-{}", self.id)
+    }
+}
+
+impl std::str::FromStr for TransferId {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (way, id) = s.split_once('-').ok_or(())?;
+        let way = match way {
+            "out" => Way::Outgoing,
+            "in" => Way::Incoming,
+            _ => return Err(()),
+        };
+        Ok(Self {
+            way,
+            id: id.parse().map_err(|_| ())?,
+        })
+    }
+}
+
+/// What the tools report to the front end. Texts and names from the peer are display-safe
+/// (no control characters).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Chat {
+        from: ChatFrom,
+        text: String,
+    },
+    /// This side's clipboard was sent to the peer.
+    ClipboardSent {
+        format: ClipFormat,
+        bytes: usize,
+    },
+    /// The peer's clipboard was put on this side's clipboard.
+    ClipboardReceived {
+        format: ClipFormat,
+        bytes: usize,
+    },
+    /// A clipboard content was not synced (over a limit, malformed, or the clipboard failed).
+    ClipboardFailed {
+        detail: String,
+    },
+    /// The peer offers files: answer with [`CollabCommand::Answer`] (unless files are accepted
+    /// automatically, in which case `FileAccepted` follows).
+    FileOffered {
+        transfer: TransferId,
+        name: String,
+        files: usize,
+        bytes: u64,
+    },
+    /// This side offered files and waits for the peer's answer.
+    FileOfferSent {
+        transfer: TransferId,
+        name: String,
+        files: usize,
+        bytes: u64,
+        /// Items of a folder that are not sent (links, special files, unsafe names), for a warning.
+        skipped: Vec<String>,
+    },
+    /// The transfer starts; `resumed_from` bytes were already there from an interrupted one.
+    FileAccepted {
+        transfer: TransferId,
+        resumed_from: u64,
+    },
+    FileProgress {
+        transfer: TransferId,
+        name: String,
+        done: u64,
+        total: u64,
+        bytes_per_sec: f64,
+        /// Seconds left at the current speed, when known.
+        eta_secs: Option<f64>,
+    },
+    /// One file arrived, verified, and is in place.
+    FileReceived {
+        transfer: TransferId,
+        path: PathBuf,
+        bytes: u64,
+        blake3: String,
+    },
+    /// The whole offer is done: every file arrived and was verified (on the sender's side, the
+    /// receiver confirmed it).
+    FileDone {
+        transfer: TransferId,
+        name: String,
+        files: usize,
+        bytes: u64,
+        secs: f64,
+    },
+    FileFailed {
+        transfer: TransferId,
+        name: String,
+        reason: String,
+    },
+}
+
+/// What the user asks of the tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollabCommand {
+    Chat(String),
+    /// Offer a file or a folder to the peer.
+    SendPath(PathBuf),
+    /// Answer the peer's offer `id`.
+    Answer {
+        id: u32,
+        accept: bool,
+    },
+    Cancel(TransferId),
+}
+
+/// What the threads report back to the session loop.
+#[derive(Debug)]
+pub enum Work {
+    /// A paused chunk was delivered: read bulk again.
+    Unblocked,
+    Scanned {
+        id: u32,
+        result: Result<tandem_files::Outgoing, String>,
+    },
+    Progress {
+        transfer: TransferId,
+        done: u64,
+    },
+    /// The sender thread queued everything (or failed).
+    SendFinished {
+        id: u32,
+        result: Result<(), String>,
+    },
+    /// The receiver thread checked the partial files: the offsets to resume from.
+    ReceiveReady {
+        id: u32,
+        result: Result<Vec<u64>, String>,
+    },
+    EntryReceived {
+        id: u32,
+        path: PathBuf,
+        bytes: u64,
+        blake3: String,
+    },
+    ReceiveFinished {
+        id: u32,
+        result: Result<(), String>,
+    },
+    Clipboard(clip::ClipWork),
+}
+
+struct OutgoingOffer {
+    name: String,
+    source: Option<tandem_files::Outgoing>,
+    total: u64,
+    files: usize,
+    cancel: Arc<AtomicBool>,
+    progress: progress::Rate,
+    /// The sender thread is done queueing: waiting for the receiver's `FileReceived`.
+    sent: bool,
+}
+
+struct IncomingOffer {
+    name: String,
+    entries: Vec<FileEntry>,
+    total: u64,
+    /// Set once accepted: the receiver thread's queue.
+    chunks: Option<mpsc::Sender<Bulk>>,
+    cancel: Arc<AtomicBool>,
+    progress: progress::Rate,
+    answered: bool,
+}
+
+/// The collaboration tools of one session. See the crate docs for how a loop drives it.
+pub struct Collab {
+    config: CollabConfig,
+    notify: Box<dyn Fn(Notice) + Send>,
+    work_tx: mpsc::UnboundedSender<Work>,
+    work_rx: mpsc::UnboundedReceiver<Work>,
+    bulk: Option<mpsc::Sender<Bulk>>,
+    next_offer: u32,
+    outgoing: HashMap<u32, OutgoingOffer>,
+    incoming: HashMap<u32, IncomingOffer>,
+    /// A chunk the receiver thread had no room for: bulk reading pauses until it is delivered.
+    blocked: Option<(mpsc::Sender<Bulk>, Bulk)>,
+    clipboard: clip::ClipboardBridge,
+}
+
+impl Collab {
+    /// Tools that report to the front end through `notify`.
+    pub fn new(config: CollabConfig, notify: impl Fn(Notice) + Send + 'static) -> Self {
+        let (work_tx, work_rx) = mpsc::unbounded_channel();
+        let clipboard = clip::ClipboardBridge::new(config.system_clipboard, work_tx.clone());
+        Self {
+            config,
+            notify: Box::new(notify),
+            work_tx,
+            work_rx,
+            bulk: None,
+            next_offer: 0,
+            outgoing: HashMap::new(),
+            incoming: HashMap::new(),
+            blocked: None,
+            clipboard,
+        }
+    }
+
+    /// The bulk stream is open: where file data and clipboard parts go.
+    pub fn set_bulk(&mut self, bulk: Option<mpsc::Sender<Bulk>>) {
+        self.bulk = bulk;
+    }
+
+    fn notice(&self, notice: Notice) {
+        (self.notify)(notice);
+    }
+
+    /// Follows the machine's grant: starts or stops watching the clipboard.
+    pub fn sync(&mut self, machine: &impl Machine) {
+        self.clipboard.follow(machine.clipboard_allowed());
+    }
+
+    /// Whether the loop should read the peer's next bulk message now.
+    pub fn wants_bulk(&self) -> bool {
+        self.blocked.is_none()
+    }
+
+    /// The next report from a thread, or [`Work::Unblocked`] once a paused chunk reached its
+    /// receiver thread (bulk reading resumes). Cancel-safe.
+    pub async fn next_work(&mut self) -> Work {
+        let queue = self.blocked.as_ref().map(|(queue, _)| queue.clone());
+        let room = async {
+            match &queue {
+                Some(queue) => queue.reserve().await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            work = self.work_rx.recv() => match work {
+                Some(work) => work,
+                // `self` holds a sender: never reached.
+                None => std::future::pending().await,
+            },
+            permit = room => {
+                // A closed queue means the transfer ended meanwhile: the chunk is moot.
+                if let (Some(permit), Some((_, msg))) = (permit, self.blocked.take()) {
+                    permit.send(msg);
+                }
+                self.blocked = None;
+                Work::Unblocked
+            }
+        }
+    }
+
+    /// A command from this side's user.
+    pub fn handle_command(&mut self, machine: &mut impl Machine, command: CollabCommand) {
+        match command {
+            CollabCommand::Chat(text) => match machine.send_chat(&text) {
+                Ok(()) => {
+                    let text = machine
+                        .transcript()
+                        .last()
+                        .map(|(_, t)| t.clone())
+                        .unwrap_or_default();
+                    self.notice(Notice::Chat {
+                        from: ChatFrom::Us,
+                        text,
+                    });
+                }
+                Err(e) => warn!(error = %e, "chat message not sent"),
+            },
+            CollabCommand::SendPath(path) => self.offer_path(machine, path),
+            CollabCommand::Answer { id, accept } => self.answer(machine, id, accept),
+            CollabCommand::Cancel(transfer) => {
+                self.cancel(machine, transfer, "Cancelled here.", true);
+            }
+        }
+    }
+
+    fn offer_path(&mut self, machine: &mut impl Machine, path: PathBuf) {
+        let transfer = TransferId {
+            way: Way::Outgoing,
+            id: self.next_offer,
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let fail = |this: &Self, reason: String| {
+            this.notice(Notice::FileFailed {
+                transfer,
+                name: for_display(&name).into_owned(),
+                reason,
+            })
+        };
+        if !machine.collab_active() {
+            fail(self, "Files can be sent once the screen is shared.".into());
+            return;
+        }
+        if self.outgoing.len() >= MAX_OPEN_OFFERS {
+            fail(
+                self,
+                format!("At most {MAX_OPEN_OFFERS} transfers can be open at once."),
+            );
+            return;
+        }
+        self.next_offer += 1;
+        self.outgoing.insert(
+            transfer.id,
+            OutgoingOffer {
+                name: name.clone(),
+                source: None,
+                total: 0,
+                files: 0,
+                cancel: Arc::new(AtomicBool::new(false)),
+                progress: progress::Rate::default(),
+                sent: false,
+            },
+        );
+        // A folder can be large: list it off the loop.
+        let work = self.work_tx.clone();
+        let id = transfer.id;
+        std::thread::Builder::new()
+            .name("tandem-scan".into())
+            .spawn(move || {
+                let result = tandem_files::scan(&path).map_err(|e| e.to_string());
+                let _ = work.send(Work::Scanned { id, result });
+            })
+            .map(drop)
+            .unwrap_or_else(|e| {
+                let _ = self.work_tx.send(Work::Scanned {
+                    id,
+                    result: Err(format!("cannot start listing the files: {e}")),
+                });
+            });
+    }
+
+    fn answer(&mut self, machine: &mut impl Machine, id: u32, accept: bool) {
+        let Some(offer) = self.incoming.get_mut(&id) else {
+            warn!(id, "answer to an offer that is not open");
+            return;
+        };
+        if offer.answered {
+            return;
+        }
+        offer.answered = true;
+        let transfer = TransferId {
+            way: Way::Incoming,
+            id,
+        };
+        if !accept {
+            let name = offer.name.clone();
+            self.incoming.remove(&id);
+            let _ = machine.send_file_control(Control::FileAnswer {
+                id,
+                accept: false,
+                resume_from: Vec::new(),
+            });
+            self.notice(Notice::FileFailed {
+                transfer,
+                name,
+                reason: "You refused the files.".into(),
+            });
+            return;
+        }
+        let downloads = match Downloads::open(self.config.downloads.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                let reason = format!("The download folder cannot be used: {e}");
+                self.refuse_incoming(machine, id, &reason);
+                return;
+            }
+        };
+        let (chunks, rx) = mpsc::channel(incoming::QUEUE);
+        offer.chunks = Some(chunks);
+        incoming::spawn(
+            id,
+            downloads,
+            offer.entries.clone(),
+            rx,
+            offer.cancel.clone(),
+            self.work_tx.clone(),
+        );
+    }
+
+    fn refuse_incoming(&mut self, machine: &mut impl Machine, id: u32, reason: &str) {
+        let Some(offer) = self.incoming.remove(&id) else {
+            return;
+        };
+        let _ = machine.send_file_control(Control::FileAnswer {
+            id,
+            accept: false,
+            resume_from: Vec::new(),
+        });
+        self.notice(Notice::FileFailed {
+            transfer: TransferId {
+                way: Way::Incoming,
+                id,
+            },
+            name: offer.name,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Ends a transfer from this side: stops its thread, tells the peer (if `tell_peer`) and the user.
+    fn cancel(
+        &mut self,
+        machine: &mut impl Machine,
+        transfer: TransferId,
+        reason: &str,
+        tell_peer: bool,
+    ) {
+        let (name, sender_side) = match transfer.way {
+            Way::Outgoing => match self.outgoing.remove(&transfer.id) {
+                Some(offer) => {
+                    offer.cancel.store(true, Ordering::Relaxed);
+                    (offer.name, true)
+                }
+                None => return,
+            },
+            Way::Incoming => match self.incoming.remove(&transfer.id) {
+                Some(offer) => {
+                    // The thread deletes the partial files when it sees the flag and its queue close.
+                    offer.cancel.store(true, Ordering::Relaxed);
+                    (offer.name, false)
+                }
+                None => return,
+            },
+        };
+        if tell_peer {
+            let _ =
+                machine.send_file_control(Control::file_cancel(transfer.id, sender_side, reason));
+        }
+        self.notice(Notice::FileFailed {
+            transfer,
+            name,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Something from the peer, as the machine passed it on.
+    pub fn handle_event(&mut self, machine: &mut impl Machine, event: CollabEvent) {
+        match event {
+            CollabEvent::Chat { text } => self.notice(Notice::Chat {
+                from: ChatFrom::Peer,
+                text,
+            }),
+            CollabEvent::Clipboard { format, data } => {
+                self.clipboard.apply(format, data);
+            }
+            CollabEvent::ClipboardRefused { detail } => {
+                self.notice(Notice::ClipboardFailed { detail })
+            }
+            CollabEvent::File(msg) => self.on_file_control(machine, msg),
+            CollabEvent::FileData(msg) => self.on_file_data(msg),
+        }
+    }
+
+    fn on_file_control(&mut self, machine: &mut impl Machine, msg: Control) {
+        match msg {
+            Control::FileOffer { id, name, entries } => self.on_offer(machine, id, name, entries),
+            Control::FileAnswer {
+                id,
+                accept,
+                resume_from,
+            } => self.on_answer(machine, id, accept, resume_from),
+            Control::FileCancel {
+                id,
+                sender_side,
+                detail,
+            } => {
+                // `sender_side`: the peer offered it, so it is incoming here.
+                let way = if sender_side {
+                    Way::Incoming
+                } else {
+                    Way::Outgoing
+                };
+                let reason = format!("{} cancelled: {}", self.config.peer, for_display(&detail));
+                self.cancel(machine, TransferId { way, id }, &reason, false);
+            }
+            Control::FileReceived { id } => {
+                let Some(offer) = self.outgoing.remove(&id) else {
+                    return;
+                };
+                let transfer = TransferId {
+                    way: Way::Outgoing,
+                    id,
+                };
+                info!(%transfer, files = offer.files, bytes = offer.total, "files delivered");
+                self.notice(Notice::FileDone {
+                    transfer,
+                    name: offer.name,
+                    files: offer.files,
+                    bytes: offer.total,
+                    secs: offer.progress.elapsed_secs(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_offer(
+        &mut self,
+        machine: &mut impl Machine,
+        id: u32,
+        name: String,
+        entries: Vec<FileEntry>,
+    ) {
+        let transfer = TransferId {
+            way: Way::Incoming,
+            id,
+        };
+        let shown = tandem_files::sanitize(&name);
+        if self.incoming.contains_key(&id) {
+            // Reusing an open id would mix two transfers' data.
+            let _ = machine.send_file_control(Control::file_cancel(
+                id,
+                false,
+                "That transfer id is already in use.",
+            ));
+            return;
+        }
+        if self.incoming.len() >= MAX_OPEN_OFFERS {
+            let _ = machine.send_file_control(Control::FileAnswer {
+                id,
+                accept: false,
+                resume_from: Vec::new(),
+            });
+            self.notice(Notice::FileFailed {
+                transfer,
+                name: shown,
+                reason: format!("Refused: {MAX_OPEN_OFFERS} transfers are already open."),
+            });
+            return;
+        }
+        let metas: Vec<tandem_files::EntryMeta> = entries
+            .iter()
+            .map(|e| tandem_files::EntryMeta {
+                path: e.path.clone(),
+                size: e.size,
+                key: e.key,
+            })
+            .collect();
+        let total = match tandem_files::validate_offer(&metas) {
+            Ok(total) => total,
+            Err(e) => {
+                let reason = format!("Refused: {e}");
+                self.incoming.insert(
+                    id,
+                    IncomingOffer {
+                        name: shown,
+                        entries: Vec::new(),
+                        total: 0,
+                        chunks: None,
+                        cancel: Arc::new(AtomicBool::new(false)),
+                        progress: progress::Rate::default(),
+                        answered: true,
+                    },
+                );
+                self.refuse_incoming(machine, id, &reason);
+                return;
+            }
+        };
+        let files = entries.len();
+        self.incoming.insert(
+            id,
+            IncomingOffer {
+                name: shown.clone(),
+                entries,
+                total,
+                chunks: None,
+                cancel: Arc::new(AtomicBool::new(false)),
+                progress: progress::Rate::default(),
+                answered: false,
+            },
+        );
+        self.notice(Notice::FileOffered {
+            transfer,
+            name: shown,
+            files,
+            bytes: total,
+        });
+        if self.config.accept_files {
+            self.answer(machine, id, true);
+        }
+    }
+
+    fn on_answer(
+        &mut self,
+        machine: &mut impl Machine,
+        id: u32,
+        accept: bool,
+        resume_from: Vec<u64>,
+    ) {
+        let transfer = TransferId {
+            way: Way::Outgoing,
+            id,
+        };
+        let Some(offer) = self.outgoing.get_mut(&id) else {
+            return;
+        };
+        let Some(source) = offer.source.take() else {
+            // Answered before it was offered: only a broken peer does this.
+            return;
+        };
+        if !accept {
+            let name = offer.name.clone();
+            self.outgoing.remove(&id);
+            self.notice(Notice::FileFailed {
+                transfer,
+                name,
+                reason: format!("{} refused the files.", self.config.peer),
+            });
+            return;
+        }
+        if resume_from.len() != source.entries.len()
+            || resume_from
+                .iter()
+                .zip(&source.entries)
+                .any(|(&at, e)| at > e.meta.size || at % tandem_files::CHUNK_LEN as u64 != 0)
+        {
+            self.cancel(
+                machine,
+                transfer,
+                "The receiver asked to resume at an impossible position.",
+                true,
+            );
+            return;
+        }
+        let Some(bulk) = self.bulk.clone() else {
+            self.cancel(machine, transfer, "The data stream is not open.", true);
+            return;
+        };
+        let resumed: u64 = resume_from.iter().sum();
+        offer.progress.start(resumed);
+        let cancel = offer.cancel.clone();
+        self.notice(Notice::FileAccepted {
+            transfer,
+            resumed_from: resumed,
+        });
+        outgoing::spawn(
+            id,
+            source.entries,
+            resume_from,
+            bulk,
+            cancel,
+            self.work_tx.clone(),
+        );
+    }
+
+    fn on_file_data(&mut self, msg: Bulk) {
+        let id = match &msg {
+            Bulk::FileData { id, .. } | Bulk::FileEntryEnd { id, .. } => *id,
+            Bulk::ClipboardPart { .. } => return,
+        };
+        // Data for a transfer that was cancelled (or never accepted) is dropped: it may have
+        // crossed the cancel.
+        let Some(queue) = self.incoming.get(&id).and_then(|o| o.chunks.clone()) else {
+            debug!(id, "file data for no open transfer dropped");
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Full(msg)) = queue.try_send(msg) {
+            self.blocked = Some((queue, msg));
+        }
+    }
+
+    /// A report from a thread.
+    pub fn handle_work(&mut self, machine: &mut impl Machine, work: Work) {
+        match work {
+            Work::Unblocked => {}
+            Work::Scanned { id, result } => self.on_scanned(machine, id, result),
+            Work::Progress { transfer, done } => {
+                let offer = match transfer.way {
+                    Way::Outgoing => self
+                        .outgoing
+                        .get_mut(&transfer.id)
+                        .map(|o| (&o.name, o.total, &mut o.progress)),
+                    Way::Incoming => self
+                        .incoming
+                        .get_mut(&transfer.id)
+                        .map(|o| (&o.name, o.total, &mut o.progress)),
+                };
+                if let Some((name, total, rate)) = offer {
+                    let bytes_per_sec = rate.update(done);
+                    let eta_secs = (bytes_per_sec > 0.0)
+                        .then(|| total.saturating_sub(done) as f64 / bytes_per_sec);
+                    let notice = Notice::FileProgress {
+                        transfer,
+                        name: name.clone(),
+                        done,
+                        total,
+                        bytes_per_sec,
+                        eta_secs,
+                    };
+                    self.notice(notice);
+                }
+            }
+            Work::SendFinished { id, result } => match result {
+                Ok(()) => {
+                    if let Some(offer) = self.outgoing.get_mut(&id) {
+                        offer.sent = true;
+                    }
+                }
+                Err(reason) => {
+                    let transfer = TransferId {
+                        way: Way::Outgoing,
+                        id,
+                    };
+                    self.cancel(machine, transfer, &reason, true);
+                }
+            },
+            Work::ReceiveReady { id, result } => match result {
+                Ok(resume_from) => {
+                    let Some(offer) = self.incoming.get_mut(&id) else {
+                        return;
+                    };
+                    let resumed: u64 = resume_from.iter().sum();
+                    offer.progress.start(resumed);
+                    let _ = machine.send_file_control(Control::FileAnswer {
+                        id,
+                        accept: true,
+                        resume_from,
+                    });
+                    self.notice(Notice::FileAccepted {
+                        transfer: TransferId {
+                            way: Way::Incoming,
+                            id,
+                        },
+                        resumed_from: resumed,
+                    });
+                }
+                Err(reason) => self.refuse_incoming(machine, id, &reason),
+            },
+            Work::EntryReceived {
+                id,
+                path,
+                bytes,
+                blake3,
+            } => self.notice(Notice::FileReceived {
+                transfer: TransferId {
+                    way: Way::Incoming,
+                    id,
+                },
+                path,
+                bytes,
+                blake3,
+            }),
+            Work::ReceiveFinished { id, result } => {
+                let transfer = TransferId {
+                    way: Way::Incoming,
+                    id,
+                };
+                match result {
+                    Ok(()) => {
+                        let Some(offer) = self.incoming.remove(&id) else {
+                            return;
+                        };
+                        let _ = machine.send_file_control(Control::FileReceived { id });
+                        self.notice(Notice::FileDone {
+                            transfer,
+                            name: offer.name,
+                            files: offer.entries.len(),
+                            bytes: offer.total,
+                            secs: offer.progress.elapsed_secs(),
+                        });
+                    }
+                    Err(reason) => self.cancel(machine, transfer, &reason, true),
+                }
+            }
+            Work::Clipboard(work) => {
+                if let Some(notice) = self.clipboard.handle(machine, self.bulk.as_ref(), work) {
+                    self.notice(notice);
+                }
+            }
+        }
+    }
+
+    fn on_scanned(
+        &mut self,
+        machine: &mut impl Machine,
+        id: u32,
+        result: Result<tandem_files::Outgoing, String>,
+    ) {
+        let transfer = TransferId {
+            way: Way::Outgoing,
+            id,
+        };
+        let Some(offer) = self.outgoing.get_mut(&id) else {
+            // Cancelled while listing.
+            return;
+        };
+        let scanned = match result {
+            Ok(scanned) if scanned.entries.is_empty() => Err(
+                "There is no file to send there (empty folder, or only links and special files)."
+                    .to_string(),
+            ),
+            other => other,
+        };
+        let scanned = match scanned {
+            Ok(scanned) => scanned,
+            Err(reason) => {
+                let name = offer.name.clone();
+                self.outgoing.remove(&id);
+                self.notice(Notice::FileFailed {
+                    transfer,
+                    name,
+                    reason,
+                });
+                return;
+            }
+        };
+        let entries: Vec<FileEntry> = scanned
+            .entries
+            .iter()
+            .map(|e| FileEntry {
+                path: e.meta.path.clone(),
+                size: e.meta.size,
+                key: e.meta.key,
+            })
+            .collect();
+        offer.name = tandem_files::sanitize(&scanned.name);
+        offer.total = scanned.total_bytes();
+        offer.files = entries.len();
+        let skipped = scanned.skipped.iter().map(|s| s.to_string()).collect();
+        let msg = Control::FileOffer {
+            id,
+            name: offer.name.clone(),
+            entries,
+        };
+        let notice = Notice::FileOfferSent {
+            transfer,
+            name: offer.name.clone(),
+            files: offer.files,
+            bytes: offer.total,
+            skipped,
+        };
+        offer.source = Some(scanned);
+        if machine.send_file_control(msg).is_err() {
+            let name = offer.name.clone();
+            self.outgoing.remove(&id);
+            self.notice(Notice::FileFailed {
+                transfer,
+                name,
+                reason: "The session is no longer sharing.".into(),
+            });
+            return;
+        }
+        self.notice(notice);
+    }
+
+    /// The session ended: stops every thread. Incoming transfers keep their partial files so the
+    /// same files offered in a new session resume; outgoing ones just stop.
+    pub fn finish(&mut self) {
+        for (id, offer) in self.outgoing.drain() {
+            offer.cancel.store(true, Ordering::Relaxed);
+            (self.notify)(Notice::FileFailed {
+                transfer: TransferId {
+                    way: Way::Outgoing,
+                    id,
+                },
+                name: offer.name,
+                reason: "The session ended before the transfer finished.".into(),
+            });
+        }
+        for (id, offer) in self.incoming.drain() {
+            // Not cancelled: the thread keeps the partial files when its queue closes.
+            let was_receiving = offer.chunks.is_some();
+            drop(offer.chunks);
+            let reason = if was_receiving {
+                "The session ended before the transfer finished; offer the same files again in a new session to resume."
+            } else {
+                "The session ended before the offer was answered."
+            };
+            (self.notify)(Notice::FileFailed {
+                transfer: TransferId {
+                    way: Way::Incoming,
+                    id,
+                },
+                name: offer.name,
+                reason: reason.into(),
+            });
+        }
+        self.blocked = None;
+        self.clipboard.follow(false);
+    }
+}
