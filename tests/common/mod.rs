@@ -48,7 +48,11 @@ impl Proc {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
-                eprintln!("[{label}] {line}");
+                if !line.contains("\"event\":\"file_progress\"")
+                    && !line.contains("\"event\":\"stats\"")
+                {
+                    eprintln!("[{label}] {line}");
+                }
                 if let Ok(value) = serde_json::from_str::<Value>(&line)
                     && tx.send(value).is_err()
                 {
@@ -91,13 +95,23 @@ impl Proc {
     }
 
     pub fn wait_event_within(&mut self, event: &str, timeout: Duration) -> Value {
+        self.wait_event_where(event, timeout, |_| true)
+    }
+
+    /// Waits for the next event named `event` for which `matches` holds.
+    pub fn wait_event_where(
+        &mut self,
+        event: &str,
+        timeout: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
                 Ok(value) => {
                     self.seen.push(value.clone());
-                    if value["event"] == event {
+                    if value["event"] == event && matches(&value) {
                         return value;
                     }
                 }

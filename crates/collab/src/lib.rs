@@ -340,7 +340,7 @@ impl Collab {
             CollabCommand::SendPath(path) => self.offer_path(machine, path),
             CollabCommand::Answer { id, accept } => self.answer(machine, id, accept),
             CollabCommand::Cancel(transfer) => {
-                self.cancel(machine, transfer, "Cancelled here.", true);
+                self.cancel(machine, transfer, "You cancelled it.", Some(""));
             }
         }
     }
@@ -470,13 +470,14 @@ impl Collab {
         });
     }
 
-    /// Ends a transfer from this side: stops its thread, tells the peer (if `tell_peer`) and the user.
+    /// Ends a transfer: stops its thread, tells the user `reason` and, with `for_peer`, the peer why
+    /// (empty: this side's user cancelled it).
     fn cancel(
         &mut self,
         machine: &mut impl Machine,
         transfer: TransferId,
         reason: &str,
-        tell_peer: bool,
+        for_peer: Option<&str>,
     ) {
         let (name, sender_side) = match transfer.way {
             Way::Outgoing => match self.outgoing.remove(&transfer.id) {
@@ -495,9 +496,9 @@ impl Collab {
                 None => return,
             },
         };
-        if tell_peer {
+        if let Some(detail) = for_peer {
             let _ =
-                machine.send_file_control(Control::file_cancel(transfer.id, sender_side, reason));
+                machine.send_file_control(Control::file_cancel(transfer.id, sender_side, detail));
         }
         self.notice(Notice::FileFailed {
             transfer,
@@ -543,8 +544,16 @@ impl Collab {
                 } else {
                     Way::Outgoing
                 };
-                let reason = format!("{} cancelled: {}", self.config.peer, for_display(&detail));
-                self.cancel(machine, TransferId { way, id }, &reason, false);
+                let reason = if detail.is_empty() {
+                    format!("{} cancelled the transfer.", self.config.peer)
+                } else {
+                    format!(
+                        "{} stopped the transfer: {}",
+                        self.config.peer,
+                        for_display(&detail)
+                    )
+                };
+                self.cancel(machine, TransferId { way, id }, &reason, None);
             }
             Control::FileReceived { id } => {
                 let Some(offer) = self.outgoing.remove(&id) else {
@@ -687,16 +696,13 @@ impl Collab {
                 .zip(&source.entries)
                 .any(|(&at, e)| at > e.meta.size || at % tandem_files::CHUNK_LEN as u64 != 0)
         {
-            self.cancel(
-                machine,
-                transfer,
-                "The receiver asked to resume at an impossible position.",
-                true,
-            );
+            let reason = "The receiver asked to resume at an impossible position.";
+            self.cancel(machine, transfer, reason, Some(reason));
             return;
         }
         let Some(bulk) = self.bulk.clone() else {
-            self.cancel(machine, transfer, "The data stream is not open.", true);
+            let reason = "The data stream is not open.";
+            self.cancel(machine, transfer, reason, Some(reason));
             return;
         };
         let resumed: u64 = resume_from.iter().sum();
@@ -774,7 +780,7 @@ impl Collab {
                         way: Way::Outgoing,
                         id,
                     };
-                    self.cancel(machine, transfer, &reason, true);
+                    self.cancel(machine, transfer, &reason, Some(&reason));
                 }
             },
             Work::ReceiveReady { id, result } => match result {
@@ -832,7 +838,7 @@ impl Collab {
                             secs: offer.progress.elapsed_secs(),
                         });
                     }
-                    Err(reason) => self.cancel(machine, transfer, &reason, true),
+                    Err(reason) => self.cancel(machine, transfer, &reason, Some(&reason)),
                 }
             }
             Work::Clipboard(work) => {
