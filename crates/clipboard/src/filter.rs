@@ -16,28 +16,60 @@ pub(crate) struct Fingerprint(u64);
 
 pub(crate) struct Fingerprinter(RandomState);
 
+/// What a fingerprint is of; part of the hash, so equal bytes of different kinds differ.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// UTF-8 text.
+    Text,
+    /// Decoded pixels with their size.
+    Pixels,
+    /// PNG bytes as received, for images too large to decode.
+    Png,
+}
+
+/// A fingerprint fed piece by piece, as a transfer arrives; the same bytes in any split give the
+/// same result (the hasher is a streaming SipHash).
+pub(crate) struct Streaming(std::hash::DefaultHasher);
+
+impl Streaming {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+
+    pub(crate) fn finish(&self) -> Fingerprint {
+        Fingerprint(self.0.finish())
+    }
+}
+
 impl Fingerprinter {
     pub(crate) fn new() -> Self {
         Self(RandomState::new())
     }
 
-    pub(crate) fn text(&self, text: &str) -> Fingerprint {
+    pub(crate) fn streaming(&self, kind: Kind) -> Streaming {
         let mut hasher = self.0.build_hasher();
-        // A tag per kind, so a text and an image with the same bytes differ.
-        hasher.write_u8(b'T');
-        hasher.write(text.as_bytes());
-        Fingerprint(hasher.finish())
+        hasher.write_u8(match kind {
+            Kind::Text => b'T',
+            Kind::Pixels => b'I',
+            Kind::Png => b'P',
+        });
+        Streaming(hasher)
     }
 
-    /// Pixels, not PNG bytes: what `set` wrote is re-encoded by arboard and read back as pixels,
-    /// so only the pixels are the same on both paths.
+    pub(crate) fn text(&self, text: &str) -> Fingerprint {
+        let mut digest = self.streaming(Kind::Text);
+        digest.write(text.as_bytes());
+        digest.finish()
+    }
+
+    /// Pixels, not PNG bytes: what `set` wrote is re-encoded by arboard and read back as PNG from
+    /// it, so only the pixels are the same on both paths.
     pub(crate) fn image(&self, width: u32, height: u32, rgba: &[u8]) -> Fingerprint {
-        let mut hasher = self.0.build_hasher();
-        hasher.write_u8(b'I');
-        hasher.write_u32(width);
-        hasher.write_u32(height);
-        hasher.write(rgba);
-        Fingerprint(hasher.finish())
+        let mut digest = self.streaming(Kind::Pixels);
+        digest.write(&width.to_le_bytes());
+        digest.write(&height.to_le_bytes());
+        digest.write(rgba);
+        digest.finish()
     }
 }
 
@@ -131,6 +163,12 @@ mod tests {
         assert_ne!(hasher.image(2, 1, &pixels), hasher.image(1, 2, &pixels));
         let as_text = std::str::from_utf8(&pixels).expect("ascii");
         assert_ne!(hasher.image(2, 1, &pixels), hasher.text(as_text));
+        let long = "the quick brown fox jumps over the lazy dog, twice over";
+        let mut pieces = hasher.streaming(Kind::Text);
+        for range in [0..3, 3..3, 3..20, 20..long.len()] {
+            pieces.write(&long.as_bytes()[range]);
+        }
+        assert_eq!(pieces.finish(), hasher.text(long));
         // Keys are per instance: one side's fingerprints say nothing about another's.
         assert_ne!(Fingerprinter::new().text("abc"), hasher.text("abc"));
     }
