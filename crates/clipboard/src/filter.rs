@@ -7,6 +7,7 @@
 //! owner, decides: the owner window of arboard is private, and a manager re-serving our text is
 //! still our text.
 
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 /// A 64-bit keyed hash of some content. The key is random per [`Fingerprinter`], so a peer cannot
@@ -88,10 +89,15 @@ pub(crate) enum Verdict {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadTicket(u64);
 
+/// The most writes remembered; only a read overlapping this many writes could miss an echo.
+const MAX_WRITES: usize = 64;
+
 #[derive(Debug, Default)]
 pub(crate) struct EchoFilter {
-    /// What `set` last wrote, until content read entirely after that write replaces it.
-    last_set: Option<Fingerprint>,
+    /// What `set` wrote, oldest first, each with the generation its write began at. A read may find
+    /// the last write begun before it started (still on the clipboard) or any begun since; older
+    /// ones were overwritten by those.
+    writes: VecDeque<(u64, Fingerprint)>,
     /// The last content reported, skipped or written.
     last_seen: Option<Fingerprint>,
     /// Moves on before and after each write, so a read that overlapped one is known as such.
@@ -101,9 +107,12 @@ pub(crate) struct EchoFilter {
 impl EchoFilter {
     /// Called before taking ownership of the clipboard with `written`.
     pub(crate) fn will_set(&mut self, written: Fingerprint) {
-        self.last_set = Some(written);
-        self.last_seen = Some(written);
         self.generation += 1;
+        if self.writes.len() == MAX_WRITES {
+            self.writes.pop_front();
+        }
+        self.writes.push_back((self.generation, written));
+        self.last_seen = Some(written);
     }
 
     /// Called once the write returned (whether it succeeded or not).
@@ -120,21 +129,30 @@ impl EchoFilter {
         ReadTicket(self.generation)
     }
 
-    /// Judges content read under `ticket`.
+    /// Judges content read under `ticket`. Reads are judged one at a time, in the order they began.
     pub(crate) fn observe(&mut self, ticket: ReadTicket, content: Fingerprint) -> Verdict {
-        if self.last_set == Some(content) {
+        // Writes older than the last one begun before this read can no longer be on the clipboard,
+        // for this read or any later one.
+        if let Some(current) = self
+            .writes
+            .iter()
+            .rposition(|&(began, _)| began <= ticket.0)
+        {
+            self.writes.drain(..current);
+        }
+        if self.writes.iter().any(|&(_, written)| written == content) {
             return Verdict::Echo;
         }
         if self.last_seen == Some(content) {
             return Verdict::Unchanged;
         }
         self.last_seen = Some(content);
-        // Once a read made entirely after our write finds other content, the write is history, and
-        // the user copying that same content later is news. A read that overlapped a write may have
-        // seen the clipboard from before it: the write's own owner change is still to come, so its
-        // echo must stay suppressed.
+        // Once a read made entirely after our writes finds other content, they are history, and
+        // the user copying that same content later is news. A read that overlapped a write may
+        // have seen the clipboard from before it: that write's own owner change is still to come,
+        // so its echo must stay suppressed.
         if ticket.0 == self.generation {
-            self.last_set = None;
+            self.writes.clear();
         }
         Verdict::New
     }
@@ -228,6 +246,39 @@ mod tests {
         filter.did_set();
         assert_eq!(filter.observe(ticket, hasher.text("old")), Verdict::New);
         assert_eq!(read(&mut filter, hasher.text("b")), Verdict::Echo);
+    }
+
+    #[test]
+    fn earlier_write_read_while_a_later_one_lands_is_an_echo() {
+        let (hasher, mut filter) = setup();
+        filter.will_set(hasher.text("first"));
+        filter.did_set();
+        // The watcher starts reading after the first write's owner change...
+        let ticket = filter.begin_read();
+        // ...a second write lands while it reads...
+        filter.will_set(hasher.text("second"));
+        filter.did_set();
+        // ...and what it read was the first write: still ours.
+        assert_eq!(filter.observe(ticket, hasher.text("first")), Verdict::Echo);
+        assert_eq!(read(&mut filter, hasher.text("second")), Verdict::Echo);
+        // Both writes are history for reads begun after them: only the last can be found again.
+        assert_eq!(read(&mut filter, hasher.text("first")), Verdict::New);
+    }
+
+    #[test]
+    fn only_so_many_writes_are_remembered() {
+        let overlapping_read = |content: &str| {
+            let (hasher, mut filter) = setup();
+            let ticket = filter.begin_read();
+            for i in 0..=MAX_WRITES {
+                filter.will_set(hasher.text(&i.to_string()));
+                filter.did_set();
+            }
+            filter.observe(ticket, hasher.text(content))
+        };
+        // The oldest write fell out; the next oldest is still known as ours.
+        assert_eq!(overlapping_read("0"), Verdict::New);
+        assert_eq!(overlapping_read("1"), Verdict::Echo);
     }
 
     #[test]
