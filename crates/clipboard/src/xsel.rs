@@ -282,6 +282,7 @@ impl XClipboard {
         inbox: &mut Inbox,
     ) -> Result<Outcome, ReadError> {
         let atoms = &self.atoms;
+        // A list of atoms: its fingerprint goes unused.
         let digest = hasher.streaming(Kind::Text);
         let targets = match self.convert(atoms.TARGETS, MAX_TARGETS_LEN, digest, inbox)? {
             Converted::Received(received) if received.format == 32 && !received.over => Some(
@@ -295,15 +296,14 @@ impl XClipboard {
             // An owner without TARGETS (old or minimal ones): ask for what we take, in order.
             _ => None,
         };
-        let wanted = [atoms.UTF8_STRING, atoms.TEXT_PLAIN_UTF8, atoms.IMAGE_PNG];
         let offered: Vec<Atom> = match &targets {
             Some(targets) => {
                 // The first text form offered, else PNG.
-                let text = wanted[..2].iter().find(|t| targets.contains(t));
-                let png = targets
-                    .contains(&atoms.IMAGE_PNG)
-                    .then_some(&atoms.IMAGE_PNG);
-                text.or(png).copied().into_iter().collect()
+                let text = [atoms.UTF8_STRING, atoms.TEXT_PLAIN_UTF8]
+                    .into_iter()
+                    .find(|target| targets.contains(target));
+                let png = Some(atoms.IMAGE_PNG).filter(|png| targets.contains(png));
+                text.or(png).into_iter().collect()
             }
             None => vec![atoms.UTF8_STRING, atoms.IMAGE_PNG],
         };
