@@ -108,7 +108,7 @@ pub(crate) fn check_pixels(width: u64, height: u64) -> Result<(), LimitExceeded>
     Ok(())
 }
 
-/// Straight (not premultiplied) 8-bit RGBA pixels, row by row, as arboard takes and gives them.
+/// Straight (not premultiplied) 8-bit RGBA pixels, row by row, as arboard takes them.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Rgba {
     pub width: u32,
@@ -116,40 +116,16 @@ pub(crate) struct Rgba {
     pub pixels: Vec<u8>,
 }
 
-/// Why an image from the system clipboard or from the peer cannot be used.
+/// Why an image cannot be encoded for the peer.
 #[derive(Debug, Error)]
 pub(crate) enum ImageProblem {
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
-    #[error("the image's size does not match its pixels ({width}x{height}, {len} bytes)")]
-    Inconsistent {
-        width: usize,
-        height: usize,
-        len: usize,
-    },
     #[error(transparent)]
     Codec(#[from] ImageError),
 }
 
 impl Rgba {
-    /// Checks what arboard read: the pixel limit, and that the buffer holds exactly the pixels.
-    pub(crate) fn from_arboard(image: arboard::ImageData<'_>) -> Result<Self, ImageProblem> {
-        let (width, height, len) = (image.width, image.height, image.bytes.len());
-        let inconsistent = ImageProblem::Inconsistent { width, height, len };
-        let (Ok(w), Ok(h)) = (u32::try_from(width), u32::try_from(height)) else {
-            return Err(inconsistent);
-        };
-        check_pixels(u64::from(w), u64::from(h))?;
-        if width.checked_mul(height).and_then(|n| n.checked_mul(4)) != Some(len) {
-            return Err(inconsistent);
-        }
-        Ok(Self {
-            width: w,
-            height: h,
-            pixels: image.bytes.into_owned(),
-        })
-    }
-
     pub(crate) fn as_arboard(&self) -> arboard::ImageData<'_> {
         arboard::ImageData {
             width: self.width as usize,
@@ -318,28 +294,6 @@ mod tests {
         assert!(matches!(
             Rgba::from_png(&png_header(8192, 8192)),
             Err(ClipboardError::BadImage { .. })
-        ));
-    }
-
-    #[test]
-    fn arboard_image_with_wrong_buffer_is_refused() {
-        let image = arboard::ImageData {
-            width: 2,
-            height: 2,
-            bytes: vec![0u8; 15].into(),
-        };
-        assert!(matches!(
-            Rgba::from_arboard(image),
-            Err(ImageProblem::Inconsistent { .. })
-        ));
-        let huge = arboard::ImageData {
-            width: 100_000,
-            height: 100_000,
-            bytes: Vec::new().into(),
-        };
-        assert!(matches!(
-            Rgba::from_arboard(huge),
-            Err(ImageProblem::Limit(LimitExceeded::Pixels { .. }))
         ));
     }
 }

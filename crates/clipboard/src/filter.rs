@@ -7,6 +7,7 @@
 //! owner, decides: the owner window of arboard is private, and a manager re-serving our text is
 //! still our text.
 
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 /// A 64-bit keyed hash of some content. The key is random per [`Fingerprinter`], so a peer cannot
@@ -16,28 +17,60 @@ pub(crate) struct Fingerprint(u64);
 
 pub(crate) struct Fingerprinter(RandomState);
 
+/// What a fingerprint is of; part of the hash, so equal bytes of different kinds differ.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// UTF-8 text.
+    Text,
+    /// Decoded pixels with their size.
+    Pixels,
+    /// PNG bytes as received, for images too large to decode.
+    Png,
+}
+
+/// A fingerprint fed piece by piece, as a transfer arrives; the same bytes in any split give the
+/// same result (the hasher is a streaming SipHash).
+pub(crate) struct Streaming(std::hash::DefaultHasher);
+
+impl Streaming {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+
+    pub(crate) fn finish(&self) -> Fingerprint {
+        Fingerprint(self.0.finish())
+    }
+}
+
 impl Fingerprinter {
     pub(crate) fn new() -> Self {
         Self(RandomState::new())
     }
 
-    pub(crate) fn text(&self, text: &str) -> Fingerprint {
+    pub(crate) fn streaming(&self, kind: Kind) -> Streaming {
         let mut hasher = self.0.build_hasher();
-        // A tag per kind, so a text and an image with the same bytes differ.
-        hasher.write_u8(b'T');
-        hasher.write(text.as_bytes());
-        Fingerprint(hasher.finish())
+        hasher.write_u8(match kind {
+            Kind::Text => b'T',
+            Kind::Pixels => b'I',
+            Kind::Png => b'P',
+        });
+        Streaming(hasher)
     }
 
-    /// Pixels, not PNG bytes: what `set` wrote is re-encoded by arboard and read back as pixels,
-    /// so only the pixels are the same on both paths.
+    pub(crate) fn text(&self, text: &str) -> Fingerprint {
+        let mut digest = self.streaming(Kind::Text);
+        digest.write(text.as_bytes());
+        digest.finish()
+    }
+
+    /// Pixels, not PNG bytes: what `set` wrote is re-encoded by arboard and read back as PNG from
+    /// it, so only the pixels are the same on both paths.
     pub(crate) fn image(&self, width: u32, height: u32, rgba: &[u8]) -> Fingerprint {
-        let mut hasher = self.0.build_hasher();
-        hasher.write_u8(b'I');
-        hasher.write_u32(width);
-        hasher.write_u32(height);
-        hasher.write(rgba);
-        Fingerprint(hasher.finish())
+        let mut digest = self.streaming(Kind::Pixels);
+        digest.write(&width.to_le_bytes());
+        digest.write(&height.to_le_bytes());
+        digest.write(rgba);
+        digest.finish()
     }
 }
 
@@ -56,10 +89,15 @@ pub(crate) enum Verdict {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadTicket(u64);
 
+/// The most writes remembered; only a read overlapping this many writes could miss an echo.
+const MAX_WRITES: usize = 64;
+
 #[derive(Debug, Default)]
 pub(crate) struct EchoFilter {
-    /// What `set` last wrote, until content read entirely after that write replaces it.
-    last_set: Option<Fingerprint>,
+    /// What `set` wrote, oldest first, each with the generation its write began at. A read may find
+    /// the last write begun before it started (still on the clipboard) or any begun since; older
+    /// ones were overwritten by those.
+    writes: VecDeque<(u64, Fingerprint)>,
     /// The last content reported, skipped or written.
     last_seen: Option<Fingerprint>,
     /// Moves on before and after each write, so a read that overlapped one is known as such.
@@ -69,9 +107,12 @@ pub(crate) struct EchoFilter {
 impl EchoFilter {
     /// Called before taking ownership of the clipboard with `written`.
     pub(crate) fn will_set(&mut self, written: Fingerprint) {
-        self.last_set = Some(written);
-        self.last_seen = Some(written);
         self.generation += 1;
+        if self.writes.len() == MAX_WRITES {
+            self.writes.pop_front();
+        }
+        self.writes.push_back((self.generation, written));
+        self.last_seen = Some(written);
     }
 
     /// Called once the write returned (whether it succeeded or not).
@@ -88,21 +129,30 @@ impl EchoFilter {
         ReadTicket(self.generation)
     }
 
-    /// Judges content read under `ticket`.
+    /// Judges content read under `ticket`. Reads are judged one at a time, in the order they began.
     pub(crate) fn observe(&mut self, ticket: ReadTicket, content: Fingerprint) -> Verdict {
-        if self.last_set == Some(content) {
+        // Writes older than the last one begun before this read can no longer be on the clipboard,
+        // for this read or any later one.
+        if let Some(current) = self
+            .writes
+            .iter()
+            .rposition(|&(began, _)| began <= ticket.0)
+        {
+            self.writes.drain(..current);
+        }
+        if self.writes.iter().any(|&(_, written)| written == content) {
             return Verdict::Echo;
         }
         if self.last_seen == Some(content) {
             return Verdict::Unchanged;
         }
         self.last_seen = Some(content);
-        // Once a read made entirely after our write finds other content, the write is history, and
-        // the user copying that same content later is news. A read that overlapped a write may have
-        // seen the clipboard from before it: the write's own owner change is still to come, so its
-        // echo must stay suppressed.
+        // Once a read made entirely after our writes finds other content, they are history, and
+        // the user copying that same content later is news. A read that overlapped a write may
+        // have seen the clipboard from before it: that write's own owner change is still to come,
+        // so its echo must stay suppressed.
         if ticket.0 == self.generation {
-            self.last_set = None;
+            self.writes.clear();
         }
         Verdict::New
     }
@@ -131,6 +181,12 @@ mod tests {
         assert_ne!(hasher.image(2, 1, &pixels), hasher.image(1, 2, &pixels));
         let as_text = std::str::from_utf8(&pixels).expect("ascii");
         assert_ne!(hasher.image(2, 1, &pixels), hasher.text(as_text));
+        let long = "the quick brown fox jumps over the lazy dog, twice over";
+        let mut pieces = hasher.streaming(Kind::Text);
+        for range in [0..3, 3..3, 3..20, 20..long.len()] {
+            pieces.write(&long.as_bytes()[range]);
+        }
+        assert_eq!(pieces.finish(), hasher.text(long));
         // Keys are per instance: one side's fingerprints say nothing about another's.
         assert_ne!(Fingerprinter::new().text("abc"), hasher.text("abc"));
     }
@@ -190,6 +246,39 @@ mod tests {
         filter.did_set();
         assert_eq!(filter.observe(ticket, hasher.text("old")), Verdict::New);
         assert_eq!(read(&mut filter, hasher.text("b")), Verdict::Echo);
+    }
+
+    #[test]
+    fn earlier_write_read_while_a_later_one_lands_is_an_echo() {
+        let (hasher, mut filter) = setup();
+        filter.will_set(hasher.text("first"));
+        filter.did_set();
+        // The watcher starts reading after the first write's owner change...
+        let ticket = filter.begin_read();
+        // ...a second write lands while it reads...
+        filter.will_set(hasher.text("second"));
+        filter.did_set();
+        // ...and what it read was the first write: still ours.
+        assert_eq!(filter.observe(ticket, hasher.text("first")), Verdict::Echo);
+        assert_eq!(read(&mut filter, hasher.text("second")), Verdict::Echo);
+        // Both writes are history for reads begun after them: only the last can be found again.
+        assert_eq!(read(&mut filter, hasher.text("first")), Verdict::New);
+    }
+
+    #[test]
+    fn only_so_many_writes_are_remembered() {
+        let overlapping_read = |content: &str| {
+            let (hasher, mut filter) = setup();
+            let ticket = filter.begin_read();
+            for i in 0..=MAX_WRITES {
+                filter.will_set(hasher.text(&i.to_string()));
+                filter.did_set();
+            }
+            filter.observe(ticket, hasher.text(content))
+        };
+        // The oldest write fell out; the next oldest is still known as ours.
+        assert_eq!(overlapping_read("0"), Verdict::New);
+        assert_eq!(overlapping_read("1"), Verdict::Echo);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! machine and the technician's.
 //!
 //! [`SystemClipboard::start`] watches the clipboard of the X display in `DISPLAY` and reports what
-//! is copied from then on; [`SystemClipboard::set`] puts the peer's content on it. Reading and
-//! writing go through `arboard`; changes are learnt from the X XFIXES extension's selection events
-//! (no polling of contents), with a 500 ms poll as the fallback where XFIXES is missing.
+//! is copied from then on; [`SystemClipboard::set`] puts the peer's content on it. Changes are learnt
+//! from the X XFIXES extension's selection events (no polling of contents), with a 500 ms poll as the
+//! fallback where XFIXES is missing. `arboard` writes, and serves what was written; the watcher reads
+//! over its own X connection (see `xsel.rs` for why not through arboard).
 //!
 //! Only what is copied during the session is reported, never our own writes coming back, and never
 //! content over the limits ([`MAX_TEXT_LEN`], [`MAX_PNG_LEN`], [`MAX_IMAGE_PIXELS`]). Contents never
@@ -13,20 +14,19 @@
 mod content;
 mod filter;
 mod watch;
+mod xsel;
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use thiserror::Error;
 use tracing::{debug, info, warn};
-use x11rb::connection::Connection as _;
-use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
 
 pub use content::{ClipContent, LimitExceeded, MAX_IMAGE_PIXELS, MAX_PNG_LEN, MAX_TEXT_LEN};
 
 use content::{Rgba, check_text};
-use watch::{Shared, XfixesSource};
+use watch::Shared;
+use xsel::{XClipboard, XError};
 
 /// The name of the watcher thread.
 pub const THREAD_NAME: &str = "tandem-clipboard";
@@ -53,11 +53,18 @@ pub enum Detection {
     Polling,
 }
 
+/// Why the clipboard could not be opened or written.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ClipboardError {
     #[error("cannot open the system clipboard")]
     Open { source: arboard::Error },
+    #[error("cannot connect to the X display")]
+    Display { source: x11rb::errors::ConnectError },
+    #[error("X request failed")]
+    X {
+        source: x11rb::errors::ReplyOrIdError,
+    },
     #[error("cannot write the system clipboard")]
     Write { source: arboard::Error },
     #[error("content not put on the clipboard")]
@@ -78,17 +85,18 @@ pub struct SystemClipboard {
     /// which the echo filter relies on.
     clipboard: Mutex<arboard::Clipboard>,
     shared: Arc<Shared>,
-    wake: Wake,
-    detection: Detection,
+    /// The watcher's X connection, here to wake it for stopping.
+    x: Arc<XClipboard>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// How `Drop` wakes the watcher thread.
-enum Wake {
-    /// A message to the watcher's own window ends its `wait_for_event`.
-    Xfixes(Arc<XfixesSource>),
-    /// Dropping the sender ends the poll's wait at once.
-    Polling(Option<mpsc::Sender<()>>),
+impl From<XError> for ClipboardError {
+    fn from(error: XError) -> Self {
+        match error {
+            XError::Connect(source) => Self::Display { source },
+            XError::Request(source) => Self::X { source },
+        }
+    }
 }
 
 impl SystemClipboard {
@@ -115,60 +123,43 @@ impl SystemClipboard {
         let mut on_event = on_event;
         let clipboard =
             arboard::Clipboard::new().map_err(|source| ClipboardError::Open { source })?;
-        // The watcher reads through its own handle (arboard shares one connection and serving
-        // thread between handles), so a slow read never holds up `set`.
-        let mut reader =
-            arboard::Clipboard::new().map_err(|source| ClipboardError::Open { source })?;
+        let x = Arc::new(XClipboard::open(detection == Detection::Xfixes)?);
+        if detection == Detection::Xfixes && !x.has_xfixes() {
+            warn!("the X server has no XFIXES extension; polling the clipboard instead");
+        }
         let shared = Arc::new(Shared::new());
-
-        let xfixes = match detection {
-            Detection::Xfixes => match XfixesSource::open() {
-                Ok(source) => Some(Arc::new(source)),
-                Err(error) => {
-                    warn!(%error, "no XFIXES selection events; polling the clipboard instead");
-                    None
-                }
-            },
-            Detection::Polling => None,
-        };
-
-        let spawn = std::thread::Builder::new().name(THREAD_NAME.into());
-        let (wake, detection, thread) = match xfixes {
-            Some(source) => {
-                let (thread_source, thread_shared) = (source.clone(), shared.clone());
-                let thread = spawn.spawn(move || {
-                    watch::run_xfixes(&thread_source, &thread_shared, reader, &mut on_event);
+        if !x.has_xfixes() {
+            // Polling cannot tell a change from what was there: take the current content as the
+            // starting point, here, so nothing copied after `start` returns is taken for it.
+            watch::mark_current_as_seen(&x, &shared)?;
+        }
+        let thread = {
+            let (x, shared) = (x.clone(), shared.clone());
+            std::thread::Builder::new()
+                .name(THREAD_NAME.into())
+                .spawn(move || {
+                    watch::run(&x, &shared, &mut on_event);
                     debug!("clipboard watcher stopped");
-                });
-                (Wake::Xfixes(source), Detection::Xfixes, thread)
-            }
-            None => {
-                // Polling cannot tell a change from what was there: take the current content as
-                // the starting point, here, so nothing copied after `start` returns is taken for it.
-                watch::mark_current_as_seen(&shared, &mut reader);
-                let (stop, stopped) = mpsc::channel();
-                let thread_shared = shared.clone();
-                let thread = spawn.spawn(move || {
-                    watch::run_polling(&thread_shared, reader, &stopped, &mut on_event);
-                    debug!("clipboard watcher stopped");
-                });
-                (Wake::Polling(Some(stop)), Detection::Polling, thread)
-            }
+                })
+                .map_err(|source| ClipboardError::Spawn { source })?
         };
-        let thread = thread.map_err(|source| ClipboardError::Spawn { source })?;
-        info!(?detection, "watching the clipboard");
-        Ok(Self {
+        let clipboard = Self {
             clipboard: Mutex::new(clipboard),
             shared,
-            wake,
-            detection,
+            x,
             thread: Some(thread),
-        })
+        };
+        info!(detection = ?clipboard.detection(), "watching the clipboard");
+        Ok(clipboard)
     }
 
     /// How changes are noticed: [`Detection::Polling`] if XFIXES was asked for but is missing.
     pub fn detection(&self) -> Detection {
-        self.detection
+        if self.x.has_xfixes() {
+            Detection::Xfixes
+        } else {
+            Detection::Polling
+        }
     }
 
     /// Puts `content` on the system clipboard, where it stays pasteable while `self` lives (or until
@@ -227,17 +218,7 @@ impl Drop for SystemClipboard {
         self.shared
             .stop
             .store(true, std::sync::atomic::Ordering::Release);
-        match &mut self.wake {
-            Wake::Xfixes(source) => {
-                let message = ClientMessageEvent::new(32, source.window, 0u32, [0u32; 5]);
-                // If the connection is broken the watcher's wait fails too, and it returns.
-                let _ = source
-                    .conn
-                    .send_event(false, source.window, EventMask::NO_EVENT, message);
-                let _ = source.conn.flush();
-            }
-            Wake::Polling(stop) => drop(stop.take()),
-        }
+        self.x.wake();
         if let Some(thread) = self.thread.take() {
             // The callback itself may drop us; a thread cannot wait for itself, and it stops at
             // its next check of `stop`.
@@ -245,5 +226,14 @@ impl Drop for SystemClipboard {
                 let _ = thread.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn system_clipboard_can_move_to_and_be_shared_with_other_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::SystemClipboard>();
     }
 }

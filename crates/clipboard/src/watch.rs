@@ -1,38 +1,30 @@
-//! The watcher thread: learns that the clipboard changed (XFIXES selection events, or the polling
-//! fallback), reads the new content through arboard, and hands what is news to the callback.
+//! The watcher thread: learns that the clipboard changed (XFIXES owner changes, or the polling
+//! fallback), reads the new content, and hands what is news to the callback.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use thiserror::Error;
 use tracing::{debug, warn};
-use x11rb::connection::{Connection, RequestConnection as _};
-use x11rb::errors::{ConnectError, ReplyOrIdError};
-use x11rb::protocol::Event;
-use x11rb::protocol::xfixes::{self, ConnectionExt as _, SelectionEventMask};
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, Window, WindowClass};
-use x11rb::rust_connection::RustConnection;
 
 use crate::ClipEvent;
-use crate::content::{ClipContent, ImageProblem, LimitExceeded, Rgba, check_text};
-use crate::filter::{EchoFilter, Fingerprint, Fingerprinter, ReadTicket, Verdict};
+use crate::content::{ClipContent, ImageProblem, LimitExceeded, Rgba};
+use crate::filter::{EchoFilter, Fingerprint, Fingerprinter, Kind, ReadTicket, Verdict};
+use crate::xsel::{Found, Inbox, Outcome, ReadError, XClipboard, XError};
 
 /// How often the fallback reads the clipboard.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Reads after an owner change; a failed one is tried again after [`RETRY_DELAY`].
+/// Reads of one change: a refused conversion or a stalled transfer is asked for again after
+/// `RETRY_DELAY` times the attempt number (right after an owner change, an owner may not serve
+/// yet).
 const READ_ATTEMPTS: u32 = 3;
 const RETRY_DELAY: Duration = Duration::from_millis(50);
-/// An attempt that took this long ran into arboard's 4 s wait for an owner that does not answer;
-/// asking that owner again would only keep the watcher from newer changes.
-const SLOW_ATTEMPT: Duration = Duration::from_secs(2);
 
 /// What the watcher thread and [`crate::SystemClipboard`] share.
 pub(crate) struct Shared {
     pub(crate) hasher: Fingerprinter,
-    pub(crate) filter: Mutex<EchoFilter>,
+    filter: Mutex<EchoFilter>,
     /// Set by `Drop` before it wakes the thread.
     pub(crate) stop: AtomicBool,
 }
@@ -46,7 +38,7 @@ impl Shared {
         }
     }
 
-    pub(crate) fn filter(&self) -> std::sync::MutexGuard<'_, EchoFilter> {
+    pub(crate) fn filter(&self) -> MutexGuard<'_, EchoFilter> {
         // The filter holds plain values that stay consistent whatever panicked: keep using it.
         self.filter.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -56,182 +48,151 @@ impl Shared {
     }
 }
 
-/// Why XFIXES change detection could not be set up (the caller then polls).
-#[derive(Debug, Error)]
-pub(crate) enum XfixesUnavailable {
-    #[error("cannot connect to the X display")]
-    Connect(#[from] ConnectError),
-    #[error("X request failed")]
-    X(#[from] ReplyOrIdError),
-    #[error("the X server has no XFIXES extension")]
-    NoExtension,
-}
-
-/// An X connection whose window receives the CLIPBOARD's owner changes.
-pub(crate) struct XfixesSource {
-    pub(crate) conn: RustConnection,
-    /// Our own invisible window: XFIXES events are selected on it, and a message to it wakes the
-    /// thread to stop.
-    pub(crate) window: Window,
-}
-
-impl XfixesSource {
-    /// Selects CLIPBOARD owner changes; they are reported from the moment this returns.
-    pub(crate) fn open() -> Result<Self, XfixesUnavailable> {
-        let (conn, screen) = x11rb::connect(None)?;
-        if conn
-            .extension_information(xfixes::X11_EXTENSION_NAME)
-            .map_err(ReplyOrIdError::from)?
-            .is_none()
-        {
-            return Err(XfixesUnavailable::NoExtension);
-        }
-        // The version must be negotiated before any other XFIXES request; selection events need 1.0.
-        conn.xfixes_query_version(5, 0)
-            .map_err(ReplyOrIdError::from)?
-            .reply()
-            .map_err(ReplyOrIdError::from)?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .map(|s| s.root)
-            .ok_or(XfixesUnavailable::NoExtension)?;
-        let clipboard = conn
-            .intern_atom(false, b"CLIPBOARD")
-            .map_err(ReplyOrIdError::from)?
-            .reply()
-            .map_err(ReplyOrIdError::from)?
-            .atom;
-        let window = conn.generate_id()?;
-        conn.create_window(
-            0,
-            window,
-            root,
-            0,
-            0,
-            1,
-            1,
-            0,
-            WindowClass::INPUT_ONLY,
-            0,
-            &CreateWindowAux::new(),
-        )
-        .map_err(ReplyOrIdError::from)?;
-        conn.xfixes_select_selection_input(
-            window,
-            clipboard,
-            SelectionEventMask::SET_SELECTION_OWNER
-                | SelectionEventMask::SELECTION_WINDOW_DESTROY
-                | SelectionEventMask::SELECTION_CLIENT_CLOSE,
-        )
-        .map_err(ReplyOrIdError::from)?;
-        // A round trip: the selection is in force (or its error known) before `start` returns, so
-        // every change after that is seen, and none before it.
-        conn.get_input_focus()
-            .map_err(ReplyOrIdError::from)?
-            .reply()
-            .map_err(ReplyOrIdError::from)?;
-        Ok(Self { conn, window })
-    }
-}
-
-/// The watcher loop over XFIXES events. Returns when asked to stop or when the X connection fails.
-pub(crate) fn run_xfixes(
-    source: &XfixesSource,
-    shared: &Shared,
-    mut clipboard: arboard::Clipboard,
-    on_event: &mut dyn FnMut(ClipEvent),
-) {
-    let conn = &source.conn;
+/// The watcher loop. Returns when asked to stop or when the X connection fails.
+pub(crate) fn run(x: &XClipboard, shared: &Shared, on_event: &mut dyn FnMut(ClipEvent)) {
+    let mut inbox = Inbox::default();
+    let mut next_poll = Instant::now() + POLL_INTERVAL;
     loop {
-        let first = match conn.wait_for_event() {
-            Ok(event) => event,
-            Err(error) => {
+        // With XFIXES, sleep until the server reports something; polling wakes for its next turn.
+        let deadline = (!x.has_xfixes()).then_some(next_poll);
+        if let Err(error) = x.wait(deadline, &mut inbox) {
+            warn!(%error, "lost the X connection; clipboard changes are no longer watched");
+            return;
+        }
+        if inbox.stop || shared.stopping() {
+            return;
+        }
+        if x.has_xfixes() {
+            match inbox.owner_changed.take() {
+                None => continue,
+                // The owner quit or gave the clipboard up: it is empty, nothing to sync.
+                Some(x11rb::NONE) => {
+                    debug!("clipboard has no owner now");
+                    continue;
+                }
+                Some(_) => {}
+            }
+        } else {
+            if Instant::now() < next_poll {
+                continue;
+            }
+            next_poll = Instant::now() + POLL_INTERVAL;
+        }
+        match read_change(x, shared, &mut inbox) {
+            Ok(Some(event)) => on_event(event),
+            Ok(None) => {}
+            Err(ReadError::Stopped) => return,
+            Err(ReadError::X(error)) => {
                 warn!(%error, "lost the X connection; clipboard changes are no longer watched");
                 return;
             }
-        };
-        // Take every event already queued: only the latest owner matters, since a read always
-        // gets the current content. Several quick changes cost one read.
-        let mut owner = None;
-        let mut next = Some(first);
-        while let Some(event) = next {
-            if let Event::XfixesSelectionNotify(notify) = event {
-                owner = Some(notify.owner);
-            }
-            // A failure here shows again at the next `wait_for_event`.
-            next = conn.poll_for_event().ok().flatten();
-        }
-        // The stop message itself needs no handling beyond this check.
-        if shared.stopping() {
-            return;
-        }
-        match owner {
-            None => {}
-            // The owner quit or gave the selection up: the clipboard is empty, nothing to sync.
-            Some(x11rb::NONE) => debug!("clipboard has no owner now"),
-            Some(_) => {
-                if let Some(event) = read_change(shared, &mut clipboard, READ_ATTEMPTS) {
-                    on_event(event);
-                }
-            }
-        }
-    }
-}
-
-/// The fallback when XFIXES is unavailable: reads the clipboard every [`POLL_INTERVAL`] and compares
-/// fingerprints. Returns when `stop` disconnects (or receives).
-pub(crate) fn run_polling(
-    shared: &Shared,
-    mut clipboard: arboard::Clipboard,
-    stop: &Receiver<()>,
-    on_event: &mut dyn FnMut(ClipEvent),
-) {
-    loop {
-        match stop.recv_timeout(POLL_INTERVAL) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
-        // One attempt: the next poll is the retry.
-        if let Some(event) = read_change(shared, &mut clipboard, 1) {
-            on_event(event);
         }
     }
 }
 
 /// Marks the clipboard's current content as seen, so the polling fallback does not report what was
 /// there before `start`.
-pub(crate) fn mark_current_as_seen(shared: &Shared, clipboard: &mut arboard::Clipboard) {
-    if let Some((fingerprint, _)) = read(clipboard, READ_ATTEMPTS, shared) {
-        shared.filter().seen(fingerprint);
+pub(crate) fn mark_current_as_seen(x: &XClipboard, shared: &Shared) -> Result<(), XError> {
+    let mut inbox = Inbox::default();
+    match read(x, shared, &mut inbox) {
+        Ok(Some((fingerprint, _))) => shared.filter().seen(fingerprint),
+        // Nothing can ask to stop before the thread exists.
+        Ok(None) | Err(ReadError::Stopped) => {}
+        Err(ReadError::X(error)) => return Err(error),
     }
-}
-
-/// What one read of the clipboard found.
-enum Read {
-    Text(String),
-    Image(Rgba),
-    /// An image over the pixel limit, not kept.
-    Refused(LimitExceeded),
+    Ok(())
 }
 
 /// Reads the current content and turns it into an event if it is news.
 fn read_change(
+    x: &XClipboard,
     shared: &Shared,
-    clipboard: &mut arboard::Clipboard,
-    attempts: u32,
-) -> Option<ClipEvent> {
+    inbox: &mut Inbox,
+) -> Result<Option<ClipEvent>, ReadError> {
     let ticket = shared.filter().begin_read();
-    let (fingerprint, content) = read(clipboard, attempts, shared)?;
-    judge(shared, ticket, fingerprint, content)
+    let Some((fingerprint, content)) = read(x, shared, inbox)? else {
+        return Ok(None);
+    };
+    Ok(judge(shared, ticket, fingerprint, content))
+}
+
+/// What a read found, checked against the limits.
+enum Content {
+    Text(String),
+    Image(Rgba),
+    Over(LimitExceeded),
+    /// Not usable (an undecodable PNG): seen, but nothing to report.
+    Unusable,
+}
+
+/// Reads the clipboard and fingerprints what it holds; `None` when it holds nothing we sync or
+/// cannot be read.
+fn read(
+    x: &XClipboard,
+    shared: &Shared,
+    inbox: &mut Inbox,
+) -> Result<Option<(Fingerprint, Content)>, ReadError> {
+    // The polling fallback has no owner reports: an empty clipboard costs one round trip.
+    if !x.has_xfixes() && x.owner()? == x11rb::NONE {
+        return Ok(None);
+    }
+    for attempt in 1..=READ_ATTEMPTS {
+        match x.read(&shared.hasher, inbox)? {
+            Outcome::Found(found) => return Ok(Some(examine(&shared.hasher, found))),
+            Outcome::Nothing => {
+                debug!("clipboard holds neither text nor a PNG image");
+                return Ok(None);
+            }
+            Outcome::NoAnswer => {
+                debug!("clipboard owner does not answer; change not read");
+                return Ok(None);
+            }
+            Outcome::Failed => debug!(attempt, "clipboard not read"),
+        }
+        // A newer change makes this one moot: its own read follows.
+        if attempt == READ_ATTEMPTS || inbox.owner_changed.is_some() {
+            break;
+        }
+        // Waits on the connection, not a sleep: the stop message still ends it at once.
+        x.wait(Some(Instant::now() + RETRY_DELAY * attempt), inbox)?;
+        if inbox.stop || shared.stopping() {
+            return Err(ReadError::Stopped);
+        }
+    }
+    Ok(None)
+}
+
+/// Fingerprints what was found and checks it against the limits, decoding an image.
+fn examine(hasher: &Fingerprinter, found: Found) -> (Fingerprint, Content) {
+    match found {
+        Found::Text(text) => (hasher.text(&text), Content::Text(text)),
+        Found::Over(limit, fingerprint) => (fingerprint, Content::Over(limit)),
+        Found::Png(png) => match Rgba::from_png(&png) {
+            Ok(image) => (
+                hasher.image(image.width, image.height, &image.pixels),
+                Content::Image(image),
+            ),
+            Err(error) => {
+                let mut digest = hasher.streaming(Kind::Png);
+                digest.write(&png);
+                let content = match error {
+                    crate::ClipboardError::TooLarge { source } => Content::Over(source),
+                    error => {
+                        warn!(%error, len = png.len(), "clipboard image unusable; not synced");
+                        Content::Unusable
+                    }
+                };
+                (digest.finish(), content)
+            }
+        },
+    }
 }
 
 fn judge(
     shared: &Shared,
     ticket: ReadTicket,
     fingerprint: Fingerprint,
-    content: Read,
+    content: Content,
 ) -> Option<ClipEvent> {
     match shared.filter().observe(ticket, fingerprint) {
         Verdict::New => {}
@@ -245,14 +206,12 @@ fn judge(
         }
     }
     match content {
-        Read::Text(text) => match check_text(text.len()) {
-            Ok(()) => {
-                debug!(len = text.len(), "clipboard text changed");
-                Some(ClipEvent::Changed(ClipContent::Text(text)))
-            }
-            Err(limit) => Some(refused(limit)),
-        },
-        Read::Image(image) => match image.to_png() {
+        Content::Text(text) => {
+            debug!(len = text.len(), "clipboard text changed");
+            Some(ClipEvent::Changed(ClipContent::Text(text)))
+        }
+        // Encoded again: strips whatever metadata the owner's PNG carried, and bounds the output.
+        Content::Image(image) => match image.to_png() {
             Ok(png) => {
                 debug!(
                     width = image.width,
@@ -268,7 +227,8 @@ fn judge(
                 None
             }
         },
-        Read::Refused(limit) => Some(refused(limit)),
+        Content::Over(limit) => Some(refused(limit)),
+        Content::Unusable => None,
     }
 }
 
@@ -276,66 +236,4 @@ fn refused(limit: LimitExceeded) -> ClipEvent {
     // The limit's message has sizes only.
     warn!(%limit, "clipboard content not synced");
     ClipEvent::Skipped(limit)
-}
-
-/// Reads the clipboard, text first, then an image, and fingerprints what it found; `None` when it
-/// holds neither (or cannot be read).
-fn read(
-    clipboard: &mut arboard::Clipboard,
-    attempts: u32,
-    shared: &Shared,
-) -> Option<(Fingerprint, Read)> {
-    for attempt in 1..=attempts {
-        let started = Instant::now();
-        match read_once(clipboard, &shared.hasher) {
-            Ok(Some(read)) => return Some(read),
-            Ok(None) => debug!(
-                attempt,
-                "clipboard holds neither text nor an image we can read"
-            ),
-            Err(error) => debug!(attempt, %error, "cannot read the clipboard"),
-        }
-        // Right after an owner change the owner may not serve yet, and a large transfer can stall
-        // past arboard's short wait between INCR chunks: both pass if asked again. Only an owner
-        // that never answers is not asked again.
-        if attempt == attempts || shared.stopping() || started.elapsed() >= SLOW_ATTEMPT {
-            break;
-        }
-        std::thread::sleep(RETRY_DELAY * attempt);
-    }
-    debug!("clipboard change not read; not reported");
-    None
-}
-
-fn read_once(
-    clipboard: &mut arboard::Clipboard,
-    hasher: &Fingerprinter,
-) -> Result<Option<(Fingerprint, Read)>, arboard::Error> {
-    match clipboard.get_text() {
-        Ok(text) => return Ok(Some((hasher.text(&text), Read::Text(text)))),
-        // Not text (or no owner): maybe an image.
-        Err(arboard::Error::ContentNotAvailable) => {}
-        Err(error) => return Err(error),
-    }
-    match clipboard.get_image() {
-        Ok(image) => {
-            // Fingerprinted as read, before the checks, so an image over the limits is refused
-            // once, not at every poll.
-            let fingerprint = hasher.image(
-                u32::try_from(image.width).unwrap_or(u32::MAX),
-                u32::try_from(image.height).unwrap_or(u32::MAX),
-                &image.bytes,
-            );
-            match Rgba::from_arboard(image) {
-                Ok(image) => Ok(Some((fingerprint, Read::Image(image)))),
-                Err(ImageProblem::Limit(limit)) => Ok(Some((fingerprint, Read::Refused(limit)))),
-                Err(error) => {
-                    warn!(%error, "clipboard image unusable; not synced");
-                    Ok(None)
-                }
-            }
-        }
-        Err(arboard::Error::ContentNotAvailable) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
