@@ -441,7 +441,9 @@ fn a_second_session_never_sees_the_first_sessions_clipboard() {
         Some(display_b.name()),
         &[],
     );
+    // User 2 copies first (it reaches the technician: that is their session), and it settles.
     copy(display_a2.name(), "UTF8_STRING", b"user 2's own clipboard");
+    wait_clipboard(display_b.name(), "user 2's own clipboard");
 
     // User 1 copies: it reaches the technician's clipboard through session 1 ...
     copy(display_a1.name(), "UTF8_STRING", b"user 1's secret");

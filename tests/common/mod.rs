@@ -31,7 +31,11 @@ impl Proc {
         let mut command = Command::new(TANDEM);
         command
             .args(args)
-            .env("RUST_LOG", "info")
+            // TANDEM_TEST_LOG=debug to see more when a test fails.
+            .env(
+                "RUST_LOG",
+                std::env::var("TANDEM_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

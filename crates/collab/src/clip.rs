@@ -5,7 +5,8 @@
 //! desktop. When session A puts its user's clipboard on the technician's clipboard, session B's
 //! watcher sees a change too; were it to send it, user A's clipboard would reach user B. So each
 //! session records a fingerprint of every content it puts on the clipboard in a per-user folder,
-//! and a session never sends a content another live session put there.
+//! and a session never sends a content another live session put there. The folder is per user and
+//! per display: a clipboard belongs to one display.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,7 +118,7 @@ impl ClipboardBridge {
     ) -> Option<Notice> {
         match work {
             ClipWork::Changed(content) => {
-                if self.origins.from_another_session(&content) {
+                if self.origins.set_by_another_session(&content) {
                     debug!("clipboard set by another Tandem session: not sent");
                     return None;
                 }
@@ -180,7 +181,14 @@ impl Origins {
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
         let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        let dir = base.join(format!("tandem-clipboard-{user}"));
+        // One clipboard per display: sessions on other displays of this machine (a test, a second
+        // seat) have clipboards of their own and must not count.
+        let display: String = std::env::var("DISPLAY")
+            .unwrap_or_default()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let dir = base.join(format!("tandem-clipboard-{user}-{display}"));
         let made = {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
@@ -215,7 +223,7 @@ impl Origins {
     }
 
     /// Whether another live process put this content on the clipboard.
-    fn from_another_session(&self, content: &ClipContent) -> bool {
+    fn set_by_another_session(&self, content: &ClipContent) -> bool {
         let Some(path) = self.path(content) else {
             return false;
         };
