@@ -18,6 +18,8 @@ mod clip;
 mod incoming;
 mod outgoing;
 mod progress;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -412,23 +414,8 @@ impl Collab {
             return;
         }
         offer.answered = true;
-        let transfer = TransferId {
-            way: Way::Incoming,
-            id,
-        };
         if !accept {
-            let name = offer.name.clone();
-            self.incoming.remove(&id);
-            let _ = machine.send_file_control(Control::FileAnswer {
-                id,
-                accept: false,
-                resume_from: Vec::new(),
-            });
-            self.notice(Notice::FileFailed {
-                transfer,
-                name,
-                reason: "You refused the files.".into(),
-            });
+            self.refuse_incoming(machine, id, "You refused the files.");
             return;
         }
         let downloads = match Downloads::open(self.config.downloads.clone()) {
@@ -452,9 +439,13 @@ impl Collab {
     }
 
     fn refuse_incoming(&mut self, machine: &mut impl Machine, id: u32, reason: &str) {
-        let Some(offer) = self.incoming.remove(&id) else {
-            return;
-        };
+        if let Some(offer) = self.incoming.remove(&id) {
+            self.refuse_offer(machine, id, offer.name, reason);
+        }
+    }
+
+    /// Answers the peer's offer `id` with no, and tells the user why.
+    fn refuse_offer(&mut self, machine: &mut impl Machine, id: u32, name: String, reason: &str) {
         let _ = machine.send_file_control(Control::FileAnswer {
             id,
             accept: false,
@@ -465,7 +456,7 @@ impl Collab {
                 way: Way::Incoming,
                 id,
             },
-            name: offer.name,
+            name,
             reason: reason.to_owned(),
         });
     }
@@ -598,16 +589,8 @@ impl Collab {
             return;
         }
         if self.incoming.len() >= MAX_OPEN_OFFERS {
-            let _ = machine.send_file_control(Control::FileAnswer {
-                id,
-                accept: false,
-                resume_from: Vec::new(),
-            });
-            self.notice(Notice::FileFailed {
-                transfer,
-                name: shown,
-                reason: format!("Refused: {MAX_OPEN_OFFERS} transfers are already open."),
-            });
+            let reason = format!("Refused: {MAX_OPEN_OFFERS} transfers are already open.");
+            self.refuse_offer(machine, id, shown, &reason);
             return;
         }
         let metas: Vec<tandem_files::EntryMeta> = entries
@@ -619,22 +602,13 @@ impl Collab {
             })
             .collect();
         let total = match tandem_files::validate_offer(&metas) {
+            Ok(_) if entries.is_empty() => {
+                self.refuse_offer(machine, id, shown, "Refused: the offer lists no file.");
+                return;
+            }
             Ok(total) => total,
             Err(e) => {
-                let reason = format!("Refused: {e}");
-                self.incoming.insert(
-                    id,
-                    IncomingOffer {
-                        name: shown,
-                        entries: Vec::new(),
-                        total: 0,
-                        chunks: None,
-                        cancel: Arc::new(AtomicBool::new(false)),
-                        progress: progress::Rate::default(),
-                        answered: true,
-                    },
-                );
-                self.refuse_incoming(machine, id, &reason);
+                self.refuse_offer(machine, id, shown, &format!("Refused: {e}"));
                 return;
             }
         };
