@@ -7,10 +7,12 @@ on B shows a changed pixel where the xterm's text is. That is capture + encode +
 upload + present; the input path (viewer -> host injection, a few ms) is not included.
 
 A benchmark, not a test: it prints p50/p95, the CPU each process used while probing, and first
-the CPU each used over a still screen (--still seconds). Needs python-xlib
-(`pip install python-xlib`), xterm, xdotool, Xvfb.
+the CPU each used over a still screen (--still seconds). With --transfer SIZE, the user sends the
+technician a file of SIZE bytes over and over while probing (on the same path as the screen), to
+show a large transfer does not hold up the picture. Needs python-xlib (`pip install python-xlib`),
+xterm, xdotool, Xvfb.
 
-    scripts/latency_probe.py target/release/tandem [--probes 40] [--json]
+    scripts/latency_probe.py target/release/tandem [--probes 40] [--transfer 1G] [--json]
 """
 
 import argparse
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from Xlib import X, display as xdisplay
@@ -60,6 +63,8 @@ def main():
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument("--still", type=float, default=10.0,
                         help="seconds of a still screen to measure CPU over first (0: skip)")
+    parser.add_argument("--transfer", default=None,
+                        help="bytes the user keeps sending the technician while probing (e.g. 1G)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -86,14 +91,15 @@ def main():
         flags = ["--relay", listening["addr"], "--fingerprint", listening["fingerprint"]]
         share = subprocess.Popen(
             [args.tandem, "share", *flags, "--json", "--no-window", "--auto-accept", "view",
-             "--fps", "60"],
+             "--fps", "60", "--downloads", os.path.join(data, "user")],
             env=env_a, stdout=subprocess.PIPE, stdin=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True,
         )
         procs.append(share)
         code = wait_event(share, "code_issued")["code"]
         join = subprocess.Popen(
-            [args.tandem, "join", code, *flags, "--json", "--name", "probe"],
+            [args.tandem, "join", code, *flags, "--json", "--name", "probe", "--accept-files",
+             "--downloads", os.path.join(data, "tech")],
             env=env_b, stdout=subprocess.PIPE, stdin=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True,
         )
@@ -132,6 +138,33 @@ def main():
             dt = time.time() - t
             still = {p: round(100 * (cpu_seconds(proc.pid) - before[p]) / dt, 1)
                      for p, proc in measured}
+        transferred = {"files": 0}
+        if args.transfer:
+            units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+            size = args.transfer
+            size = int(float(size[:-1]) * units[size[-1].upper()]) if size[-1].upper() in units \
+                else int(size)
+            payload = os.path.join(data, "payload.bin")
+            with open(payload, "wb") as f:
+                block = os.urandom(1 << 20)
+                for i in range(0, size, len(block)):
+                    f.write(block[: min(len(block), size - i)])
+
+            def keep_sending():
+                # The technician's side reports each file done; send the next one then.
+                share.stdin.write(f"send {payload}\n")
+                share.stdin.flush()
+                for event in events(join):
+                    if event.get("event") == "file_done":
+                        transferred["files"] += 1
+                        for f in os.listdir(os.path.join(data, "tech")):
+                            if f.startswith("payload"):
+                                os.remove(os.path.join(data, "tech", f))
+                        share.stdin.write(f"send {payload}\n")
+                        share.stdin.flush()
+
+            threading.Thread(target=keep_sending, daemon=True).start()
+            time.sleep(1)  # the transfer is under way before the first probe
         cpu_before = {p: cpu_seconds(proc.pid) for p, proc in measured}
         started = time.time()
         latencies = []
@@ -158,11 +191,14 @@ def main():
             "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
             "cpu_pct": cpu,
             "still_cpu_pct": still,
+            "files_transferred_while_probing": transferred["files"] if args.transfer else None,
         }
         print(json.dumps(result) if args.json else
               f"change -> viewer pixel: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms "
               f"({len(latencies)}/{args.probes} seen); CPU % of a core while probing: {cpu}, "
-              f"on a still screen: {still}")
+              f"on a still screen: {still}"
+              + (f"; files of {args.transfer} sent meanwhile: {transferred['files']}"
+                 if args.transfer else ""))
     finally:
         for proc in reversed(procs):
             proc.kill()

@@ -88,6 +88,7 @@ async fn copy(
     tap: StreamTap,
     cancel: &CancellationToken,
 ) {
+    let mut first = true;
     loop {
         let read = tokio::select! {
             biased;
@@ -110,6 +111,15 @@ async fn copy(
             Ok(Some(mut chunk)) => {
                 if !tap.apply(&mut chunk) {
                     continue;
+                }
+                if std::mem::take(&mut first)
+                    && chunk.offset == 0
+                    && chunk.bytes.first() == Some(&(tandem_proto::StreamKind::Bulk as u8))
+                {
+                    // A bulk stream (file data) yields to the session's other streams on this
+                    // link too, as it does on the sender's. The kind byte is plaintext by design
+                    // (PROTOCOL.md §1); it says nothing about the content.
+                    let _ = send.set_priority(-1);
                 }
                 let len = chunk.bytes.len() as u64;
                 let written = tokio::select! {

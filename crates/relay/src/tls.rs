@@ -29,9 +29,13 @@ const CLIENT_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const CLIENT_RECEIVE_WINDOW: u32 = 32 * 1024 * 1024;
 /// Per-connection send buffer at a client.
 const CLIENT_SEND_WINDOW: u64 = 32 * 1024 * 1024;
-/// Per-stream and per-connection receive window at the relay: what one client can make the relay
-/// hold when its peer does not read. 2 MiB keeps a link of 2 MiB / RTT (40 MB/s at 50 ms) busy.
+/// Per-connection receive window at the relay: what one client can make the relay hold when its
+/// peer does not read. 2 MiB keeps a link of 2 MiB / RTT (40 MB/s at 50 ms) busy.
 pub const RELAY_RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
+/// Per-stream receive window at the relay: half the connection's, so one stream whose receiver
+/// paused (a file transfer to a slow disk) can never take the whole window and stall the screen and
+/// the input on the same connection.
+pub const RELAY_STREAM_WINDOW: u32 = RELAY_RECEIVE_WINDOW / 2;
 /// Per-connection send buffer at the relay: what the relay holds for a client that does not
 /// acknowledge. With the receive window, a connection pins at most [`RELAY_CONNECTION_BUDGET`].
 pub const RELAY_SEND_WINDOW: u64 = 2 * 1024 * 1024;
@@ -350,7 +354,7 @@ pub(crate) fn server_config(identity: Identity) -> Result<quinn::ServerConfig, T
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(Arc::new(transport_config(
-        RELAY_RECEIVE_WINDOW,
+        RELAY_STREAM_WINDOW,
         RELAY_RECEIVE_WINDOW,
         RELAY_SEND_WINDOW,
     )));
