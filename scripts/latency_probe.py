@@ -7,9 +7,9 @@ on B shows a changed pixel where the xterm's text is. That is capture + encode +
 upload + present; the input path (viewer -> host injection, a few ms) is not included.
 
 A benchmark, not a test: it prints p50/p95, the CPU each process used while probing, and first
-the CPU each used over a still screen (--still seconds). With --transfer SIZE, the user sends the
-technician a file of SIZE bytes over and over while probing (on the same path as the screen), to
-show a large transfer does not hold up the picture. Needs python-xlib (`pip install python-xlib`),
+the CPU each used over a still screen (--still seconds). With --transfer SIZE, the user (or with
+--transfer-from technician, the technician) sends a file of SIZE bytes over and over while probing,
+to show what a large transfer does to the picture. Needs python-xlib (`pip install python-xlib`),
 xterm, xdotool, Xvfb.
 
     scripts/latency_probe.py target/release/tandem [--probes 40] [--transfer 1G] [--json]
@@ -65,6 +65,8 @@ def main():
                         help="seconds of a still screen to measure CPU over first (0: skip)")
     parser.add_argument("--transfer", default=None,
                         help="bytes the user keeps sending the technician while probing (e.g. 1G)")
+    parser.add_argument("--transfer-from", choices=["user", "technician"], default="user",
+                        help="who sends: the user (the screen's path) or the technician")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -91,7 +93,7 @@ def main():
         flags = ["--relay", listening["addr"], "--fingerprint", listening["fingerprint"]]
         share = subprocess.Popen(
             [args.tandem, "share", *flags, "--json", "--no-window", "--auto-accept", "view",
-             "--fps", "60", "--downloads", os.path.join(data, "user")],
+             "--fps", "60", "--accept-files", "--downloads", os.path.join(data, "user")],
             env=env_a, stdout=subprocess.PIPE, stdin=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True,
         )
@@ -150,18 +152,21 @@ def main():
                 for i in range(0, size, len(block)):
                     f.write(block[: min(len(block), size - i)])
 
+            sender, receiver, inbox = (share, join, "tech") if args.transfer_from == "user" \
+                else (join, share, "user")
+
             def keep_sending():
-                # The technician's side reports each file done; send the next one then.
-                share.stdin.write(f"send {payload}\n")
-                share.stdin.flush()
-                for event in events(join):
+                # The receiving side reports each file done; send the next one then.
+                sender.stdin.write(f"send {payload}\n")
+                sender.stdin.flush()
+                for event in events(receiver):
                     if event.get("event") == "file_done":
                         transferred["files"] += 1
-                        for f in os.listdir(os.path.join(data, "tech")):
+                        for f in os.listdir(os.path.join(data, inbox)):
                             if f.startswith("payload"):
-                                os.remove(os.path.join(data, "tech", f))
-                        share.stdin.write(f"send {payload}\n")
-                        share.stdin.flush()
+                                os.remove(os.path.join(data, inbox, f))
+                        sender.stdin.write(f"send {payload}\n")
+                        sender.stdin.flush()
 
             threading.Thread(target=keep_sending, daemon=True).start()
             time.sleep(1)  # the transfer is under way before the first probe
