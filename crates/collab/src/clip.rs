@@ -117,7 +117,7 @@ impl ClipboardBridge {
     ) -> Option<Notice> {
         match work {
             ClipWork::Changed(content) => {
-                if self.origins.from_another_session(&content) {
+                if self.origins.is_from_another_session(&content) {
                     debug!("clipboard set by another Tandem session: not sent");
                     return None;
                 }
@@ -215,7 +215,7 @@ impl Origins {
     }
 
     /// Whether another live process put this content on the clipboard.
-    fn from_another_session(&self, content: &ClipContent) -> bool {
+    fn is_from_another_session(&self, content: &ClipContent) -> bool {
         let Some(path) = self.path(content) else {
             return false;
         };
