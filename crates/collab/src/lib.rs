@@ -18,6 +18,7 @@ mod clip;
 mod incoming;
 mod outgoing;
 mod progress;
+mod units;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,6 +35,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 pub use tandem_files::Downloads;
+pub use units::{human_bytes, human_secs};
 
 /// How one side runs the tools.
 #[derive(Debug, Clone)]
