@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::json;
-use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way};
+use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way, human_bytes};
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
 use tandem_proto::text::for_display;
@@ -100,22 +100,6 @@ fn format_name(format: ClipFormat) -> &'static str {
     match format {
         ClipFormat::Text => "text",
         ClipFormat::Png => "image",
-    }
-}
-
-/// `1.5 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -345,6 +329,5 @@ mod tests {
         );
         assert_eq!(parse_command("send"), None);
         assert_eq!(parse_command("cancel 2"), None);
-        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

@@ -88,6 +88,8 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         spawn_stdin_commands(pending.clone(), offers.clone(), command_tx.clone());
     }
     let (window_tx, window_rx) = std::sync::mpsc::channel();
+    // The window repaints when something happens, not on a timer: each event forwarded wakes it.
+    let (window_slot, wake_window) = tandem_host::window::repaint_slot();
     let printer_pending = pending.clone();
     let printer_offers = offers.clone();
     let printer = runtime.spawn(async move {
@@ -97,6 +99,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
                 printer_offers.track(notice);
                 notices.print(&out, notice, "The technician", !window);
                 let _ = window_tx.send(event);
+                wake_window();
                 continue;
             }
             // Record the question before printing it: an answer typed (or scripted) as soon as it
@@ -112,6 +115,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
             }
             print_event(&out, &event, window);
             let _ = window_tx.send(event);
+            wake_window();
         }
     });
     let stop_tx = command_tx.clone();
@@ -121,7 +125,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     });
 
     if window {
-        if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone()) {
+        if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
             spawn_stdin_commands(pending, offers, command_tx.clone());
         } else {

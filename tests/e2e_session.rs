@@ -265,3 +265,103 @@ fn killed_viewer_is_reported_as_gone_on_the_host() {
     );
     assert!(share.wait_exit(STEP));
 }
+
+/// Keys typed into the viewer's chat go to the user as chat, never to the user's screen; keys
+/// typed after clicking back into the picture do reach it.
+#[test]
+fn chat_typed_in_the_viewer_never_reaches_the_remote_screen() {
+    let work = TempDir::new("e2e-chat");
+    let mut display_a = VirtualDisplay::start(1024, 768).expect("Xvfb for display A");
+    let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for display B");
+    let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
+
+    // An xterm over all of A that appends every line it gets to a file: wherever the remote
+    // pointer is, a key that leaks ends up there.
+    let typed_file = work.path().join("typed.txt");
+    display_a
+        .spawn(
+            "xterm",
+            [
+                "-geometry",
+                "200x80+0+0",
+                "-e",
+                "sh",
+                "-c",
+                &format!("exec cat > {}", typed_file.display()),
+            ],
+        )
+        .unwrap();
+    let typed = || std::fs::read_to_string(&typed_file).unwrap_or_default();
+
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(&b), &[]);
+    assert_eq!(join.wait_event("permissions")["control"], true);
+    join.wait_event("first_frame");
+    let window = wait_until("the viewer window on B", STEP, || {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "Tandem"])
+            .env("DISPLAY", &b)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    });
+    xdotool(&b, &["windowfocus", "--sync", &window]);
+    let geometry = xdotool(&b, &["getwindowgeometry", "--shell", &window]);
+    let field = |name: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (x, y, w, h) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let click = |px: i32, py: i32| {
+        xdotool(&b, &["mousemove", &px.to_string(), &py.to_string()]);
+        xdotool(&b, &["click", "1"]);
+    };
+    // Left of where the chat panel opens: always the picture.
+    let picture = (x + w / 4, y + h / 2);
+    // The chat input, along the bottom of the panel on the right.
+    let chat_input = (x + w - 160, y + h - 14);
+
+    // Keys typed over the picture reach A: the check below can see a leak.
+    click(picture.0, picture.1);
+    xdotool(&b, &["type", "--delay", "40", "remote one"]);
+    xdotool(&b, &["key", "Return"]);
+    wait_until("the first line on A", STEP, || {
+        typed().contains("remote one").then_some(())
+    });
+
+    // A message from the user opens the chat panel.
+    share.send_line("chat hello from the user");
+    wait_until("the chat panel to open on B", STEP, || {
+        let (width, _, pixels) = grab_root(&b);
+        let at = ((chat_input.1 as u32 * width + chat_input.0 as u32) * 4) as usize;
+        // The picture shows A's white xterm there; the panel and its input are dark.
+        pixels[at..at + 3].iter().all(|&c| c < 80).then_some(())
+    });
+    click(chat_input.0, chat_input.1);
+    xdotool(&b, &["type", "--delay", "40", "secret words"]);
+    xdotool(&b, &["key", "Return"]);
+    wait_until("the chat message at the user's side", STEP, || {
+        let event = share.wait_event("chat");
+        (event["from"] == "peer" && event["text"] == "secret words").then_some(())
+    });
+
+    // Back in the picture, keys reach A again; anything leaked from the chat came before them.
+    click(picture.0, picture.1);
+    xdotool(&b, &["type", "--delay", "40", "remote two"]);
+    xdotool(&b, &["key", "Return"]);
+    wait_until("the second line on A", STEP, || {
+        typed().contains("remote two").then_some(())
+    });
+    let seen = typed();
+    assert!(!seen.contains("secret"), "chat keys reached A: {seen:?}");
+    assert_eq!(seen, "remote one\nremote two\n");
+}

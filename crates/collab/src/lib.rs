@@ -20,6 +20,7 @@ mod outgoing;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod units;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,6 +37,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 pub use tandem_files::Downloads;
+pub use units::{human_bytes, human_secs};
 
 /// How one side runs the tools.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 //! [`HostEvent`]s out and [`HostCommand`]s in, so the same loop serves all of them.
 
 pub mod capture;
+mod collab_panel;
 mod damage;
 mod frames;
 pub mod input;

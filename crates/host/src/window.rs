@@ -1,11 +1,19 @@
 //! The small always-on-top window the person sharing their screen sees: the code to read out, the
-//! consent questions, and while a session runs who is connected, what they may do, and Stop.
+//! consent questions, and while a session runs who is connected, what they may do, Stop, and the
+//! collaboration section (clipboard, files, chat: the `collab_panel` module).
 //!
 //! The consent prompt resists click-jacking (a technician timing a `RequestControl` so that the user's
 //! click on Stop lands on Allow): Allow and Deny sit at the bottom right, away from the status view's
-//! buttons (left, under the text), and Allow only works once [`ConsentGuard`] says so.
+//! buttons (left, under the text; the chat input along the bottom has no button at its right), and
+//! Allow only works once [`ConsentGuard`] says so.
+//!
+//! The window repaints when the session reports something (see [`repaint_slot`]), when the user
+//! acts, and on a timer only while something on it changes by itself: the code's countdown (once
+//! a second), the consent guard's delay, the end. While sharing, every repaint is also a change of
+//! the shared screen, captured and sent.
 
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
@@ -13,18 +21,41 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use tandem_proto::text::for_display;
 
+use crate::collab_panel::{Action, CollabPanel};
 use crate::{Grant, HostCommand, HostEvent};
 
 /// How long the window stays up after the session ended, so the reason can be read.
 const LINGER_AFTER_END: Duration = Duration::from_secs(4);
+/// The window before and after a session: the code, the consent questions.
+const SMALL: [f32; 2] = [440.0, 240.0];
+/// While sharing, with room for the files and the chat; the user may make it larger.
+const ACTIVE: [f32; 2] = [440.0, 500.0];
+const ACTIVE_MIN: [f32; 2] = [400.0, 400.0];
+
+/// A slot the window fills with its egui context, and a waker for whoever forwards the session's
+/// events to the window: call it after each event sent, and the window looks at once.
+pub fn repaint_slot() -> (Arc<OnceLock<egui::Context>>, Arc<dyn Fn() + Send + Sync>) {
+    let slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    let for_waker = slot.clone();
+    let wake = Arc::new(move || {
+        if let Some(ctx) = for_waker.get() {
+            ctx.request_repaint();
+        }
+    });
+    (slot, wake)
+}
 
 /// Runs the window on this (the main) thread until the session ends or the user closes it.
-/// Closing the window stops sharing.
-pub fn run(events: Receiver<HostEvent>, commands: UnboundedSender<HostCommand>) -> eframe::Result {
+/// Closing the window stops sharing. `slot` receives the window's context (see [`repaint_slot`]).
+pub fn run(
+    events: Receiver<HostEvent>,
+    commands: UnboundedSender<HostCommand>,
+    slot: Arc<OnceLock<egui::Context>>,
+) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Tandem — share your screen")
-            .with_inner_size([440.0, 240.0])
+            .with_inner_size(SMALL)
             .with_resizable(false)
             .with_always_on_top(),
         ..Default::default()
@@ -38,15 +69,34 @@ pub fn run(events: Receiver<HostEvent>, commands: UnboundedSender<HostCommand>) 
         pending: Vec::new(),
         guard: ConsentGuard::default(),
         ended_at: None,
+        collab: CollabPanel::new(),
+        grown: false,
+        attention: false,
     };
-    eframe::run_native("tandem-share", options, Box::new(|_cc| Ok(Box::new(app))))
+    eframe::run_native(
+        "tandem-share",
+        options,
+        Box::new(move |cc| {
+            // Events that arrived before this are picked up by the first frame.
+            let _ = slot.set(cc.egui_ctx.clone());
+            tandem_collab_ui::steady_cursor(&cc.egui_ctx);
+            Ok(Box::new(app))
+        }),
+    )
 }
 
 enum State {
     Connecting,
-    Waiting { code: String, expires: Instant },
+    Waiting {
+        code: String,
+        expires: Instant,
+    },
     Joining,
-    Active { view: bool, control: bool },
+    Active {
+        view: bool,
+        control: bool,
+        clipboard: bool,
+    },
     Ended(String),
 }
 
@@ -61,6 +111,12 @@ struct HostWindow {
     /// Whether Allow may be clicked yet, for the question shown (`pending[0]`).
     guard: ConsentGuard,
     ended_at: Option<Instant>,
+    collab: CollabPanel,
+    /// The window was made larger for the active session.
+    grown: bool,
+    /// Something arrived that the user should see (a message, an offer) while the window was not
+    /// focused: ask the desktop to flag it.
+    attention: bool,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -119,14 +175,21 @@ impl HostWindow {
                     technician,
                     view,
                     control,
-                    ..
+                    clipboard,
                 } => {
                     self.technician = for_display(&technician).into_owned();
-                    self.state = State::Active { view, control };
+                    self.state = State::Active {
+                        view,
+                        control,
+                        clipboard,
+                    };
                 }
                 HostEvent::ConsentWithdrawn { grant } => self.pending.retain(|g| *g != grant),
-                HostEvent::InputDropped | HostEvent::InputSummary { .. } | HostEvent::Collab(_) => {
+                HostEvent::Collab(notice) => {
+                    let news = self.collab.absorb(notice);
+                    self.attention |= news.peer_chat || news.offer;
                 }
+                HostEvent::InputDropped | HostEvent::InputSummary { .. } => {}
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
                     self.guard.reset();
@@ -157,6 +220,23 @@ impl eframe::App for HostWindow {
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+        self.fit_to_state(&ctx);
+        let (focused, clicked) = ctx.input(|i| {
+            (
+                i.viewport().focused.unwrap_or(false),
+                i.pointer.any_pressed(),
+            )
+        });
+        if std::mem::take(&mut self.attention) && !focused {
+            ctx.send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                egui::UserAttentionType::Informational,
+            ));
+        }
+        if focused || clicked {
+            // The chat is always in view while sharing: a window that has the keyboard, or that
+            // was just clicked (which does not focus it on every desktop), has been seen.
+            self.collab.mark_read();
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(&grant) = self.pending.first() {
                 self.consent_ui(ui, grant);
@@ -164,12 +244,31 @@ impl eframe::App for HostWindow {
                 self.status_ui(ui);
             }
         });
-        // Events arrive from the session thread; look for them a few times a second.
-        ctx.request_repaint_after(Duration::from_millis(100));
+        // Events wake the window (see `repaint_slot`); these change with no event.
+        if let Some(ended) = self.ended_at {
+            ctx.request_repaint_after(LINGER_AFTER_END.saturating_sub(ended.elapsed()));
+        }
+        if matches!(self.state, State::Waiting { .. }) {
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
+        if let Some(after) = self.collab.next_wakeup() {
+            ctx.request_repaint_after(after);
+        }
     }
 }
 
 impl HostWindow {
+    /// Larger and resizable once sharing starts (the chat and files need room), once.
+    fn fit_to_state(&mut self, ctx: &egui::Context) {
+        if self.grown || !matches!(self.state, State::Active { .. }) {
+            return;
+        }
+        self.grown = true;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Resizable(true));
+        ctx.send_viewport_cmd(egui::ViewportCommand::MinInnerSize(ACTIVE_MIN.into()));
+        ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(ACTIVE.into()));
+    }
+
     fn consent_ui(&mut self, ui: &mut egui::Ui, grant: Grant) {
         let who = if self.technician.is_empty() {
             "The technician"
@@ -238,7 +337,12 @@ impl HostWindow {
             State::Joining => {
                 ui.heading("A technician is connecting…");
             }
-            State::Active { view, control } => {
+            State::Active {
+                view,
+                control,
+                clipboard,
+            } => {
+                let (view, control, clipboard) = (*view, *control, *clipboard);
                 ui.heading(format!("Sharing with {}", self.technician));
                 let can = match (view, control) {
                     (_, true) => "They can see your screen and use your mouse and keyboard.",
@@ -251,7 +355,7 @@ impl HostWindow {
                 }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
-                    if *control && ui.button("Take back control").clicked() {
+                    if control && ui.button("Take back control").clicked() {
                         self.send(HostCommand::RevokeControl);
                     }
                     if ui
@@ -261,6 +365,20 @@ impl HostWindow {
                         self.send(HostCommand::Stop);
                     }
                 });
+                ui.add_space(4.0);
+                let technician = self.technician.clone();
+                for action in self.collab.show(ui, &technician, clipboard) {
+                    match action {
+                        Action::Collab(command) => self.send(HostCommand::Collab(command)),
+                        Action::Clipboard(on) => {
+                            // Shown at once; the session's next `Permissions` confirms it.
+                            if let State::Active { clipboard, .. } = &mut self.state {
+                                *clipboard = on;
+                            }
+                            self.send(HostCommand::SetClipboard(Some(on)));
+                        }
+                    }
+                }
             }
             State::Ended(reason) => {
                 ui.heading("Session ended");

@@ -1,15 +1,22 @@
-//! The technician's window: the remote screen scaled to fit, a status bar, and input capture.
+//! The technician's window: the remote screen scaled to fit, a status bar, input capture, and the
+//! collaboration panels (chat, transfers) around the picture.
+//!
+//! Keys go to the remote screen only while the picture has egui's keyboard focus. The picture
+//! takes it back whenever nothing else has it, and with a click on it; the chat and path fields
+//! take it when clicked, so typing there never reaches the user's machine. Pointer events go to
+//! the remote screen only where the picture is the topmost thing under the pointer.
 
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui::{Color32, Event, Modifiers, PointerButton, Pos2, Rect};
+use egui::{Color32, Event, EventFilter, Id, LayerId, Modifiers, PointerButton, Pos2, Rect, Sense};
 use tandem_proto::session::{Input, MouseButton};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::collab_panels::CollabPanels;
 use crate::keys;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
@@ -52,6 +59,7 @@ pub fn run(
         options,
         Box::new(move |cc| {
             let _ = slot.set(cc.egui_ctx.clone());
+            tandem_collab_ui::steady_cursor(&cc.egui_ctx);
             Ok(Box::new(ViewerApp {
                 screen,
                 events,
@@ -60,6 +68,8 @@ pub fn run(
                 verifier: None,
                 view: false,
                 control: false,
+                clipboard: false,
+                collab: CollabPanels::new(),
                 control_requested: false,
                 ended_at: None,
                 fps: 0.0,
@@ -79,6 +89,9 @@ struct ViewerApp {
     verifier: Option<String>,
     view: bool,
     control: bool,
+    /// Clipboards are shared both ways.
+    clipboard: bool,
+    collab: CollabPanels,
     control_requested: bool,
     /// When the session ended; the window closes a little later.
     ended_at: Option<Instant>,
@@ -106,9 +119,14 @@ impl ViewerApp {
                     self.verifier = Some(verifier);
                     self.status = "Waiting for the user to allow access…".into();
                 }
-                ViewerEvent::Permissions { view, control, .. } => {
+                ViewerEvent::Permissions {
+                    view,
+                    control,
+                    clipboard,
+                } => {
                     self.view = view;
                     self.control = control;
+                    self.clipboard = clipboard;
                     self.status = match (view, control) {
                         (_, true) => "In control".into(),
                         (true, false) => "Viewing (no control)".into(),
@@ -132,10 +150,10 @@ impl ViewerApp {
                 }
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
                 ViewerEvent::FirstFrame { .. } => {}
+                ViewerEvent::Collab(notice) => self.collab.absorb(notice),
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::SnapshotFailed { .. }
-                | ViewerEvent::Summary { .. }
-                | ViewerEvent::Collab(_) => {}
+                | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
                     // The reason may quote the host's End detail.
                     self.status = format!("Session ended: {}", for_display(&reason));
@@ -162,6 +180,7 @@ impl ViewerApp {
             if self.view {
                 ui.separator();
                 ui.label(format!("{:.0} fps", self.fps));
+                self.collab.status(ui, self.clipboard);
             }
             if self.ended_at.is_some() {
                 return;
@@ -170,6 +189,9 @@ impl ViewerApp {
                 if ui.button("End session").clicked() {
                     self.send(ViewerCommand::End);
                 }
+                ui.separator();
+                self.collab.buttons(ui, self.collab_active());
+                ui.separator();
                 if self.view && !self.control {
                     let label = if self.control_requested {
                         "Control requested…"
@@ -186,6 +208,11 @@ impl ViewerApp {
                 }
             });
         });
+    }
+
+    /// Chat and files work: the screen is shared and the session runs.
+    fn collab_active(&self) -> bool {
+        self.view && self.ended_at.is_none()
     }
 
     /// Draws the remote screen scaled to fit, keeping its aspect ratio; returns where it went.
@@ -210,10 +237,22 @@ impl ViewerApp {
         Some((rect, (width, height)))
     }
 
-    /// Turns this frame's egui input over the screen area into protocol input.
-    fn forward_input(&mut self, ctx: &egui::Context, rect: Rect, remote: (u32, u32)) {
+    /// Turns this frame's egui input over the screen area into protocol input. `keyboard`: the
+    /// picture had the keyboard focus when the frame began; otherwise keys stay here and modifiers
+    /// held on the remote side are released. `layer`: the picture's; a pointer over anything drawn
+    /// above it (the drop veil, a tooltip) is not the remote screen's.
+    fn forward_input(
+        &mut self,
+        ctx: &egui::Context,
+        rect: Rect,
+        remote: (u32, u32),
+        keyboard: bool,
+        layer: LayerId,
+    ) {
         let to_remote = |pos: Pos2| -> Option<(u32, u32)> {
-            if !rect.contains(pos) {
+            // No layer recorded there means nothing is drawn over the picture either.
+            let on_top = ctx.layer_id_at(pos).is_none_or(|top| top == layer);
+            if !rect.contains(pos) || !on_top {
                 return None;
             }
             let rel = (pos - rect.min) / rect.size();
@@ -221,7 +260,10 @@ impl ViewerApp {
             let y = (rel.y * remote.1 as f32).clamp(0.0, remote.1 as f32 - 1.0);
             Some((x as u32, y as u32))
         };
-        let (events, modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
+        let (events, mut modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
+        if !keyboard {
+            modifiers = Modifiers::NONE;
+        }
         let mut out = Vec::new();
         for (is_down, keysym) in keys::MODIFIERS {
             let (before, now) = (is_down(&self.modifiers), is_down(&modifiers));
@@ -279,13 +321,13 @@ impl ViewerApp {
                         out.push(Input::Scroll { dx, dy });
                     }
                 }
-                Event::Text(text) => out.push(Input::Text { text }),
+                Event::Text(text) if keyboard => out.push(Input::Text { text }),
                 Event::Key {
                     key,
                     pressed,
                     modifiers,
                     ..
-                } => {
+                } if keyboard => {
                     if keys::covered_by_text(key, modifiers) {
                         continue;
                     }
@@ -330,23 +372,54 @@ impl eframe::App for ViewerApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.upload(&ctx);
+        let picture = Id::unique("tandem-remote-picture");
+        // Decided before any widget runs, so the keys of this frame go where the focus was when
+        // they were typed, and never both to a field and to the remote screen.
+        let keyboard = ctx.memory(|m| m.has_focus(picture)) && !self.collab.keyboard_busy(&ctx);
         egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
+        let active = self.collab_active();
+        for command in self.collab.show(ui, active) {
+            self.send(ViewerCommand::Collab(command));
+        }
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(Color32::from_gray(24)))
             .show(ui, |ui| {
                 if let Some((rect, remote)) = self.draw_screen(ui) {
+                    let response = ui.interact(rect, picture, Sense::click());
+                    if response.hovered() && ctx.input(|i| i.pointer.any_pressed()) {
+                        response.request_focus();
+                    }
+                    // Tab, arrows and Escape are the remote's keys, not egui's focus moves.
+                    ctx.memory_mut(|m| {
+                        m.set_focus_lock_filter(
+                            picture,
+                            EventFilter {
+                                tab: true,
+                                horizontal_arrows: true,
+                                vertical_arrows: true,
+                                escape: true,
+                            },
+                        );
+                        if m.focused().is_none() {
+                            m.request_focus(picture);
+                        }
+                    });
                     if self.ended_at.is_none() {
-                        self.forward_input(&ctx, rect, remote);
+                        self.forward_input(&ctx, rect, remote, keyboard, ui.layer_id());
                     }
                 } else {
                     ui.centered_and_justified(|ui| ui.label(&self.status));
                 }
             });
-        // No timer: decoded frames, cursor moves and status events each wake the window (see
-        // `repaint_slot`), so a still screen costs no repaints. Only the close after the end is
-        // timed.
+        // No timer: decoded frames, cursor moves and status and collaboration events (transfer
+        // progress four times a second at most) each wake the window (see `repaint_slot`), so a
+        // still screen costs no repaints. Only the close after the end and the end of a clipboard
+        // note are timed, once each.
         if let Some(ended) = self.ended_at {
             ctx.request_repaint_after(LINGER_AFTER_END.saturating_sub(ended.elapsed()));
+        }
+        if let Some(after) = self.collab.next_wakeup() {
+            ctx.request_repaint_after(after);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! driver talks to it through [`ViewerEvent`]s out, [`ViewerCommand`]s in, and the shared [`Screen`].
 
 pub mod app;
+mod collab_panels;
 pub mod decode;
 pub mod keys;
 pub mod screen;
