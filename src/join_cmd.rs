@@ -195,6 +195,27 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         ),
         // Printed by the NoticePrinter.
         ViewerEvent::Collab(_) => {}
+        ViewerEvent::Diagnostics { snapshot: None } => {
+            out.event("diagnostics", json!({ "allowed": false }), || {
+                "The user declined to share their system information.".into()
+            })
+        }
+        ViewerEvent::Diagnostics {
+            snapshot: Some(snapshot),
+        } => {
+            // JSON output escapes every control character; the prose is built from it too.
+            let value: serde_json::Value =
+                serde_json::from_str(snapshot).unwrap_or(serde_json::Value::Null);
+            out.event(
+                "diagnostics",
+                json!({ "allowed": true, "snapshot": value }),
+                || {
+                    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                    let lines: Vec<_> = text.lines().map(for_display).collect();
+                    format!("The user's system information:\n{}", lines.join("\n"))
+                },
+            );
+        }
         ViewerEvent::ControlRequestNotSent { retry_in } => out.event(
             "control_request_not_sent",
             json!({ "retry_in_secs": retry_in.as_secs_f64() }),
@@ -269,6 +290,8 @@ fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>, offers: 
             Some(ViewerCommand::RequestControl)
         } else if line == "end" {
             Some(ViewerCommand::End)
+        } else if matches!(line, "diagnostics" | "sysinfo") {
+            Some(ViewerCommand::RequestDiagnostics)
         } else if matches!(line, "y" | "yes" | "n" | "no") {
             let id = offers.take_oldest()?;
             Some(ViewerCommand::Collab(

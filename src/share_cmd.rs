@@ -59,6 +59,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         let what = match grant {
             Grant::View => "see your screen",
             Grant::Control => "see your screen and control your mouse and keyboard",
+            Grant::Diagnostics => "read this computer's system information",
         };
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
@@ -174,6 +175,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             let what = match grant {
                 Grant::View => "see your screen",
                 Grant::Control => "control your mouse and keyboard",
+                Grant::Diagnostics => {
+                    "read facts about this computer (system, memory, disks, network, running programs)"
+                }
             };
             out.event(
                 "consent_needed",
@@ -214,6 +218,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         }
         // Printed by the NoticePrinter.
         HostEvent::Collab(_) => {}
+        HostEvent::DiagnosticsShared => out.event("diagnostics_shared", json!({}), || {
+            "The technician received a snapshot of this computer's system information.".into()
+        }),
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
@@ -241,6 +248,7 @@ fn grant_name(grant: Grant) -> &'static str {
     match grant {
         Grant::View => "view",
         Grant::Control => "control",
+        Grant::Diagnostics => "diagnostics",
     }
 }
 

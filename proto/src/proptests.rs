@@ -163,6 +163,8 @@ fn control() -> impl Strategy<Value = Control> {
             }
         ),
         any::<u32>().prop_map(|id| Control::FileReceived { id }),
+        Just(Control::RequestDiagnostics),
+        prop::option::of(text(256)).prop_map(|snapshot| Control::Diagnostics { snapshot }),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
             display_text(MAX_DETAIL_LEN)
@@ -286,13 +288,13 @@ fn decodes_safely<M: Message + std::fmt::Debug>(bytes: &[u8]) -> Result<(), Test
 fn hostile() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         vec(any::<u8>(), 0..256),
-        (0u8..13, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
+        (0u8..15, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
             rest.insert(0, tag);
             rest
         }),
         // Tag then a small length prefix, to reach the variable-length fields.
         (
-            0u8..13,
+            0u8..15,
             vec(any::<u8>(), 0..6),
             0u8..40,
             vec(any::<u8>(), 0..64)

@@ -12,8 +12,9 @@
 use std::fmt;
 
 use crate::limits::{
-    MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_FILE_PATH_LEN, MAX_INPUT_TEXT_LEN,
-    MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN, MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
+    MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_DIAGNOSTICS_LEN, MAX_FILE_PATH_LEN,
+    MAX_INPUT_TEXT_LEN, MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN, MAX_UNACKED_UPDATES,
+    MAX_UPDATE_LEN,
 };
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
@@ -63,6 +64,11 @@ pub enum Control {
     },
     /// Receiver -> sender: every entry of offer `id` arrived, matched its hash and is in place.
     FileReceived { id: u32 },
+    /// Viewer -> host: send a system-information snapshot (the user is asked the first time).
+    RequestDiagnostics,
+    /// Host -> viewer: the snapshot, JSON, at most [`MAX_DIAGNOSTICS_LEN`] bytes; `None` if the user
+    /// declined.
+    Diagnostics { snapshot: Option<String> },
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -290,6 +296,8 @@ const FILE_OFFER: u8 = 8;
 const FILE_ANSWER: u8 = 9;
 const FILE_CANCEL: u8 = 10;
 const FILE_RECEIVED: u8 = 11;
+const REQUEST_DIAGNOSTICS: u8 = 12;
+const DIAGNOSTICS: u8 = 13;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -311,6 +319,10 @@ impl Message for Control {
             Self::FileAnswer { resume_from, .. } => 4 + 1 + 4 + 8 * resume_from.len(),
             Self::FileCancel { detail, .. } => 4 + 1 + bytes_len(detail.len()),
             Self::FileReceived { .. } => 4,
+            Self::RequestDiagnostics => 0,
+            Self::Diagnostics { snapshot } => {
+                1 + snapshot.as_ref().map_or(0, |s| bytes_len(s.len()))
+            }
         }
     }
 
@@ -382,6 +394,14 @@ impl Message for Control {
             Self::FileReceived { id } => {
                 out.put_u8(FILE_RECEIVED);
                 out.put_u32(*id);
+            }
+            Self::RequestDiagnostics => out.put_u8(REQUEST_DIAGNOSTICS),
+            Self::Diagnostics { snapshot } => {
+                out.put_u8(DIAGNOSTICS);
+                out.put_bool(snapshot.is_some());
+                if let Some(snapshot) = snapshot {
+                    out.put_bytes(snapshot.as_bytes());
+                }
             }
         }
     }
@@ -455,6 +475,14 @@ impl Message for Control {
                 detail: r.display_str("cancel detail", MAX_DETAIL_LEN)?.to_owned(),
             }),
             FILE_RECEIVED => Ok(Self::FileReceived { id: r.u32()? }),
+            REQUEST_DIAGNOSTICS => Ok(Self::RequestDiagnostics),
+            DIAGNOSTICS => Ok(Self::Diagnostics {
+                snapshot: if r.bool()? {
+                    Some(r.str("diagnostics", MAX_DIAGNOSTICS_LEN)?.to_owned())
+                } else {
+                    None
+                },
+            }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
                 tag,
@@ -516,6 +544,12 @@ impl fmt::Debug for Control {
                 .field("detail", detail)
                 .finish(),
             Self::FileReceived { id } => f.debug_struct("FileReceived").field("id", id).finish(),
+            Self::RequestDiagnostics => f.write_str("RequestDiagnostics"),
+            // A snapshot names the machine, its user and its processes: sizes only.
+            Self::Diagnostics { snapshot } => f
+                .debug_struct("Diagnostics")
+                .field("len", &snapshot.as_ref().map(String::len))
+                .finish(),
             Self::End { reason, detail } => f
                 .debug_struct("End")
                 .field("reason", reason)
@@ -998,8 +1032,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[12]),
-            Err(DecodeError::UnknownTag { tag: 12, .. })
+            Control::from_bytes(&[14]),
+            Err(DecodeError::UnknownTag { tag: 14, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

@@ -8,10 +8,11 @@
 //! The session loop owns one [`Collab`] and calls it:
 //! - [`Collab::handle_event`] with each [`CollabEvent`] the machine reports;
 //! - [`Collab::handle_command`] with the user's [`CollabCommand`]s;
-//! - [`Collab::next_work`] / [`Collab::handle_work`] in its `select!`, for what the threads report;
+//! - [`Collab::next_work`] / [`Collab::handle_work`] in its `select!`, for what the threads report
+//!   (including [`Work::Unblocked`] once a receiver thread that was full took its chunk);
 //! - [`Collab::sync`] after anything that may change the grant;
-//! - [`Collab::wants_bulk`] before reading the peer's next bulk message, and
-//!   [`Collab::unblocked`] while it does not (the disk is slower than the link);
+//! - [`Collab::wants_bulk`] to know whether to read the peer's next bulk message (not while the
+//!   disk is slower than the link);
 //! - [`Collab::finish`] when the session ends.
 
 mod clip;

@@ -8,6 +8,7 @@
 pub mod capture;
 mod collab_panel;
 mod damage;
+pub mod diagnostics;
 mod frames;
 pub mod input;
 mod session;
@@ -69,6 +70,8 @@ pub enum HostEvent {
     Collab(Notice),
     /// Input arrived while control was not allowed and was dropped here.
     InputDropped,
+    /// A system-information snapshot was sent to the technician (the user allowed it).
+    DiagnosticsShared,
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
     /// control was taken back before their turn (or the queue overflowed).
     InputSummary { injected: u64, discarded: u64 },

@@ -161,6 +161,9 @@ async fn drive(
     let mut streaming: Option<Streaming> = None;
     let mut reason = None;
     let mut commands_open = true;
+    // System information is gathered off the loop (it samples CPU usage) and comes back here.
+    let (diagnostics_tx, mut diagnostics_rx) = mpsc::channel::<String>(1);
+    let mut gathering = false;
     let notices = events.clone();
     let mut collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, HostEvent::Collab(notice));
@@ -233,6 +236,20 @@ async fn drive(
                     }
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
+                flow::HostEvent::DiagnosticsWanted => {
+                    if !std::mem::replace(&mut gathering, true) {
+                        let tx = diagnostics_tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let snapshot = crate::diagnostics::gather();
+                            match serde_json::to_string(&snapshot) {
+                                Ok(json) => {
+                                    let _ = tx.blocking_send(json);
+                                }
+                                Err(e) => warn!(error = %e, "system information not serialised"),
+                            }
+                        });
+                    }
+                }
                 flow::HostEvent::Ended(ending) => {
                     // The end may come from within this event loop (capture failing to start).
                     injector.set_gate(false, session.input_epoch());
@@ -326,6 +343,13 @@ async fn drive(
                 }
             },
             work = collab.next_work() => collab.handle_work(&mut session, work),
+            Some(snapshot) = diagnostics_rx.recv() => {
+                gathering = false;
+                if session.send_diagnostics(snapshot) {
+                    info!(target: "tandem::audit", "system information sent to the technician");
+                    emit(events, HostEvent::DiagnosticsShared);
+                }
+            }
             () = tokio::time::sleep_until(deadline) => session.handle_timeout(Instant::now()),
         }
     }

@@ -189,7 +189,9 @@ impl HostWindow {
                     let news = self.collab.absorb(notice);
                     self.attention |= news.peer_chat || news.offer;
                 }
-                HostEvent::InputDropped | HostEvent::InputSummary { .. } => {}
+                HostEvent::InputDropped
+                | HostEvent::InputSummary { .. }
+                | HostEvent::DiagnosticsShared => {}
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
                     self.guard.reset();
@@ -278,6 +280,9 @@ impl HostWindow {
         let question = match grant {
             Grant::View => format!("{who} wants to see your screen."),
             Grant::Control => format!("{who} wants to control your mouse and keyboard."),
+            Grant::Diagnostics => format!(
+                "{who} wants to read facts about this computer: system, memory, disks, network and running programs."
+            ),
         };
         ui.heading(question);
         if let Some(verifier) = &self.verifier {

@@ -20,6 +20,7 @@ use crate::collab_panels::CollabPanels;
 use crate::keys;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
+use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
 use crate::{ViewerCommand, ViewerEvent};
 
@@ -70,6 +71,7 @@ pub fn run(
                 control: false,
                 clipboard: false,
                 collab: CollabPanels::new(),
+                sysinfo: SysinfoPanel::default(),
                 control_requested: false,
                 ended_at: None,
                 fps: 0.0,
@@ -92,6 +94,7 @@ struct ViewerApp {
     /// Clipboards are shared both ways.
     clipboard: bool,
     collab: CollabPanels,
+    sysinfo: SysinfoPanel,
     control_requested: bool,
     /// When the session ended; the window closes a little later.
     ended_at: Option<Instant>,
@@ -151,6 +154,7 @@ impl ViewerApp {
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Collab(notice) => self.collab.absorb(notice),
+                ViewerEvent::Diagnostics { snapshot } => self.sysinfo.absorb(snapshot),
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::SnapshotFailed { .. }
                 | ViewerEvent::Summary { .. } => {}
@@ -191,6 +195,9 @@ impl ViewerApp {
                 }
                 ui.separator();
                 self.collab.buttons(ui, self.collab_active());
+                if self.sysinfo.button(ui, self.collab_active()) {
+                    self.send(ViewerCommand::RequestDiagnostics);
+                }
                 ui.separator();
                 if self.view && !self.control {
                     let label = if self.control_requested {
@@ -381,6 +388,7 @@ impl eframe::App for ViewerApp {
         for command in self.collab.show(ui, active) {
             self.send(ViewerCommand::Collab(command));
         }
+        self.sysinfo.show(&ctx);
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(Color32::from_gray(24)))
             .show(ui, |ui| {

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod keys;
 pub mod screen;
 pub mod session;
+mod sysinfo_panel;
 pub mod textures;
 
 use std::path::PathBuf;
@@ -55,6 +56,11 @@ pub enum ViewerEvent {
     },
     /// Chat, clipboard and file transfers.
     Collab(Notice),
+    /// The answer to a diagnostics request: a system-information snapshot (JSON), or `None` if the
+    /// user declined.
+    Diagnostics {
+        snapshot: Option<String>,
+    },
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.
@@ -104,6 +110,8 @@ pub enum ViewerCommand {
     Snapshot(PathBuf),
     /// Chat and files.
     Collab(CollabCommand),
+    /// Ask for the user's system information (they are asked to allow it the first time).
+    RequestDiagnostics,
     End,
 }
 

@@ -210,6 +210,9 @@ impl Run {
                         },
                     );
                 }
+                flow::ViewerEvent::Diagnostics { snapshot } => {
+                    emit(&self.events, ViewerEvent::Diagnostics { snapshot });
+                }
                 flow::ViewerEvent::ControlDeclined => {
                     emit(&self.events, ViewerEvent::ControlDeclined);
                 }
@@ -256,6 +259,9 @@ impl Run {
             ViewerCommand::RequestControl => self
                 .session
                 .handle_command(flow::ViewerCommand::RequestControl, now),
+            ViewerCommand::RequestDiagnostics => self
+                .session
+                .handle_command(flow::ViewerCommand::RequestDiagnostics, now),
             ViewerCommand::Snapshot(path) => {
                 if Screen::lock(&self.screen).frames == 0 {
                     // Nothing decoded yet: write it once the first picture is in.

@@ -335,3 +335,87 @@ fn viewer_follows_the_clipboard_grant() {
     assert!(viewer.is_ended());
     assert!(!viewer.clipboard_allowed());
 }
+
+#[test]
+fn diagnostics_are_a_third_consent_asked_once_per_session() {
+    let now = Instant::now();
+    let mut host = host_sharing(now, false);
+    let events =
+        |host: &mut HostSession| std::iter::from_fn(|| host.poll_event()).collect::<Vec<_>>();
+
+    // Nothing is sent without the user's answer.
+    assert!(!host.send_diagnostics("{}".into()));
+    host.handle_control(Control::RequestDiagnostics, now);
+    assert_eq!(
+        events(&mut host),
+        vec![HostEvent::ConsentNeeded {
+            grant: Grant::Diagnostics,
+            technician: "Alex".into()
+        }]
+    );
+    // A second request while the question is open asks nothing more.
+    host.handle_control(Control::RequestDiagnostics, now);
+    assert!(events(&mut host).is_empty());
+
+    // Declined: the viewer is told, nothing can be sent.
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::Diagnostics,
+            allow: false,
+        },
+        now,
+    );
+    assert_eq!(
+        drain_host(&mut host),
+        vec![Transmit::Control(Control::Diagnostics { snapshot: None })]
+    );
+    assert!(!host.send_diagnostics("{}".into()));
+
+    // Asked again, allowed: the snapshot goes, and refreshes need no new question.
+    host.handle_control(Control::RequestDiagnostics, now);
+    assert!(matches!(
+        events(&mut host).as_slice(),
+        [HostEvent::ConsentNeeded { .. }]
+    ));
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::Diagnostics,
+            allow: true,
+        },
+        now,
+    );
+    assert_eq!(events(&mut host), vec![HostEvent::DiagnosticsWanted]);
+    assert!(host.send_diagnostics("{\"os\":\"x\"}".into()));
+    assert!(!host.send_diagnostics("x".repeat(crate::limits::MAX_DIAGNOSTICS_LEN + 1)));
+    host.handle_control(Control::RequestDiagnostics, now);
+    assert_eq!(events(&mut host), vec![HostEvent::DiagnosticsWanted]);
+
+    // A flood of requests after a "no" costs the user at most the prompt budget.
+    let mut host = host_sharing(now, false);
+    let mut asked = 0;
+    for _ in 0..10 {
+        host.handle_control(Control::RequestDiagnostics, now);
+        for event in events(&mut host) {
+            if matches!(event, HostEvent::ConsentNeeded { .. }) {
+                asked += 1;
+                host.handle_command(
+                    HostCommand::Consent {
+                        grant: Grant::Diagnostics,
+                        allow: false,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+    assert_eq!(asked, CONTROL_PROMPT_BURST);
+
+    // The end withdraws an open question.
+    let mut host = host_sharing(now, false);
+    host.handle_control(Control::RequestDiagnostics, now);
+    events(&mut host);
+    host.handle_command(HostCommand::Stop, now);
+    assert!(events(&mut host).contains(&HostEvent::ConsentWithdrawn {
+        grant: Grant::Diagnostics
+    }));
+}

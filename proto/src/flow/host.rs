@@ -48,6 +48,9 @@ pub enum HostEvent {
     KeyframeRequested,
     /// Input arrived while control was not granted and was dropped (reported once per such period).
     InputDropped,
+    /// System information may be sent now and is wanted: gather a snapshot and pass it to
+    /// [`HostSession::send_diagnostics`].
+    DiagnosticsWanted,
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -83,6 +86,10 @@ pub struct HostSession {
     control: bool,
     /// The user is being asked to grant control.
     control_prompt: bool,
+    /// The user allowed system information for this session.
+    diagnostics: bool,
+    /// The user is being asked to allow system information.
+    diagnostics_prompt: bool,
     /// How many more control prompts the viewer may cause now.
     prompts: PromptBudget,
     /// Bumped at every change of the grant: input queued under an older epoch is never injected.
@@ -107,6 +114,8 @@ impl HostSession {
             view: false,
             control: false,
             control_prompt: false,
+            diagnostics: false,
+            diagnostics_prompt: false,
             prompts: PromptBudget::new(),
             input_epoch: 0,
             input_drop_reported: false,
@@ -150,8 +159,15 @@ impl HostSession {
                     self.protocol_error(now, &e.to_string());
                 }
             }
-            (Stage::AskView, Control::RequestControl | Control::RequestKeyframe) => {
+            (
+                Stage::AskView,
+                Control::RequestControl | Control::RequestKeyframe | Control::RequestDiagnostics,
+            ) => {
                 // Nothing is shared yet: nothing to grant or refresh.
+            }
+            (Stage::Sharing, Control::RequestDiagnostics) => self.on_request_diagnostics(now),
+            (_, Control::Diagnostics { .. }) => {
+                self.protocol_error(now, "it sent Diagnostics, which only a host sends")
             }
             (Stage::Sharing, Control::RequestControl) => self.on_request_control(now),
             (Stage::Sharing, Control::RequestKeyframe) => {
@@ -250,6 +266,23 @@ impl HostSession {
                     self.set_control(false);
                 }
             }
+            (
+                Stage::Sharing,
+                HostCommand::Consent {
+                    grant: Grant::Diagnostics,
+                    allow,
+                },
+            ) => {
+                if !std::mem::take(&mut self.diagnostics_prompt) && !allow {
+                    return;
+                }
+                if allow {
+                    self.diagnostics = true;
+                    self.out.events.push_back(HostEvent::DiagnosticsWanted);
+                } else {
+                    self.out.control(Control::Diagnostics { snapshot: None });
+                }
+            }
             (_, HostCommand::SetClipboard { allow }) => {
                 let before = self.collab.clipboard();
                 self.clipboard_choice = allow;
@@ -301,6 +334,21 @@ impl HostSession {
             .transmits
             .push_back(Transmit::Frame(FrameMsg::Update { seq, payload }));
         Ok(seq)
+    }
+
+    /// Queues a system-information snapshot (JSON), if the user allowed it. Refused (`false`) when
+    /// not allowed or over [`crate::limits::MAX_DIAGNOSTICS_LEN`].
+    pub fn send_diagnostics(&mut self, snapshot: String) -> bool {
+        if self.stage != Stage::Sharing
+            || !self.diagnostics
+            || snapshot.len() > crate::limits::MAX_DIAGNOSTICS_LEN
+        {
+            return false;
+        }
+        self.out.control(Control::Diagnostics {
+            snapshot: Some(snapshot),
+        });
+        true
     }
 
     /// Queues the pointer's position, while the screen is shared.
@@ -392,6 +440,24 @@ impl HostSession {
         self.ask(Grant::Control);
     }
 
+    fn on_request_diagnostics(&mut self, now: Instant) {
+        if self.diagnostics {
+            // Allowed once for the session: a refresh.
+            self.out.events.push_back(HostEvent::DiagnosticsWanted);
+            return;
+        }
+        if self.diagnostics_prompt {
+            return;
+        }
+        if self.prompts.take(now).is_err() {
+            // The user was asked too often lately: answered no without asking again.
+            self.out.control(Control::Diagnostics { snapshot: None });
+            return;
+        }
+        self.diagnostics_prompt = true;
+        self.ask(Grant::Diagnostics);
+    }
+
     fn set_control(&mut self, control: bool) {
         self.control = control;
         self.input_epoch += 1;
@@ -454,6 +520,13 @@ impl HostSession {
             }
             _ => {}
         }
+        if self.diagnostics_prompt {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Diagnostics,
+            });
+        }
+        self.diagnostics = false;
+        self.diagnostics_prompt = false;
         self.stage = Stage::Done;
         self.view = false;
         self.control = false;

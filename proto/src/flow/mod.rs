@@ -49,6 +49,8 @@ pub enum Grant {
     View,
     /// See the screen and use the mouse and keyboard.
     Control,
+    /// Read facts about the machine (system information), while the screen is shared.
+    Diagnostics,
 }
 
 /// A message to send, tagged with the stream it goes on.

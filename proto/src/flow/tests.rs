@@ -101,6 +101,7 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::StartStreaming => "Stream".into(),
             HostEvent::KeyframeRequested => "Keyframe".into(),
             HostEvent::InputDropped => "InputDropped".into(),
+            HostEvent::DiagnosticsWanted => "Diagnostics".into(),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -570,6 +571,7 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::ControlDeclined => "Declined".into(),
             ViewerEvent::ControlRequestNotSent { .. } => "NotSent".into(),
             ViewerEvent::StartFrames => "Frames".into(),
+            ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()

@@ -12,6 +12,8 @@ use crate::session::{Control, EndReason, Input};
 pub enum ViewerCommand {
     /// Ask the user for control.
     RequestControl,
+    /// Ask for a system-information snapshot (the user is asked the first time).
+    RequestDiagnostics,
     /// End the session now.
     End,
 }
@@ -31,6 +33,8 @@ pub enum ViewerEvent {
     ControlRequestNotSent { retry_in: Duration },
     /// View was granted for the first time: accept the frames stream.
     StartFrames,
+    /// The answer to a diagnostics request: the snapshot (JSON), or `None` if the user declined.
+    Diagnostics { snapshot: Option<String> },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -118,8 +122,16 @@ impl ViewerSession {
             | Control::FileAnswer { .. }
             | Control::FileCancel { .. }
             | Control::FileReceived { .. }) => self.collab.on_control(msg),
+            Control::Diagnostics { snapshot } => {
+                if self.stage == Stage::Viewing {
+                    self.out
+                        .events
+                        .push_back(ViewerEvent::Diagnostics { snapshot });
+                }
+            }
             Control::Hello { .. }
             | Control::RequestControl
+            | Control::RequestDiagnostics
             | Control::Ack { .. }
             | Control::RequestKeyframe => {
                 self.protocol_error(now, "it sent a message only a viewer sends")
@@ -173,6 +185,11 @@ impl ViewerSession {
                 "You ended the session.".into(),
                 Some("The technician ended the session."),
             ),
+            ViewerCommand::RequestDiagnostics => {
+                if self.stage == Stage::Viewing {
+                    self.out.control(Control::RequestDiagnostics);
+                }
+            }
             ViewerCommand::RequestControl => {
                 if !self.view || self.control || self.control_requested {
                     // Nothing to ask, or the question is already with the user.
