@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
 use crate::output::Output;
+use crate::report::{Outcome, Report, ReportFlags};
 use crate::trust::RelayFlags;
 
 #[derive(Args)]
@@ -41,6 +43,14 @@ pub struct JoinArgs {
     request_control: bool,
     #[command(flatten)]
     collab: CollabFlags,
+    /// The ticket this session is for (e.g. INC0012345): it names the session report.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// The outcome for the report, if known up front (else `outcome ...` on stdin).
+    #[arg(long, value_enum)]
+    outcome: Option<Outcome>,
+    #[command(flatten)]
+    report: ReportFlags,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
     /// `control`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
@@ -74,15 +84,25 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         command_rx,
     ));
     let offers = PendingOffers::default();
-    spawn_stdin_commands(command_tx.clone(), offers.clone());
+    let report = Arc::new(Mutex::new(Report::new("technician", args.ticket.clone())));
+    {
+        let mut report = lock(&report);
+        report.technician = Some(technician_name(&args.name));
+        if let Some(outcome) = args.outcome {
+            report.set_outcome(outcome, None);
+        }
+    }
+    spawn_stdin_commands(command_tx.clone(), offers.clone(), report.clone(), out);
 
     let (window_tx, window_rx) = std::sync::mpsc::channel();
     let request_control = args.request_control;
     let printer_commands = command_tx.clone();
+    let printer_report = report.clone();
     let printer = runtime.spawn(async move {
         let mut asked = false;
         let mut notices = NoticePrinter::default();
         while let Some(event) = event_rx.recv().await {
+            lock(&printer_report).observe_viewer(&event);
             if let ViewerEvent::Collab(notice) = &event {
                 offers.track(notice);
                 notices.print(&out, notice, "The user", true);
@@ -148,6 +168,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         print_event(&out, &event);
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    args.report.write(&lock(&report), &out);
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(anyhow::Error::new(e).context("the session failed")),
@@ -280,11 +301,46 @@ fn print_event(out: &Output, event: &ViewerEvent) {
     }
 }
 
-/// Reads `snapshot PATH`, `control`, `end`, `y`/`n` (answers to the oldest file offer) and the
-/// collaboration commands from stdin, for people on a terminal and for scripts.
-fn spawn_stdin_commands(commands: mpsc::UnboundedSender<ViewerCommand>, offers: PendingOffers) {
+fn lock(report: &Mutex<Report>) -> std::sync::MutexGuard<'_, Report> {
+    report.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads `snapshot PATH`, `control`, `end`, `y`/`n` (answers to the oldest file offer), `note TEXT`,
+/// `outcome resolved|not-resolved|escalated [SUMMARY]` and the collaboration commands from stdin,
+/// for people on a terminal and for scripts.
+fn spawn_stdin_commands(
+    commands: mpsc::UnboundedSender<ViewerCommand>,
+    offers: PendingOffers,
+    report: Arc<Mutex<Report>>,
+    out: Output,
+) {
     crate::stdin_commands::spawn(commands, move |line| {
-        if let Some(path) = line.strip_prefix("snapshot ") {
+        if let Some(text) = line.strip_prefix("note ") {
+            lock(&report).note(text.trim());
+            out.event("note_added", json!({}), || {
+                "Note added to the session report.".into()
+            });
+            None
+        } else if let Some(rest) = line.strip_prefix("outcome ") {
+            let (word, summary) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
+            let outcome = match word {
+                "resolved" => Outcome::Resolved,
+                "not-resolved" | "unresolved" => Outcome::NotResolved,
+                "escalated" => Outcome::Escalated,
+                _ => {
+                    eprintln!(
+                        "outcome: resolved, not-resolved or escalated, then an optional summary"
+                    );
+                    return None;
+                }
+            };
+            let summary = (!summary.trim().is_empty()).then(|| summary.trim().to_owned());
+            lock(&report).set_outcome(outcome, summary);
+            out.event("outcome_set", json!({ "outcome": word }), || {
+                format!("Outcome recorded: {word}.")
+            });
+            None
+        } else if let Some(path) = line.strip_prefix("snapshot ") {
             Some(ViewerCommand::Snapshot(PathBuf::from(path.trim())))
         } else if line == "control" {
             Some(ViewerCommand::RequestControl)

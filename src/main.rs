@@ -9,6 +9,7 @@ mod demo_cmd;
 mod join_cmd;
 mod output;
 mod relay_cmd;
+mod report;
 mod share_cmd;
 mod stdin_commands;
 mod trust;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
 use crate::output::Output;
+use crate::report::{Report, ReportFlags};
 use crate::trust::RelayFlags;
 
 #[derive(Args)]
@@ -38,6 +39,8 @@ pub struct ShareArgs {
     fps: u32,
     #[command(flatten)]
     collab: CollabFlags,
+    #[command(flatten)]
+    report: ReportFlags,
     /// One JSON object per line for each event.
     #[arg(long)]
     json: bool,
@@ -93,9 +96,14 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     let (window_slot, wake_window) = tandem_host::window::repaint_slot();
     let printer_pending = pending.clone();
     let printer_offers = offers.clone();
+    let report = Arc::new(Mutex::new(Report::new("user", None)));
+    let printer_report = report.clone();
     let printer = runtime.spawn(async move {
         let mut notices = NoticePrinter::default();
         while let Some(event) = event_rx.recv().await {
+            if let Ok(mut report) = printer_report.lock() {
+                report.observe_host(&event);
+            }
             if let HostEvent::Collab(notice) = &event {
                 printer_offers.track(notice);
                 notices.print(&out, notice, "The technician", !window);
@@ -139,6 +147,12 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         .context("the session task failed")?;
     let _ = runtime.block_on(printer);
     runtime.shutdown_timeout(Duration::from_secs(1));
+    // Only sessions a technician joined have something to report.
+    if let Ok(report) = report.lock()
+        && report.check_number.is_some()
+    {
+        args.report.write(&report, &out);
+    }
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(anyhow::Error::new(e).context("sharing failed")),

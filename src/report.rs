@@ -1,0 +1,464 @@
+//! The session report each side writes when a session ends: what happened, for the ticket, as JSON
+//! (a versioned schema, `tandem.session-report/1`) and Markdown, built from the events the front
+//! end sees. Never screen content, keystrokes, clipboard contents, codes or keys: the events carry
+//! none of them (clipboard events carry only a format and a size, and are not recorded).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::Value;
+use tandem_collab::{Notice, Way};
+use tandem_proto::flow::ChatFrom;
+use tandem_proto::text::for_display;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub const SCHEMA: &str = "tandem.session-report/1";
+
+/// What the technician concluded.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Resolved,
+    NotResolved,
+    Escalated,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    /// `technician` or `user`: whose report this is.
+    pub side: &'static str,
+    pub ticket: Option<String>,
+    pub technician: Option<String>,
+    /// The user's machine, from the diagnostics snapshot when the user allowed it.
+    pub machine: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_secs: Option<f64>,
+    pub check_number: Option<String>,
+    pub permissions: Vec<PermissionChange>,
+    pub files: Vec<FileRecord>,
+    pub chat: Vec<ChatLine>,
+    pub diagnostics: Option<Value>,
+    pub notes: Vec<Note>,
+    pub outcome: Option<Outcome>,
+    pub summary: Option<String>,
+    pub ended: Option<String>,
+    #[serde(skip)]
+    started: Instant,
+    /// Files of incoming transfers still running, by transfer id.
+    #[serde(skip)]
+    receiving: HashMap<u32, Vec<ReceivedFile>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PermissionChange {
+    pub at: String,
+    pub view: bool,
+    pub control: bool,
+    pub clipboard: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileRecord {
+    pub at: String,
+    /// `sent` or `received`, seen from this side.
+    pub direction: &'static str,
+    pub name: String,
+    pub files: usize,
+    pub bytes: u64,
+    /// `done` or `failed`.
+    pub status: &'static str,
+    pub reason: Option<String>,
+    /// Received files: where each went and its BLAKE3 hash.
+    pub received: Vec<ReceivedFile>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReceivedFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatLine {
+    pub at: String,
+    /// `technician` or `user`.
+    pub from: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Note {
+    pub at: String,
+    pub text: String,
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Report {
+    /// A report for `side` (`"technician"` or `"user"`), started now.
+    pub fn new(side: &'static str, ticket: Option<String>) -> Self {
+        Self {
+            schema: SCHEMA,
+            side,
+            ticket,
+            technician: None,
+            machine: None,
+            started_at: now(),
+            ended_at: None,
+            duration_secs: None,
+            check_number: None,
+            permissions: Vec::new(),
+            files: Vec::new(),
+            chat: Vec::new(),
+            diagnostics: None,
+            notes: Vec::new(),
+            outcome: None,
+            summary: None,
+            ended: None,
+            started: Instant::now(),
+            receiving: HashMap::new(),
+        }
+    }
+
+    pub fn secured(&mut self, check_number: &str) {
+        self.check_number = Some(check_number.to_owned());
+    }
+
+    pub fn permissions(&mut self, view: bool, control: bool, clipboard: bool) {
+        self.permissions.push(PermissionChange {
+            at: now(),
+            view,
+            control,
+            clipboard,
+        });
+    }
+
+    pub fn diagnostics(&mut self, snapshot: &str) {
+        let value: Value = serde_json::from_str(snapshot).unwrap_or(Value::Null);
+        self.machine = value["hostname"].as_str().map(str::to_owned);
+        self.diagnostics = Some(value);
+    }
+
+    pub fn note(&mut self, text: &str) {
+        self.notes.push(Note {
+            at: now(),
+            text: for_display(text).into_owned(),
+        });
+    }
+
+    pub fn set_outcome(&mut self, outcome: Outcome, summary: Option<String>) {
+        self.outcome = Some(outcome);
+        if summary.is_some() {
+            self.summary = summary.map(|s| for_display(&s).into_owned());
+        }
+    }
+
+    /// Chat and files, from the collaboration notices. `peer` names the other side in the chat.
+    pub fn notice(&mut self, notice: &Notice, peer: &'static str) {
+        match notice {
+            Notice::Chat { from, text } => self.chat.push(ChatLine {
+                at: now(),
+                from: match from {
+                    ChatFrom::Us => self.side,
+                    ChatFrom::Peer => peer,
+                },
+                text: for_display(text).into_owned(),
+            }),
+            Notice::FileReceived {
+                transfer,
+                path,
+                bytes,
+                blake3,
+            } => {
+                self.receiving
+                    .entry(transfer.id)
+                    .or_default()
+                    .push(ReceivedFile {
+                        path: path.clone(),
+                        bytes: *bytes,
+                        blake3: blake3.clone(),
+                    });
+            }
+            Notice::FileDone {
+                transfer,
+                name,
+                files,
+                bytes,
+                ..
+            } => self.file(transfer.way, transfer.id, name, *files, *bytes, None),
+            Notice::FileFailed {
+                transfer,
+                name,
+                reason,
+            } => self.file(transfer.way, transfer.id, name, 0, 0, Some(reason)),
+            _ => {}
+        }
+    }
+
+    fn file(
+        &mut self,
+        way: Way,
+        id: u32,
+        name: &str,
+        files: usize,
+        bytes: u64,
+        reason: Option<&String>,
+    ) {
+        let received = match way {
+            Way::Incoming => self.receiving.remove(&id).unwrap_or_default(),
+            Way::Outgoing => Vec::new(),
+        };
+        self.files.push(FileRecord {
+            at: now(),
+            direction: match way {
+                Way::Outgoing => "sent",
+                Way::Incoming => "received",
+            },
+            name: for_display(name).into_owned(),
+            files,
+            bytes,
+            status: if reason.is_some() { "failed" } else { "done" },
+            reason: reason.map(|r| for_display(r).into_owned()),
+            received,
+        });
+    }
+
+    /// What the technician's side sees.
+    pub fn observe_viewer(&mut self, event: &tandem_viewer::ViewerEvent) {
+        use tandem_viewer::ViewerEvent;
+        match event {
+            ViewerEvent::Secured { verifier } => self.secured(verifier),
+            ViewerEvent::Permissions {
+                view,
+                control,
+                clipboard,
+            } => self.permissions(*view, *control, *clipboard),
+            ViewerEvent::Collab(notice) => self.notice(notice, "user"),
+            ViewerEvent::Diagnostics {
+                snapshot: Some(snapshot),
+            } => self.diagnostics(snapshot),
+            ViewerEvent::Ended { reason } => self.ended(reason),
+            _ => {}
+        }
+    }
+
+    /// What the user's side sees.
+    pub fn observe_host(&mut self, event: &tandem_host::HostEvent) {
+        use tandem_host::HostEvent;
+        match event {
+            HostEvent::Secured { verifier } => self.secured(verifier),
+            HostEvent::ConsentNeeded { technician, .. } => {
+                self.technician = Some(for_display(technician).into_owned());
+            }
+            HostEvent::Permissions {
+                technician,
+                view,
+                control,
+                clipboard,
+            } => {
+                self.technician = Some(for_display(technician).into_owned());
+                self.permissions(*view, *control, *clipboard);
+            }
+            HostEvent::Collab(notice) => self.notice(notice, "technician"),
+            HostEvent::Ended { reason } => self.ended(reason),
+            _ => {}
+        }
+    }
+
+    pub fn ended(&mut self, reason: &str) {
+        self.ended = Some(for_display(reason).into_owned());
+        self.ended_at = Some(now());
+        self.duration_secs = Some(self.started.elapsed().as_secs_f64());
+    }
+
+    /// The report as Markdown, for a ticket comment.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let title = self.ticket.as_deref().unwrap_or("support session");
+        md.push_str(&format!("# Tandem session report: {title}\n\n"));
+        let row = |md: &mut String, k: &str, v: Option<&str>| {
+            md.push_str(&format!("- **{k}:** {}\n", v.unwrap_or("—")));
+        };
+        row(&mut md, "Report of", Some(self.side));
+        row(&mut md, "Ticket", self.ticket.as_deref());
+        row(&mut md, "Technician", self.technician.as_deref());
+        row(&mut md, "User's machine", self.machine.as_deref());
+        row(&mut md, "Started", Some(&self.started_at));
+        row(&mut md, "Ended", self.ended_at.as_deref());
+        let duration = self.duration_secs.map(|d| format!("{d:.0} s"));
+        row(&mut md, "Duration", duration.as_deref());
+        row(&mut md, "Check number", self.check_number.as_deref());
+        let outcome = self.outcome.map(|o| match o {
+            Outcome::Resolved => "resolved",
+            Outcome::NotResolved => "not resolved",
+            Outcome::Escalated => "escalated",
+        });
+        row(&mut md, "Outcome", outcome);
+        row(&mut md, "Summary", self.summary.as_deref());
+        row(&mut md, "How it ended", self.ended.as_deref());
+
+        md.push_str("\n## Permissions\n\n");
+        if self.permissions.is_empty() {
+            md.push_str("None granted.\n");
+        }
+        for p in &self.permissions {
+            let what = match (p.view, p.control) {
+                (_, true) => "see and control the screen",
+                (true, false) => "see the screen",
+                (false, false) => "nothing",
+            };
+            let clip = if p.clipboard {
+                ", clipboard shared"
+            } else {
+                ""
+            };
+            md.push_str(&format!("- {}: {what}{clip}\n", p.at));
+        }
+
+        md.push_str("\n## Files\n\n");
+        if self.files.is_empty() {
+            md.push_str("None.\n");
+        }
+        for f in &self.files {
+            let how = match &f.reason {
+                Some(reason) => format!("failed: {reason}"),
+                None => format!("{} file(s), {} bytes", f.files, f.bytes),
+            };
+            md.push_str(&format!(
+                "- {}: {} **{}** ({how})\n",
+                f.at, f.direction, f.name
+            ));
+            for r in &f.received {
+                md.push_str(&format!(
+                    "  - `{}` ({} bytes, BLAKE3 `{}`)\n",
+                    r.path.display(),
+                    r.bytes,
+                    r.blake3
+                ));
+            }
+        }
+
+        md.push_str("\n## Chat\n\n");
+        if self.chat.is_empty() {
+            md.push_str("No messages.\n");
+        }
+        for c in &self.chat {
+            md.push_str(&format!("- {} **{}:** {}\n", c.at, c.from, c.text));
+        }
+
+        md.push_str("\n## Notes\n\n");
+        if self.notes.is_empty() {
+            md.push_str("None.\n");
+        }
+        for n in &self.notes {
+            md.push_str(&format!("- {}: {}\n", n.at, n.text));
+        }
+
+        md.push_str("\n## System information\n\n");
+        match &self.diagnostics {
+            Some(value) => {
+                let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+                md.push_str("```json\n");
+                md.push_str(&pretty);
+                md.push_str("\n```\n");
+            }
+            None => md.push_str("Not shared.\n"),
+        }
+        md
+    }
+
+    /// Writes `<stem>.json` and `<stem>.md` into `dir` (created if needed), each under a temporary
+    /// name first, so a crash or a full disk never leaves half a report under the final name.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the reports folder {}", dir.display()))?;
+        let stamp: String = self
+            .started_at
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .take(14)
+            .collect();
+        let ticket: String = self
+            .ticket
+            .as_deref()
+            .unwrap_or("session")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(64)
+            .collect();
+        let stem = format!("tandem-{stamp}-{ticket}-{}", self.side);
+        let json = serde_json::to_string_pretty(self).context("cannot serialise the report")?;
+        let json_path = dir.join(format!("{stem}.json"));
+        let md_path = dir.join(format!("{stem}.md"));
+        write_atomically(&json_path, json.as_bytes())?;
+        write_atomically(&md_path, self.markdown().as_bytes())?;
+        Ok((json_path, md_path))
+    }
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Where and whether the report is written.
+#[derive(clap::Args, Clone)]
+pub struct ReportFlags {
+    /// Where the session report (JSON and Markdown) is written at the end (default:
+    /// ~/.local/share/tandem/reports).
+    #[arg(long, value_name = "DIR")]
+    reports: Option<PathBuf>,
+    /// Write no session report.
+    #[arg(long)]
+    no_report: bool,
+}
+
+impl ReportFlags {
+    /// Writes `report` unless turned off, and says where (or why not) as a `report_written` or
+    /// `report_failed` event.
+    pub fn write(&self, report: &Report, out: &crate::output::Output) {
+        if self.no_report {
+            return;
+        }
+        let dir = self.reports.clone().unwrap_or_else(default_dir);
+        match report.write(&dir) {
+            Ok((json, markdown)) => out.event(
+                "report_written",
+                serde_json::json!({ "json": json, "markdown": markdown }),
+                || format!("Session report: {}", markdown.display()),
+            ),
+            Err(e) => out.event(
+                "report_failed",
+                serde_json::json!({ "reason": format!("{e:#}") }),
+                || format!("The session report could not be written: {e:#}"),
+            ),
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/tandem/reports`, else `~/.local/share/tandem/reports`.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("tandem/reports")
+}
