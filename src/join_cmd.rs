@@ -51,6 +51,9 @@ pub struct JoinArgs {
     outcome: Option<Outcome>,
     #[command(flatten)]
     report: ReportFlags,
+    /// POST the session report (JSON) to this URL at the end, e.g. a ticketing system's webhook.
+    #[arg(long, value_name = "URL")]
+    report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
     /// `control`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
@@ -169,6 +172,9 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     args.report.write(&lock(&report), &out);
+    if let Some(url) = &args.report_webhook {
+        crate::report::post_webhook(url, &lock(&report), &out);
+    }
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(anyhow::Error::new(e).context("the session failed")),

@@ -454,6 +454,64 @@ impl ReportFlags {
     }
 }
 
+/// Attempts to deliver a report to a webhook before giving up.
+const WEBHOOK_ATTEMPTS: u32 = 3;
+/// How long one attempt may take.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// POSTs `report` as JSON to `url`, retrying (1 s, then 2 s apart) on a network error or a 5xx/429
+/// answer, and says how it went as a `report_posted` or `report_webhook_failed` event.
+pub fn post_webhook(url: &str, report: &Report, out: &crate::output::Output) {
+    match post_with_retries(url, report) {
+        Ok((status, attempts)) => out.event(
+            "report_posted",
+            serde_json::json!({ "url": url, "status": status, "attempts": attempts }),
+            || format!("Session report sent to {url} (HTTP {status})."),
+        ),
+        Err(reason) => out.event(
+            "report_webhook_failed",
+            serde_json::json!({ "url": url, "reason": reason }),
+            || format!("The session report could not be sent to {url}: {reason}"),
+        ),
+    }
+}
+
+fn post_with_retries(url: &str, report: &Report) -> Result<(u16, u32), String> {
+    let body = serde_json::to_string(report).map_err(|e| e.to_string())?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(WEBHOOK_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut last = String::new();
+    for attempt in 1..=WEBHOOK_ATTEMPTS {
+        if attempt > 1 {
+            std::thread::sleep(std::time::Duration::from_secs(u64::from(attempt - 1)));
+        }
+        match agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_str())
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                if (200..300).contains(&status) {
+                    return Ok((status, attempt));
+                }
+                last = format!("the endpoint answered HTTP {status}");
+                // A client error will not change on retry.
+                if (400..500).contains(&status) && status != 429 {
+                    break;
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!(
+        "{last} (after trying {WEBHOOK_ATTEMPTS} times at most)"
+    ))
+}
+
 /// `$XDG_DATA_HOME/tandem/reports`, else `~/.local/share/tandem/reports`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
@@ -461,4 +519,38 @@ pub fn default_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."))
         .join("tandem/reports")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_webhook_is_a_clear_error_after_the_retries() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let report = Report::new("technician", Some("INC1".into()));
+        let error = post_with_retries(&format!("http://127.0.0.1:{port}/hook"), &report)
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("after trying 3 times"), "{error}");
+    }
+
+    #[test]
+    fn the_markdown_holds_the_facts_and_escapes_control_characters() {
+        let mut report = Report::new("technician", Some("INC7".into()));
+        report.note("rebooted \u{1b}[2J the spooler");
+        report.set_outcome(Outcome::Escalated, Some("needs a new part".into()));
+        report.ended("You ended the session.");
+        let md = report.markdown();
+        assert!(md.contains("# Tandem session report: INC7"));
+        assert!(md.contains("escalated") && md.contains("needs a new part"));
+        assert!(!md.contains('\u{1b}'), "{md}");
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        assert_eq!(json["schema"], SCHEMA);
+        assert_eq!(json["outcome"], "escalated");
+    }
 }

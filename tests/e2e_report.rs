@@ -6,8 +6,10 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 
 use common::*;
 use serde_json::Value;
@@ -31,6 +33,48 @@ fn copy(display: &str, text: &str) {
     assert!(child.wait().unwrap().success());
 }
 
+/// A ticketing endpoint on loopback: answers the first POST with 503 (the client must retry), then
+/// 200, and hands over the body it received.
+fn webhook() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/tickets/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if n == 0 {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .unwrap();
+            if n > 0 {
+                let _ = tx.send(String::from_utf8(body).unwrap());
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
 fn load(path: &Value) -> (Value, String) {
     let json = std::fs::read_to_string(path.as_str().unwrap()).unwrap();
     (serde_json::from_str(&json).unwrap(), json)
@@ -43,6 +87,7 @@ fn each_side_reports_what_happened_and_nothing_private() {
     let work = TempDir::new("report");
     let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
     let relay = TestRelay::start();
+    let (hook, posted) = webhook();
     let (mut share, code) = start_share(
         &relay,
         display_a.name(),
@@ -72,6 +117,8 @@ fn each_side_reports_what_happened_and_nothing_private() {
             &path("tech-dl"),
             "--reports",
             &path("tech-reports"),
+            "--report-webhook",
+            &hook,
         ],
     );
     let verifier = join.wait_event("secured")["verifier"].clone();
@@ -116,6 +163,12 @@ fn each_side_reports_what_happened_and_nothing_private() {
     let tech_report = join.wait_event("report_written");
     share.wait_event("session_ended");
     let user_report = share.wait_event("report_written");
+    // The ticketing endpoint got the same report, on the second attempt.
+    let delivered = join.wait_event("report_posted");
+    assert_eq!(delivered["status"], 200);
+    assert_eq!(delivered["attempts"], 2);
+    let body: Value = serde_json::from_str(&posted.recv_timeout(STEP).unwrap()).unwrap();
+    assert_eq!(body, load(&tech_report["json"]).0);
 
     let (report, raw) = load(&tech_report["json"]);
     assert_eq!(report["schema"], "tandem.session-report/1");
