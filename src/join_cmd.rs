@@ -222,6 +222,20 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         ),
         // Printed by the NoticePrinter.
         ViewerEvent::Collab(_) => {}
+        ViewerEvent::Feedback { rating, comment } => {
+            let comment = for_display(comment);
+            out.event(
+                "feedback",
+                json!({ "rating": rating, "comment": comment }),
+                || {
+                    if comment.is_empty() {
+                        format!("The user rated the session {rating}/5.")
+                    } else {
+                        format!("The user rated the session {rating}/5: {comment}")
+                    }
+                },
+            );
+        }
         ViewerEvent::Diagnostics { snapshot: None } => {
             out.event("diagnostics", json!({ "allowed": false }), || {
                 "The user declined to share their system information.".into()

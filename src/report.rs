@@ -47,6 +47,8 @@ pub struct Report {
     pub notes: Vec<Note>,
     pub outcome: Option<Outcome>,
     pub summary: Option<String>,
+    /// The user's answer to "how did it go?", when they gave one.
+    pub feedback: Option<Feedback>,
     pub ended: Option<String>,
     #[serde(skip)]
     started: Instant,
@@ -94,6 +96,15 @@ pub struct ChatLine {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Feedback {
+    /// 1 (bad) to 5 (great).
+    pub rating: u8,
+    pub comment: String,
+    /// Whether it reached the technician (on the user's side; the technician's always did).
+    pub delivered: bool,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Note {
     pub at: String,
     pub text: String,
@@ -125,6 +136,7 @@ impl Report {
             notes: Vec::new(),
             outcome: None,
             summary: None,
+            feedback: None,
             ended: None,
             started: Instant::now(),
             receiving: HashMap::new(),
@@ -248,6 +260,13 @@ impl Report {
             ViewerEvent::Diagnostics {
                 snapshot: Some(snapshot),
             } => self.diagnostics(snapshot),
+            ViewerEvent::Feedback { rating, comment } => {
+                self.feedback = Some(Feedback {
+                    rating: *rating,
+                    comment: for_display(comment).into_owned(),
+                    delivered: true,
+                });
+            }
             ViewerEvent::Ended { reason } => self.ended(reason),
             _ => {}
         }
@@ -271,6 +290,17 @@ impl Report {
                 self.permissions(*view, *control, *clipboard);
             }
             HostEvent::Collab(notice) => self.notice(notice, "technician"),
+            HostEvent::FeedbackGiven {
+                rating,
+                comment,
+                delivered,
+            } => {
+                self.feedback = Some(Feedback {
+                    rating: *rating,
+                    comment: for_display(comment).into_owned(),
+                    delivered: *delivered,
+                });
+            }
             HostEvent::Ended { reason } => self.ended(reason),
             _ => {}
         }
@@ -306,6 +336,14 @@ impl Report {
         });
         row(&mut md, "Outcome", outcome);
         row(&mut md, "Summary", self.summary.as_deref());
+        let feedback = self.feedback.as_ref().map(|f| {
+            if f.comment.is_empty() {
+                format!("{}/5", f.rating)
+            } else {
+                format!("{}/5, \"{}\"", f.rating, f.comment)
+            }
+        });
+        row(&mut md, "User's feedback", feedback.as_deref());
         row(&mut md, "How it ended", self.ended.as_deref());
 
         md.push_str("\n## Permissions\n\n");

@@ -1,6 +1,8 @@
 //! `tandem share`: the person who needs help shares their screen.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +43,13 @@ pub struct ShareArgs {
     collab: CollabFlags,
     #[command(flatten)]
     report: ReportFlags,
+    /// Don't ask "how did it go?" when you stop sharing.
+    #[arg(long, conflicts_with = "feedback")]
+    no_feedback: bool,
+    /// Ask "how did it go?" when you stop sharing even without a window or terminal (answer on
+    /// stdin: a number from 1 to 5 and an optional comment, or an empty line to skip).
+    #[arg(long)]
+    feedback: bool,
     /// One JSON object per line for each event.
     #[arg(long)]
     json: bool,
@@ -77,8 +86,15 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         },
         max_fps: args.fps,
         collab: args.collab.config("The technician"),
+        ask_feedback: false,
     };
     let window = crate::have_display() && !args.no_window;
+    let config = HostConfig {
+        // Asked where someone can answer: in the window, or on a terminal.
+        ask_feedback: !args.no_feedback
+            && (args.feedback || window || std::io::stdin().is_terminal()),
+        ..config
+    };
 
     let runtime = crate::runtime()?;
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
@@ -88,14 +104,21 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     // Consent questions are answered in the window, or else on stdin (y/n), so scripts can too.
     let pending: Arc<Mutex<Option<Grant>>> = Arc::default();
     let offers = PendingOffers::default();
+    let feedback_wanted = Arc::new(AtomicBool::new(false));
     if !window {
-        spawn_stdin_commands(pending.clone(), offers.clone(), command_tx.clone());
+        spawn_stdin_commands(
+            pending.clone(),
+            offers.clone(),
+            feedback_wanted.clone(),
+            command_tx.clone(),
+        );
     }
     let (window_tx, window_rx) = std::sync::mpsc::channel();
     // The window repaints when something happens, not on a timer: each event forwarded wakes it.
     let (window_slot, wake_window) = tandem_host::window::repaint_slot();
     let printer_pending = pending.clone();
     let printer_offers = offers.clone();
+    let printer_feedback = feedback_wanted.clone();
     let report = Arc::new(Mutex::new(Report::new("user", None)));
     let printer_report = report.clone();
     let printer = runtime.spawn(async move {
@@ -103,6 +126,13 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         while let Some(event) = event_rx.recv().await {
             if let Ok(mut report) = printer_report.lock() {
                 report.observe_host(&event);
+            }
+            match &event {
+                HostEvent::FeedbackWanted => printer_feedback.store(true, Ordering::SeqCst),
+                HostEvent::FeedbackGiven { .. } | HostEvent::Ended { .. } => {
+                    printer_feedback.store(false, Ordering::SeqCst)
+                }
+                _ => {}
             }
             if let HostEvent::Collab(notice) = &event {
                 printer_offers.track(notice);
@@ -136,7 +166,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     if window {
         if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
-            spawn_stdin_commands(pending, offers, command_tx.clone());
+            spawn_stdin_commands(pending, offers, feedback_wanted, command_tx.clone());
         } else {
             // The window closed: that stops sharing (a no-op if the session already ended).
             let _ = command_tx.send(HostCommand::Stop);
@@ -232,6 +262,31 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         }
         // Printed by the NoticePrinter.
         HostEvent::Collab(_) => {}
+        HostEvent::FeedbackWanted => out.event("feedback_wanted", json!({}), || {
+            if window {
+                "You stopped sharing. How did it go? Answer in the Tandem window.".into()
+            } else {
+                "You stopped sharing. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
+            }
+        }),
+        HostEvent::FeedbackGiven {
+            rating,
+            comment,
+            delivered,
+        } => {
+            let comment = for_display(comment);
+            out.event(
+                "feedback_given",
+                json!({ "rating": rating, "comment": comment, "delivered": delivered }),
+                || {
+                    if *delivered {
+                        "Thank you: your answer was sent to the technician.".into()
+                    } else {
+                        "Thank you: the technician had already left, so your answer is only in your session report.".into()
+                    }
+                },
+            );
+        }
         HostEvent::DiagnosticsShared => out.event("diagnostics_shared", json!({}), || {
             "The technician received a snapshot of this computer's system information.".into()
         }),
@@ -258,6 +313,18 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
     }
 }
 
+/// An answer to "how did it go?": `4`, `4 quick and clear`, or an empty line / `skip`.
+fn parse_feedback(line: &str) -> HostCommand {
+    let (first, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match first.parse::<u8>() {
+        Ok(rating @ 1..=5) => HostCommand::Feedback {
+            rating,
+            comment: rest.trim().to_owned(),
+        },
+        _ => HostCommand::SkipFeedback,
+    }
+}
+
 fn grant_name(grant: Grant) -> &'static str {
     match grant {
         Grant::View => "view",
@@ -271,9 +338,13 @@ fn grant_name(grant: Grant) -> &'static str {
 fn spawn_stdin_commands(
     pending: Arc<Mutex<Option<Grant>>>,
     offers: PendingOffers,
+    feedback_wanted: Arc<AtomicBool>,
     commands: mpsc::UnboundedSender<HostCommand>,
 ) {
     crate::stdin_commands::spawn(commands, move |line| {
+        if feedback_wanted.load(Ordering::SeqCst) {
+            return Some(parse_feedback(line));
+        }
         let answer = line.to_ascii_lowercase();
         match answer.as_str() {
             "y" | "yes" | "allow" | "n" | "no" | "deny" | "" => {

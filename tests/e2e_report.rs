@@ -99,6 +99,7 @@ fn each_side_reports_what_happened_and_nothing_private() {
             &path("user-dl"),
             "--reports",
             &path("user-reports"),
+            "--feedback",
         ],
     );
     let mut join = start_join(
@@ -158,7 +159,14 @@ fn each_side_reports_what_happened_and_nothing_private() {
     join.wait_event("note_added");
     join.send_line("outcome resolved Driver reinstalled, test page printed.");
     join.wait_event("outcome_set");
-    join.send_line("end");
+    // The user stops: nothing is shared any more, and they are asked how it went.
+    share.send_line("stop");
+    share.wait_event("feedback_wanted");
+    join.wait_event_where("permissions", STEP, |v| v["view"] == false);
+    share.send_line("4 Very helpful, thanks \u{1b}[2J");
+    assert_eq!(share.wait_event("feedback_given")["delivered"], true);
+    let feedback = join.wait_event("feedback");
+    assert_eq!(feedback["rating"], 4);
     join.wait_event("session_ended");
     let tech_report = join.wait_event("report_written");
     share.wait_event("session_ended");
@@ -196,7 +204,13 @@ fn each_side_reports_what_happened_and_nothing_private() {
         .collect();
     assert_eq!(
         grants,
-        vec![(true, false), (true, true), (true, false), (true, true)]
+        vec![
+            (true, false),
+            (true, true),
+            (true, false),
+            (true, true),
+            (false, false)
+        ]
     );
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{files:?}");
@@ -225,7 +239,19 @@ fn each_side_reports_what_happened_and_nothing_private() {
     assert_eq!(report["outcome"], "resolved");
     assert_eq!(report["summary"], "Driver reinstalled, test page printed.");
     assert!(report["diagnostics"]["kernel"].is_string());
-    assert!(report["ended"].as_str().unwrap().contains("You ended"));
+    assert!(
+        report["ended"]
+            .as_str()
+            .unwrap()
+            .contains("The user stopped sharing")
+    );
+    assert_eq!(report["feedback"]["rating"], 4);
+    assert!(
+        report["feedback"]["comment"]
+            .as_str()
+            .unwrap()
+            .starts_with("Very helpful, thanks")
+    );
     // Never clipboard contents or the code.
     assert!(!raw.contains("hunter2"));
     assert!(!raw.contains(&code.replace(' ', "")) && !raw.contains(&code));
@@ -243,8 +269,9 @@ fn each_side_reports_what_happened_and_nothing_private() {
         report["ended"]
             .as_str()
             .unwrap()
-            .contains("technician ended")
+            .contains("You stopped sharing")
     );
+    assert_eq!(report["feedback"]["delivered"], true);
     assert!(!raw.contains("hunter2"));
     assert!(share.wait_exit(STEP));
     assert!(join.wait_exit(STEP));

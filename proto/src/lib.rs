@@ -52,6 +52,8 @@ pub mod limits {
     pub const MAX_OFFER_NAME_LEN: usize = 255;
     /// Largest system-information snapshot (JSON) in one `Control::Diagnostics`.
     pub const MAX_DIAGNOSTICS_LEN: usize = 512 * 1024;
+    /// Longest comment in the user's feedback.
+    pub const MAX_FEEDBACK_LEN: usize = 1024;
     /// Most offers one side may have open (offered and not yet finished) at a time.
     pub const MAX_OPEN_OFFERS: usize = 16;
     /// Largest cursor image side, in pixels.

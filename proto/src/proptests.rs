@@ -164,6 +164,8 @@ fn control() -> impl Strategy<Value = Control> {
         ),
         any::<u32>().prop_map(|id| Control::FileReceived { id }),
         Just(Control::RequestDiagnostics),
+        (1u8..=5, display_text(1024))
+            .prop_map(|(rating, comment)| Control::Feedback { rating, comment }),
         prop::option::of(text(256)).prop_map(|snapshot| Control::Diagnostics { snapshot }),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
@@ -288,13 +290,13 @@ fn decodes_safely<M: Message + std::fmt::Debug>(bytes: &[u8]) -> Result<(), Test
 fn hostile() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         vec(any::<u8>(), 0..256),
-        (0u8..15, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
+        (0u8..16, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
             rest.insert(0, tag);
             rest
         }),
         // Tag then a small length prefix, to reach the variable-length fields.
         (
-            0u8..15,
+            0u8..16,
             vec(any::<u8>(), 0..6),
             0u8..40,
             vec(any::<u8>(), 0..64)

@@ -12,9 +12,9 @@
 use std::fmt;
 
 use crate::limits::{
-    MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_DIAGNOSTICS_LEN, MAX_FILE_PATH_LEN,
-    MAX_INPUT_TEXT_LEN, MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN, MAX_UNACKED_UPDATES,
-    MAX_UPDATE_LEN,
+    MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_DIAGNOSTICS_LEN, MAX_FEEDBACK_LEN,
+    MAX_FILE_PATH_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN,
+    MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
 };
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
@@ -69,6 +69,9 @@ pub enum Control {
     /// Host -> viewer: the snapshot, JSON, at most [`MAX_DIAGNOSTICS_LEN`] bytes; `None` if the user
     /// declined.
     Diagnostics { snapshot: Option<String> },
+    /// Host -> viewer, just before the host's `End` after the user stopped sharing: how it went,
+    /// `rating` 1 to 5, and a comment (display text, at most [`MAX_FEEDBACK_LEN`] bytes).
+    Feedback { rating: u8, comment: String },
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -250,6 +253,17 @@ impl Control {
         Self::Chat { text }
     }
 
+    /// A `Feedback` the peer can always decode: the rating clamped to 1..=5, the comment sanitized
+    /// and truncated to [`MAX_FEEDBACK_LEN`].
+    pub fn feedback(rating: u8, comment: impl Into<String>) -> Self {
+        let mut comment = sanitize_owned(comment.into());
+        truncate_utf8(&mut comment, MAX_FEEDBACK_LEN);
+        Self::Feedback {
+            rating: rating.clamp(1, 5),
+            comment,
+        }
+    }
+
     /// A `FileCancel` with its detail made decodable (sanitized, truncated).
     pub fn file_cancel(id: u32, sender_side: bool, detail: impl Into<String>) -> Self {
         let mut detail = sanitize_owned(detail.into());
@@ -298,6 +312,7 @@ const FILE_CANCEL: u8 = 10;
 const FILE_RECEIVED: u8 = 11;
 const REQUEST_DIAGNOSTICS: u8 = 12;
 const DIAGNOSTICS: u8 = 13;
+const FEEDBACK: u8 = 14;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -320,6 +335,7 @@ impl Message for Control {
             Self::FileCancel { detail, .. } => 4 + 1 + bytes_len(detail.len()),
             Self::FileReceived { .. } => 4,
             Self::RequestDiagnostics => 0,
+            Self::Feedback { comment, .. } => 1 + bytes_len(comment.len()),
             Self::Diagnostics { snapshot } => {
                 1 + snapshot.as_ref().map_or(0, |s| bytes_len(s.len()))
             }
@@ -396,6 +412,11 @@ impl Message for Control {
                 out.put_u32(*id);
             }
             Self::RequestDiagnostics => out.put_u8(REQUEST_DIAGNOSTICS),
+            Self::Feedback { rating, comment } => {
+                out.put_u8(FEEDBACK);
+                out.put_u8(*rating);
+                out.put_bytes(comment.as_bytes());
+            }
             Self::Diagnostics { snapshot } => {
                 out.put_u8(DIAGNOSTICS);
                 out.put_bool(snapshot.is_some());
@@ -476,6 +497,20 @@ impl Message for Control {
             }),
             FILE_RECEIVED => Ok(Self::FileReceived { id: r.u32()? }),
             REQUEST_DIAGNOSTICS => Ok(Self::RequestDiagnostics),
+            FEEDBACK => {
+                let rating = r.u8()?;
+                if !(1..=5).contains(&rating) {
+                    return Err(DecodeError::Invalid {
+                        what: "feedback rating",
+                    });
+                }
+                Ok(Self::Feedback {
+                    rating,
+                    comment: r
+                        .display_str("feedback comment", MAX_FEEDBACK_LEN)?
+                        .to_owned(),
+                })
+            }
             DIAGNOSTICS => Ok(Self::Diagnostics {
                 snapshot: if r.bool()? {
                     Some(r.str("diagnostics", MAX_DIAGNOSTICS_LEN)?.to_owned())
@@ -545,6 +580,11 @@ impl fmt::Debug for Control {
                 .finish(),
             Self::FileReceived { id } => f.debug_struct("FileReceived").field("id", id).finish(),
             Self::RequestDiagnostics => f.write_str("RequestDiagnostics"),
+            Self::Feedback { rating, comment } => f
+                .debug_struct("Feedback")
+                .field("rating", rating)
+                .field("comment_len", &comment.len())
+                .finish(),
             // A snapshot names the machine, its user and its processes: sizes only.
             Self::Diagnostics { snapshot } => f
                 .debug_struct("Diagnostics")
@@ -993,6 +1033,7 @@ mod tests {
                 Control::end(EndReason::HostEnded, text),
                 Control::chat(text),
                 Control::file_cancel(1, true, text),
+                Control::feedback(4, text),
             ] {
                 assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
             }
@@ -1032,8 +1073,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[14]),
-            Err(DecodeError::UnknownTag { tag: 14, .. })
+            Control::from_bytes(&[15]),
+            Err(DecodeError::UnknownTag { tag: 15, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

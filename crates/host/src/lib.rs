@@ -41,6 +41,8 @@ pub struct HostConfig {
     pub max_fps: u32,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
+    /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
+    pub ask_feedback: bool,
 }
 
 /// What the session reports to its front end.
@@ -72,6 +74,16 @@ pub enum HostEvent {
     InputDropped,
     /// A system-information snapshot was sent to the technician (the user allowed it).
     DiagnosticsShared,
+    /// The user stopped sharing; nothing is shared any more. Ask how it went and answer with
+    /// [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (the session ends either way,
+    /// or by itself after a minute).
+    FeedbackWanted,
+    /// The user's answer, and whether it reached the technician (else it is only in the report).
+    FeedbackGiven {
+        rating: u8,
+        comment: String,
+        delivered: bool,
+    },
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
     /// control was taken back before their turn (or the queue overflowed).
     InputSummary { injected: u64, discarded: u64 },
@@ -97,6 +109,13 @@ pub enum HostCommand {
     SetClipboard(Option<bool>),
     /// Chat and files.
     Collab(CollabCommand),
+    /// How it went, 1 to 5, and a comment: the answer to [`HostEvent::FeedbackWanted`].
+    Feedback {
+        rating: u8,
+        comment: String,
+    },
+    /// No answer to [`HostEvent::FeedbackWanted`].
+    SkipFeedback,
 }
 
 #[derive(Debug, Error)]

@@ -155,7 +155,8 @@ async fn drive(
     events: &Events,
     commands: &mut mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<String, HostError> {
-    let mut session = HostSession::new(config.auto_accept, Instant::now());
+    let mut session =
+        HostSession::new(config.auto_accept, Instant::now()).with_feedback(config.ask_feedback);
     let mut injector =
         Injector::spawn(EnigoSink::new).map_err(|e| HostError::Capture(e.to_string()))?;
     let mut streaming: Option<Streaming> = None;
@@ -236,6 +237,15 @@ async fn drive(
                     }
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
+                flow::HostEvent::FeedbackWanted => {
+                    // Sharing stopped: the screen is no longer captured, whatever the answer.
+                    injector.set_gate(false, session.input_epoch());
+                    if let Some(s) = &streaming {
+                        s.frames.stop();
+                    }
+                    info!(target: "tandem::audit", "the user stopped sharing");
+                    emit(events, HostEvent::FeedbackWanted);
+                }
                 flow::HostEvent::DiagnosticsWanted => {
                     if !std::mem::replace(&mut gathering, true) {
                         let tx = diagnostics_tx.clone();
@@ -298,6 +308,15 @@ async fn drive(
                         session.handle_command(flow::HostCommand::SetClipboard { allow }, now);
                     }
                     Some(HostCommand::Collab(command)) => collab.handle_command(&mut session, command),
+                    Some(HostCommand::Feedback { rating, comment }) => {
+                        let delivered = !session.is_ended();
+                        let rating = rating.clamp(1, 5);
+                        emit(events, HostEvent::FeedbackGiven { rating, comment: comment.clone(), delivered });
+                        session.handle_command(flow::HostCommand::Feedback { rating, comment }, now);
+                    }
+                    Some(HostCommand::SkipFeedback) => {
+                        session.handle_command(flow::HostCommand::SkipFeedback, now);
+                    }
                 }
             }
             incoming = driver.next_incoming(collab.wants_bulk()) => {

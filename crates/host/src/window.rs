@@ -97,6 +97,11 @@ enum State {
         control: bool,
         clipboard: bool,
     },
+    /// The user stopped sharing; one question before the end.
+    Feedback {
+        rating: Option<u8>,
+        comment: String,
+    },
     Ended(String),
 }
 
@@ -189,9 +194,17 @@ impl HostWindow {
                     let news = self.collab.absorb(notice);
                     self.attention |= news.peer_chat || news.offer;
                 }
+                HostEvent::FeedbackWanted => {
+                    self.pending.clear();
+                    self.state = State::Feedback {
+                        rating: None,
+                        comment: String::new(),
+                    };
+                }
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
-                | HostEvent::DiagnosticsShared => {}
+                | HostEvent::DiagnosticsShared
+                | HostEvent::FeedbackGiven { .. } => {}
                 HostEvent::Ended { reason } => {
                     self.pending.clear();
                     self.guard.reset();
@@ -316,7 +329,54 @@ impl HostWindow {
         }
     }
 
+    /// "How did it go?": 1 to 5 and a comment, Send or Skip.
+    fn feedback_ui(&mut self, ui: &mut egui::Ui) {
+        let technician = self.technician.clone();
+        let State::Feedback { rating, comment } = &mut self.state else {
+            return;
+        };
+        ui.heading("You stopped sharing your screen.");
+        ui.label(format!(
+            "How did it go with {technician}? Your answer goes to them."
+        ));
+        ui.horizontal(|ui| {
+            for n in 1..=5u8 {
+                let label = match n {
+                    1 => "1 (bad)".to_string(),
+                    5 => "5 (great)".to_string(),
+                    n => n.to_string(),
+                };
+                if ui.selectable_label(*rating == Some(n), label).clicked() {
+                    *rating = Some(n);
+                }
+            }
+        });
+        ui.label("A comment (optional):");
+        ui.text_edit_singleline(comment);
+        let mut answer = None;
+        ui.horizontal(|ui| {
+            if ui.button("Skip").clicked() {
+                answer = Some(HostCommand::SkipFeedback);
+            }
+            if let Some(n) = *rating
+                && ui.button(egui::RichText::new("Send").strong()).clicked()
+            {
+                answer = Some(HostCommand::Feedback {
+                    rating: n,
+                    comment: comment.clone(),
+                });
+            }
+        });
+        if let Some(answer) = answer {
+            self.send(answer);
+        }
+    }
+
     fn status_ui(&mut self, ui: &mut egui::Ui) {
+        if matches!(self.state, State::Feedback { .. }) {
+            self.feedback_ui(ui);
+            return;
+        }
         match &self.state {
             State::Connecting => {
                 ui.heading("Connecting to the relay…");
@@ -385,6 +445,8 @@ impl HostWindow {
                     }
                 }
             }
+            // Drawn by `feedback_ui`.
+            State::Feedback { .. } => {}
             State::Ended(reason) => {
                 ui.heading("Session ended");
                 ui.label(reason.as_str());

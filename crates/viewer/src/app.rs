@@ -155,6 +155,14 @@ impl ViewerApp {
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Collab(notice) => self.collab.absorb(notice),
                 ViewerEvent::Diagnostics { snapshot } => self.sysinfo.absorb(snapshot),
+                ViewerEvent::Feedback { rating, comment } => {
+                    let comment = for_display(&comment);
+                    self.status = if comment.is_empty() {
+                        format!("The user rated the session {rating}/5.")
+                    } else {
+                        format!("The user rated the session {rating}/5: {comment}")
+                    };
+                }
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::SnapshotFailed { .. }
                 | ViewerEvent::Summary { .. } => {}

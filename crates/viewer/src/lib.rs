@@ -61,6 +61,11 @@ pub enum ViewerEvent {
     Diagnostics {
         snapshot: Option<String>,
     },
+    /// The user said how it went as they stopped sharing: 1 to 5, and a comment.
+    Feedback {
+        rating: u8,
+        comment: String,
+    },
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.

@@ -213,6 +213,10 @@ impl Run {
                 flow::ViewerEvent::Diagnostics { snapshot } => {
                     emit(&self.events, ViewerEvent::Diagnostics { snapshot });
                 }
+                flow::ViewerEvent::Feedback { rating, comment } => {
+                    info!(rating, "the user's feedback arrived");
+                    emit(&self.events, ViewerEvent::Feedback { rating, comment });
+                }
                 flow::ViewerEvent::ControlDeclined => {
                     emit(&self.events, ViewerEvent::ControlDeclined);
                 }

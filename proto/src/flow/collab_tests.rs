@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::*;
 use crate::bulk::clipboard_parts;
 use crate::limits::{MAX_BULK_CHUNK, MAX_CLIPBOARD_TEXT};
-use crate::session::{Control, FileEntry};
+use crate::session::{Control, EndReason, FileEntry, Input};
 
 fn host_sharing(now: Instant, control: bool) -> HostSession {
     let mut host = HostSession::new(None, now);
@@ -418,4 +418,111 @@ fn diagnostics_are_a_third_consent_asked_once_per_session() {
     assert!(events(&mut host).contains(&HostEvent::ConsentWithdrawn {
         grant: Grant::Diagnostics
     }));
+}
+
+#[test]
+fn stopping_asks_for_feedback_and_shares_nothing_meanwhile() {
+    let now = Instant::now();
+    let start = || {
+        let mut host = HostSession::new(None, now).with_feedback(true);
+        host.handle_control(Control::hello("Alex"), now);
+        for grant in [Grant::View, Grant::Control] {
+            if grant == Grant::Control {
+                host.handle_control(Control::RequestControl, now);
+            }
+            host.handle_command(HostCommand::Consent { grant, allow: true }, now);
+        }
+        drain_host(&mut host);
+        host
+    };
+    let events =
+        |host: &mut HostSession| std::iter::from_fn(|| host.poll_event()).collect::<Vec<_>>();
+
+    // Stop: at once nothing is shared (no input, no screen, no clipboard), and the user is asked.
+    let mut host = start();
+    host.handle_command(HostCommand::Stop, now);
+    assert!(!host.control_allowed());
+    assert!(!host.clipboard_allowed());
+    assert_eq!(host.send_update(vec![1]), Err(UpdateRefused::NotSharing));
+    assert_eq!(
+        host.handle_input(Input::Text { text: "x".into() }, now),
+        None
+    );
+    assert!(events(&mut host).contains(&HostEvent::FeedbackWanted));
+    assert_eq!(
+        drain_host(&mut host),
+        vec![Transmit::Control(Control::Permissions {
+            view: false,
+            control: false,
+            clipboard: false
+        })]
+    );
+    assert!(!host.is_ended());
+    // The answer goes just before the End.
+    host.handle_command(
+        HostCommand::Feedback {
+            rating: 9,
+            comment: "Quick \u{1b}fix".into(),
+        },
+        now,
+    );
+    let sent = drain_host(&mut host);
+    assert_eq!(
+        sent[0],
+        Transmit::Control(Control::feedback(5, "Quick \u{FFFD}fix"))
+    );
+    assert!(matches!(
+        sent[1],
+        Transmit::Control(Control::End {
+            reason: EndReason::HostEnded,
+            ..
+        })
+    ));
+    assert!(host.is_ended());
+
+    // Skipped, or no answer in time: the End alone.
+    for skip in [true, false] {
+        let mut host = start();
+        host.handle_command(HostCommand::Stop, now);
+        drain_host(&mut host);
+        if skip {
+            host.handle_command(HostCommand::SkipFeedback, now);
+        } else {
+            host.handle_timeout(now + FEEDBACK_WAIT);
+        }
+        let sent = drain_host(&mut host);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(host.is_ended());
+    }
+
+    // The technician leaving meanwhile ends it at once; the answer has nowhere to go.
+    let mut host = start();
+    host.handle_command(HostCommand::Stop, now);
+    host.handle_control(Control::end(EndReason::ViewerEnded, "bye"), now);
+    assert!(host.is_ended());
+    host.handle_command(
+        HostCommand::Feedback {
+            rating: 3,
+            comment: String::new(),
+        },
+        now,
+    );
+    assert!(
+        !drain_host(&mut host)
+            .iter()
+            .any(|t| matches!(t, Transmit::Control(Control::Feedback { .. })))
+    );
+
+    // Without feedback, Stop ends at once as before.
+    let mut host = HostSession::new(None, now);
+    host.handle_control(Control::hello("Alex"), now);
+    host.handle_command(
+        HostCommand::Consent {
+            grant: Grant::View,
+            allow: true,
+        },
+        now,
+    );
+    host.handle_command(HostCommand::Stop, now);
+    assert!(host.is_ended());
 }

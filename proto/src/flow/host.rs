@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::collab::Collab;
 use super::{
-    EndedBy, Ending, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES, Outbox, PeerGone,
-    PromptBudget, Transmit, peer_end_text,
+    EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
+    Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
 };
 use crate::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
 
@@ -24,6 +24,10 @@ pub enum HostCommand {
     /// The user's choice for clipboard sharing: `Some(true)` on (even while the technician only
     /// views), `Some(false)` off, `None` the default: on exactly while control is granted.
     SetClipboard { allow: Option<bool> },
+    /// The answer to [`HostEvent::FeedbackWanted`]: sent to the technician, then the session ends.
+    Feedback { rating: u8, comment: String },
+    /// The user skipped the feedback question: the session ends.
+    SkipFeedback,
 }
 
 /// What the host session reports to its driver and user.
@@ -51,6 +55,10 @@ pub enum HostEvent {
     /// System information may be sent now and is wanted: gather a snapshot and pass it to
     /// [`HostSession::send_diagnostics`].
     DiagnosticsWanted,
+    /// The user stopped sharing: nothing is shared any more (stop capturing); ask how it went and
+    /// answer with [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (after
+    /// [`FEEDBACK_WAIT`] the session ends without an answer).
+    FeedbackWanted,
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -72,6 +80,9 @@ enum Stage {
     AskView,
     /// The screen is shared; control may be granted.
     Sharing,
+    /// The user stopped sharing and is asked how it went: nothing is shared any more, and the
+    /// session ends with the answer or at the deadline.
+    Wrapping { deadline: Instant },
     /// Ended; only the close is left.
     Done,
 }
@@ -98,6 +109,8 @@ pub struct HostSession {
     window: UpdateWindow,
     /// The user's clipboard choice ([`HostCommand::SetClipboard`]).
     clipboard_choice: Option<bool>,
+    /// Ask the user for feedback when they stop sharing.
+    ask_feedback: bool,
     pub(super) collab: Collab,
     pub(super) out: Outbox<HostEvent>,
 }
@@ -121,9 +134,16 @@ impl HostSession {
             input_drop_reported: false,
             window: UpdateWindow::default(),
             clipboard_choice: None,
+            ask_feedback: false,
             collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
+    }
+
+    /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
+    pub fn with_feedback(mut self, ask: bool) -> Self {
+        self.ask_feedback = ask;
+        self
     }
 
     /// A control message from the viewer.
@@ -166,6 +186,15 @@ impl HostSession {
                 // Nothing is shared yet: nothing to grant or refresh.
             }
             (Stage::Sharing, Control::RequestDiagnostics) => self.on_request_diagnostics(now),
+            (
+                Stage::Wrapping { .. },
+                Control::RequestControl | Control::RequestKeyframe | Control::RequestDiagnostics,
+            ) => {
+                // Sharing stopped: nothing to grant or refresh.
+            }
+            (_, Control::Feedback { .. }) => {
+                self.protocol_error(now, "it sent Feedback, which only a host sends")
+            }
             (_, Control::Diagnostics { .. }) => {
                 self.protocol_error(now, "it sent Diagnostics, which only a host sends")
             }
@@ -201,6 +230,15 @@ impl HostSession {
     pub fn handle_command(&mut self, command: HostCommand, now: Instant) {
         match (self.stage, command) {
             (Stage::Done, _) => {}
+            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback => self.start_wrapping(now),
+            (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
+                self.out.control(Control::feedback(rating, comment));
+                self.stop(now);
+            }
+            (Stage::Wrapping { .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
+                self.stop(now)
+            }
+            (_, HostCommand::Feedback { .. } | HostCommand::SkipFeedback) => {}
             (_, HostCommand::Stop) => self.finish(
                 now,
                 EndedBy::Us,
@@ -311,6 +349,12 @@ impl HostSession {
 
     /// Time passed: deadlines that are due fire.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Stage::Wrapping { deadline } = self.stage
+            && now >= deadline
+        {
+            self.stop(now);
+            return;
+        }
         if let Stage::AwaitHello { deadline } = self.stage
             && now >= deadline
         {
@@ -397,7 +441,7 @@ impl HostSession {
     /// When to call [`HostSession::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let hello = match self.stage {
-            Stage::AwaitHello { deadline } => Some(deadline),
+            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline } => Some(deadline),
             _ => None,
         };
         self.out.poll_timeout(hello)
@@ -438,6 +482,55 @@ impl HostSession {
         }
         self.control_prompt = true;
         self.ask(Grant::Control);
+    }
+
+    /// The user stopped: share nothing from now on, and ask how it went before ending.
+    fn start_wrapping(&mut self, now: Instant) {
+        self.withdraw_prompts();
+        self.stage = Stage::Wrapping {
+            deadline: now + FEEDBACK_WAIT,
+        };
+        self.view = false;
+        self.control = false;
+        self.input_epoch += 1;
+        self.collab.set_active(false);
+        self.send_permissions();
+        self.out.events.push_back(HostEvent::FeedbackWanted);
+    }
+
+    /// The user's own stop, after the feedback question if one was asked.
+    fn stop(&mut self, now: Instant) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::HostEnded,
+            "You stopped sharing.".into(),
+            Some("The user stopped sharing their screen."),
+        )
+    }
+
+    /// Closes any open question: the session can no longer grant it.
+    fn withdraw_prompts(&mut self) {
+        match self.stage {
+            Stage::AskView => self
+                .out
+                .events
+                .push_back(HostEvent::ConsentWithdrawn { grant: Grant::View }),
+            Stage::Sharing if self.control_prompt => {
+                self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                    grant: Grant::Control,
+                })
+            }
+            _ => {}
+        }
+        if self.diagnostics_prompt {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Diagnostics,
+            });
+        }
+        self.control_prompt = false;
+        self.diagnostics = false;
+        self.diagnostics_prompt = false;
     }
 
     fn on_request_diagnostics(&mut self, now: Instant) {
@@ -508,25 +601,7 @@ impl HostSession {
         detail: String,
         for_peer: Option<&str>,
     ) {
-        match self.stage {
-            Stage::AskView => self
-                .out
-                .events
-                .push_back(HostEvent::ConsentWithdrawn { grant: Grant::View }),
-            Stage::Sharing if self.control_prompt => {
-                self.out.events.push_back(HostEvent::ConsentWithdrawn {
-                    grant: Grant::Control,
-                })
-            }
-            _ => {}
-        }
-        if self.diagnostics_prompt {
-            self.out.events.push_back(HostEvent::ConsentWithdrawn {
-                grant: Grant::Diagnostics,
-            });
-        }
-        self.diagnostics = false;
-        self.diagnostics_prompt = false;
+        self.withdraw_prompts();
         self.stage = Stage::Done;
         self.view = false;
         self.control = false;

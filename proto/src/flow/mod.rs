@@ -37,6 +37,9 @@ pub const END_GRACE: Duration = Duration::from_millis(750);
 /// technician who asks again after a "no" is still heard.
 pub const CONTROL_PROMPT_BURST: u32 = 3;
 pub const CONTROL_PROMPT_REFILL: Duration = Duration::from_secs(10);
+/// How long the user may take to answer "how did it go?" after stopping, before the session ends
+/// without an answer.
+pub const FEEDBACK_WAIT: Duration = Duration::from_secs(60);
 /// Largest wheel movement one `Scroll` may inject, in notches per axis; larger values are clamped.
 pub const MAX_SCROLL_NOTCHES: i32 = 50;
 /// Largest pointer coordinate injected; larger values are clamped (no real screen is this large).

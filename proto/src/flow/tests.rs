@@ -102,6 +102,7 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::KeyframeRequested => "Keyframe".into(),
             HostEvent::InputDropped => "InputDropped".into(),
             HostEvent::DiagnosticsWanted => "Diagnostics".into(),
+            HostEvent::FeedbackWanted => "Feedback".into(),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -572,6 +573,7 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::ControlRequestNotSent { .. } => "NotSent".into(),
             ViewerEvent::StartFrames => "Frames".into(),
             ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
+            ViewerEvent::Feedback { rating, .. } => format!("Feedback({rating})"),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()

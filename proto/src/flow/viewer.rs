@@ -35,6 +35,8 @@ pub enum ViewerEvent {
     StartFrames,
     /// The answer to a diagnostics request: the snapshot (JSON), or `None` if the user declined.
     Diagnostics { snapshot: Option<String> },
+    /// The user said how it went (1 to 5, and a comment), as they stopped sharing.
+    Feedback { rating: u8, comment: String },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -122,6 +124,13 @@ impl ViewerSession {
             | Control::FileAnswer { .. }
             | Control::FileCancel { .. }
             | Control::FileReceived { .. }) => self.collab.on_control(msg),
+            Control::Feedback { rating, comment } => {
+                if self.stage == Stage::Viewing {
+                    self.out
+                        .events
+                        .push_back(ViewerEvent::Feedback { rating, comment });
+                }
+            }
             Control::Diagnostics { snapshot } => {
                 if self.stage == Stage::Viewing {
                     self.out
