@@ -238,10 +238,12 @@ async fn drive(
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
                 flow::HostEvent::FeedbackWanted => {
-                    // Sharing stopped: the screen is no longer captured, whatever the answer.
+                    // Sharing stopped: the screen is no longer captured, whatever the answer. The
+                    // capture thread is let go, so its end is not taken for a failure.
                     injector.set_gate(false, session.input_epoch());
-                    if let Some(s) = &streaming {
+                    if let Some(s) = streaming.take() {
                         s.frames.stop();
+                        drop(s.captured);
                     }
                     info!(target: "tandem::audit", "the user stopped sharing");
                     emit(events, HostEvent::FeedbackWanted);
