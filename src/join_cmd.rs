@@ -12,6 +12,7 @@ use tandem_proto::code::SessionCode;
 use tandem_proto::limits::MAX_NAME_LEN;
 use tandem_proto::session::truncate_utf8;
 use tandem_proto::text::for_display;
+use tandem_viewer::notes::{NotesPanel, SharedNotes};
 use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
 use tokio::sync::mpsc;
 
@@ -140,11 +141,32 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         let _ = stop_tx.send(ViewerCommand::End);
     });
 
+    // The window's notes and outcome, read into the report at the end; the notes are saved to a
+    // draft beside the reports as they are typed.
+    let window_notes = SharedNotes::default();
+    tandem_viewer::notes::lock(&window_notes).outcome = args.outcome.map(|o| match o {
+        Outcome::Resolved => tandem_viewer::notes::Outcome::Resolved,
+        Outcome::NotResolved => tandem_viewer::notes::Outcome::NotResolved,
+        Outcome::Escalated => tandem_viewer::notes::Outcome::Escalated,
+    });
+    let notes_draft = args
+        .report
+        .dir()
+        .join(format!("notes-draft-{}.txt", std::process::id()));
     if window {
         let title = format!("Tandem — {}", args.relay.relay);
-        if let Err(e) =
-            tandem_viewer::app::run(title, screen.clone(), window_rx, command_tx.clone(), slot)
-        {
+        if let Err(e) = tandem_viewer::app::run(
+            title,
+            screen.clone(),
+            window_rx,
+            command_tx.clone(),
+            slot,
+            NotesPanel::new(
+                window_notes.clone(),
+                Some(notes_draft.clone()),
+                args.report.enabled(),
+            ),
+        ) {
             eprintln!("warning: the viewer window failed ({e}); continuing headless");
         } else {
             let _ = command_tx.send(ViewerCommand::End);
@@ -171,7 +193,26 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         print_event(&out, &event);
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if window {
+        let notes = tandem_viewer::notes::lock(&window_notes);
+        let mut report = lock(&report);
+        if !notes.text.trim().is_empty() {
+            report.note(notes.text.trim());
+        }
+        if let Some(outcome) = notes.outcome {
+            let outcome = match outcome {
+                tandem_viewer::notes::Outcome::Resolved => Outcome::Resolved,
+                tandem_viewer::notes::Outcome::NotResolved => Outcome::NotResolved,
+                tandem_viewer::notes::Outcome::Escalated => Outcome::Escalated,
+            };
+            let summary =
+                (!notes.summary.trim().is_empty()).then(|| notes.summary.trim().to_owned());
+            report.set_outcome(outcome, summary);
+        }
+    }
     args.report.write(&lock(&report), &out);
+    // The report holds the notes now: the draft is no longer needed.
+    let _ = std::fs::remove_file(&notes_draft);
     if let Some(url) = &args.report_webhook {
         crate::report::post_webhook(url, &lock(&report), &out);
     }

@@ -470,14 +470,23 @@ pub struct ReportFlags {
 }
 
 impl ReportFlags {
+    /// Whether a report is written at all.
+    pub fn enabled(&self) -> bool {
+        !self.no_report
+    }
+
+    /// The folder reports go to.
+    pub fn dir(&self) -> PathBuf {
+        self.reports.clone().unwrap_or_else(default_dir)
+    }
+
     /// Writes `report` unless turned off, and says where (or why not) as a `report_written` or
     /// `report_failed` event.
     pub fn write(&self, report: &Report, out: &crate::output::Output) {
         if self.no_report {
             return;
         }
-        let dir = self.reports.clone().unwrap_or_else(default_dir);
-        match report.write(&dir) {
+        match report.write(&self.dir()) {
             Ok((json, markdown)) => out.event(
                 "report_written",
                 serde_json::json!({ "json": json, "markdown": markdown }),

@@ -18,6 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::collab_panels::CollabPanels;
 use crate::keys;
+use crate::notes::NotesPanel;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
 use crate::sysinfo_panel::SysinfoPanel;
@@ -48,6 +49,7 @@ pub fn run(
     events: Receiver<ViewerEvent>,
     commands: UnboundedSender<ViewerCommand>,
     slot: Arc<OnceLock<egui::Context>>,
+    notes: NotesPanel,
 ) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -72,6 +74,10 @@ pub fn run(
                 clipboard: false,
                 collab: CollabPanels::new(),
                 sysinfo: SysinfoPanel::default(),
+                notes,
+                notes_done: false,
+                outcome_asked: false,
+                view_seen: false,
                 control_requested: false,
                 ended_at: None,
                 fps: 0.0,
@@ -95,6 +101,13 @@ struct ViewerApp {
     clipboard: bool,
     collab: CollabPanels,
     sysinfo: SysinfoPanel,
+    notes: NotesPanel,
+    /// After the end: the technician chose the outcome (or chose not to).
+    notes_done: bool,
+    /// The screen was shown at some point: there is a session to report on.
+    view_seen: bool,
+    /// The outcome question was put after the end.
+    outcome_asked: bool,
     control_requested: bool,
     /// When the session ended; the window closes a little later.
     ended_at: Option<Instant>,
@@ -128,6 +141,7 @@ impl ViewerApp {
                     clipboard,
                 } => {
                     self.view = view;
+                    self.view_seen |= view;
                     self.control = control;
                     self.clipboard = clipboard;
                     self.status = match (view, control) {
@@ -206,6 +220,7 @@ impl ViewerApp {
                 if self.sysinfo.button(ui, self.collab_active()) {
                     self.send(ViewerCommand::RequestDiagnostics);
                 }
+                self.notes.button(ui);
                 ui.separator();
                 if self.view && !self.control {
                     let label = if self.control_requested {
@@ -380,9 +395,17 @@ impl eframe::App for ViewerApp {
         if ctx.input(|i| i.viewport().close_requested()) && self.ended_at.is_none() {
             self.send(ViewerCommand::End);
         }
-        if self
-            .ended_at
-            .is_some_and(|t| t.elapsed() > LINGER_AFTER_END)
+        // After the end the window waits for the outcome, if there was a session to report on.
+        // Once asked, the question stays until answered (Save and close) or dismissed.
+        let asking = self.ended_at.is_some()
+            && self.view_seen
+            && !self.notes_done
+            && (self.outcome_asked || self.notes.wants_outcome());
+        self.outcome_asked |= asking;
+        if !asking
+            && self
+                .ended_at
+                .is_some_and(|t| t.elapsed() > LINGER_AFTER_END)
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -397,6 +420,9 @@ impl eframe::App for ViewerApp {
             self.send(ViewerCommand::Collab(command));
         }
         self.sysinfo.show(&ctx);
+        if self.notes.show(&ctx, asking) {
+            self.notes_done = true;
+        }
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(Color32::from_gray(24)))
             .show(ui, |ui| {

@@ -8,6 +8,7 @@ pub mod app;
 mod collab_panels;
 pub mod decode;
 pub mod keys;
+pub mod notes;
 pub mod screen;
 pub mod session;
 mod sysinfo_panel;
