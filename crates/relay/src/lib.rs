@@ -26,8 +26,8 @@ pub mod tls;
 
 use std::time::Duration;
 
-pub use cluster::{ClusterConfig, ClusterError};
 pub use client::{ClientError, Registration, RelayClient, RelayTrust};
+pub use cluster::{ClusterConfig, ClusterError};
 pub use limits::Rate;
 pub use server::{RateLimits, Relay, RelayConfig, RelayError, RelayEvent, RelayHandle, TlsSource};
 pub use tls::{Fingerprint, FingerprintParseError, TlsError};

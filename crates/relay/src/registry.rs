@@ -1941,4 +1941,3 @@ mod tests {
         assert_eq!(crowded.routing.as_str().len(), 6, "5 002 codes in use");
     }
 }
-

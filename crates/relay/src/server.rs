@@ -317,10 +317,24 @@ impl Relay {
                         Cluster::with_directory(c, id, bound, fingerprint, limits, m, dir)?;
                     Some(Arc::new(cluster))
                 } else {
-                    Some(Arc::new(Cluster::open(c, id, bound, fingerprint, limits, m)?))
+                    Some(Arc::new(Cluster::open(
+                        c,
+                        id,
+                        bound,
+                        fingerprint,
+                        limits,
+                        m,
+                    )?))
                 }
                 #[cfg(not(test))]
-                Some(Arc::new(Cluster::open(c, id, bound, fingerprint, limits, m)?))
+                Some(Arc::new(Cluster::open(
+                    c,
+                    id,
+                    bound,
+                    fingerprint,
+                    limits,
+                    m,
+                )?))
             }
             _ => None,
         };
@@ -419,7 +433,8 @@ impl Relay {
         let tap = TapSource::new(config.tap.clone());
         #[cfg(not(feature = "tap"))]
         let tap = TapSource;
-        let mut registry = Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now());
+        let mut registry =
+            Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now());
         if cluster.is_some() {
             // Session ids name codes in the directory: start each run of a node somewhere new.
             let mut bytes = [0u8; 5];
@@ -625,7 +640,9 @@ enum Cmd {
         reply: oneshot::Sender<Reply>,
     },
     /// Cluster node: the code `conn` was given could not be written to the directory.
-    Withdraw { conn: ConnId },
+    Withdraw {
+        conn: ConnId,
+    },
     /// From the cluster's heartbeat task.
     Cluster(ToActor),
 }
@@ -926,8 +943,7 @@ impl Actor {
             }
             // Cluster nodes handle these in the connection task; a lone relay issued no ticket.
             RelayRequest::JoinRedirected { .. } => {
-                self.metrics
-                    .refused(true, RefusalReason::BadRequest, None);
+                self.metrics.refused(true, RefusalReason::BadRequest, None);
                 Reply::Notice(RelayNotice::Refused {
                     reason: RefusalReason::BadRequest,
                     detail: "this relay is not part of a cluster and redirected nobody".to_owned(),
@@ -1443,7 +1459,9 @@ impl ConnTask {
             return Some((self.refuse(join, &Refusal::unavailable()), false));
         }
         match request {
-            RelayRequest::Register { .. } => self.cluster_register(cluster, request, connection).await,
+            RelayRequest::Register { .. } => {
+                self.cluster_register(cluster, request, connection).await
+            }
             RelayRequest::Join { version, routing } => self
                 .cluster_join(cluster, version, routing, None, connection)
                 .await

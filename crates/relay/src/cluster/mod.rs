@@ -64,8 +64,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The longest node id.
 const MAX_NODE_ID: usize = 64;
 /// What a refusal says while the directory cannot be reached.
-pub(crate) const DETAIL_UNAVAILABLE: &str =
-    "relay cluster unavailable: this relay cannot reach its cluster's directory; try again in a minute";
+pub(crate) const DETAIL_UNAVAILABLE: &str = "relay cluster unavailable: this relay cannot reach its cluster's directory; try again in a minute";
 
 pub(crate) const NODES_KEY: &str = "tandem:nodes";
 
@@ -121,7 +120,9 @@ pub enum ClusterError {
         "the cluster node id {id:?} is not valid: use 1 to {MAX_NODE_ID} letters, digits, '.', '_' or '-'"
     )]
     BadNodeId { id: String },
-    #[error("the cluster public address {addr:?} is not host:port (a DNS name or an IP, and a port)")]
+    #[error(
+        "the cluster public address {addr:?} is not host:port (a DNS name or an IP, and a port)"
+    )]
     BadPublicAddr { addr: String },
     #[error(
         "set the cluster's public address (cluster.public_addr, --cluster-public-addr): the relay listens on {listen}, which clients cannot be sent to"
@@ -354,9 +355,7 @@ impl Cluster {
     }
 
     fn fingerprint(&self) -> Fingerprint {
-        self.fingerprint
-            .lock()
-            .map_or(Fingerprint([0; 32]), |f| *f)
+        self.fingerprint.lock().map_or(Fingerprint([0; 32]), |f| *f)
     }
 
     fn set_up(&self, up: bool, why: &dyn std::fmt::Display) {
@@ -403,11 +402,7 @@ impl Cluster {
                 .lock()
                 .map_or_else(|_| RateLimits::default(), |l| l.clone());
             match attempt {
-                Attempt::Register => (
-                    limits.register_per_ip,
-                    limits.register_global,
-                    "register",
-                ),
+                Attempt::Register => (limits.register_per_ip, limits.register_global, "register"),
                 Attempt::Join => (limits.join_per_ip, limits.join_global, "join"),
             }
         };
@@ -591,7 +586,11 @@ impl Cluster {
                 }
                 () = tokio::time::sleep_until(next_beat) => {}
             }
-            if self.call(ClusterOp::Connect, self.dir.connect()).await.is_err() {
+            if self
+                .call(ClusterOp::Connect, self.dir.connect())
+                .await
+                .is_err()
+            {
                 next_beat = tokio::time::Instant::now() + backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
@@ -667,7 +666,9 @@ impl Cluster {
             self.metrics
                 .waiting
                 .set(i64::try_from(others).unwrap_or(i64::MAX) + held.len() as i64);
-            if !to_actor(ToActor::Others(usize::try_from(others).unwrap_or(usize::MAX))) {
+            if !to_actor(ToActor::Others(
+                usize::try_from(others).unwrap_or(usize::MAX),
+            )) {
                 break;
             }
             last_held = held;

@@ -146,7 +146,10 @@ async fn bytes_flow(host: &RelayClient, viewer: &RelayClient) {
 async fn a_viewer_on_another_node_is_redirected_to_the_hosts_node_and_both_bind_its_identity() {
     let directory = Arc::new(MemoryDirectory::default());
     let [n1, n2, n3] = three(&directory, generous()).await;
-    assert_ne!(n1.fingerprint, n3.fingerprint, "each node has its own certificate");
+    assert_ne!(
+        n1.fingerprint, n3.fingerprint,
+        "each node has its own certificate"
+    );
     let mut host = n1.client().await;
     let registration = host.register(Duration::from_secs(60)).await.unwrap();
     assert_eq!(directory.keys("tandem:code:").len(), 1);
@@ -160,7 +163,10 @@ async fn a_viewer_on_another_node_is_redirected_to_the_hosts_node_and_both_bind_
     bytes_flow(&host, &viewer).await;
     // The code admitted that one attempt, on every node.
     assert!(directory.keys("tandem:code:").is_empty());
-    assert!(directory.keys("tandem:ticket:").is_empty(), "the ticket was taken");
+    assert!(
+        directory.keys("tandem:ticket:").is_empty(),
+        "the ticket was taken"
+    );
     for node in [&n1, &n2, &n3] {
         let mut late = node.client().await;
         let err = late.join(&registration.routing).await.unwrap_err();
@@ -191,7 +197,13 @@ async fn a_forged_or_replayed_ticket_pairs_nobody() {
     forger.send_request(&request).await.unwrap();
     let notice = forger.next_notice().await.unwrap();
     assert!(
-        matches!(notice, tandem_proto::relay::RelayNotice::Refused { reason: RefusalReason::UnknownCode, .. }),
+        matches!(
+            notice,
+            tandem_proto::relay::RelayNotice::Refused {
+                reason: RefusalReason::UnknownCode,
+                ..
+            }
+        ),
         "{notice:?}"
     );
     // The host still waits, and its code still works through a redirect.
@@ -246,7 +258,13 @@ async fn an_unavailable_directory_refuses_new_codes_and_joins_while_paired_sessi
     let mut joiner = n1.client().await;
     let err = joiner.join(&waiting_code.routing).await.unwrap_err();
     assert!(
-        matches!(err, ClientError::Refused { reason: RefusalReason::Unavailable, .. }),
+        matches!(
+            err,
+            ClientError::Refused {
+                reason: RefusalReason::Unavailable,
+                ..
+            }
+        ),
         "{err}"
     );
     // The paired session never touches the directory.
