@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Pairing latency and Redis round trips per pairing on a 3-node cluster (relay_load), loopback.
+# Pairing latency and Redis round trips per pairing on a 3-node cluster (relay_load), loopback
+# only. Needs redis-server, redis-cli and curl; see crates/relay/PERFORMANCE.md.
 set -euo pipefail
-BIN=${BIN:-/work/target-cluster/release/examples/relay_load}
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/examples/relay_load}
 W=$(mktemp -d /tmp/cluster-perf.XXXX)
 redis-server --port 16379 --bind 127.0.0.1 --save '' --appendonly no --dir $W >/dev/null 2>&1 &
 RPID=$!
