@@ -7,6 +7,8 @@ packages=(
   build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev
   # run and test headless: virtual X server, X tools, Mesa's software OpenGL for the egui windows
   xvfb x11-utils xdotool xterm xclip
+  # the relay cluster tests start their own Redis (redis-cli comes with it)
+  redis-server
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 )
 # Not needed by the tests: `scripts/install-deps.sh --review` adds screenshot tools for looking at the

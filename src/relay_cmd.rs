@@ -35,6 +35,16 @@ pub struct RelayArgs {
     /// TCP address for Prometheus /metrics, /healthz and /readyz, e.g. 127.0.0.1:9447.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Join a cluster of relays sharing one directory of waiting codes in Redis, e.g.
+    /// redis://10.0.0.5:6379/0 (or the config file's [cluster] table).
+    #[arg(long, value_name = "REDIS_URL")]
+    cluster: Option<String>,
+    /// This node's id in the cluster (default: the config's, or a random one).
+    #[arg(long, requires = "cluster")]
+    cluster_node_id: Option<String>,
+    /// Where clients reach this node, host:port (default: the config's, or the listen address).
+    #[arg(long, requires = "cluster")]
+    cluster_public_addr: Option<String>,
     /// Log lines (stderr) as text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -91,6 +101,22 @@ pub fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = args.metrics {
         config.metrics = Some(metrics);
     }
+    if let Some(redis) = &args.cluster {
+        let mut cluster = config
+            .cluster
+            .take()
+            .unwrap_or_else(|| tandem_relay::ClusterConfig::new(redis.clone()));
+        cluster.redis = redis.clone();
+        config.cluster = Some(cluster);
+    }
+    if let Some(cluster) = &mut config.cluster {
+        if let Some(id) = &args.cluster_node_id {
+            cluster.node_id = Some(id.clone());
+        }
+        if let Some(addr) = &args.cluster_public_addr {
+            cluster.public_addr = Some(addr.clone());
+        }
+    }
     let runtime = crate::runtime()?;
     runtime.block_on(serve(config, args, out))
 }
@@ -101,6 +127,7 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
     let addr = relay.local_addr();
     let fingerprint = relay.fingerprint().to_string();
     let metrics = relay.metrics_addr();
+    let node_id = relay.node_id().map(str::to_owned);
     out.event(
         "listening",
         json!({
@@ -108,15 +135,20 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
             "fingerprint": fingerprint,
             "data_dir": data_dir,
             "metrics": metrics.map(|m| m.to_string()),
+            "node_id": node_id,
         }),
         || {
             let metrics = metrics
                 .map(|m| format!("\nMetrics: http://{m}/metrics (also /healthz, /readyz)"))
                 .unwrap_or_default();
+            let node = node_id
+                .as_deref()
+                .map(|id| format!("\nCluster node {id}: codes are shared through Redis"))
+                .unwrap_or_default();
             format!(
                 "Tandem relay listening on {addr} (UDP)\n\
                  Certificate fingerprint: {fingerprint}\n\
-                 Users connect with: --relay <this-host>:{port} --fingerprint {fingerprint}{metrics}",
+                 Users connect with: --relay <this-host>:{port} --fingerprint {fingerprint}{metrics}{node}",
                 port = addr.port()
             )
         },

@@ -6,6 +6,12 @@ use crate::code::RoutingCode;
 use crate::limits::MAX_DETAIL_LEN;
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
+/// Length of a redirect ticket: random bytes a cluster node hands a viewer it sends to the host's
+/// node, which takes them back once, so a redirected join is one attempt on the code like any other.
+pub const TICKET_LEN: usize = 16;
+/// The longest node address a `Redirect` may name ("host:port", a DNS name or an IP literal).
+pub const MAX_REDIRECT_ADDR_LEN: usize = 255;
+
 /// Client to relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelayRequest {
@@ -15,6 +21,13 @@ pub enum RelayRequest {
     /// A viewer asks to be paired with the host waiting under `routing`. The relay forgets the code at
     /// this first attempt, whatever the outcome of the end-to-end handshake.
     Join { version: u16, routing: RoutingCode },
+    /// A viewer that a cluster node redirected here (`RelayNotice::Redirect`) joins with the ticket
+    /// it was given. Never sent without a redirect; a relay that is not a cluster node refuses it.
+    JoinRedirected {
+        version: u16,
+        routing: RoutingCode,
+        ticket: [u8; TICKET_LEN],
+    },
 }
 
 /// Relay to client.
@@ -34,6 +47,15 @@ pub enum RelayNotice {
     PeerLeft,
     /// The host's code expired unused.
     Expired,
+    /// Answer to `Join` on a cluster node that is not the host's: the host waits on the node at
+    /// `addr` (`host:port`, validated at decode), whose certificate has this SHA-256 `fingerprint`.
+    /// The viewer connects there pinning `fingerprint` and sends `JoinRedirected` with `ticket`.
+    /// The code is used up by this answer. A client follows at most one redirect.
+    Redirect {
+        addr: String,
+        fingerprint: [u8; 32],
+        ticket: [u8; TICKET_LEN],
+    },
 }
 
 /// Why the relay refused a request.
@@ -50,6 +72,9 @@ pub enum RefusalReason {
     Full = 4,
     /// The request does not fit the connection's state (e.g. Join on a host connection).
     BadRequest = 5,
+    /// The relay is a cluster node and cannot reach the cluster's directory: no new codes and no
+    /// joins until it can; sessions already paired go on.
+    Unavailable = 6,
 }
 
 impl RefusalReason {
@@ -60,6 +85,7 @@ impl RefusalReason {
             3 => Self::UnsupportedVersion,
             4 => Self::Full,
             5 => Self::BadRequest,
+            6 => Self::Unavailable,
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "refusal reason",
@@ -72,12 +98,16 @@ impl RefusalReason {
 
 const REGISTER: u8 = 1;
 const JOIN: u8 = 2;
+const JOIN_REDIRECTED: u8 = 3;
 
 impl Message for RelayRequest {
     fn encoded_len(&self) -> usize {
         1 + match self {
             Self::Register { .. } => 2 + 4,
             Self::Join { routing, .. } => 2 + bytes_len(routing.as_str().len()),
+            Self::JoinRedirected { routing, .. } => {
+                2 + bytes_len(routing.as_str().len()) + TICKET_LEN
+            }
         }
     }
 
@@ -93,6 +123,16 @@ impl Message for RelayRequest {
                 out.put_u16(*version);
                 out.put_bytes(routing.as_str().as_bytes());
             }
+            Self::JoinRedirected {
+                version,
+                routing,
+                ticket,
+            } => {
+                out.put_u8(JOIN_REDIRECTED);
+                out.put_u16(*version);
+                out.put_bytes(routing.as_str().as_bytes());
+                out.extend_from_slice(ticket);
+            }
         }
     }
 
@@ -105,6 +145,11 @@ impl Message for RelayRequest {
             JOIN => Ok(Self::Join {
                 version: r.u16()?,
                 routing: read_routing(r)?,
+            }),
+            JOIN_REDIRECTED => Ok(Self::JoinRedirected {
+                version: r.u16()?,
+                routing: read_routing(r)?,
+                ticket: r.array()?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "relay request",
@@ -119,6 +164,7 @@ const PAIRED: u8 = 2;
 const REFUSED: u8 = 3;
 const PEER_LEFT: u8 = 4;
 const EXPIRED: u8 = 5;
+const REDIRECT: u8 = 6;
 
 impl Message for RelayNotice {
     fn encoded_len(&self) -> usize {
@@ -126,6 +172,7 @@ impl Message for RelayNotice {
             Self::Registered { routing, .. } => bytes_len(routing.as_str().len()) + 4,
             Self::Paired | Self::PeerLeft | Self::Expired => 0,
             Self::Refused { detail, .. } => 1 + bytes_len(detail.len()),
+            Self::Redirect { addr, .. } => bytes_len(addr.len()) + 32 + TICKET_LEN,
         }
     }
 
@@ -144,6 +191,16 @@ impl Message for RelayNotice {
             }
             Self::PeerLeft => out.put_u8(PEER_LEFT),
             Self::Expired => out.put_u8(EXPIRED),
+            Self::Redirect {
+                addr,
+                fingerprint,
+                ticket,
+            } => {
+                out.put_u8(REDIRECT);
+                out.put_bytes(addr.as_bytes());
+                out.extend_from_slice(fingerprint);
+                out.extend_from_slice(ticket);
+            }
         }
     }
 
@@ -160,12 +217,52 @@ impl Message for RelayNotice {
             }),
             PEER_LEFT => Ok(Self::PeerLeft),
             EXPIRED => Ok(Self::Expired),
+            REDIRECT => {
+                let addr = r.str("redirect address", MAX_REDIRECT_ADDR_LEN)?;
+                if !is_node_addr(addr) {
+                    return Err(DecodeError::Invalid {
+                        what: "redirect address",
+                    });
+                }
+                Ok(Self::Redirect {
+                    addr: addr.to_owned(),
+                    fingerprint: r.array()?,
+                    ticket: r.array()?,
+                })
+            }
             tag => Err(DecodeError::UnknownTag {
                 what: "relay notice",
                 tag,
             }),
         }
     }
+}
+
+/// Whether `addr` is a node address a redirect may name: `host:port` with a port from 1 to 65535
+/// and a host that is a DNS name (letters, digits, `-` and `.`, not starting with `-` or `.`), an
+/// IPv4 literal or a bracketed IPv6 literal; at most [`MAX_REDIRECT_ADDR_LEN`] bytes. Nothing else
+/// (no spaces, schemes, paths or control characters) passes, so a hostile node cannot make a client
+/// print or resolve anything odd.
+pub fn is_node_addr(addr: &str) -> bool {
+    if addr.is_empty() || addr.len() > MAX_REDIRECT_ADDR_LEN {
+        return false;
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return false;
+    };
+    let port_ok = !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p != 0);
+    if !port_ok || host.is_empty() {
+        return false;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    host.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with(['-', '.'])
 }
 
 fn read_routing(r: &mut Reader<'_>) -> Result<RoutingCode, DecodeError> {
@@ -208,5 +305,135 @@ mod tests {
             detail: "the relay is full; try again in a minute".into(),
         };
         assert_eq!(RelayNotice::from_bytes(&fine.to_vec()), Ok(fine));
+    }
+
+    fn redirect(addr: &str) -> RelayNotice {
+        RelayNotice::Redirect {
+            addr: addr.to_owned(),
+            fingerprint: [7; 32],
+            ticket: [9; TICKET_LEN],
+        }
+    }
+
+    #[test]
+    fn node_addresses_are_names_or_ip_literals_with_a_port() {
+        for good in [
+            "relay1.example.org:7447",
+            "127.0.0.1:1",
+            "[::1]:65535",
+            "[2001:db8::7]:7447",
+            "node-3:7447",
+        ] {
+            assert!(is_node_addr(good), "{good}");
+            assert_eq!(
+                RelayNotice::from_bytes(&redirect(good).to_vec()),
+                Ok(redirect(good))
+            );
+        }
+        let long = format!("{}:7447", "a".repeat(MAX_REDIRECT_ADDR_LEN));
+        for bad in [
+            "",
+            "relay.example.org",
+            "relay.example.org:",
+            "relay.example.org:0",
+            "relay.example.org:65536",
+            "relay.example.org:+80",
+            ":7447",
+            "-relay:7447",
+            ".relay:7447",
+            "relay example:7447",
+            "https://relay:7447",
+            "relay/x:7447",
+            "relay\u{1b}[2J:7447",
+            "[::1:7447",
+            "[not-v6]:7447",
+            "::1:7447",
+            long.as_str(),
+        ] {
+            assert!(!is_node_addr(bad), "{bad:?}");
+            let bytes = redirect(bad).to_vec();
+            assert!(
+                RelayNotice::from_bytes(&bytes).is_err(),
+                "{bad:?} must not decode"
+            );
+        }
+    }
+
+    #[test]
+    fn the_cluster_refusal_reason_decodes() {
+        let notice = RelayNotice::Refused {
+            reason: RefusalReason::Unavailable,
+            detail: "relay cluster unavailable".into(),
+        };
+        assert_eq!(RelayNotice::from_bytes(&notice.to_vec()), Ok(notice));
+        let mut bytes = RelayNotice::Refused {
+            reason: RefusalReason::Full,
+            detail: String::new(),
+        }
+        .to_vec();
+        bytes[1] = 7;
+        assert!(RelayNotice::from_bytes(&bytes).is_err());
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn routing() -> impl Strategy<Value = RoutingCode> {
+            "[0-9]{3,6}".prop_map(|d| RoutingCode::new(&d).expect("digits"))
+        }
+
+        fn node_addr() -> impl Strategy<Value = String> {
+            prop_oneof![
+                ("[a-z0-9][a-z0-9.-]{0,60}", 1u16..).prop_map(|(h, p)| format!("{h}:{p}")),
+                (any::<[u8; 4]>(), 1u16..)
+                    .prop_map(|(ip, p)| format!("{}:{p}", std::net::Ipv4Addr::from(ip))),
+                (any::<[u8; 16]>(), 1u16..)
+                    .prop_map(|(ip, p)| format!("[{}]:{p}", std::net::Ipv6Addr::from(ip))),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn join_redirected_round_trips(version in any::<u16>(), routing in routing(), ticket in any::<[u8; TICKET_LEN]>()) {
+                let msg = RelayRequest::JoinRedirected { version, routing, ticket };
+                let bytes = msg.to_vec();
+                prop_assert_eq!(bytes.len(), msg.encoded_len());
+                prop_assert_eq!(RelayRequest::from_bytes(&bytes), Ok(msg));
+            }
+
+            #[test]
+            fn redirect_round_trips(addr in node_addr(), fingerprint in any::<[u8; 32]>(), ticket in any::<[u8; TICKET_LEN]>()) {
+                prop_assert!(is_node_addr(&addr), "{}", addr);
+                let msg = RelayNotice::Redirect { addr, fingerprint, ticket };
+                let bytes = msg.to_vec();
+                prop_assert_eq!(bytes.len(), msg.encoded_len());
+                prop_assert_eq!(RelayNotice::from_bytes(&bytes), Ok(msg));
+            }
+
+            /// A hostile node's redirect: any bytes after the tag decode to an error or to a valid
+            /// address, never a panic, and a decoded one re-encodes to the same bytes.
+            #[test]
+            fn hostile_redirects_decode_safely(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+                let mut bytes = vec![REDIRECT];
+                bytes.extend_from_slice(&body);
+                if let Ok(msg) = RelayNotice::from_bytes(&bytes) {
+                    let RelayNotice::Redirect { addr, .. } = &msg else {
+                        return Err(TestCaseError::fail("tag 6 is a redirect"));
+                    };
+                    prop_assert!(is_node_addr(addr));
+                    prop_assert_eq!(msg.to_vec(), bytes);
+                }
+            }
+
+            #[test]
+            fn hostile_join_redirected_decodes_safely(body in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let mut bytes = vec![JOIN_REDIRECTED];
+                bytes.extend_from_slice(&body);
+                if let Ok(msg) = RelayRequest::from_bytes(&bytes) {
+                    prop_assert_eq!(msg.to_vec(), bytes);
+                }
+            }
+        }
     }
 }

@@ -83,6 +83,10 @@ pub enum ClientError {
     ConnectionLost(String),
     #[error("the relay broke the protocol: {0}")]
     Protocol(String),
+    #[error(
+        "the relay node at {addr} redirected this join again: a client follows one redirect only"
+    )]
+    RedirectLoop { addr: String },
     #[error("network error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -94,6 +98,7 @@ fn describe_reason(reason: RefusalReason) -> &'static str {
         RefusalReason::UnsupportedVersion => "unsupported protocol version",
         RefusalReason::Full => "relay full",
         RefusalReason::BadRequest => "bad request",
+        RefusalReason::Unavailable => "relay cluster unavailable",
     }
 }
 
@@ -238,6 +243,9 @@ impl RelayClient {
                 // crossed it: this request leaves that pairing (the viewer is told the host left)
                 // and the new code is the one to give out, as the user asked.
                 RelayNotice::Expired | RelayNotice::PeerLeft | RelayNotice::Paired => {}
+                other @ RelayNotice::Redirect { .. } => {
+                    return Err(unexpected(&other, "a reply to Register"));
+                }
             }
         }
     }
@@ -252,16 +260,50 @@ impl RelayClient {
     }
 
     /// Viewer: joins the host waiting under `routing`; `Ok` once paired.
+    ///
+    /// On a relay cluster the node may answer that the host waits on another node: the client then
+    /// closes this connection, connects to that node pinning the fingerprint the first node gave
+    /// (trust flows from the relay this client verified, over its TLS) and joins there with the
+    /// ticket. It follows one redirect only. Afterwards [`RelayClient::connection`],
+    /// [`RelayClient::relay_id`] and [`RelayClient::relay_fingerprint`] are the host's node's, the
+    /// same the host has, so the end-to-end handshake binds one relay identity on both sides.
     pub async fn join(&mut self, routing: &RoutingCode) -> Result<(), ClientError> {
         self.send_request(&RelayRequest::Join {
             version: PROTOCOL_VERSION,
             routing: routing.clone(),
         })
         .await?;
-        match self.next_notice().await? {
+        let (addr, fingerprint, ticket) = match self.next_notice().await? {
+            RelayNotice::Paired => return Ok(()),
+            RelayNotice::Refused { reason, detail } => return Err(refusal(reason, detail)),
+            RelayNotice::Redirect {
+                addr,
+                fingerprint,
+                ticket,
+            } => (addr, Fingerprint(fingerprint), ticket),
+            other => return Err(unexpected(&other, "a reply to Join")),
+        };
+        tracing::debug!(%addr, %fingerprint, "redirected to the host's relay node");
+        let trust = RelayTrust::Fingerprint(fingerprint);
+        let mut node = Self::connect_via(Some(self.endpoint.clone()), &addr, &trust).await?;
+        self.close("redirected to another relay node");
+        node.send_request(&RelayRequest::JoinRedirected {
+            version: PROTOCOL_VERSION,
+            routing: routing.clone(),
+            ticket,
+        })
+        .await?;
+        let answer = node.next_notice().await;
+        // From here on this client is the connection to the host's node, whatever the answer.
+        *self = node;
+        match answer? {
             RelayNotice::Paired => Ok(()),
             RelayNotice::Refused { reason, detail } => Err(refusal(reason, detail)),
-            other => Err(unexpected(&other, "a reply to Join")),
+            RelayNotice::Redirect { .. } => {
+                self.close("redirected twice");
+                Err(ClientError::RedirectLoop { addr })
+            }
+            other => Err(unexpected(&other, "a reply to JoinRedirected")),
         }
     }
 
@@ -308,7 +350,7 @@ impl RelayClient {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }
 
-    async fn send_request(&mut self, request: &RelayRequest) -> Result<(), ClientError> {
+    pub(crate) async fn send_request(&mut self, request: &RelayRequest) -> Result<(), ClientError> {
         let mut frame = Vec::with_capacity(4 + request.encoded_len());
         write_frame(&request.to_vec(), &mut frame);
         self.send.write_all(&frame).await.map_err(|e| match e {
@@ -319,7 +361,7 @@ impl RelayClient {
 
     /// The next notice on the relay stream. Cancel-safe: bytes are only taken from the stream when
     /// a read completes, and pushed into the reader at once.
-    async fn next_notice(&mut self) -> Result<RelayNotice, ClientError> {
+    pub(crate) async fn next_notice(&mut self) -> Result<RelayNotice, ClientError> {
         loop {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
@@ -358,6 +400,7 @@ fn unexpected(notice: &RelayNotice, wanted: &str) -> ClientError {
         RelayNotice::Refused { .. } => "Refused",
         RelayNotice::PeerLeft => "PeerLeft",
         RelayNotice::Expired => "Expired",
+        RelayNotice::Redirect { .. } => "Redirect",
     };
     ClientError::Protocol(format!("expected {wanted}, got {got}"))
 }

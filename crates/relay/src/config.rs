@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::ClusterConfig;
 use crate::limits::{Rate, RateLimits};
 use crate::server::{RelayConfig, TlsSource};
 use crate::{DEFAULT_MAX_CODE_TTL, DEFAULT_PORT};
@@ -46,6 +47,41 @@ pub struct FileConfig {
     /// Seconds a drain (SIGTERM) lets live sessions and waiting hosts carry on before the relay
     /// closes them. Default: 60.
     pub drain_timeout_secs: Option<u64>,
+    /// Join a cluster of relays sharing one directory of codes in Redis. Default: none (a lone
+    /// relay).
+    pub cluster: Option<FileCluster>,
+}
+
+/// The `[cluster]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCluster {
+    /// The directory, `redis://HOST:PORT/DB`. Required.
+    pub redis: String,
+    /// This node's id, unique in the cluster. Default: a random one at each start.
+    pub node_id: Option<String>,
+    /// Where clients reach this node (`host:port`). Default: the listen address, which must then
+    /// be a specific IP.
+    pub public_addr: Option<String>,
+    /// Seconds the directory keeps this node and its codes after its last heartbeat. Default: 10.
+    pub heartbeat_ttl_secs: Option<u64>,
+    /// Milliseconds one request to Redis may take. Default: 1000.
+    pub request_timeout_ms: Option<u64>,
+}
+
+impl FileCluster {
+    pub fn into_cluster(self) -> ClusterConfig {
+        let mut cluster = ClusterConfig::new(self.redis);
+        cluster.node_id = self.node_id;
+        cluster.public_addr = self.public_addr;
+        if let Some(secs) = self.heartbeat_ttl_secs {
+            cluster.heartbeat_ttl = Duration::from_secs(secs);
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            cluster.request_timeout = Duration::from_millis(ms);
+        }
+        cluster
+    }
 }
 
 /// A PEM certificate chain and its key. Both are required when the `[tls]` table is present.
@@ -156,6 +192,7 @@ impl FileConfig {
         config.drain_timeout = self
             .drain_timeout_secs
             .map_or(crate::server::DEFAULT_DRAIN_TIMEOUT, Duration::from_secs);
+        config.cluster = self.cluster.map(FileCluster::into_cluster);
         config
     }
 }
@@ -176,6 +213,39 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.metrics, None);
         assert_eq!(config.drain_timeout, Duration::from_secs(60));
+        assert_eq!(config.cluster, None);
+    }
+
+    #[test]
+    fn the_cluster_table_is_read() {
+        let text = r#"
+            [cluster]
+            redis = "redis://10.0.0.5:6379/2"
+            node_id = "eu-1"
+            public_addr = "eu1.relay.example.org:7447"
+            heartbeat_ttl_secs = 6
+            request_timeout_ms = 250
+        "#;
+        let cluster = FileConfig::from_toml(text)
+            .expect("valid")
+            .into_config(PathBuf::from("d"))
+            .cluster
+            .expect("a cluster node");
+        assert_eq!(cluster.redis, "redis://10.0.0.5:6379/2");
+        assert_eq!(cluster.node_id.as_deref(), Some("eu-1"));
+        assert_eq!(
+            cluster.public_addr.as_deref(),
+            Some("eu1.relay.example.org:7447")
+        );
+        assert_eq!(cluster.heartbeat_ttl, Duration::from_secs(6));
+        assert_eq!(cluster.request_timeout, Duration::from_millis(250));
+        let minimal = FileConfig::from_toml("[cluster]\nredis = \"redis://r:6379/0\"\n")
+            .expect("valid")
+            .into_config(PathBuf::from("d"))
+            .cluster
+            .expect("a cluster node");
+        assert_eq!(minimal, ClusterConfig::new("redis://r:6379/0"));
+        assert!(FileConfig::from_toml("[cluster]\nnode_id = \"x\"\n").is_err());
     }
 
     #[test]
@@ -258,8 +328,13 @@ mod tests {
             .collect();
         let file = FileConfig::from_toml(&uncommented).expect("the example parses");
         let limits = file.limits.clone().expect("every limit is shown");
+        let cluster = file.cluster.clone().expect("the cluster table is shown");
         let config = file.into_config(PathBuf::from("d"));
         let defaults = RelayConfig::new(config.listen, PathBuf::from("d"));
+        let example = ClusterConfig::new(cluster.redis.clone());
+        let shown = cluster.into_cluster();
+        assert_eq!(shown.heartbeat_ttl, example.heartbeat_ttl);
+        assert_eq!(shown.request_timeout, example.request_timeout);
         assert_eq!(config.limits, defaults.limits);
         assert_eq!(config.max_code_ttl, defaults.max_code_ttl);
         assert_eq!(config.drain_timeout, defaults.drain_timeout);

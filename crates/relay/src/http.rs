@@ -1,5 +1,5 @@
 //! The operator's HTTP listener: `GET /metrics` (Prometheus/OpenMetrics text), `GET /healthz` (the
-//! relay runs) and `GET /readyz` (the relay takes new codes; 503 while draining). Three fixed paths
+//! relay runs) and `GET /readyz` (the relay takes new codes; 503 while draining, and on a cluster node while its directory cannot be reached). Three fixed paths
 //! need no framework: this reads one request head (bounded in size and time), answers, and closes.
 //! Bind it to a private address; it has no authentication.
 
@@ -26,6 +26,8 @@ pub(crate) struct HttpState {
     pub registry: Arc<Registry>,
     /// False while draining.
     pub ready: Arc<AtomicBool>,
+    /// On a cluster node: whether its directory (Redis) answers.
+    pub cluster_up: Option<Arc<AtomicBool>>,
 }
 
 /// Serves until `cancel`.
@@ -96,8 +98,22 @@ async fn answer(mut stream: TcpStream, state: &HttpState) -> std::io::Result<()>
             crate::metrics::encode(&state.registry).into_bytes(),
         ),
         b"/healthz" => ("200 OK", TEXT, b"ok\n".to_vec()),
-        b"/readyz" if state.ready.load(Ordering::Relaxed) => ("200 OK", TEXT, b"ready\n".to_vec()),
-        b"/readyz" => ("503 Service Unavailable", TEXT, b"draining\n".to_vec()),
+        b"/readyz" if !state.ready.load(Ordering::Relaxed) => {
+            ("503 Service Unavailable", TEXT, b"draining\n".to_vec())
+        }
+        b"/readyz"
+            if state
+                .cluster_up
+                .as_ref()
+                .is_some_and(|up| !up.load(Ordering::Relaxed)) =>
+        {
+            (
+                "503 Service Unavailable",
+                TEXT,
+                b"relay cluster unavailable\n".to_vec(),
+            )
+        }
+        b"/readyz" => ("200 OK", TEXT, b"ready\n".to_vec()),
         _ => (
             "404 Not Found",
             TEXT,

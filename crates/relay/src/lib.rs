@@ -11,6 +11,7 @@
 //! Clients trust the relay by pinning its certificate [`Fingerprint`] (SHA-256 of the leaf DER), or
 //! by a CA file for relays with a real certificate.
 
+pub mod cluster;
 pub mod config;
 mod forward;
 mod http;
@@ -26,6 +27,7 @@ pub mod tls;
 use std::time::Duration;
 
 pub use client::{ClientError, Registration, RelayClient, RelayTrust};
+pub use cluster::{ClusterConfig, ClusterError};
 pub use limits::Rate;
 pub use server::{RateLimits, Relay, RelayConfig, RelayError, RelayEvent, RelayHandle, TlsSource};
 pub use tls::{Fingerprint, FingerprintParseError, TlsError};

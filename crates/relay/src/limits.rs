@@ -170,6 +170,19 @@ pub(crate) enum IpKey {
     V6Prefix48([u8; 6]),
 }
 
+impl IpKey {
+    /// A stable text for the unit (a cluster hashes it into its shared rate counters' keys).
+    pub fn label(&self) -> String {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        match self {
+            Self::V4(b) => format!("v4:{}", hex(b)),
+            Self::V6Prefix64(b) => format!("v6/64:{}", hex(b)),
+            Self::V6Prefix56(b) => format!("v6/56:{}", hex(b)),
+            Self::V6Prefix48(b) => format!("v6/48:{}", hex(b)),
+        }
+    }
+}
+
 impl From<IpAddr> for IpKey {
     fn from(ip: IpAddr) -> Self {
         Source::from(ip).addr

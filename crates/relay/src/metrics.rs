@@ -46,6 +46,7 @@ pub(crate) enum Refused {
     UnsupportedVersion,
     Full,
     BadRequest,
+    Unavailable,
 }
 
 impl From<RefusalReason> for Refused {
@@ -56,6 +57,7 @@ impl From<RefusalReason> for Refused {
             RefusalReason::UnsupportedVersion => Self::UnsupportedVersion,
             RefusalReason::Full => Self::Full,
             RefusalReason::BadRequest => Self::BadRequest,
+            RefusalReason::Unavailable => Self::Unavailable,
         }
     }
 }
@@ -68,6 +70,8 @@ pub(crate) enum Limit {
     Global,
     Tracking,
     SourceCapacity,
+    ClusterPerSource,
+    ClusterGlobal,
     /// The relay-wide connection cap.
     Connections,
 }
@@ -80,6 +84,8 @@ impl From<LimitHit> for Limit {
             LimitHit::Global => Self::Global,
             LimitHit::Tracking => Self::Tracking,
             LimitHit::SourceCapacity => Self::SourceCapacity,
+            LimitHit::ClusterPerSource => Self::ClusterPerSource,
+            LimitHit::ClusterGlobal => Self::ClusterGlobal,
         }
     }
 }
@@ -121,10 +127,107 @@ macro_rules! snake_case_labels {
 snake_case_labels! {
     ConnState { Handshake => "handshake", Idle => "idle", Waiting => "waiting", Paired => "paired" }
     EndReason { HostLeft => "host_left", ViewerLeft => "viewer_left", NewCode => "new_code", Shutdown => "shutdown" }
-    Refused { UnknownCode => "unknown_code", RateLimited => "rate_limited", UnsupportedVersion => "unsupported_version", Full => "full", BadRequest => "bad_request" }
-    Limit { PerSource => "per_source", FairShare => "fair_share", Global => "global", Tracking => "tracking", SourceCapacity => "source_capacity", Connections => "connections" }
+    Refused { UnknownCode => "unknown_code", RateLimited => "rate_limited", UnsupportedVersion => "unsupported_version", Full => "full", BadRequest => "bad_request", Unavailable => "cluster_unavailable" }
+    Limit { PerSource => "per_source", FairShare => "fair_share", Global => "global", Tracking => "tracking", SourceCapacity => "source_capacity", ClusterPerSource => "cluster_per_source", ClusterGlobal => "cluster_global", Connections => "connections" }
+    ClusterOp { Connect => "connect", Heartbeat => "heartbeat", RegisterRate => "register_rate", JoinRate => "join_rate", Claim => "claim", Release => "release", Take => "take", Redirect => "redirect", Ticket => "ticket", Leave => "leave" }
     Closed { Idle => "idle", Protocol => "protocol", TooManyRefusals => "too_many_refusals", Shutdown => "shutdown" }
     Direction { HostToViewer => "host_to_viewer", ViewerToHost => "viewer_to_host" }
+}
+
+/// A request to a cluster's directory, as counted by `tandem_relay_cluster_requests`.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub(crate) enum ClusterOp {
+    Connect,
+    Heartbeat,
+    RegisterRate,
+    JoinRate,
+    Claim,
+    Release,
+    Take,
+    Redirect,
+    Ticket,
+    Leave,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OpLabel {
+    pub op: ClusterOp,
+}
+
+/// A cluster node's metrics (registered only on a cluster node).
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterMetrics {
+    pub up: Gauge,
+    pub nodes: Gauge,
+    pub waiting: Gauge,
+    pub requests: Family<OpLabel, Counter>,
+    pub errors: Family<OpLabel, Counter>,
+    pub request_seconds: Histogram,
+    pub redirects: Counter,
+}
+
+impl Default for ClusterMetrics {
+    fn default() -> Self {
+        Self {
+            up: Gauge::default(),
+            nodes: Gauge::default(),
+            waiting: Gauge::default(),
+            requests: Family::default(),
+            errors: Family::default(),
+            // 100 µs to ~3 s.
+            request_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            redirects: Counter::default(),
+        }
+    }
+}
+
+impl ClusterMetrics {
+    pub fn request(&self, op: ClusterOp) {
+        self.requests.get_or_create(&OpLabel { op }).inc();
+    }
+
+    pub fn error(&self, op: ClusterOp) {
+        self.errors.get_or_create(&OpLabel { op }).inc();
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "cluster_up",
+            "1 while the cluster's directory (Redis) answers: new codes and joins are served",
+            self.up.clone(),
+        );
+        registry.register(
+            "cluster_nodes",
+            "Live nodes in the cluster's directory, this one included",
+            self.nodes.clone(),
+        );
+        registry.register(
+            "cluster_waiting_codes",
+            "Codes waiting on every node of the cluster, at the last heartbeat",
+            self.waiting.clone(),
+        );
+        registry.register(
+            "cluster_requests",
+            "Round trips to the cluster's directory, by operation",
+            self.requests.clone(),
+        );
+        registry.register(
+            "cluster_request_errors",
+            "Failed or timed-out round trips to the cluster's directory, by operation",
+            self.errors.clone(),
+        );
+        registry.register_with_unit(
+            "cluster_request_duration",
+            "Time of one round trip to the cluster's directory",
+            Unit::Seconds,
+            self.request_seconds.clone(),
+        );
+        registry.register(
+            "redirects",
+            "Viewers sent to the node their host waits on",
+            self.redirects.clone(),
+        );
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -177,11 +280,13 @@ pub(crate) struct Metrics {
     pub forwarded_bytes: Family<DirectionLabel, Counter<u64, AtomicU64>>,
     pub handshake_seconds: Histogram,
     pub wait_seconds: Histogram,
+    pub cluster: ClusterMetrics,
 }
 
 impl Metrics {
-    /// New metrics, registered in a new registry.
-    pub fn new() -> (Self, Registry) {
+    /// New metrics, registered in a new registry. A cluster node passes its id: every metric then
+    /// carries it as the `node_id` label, and the cluster's metrics are registered too.
+    pub fn new(node_id: Option<&str>) -> (Self, Registry) {
         let metrics = Self {
             waiting_hosts: Gauge::default(),
             active_sessions: Gauge::default(),
@@ -202,8 +307,21 @@ impl Metrics {
             handshake_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             // 1 s to ~68 min.
             wait_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
+            cluster: ClusterMetrics::default(),
         };
-        let mut registry = Registry::with_prefix("tandem_relay");
+        let mut registry = match node_id {
+            Some(id) => Registry::with_prefix_and_labels(
+                "tandem_relay",
+                std::iter::once((
+                    std::borrow::Cow::Borrowed("node_id"),
+                    std::borrow::Cow::Owned(id.to_owned()),
+                )),
+            ),
+            None => Registry::with_prefix("tandem_relay"),
+        };
+        if node_id.is_some() {
+            metrics.cluster.register(&mut registry);
+        }
         let m = &metrics;
         registry.register(
             "waiting_hosts",

@@ -45,6 +45,10 @@ pub(crate) enum LimitHit {
     Tracking,
     /// Too many connections or waiting hosts from this source.
     SourceCapacity,
+    /// A cluster's shared counter of the source (address, /56 or /48), over every node.
+    ClusterPerSource,
+    /// A cluster's shared counter of all attempts, over every node.
+    ClusterGlobal,
 }
 
 /// Why a request was refused, ready to send as [`RelayNotice::Refused`].
@@ -73,6 +77,28 @@ impl Refusal {
         }
     }
 
+    /// Refused by a cluster-wide rate counter.
+    pub fn cluster_limited(hit: LimitHit) -> Self {
+        let detail = match hit {
+            LimitHit::ClusterGlobal => DETAIL_GLOBAL_RATE,
+            _ => DETAIL_IP_RATE,
+        };
+        Self::limited(hit, detail)
+    }
+
+    /// The cluster's directory cannot be reached.
+    pub fn unavailable() -> Self {
+        Self::new(
+            RefusalReason::Unavailable,
+            crate::cluster::DETAIL_UNAVAILABLE,
+        )
+    }
+
+    /// An unknown, used or expired code.
+    pub fn unknown_code() -> Self {
+        Self::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN)
+    }
+
     pub fn to_notice(&self) -> RelayNotice {
         RelayNotice::Refused {
             reason: self.reason,
@@ -97,6 +123,9 @@ pub(crate) struct Registered {
     /// The host was paired (e.g. with a viewer whose code was wrong) and left that session to wait
     /// with a new code: its former peer is told.
     pub left: Option<Ended>,
+    /// The code this one replaces (the host was waiting already) and its session, for a cluster
+    /// node to withdraw from the directory.
+    pub replaced: Option<(RoutingCode, u64)>,
 }
 
 /// A viewer joined a waiting host.
@@ -114,21 +143,23 @@ pub(crate) struct Ended {
 }
 
 /// What a connection was doing when it went away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Departure {
     /// Nothing the relay needs to tell anyone.
     Quiet,
     /// A host stopped waiting; its code is forgotten.
-    StoppedWaiting { session: u64 },
+    StoppedWaiting { session: u64, routing: RoutingCode },
     /// A paired side left.
     LeftSession(Ended),
 }
 
 /// A host's code expired unused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Expiry {
     pub host: ConnId,
     pub session: u64,
+    /// The code that expired (a cluster node withdraws it from the directory).
+    pub routing: RoutingCode,
 }
 
 #[derive(Debug)]
@@ -201,6 +232,8 @@ pub(crate) struct Registry {
     /// Idle connections by deadline.
     idle_deadlines: BTreeSet<(Instant, ConnId)>,
     paired: usize,
+    /// Codes waiting on the other nodes of a cluster, counted for the code length (0 alone).
+    cluster_waiting: usize,
     ip_buckets: HashMap<IpKey, IpBuckets>,
     register_global: Bucket,
     join_global: Bucket,
@@ -223,6 +256,7 @@ impl Registry {
             expiries: BTreeMap::new(),
             idle_deadlines: BTreeSet::new(),
             paired: 0,
+            cluster_waiting: 0,
             ip_buckets: HashMap::new(),
             next_session: 1,
             last_prune: now,
@@ -292,7 +326,7 @@ impl Registry {
                 for (key, _) in entry.source.keys() {
                     decrement(&mut self.waiting_per_ip, key);
                 }
-                Departure::StoppedWaiting { session }
+                Departure::StoppedWaiting { session, routing }
             }
             ConnState::Paired { peer, session, .. } => {
                 self.paired = self.paired.saturating_sub(2);
@@ -352,7 +386,7 @@ impl Registry {
             }
         }
         // Replacing: the old code goes first, so it cannot be drawn again at once.
-        self.stop_waiting(conn, now);
+        let replaced = self.stop_waiting(conn, now);
         let routing = self.allocate()?;
         let left = self.leave_pairing(conn, now);
         let ttl_secs = match ttl_secs {
@@ -380,6 +414,7 @@ impl Registry {
             ttl_secs,
             session,
             left,
+            replaced,
         })
     }
 
@@ -392,30 +427,73 @@ impl Registry {
         routing: &RoutingCode,
         now: Instant,
     ) -> Result<Pairing, Refusal> {
+        self.check_join(conn, version, now)?;
+        self.pair_waiting(conn, routing, None, now)
+    }
+
+    /// The checks of [`Registry::join`] before the code is looked up: version, the connection's
+    /// state and the rate limits (a token is taken). A cluster node makes them before it takes the
+    /// code from the cluster's directory, then calls [`Registry::join_claimed`].
+    pub fn check_join(&mut self, conn: ConnId, version: u16, now: Instant) -> Result<(), Refusal> {
         check_version(version)?;
+        let source = self.joinable(conn)?;
+        self.check_rate(Attempt::Join, source, now)
+    }
+
+    /// Pairs `conn` with the host waiting here under `routing` in `session`, once a cluster node
+    /// took the code from the directory (the checks of [`Registry::check_join`] were made). A host
+    /// that is gone, or waits under that code in another session, is an unknown code.
+    pub fn join_claimed(
+        &mut self,
+        conn: ConnId,
+        routing: &RoutingCode,
+        session: u64,
+        now: Instant,
+    ) -> Result<Pairing, Refusal> {
+        self.joinable(conn)?;
+        self.pair_waiting(conn, routing, Some(session), now)
+    }
+
+    /// The connection's source, if it may join (neither waiting nor paired).
+    fn joinable(&self, conn: ConnId) -> Result<Source, Refusal> {
         let Some(entry) = self.conns.get(&conn) else {
             return Err(Refusal::new(
                 RefusalReason::BadRequest,
                 "unknown connection",
             ));
         };
-        let source = entry.source;
         match entry.state {
-            ConnState::Idle { .. } => {}
-            ConnState::Waiting { .. } => {
-                return Err(Refusal::new(
-                    RefusalReason::BadRequest,
-                    "a host waiting for a viewer cannot join another session",
-                ));
-            }
-            ConnState::Paired { .. } => {
-                return Err(Refusal::new(
-                    RefusalReason::BadRequest,
-                    "this connection is already paired",
-                ));
+            ConnState::Idle { .. } => Ok(entry.source),
+            ConnState::Waiting { .. } => Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "a host waiting for a viewer cannot join another session",
+            )),
+            ConnState::Paired { .. } => Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "this connection is already paired",
+            )),
+        }
+    }
+
+    fn pair_waiting(
+        &mut self,
+        conn: ConnId,
+        routing: &RoutingCode,
+        expected_session: Option<u64>,
+        now: Instant,
+    ) -> Result<Pairing, Refusal> {
+        if let Some(expected) = expected_session {
+            let host = self.codes.get(routing).map(|w| w.host);
+            let session = host
+                .and_then(|h| self.conns.get(&h))
+                .and_then(|e| match e.state {
+                    ConnState::Waiting { session, .. } => Some(session),
+                    _ => None,
+                });
+            if session != Some(expected) {
+                return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
             }
         }
-        self.check_rate(Attempt::Join, source, now)?;
         let Some(waiting) = self.codes.remove(routing) else {
             return Err(Refusal::new(RefusalReason::UnknownCode, DETAIL_UNKNOWN));
         };
@@ -458,6 +536,86 @@ impl Registry {
         Ok(Pairing { session, host })
     }
 
+    /// A cluster node's waiting host gets another code because its code was taken on another node
+    /// meanwhile (the directory refused it): same session, same expiry, no rate limit spent.
+    pub fn redraw(&mut self, conn: ConnId, now: Instant) -> Result<Registered, Refusal> {
+        let Some(ConnState::Waiting {
+            routing,
+            session,
+            expires,
+        }) = self.conns.get(&conn).map(|e| &e.state)
+        else {
+            return Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "no code to draw again",
+            ));
+        };
+        let (old, session, expires) = (routing.clone(), *session, *expires);
+        let routing = self.allocate()?;
+        self.forget_code(&old, conn);
+        self.codes.insert(routing.clone(), Waiting { host: conn });
+        self.set_state(
+            conn,
+            ConnState::Waiting {
+                routing: routing.clone(),
+                session,
+                expires,
+            },
+        );
+        let ttl_secs = u32::try_from(expires.saturating_duration_since(now).as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Ok(Registered {
+            routing,
+            ttl_secs,
+            session,
+            left: None,
+            replaced: None,
+        })
+    }
+
+    /// A cluster node's waiting host loses its code (the directory could not take it, or another
+    /// node holds it): it goes back to idle. Returns the code and session it had.
+    pub fn withdraw(&mut self, conn: ConnId, now: Instant) -> Option<(RoutingCode, u64)> {
+        self.stop_waiting(conn, now)
+    }
+
+    /// The waiting host of `session`, if any.
+    pub fn waiting_host(&self, session: u64) -> Option<ConnId> {
+        self.conns.iter().find_map(|(id, e)| match e.state {
+            ConnState::Waiting { session: s, .. } if s == session => Some(*id),
+            _ => None,
+        })
+    }
+
+    /// Every code waiting here, with its session and expiry: what a cluster node keeps alive in
+    /// the directory.
+    pub fn waiting_codes(&self) -> Vec<(RoutingCode, u64, Instant)> {
+        self.conns
+            .values()
+            .filter_map(|e| match &e.state {
+                ConnState::Waiting {
+                    routing,
+                    session,
+                    expires,
+                } => Some((routing.clone(), *session, *expires)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Codes waiting on the other nodes of the cluster: counted with this node's own when the
+    /// length of a new code is chosen, so codes stay sparse cluster-wide.
+    pub fn set_cluster_waiting(&mut self, others: usize) {
+        self.cluster_waiting = others;
+    }
+
+    /// Session ids start here (a cluster node starts at a random point so that ids from two runs of
+    /// one node never meet in the directory).
+    pub fn set_next_session(&mut self, next: u64) {
+        self.next_session = next.max(1);
+    }
+
     /// Forgets every code whose time is up and returns their hosts, which go back to idle.
     pub fn expire(&mut self, now: Instant) -> Vec<Expiry> {
         let mut expired = Vec::new();
@@ -476,8 +634,12 @@ impl Registry {
                     decrement(&mut self.waiting_per_ip, key);
                 }
                 self.make_idle(host, now);
+                expired.push(Expiry {
+                    host,
+                    session,
+                    routing,
+                });
             }
-            expired.push(Expiry { host, session });
         }
         self.prune(now);
         expired
@@ -642,23 +804,25 @@ impl Registry {
         self.set_state(conn, ConnState::Idle { deadline });
     }
 
-    fn stop_waiting(&mut self, conn: ConnId, now: Instant) {
-        if let Some(entry) = self.conns.get(&conn)
-            && let ConnState::Waiting {
-                routing,
-                session,
-                expires,
-            } = &entry.state
-        {
-            let (routing, session, expires, source) =
-                (routing.clone(), *session, *expires, entry.source);
-            self.forget_code(&routing, conn);
-            self.expiries.remove(&(expires, session));
-            for (key, _) in source.keys() {
-                decrement(&mut self.waiting_per_ip, key);
-            }
-            self.make_idle(conn, now);
+    fn stop_waiting(&mut self, conn: ConnId, now: Instant) -> Option<(RoutingCode, u64)> {
+        let entry = self.conns.get(&conn)?;
+        let ConnState::Waiting {
+            routing,
+            session,
+            expires,
+        } = &entry.state
+        else {
+            return None;
+        };
+        let (routing, session, expires, source) =
+            (routing.clone(), *session, *expires, entry.source);
+        self.forget_code(&routing, conn);
+        self.expiries.remove(&(expires, session));
+        for (key, _) in source.keys() {
+            decrement(&mut self.waiting_per_ip, key);
         }
+        self.make_idle(conn, now);
+        Some((routing, session))
     }
 
     /// A paired host leaves its session; its peer goes back to idle.
@@ -687,7 +851,7 @@ impl Registry {
     /// The routing length for the next code: the shortest from `min_routing_digits` whose codes are
     /// fewer than 1 in [`SPARSENESS`] taken once this one is added.
     fn code_length(&self) -> usize {
-        let in_use = self.codes.len() as u64 + 1;
+        let in_use = (self.codes.len() + self.cluster_waiting) as u64 + 1;
         let min = self
             .limits
             .min_routing_digits
@@ -1009,7 +1173,8 @@ mod tests {
             expired,
             vec![Expiry {
                 host,
-                session: registered.session
+                session: registered.session,
+                routing: registered.routing.clone(),
             }]
         );
         assert_eq!(sim.reg.next_expiry(), None);
@@ -1104,7 +1269,8 @@ mod tests {
         assert_eq!(
             sim.reg.disconnect(waiting_host, sim.now),
             Departure::StoppedWaiting {
-                session: registered.session
+                session: registered.session,
+                routing: registered.routing.clone(),
             }
         );
         assert_eq!(sim.reg.waiting(), 0);
@@ -1124,10 +1290,13 @@ mod tests {
         );
         assert_eq!(sim.reg.disconnect(viewer, sim.now), Departure::Quiet);
         // The survivor is idle again and may register anew.
-        sim.reg.register(host, V, 60, sim.now).expect("again");
+        let again = sim.reg.register(host, V, 60, sim.now).expect("again");
         assert_eq!(
             sim.reg.disconnect(host, sim.now),
-            Departure::StoppedWaiting { session: 3 }
+            Departure::StoppedWaiting {
+                session: 3,
+                routing: again.routing
+            }
         );
         assert_eq!(sim.reg.connections(), 0);
     }
@@ -1713,5 +1882,62 @@ mod tests {
             .expect_err("viewer");
         assert_eq!(r.reason, RefusalReason::BadRequest);
         sim.reg.check_invariants();
+    }
+
+    /// Cluster nodes: the checks before the directory, the join after it (only the session the
+    /// directory named), a redraw when another node holds the code, and a withdrawal.
+    #[test]
+    fn cluster_steps_keep_every_index_consistent() {
+        let mut sim = Sim::new(generous(), 600);
+        sim.reg.set_next_session(1 << 40);
+        let (host, registered) = sim.host(ip(1), 60);
+        assert_eq!(registered.session, 1 << 40);
+        // A redraw keeps the session and the expiry, changes the code.
+        let redrawn = sim.reg.redraw(host, sim.now).expect("redraw");
+        assert_eq!(redrawn.session, registered.session);
+        assert_ne!(redrawn.routing, registered.routing);
+        assert_eq!(sim.reg.waiting_codes().len(), 1);
+        sim.reg.check_invariants();
+        let viewer = sim.conn(ip(2));
+        sim.reg.check_join(viewer, V, sim.now).expect("checks");
+        // The directory named another session (a stale entry): unknown, and the code stays.
+        let r = sim
+            .reg
+            .join_claimed(viewer, &redrawn.routing, redrawn.session + 1, sim.now)
+            .expect_err("stale");
+        assert_eq!(r.reason, RefusalReason::UnknownCode);
+        assert_eq!(sim.reg.waiting(), 1);
+        let pairing = sim
+            .reg
+            .join_claimed(viewer, &redrawn.routing, redrawn.session, sim.now)
+            .expect("paired");
+        assert_eq!(pairing.host, host);
+        sim.reg.check_invariants();
+        // A waiting host withdrawn goes back to idle; its code is forgotten.
+        let (other, code) = sim.host(ip(3), 60);
+        assert_eq!(sim.reg.waiting_host(code.session), Some(other));
+        assert_eq!(
+            sim.reg.withdraw(other, sim.now),
+            Some((code.routing.clone(), code.session))
+        );
+        assert_eq!(sim.reg.waiting(), 0);
+        assert_eq!(sim.reg.waiting_host(code.session), None);
+        sim.reg.check_invariants();
+        // Replacing a code reports the old one, for the directory.
+        let (host3, first) = sim.host(ip(4), 60);
+        let second = sim.reg.register(host3, V, 60, sim.now).expect("again");
+        assert_eq!(second.replaced, Some((first.routing, first.session)));
+    }
+
+    #[test]
+    fn codes_waiting_on_other_nodes_lengthen_new_codes() {
+        let mut limits = generous();
+        limits.min_routing_digits = 3;
+        let mut sim = Sim::new(limits, 600);
+        let (_, alone) = sim.host(ip(1), 60);
+        assert_eq!(alone.routing.as_str().len(), 3);
+        sim.reg.set_cluster_waiting(5_000);
+        let (_, crowded) = sim.host(ip(2), 60);
+        assert_eq!(crowded.routing.as_str().len(), 6, "5 002 codes in use");
     }
 }

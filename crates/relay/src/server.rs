@@ -4,7 +4,7 @@
 //! drop) and watches a cancellation token.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,11 +21,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::cluster::{self, Attempt, Cluster, ClusterConfig, ClusterError, ToActor, Unavailable};
 use crate::forward::ByteCount;
 use crate::http::HttpState;
 pub use crate::limits::{Rate, RateLimits};
 use crate::metrics::{Closed, Direction, EndLabel, EndReason, Limit, LimitLabel, Metrics};
-use crate::registry::{ConnId, Departure, Ended, Registry};
+use crate::registry::{ConnId, Departure, Ended, Refusal, Registry};
 #[cfg(feature = "tap")]
 use crate::tap::ForwardTap;
 use crate::tap::{PairingTap, TapSource};
@@ -76,6 +77,8 @@ pub struct RelayConfig {
     /// How long a drain ([`RelayHandle::drain`]) lets live sessions and waiting hosts carry on
     /// before the relay closes them.
     pub drain_timeout: Duration,
+    /// Join a cluster of relays sharing one directory of codes in Redis; `None`: a lone relay.
+    pub cluster: Option<ClusterConfig>,
     /// Tests only (feature `tap`): called with every chunk forwarded between paired clients, and may
     /// record or rewrite it, to play a malicious relay. `None` from [`RelayConfig::new`].
     #[cfg(feature = "tap")]
@@ -93,6 +96,7 @@ impl RelayConfig {
             limits: RateLimits::default(),
             metrics: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            cluster: None,
             #[cfg(feature = "tap")]
             tap: None,
         }
@@ -120,6 +124,8 @@ pub enum RelayError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot join the relay cluster: {0}")]
+    Cluster(#[from] ClusterError),
     #[error("the relay has stopped")]
     Stopped,
 }
@@ -152,6 +158,7 @@ pub struct Relay {
     ready: Arc<AtomicBool>,
     control_tx: mpsc::UnboundedSender<Control>,
     control_rx: mpsc::UnboundedReceiver<Control>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// Operator commands to a running relay.
@@ -161,6 +168,7 @@ enum Control {
         limits: RateLimits,
         max_code_ttl: Duration,
         server_config: Option<Box<quinn::ServerConfig>>,
+        fingerprint: Option<Fingerprint>,
     },
 }
 
@@ -202,6 +210,7 @@ impl RelayHandle {
                 limits,
                 max_code_ttl,
                 server_config,
+                fingerprint,
             })
             .map_err(|_| RelayError::Stopped)?;
         Ok(fingerprint)
@@ -232,8 +241,27 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// Creates the data dir, loads or makes the certificate, and binds the UDP socket.
+    /// Creates the data dir, loads or makes the certificate, and binds the UDP socket. A cluster
+    /// node also checks its cluster settings; it reaches the directory once it runs.
     pub async fn bind(config: RelayConfig) -> Result<Relay, RelayError> {
+        Self::bind_inner(config, None).await
+    }
+
+    /// A cluster node whose directory is `directory` (tests: the in-memory fake).
+    #[cfg(test)]
+    pub(crate) async fn bind_with_directory(
+        config: RelayConfig,
+        directory: Arc<dyn cluster::directory::Directory>,
+    ) -> Result<Relay, RelayError> {
+        Self::bind_inner(config, Some(directory)).await
+    }
+
+    async fn bind_inner(
+        config: RelayConfig,
+        #[cfg_attr(not(test), allow(unused_variables))] directory: Option<
+            Arc<dyn cluster::directory::Directory>,
+        >,
+    ) -> Result<Relay, RelayError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| RelayError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -273,7 +301,43 @@ impl Relay {
         )
         .map_err(bind_err)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let (metrics, metrics_registry) = Metrics::new();
+        let node_id = match &config.cluster {
+            Some(c) => Some(cluster::node_id(c)?),
+            None => None,
+        };
+        let (metrics, metrics_registry) = Metrics::new(node_id.as_deref());
+        let cluster = match (&config.cluster, node_id) {
+            (Some(c), Some(id)) => {
+                let bound = endpoint.local_addr().unwrap_or(config.listen);
+                let limits = config.limits.clone();
+                let m = metrics.cluster.clone();
+                #[cfg(test)]
+                if let Some(dir) = directory {
+                    let cluster =
+                        Cluster::with_directory(c, id, bound, fingerprint, limits, m, dir)?;
+                    Some(Arc::new(cluster))
+                } else {
+                    Some(Arc::new(Cluster::open(
+                        c,
+                        id,
+                        bound,
+                        fingerprint,
+                        limits,
+                        m,
+                    )?))
+                }
+                #[cfg(not(test))]
+                Some(Arc::new(Cluster::open(
+                    c,
+                    id,
+                    bound,
+                    fingerprint,
+                    limits,
+                    m,
+                )?))
+            }
+            _ => None,
+        };
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         Ok(Relay {
             endpoint,
@@ -286,7 +350,19 @@ impl Relay {
             ready: Arc::new(AtomicBool::new(false)),
             control_tx,
             control_rx,
+            cluster,
         })
+    }
+
+    /// Whether the cluster's directory answers (tests).
+    #[cfg(test)]
+    pub(crate) fn cluster_up(&self) -> Option<Arc<AtomicBool>> {
+        self.cluster.as_ref().map(|c| c.up_flag())
+    }
+
+    /// This node's id in its cluster, if it is a cluster node.
+    pub fn node_id(&self) -> Option<&str> {
+        self.cluster.as_deref().map(Cluster::node_id)
     }
 
     /// The address of the metrics listener, if there is one (useful with port 0).
@@ -331,6 +407,7 @@ impl Relay {
             ready,
             control_tx: _,
             mut control_rx,
+            cluster,
         } = self;
         tracing::info!(addr = %endpoint.local_addr().unwrap_or(config.listen), %fingerprint, "relay listening");
         let http_cancel = shutdown.child_token();
@@ -345,6 +422,7 @@ impl Relay {
                 HttpState {
                     registry: metrics_registry,
                     ready: ready.clone(),
+                    cluster_up: cluster.as_ref().map(|c| c.up_flag()),
                 },
                 http_cancel.clone(),
             )))
@@ -355,8 +433,30 @@ impl Relay {
         let tap = TapSource::new(config.tap.clone());
         #[cfg(not(feature = "tap"))]
         let tap = TapSource;
+        let mut registry =
+            Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now());
+        if cluster.is_some() {
+            // Session ids name codes in the directory: start each run of a node somewhere new.
+            let mut bytes = [0u8; 5];
+            if getrandom::getrandom(&mut bytes).is_ok() {
+                let mut wide = [0u8; 8];
+                wide[3..].copy_from_slice(&bytes);
+                registry.set_next_session(u64::from_be_bytes(wide));
+            }
+        }
+        let cluster_cancel = shutdown.child_token();
+        let heartbeat = cluster.clone().map(|c| {
+            let cmd_tx = cmd_tx.clone();
+            AbortOnDrop(tokio::spawn(
+                c.run(
+                    move |msg| cmd_tx.send(Cmd::Cluster(msg)).is_ok(),
+                    cluster_cancel.clone(),
+                )
+                .instrument(tracing::info_span!("cluster")),
+            ))
+        });
         let mut actor = Actor {
-            registry: Registry::new(config.limits.clone(), config.max_code_ttl, Instant::now()),
+            registry,
             conns: HashMap::new(),
             sessions: HashMap::new(),
             waiting_since: HashMap::new(),
@@ -371,6 +471,7 @@ impl Relay {
             tap,
             metrics,
             handshaking: Gauge::default(),
+            cluster: cluster.clone(),
         };
         let mut drain_deadline: Option<tokio::time::Instant> = None;
         loop {
@@ -404,7 +505,13 @@ impl Relay {
                             drain_deadline = Some(tokio::time::Instant::now() + config.drain_timeout);
                         }
                     }
-                    Control::Reload { limits, max_code_ttl, server_config } => {
+                    Control::Reload { limits, max_code_ttl, server_config, fingerprint } => {
+                        if let Some(c) = &cluster {
+                            c.set_limits(limits.clone());
+                            if let Some(fingerprint) = fingerprint {
+                                c.set_fingerprint(fingerprint);
+                            }
+                        }
                         actor.registry.set_limits(limits, max_code_ttl);
                         if let Some(server_config) = server_config {
                             endpoint.set_server_config(Some(*server_config));
@@ -433,6 +540,11 @@ impl Relay {
         }
         tracing::info!("relay shutting down");
         ready.store(false, Ordering::Relaxed);
+        if let Some(mut heartbeat) = heartbeat {
+            // The heartbeat task takes this node out of the directory as it stops.
+            cluster_cancel.cancel();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, &mut heartbeat.0).await;
+        }
         actor.shutting_down = true;
         actor.conn_cancel.cancel();
         endpoint.close(CLOSE_SHUTDOWN.into(), b"relay shutting down");
@@ -507,12 +619,44 @@ enum Cmd {
         conn: ConnId,
         reason: String,
     },
+    /// Cluster node: the checks of a join before the directory is asked.
+    CheckJoin {
+        conn: ConnId,
+        version: u16,
+        connection: quinn::Connection,
+        reply: oneshot::Sender<Result<(), RelayNotice>>,
+    },
+    /// Cluster node: the directory gave this code's `session` to `conn`; pair it.
+    JoinClaimed {
+        conn: ConnId,
+        routing: tandem_proto::code::RoutingCode,
+        session: u64,
+        connection: quinn::Connection,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// Cluster node: another node holds the code `conn` was given; draw another.
+    Redraw {
+        conn: ConnId,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// Cluster node: the code `conn` was given could not be written to the directory.
+    Withdraw {
+        conn: ConnId,
+    },
+    /// From the cluster's heartbeat task.
+    Cluster(ToActor),
 }
 
 /// Actor's answer to a request.
 enum Reply {
-    /// Send this notice (Registered or Refused).
+    /// Send this notice (Refused).
     Notice(RelayNotice),
+    /// A code for the host (a cluster node writes it to the directory first).
+    Registered {
+        routing: tandem_proto::code::RoutingCode,
+        ttl_secs: u32,
+        session: u64,
+    },
     /// Paired: send `Paired` and forward streams to `peer`.
     Paired(Pairing),
 }
@@ -565,6 +709,7 @@ struct Actor {
     handshaking: Gauge,
     /// The forwarding tap, if a test installed one (zero-sized without the `tap` feature).
     tap: TapSource,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Actor {
@@ -606,6 +751,8 @@ impl Actor {
         );
         let task = ConnTask {
             id,
+            ip: remote.ip(),
+            cluster: self.cluster.clone(),
             cmd_tx: self.cmd_tx.clone(),
             rx,
             cancel: self.conn_cancel.child_token(),
@@ -632,6 +779,99 @@ impl Actor {
                 let _ = reply.send(answer);
             }
             Cmd::Gone { conn, reason } => self.gone(conn, &reason),
+            Cmd::CheckJoin {
+                conn,
+                version,
+                connection,
+                reply,
+            } => {
+                if let Some(handle) = self.conns.get_mut(&conn) {
+                    handle.connection = Some(connection);
+                }
+                let checked = self
+                    .registry
+                    .check_join(conn, version, Instant::now())
+                    .map_err(|refusal| {
+                        tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        self.metrics.refused(true, refusal.reason, refusal.hit);
+                        refusal.to_notice()
+                    });
+                let _ = reply.send(checked);
+            }
+            Cmd::JoinClaimed {
+                conn,
+                routing,
+                session,
+                connection,
+                reply,
+            } => {
+                if let Some(handle) = self.conns.get_mut(&conn) {
+                    handle.connection = Some(connection.clone());
+                }
+                let now = Instant::now();
+                let answer = match self.registry.join_claimed(conn, &routing, session, now) {
+                    Ok(pairing) => self.pair(conn, connection, pairing.host, pairing.session, now),
+                    Err(refusal) => {
+                        tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "join refused");
+                        self.metrics.refused(true, refusal.reason, refusal.hit);
+                        Reply::Notice(refusal.to_notice())
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            Cmd::Redraw { conn, reply } => {
+                let answer = match self.registry.redraw(conn, Instant::now()) {
+                    Ok(registered) => Reply::Registered {
+                        routing: registered.routing,
+                        ttl_secs: registered.ttl_secs,
+                        session: registered.session,
+                    },
+                    Err(refusal) => {
+                        self.metrics.refused(false, refusal.reason, refusal.hit);
+                        Reply::Notice(refusal.to_notice())
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            Cmd::Withdraw { conn } => {
+                if let Some((routing, session)) = self.registry.withdraw(conn, Instant::now()) {
+                    self.waiting_since.remove(&session);
+                    self.release(routing, session);
+                    tracing::info!(target: AUDIT, session_id = session, "code withdrawn: relay cluster unavailable");
+                }
+            }
+            Cmd::Cluster(ToActor::Snapshot(reply)) => {
+                let _ = reply.send(cluster::Snapshot {
+                    codes: self.registry.waiting_codes(),
+                    sessions: self.sessions.len(),
+                });
+            }
+            Cmd::Cluster(ToActor::Others(others)) => self.registry.set_cluster_waiting(others),
+            Cmd::Cluster(ToActor::Lost(sessions)) => {
+                let now = Instant::now();
+                for session in sessions {
+                    let Some(host) = self.registry.waiting_host(session) else {
+                        continue;
+                    };
+                    self.registry.withdraw(host, now);
+                    self.waiting_since.remove(&session);
+                    self.metrics.codes_expired.inc();
+                    tracing::info!(target: AUDIT, session_id = session, "code lost in the relay cluster");
+                    if let Some(handle) = self.conns.get(&host) {
+                        let _ = handle.tx.send(ToConn::Expired);
+                    }
+                    self.emit(RelayEvent::Expired {
+                        session_id: session,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Withdraws a code from the cluster's directory, on a cluster node.
+    fn release(&self, routing: tandem_proto::code::RoutingCode, session: u64) {
+        if let Some(cluster) = &self.cluster {
+            cluster.release(routing, session);
         }
     }
 
@@ -664,6 +904,9 @@ impl Actor {
                                 "host asked for a new code",
                             );
                         }
+                        if let Some((routing, session)) = registered.replaced {
+                            self.release(routing, session);
+                        }
                         tracing::info!(
                             target: AUDIT,
                             conn_id = conn.0,
@@ -675,10 +918,11 @@ impl Actor {
                         self.emit(RelayEvent::Registered {
                             session_id: registered.session,
                         });
-                        Reply::Notice(RelayNotice::Registered {
+                        Reply::Registered {
                             routing: registered.routing,
                             ttl_secs: registered.ttl_secs,
-                        })
+                            session: registered.session,
+                        }
                     }
                     Err(refusal) => {
                         tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "register refused");
@@ -696,6 +940,14 @@ impl Actor {
                         Reply::Notice(refusal.to_notice())
                     }
                 }
+            }
+            // Cluster nodes handle these in the connection task; a lone relay issued no ticket.
+            RelayRequest::JoinRedirected { .. } => {
+                self.metrics.refused(true, RefusalReason::BadRequest, None);
+                Reply::Notice(RelayNotice::Refused {
+                    reason: RefusalReason::BadRequest,
+                    detail: "this relay is not part of a cluster and redirected nobody".to_owned(),
+                })
             }
         }
     }
@@ -768,8 +1020,9 @@ impl Actor {
         self.conns.remove(&conn);
         match self.registry.disconnect(conn, Instant::now()) {
             Departure::Quiet => {}
-            Departure::StoppedWaiting { session } => {
+            Departure::StoppedWaiting { session, routing } => {
                 self.waiting_since.remove(&session);
+                self.release(routing, session);
                 tracing::info!(
                     conn_id = conn.0,
                     session_id = session,
@@ -839,6 +1092,7 @@ impl Actor {
         }
         for expiry in self.registry.expire(now) {
             self.waiting_since.remove(&expiry.session);
+            self.release(expiry.routing, expiry.session);
             tracing::info!(target: AUDIT, session_id = expiry.session, "code expired unused");
             self.metrics.codes_expired.inc();
             if let Some(handle) = self.conns.get(&expiry.host) {
@@ -882,6 +1136,8 @@ enum End {
 
 struct ConnTask {
     id: ConnId,
+    ip: IpAddr,
+    cluster: Option<Arc<Cluster>>,
     cmd_tx: mpsc::UnboundedSender<Cmd>,
     rx: mpsc::UnboundedReceiver<ToConn>,
     cancel: CancellationToken,
@@ -1115,38 +1371,41 @@ impl ConnTask {
                 },
                 Err(e) => return Some(End::Protocol(e.to_string())),
             };
-            let (reply_tx, reply_rx) = oneshot::channel();
-            let cmd = Cmd::Request {
-                conn: self.id,
-                request,
-                connection: connection.clone(),
-                reply: reply_tx,
+            let is_register = matches!(request, RelayRequest::Register { .. });
+            let outcome = match self.cluster.clone() {
+                None => {
+                    let connection = connection.clone();
+                    self.ask(|reply| Cmd::Request {
+                        conn: self.id,
+                        request,
+                        connection,
+                        reply,
+                    })
+                    .await
+                    .map(|reply| (reply, true))
+                }
+                Some(cluster) => self.cluster_request(&cluster, request, connection).await,
             };
-            if self.cmd_tx.send(cmd).is_err() {
+            let Some((reply, registered_here)) = outcome else {
                 return Some(End::Shutdown);
-            }
-            let reply = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => return Some(End::Shutdown),
-                reply = reply_rx => match reply {
-                    Ok(reply) => reply,
-                    Err(_) => return Some(End::Shutdown),
-                },
             };
+            // A paired host that registered again has left its session, even if its new code was
+            // then refused by the cluster.
+            if is_register && registered_here && fwd.pairing.is_some() {
+                fwd.stop(&self.cancel).await;
+            }
             let notice = match reply {
                 Reply::Notice(notice) => notice,
+                Reply::Registered {
+                    routing, ttl_secs, ..
+                } => RelayNotice::Registered { routing, ttl_secs },
                 Reply::Paired(p) => {
                     fwd.pairing = Some(p);
                     RelayNotice::Paired
                 }
             };
-            match &notice {
-                // A paired host that registered again has left its session.
-                RelayNotice::Registered { .. } if fwd.pairing.is_some() => {
-                    fwd.stop(&self.cancel).await;
-                }
-                RelayNotice::Refused { .. } => *refusals += 1,
-                _ => {}
+            if let RelayNotice::Refused { .. } = &notice {
+                *refusals += 1;
             }
             if let Err(e) = send_notice(send, &notice).await {
                 return Some(End::Lost(e));
@@ -1163,6 +1422,183 @@ impl ConnTask {
                 });
             }
         }
+    }
+}
+
+impl ConnTask {
+    /// Sends the actor a command carrying a reply channel and waits for the reply; `None` when the
+    /// relay is going away.
+    async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Option<T> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.cmd_tx.send(cmd(reply_tx)).ok()?;
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => None,
+            reply = reply_rx => reply.ok(),
+        }
+    }
+
+    /// A refusal this task decided (the actor counts its own).
+    fn refuse(&self, join: bool, refusal: &Refusal) -> Reply {
+        tracing::debug!(reason = ?refusal.reason, join, "refused by the cluster step");
+        self.metrics.refused(join, refusal.reason, refusal.hit);
+        Reply::Notice(refusal.to_notice())
+    }
+
+    /// A request on a cluster node: the directory steps around the actor's (see `cluster`). Each
+    /// directory call has a timeout; only this connection waits for it. Returns the reply and
+    /// whether the actor registered a code for this connection (it then left any pairing).
+    async fn cluster_request(
+        &self,
+        cluster: &Cluster,
+        request: RelayRequest,
+        connection: &quinn::Connection,
+    ) -> Option<(Reply, bool)> {
+        let join = !matches!(request, RelayRequest::Register { .. });
+        if !cluster.is_up() {
+            return Some((self.refuse(join, &Refusal::unavailable()), false));
+        }
+        match request {
+            RelayRequest::Register { .. } => {
+                self.cluster_register(cluster, request, connection).await
+            }
+            RelayRequest::Join { version, routing } => self
+                .cluster_join(cluster, version, routing, None, connection)
+                .await
+                .map(|r| (r, false)),
+            RelayRequest::JoinRedirected {
+                version,
+                routing,
+                ticket,
+            } => self
+                .cluster_join(cluster, version, routing, Some(ticket), connection)
+                .await
+                .map(|r| (r, false)),
+        }
+    }
+
+    async fn cluster_register(
+        &self,
+        cluster: &Cluster,
+        request: RelayRequest,
+        connection: &quinn::Connection,
+    ) -> Option<(Reply, bool)> {
+        match cluster.check_rate(Attempt::Register, self.ip).await {
+            Err(Unavailable) => return Some((self.refuse(false, &Refusal::unavailable()), false)),
+            Ok(Err(refusal)) => return Some((self.refuse(false, &refusal), false)),
+            Ok(Ok(())) => {}
+        }
+        let connection = connection.clone();
+        let mut reply = self
+            .ask(|reply| Cmd::Request {
+                conn: self.id,
+                request,
+                connection,
+                reply,
+            })
+            .await?;
+        for _ in 0..cluster::CLAIM_ATTEMPTS {
+            let Reply::Registered {
+                routing,
+                ttl_secs,
+                session,
+            } = &reply
+            else {
+                // Refused by the relay itself (limits, draining): nothing was registered.
+                return Some((reply, false));
+            };
+            match cluster.claim(routing, *session, *ttl_secs).await {
+                Ok(true) => return Some((reply, true)),
+                // Another node holds that code: draw another for the same session.
+                Ok(false) => {
+                    reply = self
+                        .ask(|reply| Cmd::Redraw {
+                            conn: self.id,
+                            reply,
+                        })
+                        .await?;
+                }
+                Err(Unavailable) => {
+                    let _ = self.cmd_tx.send(Cmd::Withdraw { conn: self.id });
+                    return Some((self.refuse(false, &Refusal::unavailable()), true));
+                }
+            }
+        }
+        let _ = self.cmd_tx.send(Cmd::Withdraw { conn: self.id });
+        Some((
+            Reply::Notice(RelayNotice::Refused {
+                reason: RefusalReason::Full,
+                detail: "the relay cluster found no free code; try again".to_owned(),
+            }),
+            true,
+        ))
+    }
+
+    async fn cluster_join(
+        &self,
+        cluster: &Cluster,
+        version: u16,
+        routing: tandem_proto::code::RoutingCode,
+        ticket: Option<[u8; tandem_proto::relay::TICKET_LEN]>,
+        connection: &quinn::Connection,
+    ) -> Option<Reply> {
+        // Version, this connection's state and the relay's own limits first: a refused join
+        // never reaches the directory, and never burns a code.
+        let checked = {
+            let connection = connection.clone();
+            self.ask(|reply| Cmd::CheckJoin {
+                conn: self.id,
+                version,
+                connection,
+                reply,
+            })
+            .await?
+        };
+        if let Err(notice) = checked {
+            return Some(Reply::Notice(notice));
+        }
+        let unavailable = || self.refuse(true, &Refusal::unavailable());
+        let unknown = || self.refuse(true, &Refusal::unknown_code());
+        let session = match ticket {
+            // Redirected here by another node, which counted the attempt and took the code.
+            Some(ticket) => match cluster.take_ticket(&routing, &ticket).await {
+                Err(Unavailable) => return Some(unavailable()),
+                Ok(None) => return Some(unknown()),
+                Ok(Some(session)) => session,
+            },
+            None => {
+                match cluster.check_rate(Attempt::Join, self.ip).await {
+                    Err(Unavailable) => return Some(unavailable()),
+                    Ok(Err(refusal)) => return Some(self.refuse(true, &refusal)),
+                    Ok(Ok(())) => {}
+                }
+                match cluster.take(&routing).await {
+                    Err(Unavailable) => return Some(unavailable()),
+                    Ok(None) => return Some(unknown()),
+                    Ok(Some(owner)) if cluster.is_me(&owner) => owner.session,
+                    Ok(Some(owner)) => {
+                        return Some(match cluster.redirect(&routing, &owner).await {
+                            Err(Unavailable) => unavailable(),
+                            // Its node is gone, and its host with it.
+                            Ok(None) => unknown(),
+                            Ok(Some(redirect)) => {
+                                tracing::debug!(node = %owner.node, "redirecting a viewer to its host's node");
+                                Reply::Notice(redirect)
+                            }
+                        });
+                    }
+                }
+            }
+        };
+        let connection = connection.clone();
+        self.ask(|reply| Cmd::JoinClaimed {
+            conn: self.id,
+            routing,
+            session,
+            connection,
+            reply,
+        })
+        .await
     }
 }
 

@@ -63,6 +63,8 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
         wrong_joins: 50,
         abandoned: 50,
         endpoints: 0,
+        nodes: Vec::new(),
+        viewer_offset: 0,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));

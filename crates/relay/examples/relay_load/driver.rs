@@ -42,6 +42,26 @@ pub struct LoadConfig {
     pub abandoned: usize,
     /// Client UDP endpoints the sessions are spread over (0: one per connection, like real clients).
     pub endpoints: usize,
+    /// More nodes of a relay cluster besides `relay`: session `i`'s host registers on node
+    /// `i % n` of all of them, so sessions spread over the nodes.
+    pub nodes: Vec<(String, RelayTrust)>,
+    /// Its viewer joins on node `(i + viewer_offset) % n`: 0 pairs on the host's node, anything
+    /// else on another node, which redirects it to the host's.
+    pub viewer_offset: usize,
+}
+
+impl LoadConfig {
+    /// Node `i % n` of the relay and the extra nodes.
+    fn node(&self, i: usize) -> (&str, &RelayTrust) {
+        let n = self.nodes.len() + 1;
+        match i % n {
+            0 => (&self.relay, &self.trust),
+            k => {
+                let (relay, trust) = &self.nodes[k - 1];
+                (relay, trust)
+            }
+        }
+    }
 }
 
 /// The client endpoints of a run: shared ones, or none (each client binds its own).
@@ -65,12 +85,17 @@ impl Endpoints {
         Ok(Self(Arc::new(endpoints)))
     }
 
-    async fn connect(&self, i: usize, config: &LoadConfig) -> anyhow::Result<RelayClient> {
+    /// Connection `i` to node `node` (see [`LoadConfig::node`]).
+    async fn connect(
+        &self,
+        i: usize,
+        node: usize,
+        config: &LoadConfig,
+    ) -> anyhow::Result<RelayClient> {
+        let (relay, trust) = config.node(node);
         Ok(match self.0.get(i % self.0.len().max(1)) {
-            Some(endpoint) => {
-                RelayClient::connect_on(endpoint, &config.relay, &config.trust).await?
-            }
-            None => RelayClient::connect(&config.relay, &config.trust).await?,
+            Some(endpoint) => RelayClient::connect_on(endpoint, relay, trust).await?,
+            None => RelayClient::connect(relay, trust).await?,
         })
     }
 }
@@ -130,9 +155,11 @@ struct Pair {
 
 async fn pair(config: &LoadConfig, endpoints: &Endpoints, i: usize) -> anyhow::Result<Pair> {
     let started = Instant::now();
-    let mut host = endpoints.connect(2 * i, config).await?;
+    let mut host = endpoints.connect(2 * i, i, config).await?;
     let registration = host.register(Duration::from_secs(600)).await?;
-    let mut viewer = endpoints.connect(2 * i + 1, config).await?;
+    let mut viewer = endpoints
+        .connect(2 * i + 1, i + config.viewer_offset, config)
+        .await?;
     viewer.join(&registration.routing).await?;
     host.wait_paired().await?;
     Ok(Pair {
@@ -333,7 +360,7 @@ pub async fn hold_waiting(config: &LoadConfig, n: usize) -> (Vec<RelayClient>, u
         let (config, gate, endpoints) = (config.clone(), gate.clone(), endpoints.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let mut host = endpoints.connect(i, &config).await?;
+            let mut host = endpoints.connect(i, i, &config).await?;
             host.register(Duration::from_secs(600)).await?;
             anyhow::Ok(host)
         });

@@ -4,8 +4,10 @@
 //!
 //! ```text
 //! relay_load serve   --listen 127.0.0.1:7447 --data-dir DIR [--metrics 127.0.0.1:9447]
+//!                    [--cluster redis://127.0.0.1:6379/0 --node-id n1]
 //! relay_load load    --relay 127.0.0.1:7447 --fingerprint FP --sessions 1000 --rate 50000 --secs 30
 //!                    [--concurrency 50] [--wrong-joins N] [--abandoned N] [--endpoints N]
+//!                    [--nodes ADDR=FP,ADDR=FP --viewer-offset K]   (a cluster: see PERFORMANCE.md)
 //! relay_load waiting --relay 127.0.0.1:7447 --fingerprint FP --n 10000   (holds until stdin closes)
 //! ```
 
@@ -94,6 +96,11 @@ async fn serve(flags: &HashMap<String, String>) -> anyhow::Result<()> {
     let mut config = RelayConfig::new(listen, data_dir);
     config.limits = load_limits();
     config.metrics = flags.get("metrics").map(|m| m.parse()).transpose()?;
+    if let Some(redis) = flags.get("cluster") {
+        let mut cluster = tandem_relay::ClusterConfig::new(redis.clone());
+        cluster.node_id = flags.get("node-id").cloned();
+        config.cluster = Some(cluster);
+    }
     let relay = Relay::bind(config).await?;
     println!(
         "listening {} fingerprint {} pid {}",
@@ -123,6 +130,19 @@ fn load_config(flags: &HashMap<String, String>) -> anyhow::Result<driver::LoadCo
         wrong_joins: get(flags, "wrong-joins", Some(0))?,
         abandoned: get(flags, "abandoned", Some(0))?,
         endpoints: get(flags, "endpoints", Some(0))?,
+        nodes: match flags.get("nodes") {
+            Some(list) => list
+                .split(',')
+                .map(|node| {
+                    let (addr, fp) = node
+                        .split_once('=')
+                        .with_context(|| format!("--nodes wants ADDR=FP, got {node:?}"))?;
+                    Ok((addr.to_owned(), RelayTrust::Fingerprint(fp.parse()?)))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            None => Vec::new(),
+        },
+        viewer_offset: get(flags, "viewer-offset", Some(0))?,
     })
 }
 
