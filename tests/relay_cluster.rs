@@ -332,8 +332,15 @@ fn a_session_across_nodes_survives_another_node_dying_and_ends_cleanly_when_its_
 
     // The real binaries: the user shares on node 1, the technician joins on node 3.
     let display = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let viewer_display = VirtualDisplay::start(1024, 768).expect("Xvfb");
     let (mut share, code) = start_share(&n1, display.name(), &["--auto-accept", "control"]);
-    let mut join = start_join(&n3, &code, None, &["--headless", "--request-control"]);
+    // The viewer's real window, so real input crosses the cluster too.
+    let mut join = start_join(
+        &n3,
+        &code,
+        Some(viewer_display.name()),
+        &["--request-control"],
+    );
     let connected = join.wait_event("connected");
     assert_eq!(connected["fingerprint"], n3.fingerprint.as_str());
     share.wait_event("secured");
@@ -345,6 +352,37 @@ fn a_session_across_nodes_survives_another_node_dying_and_ends_cleanly_when_its_
     assert_eq!(n1.metric("tandem_relay_active_sessions"), 1.0);
     join.send_line("chat hello from node 3");
     share.wait_event_where("chat", STEP, |c| c["text"] == "hello from node 3");
+    // Input through node 3's redirect to node 1: the pointer moved over the top-left of the
+    // viewer's picture lands in the top-left of the user's screen, then over the bottom-right in
+    // the bottom-right.
+    let b = viewer_display.name();
+    let window = xdotool(b, &["search", "--sync", "--name", "Tandem"]);
+    let window = window.lines().next().unwrap().to_owned();
+    let geometry = xdotool(b, &["getwindowgeometry", "--shell", &window]);
+    let field = |name: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    for (fx, fy, left_top) in [(0.3, 0.35, true), (0.7, 0.75, false)] {
+        let x = wx + (f64::from(ww) * fx) as i32;
+        let y = wy + (f64::from(wh) * fy) as i32;
+        xdotool(b, &["mousemove", &x.to_string(), &y.to_string()]);
+        wait_until("the technician's pointer to move the user's", STEP, || {
+            let (px, py) = pointer(display.name());
+            let in_quadrant = if left_top {
+                px < 320 && py < 240
+            } else {
+                px > 320 && py > 240
+            };
+            in_quadrant.then_some(())
+        });
+    }
 
     // Codes waiting on node 1 and node 2, held by the test.
     let waiting_on_1 = waiting_host(&rt, &n1);
