@@ -7,7 +7,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tandem_codec::{Encoder, EncoderConfig};
+use tandem_codec::{Encoder, EncoderConfig, FrameRef};
+use tandem_proto::flow::{Area, Layout};
 use tokio::sync::mpsc;
 
 use crate::capture::{FrameSource, ScrapSource};
@@ -19,6 +20,14 @@ pub enum Captured {
     Update(Vec<u8>),
     /// The pointer moved.
     Pointer { x: i32, y: i32 },
+    /// The desktop's layout, when capture starts and after every change: give it to the session
+    /// machine, then set the area it decides with [`FrameControl::set_area`] and acknowledge
+    /// `generation` with [`FrameControl::layout_seen`] (capture waits for that, briefly).
+    Layout {
+        layout: Layout,
+        pointer: Option<(i32, i32)>,
+        generation: u64,
+    },
 }
 
 /// Shared between the capture thread and the session loop: how many updates the session's window
@@ -36,6 +45,10 @@ struct Credits {
     /// Updates with an index below this may be produced.
     limit: u64,
     produced: u64,
+    /// The part of the screen to encode (`None`: all of it), as the session machine decides.
+    area: Option<Area>,
+    /// The last layout generation the session loop handled.
+    layout_seen: u64,
 }
 
 impl FrameControl {
@@ -54,6 +67,38 @@ impl FrameControl {
         if limit > credits.limit {
             credits.limit = limit;
             self.changed.notify_all();
+        }
+    }
+
+    /// The part of the screen to capture from now on (a change makes the next update a keyframe).
+    pub fn set_area(&self, area: Option<Area>) {
+        self.lock().area = area;
+    }
+
+    /// The session loop handled layout `generation` (and set the area that follows from it).
+    pub fn layout_seen(&self, generation: u64) {
+        let mut credits = self.lock();
+        credits.layout_seen = credits.layout_seen.max(generation);
+        self.changed.notify_all();
+    }
+
+    fn area(&self) -> Option<Area> {
+        self.lock().area
+    }
+
+    /// Waits until layout `generation` was handled, at most `timeout`, so the first picture after
+    /// a change already shows the right area.
+    fn wait_layout_seen(&self, generation: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut credits = self.lock();
+        while credits.layout_seen < generation && !self.stopped() {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            credits = match self.changed.wait_timeout(credits, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
     }
 
@@ -120,6 +165,33 @@ pub fn spawn_capture(
 /// screen damage): fast enough that the remote pointer follows smoothly.
 const POINTER_POLL: Duration = Duration::from_millis(16);
 
+/// How often the layout is read again without being told it changed (not every change of RandR
+/// monitors is announced by an event).
+const LAYOUT_POLL: Duration = Duration::from_millis(500);
+
+/// How long capture waits for the session loop to take in a new layout before going on.
+const LAYOUT_HANDOVER: Duration = Duration::from_secs(1);
+
+/// `area` of `frame`, cut to the frame (a layout may be a step ahead of or behind the capture);
+/// the whole frame if nothing of the area is in it.
+fn crop(frame: FrameRef<'_>, area: Option<Area>) -> FrameRef<'_> {
+    let Some(area) = area else {
+        return frame;
+    };
+    let x1 = area.x.saturating_add(area.width).min(frame.width);
+    let y1 = area.y.saturating_add(area.height).min(frame.height);
+    if area.x >= x1 || area.y >= y1 {
+        return frame;
+    }
+    let start = area.y as usize * frame.stride + area.x as usize * 4;
+    FrameRef {
+        width: x1 - area.x,
+        height: y1 - area.y,
+        stride: frame.stride,
+        data: frame.data.get(start..).unwrap_or_default(),
+    }
+}
+
 fn capture_loop(
     source: &mut dyn FrameSource,
     config: EncoderConfig,
@@ -135,8 +207,43 @@ fn capture_loop(
     // The first picture needs no change; after it, capture only when the screen changed.
     let mut changed_since = true;
     let mut last_capture: Option<Instant> = None;
+    let mut layout: Option<Layout> = None;
+    let mut layout_read: Option<Instant> = None;
+    let mut generation = 0;
+    let mut area = None;
     while !control.stopped() {
-        let keyframe = control.keyframe.swap(false, Ordering::Relaxed);
+        if source.layout_changed() || layout_read.is_none_or(|at| at.elapsed() >= LAYOUT_POLL) {
+            layout_read = Some(Instant::now());
+            let now_layout = source
+                .layout()
+                .map_err(|e| format!("reopening capture after a resize: {e}"))?;
+            if now_layout.is_some() && now_layout != layout {
+                layout.clone_from(&now_layout);
+                if let Some(layout) = now_layout {
+                    generation += 1;
+                    let pointer = source.pointer();
+                    if out
+                        .blocking_send(Captured::Layout {
+                            layout,
+                            pointer,
+                            generation,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                    control.wait_layout_seen(generation, LAYOUT_HANDOVER);
+                    changed_since = true;
+                }
+            }
+        }
+        let now_area = control.area();
+        let mut keyframe = control.keyframe.swap(false, Ordering::Relaxed);
+        if now_area != area {
+            // Another part of the screen (or the same at another size): a keyframe of it.
+            area = now_area;
+            keyframe = true;
+        }
         if changed_since || keyframe {
             // At most `max_fps`: changes arriving sooner are coalesced into the next capture.
             if let Some(rest) = last_capture.and_then(|at| period.checked_sub(at.elapsed())) {
@@ -152,10 +259,12 @@ fn capture_loop(
             let mut changed = false;
             last_capture = Some(Instant::now());
             source
-                .capture(&mut |frame| match encoder.encode(frame, &mut buf) {
-                    Ok(stats) => changed = stats.changed,
-                    Err(e) => encode_error = Some(e.to_string()),
-                })
+                .capture(
+                    &mut |frame| match encoder.encode(crop(frame, area), &mut buf) {
+                        Ok(stats) => changed = stats.changed,
+                        Err(e) => encode_error = Some(e.to_string()),
+                    },
+                )
                 .map_err(|e| format!("capturing the screen: {e}"))?;
             if let Some(e) = encode_error.take() {
                 return Err(format!("encoding the screen: {e}"));
