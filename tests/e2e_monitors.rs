@@ -8,6 +8,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
@@ -262,4 +263,172 @@ fn viewer_switches_monitors_and_follows_a_resize_within_one_session() {
     share.send_line("stop");
     assert!(share.wait_exit(STEP));
     assert!(join.wait_exit(STEP));
+}
+
+/// Writes `display`'s screen to `target-screens/NAME` (not committed), for people to look at.
+fn screenshot(display: &str, name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (w, h, bgrx) = grab_root(display);
+    let rgb: Vec<u8> = bgrx
+        .chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    let path = dir.join(name);
+    image::RgbImage::from_raw(w, h, rgb)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    path
+}
+
+/// Where the host's pointer settles after a move on the viewer's display.
+fn remote_pointer_after_move(a: &str, b: &str, (x, y): (i32, i32)) -> (i32, i32) {
+    xdotool(b, &["mousemove", &x.to_string(), &y.to_string()]);
+    let mut last = pointer(a);
+    let mut same = 0;
+    wait_until("the remote pointer to settle", STEP, || {
+        let now = pointer(a);
+        if now == last {
+            same += 1;
+        } else {
+            same = 0;
+            last = now;
+        }
+        (same >= 5).then_some(now)
+    })
+}
+
+/// The window's Monitor menu, and pointer input from the real window landing on the shown monitor.
+#[test]
+fn viewer_window_offers_the_monitors_and_input_lands_on_the_shown_one() {
+    let mut display_a = VirtualDisplay::start(1600, 600).expect("Xvfb for the host");
+    let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for the viewer");
+    let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
+    set_monitor(&a, "LEFT", (0, 0, 800, 600));
+    set_monitor(&a, "RIGHT", (800, 0, 800, 600));
+    display_a
+        .spawn(
+            "xterm",
+            [
+                "-geometry",
+                "60x20+860+80",
+                "-e",
+                "sh",
+                "-c",
+                "ls -la /; exec cat",
+            ],
+        )
+        .unwrap();
+    xdotool(&a, &["mousemove", "1200", "300"]);
+
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(&b), &[]);
+    let listed = join.wait_event_where("monitors", STEP, |e| monitor_names(e).len() >= 2);
+    let (left, right) = (index_of(&listed, "LEFT"), index_of(&listed, "RIGHT"));
+    assert_eq!(listed["selected"], right);
+    join.wait_event("first_frame");
+    let window = wait_until("the viewer window", STEP, || {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "Tandem"])
+            .env("DISPLAY", &b)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    });
+    xdotool(&b, &["windowfocus", "--sync", &window]);
+    let geometry = xdotool(&b, &["getwindowgeometry", "--shell", &window]);
+    let field = |name: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    // The middle of the picture (below the status bar) is the middle of the shown monitor.
+    let middle = (wx + ww / 2, wy + wh / 2 + 10);
+    let on_right = remote_pointer_after_move(&a, &b, middle);
+    assert!((800..1600).contains(&on_right.0), "{on_right:?}");
+    screenshot(&b, "monitor-picker-closed.png");
+
+    open_picker_for_a_screenshot(&b, (wx, wy, ww));
+
+    join.send_line(&format!("monitor {left}"));
+    join.wait_event_where("monitors", STEP, |e| e["selected"] == left);
+    // The same place in the window now lands on the left monitor.
+    let nudged = (middle.0 + 3, middle.1);
+    let on_left = remote_pointer_after_move(&a, &b, nudged);
+    assert!((0..800).contains(&on_left.0), "{on_left:?}");
+    assert!(
+        (on_left.0 - (on_right.0 - 800)).abs() <= 8,
+        "{on_left:?} {on_right:?}"
+    );
+
+    share.send_line("stop");
+    assert!(share.wait_exit(STEP));
+    assert!(join.wait_exit(STEP));
+}
+
+/// Opens the Monitor menu in the viewer's status bar and writes a screenshot of it. The menu is the
+/// first button-coloured thing from the left of the status bar (the labels before it have no
+/// background); the screenshot is taken once the screen changed and held still.
+fn open_picker_for_a_screenshot(b: &str, (wx, wy, ww): (i32, i32, i32)) {
+    let (w, _, before) = grab_root(b);
+    let stride = w as usize * 4;
+    let pixel = |x: i32, y: i32| {
+        let at = y as usize * stride + x as usize * 4;
+        [before[at], before[at + 1], before[at + 2]]
+    };
+    let bar_y = (wy + 4..wy + 40)
+        .find(|&y| pixel(wx + ww - 30, y) != pixel(wx + ww - 30, wy + 1))
+        .map_or(wy + 14, |y| y + 8);
+    let panel = pixel(wx + 2, bar_y);
+    let button = (wx + ww / 4..wx + ww / 2).find(|&x| {
+        (0..4).all(|d| pixel(x + d, bar_y) != panel && pixel(x + d, bar_y) == pixel(x, bar_y))
+    });
+    let Some(x) = button else {
+        eprintln!("no menu found in the status bar; no screenshot of it");
+        return;
+    };
+    xdotool(
+        b,
+        &[
+            "mousemove",
+            &(x + 20).to_string(),
+            &bar_y.to_string(),
+            "click",
+            "1",
+        ],
+    );
+    // A proof for people, not a check: a menu that does not open is reported, not failed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut last = before.clone();
+    let mut same = 0;
+    while same < 3 || last == before {
+        if std::time::Instant::now() > deadline {
+            eprintln!("the menu did not open; no screenshot of it");
+            return;
+        }
+        let (_, _, now) = grab_root(b);
+        if now == last {
+            same += 1;
+        } else {
+            same = 0;
+            last = now;
+        }
+        // The poll interval of `wait_until`: the condition, not the time, ends the wait.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "wrote {}",
+        screenshot(b, "monitor-picker-open.png").display()
+    );
+    xdotool(b, &["key", "Escape"]);
 }
