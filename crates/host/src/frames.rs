@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tandem_codec::{Encoder, EncoderConfig, FrameRef};
 use tandem_proto::flow::{Area, Layout};
 use tokio::sync::mpsc;
+use tracing::warn;
 
 use crate::capture::{FrameSource, ScrapSource};
 
@@ -169,6 +170,9 @@ const POINTER_POLL: Duration = Duration::from_millis(16);
 /// monitors is announced by an event).
 const LAYOUT_POLL: Duration = Duration::from_millis(500);
 
+/// Captures that may fail in a row (while a resize settles) before capture gives up.
+const MAX_CAPTURE_FAILURES: u32 = 10;
+
 /// How long capture waits for the session loop to take in a new layout before going on.
 const LAYOUT_HANDOVER: Duration = Duration::from_secs(1);
 
@@ -211,6 +215,7 @@ fn capture_loop(
     let mut layout_read: Option<Instant> = None;
     let mut generation = 0;
     let mut area = None;
+    let mut failures = 0;
     while !control.stopped() {
         if source.layout_changed() || layout_read.is_none_or(|at| at.elapsed() >= LAYOUT_POLL) {
             layout_read = Some(Instant::now());
@@ -258,14 +263,27 @@ fn capture_loop(
             buf.clear();
             let mut changed = false;
             last_capture = Some(Instant::now());
-            source
-                .capture(
-                    &mut |frame| match encoder.encode(crop(frame, area), &mut buf) {
-                        Ok(stats) => changed = stats.changed,
-                        Err(e) => encode_error = Some(e.to_string()),
-                    },
-                )
-                .map_err(|e| format!("capturing the screen: {e}"))?;
+            let captured = source.capture(&mut |frame| match encoder
+                .encode(crop(frame, area), &mut buf)
+            {
+                Ok(stats) => changed = stats.changed,
+                Err(e) => encode_error = Some(e.to_string()),
+            });
+            if let Err(e) = captured {
+                // The desktop may have been resized under the capture (X refuses the old
+                // rectangle): read the layout again, which reopens capture at the new size, and
+                // try again; only failures that persist end the session.
+                failures += 1;
+                if failures > MAX_CAPTURE_FAILURES {
+                    return Err(format!("capturing the screen: {e}"));
+                }
+                warn!(error = %e, failures, "capture failed; reading the layout again");
+                layout_read = None;
+                changed_since = true;
+                std::thread::sleep(POINTER_POLL);
+                continue;
+            }
+            failures = 0;
             if let Some(e) = encode_error.take() {
                 return Err(format!("encoding the screen: {e}"));
             }
