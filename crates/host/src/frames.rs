@@ -310,3 +310,140 @@ fn capture_loop(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_codec::Decoder;
+    use tandem_proto::session::MonitorInfo;
+
+    /// A desktop of `width` x `height` whose pixel (x, y) is a function of its position, that is
+    /// resized (and refuses one capture, as X does with the old rectangle) after `resize_after`
+    /// captures.
+    struct Resizing {
+        size: (u32, u32),
+        resize_to: (u32, u32),
+        resize_after: u32,
+        captures: u32,
+        refused: bool,
+        buf: Vec<u8>,
+    }
+
+    fn pixel(x: u32, y: u32) -> [u8; 4] {
+        [(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 239) as u8, 0]
+    }
+
+    impl FrameSource for Resizing {
+        fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> std::io::Result<()> {
+            self.captures += 1;
+            if self.captures == self.resize_after {
+                self.size = self.resize_to;
+            }
+            if self.captures == self.resize_after && !self.refused {
+                self.refused = true;
+                return Err(std::io::Error::other("BadMatch"));
+            }
+            let (w, h) = self.size;
+            self.buf.clear();
+            for y in 0..h {
+                for x in 0..w {
+                    self.buf.extend_from_slice(&pixel(x, y));
+                }
+            }
+            use_frame(FrameRef {
+                width: w,
+                height: h,
+                stride: w as usize * 4,
+                data: &self.buf,
+            });
+            Ok(())
+        }
+
+        fn wait_for_change(&mut self, _timeout: Duration) -> bool {
+            true
+        }
+
+        fn layout(&mut self) -> std::io::Result<Option<Layout>> {
+            let (w, h) = self.size;
+            Ok(Some(Layout {
+                width: w as u16,
+                height: h as u16,
+                monitors: vec![
+                    MonitorInfo::new("L", 0, 0, 80, h as u16, true),
+                    MonitorInfo::new("R", 80, 0, 80, h as u16, false),
+                ],
+            }))
+        }
+    }
+
+    /// Issue 10: a resize under the capture is followed: the failed capture is retried at the new
+    /// size, the layout is reported again, and the picture decodes to the selected area's pixels at
+    /// each size (a keyframe at the new size, never a delta against the old picture).
+    #[test]
+    fn a_resize_under_capture_is_followed_with_the_areas_pixels() {
+        let control = FrameControl::new();
+        control.set_limit(u64::MAX);
+        let (tx, mut rx) = mpsc::channel(64);
+        let thread_control = control.clone();
+        let capture = std::thread::spawn(move || {
+            let mut source = Resizing {
+                size: (160, 50),
+                resize_to: (120, 40),
+                resize_after: 4,
+                captures: 0,
+                refused: false,
+                buf: Vec::new(),
+            };
+            capture_loop(
+                &mut source,
+                EncoderConfig::default(),
+                1000,
+                &thread_control,
+                &tx,
+            )
+        });
+        let mut decoder = Decoder::new(Default::default());
+        let mut layouts = Vec::new();
+        let mut sizes = Vec::new();
+        while sizes.last() != Some(&(40, 40)) {
+            match rx.blocking_recv().expect("capture runs") {
+                Captured::Layout {
+                    layout, generation, ..
+                } => {
+                    // The right monitor, as the machine would pick it.
+                    let width = u32::from(layout.width).min(160) - 80;
+                    layouts.push((layout.width, layout.height));
+                    control.set_area(Some(Area {
+                        x: 80,
+                        y: 0,
+                        width,
+                        height: u32::from(layout.height),
+                    }));
+                    control.layout_seen(generation);
+                }
+                Captured::Update(payload) => {
+                    decoder.decode(&payload).expect("decodes");
+                    let (w, h) = (decoder.width(), decoder.height());
+                    let rgba = decoder.rgba();
+                    for y in 0..h {
+                        for x in 0..w {
+                            let at = (y * w + x) as usize * 4;
+                            let [b, g, r, _] = pixel(80 + x, y);
+                            assert_eq!(rgba[at..at + 3], [r, g, b], "({x},{y})");
+                        }
+                    }
+                    if sizes.last() != Some(&(w, h)) {
+                        sizes.push((w, h));
+                    }
+                }
+                Captured::Pointer { .. } => {}
+            }
+        }
+        control.stop();
+        drop(rx);
+        assert_eq!(capture.join().expect("joins"), Ok(()));
+        assert_eq!(layouts.first(), Some(&(160, 50)));
+        assert_eq!(layouts.last(), Some(&(120, 40)));
+        assert_eq!(sizes, [(80, 50), (40, 40)]);
+    }
+}
