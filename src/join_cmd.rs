@@ -56,7 +56,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `monitor N`/`monitor all`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -308,6 +308,47 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 )
             },
         ),
+        ViewerEvent::Monitors {
+            width,
+            height,
+            monitors,
+            selected,
+        } => out.event(
+            "monitors",
+            json!({
+                "width": width,
+                "height": height,
+                // `selected`: an index into `monitors`, or null for the whole desktop.
+                "selected": selected,
+                "monitors": monitors.iter().map(|m| json!({
+                    "name": m.name,
+                    "x": m.x,
+                    "y": m.y,
+                    "width": m.width,
+                    "height": m.height,
+                    "primary": m.primary,
+                })).collect::<Vec<_>>(),
+            }),
+            || {
+                let mut text = String::from("The user's monitors (`monitor N` or `monitor all`):");
+                let mark = |on: bool| if on { "*" } else { " " };
+                text.push_str(&format!(
+                    "\n {} all: {}",
+                    mark(selected.is_none()),
+                    tandem_viewer::app::whole_desktop_label((*width, *height))
+                ));
+                for (i, m) in monitors.iter().enumerate() {
+                    text.push_str(&format!(
+                        "\n {} {i}: {} at {},{}",
+                        mark(*selected == u8::try_from(i).ok()),
+                        tandem_viewer::app::monitor_label(m),
+                        m.x,
+                        m.y
+                    ));
+                }
+                text
+            },
+        ),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),
@@ -405,6 +446,17 @@ fn spawn_stdin_commands(
             Some(ViewerCommand::Snapshot(PathBuf::from(path.trim())))
         } else if line == "control" {
             Some(ViewerCommand::RequestControl)
+        } else if let Some(which) = line.strip_prefix("monitor ") {
+            match which.trim() {
+                "all" | "whole" | "desktop" => Some(ViewerCommand::SelectMonitor(None)),
+                n => match n.parse::<u8>() {
+                    Ok(index) => Some(ViewerCommand::SelectMonitor(Some(index))),
+                    Err(_) => {
+                        eprintln!("monitor: a number from the monitors list, or all");
+                        None
+                    }
+                },
+            }
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -422,7 +474,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

@@ -157,6 +157,16 @@ mod tests {
             vec![255; 40],
             Control::hello("Alex").to_vec(),
             Control::Ack { seq: 9 }.to_vec(),
+            Control::Monitors {
+                width: 1600,
+                height: 600,
+                monitors: vec![crate::session::MonitorInfo::new(
+                    "DP-1", 0, 0, 800, 600, true,
+                )],
+                selected: Some(0),
+            }
+            .to_vec(),
+            Control::SelectMonitor { index: None }.to_vec(),
             Input::Scroll { dx: -1, dy: 2 }.to_vec(),
             FrameMsg::CursorPosition {
                 x: 1,

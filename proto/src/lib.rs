@@ -66,6 +66,10 @@ pub mod limits {
     /// Flow control: the host sends a new `FrameMsg::Update` only while fewer than this many updates
     /// are unacknowledged (`Control::Ack` acknowledges every update up to its `seq`).
     pub const MAX_UNACKED_UPDATES: u64 = 4;
+    /// Most monitors listed in one `Control::Monitors`; a host with more lists the first ones.
+    pub const MAX_MONITORS: usize = 16;
+    /// Longest monitor name (RandR's output or monitor name), in bytes.
+    pub const MAX_MONITOR_NAME_LEN: usize = 64;
     /// Largest SPAKE2 message in the handshake (the Ed25519 group's is 33 bytes).
     pub const MAX_PAKE_LEN: usize = 64;
 }

@@ -12,10 +12,10 @@ use crate::framing::{FrameReader, write_frame};
 use crate::handshake::{FailReason, HandshakeMessage};
 use crate::limits::{
     MAX_BULK_CHUNK, MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_INPUT_TEXT_LEN,
-    MAX_NAME_LEN, MAX_OFFER_NAME_LEN, MAX_PAKE_LEN,
+    MAX_MONITOR_NAME_LEN, MAX_MONITORS, MAX_NAME_LEN, MAX_OFFER_NAME_LEN, MAX_PAKE_LEN,
 };
 use crate::relay::{RefusalReason, RelayNotice, RelayRequest};
-use crate::session::{Control, EndReason, FileEntry, FrameMsg, Input, MouseButton};
+use crate::session::{Control, EndReason, FileEntry, FrameMsg, Input, MonitorInfo, MouseButton};
 use crate::text::{for_display, is_unsafe};
 use crate::wire::{DecodeError, Message};
 
@@ -167,12 +167,51 @@ fn control() -> impl Strategy<Value = Control> {
         (1u8..=5, display_text(1024))
             .prop_map(|(rating, comment)| Control::Feedback { rating, comment }),
         prop::option::of(text(256)).prop_map(|snapshot| Control::Diagnostics { snapshot }),
+        monitors(),
+        prop::option::of(0..MAX_MONITORS as u8).prop_map(|index| Control::SelectMonitor { index }),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
             display_text(MAX_DETAIL_LEN)
         )
             .prop_map(|(reason, detail)| Control::End { reason, detail }),
     ]
+}
+
+/// A `Monitors` list of 0..=MAX_MONITORS entries, the selection always one of them (or none).
+fn monitors() -> impl Strategy<Value = Control> {
+    let monitor = (
+        display_text(MAX_MONITOR_NAME_LEN),
+        any::<i16>(),
+        any::<i16>(),
+        any::<u16>(),
+        any::<u16>(),
+        any::<bool>(),
+    )
+        .prop_map(|(name, x, y, width, height, primary)| MonitorInfo {
+            name,
+            x,
+            y,
+            width,
+            height,
+            primary,
+        });
+    (
+        any::<u16>(),
+        any::<u16>(),
+        vec(monitor, 0..=MAX_MONITORS),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+    )
+        .prop_map(|(width, height, monitors, index, whole)| {
+            let selected =
+                (!whole && !monitors.is_empty()).then(|| index.index(monitors.len()) as u8);
+            Control::Monitors {
+                width,
+                height,
+                monitors,
+                selected,
+            }
+        })
 }
 
 fn cursor_side() -> impl Strategy<Value = u16> {
@@ -290,13 +329,13 @@ fn decodes_safely<M: Message + std::fmt::Debug>(bytes: &[u8]) -> Result<(), Test
 fn hostile() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         vec(any::<u8>(), 0..256),
-        (0u8..16, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
+        (0u8..18, vec(any::<u8>(), 0..256)).prop_map(|(tag, mut rest)| {
             rest.insert(0, tag);
             rest
         }),
         // Tag then a small length prefix, to reach the variable-length fields.
         (
-            0u8..16,
+            0u8..18,
             vec(any::<u8>(), 0..6),
             0u8..40,
             vec(any::<u8>(), 0..64)

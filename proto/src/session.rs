@@ -13,8 +13,8 @@ use std::fmt;
 
 use crate::limits::{
     MAX_CHAT_LEN, MAX_CURSOR_SIDE, MAX_DETAIL_LEN, MAX_DIAGNOSTICS_LEN, MAX_FEEDBACK_LEN,
-    MAX_FILE_PATH_LEN, MAX_INPUT_TEXT_LEN, MAX_NAME_LEN, MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN,
-    MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
+    MAX_FILE_PATH_LEN, MAX_INPUT_TEXT_LEN, MAX_MONITOR_NAME_LEN, MAX_MONITORS, MAX_NAME_LEN,
+    MAX_OFFER_ENTRIES, MAX_OFFER_NAME_LEN, MAX_UNACKED_UPDATES, MAX_UPDATE_LEN,
 };
 use crate::wire::{DecodeError, Message, Reader, WriteExt, bytes_len};
 
@@ -72,6 +72,18 @@ pub enum Control {
     /// Host -> viewer, just before the host's `End` after the user stopped sharing: how it went,
     /// `rating` 1 to 5, and a comment (display text, at most [`MAX_FEEDBACK_LEN`] bytes).
     Feedback { rating: u8, comment: String },
+    /// Host -> viewer, once the screen is shared and after every change of the layout or the
+    /// selection: the desktop's size (the root window), its monitors (at most [`MAX_MONITORS`]) and
+    /// which one is shown (`None`: the whole desktop). Updates and cursor positions that follow are
+    /// relative to the shown area, and so is the viewer's input.
+    Monitors {
+        width: u16,
+        height: u16,
+        monitors: Vec<MonitorInfo>,
+        selected: Option<u8>,
+    },
+    /// Viewer -> host: show monitor `index` of the last `Monitors` (`None`: the whole desktop).
+    SelectMonitor { index: Option<u8> },
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -85,6 +97,39 @@ pub struct FileEntry {
     pub path: String,
     pub size: u64,
     pub key: [u8; 16],
+}
+
+/// One monitor of a [`Control::Monitors`]: its RandR name (display text, at most
+/// [`MAX_MONITOR_NAME_LEN`] bytes), where it is on the desktop and whether it is the primary one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorInfo {
+    pub name: String,
+    pub x: i16,
+    pub y: i16,
+    pub width: u16,
+    pub height: u16,
+    pub primary: bool,
+}
+
+impl MonitorInfo {
+    /// A monitor with its name made decodable (sanitized, truncated).
+    pub fn new(name: &str, x: i16, y: i16, width: u16, height: u16, primary: bool) -> Self {
+        let mut name = sanitize_owned(name.to_owned());
+        truncate_utf8(&mut name, MAX_MONITOR_NAME_LEN);
+        Self {
+            name,
+            x,
+            y,
+            width,
+            height,
+            primary,
+        }
+    }
+}
+
+/// Bytes of one encoded [`MonitorInfo`].
+fn monitor_len(monitor: &MonitorInfo) -> usize {
+    bytes_len(monitor.name.len()) + 2 * 4 + 1
 }
 
 /// Why a session ended.
@@ -312,7 +357,9 @@ const FILE_CANCEL: u8 = 10;
 const FILE_RECEIVED: u8 = 11;
 const REQUEST_DIAGNOSTICS: u8 = 12;
 const DIAGNOSTICS: u8 = 13;
-const FEEDBACK: u8 = 14;
+const MONITORS: u8 = 14;
+const SELECT_MONITOR: u8 = 15;
+const FEEDBACK: u8 = 16;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -339,6 +386,10 @@ impl Message for Control {
             Self::Diagnostics { snapshot } => {
                 1 + snapshot.as_ref().map_or(0, |s| bytes_len(s.len()))
             }
+            Self::Monitors { monitors, .. } => {
+                2 + 2 + 1 + monitors.iter().map(monitor_len).sum::<usize>() + 2
+            }
+            Self::SelectMonitor { .. } => 2,
         }
     }
 
@@ -423,6 +474,31 @@ impl Message for Control {
                 if let Some(snapshot) = snapshot {
                     out.put_bytes(snapshot.as_bytes());
                 }
+            }
+            Self::Monitors {
+                width,
+                height,
+                monitors,
+                selected,
+            } => {
+                out.put_u8(MONITORS);
+                out.put_u16(*width);
+                out.put_u16(*height);
+                // Callers keep the list within MAX_MONITORS (< 256).
+                out.put_u8(monitors.len() as u8);
+                for m in monitors {
+                    out.put_bytes(m.name.as_bytes());
+                    out.put_u16(m.x as u16);
+                    out.put_u16(m.y as u16);
+                    out.put_u16(m.width);
+                    out.put_u16(m.height);
+                    out.put_bool(m.primary);
+                }
+                put_index(out, *selected);
+            }
+            Self::SelectMonitor { index } => {
+                out.put_u8(SELECT_MONITOR);
+                put_index(out, *index);
             }
         }
     }
@@ -518,12 +594,69 @@ impl Message for Control {
                     None
                 },
             }),
+            MONITORS => {
+                let width = r.u16()?;
+                let height = r.u16()?;
+                let count = usize::from(r.u8()?);
+                if count > MAX_MONITORS {
+                    return Err(DecodeError::TooLong {
+                        what: "monitors",
+                        len: count,
+                        max: MAX_MONITORS,
+                    });
+                }
+                let mut monitors = Vec::with_capacity(count);
+                for _ in 0..count {
+                    monitors.push(MonitorInfo {
+                        name: r
+                            .display_str("monitor name", MAX_MONITOR_NAME_LEN)?
+                            .to_owned(),
+                        x: r.u16()? as i16,
+                        y: r.u16()? as i16,
+                        width: r.u16()?,
+                        height: r.u16()?,
+                        primary: r.bool()?,
+                    });
+                }
+                let selected = get_index(r)?;
+                if selected.is_some_and(|i| usize::from(i) >= monitors.len()) {
+                    return Err(DecodeError::Invalid {
+                        what: "selected monitor",
+                    });
+                }
+                Ok(Self::Monitors {
+                    width,
+                    height,
+                    monitors,
+                    selected,
+                })
+            }
+            SELECT_MONITOR => Ok(Self::SelectMonitor {
+                index: get_index(r)?,
+            }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
                 tag,
             }),
         }
     }
+}
+
+/// A monitor index or "the whole desktop": a flag byte, then the index.
+fn put_index(out: &mut Vec<u8>, index: Option<u8>) {
+    out.put_bool(index.is_some());
+    out.put_u8(index.unwrap_or(0));
+}
+
+fn get_index(r: &mut Reader<'_>) -> Result<Option<u8>, DecodeError> {
+    let some = r.bool()?;
+    let index = r.u8()?;
+    if some && usize::from(index) >= MAX_MONITORS {
+        return Err(DecodeError::Invalid {
+            what: "monitor index",
+        });
+    }
+    Ok(some.then_some(index))
 }
 
 impl fmt::Debug for Control {
@@ -589,6 +722,22 @@ impl fmt::Debug for Control {
             Self::Diagnostics { snapshot } => f
                 .debug_struct("Diagnostics")
                 .field("len", &snapshot.as_ref().map(String::len))
+                .finish(),
+            Self::Monitors {
+                width,
+                height,
+                monitors,
+                selected,
+            } => f
+                .debug_struct("Monitors")
+                .field("width", width)
+                .field("height", height)
+                .field("monitors", monitors)
+                .field("selected", selected)
+                .finish(),
+            Self::SelectMonitor { index } => f
+                .debug_struct("SelectMonitor")
+                .field("index", index)
                 .finish(),
             Self::End { reason, detail } => f
                 .debug_struct("End")
@@ -1063,6 +1212,55 @@ mod tests {
     }
 
     #[test]
+    fn monitor_lists_are_capped_and_selections_checked() {
+        let monitor = MonitorInfo::new("DP-1\u{1b}[2J", -5, 0, 800, 600, true);
+        assert_eq!(monitor.name, "DP-1\u{FFFD}[2J");
+        let list = |count: usize, selected: Option<u8>| Control::Monitors {
+            width: 1600,
+            height: 600,
+            monitors: vec![monitor.clone(); count],
+            selected,
+        };
+        let ok = list(MAX_MONITORS, Some(MAX_MONITORS as u8 - 1));
+        assert_eq!(Control::from_bytes(&ok.to_vec()), Ok(ok));
+        assert!(matches!(
+            Control::from_bytes(&list(MAX_MONITORS + 1, None).to_vec()),
+            Err(DecodeError::TooLong {
+                what: "monitors",
+                ..
+            })
+        ));
+        assert_eq!(
+            Control::from_bytes(&list(2, Some(2)).to_vec()),
+            Err(DecodeError::Invalid {
+                what: "selected monitor"
+            })
+        );
+        let far = Control::SelectMonitor {
+            index: Some(MAX_MONITORS as u8),
+        };
+        assert_eq!(
+            Control::from_bytes(&far.to_vec()),
+            Err(DecodeError::Invalid {
+                what: "monitor index"
+            })
+        );
+        let hostile_name = Control::Monitors {
+            width: 1,
+            height: 1,
+            monitors: vec![MonitorInfo {
+                name: "a\nb".into(),
+                ..monitor
+            }],
+            selected: None,
+        };
+        assert!(matches!(
+            Control::from_bytes(&hostile_name.to_vec()),
+            Err(DecodeError::UnsafeText { .. })
+        ));
+    }
+
+    #[test]
     fn unknown_tags_are_errors() {
         assert!(matches!(
             Control::from_bytes(&[0]),
@@ -1073,8 +1271,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[15]),
-            Err(DecodeError::UnknownTag { tag: 15, .. })
+            Control::from_bytes(&[17]),
+            Err(DecodeError::UnknownTag { tag: 17, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

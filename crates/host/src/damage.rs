@@ -1,6 +1,8 @@
 //! Knowing when the screen changed, instead of polling it: the X DAMAGE extension on the root window,
 //! watched from a named thread on its own X connection. The capture thread sleeps until damage is
-//! reported, so a change is captured at once and a still screen costs nothing.
+//! reported, so a change is captured at once and a still screen costs nothing. The same thread
+//! listens for RandR changes (a monitor added, removed or resized; the desktop resized), so the
+//! layout is read again at once.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
+use x11rb::protocol::randr::{ConnectionExt as _, NotifyMask};
 use x11rb::protocol::xproto::{
     ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, WindowClass,
 };
@@ -24,6 +27,8 @@ struct Damaged {
 #[derive(Default)]
 struct DamageState {
     changed: bool,
+    /// RandR reported a change of the layout since it was last taken.
+    layout: bool,
     /// The watcher stopped (X error): callers fall back to polling.
     dead: bool,
 }
@@ -56,6 +61,19 @@ impl DamageWatcher {
         let region = conn.generate_id().map_err(|e| e.to_string())?;
         conn.damage_create(region, root, ReportLevel::NON_EMPTY)
             .map_err(|e| e.to_string())?;
+        // Layout changes, where RandR is there (capture re-reads the layout now and then anyway).
+        let randr = conn
+            .randr_query_version(1, 2)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some();
+        if randr {
+            conn.randr_select_input(
+                root,
+                NotifyMask::SCREEN_CHANGE | NotifyMask::OUTPUT_CHANGE | NotifyMask::CRTC_CHANGE,
+            )
+            .map_err(|e| e.to_string())?;
+        }
         let wake = conn.generate_id().map_err(|e| e.to_string())?;
         conn.create_window(
             0,
@@ -113,6 +131,15 @@ impl DamageWatcher {
         }
         std::mem::take(&mut state.changed)
     }
+
+    /// Whether RandR reported a layout change since the last call.
+    pub fn take_layout_change(&self) -> bool {
+        self.damaged
+            .changed
+            .lock()
+            .map(|mut state| std::mem::take(&mut state.layout))
+            .unwrap_or(false)
+    }
 }
 
 impl Drop for DamageWatcher {
@@ -147,6 +174,13 @@ fn watch(conn: &RustConnection, region: u32, wake: u32, damaged: &Damaged) {
                 if !cleared {
                     return;
                 }
+            }
+            Ok(Event::RandrScreenChangeNotify(_) | Event::RandrNotify(_)) => {
+                if let Ok(mut state) = damaged.changed.lock() {
+                    state.changed = true;
+                    state.layout = true;
+                }
+                damaged.signal.notify_all();
             }
             Ok(Event::ClientMessage(message)) if message.window == wake => return,
             Ok(_) => {}

@@ -7,8 +7,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tandem_codec::{Encoder, EncoderConfig};
+use tandem_codec::{Encoder, EncoderConfig, FrameRef};
+use tandem_proto::flow::{Area, Layout};
 use tokio::sync::mpsc;
+use tracing::warn;
 
 use crate::capture::{FrameSource, ScrapSource};
 
@@ -19,6 +21,14 @@ pub enum Captured {
     Update(Vec<u8>),
     /// The pointer moved.
     Pointer { x: i32, y: i32 },
+    /// The desktop's layout, when capture starts and after every change: give it to the session
+    /// machine, then set the area it decides with [`FrameControl::set_area`] and acknowledge
+    /// `generation` with [`FrameControl::layout_seen`] (capture waits for that, briefly).
+    Layout {
+        layout: Layout,
+        pointer: Option<(i32, i32)>,
+        generation: u64,
+    },
 }
 
 /// Shared between the capture thread and the session loop: how many updates the session's window
@@ -36,6 +46,10 @@ struct Credits {
     /// Updates with an index below this may be produced.
     limit: u64,
     produced: u64,
+    /// The part of the screen to encode (`None`: all of it), as the session machine decides.
+    area: Option<Area>,
+    /// The last layout generation the session loop handled.
+    layout_seen: u64,
 }
 
 impl FrameControl {
@@ -54,6 +68,38 @@ impl FrameControl {
         if limit > credits.limit {
             credits.limit = limit;
             self.changed.notify_all();
+        }
+    }
+
+    /// The part of the screen to capture from now on (a change makes the next update a keyframe).
+    pub fn set_area(&self, area: Option<Area>) {
+        self.lock().area = area;
+    }
+
+    /// The session loop handled layout `generation` (and set the area that follows from it).
+    pub fn layout_seen(&self, generation: u64) {
+        let mut credits = self.lock();
+        credits.layout_seen = credits.layout_seen.max(generation);
+        self.changed.notify_all();
+    }
+
+    fn area(&self) -> Option<Area> {
+        self.lock().area
+    }
+
+    /// Waits until layout `generation` was handled, at most `timeout`, so the first picture after
+    /// a change already shows the right area.
+    fn wait_layout_seen(&self, generation: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut credits = self.lock();
+        while credits.layout_seen < generation && !self.stopped() {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            credits = match self.changed.wait_timeout(credits, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
     }
 
@@ -120,6 +166,36 @@ pub fn spawn_capture(
 /// screen damage): fast enough that the remote pointer follows smoothly.
 const POINTER_POLL: Duration = Duration::from_millis(16);
 
+/// How often the layout is read again without being told it changed (not every change of RandR
+/// monitors is announced by an event).
+const LAYOUT_POLL: Duration = Duration::from_millis(500);
+
+/// Captures that may fail in a row (while a resize settles) before capture gives up.
+const MAX_CAPTURE_FAILURES: u32 = 10;
+
+/// How long capture waits for the session loop to take in a new layout before going on.
+const LAYOUT_HANDOVER: Duration = Duration::from_secs(1);
+
+/// `area` of `frame`, cut to the frame (a layout may be a step ahead of or behind the capture);
+/// the whole frame if nothing of the area is in it.
+fn crop(frame: FrameRef<'_>, area: Option<Area>) -> FrameRef<'_> {
+    let Some(area) = area else {
+        return frame;
+    };
+    let x1 = area.x.saturating_add(area.width).min(frame.width);
+    let y1 = area.y.saturating_add(area.height).min(frame.height);
+    if area.x >= x1 || area.y >= y1 {
+        return frame;
+    }
+    let start = area.y as usize * frame.stride + area.x as usize * 4;
+    FrameRef {
+        width: x1 - area.x,
+        height: y1 - area.y,
+        stride: frame.stride,
+        data: frame.data.get(start..).unwrap_or_default(),
+    }
+}
+
 fn capture_loop(
     source: &mut dyn FrameSource,
     config: EncoderConfig,
@@ -135,8 +211,44 @@ fn capture_loop(
     // The first picture needs no change; after it, capture only when the screen changed.
     let mut changed_since = true;
     let mut last_capture: Option<Instant> = None;
+    let mut layout: Option<Layout> = None;
+    let mut layout_read: Option<Instant> = None;
+    let mut generation = 0;
+    let mut area = None;
+    let mut failures = 0;
     while !control.stopped() {
-        let keyframe = control.keyframe.swap(false, Ordering::Relaxed);
+        if source.layout_changed() || layout_read.is_none_or(|at| at.elapsed() >= LAYOUT_POLL) {
+            layout_read = Some(Instant::now());
+            let now_layout = source
+                .layout()
+                .map_err(|e| format!("reopening capture after a resize: {e}"))?;
+            if now_layout.is_some() && now_layout != layout {
+                layout.clone_from(&now_layout);
+                if let Some(layout) = now_layout {
+                    generation += 1;
+                    let pointer = source.pointer();
+                    if out
+                        .blocking_send(Captured::Layout {
+                            layout,
+                            pointer,
+                            generation,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                    control.wait_layout_seen(generation, LAYOUT_HANDOVER);
+                    changed_since = true;
+                }
+            }
+        }
+        let now_area = control.area();
+        let mut keyframe = control.keyframe.swap(false, Ordering::Relaxed);
+        if now_area != area {
+            // Another part of the screen (or the same at another size): a keyframe of it.
+            area = now_area;
+            keyframe = true;
+        }
         if changed_since || keyframe {
             // At most `max_fps`: changes arriving sooner are coalesced into the next capture.
             if let Some(rest) = last_capture.and_then(|at| period.checked_sub(at.elapsed())) {
@@ -151,12 +263,27 @@ fn capture_loop(
             buf.clear();
             let mut changed = false;
             last_capture = Some(Instant::now());
-            source
-                .capture(&mut |frame| match encoder.encode(frame, &mut buf) {
-                    Ok(stats) => changed = stats.changed,
-                    Err(e) => encode_error = Some(e.to_string()),
-                })
-                .map_err(|e| format!("capturing the screen: {e}"))?;
+            let captured = source.capture(&mut |frame| match encoder
+                .encode(crop(frame, area), &mut buf)
+            {
+                Ok(stats) => changed = stats.changed,
+                Err(e) => encode_error = Some(e.to_string()),
+            });
+            if let Err(e) = captured {
+                // The desktop may have been resized under the capture (X refuses the old
+                // rectangle): read the layout again, which reopens capture at the new size, and
+                // try again; only failures that persist end the session.
+                failures += 1;
+                if failures > MAX_CAPTURE_FAILURES {
+                    return Err(format!("capturing the screen: {e}"));
+                }
+                warn!(error = %e, failures, "capture failed; reading the layout again");
+                layout_read = None;
+                changed_since = true;
+                std::thread::sleep(POINTER_POLL);
+                continue;
+            }
+            failures = 0;
             if let Some(e) = encode_error.take() {
                 return Err(format!("encoding the screen: {e}"));
             }
@@ -182,4 +309,141 @@ fn capture_loop(
         changed_since = source.wait_for_change(POINTER_POLL.min(period));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_codec::Decoder;
+    use tandem_proto::session::MonitorInfo;
+
+    /// A desktop of `width` x `height` whose pixel (x, y) is a function of its position, that is
+    /// resized (and refuses one capture, as X does with the old rectangle) after `resize_after`
+    /// captures.
+    struct Resizing {
+        size: (u32, u32),
+        resize_to: (u32, u32),
+        resize_after: u32,
+        captures: u32,
+        refused: bool,
+        buf: Vec<u8>,
+    }
+
+    fn pixel(x: u32, y: u32) -> [u8; 4] {
+        [(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 239) as u8, 0]
+    }
+
+    impl FrameSource for Resizing {
+        fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> std::io::Result<()> {
+            self.captures += 1;
+            if self.captures == self.resize_after {
+                self.size = self.resize_to;
+            }
+            if self.captures == self.resize_after && !self.refused {
+                self.refused = true;
+                return Err(std::io::Error::other("BadMatch"));
+            }
+            let (w, h) = self.size;
+            self.buf.clear();
+            for y in 0..h {
+                for x in 0..w {
+                    self.buf.extend_from_slice(&pixel(x, y));
+                }
+            }
+            use_frame(FrameRef {
+                width: w,
+                height: h,
+                stride: w as usize * 4,
+                data: &self.buf,
+            });
+            Ok(())
+        }
+
+        fn wait_for_change(&mut self, _timeout: Duration) -> bool {
+            true
+        }
+
+        fn layout(&mut self) -> std::io::Result<Option<Layout>> {
+            let (w, h) = self.size;
+            Ok(Some(Layout {
+                width: w as u16,
+                height: h as u16,
+                monitors: vec![
+                    MonitorInfo::new("L", 0, 0, 80, h as u16, true),
+                    MonitorInfo::new("R", 80, 0, 80, h as u16, false),
+                ],
+            }))
+        }
+    }
+
+    /// Issue 10: a resize under the capture is followed: the failed capture is retried at the new
+    /// size, the layout is reported again, and the picture decodes to the selected area's pixels at
+    /// each size (a keyframe at the new size, never a delta against the old picture).
+    #[test]
+    fn a_resize_under_capture_is_followed_with_the_areas_pixels() {
+        let control = FrameControl::new();
+        control.set_limit(u64::MAX);
+        let (tx, mut rx) = mpsc::channel(64);
+        let thread_control = control.clone();
+        let capture = std::thread::spawn(move || {
+            let mut source = Resizing {
+                size: (160, 50),
+                resize_to: (120, 40),
+                resize_after: 4,
+                captures: 0,
+                refused: false,
+                buf: Vec::new(),
+            };
+            capture_loop(
+                &mut source,
+                EncoderConfig::default(),
+                1000,
+                &thread_control,
+                &tx,
+            )
+        });
+        let mut decoder = Decoder::new(Default::default());
+        let mut layouts = Vec::new();
+        let mut sizes = Vec::new();
+        while sizes.last() != Some(&(40, 40)) {
+            match rx.blocking_recv().expect("capture runs") {
+                Captured::Layout {
+                    layout, generation, ..
+                } => {
+                    // The right monitor, as the machine would pick it.
+                    let width = u32::from(layout.width).min(160) - 80;
+                    layouts.push((layout.width, layout.height));
+                    control.set_area(Some(Area {
+                        x: 80,
+                        y: 0,
+                        width,
+                        height: u32::from(layout.height),
+                    }));
+                    control.layout_seen(generation);
+                }
+                Captured::Update(payload) => {
+                    decoder.decode(&payload).expect("decodes");
+                    let (w, h) = (decoder.width(), decoder.height());
+                    let rgba = decoder.rgba();
+                    for y in 0..h {
+                        for x in 0..w {
+                            let at = (y * w + x) as usize * 4;
+                            let [b, g, r, _] = pixel(80 + x, y);
+                            assert_eq!(rgba[at..at + 3], [r, g, b], "({x},{y})");
+                        }
+                    }
+                    if sizes.last() != Some(&(w, h)) {
+                        sizes.push((w, h));
+                    }
+                }
+                Captured::Pointer { .. } => {}
+            }
+        }
+        control.stop();
+        drop(rx);
+        assert_eq!(capture.join().expect("joins"), Ok(()));
+        assert_eq!(layouts.first(), Some(&(160, 50)));
+        assert_eq!(layouts.last(), Some(&(120, 40)));
+        assert_eq!(sizes, [(80, 50), (40, 40)]);
+    }
 }

@@ -11,6 +11,7 @@ mod damage;
 pub mod diagnostics;
 mod frames;
 pub mod input;
+mod monitors;
 mod session;
 pub mod window;
 

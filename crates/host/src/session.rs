@@ -176,6 +176,8 @@ async fn drive(
         injector.set_gate(session.control_allowed(), session.input_epoch());
         if let Some(s) = &streaming {
             s.frames.set_limit(session.update_limit());
+            // The viewer's choice of monitor and layout changes move the captured area.
+            s.frames.set_area(session.capture_area());
         }
         while let Some(event) = session.poll_event() {
             match event {
@@ -355,6 +357,19 @@ async fn drive(
                     }
                 },
                 Some(Captured::Pointer { x, y }) => session.send_cursor(x, y, true),
+                Some(Captured::Layout { layout, pointer, generation }) => {
+                    info!(
+                        width = layout.width,
+                        height = layout.height,
+                        monitors = layout.monitors.len(),
+                        "desktop layout"
+                    );
+                    session.handle_layout(layout, pointer);
+                    if let Some(s) = &streaming {
+                        s.frames.set_area(session.capture_area());
+                        s.frames.layout_seen(generation);
+                    }
+                }
                 None => {
                     let detail = match streaming.take().map(|s| s.capture.join()) {
                         Some(Ok(Err(e))) => e,

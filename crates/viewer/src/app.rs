@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui::{Color32, Event, EventFilter, Id, LayerId, Modifiers, PointerButton, Pos2, Rect, Sense};
-use tandem_proto::session::{Input, MouseButton};
+use tandem_proto::session::{Input, MonitorInfo, MouseButton};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -84,6 +84,7 @@ pub fn run(
                 textures: RemoteTextures::default(),
                 modifiers: Modifiers::NONE,
                 last_pointer: None,
+                monitors: None,
             }))
         }),
     )
@@ -116,6 +117,31 @@ struct ViewerApp {
     /// Modifier state last forwarded to the host.
     modifiers: Modifiers,
     last_pointer: Option<(u32, u32)>,
+    /// The host's desktop size, monitors and the one shown, once it said.
+    monitors: Option<HostMonitors>,
+}
+
+/// What the last `Monitors` event said.
+struct HostMonitors {
+    size: (u16, u16),
+    list: Vec<MonitorInfo>,
+    selected: Option<u8>,
+}
+
+/// "Whole desktop (1600×600)".
+pub fn whole_desktop_label((width, height): (u16, u16)) -> String {
+    format!("Whole desktop ({width}×{height})")
+}
+
+/// "DP-1 — 800×600, primary"; the name is the host's, escaped for display.
+pub fn monitor_label(m: &MonitorInfo) -> String {
+    let primary = if m.primary { ", primary" } else { "" };
+    format!(
+        "{} — {}×{}{primary}",
+        for_display(&m.name),
+        m.width,
+        m.height
+    )
 }
 
 impl ViewerApp {
@@ -165,6 +191,20 @@ impl ViewerApp {
                     self.control_requested = false;
                     self.status = "Control declined; viewing only".into();
                 }
+                ViewerEvent::Monitors {
+                    width,
+                    height,
+                    monitors,
+                    selected,
+                } => {
+                    // Another area: the next move is sent even to the same picture position.
+                    self.last_pointer = None;
+                    self.monitors = Some(HostMonitors {
+                        size: (width, height),
+                        list: monitors,
+                        selected,
+                    });
+                }
                 ViewerEvent::Stats { fps, .. } => self.fps = fps,
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Collab(notice) => self.collab.absorb(notice),
@@ -207,6 +247,7 @@ impl ViewerApp {
                 ui.separator();
                 ui.label(format!("{:.0} fps", self.fps));
                 self.collab.status(ui, self.clipboard);
+                self.monitor_picker(ui);
             }
             if self.ended_at.is_some() {
                 return;
@@ -238,6 +279,39 @@ impl ViewerApp {
                 }
             });
         });
+    }
+
+    /// The "Monitor" menu: the whole desktop or one monitor, switched within the session.
+    fn monitor_picker(&mut self, ui: &mut egui::Ui) {
+        let Some(monitors) = &self.monitors else {
+            return;
+        };
+        if monitors.list.len() < 2 && monitors.selected.is_none() {
+            // One monitor is the whole desktop: nothing to pick.
+            return;
+        }
+        ui.separator();
+        let current = match monitors
+            .selected
+            .and_then(|i| monitors.list.get(usize::from(i)))
+        {
+            Some(m) => monitor_label(m),
+            None => whole_desktop_label(monitors.size),
+        };
+        let mut choice = monitors.selected;
+        ui.label("Monitor:");
+        egui::ComboBox::from_id_salt("tandem-monitor")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut choice, None, whole_desktop_label(monitors.size));
+                for (i, m) in monitors.list.iter().enumerate() {
+                    let Ok(i) = u8::try_from(i) else { break };
+                    ui.selectable_value(&mut choice, Some(i), monitor_label(m));
+                }
+            });
+        if choice != monitors.selected && self.ended_at.is_none() {
+            self.send(ViewerCommand::SelectMonitor(choice));
+        }
     }
 
     /// Chat and files work: the screen is shared and the session runs.

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use tandem_link::LinkError;
 use tandem_proto::code::SessionCode;
-use tandem_proto::session::Input;
+use tandem_proto::session::{Input, MonitorInfo};
 use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
@@ -66,6 +66,14 @@ pub enum ViewerEvent {
     Feedback {
         rating: u8,
         comment: String,
+    },
+    /// The host's desktop: its size, its monitors and which one is shown (`None`: all of it). Sent
+    /// once the screen is shared and after every change of the layout or the selection.
+    Monitors {
+        width: u16,
+        height: u16,
+        monitors: Vec<MonitorInfo>,
+        selected: Option<u8>,
     },
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
@@ -118,6 +126,8 @@ pub enum ViewerCommand {
     Collab(CollabCommand),
     /// Ask for the user's system information (they are asked to allow it the first time).
     RequestDiagnostics,
+    /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
+    SelectMonitor(Option<u8>),
     End,
 }
 

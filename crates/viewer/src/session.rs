@@ -217,6 +217,23 @@ impl Run {
                     info!(rating, "the user's feedback arrived");
                     emit(&self.events, ViewerEvent::Feedback { rating, comment });
                 }
+                flow::ViewerEvent::Monitors {
+                    width,
+                    height,
+                    monitors,
+                    selected,
+                } => {
+                    info!(monitors = monitors.len(), ?selected, "host monitors");
+                    emit(
+                        &self.events,
+                        ViewerEvent::Monitors {
+                            width,
+                            height,
+                            monitors,
+                            selected,
+                        },
+                    );
+                }
                 flow::ViewerEvent::ControlDeclined => {
                     emit(&self.events, ViewerEvent::ControlDeclined);
                 }
@@ -266,6 +283,9 @@ impl Run {
             ViewerCommand::RequestDiagnostics => self
                 .session
                 .handle_command(flow::ViewerCommand::RequestDiagnostics, now),
+            ViewerCommand::SelectMonitor(index) => self
+                .session
+                .handle_command(flow::ViewerCommand::SelectMonitor { index }, now),
             ViewerCommand::Snapshot(path) => {
                 if Screen::lock(&self.screen).frames == 0 {
                     // Nothing decoded yet: write it once the first picture is in.

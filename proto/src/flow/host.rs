@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::collab::Collab;
+use super::monitors::{Area, Layout, Monitors};
 use super::{
     EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
     Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
@@ -111,6 +112,10 @@ pub struct HostSession {
     clipboard_choice: Option<bool>,
     /// Ask the user for feedback when they stop sharing.
     ask_feedback: bool,
+    /// The desktop's layout, the viewer's choice of monitor and the area shown.
+    monitors: Monitors,
+    /// The pointer on the desktop, as last reported by capture.
+    pointer: Option<(i32, i32)>,
     pub(super) collab: Collab,
     pub(super) out: Outbox<HostEvent>,
 }
@@ -135,6 +140,8 @@ impl HostSession {
             window: UpdateWindow::default(),
             clipboard_choice: None,
             ask_feedback: false,
+            monitors: Monitors::new(),
+            pointer: None,
             collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
@@ -202,6 +209,16 @@ impl HostSession {
             (Stage::Sharing, Control::RequestKeyframe) => {
                 self.out.events.push_back(HostEvent::KeyframeRequested);
             }
+            (Stage::Sharing, Control::SelectMonitor { index }) => {
+                if self.monitors.select(index) {
+                    self.announce_monitors();
+                }
+            }
+            // Nothing is shared (yet, or any more): nothing to show.
+            (Stage::AskView | Stage::Wrapping { .. }, Control::SelectMonitor { .. }) => {}
+            (_, Control::Monitors { .. }) => {
+                self.protocol_error(now, "it sent Monitors, which only a host sends")
+            }
             (
                 _,
                 msg @ (Control::Chat { .. }
@@ -217,7 +234,15 @@ impl HostSession {
     /// under [`HostSession::input_epoch`]; `None` drops it.
     pub fn handle_input(&mut self, input: Input, _now: Instant) -> Option<Input> {
         if self.stage == Stage::Sharing && self.control {
-            return Some(clamp_input(input));
+            let input = match clamp_input(input) {
+                // Relative to the shown area: onto the desktop, inside the area.
+                Input::PointerMove { x, y } => {
+                    let (x, y) = self.monitors.to_desktop(x, y).unwrap_or((x, y));
+                    Input::PointerMove { x, y }
+                }
+                other => other,
+            };
+            return Some(input);
         }
         if self.stage != Stage::Done && !self.input_drop_reported {
             self.input_drop_reported = true;
@@ -395,13 +420,38 @@ impl HostSession {
         true
     }
 
-    /// Queues the pointer's position, while the screen is shared.
+    /// Queues the pointer's position (on the desktop), while the screen is shared: the viewer is
+    /// told where it is relative to the shown area, and that it is hidden when outside it.
     pub fn send_cursor(&mut self, x: i32, y: i32, visible: bool) {
+        self.pointer = Some((x, y));
         if self.stage == Stage::Sharing {
+            let (x, y, inside) = self.monitors.to_area(x, y);
             self.out
                 .transmits
-                .push_back(Transmit::Frame(FrameMsg::CursorPosition { x, y, visible }));
+                .push_back(Transmit::Frame(FrameMsg::CursorPosition {
+                    x,
+                    y,
+                    visible: visible && inside,
+                }));
         }
+    }
+
+    /// The desktop's layout, read by capture when sharing starts and after every change (monitor
+    /// added, removed, moved, resized; the desktop resized). The viewer is sent `Monitors` when the
+    /// layout or the selection changed; [`HostSession::capture_area`] follows at once.
+    pub fn handle_layout(&mut self, layout: Layout, pointer: Option<(i32, i32)>) {
+        if let Some(pointer) = pointer {
+            self.pointer = Some(pointer);
+        }
+        if self.stage == Stage::Sharing && self.monitors.set_layout(layout, self.pointer) {
+            self.announce_monitors();
+        }
+    }
+
+    /// The part of the desktop to capture and encode: the selected monitor or the whole desktop;
+    /// `None` before the first layout (the whole screen as captured). A change calls for a keyframe.
+    pub fn capture_area(&self) -> Option<Area> {
+        self.monitors.area()
     }
 
     /// Updates with a `seq` below this may be sent now (acknowledged ones plus the window). Never
@@ -450,6 +500,16 @@ impl HostSession {
     /// True once, when the session has ended and the connection should be closed now.
     pub fn poll_close(&mut self, now: Instant) -> bool {
         self.out.poll_close(now)
+    }
+
+    /// Tells the viewer the layout and selection, and where the pointer is in the new area.
+    fn announce_monitors(&mut self) {
+        if let Some(msg) = self.monitors.message() {
+            self.out.control(msg);
+        }
+        if let Some((x, y)) = self.pointer {
+            self.send_cursor(x, y, true);
+        }
     }
 
     fn ask(&mut self, grant: Grant) {

@@ -9,6 +9,7 @@
 
 mod collab;
 mod host;
+mod monitors;
 mod viewer;
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
+pub use monitors::{Area, Layout};
 pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;

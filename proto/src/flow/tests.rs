@@ -574,6 +574,7 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::StartFrames => "Frames".into(),
             ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
             ViewerEvent::Feedback { rating, .. } => format!("Feedback({rating})"),
+            ViewerEvent::Monitors { selected, .. } => format!("Monitors({selected:?})"),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -776,4 +777,102 @@ fn viewer_closes_at_once_on_the_hosts_end_and_after_grace_on_its_own() {
     assert_eq!(session.poll_timeout(), Some(now + END_GRACE));
     assert!(!session.poll_close(now));
     assert!(session.poll_close(now + END_GRACE));
+}
+
+/// Issue 10: the host lists its monitors once sharing, shows the one holding the pointer, switches
+/// on the viewer's choice, follows layout changes, and maps pointer input and cursor positions
+/// through the shown area.
+#[test]
+fn host_monitors_select_map_input_and_follow_layout_changes() {
+    use crate::session::{FrameMsg, MonitorInfo};
+    let layout = |width: u16, monitors: &[(&str, i16, u16)]| Layout {
+        width,
+        height: 600,
+        monitors: monitors
+            .iter()
+            .map(|&(name, x, w)| MonitorInfo::new(name, x, 0, w, 600, x == 0))
+            .collect(),
+    };
+    let two = layout(1600, &[("L", 0, 800), ("R", 800, 800)]);
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    // Before sharing, a layout is not announced.
+    session.handle_layout(two.clone(), Some((1000, 10)));
+    assert!(
+        sent_names(&mut session)
+            .iter()
+            .all(|s| !s.contains("Monitors"))
+    );
+    for step in host_state("control") {
+        apply_host(&mut session, step, &mut now);
+    }
+    host_event_names(&mut session);
+    sent_names(&mut session);
+    session.handle_layout(two.clone(), Some((1000, 10)));
+    let area = |x, width| {
+        Some(Area {
+            x,
+            y: 0,
+            width,
+            height: 600,
+        })
+    };
+    assert_eq!(session.capture_area(), area(800, 800));
+    let sent: Vec<_> = std::iter::from_fn(|| session.poll_transmit()).collect();
+    assert!(matches!(
+        &sent[0],
+        Transmit::Control(Control::Monitors { selected: Some(1), monitors, .. }) if monitors.len() == 2
+    ));
+    assert_eq!(
+        sent[1],
+        Transmit::Frame(FrameMsg::CursorPosition {
+            x: 200,
+            y: 10,
+            visible: true
+        })
+    );
+    // Input lands on the shown monitor, clamped into it.
+    assert_eq!(
+        session.handle_input(Input::PointerMove { x: 5, y: 6 }, now),
+        Some(Input::PointerMove { x: 805, y: 6 })
+    );
+    assert_eq!(
+        session.handle_input(Input::PointerMove { x: 900, y: 900 }, now),
+        Some(Input::PointerMove { x: 1599, y: 599 })
+    );
+    // The viewer picks the whole desktop, then L.
+    session.handle_control(Control::SelectMonitor { index: None }, now);
+    assert_eq!(session.capture_area(), area(0, 1600));
+    session.handle_control(Control::SelectMonitor { index: Some(0) }, now);
+    assert_eq!(session.capture_area(), area(0, 800));
+    sent_names(&mut session);
+    // The pointer on R is outside the shown area: hidden.
+    session.send_cursor(1000, 10, true);
+    assert_eq!(
+        session.poll_transmit(),
+        Some(Transmit::Frame(FrameMsg::CursorPosition {
+            x: 1000,
+            y: 10,
+            visible: false
+        }))
+    );
+    // The desktop is resized and L shrinks: the area follows, the viewer is told.
+    session.handle_layout(layout(1280, &[("L", 0, 640), ("R", 640, 640)]), None);
+    assert_eq!(session.capture_area(), area(0, 640));
+    assert!(sent_names(&mut session)[0].starts_with("Control(Monitors"));
+    // Only a viewer sends SelectMonitor; only a host Monitors.
+    let mut host = HostSession::new(None, now);
+    for step in host_state("sharing") {
+        apply_host(&mut host, step, &mut now);
+    }
+    host.handle_control(
+        Control::Monitors {
+            width: 1,
+            height: 1,
+            monitors: Vec::new(),
+            selected: None,
+        },
+        now,
+    );
+    assert!(host.is_ended());
 }

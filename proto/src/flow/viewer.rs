@@ -14,6 +14,8 @@ pub enum ViewerCommand {
     RequestControl,
     /// Ask for a system-information snapshot (the user is asked the first time).
     RequestDiagnostics,
+    /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
+    SelectMonitor { index: Option<u8> },
     /// End the session now.
     End,
 }
@@ -37,6 +39,14 @@ pub enum ViewerEvent {
     Diagnostics { snapshot: Option<String> },
     /// The user said how it went (1 to 5, and a comment), as they stopped sharing.
     Feedback { rating: u8, comment: String },
+    /// The host's desktop: its size, monitors and which one is shown (`None`: all of it). Updates
+    /// and cursor positions after it are relative to the shown part, and so is input.
+    Monitors {
+        width: u16,
+        height: u16,
+        monitors: Vec<crate::session::MonitorInfo>,
+        selected: Option<u8>,
+    },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -61,6 +71,8 @@ pub struct ViewerSession {
     prompts: PromptBudget,
     /// The `seq` the next decoded update must carry.
     next_seq: u64,
+    /// How many monitors the host's last `Monitors` listed.
+    monitor_count: usize,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -77,6 +89,7 @@ impl ViewerSession {
             control_requested: false,
             prompts: PromptBudget::new(),
             next_seq: 0,
+            monitor_count: 0,
             collab: Collab::new("The user"),
             out,
         }
@@ -138,7 +151,24 @@ impl ViewerSession {
                         .push_back(ViewerEvent::Diagnostics { snapshot });
                 }
             }
+            Control::Monitors {
+                width,
+                height,
+                monitors,
+                selected,
+            } => {
+                if self.stage == Stage::Viewing {
+                    self.monitor_count = monitors.len();
+                    self.out.events.push_back(ViewerEvent::Monitors {
+                        width,
+                        height,
+                        monitors,
+                        selected,
+                    });
+                }
+            }
             Control::Hello { .. }
+            | Control::SelectMonitor { .. }
             | Control::RequestControl
             | Control::RequestDiagnostics
             | Control::Ack { .. }
@@ -197,6 +227,14 @@ impl ViewerSession {
             ViewerCommand::RequestDiagnostics => {
                 if self.stage == Stage::Viewing {
                     self.out.control(Control::RequestDiagnostics);
+                }
+            }
+            ViewerCommand::SelectMonitor { index } => {
+                // Only monitors the host listed: anything else would not even decode there.
+                if self.stage == Stage::Viewing
+                    && index.is_none_or(|i| usize::from(i) < self.monitor_count)
+                {
+                    self.out.control(Control::SelectMonitor { index });
                 }
             }
             ViewerCommand::RequestControl => {
