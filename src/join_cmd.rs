@@ -144,11 +144,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     // The window's notes and outcome, read into the report at the end; the notes are saved to a
     // draft beside the reports as they are typed.
     let window_notes = SharedNotes::default();
-    tandem_viewer::notes::lock(&window_notes).outcome = args.outcome.map(|o| match o {
-        Outcome::Resolved => tandem_viewer::notes::Outcome::Resolved,
-        Outcome::NotResolved => tandem_viewer::notes::Outcome::NotResolved,
-        Outcome::Escalated => tandem_viewer::notes::Outcome::Escalated,
-    });
+    tandem_viewer::notes::lock(&window_notes).outcome = args.outcome.map(Into::into);
     let notes_draft = args
         .report
         .dir()
@@ -200,14 +196,9 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             report.note(notes.text.trim());
         }
         if let Some(outcome) = notes.outcome {
-            let outcome = match outcome {
-                tandem_viewer::notes::Outcome::Resolved => Outcome::Resolved,
-                tandem_viewer::notes::Outcome::NotResolved => Outcome::NotResolved,
-                tandem_viewer::notes::Outcome::Escalated => Outcome::Escalated,
-            };
             let summary =
                 (!notes.summary.trim().is_empty()).then(|| notes.summary.trim().to_owned());
-            report.set_outcome(outcome, summary);
+            report.set_outcome(outcome.into(), summary);
         }
     }
     args.report.write(&lock(&report), &out);
@@ -425,16 +416,10 @@ fn spawn_stdin_commands(
             None
         } else if let Some(rest) = line.strip_prefix("outcome ") {
             let (word, summary) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
-            let outcome = match word {
-                "resolved" => Outcome::Resolved,
-                "not-resolved" | "unresolved" => Outcome::NotResolved,
-                "escalated" => Outcome::Escalated,
-                _ => {
-                    eprintln!(
-                        "outcome: resolved, not-resolved or escalated, then an optional summary"
-                    );
-                    return None;
-                }
+            // The same names as `--outcome`.
+            let Ok(outcome) = <Outcome as clap::ValueEnum>::from_str(word, false) else {
+                eprintln!("outcome: resolved, not-resolved or escalated, then an optional summary");
+                return None;
             };
             let summary = (!summary.trim().is_empty()).then(|| summary.trim().to_owned());
             lock(&report).set_outcome(outcome, summary);

@@ -23,8 +23,31 @@ pub const SCHEMA: &str = "tandem.session-report/1";
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Resolved,
+    #[value(alias = "unresolved")]
     NotResolved,
     Escalated,
+}
+
+/// The viewer window's outcome and the report's are the same three answers.
+impl From<tandem_viewer::notes::Outcome> for Outcome {
+    fn from(outcome: tandem_viewer::notes::Outcome) -> Self {
+        use tandem_viewer::notes::Outcome as Window;
+        match outcome {
+            Window::Resolved => Self::Resolved,
+            Window::NotResolved => Self::NotResolved,
+            Window::Escalated => Self::Escalated,
+        }
+    }
+}
+
+impl From<Outcome> for tandem_viewer::notes::Outcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Resolved => Self::Resolved,
+            Outcome::NotResolved => Self::NotResolved,
+            Outcome::Escalated => Self::Escalated,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -75,6 +75,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         };
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
+    let window = crate::have_display() && !args.no_window;
     let config = HostConfig {
         relay: args.relay.relay.clone(),
         trust: args.relay.trust()?,
@@ -86,14 +87,9 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         },
         max_fps: args.fps,
         collab: args.collab.config("The technician"),
-        ask_feedback: false,
-    };
-    let window = crate::have_display() && !args.no_window;
-    let config = HostConfig {
         // Asked where someone can answer: in the window, or on a terminal.
         ask_feedback: !args.no_feedback
             && (args.feedback || window || std::io::stdin().is_terminal()),
-        ..config
     };
 
     let runtime = crate::runtime()?;

@@ -293,20 +293,6 @@ fn a_full_disk_is_a_clear_error_and_the_session_goes_on() {
 
 // ---- clipboard ----
 
-fn copy(display: &str, target: &str, data: &[u8]) {
-    let mut child = Command::new("xclip")
-        .args(["-selection", "clipboard", "-t", target, "-i"])
-        .env("DISPLAY", display)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("xclip is installed (scripts/install-deps.sh)");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    // xclip forks a server for the selection and its first process exits.
-    assert!(child.wait().unwrap().success());
-}
-
 fn paste(display: &str, target: &str) -> Option<Vec<u8>> {
     let output = Command::new("xclip")
         .args(["-selection", "clipboard", "-t", target, "-o"])
@@ -366,17 +352,17 @@ fn clipboard_syncs_both_ways_while_allowed() {
 
     // Technician -> user, and back, Unicode and newlines included.
     let from_tech = "from the technician: héllo 🌍\nsecond line";
-    copy(display_b.name(), "UTF8_STRING", from_tech.as_bytes());
+    xclip_copy(display_b.name(), "UTF8_STRING", from_tech.as_bytes());
     wait_clipboard(display_a.name(), from_tech);
     let from_user = "from the user: ✓ Ελληνικά русский 日本語";
-    copy(display_a.name(), "UTF8_STRING", from_user.as_bytes());
+    xclip_copy(display_a.name(), "UTF8_STRING", from_user.as_bytes());
     wait_clipboard(display_b.name(), from_user);
     share.wait_event("clipboard_sent");
     join.wait_event("clipboard_received");
 
     // An image, user -> technician.
     let image = png(64, 48);
-    copy(display_a.name(), "image/png", &image);
+    xclip_copy(display_a.name(), "image/png", &image);
     let got = wait_until("the image on the technician's clipboard", STEP, || {
         paste(display_b.name(), "image/png").filter(|b| b.starts_with(b"\x89PNG"))
     });
@@ -385,8 +371,8 @@ fn clipboard_syncs_both_ways_while_allowed() {
     // Control taken back: clipboard sharing stops at once, both ways.
     share.send_line("revoke");
     join.wait_event_where("permissions", STEP, |v| v["clipboard"] == false);
-    copy(display_b.name(), "UTF8_STRING", b"after the revoke");
-    copy(display_a.name(), "UTF8_STRING", b"user after the revoke");
+    xclip_copy(display_b.name(), "UTF8_STRING", b"after the revoke");
+    xclip_copy(display_a.name(), "UTF8_STRING", b"user after the revoke");
     // A round trip through both sessions' loops: anything sent would have been sent by now.
     join.send_line("chat barrier");
     share.wait_event_where("chat", STEP, |v| v["text"] == "barrier");
@@ -412,7 +398,7 @@ fn clipboard_syncs_both_ways_while_allowed() {
     join.wait_event_where("permissions", STEP, |v| {
         v["clipboard"] == true && v["control"] == false
     });
-    copy(display_b.name(), "UTF8_STRING", b"allowed again");
+    xclip_copy(display_b.name(), "UTF8_STRING", b"allowed again");
     wait_clipboard(display_a.name(), "allowed again");
 
     share.send_line("stop");
@@ -442,11 +428,11 @@ fn a_second_session_never_sees_the_first_sessions_clipboard() {
         &[],
     );
     // User 2 copies first (it reaches the technician: that is their session), and it settles.
-    copy(display_a2.name(), "UTF8_STRING", b"user 2's own clipboard");
+    xclip_copy(display_a2.name(), "UTF8_STRING", b"user 2's own clipboard");
     wait_clipboard(display_b.name(), "user 2's own clipboard");
 
     // User 1 copies: it reaches the technician's clipboard through session 1 ...
-    copy(display_a1.name(), "UTF8_STRING", b"user 1's secret");
+    xclip_copy(display_a1.name(), "UTF8_STRING", b"user 1's secret");
     wait_clipboard(display_b.name(), "user 1's secret");
     join1.wait_event("clipboard_received");
     // ... and never user 2, though session 2 watches the same technician clipboard.
@@ -462,7 +448,7 @@ fn a_second_session_never_sees_the_first_sessions_clipboard() {
     );
 
     // What the technician copies themselves still reaches the session they work in.
-    copy(
+    xclip_copy(
         display_b.name(),
         "UTF8_STRING",
         b"the technician's own text",

@@ -8,30 +8,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
 use common::*;
 use serde_json::Value;
 use tandem_xvfb::VirtualDisplay;
-
-fn copy(display: &str, text: &str) {
-    let mut child = Command::new("xclip")
-        .args(["-selection", "clipboard", "-i"])
-        .env("DISPLAY", display)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("xclip is installed (scripts/install-deps.sh)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 /// A ticketing endpoint on loopback: answers the first POST with 503 (the client must retry), then
 /// 200, and hands over the body it received.
@@ -139,7 +120,7 @@ fn each_side_reports_what_happened_and_nothing_private() {
     std::fs::write(work.path().join("app.log"), "error: printer offline\n").unwrap();
     share.send_line(&format!("send {}", path("app.log")));
     let received = join.wait_event("file_received");
-    copy(display_b.name(), "clipboard secret hunter2");
+    xclip_copy(display_b.name(), "UTF8_STRING", b"clipboard secret hunter2");
     share.wait_event("clipboard_received");
 
     // System information, a revoke and a re-grant.

@@ -114,8 +114,7 @@ pub struct MonitorInfo {
 impl MonitorInfo {
     /// A monitor with its name made decodable (sanitized, truncated).
     pub fn new(name: &str, x: i16, y: i16, width: u16, height: u16, primary: bool) -> Self {
-        let mut name = sanitize_owned(name.to_owned());
-        truncate_utf8(&mut name, MAX_MONITOR_NAME_LEN);
+        let name = display_text(name.to_owned(), MAX_MONITOR_NAME_LEN);
         Self {
             name,
             x,
@@ -265,44 +264,44 @@ pub fn truncate_utf8(text: &mut String, max: usize) {
     }
 }
 
-/// `text` with unsafe display characters replaced, reusing the allocation when there are none.
-fn sanitize_owned(text: String) -> String {
-    match crate::text::sanitize(&text) {
+/// `text` made decodable as display text of at most `max` bytes: unsafe characters replaced
+/// ([`crate::text::sanitize`], reusing the allocation when there are none), then truncated on a
+/// character boundary. Replacement comes first, so the limit holds after it.
+fn display_text(text: String, max: usize) -> String {
+    let mut text = match crate::text::sanitize(&text) {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(clean) => clean,
-    }
+    };
+    truncate_utf8(&mut text, max);
+    text
 }
 
 impl Control {
     /// A `Hello`, control characters replaced ([`crate::text::sanitize`]) and the name truncated to
     /// [`MAX_NAME_LEN`] bytes, so the peer can always decode it.
     pub fn hello(technician: impl Into<String>) -> Self {
-        let mut technician = sanitize_owned(technician.into());
-        truncate_utf8(&mut technician, MAX_NAME_LEN);
+        let technician = display_text(technician.into(), MAX_NAME_LEN);
         Self::Hello { technician }
     }
 
     /// An `End`, control characters replaced ([`crate::text::sanitize`]) and the detail truncated to
     /// [`MAX_DETAIL_LEN`] bytes, so the peer can always decode it.
     pub fn end(reason: EndReason, detail: impl Into<String>) -> Self {
-        let mut detail = sanitize_owned(detail.into());
-        truncate_utf8(&mut detail, MAX_DETAIL_LEN);
+        let detail = display_text(detail.into(), MAX_DETAIL_LEN);
         Self::End { reason, detail }
     }
 
     /// A `Chat`, control characters replaced ([`crate::text::sanitize`]) and the text truncated to
     /// [`MAX_CHAT_LEN`] bytes.
     pub fn chat(text: impl Into<String>) -> Self {
-        let mut text = sanitize_owned(text.into());
-        truncate_utf8(&mut text, MAX_CHAT_LEN);
+        let text = display_text(text.into(), MAX_CHAT_LEN);
         Self::Chat { text }
     }
 
     /// A `Feedback` the peer can always decode: the rating clamped to 1..=5, the comment sanitized
     /// and truncated to [`MAX_FEEDBACK_LEN`].
     pub fn feedback(rating: u8, comment: impl Into<String>) -> Self {
-        let mut comment = sanitize_owned(comment.into());
-        truncate_utf8(&mut comment, MAX_FEEDBACK_LEN);
+        let comment = display_text(comment.into(), MAX_FEEDBACK_LEN);
         Self::Feedback {
             rating: rating.clamp(1, 5),
             comment,
@@ -311,8 +310,7 @@ impl Control {
 
     /// A `FileCancel` with its detail made decodable (sanitized, truncated).
     pub fn file_cancel(id: u32, sender_side: bool, detail: impl Into<String>) -> Self {
-        let mut detail = sanitize_owned(detail.into());
-        truncate_utf8(&mut detail, MAX_DETAIL_LEN);
+        let detail = display_text(detail.into(), MAX_DETAIL_LEN);
         Self::FileCancel {
             id,
             sender_side,

@@ -366,3 +366,19 @@ pub fn differing_pixels(bgrx: &[u8], png: &Path) -> Option<usize> {
             .count(),
     )
 }
+
+/// Puts `data` of type `target` (e.g. `UTF8_STRING`, `image/png`) on the CLIPBOARD of `display`
+/// with xclip, as another program would.
+pub fn xclip_copy(display: &str, target: &str, data: &[u8]) {
+    let mut child = Command::new("xclip")
+        .args(["-selection", "clipboard", "-t", target, "-i"])
+        .env("DISPLAY", display)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("xclip is installed (scripts/install-deps.sh)");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    // xclip forks a server for the selection and its first process exits.
+    assert!(child.wait().unwrap().success());
+}

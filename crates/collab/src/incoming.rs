@@ -10,7 +10,6 @@ use std::time::Instant;
 use tandem_files::{Downloads, EntryMeta, IncomingFile};
 
 use tandem_proto::bulk::Bulk;
-use tandem_proto::session::FileEntry;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -23,7 +22,7 @@ pub(crate) const QUEUE: usize = 8;
 pub(crate) fn spawn(
     id: u32,
     downloads: Downloads,
-    entries: Vec<FileEntry>,
+    metas: Vec<EntryMeta>,
     chunks: mpsc::Receiver<Bulk>,
     cancel: Arc<AtomicBool>,
     work: mpsc::UnboundedSender<Work>,
@@ -32,14 +31,6 @@ pub(crate) fn spawn(
     let spawned = std::thread::Builder::new()
         .name("tandem-recv-file".into())
         .spawn(move || {
-            let metas: Vec<EntryMeta> = entries
-                .into_iter()
-                .map(|e| EntryMeta {
-                    path: e.path,
-                    size: e.size,
-                    key: e.key,
-                })
-                .collect();
             let mut receiver = Receiver {
                 id,
                 downloads,

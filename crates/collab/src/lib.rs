@@ -235,7 +235,8 @@ struct OutgoingOffer {
 
 struct IncomingOffer {
     name: String,
-    entries: Vec<FileEntry>,
+    /// The offer's files, validated.
+    entries: Vec<tandem_files::EntryMeta>,
     total: u64,
     /// Set once accepted: the receiver thread's queue.
     chunks: Option<mpsc::Sender<Bulk>>,
@@ -615,12 +616,12 @@ impl Collab {
                 return;
             }
         };
-        let files = entries.len();
+        let files = metas.len();
         self.incoming.insert(
             id,
             IncomingOffer {
                 name: shown.clone(),
-                entries,
+                entries: metas,
                 total,
                 chunks: None,
                 cancel: Arc::new(AtomicBool::new(false)),
