@@ -202,6 +202,11 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 )
             },
         ),
+        HostEvent::CodeBurned { wrong_tries } => out.event(
+            "code_burned",
+            json!({ "wrong_tries": wrong_tries, "max_wrong_tries": tandem_host::MAX_WRONG_CODES }),
+            || tandem_host::window::burned_code_notice(*wrong_tries),
+        ),
         HostEvent::Paired => out.event("paired", json!({}), || {
             "A technician is connecting; checking the code…".into()
         }),

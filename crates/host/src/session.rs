@@ -59,22 +59,36 @@ async fn run_session(
         },
     );
 
-    let Some(code) = wait_for_technician(&config, &mut relay, events, &mut commands).await? else {
-        relay.close("host stopped");
-        return Ok(ended(events, "You stopped sharing before anyone joined."));
-    };
-    emit(events, HostEvent::Paired);
-    info!("paired; running the end-to-end handshake");
-
-    let link = match host_handshake(relay.connection().clone(), &code, &relay.relay_id()).await {
-        Ok(link) => link,
-        Err(e) => {
-            // The viewer, which checks the code first, waits for this close before its own.
-            relay.close_and_wait("handshake failed").await;
-            return Err(match e {
-                LinkError::Handshake(HandshakeError::WrongCode) => HostError::WrongCode,
-                e => e.into(),
-            });
+    let mut wrong_tries = 0;
+    let (link, code) = loop {
+        let Some(code) = wait_for_technician(&config, &mut relay, events, &mut commands).await?
+        else {
+            relay.close("host stopped");
+            return Ok(ended(events, "You stopped sharing before anyone joined."));
+        };
+        emit(events, HostEvent::Paired);
+        info!("paired; running the end-to-end handshake");
+        match host_handshake(relay.connection().clone(), &code, &relay.relay_id()).await {
+            Ok(link) => break (link, code),
+            Err(LinkError::Handshake(HandshakeError::WrongCode)) => {
+                // The relay forgot that code at the attempt. Registering again on the same
+                // connection ends the failed pairing (the viewer is told) and gives a fresh code.
+                wrong_tries += 1;
+                info!(
+                    target: "tandem::audit",
+                    wrong_tries, "a viewer joined with a wrong code; the code is burned"
+                );
+                emit(events, HostEvent::CodeBurned { wrong_tries });
+                if wrong_tries >= crate::MAX_WRONG_CODES {
+                    relay.close_and_wait("handshake failed").await;
+                    return Err(HostError::WrongCode { tries: wrong_tries });
+                }
+            }
+            Err(e) => {
+                // The viewer, which checks the code first, waits for this close before its own.
+                relay.close_and_wait("handshake failed").await;
+                return Err(e.into());
+            }
         }
     };
     drop(code);
