@@ -268,6 +268,7 @@ pub(crate) struct Metrics {
     pub connections: Family<StateLabel, Gauge>,
     pub tracked_sources: Gauge,
     pub draining: Gauge,
+    pub buffer_share_bytes: Gauge,
     pub sessions_started: Counter,
     pub sessions_ended: Family<EndLabel, Counter>,
     pub registers: Counter,
@@ -293,6 +294,7 @@ impl Metrics {
             connections: Family::default(),
             tracked_sources: Gauge::default(),
             draining: Gauge::default(),
+            buffer_share_bytes: Gauge::default(),
             sessions_started: Counter::default(),
             sessions_ended: Family::default(),
             registers: Counter::default(),
@@ -394,6 +396,12 @@ impl Metrics {
             "Bytes forwarded between paired clients, by direction",
             Unit::Bytes,
             m.forwarded_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "buffer_share",
+            "Receive window and send buffer each paired connection gets now: the buffer budget split over paired connections",
+            Unit::Bytes,
+            m.buffer_share_bytes.clone(),
         );
         registry.register_with_unit(
             "handshake_duration",
