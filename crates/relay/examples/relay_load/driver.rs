@@ -92,20 +92,6 @@ fn endpoint_on_source(n: u32) -> anyhow::Result<quinn::Endpoint> {
     )?)
 }
 
-/// Joins `routing`, waiting out global rate limits (the run pairs more sessions than the join
-/// bucket's burst when it keeps the relay's default limits).
-async fn join_patiently(viewer: &mut RelayClient, routing: &RoutingCode) -> anyhow::Result<()> {
-    for _ in 0..120 {
-        match viewer.join(routing).await {
-            Err(tandem_relay::ClientError::RateLimited { .. }) => {
-                tokio::time::sleep(Duration::from_millis(500)).await
-            }
-            other => return Ok(other?),
-        }
-    }
-    anyhow::bail!("still rate-limited after a minute")
-}
-
 impl Endpoints {
     fn new(n: usize) -> anyhow::Result<Self> {
         let mut endpoints = Vec::with_capacity(n);
@@ -207,10 +193,24 @@ async fn pair(config: &LoadConfig, endpoints: &Endpoints, i: usize) -> anyhow::R
     let started = Instant::now();
     let mut host = endpoints.connect(2 * i, i, config).await?;
     let registration = host.register(Duration::from_secs(600)).await?;
-    let mut viewer = endpoints
-        .connect(2 * i + 1, i + config.viewer_offset, config)
-        .await?;
-    join_patiently(&mut viewer, &registration.routing).await?;
+    // A run that keeps the relay's default limits pairs more sessions than the global join
+    // bucket's burst: a rate-limited viewer comes back a second later on a new connection, as a
+    // person retrying would (one connection refused too often is closed by the relay).
+    let mut tries = 0;
+    let viewer = loop {
+        let mut viewer = endpoints
+            .connect(2 * i + 1, i + config.viewer_offset, config)
+            .await?;
+        match viewer.join(&registration.routing).await {
+            Ok(()) => break viewer,
+            Err(tandem_relay::ClientError::RateLimited { .. }) if tries < 120 => {
+                tries += 1;
+                viewer.close("rate-limited; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     host.wait_paired().await?;
     Ok(Pair {
         host,
