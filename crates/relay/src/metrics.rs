@@ -280,6 +280,7 @@ pub(crate) struct Metrics {
     pub connections_closed: Family<ClosedLabel, Counter>,
     pub forwarded_bytes: Family<DirectionLabel, Counter<u64, AtomicU64>>,
     pub handshake_seconds: Histogram,
+    pub forward_queue_seconds: Histogram,
     pub wait_seconds: Histogram,
     pub cluster: ClusterMetrics,
 }
@@ -307,6 +308,8 @@ impl Metrics {
             forwarded_bytes: Family::default(),
             // 1 ms to ~16 s.
             handshake_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            // 10 µs to ~5 s.
+            forward_queue_seconds: Histogram::new(exponential_buckets(0.000_01, 2.0, 20)),
             // 1 s to ~68 min.
             wait_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
             cluster: ClusterMetrics::default(),
@@ -408,6 +411,12 @@ impl Metrics {
             "Time from a client's first packet to an established QUIC connection",
             Unit::Seconds,
             m.handshake_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "forward_queue",
+            "Time a forwarded chunk spent in the relay, from arriving until the other side's connection took it (waits for its flow control included)",
+            Unit::Seconds,
+            m.forward_queue_seconds.clone(),
         );
         registry.register_with_unit(
             "code_wait",

@@ -595,6 +595,7 @@ impl SessionStats {
         ByteCount {
             session,
             total: metrics.forwarded(direction),
+            queue: metrics.forward_queue_seconds.clone(),
         }
     }
 }

@@ -1303,6 +1303,16 @@ async fn metrics_health_and_readiness_are_served() {
         sample(&text, "tandem_relay_handshake_duration_seconds_count"),
         Some(2.0)
     );
+    // The 1000 bytes passed the forwarder in at least one chunk, each timed.
+    assert!(
+        sample(&text, "tandem_relay_forward_queue_seconds_count").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // One paired session under the default budget: full 2 MiB windows.
+    assert_eq!(
+        sample(&text, "tandem_relay_buffer_share_bytes"),
+        Some(2.0 * 1024.0 * 1024.0)
+    );
 
     viewer.close("done");
     let text = metrics_until(metrics, "the session's end", |t| {
