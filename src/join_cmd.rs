@@ -64,9 +64,12 @@ pub struct JoinArgs {
 pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let out = Output { json: args.json };
     let code = SessionCode::parse(&args.code).context("that is not a Tandem code")?;
+    let relay = args.relay.resolve()?;
+    tracing::debug!(relay = %relay.addr, source = %relay.source, "relay chosen");
+    let relay_title = relay.addr.clone();
     let config = ViewerConfig {
-        relay: args.relay.relay.clone(),
-        trust: args.relay.trust()?,
+        relay: relay.addr,
+        trust: relay.trust,
         code,
         technician: technician_name(&args.name),
         collab: args.collab.config("The user"),
@@ -150,7 +153,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         .dir()
         .join(format!("notes-draft-{}.txt", std::process::id()));
     if window {
-        let title = format!("Tandem — {}", args.relay.relay);
+        let title = format!("Tandem — {relay_title}");
         if let Err(e) = tandem_viewer::app::run(
             title,
             screen.clone(),

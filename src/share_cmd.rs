@@ -76,9 +76,11 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
     let window = crate::have_display() && !args.no_window;
+    let relay = args.relay.resolve()?;
+    tracing::debug!(relay = %relay.addr, source = %relay.source, "relay chosen");
     let config = HostConfig {
-        relay: args.relay.relay.clone(),
-        trust: args.relay.trust()?,
+        relay: relay.addr,
+        trust: relay.trust,
         code_ttl: Duration::from_secs(args.code_ttl),
         auto_accept,
         encoder: EncoderConfig {

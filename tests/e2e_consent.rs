@@ -510,3 +510,73 @@ fn revoked_control_drops_input_while_the_screen_still_flows() {
     assert!(!has_button(&log, 3), "a click after revoke arrived: {log}");
     assert!(!has_key(&log, "q"), "a key after revoke arrived: {log}");
 }
+
+#[test]
+fn share_needs_no_flags_with_a_client_config_and_join_takes_the_invite() {
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let relay = TestRelay::start();
+    assert_eq!(
+        relay.invite,
+        format!("tandem://{}#{}", relay.addr, relay.fingerprint),
+        "the relay prints the invite for the address it listens on"
+    );
+    let config_home = TempDir::new("client-config");
+    let config_dir = config_home.path().join("tandem");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("client.toml"),
+        format!("invite = \"{}\"\n", relay.invite),
+    )
+    .unwrap();
+    let config_home = config_home.path().to_str().unwrap();
+
+    // Nothing but the config file says which relay.
+    let mut share = Proc::start_with_env(
+        "share",
+        &["share", "--json", "--no-window", "--auto-accept", "view"],
+        Some(display_a.name()),
+        &[("XDG_CONFIG_HOME", config_home)],
+    );
+    let code = share.wait_event("code_issued")["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut join = Proc::start(
+        "join",
+        &[
+            "join",
+            &code,
+            "--invite",
+            &relay.invite,
+            "--json",
+            "--headless",
+            "--name",
+            "E2E technician",
+            "--outcome",
+            "resolved",
+        ],
+        None,
+    );
+    join.wait_event("first_frame");
+    share.send_line("stop");
+    share.wait_event("session_ended");
+    join.wait_event("session_ended");
+
+    // Without any relay: a clear error naming what to do.
+    let empty_home = TempDir::new("no-client-config");
+    let mut lost = Proc::start_with_env(
+        "share",
+        &["share", "--json", "--no-window"],
+        Some(display_a.name()),
+        &[("XDG_CONFIG_HOME", empty_home.path().to_str().unwrap())],
+    );
+    assert!(!lost.wait_exit(STEP), "share without a relay fails");
+    let stderr = wait_until("share's error", STEP, || {
+        let text = lost.stderr();
+        text.contains("error:").then_some(text)
+    });
+    assert!(
+        stderr.contains("no relay configured") && stderr.contains("--invite"),
+        "{stderr}"
+    );
+}

@@ -28,9 +28,20 @@ pub struct Proc {
 
 impl Proc {
     pub fn start(name: &str, args: &[&str], display: Option<&str>) -> Proc {
+        Self::start_with_env(name, args, display, &[])
+    }
+
+    /// [`Proc::start`] with extra environment variables.
+    pub fn start_with_env(
+        name: &str,
+        args: &[&str],
+        display: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Proc {
         let mut command = Command::new(TANDEM);
         command
             .args(args)
+            .envs(env.iter().copied())
             // TANDEM_TEST_LOG=debug to see more when a test fails.
             .env(
                 "RUST_LOG",
@@ -181,6 +192,8 @@ pub struct TestRelay {
     pub proc: Proc,
     pub addr: String,
     pub fingerprint: String,
+    /// `tandem://ADDR#FP`, as the relay printed it.
+    pub invite: String,
     pub dir: TempDir,
 }
 
@@ -211,6 +224,7 @@ impl TestRelay {
         TestRelay {
             addr: listening["addr"].as_str().unwrap().to_owned(),
             fingerprint: listening["fingerprint"].as_str().unwrap().to_owned(),
+            invite: listening["invite"].as_str().unwrap().to_owned(),
             proc,
             dir,
         }
