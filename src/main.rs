@@ -187,8 +187,7 @@ mod tests {
             tracing::info!(target: "tandem::audit", "session started");
             tracing::info!(target: "tandem_host", "detail");
         });
-        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
-        seen
+        seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     #[test]
