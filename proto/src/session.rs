@@ -200,10 +200,10 @@ pub enum FrameMsg {
 /// What only the host can measure, for the viewer's statistics overlay ([`FrameMsg::Stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostStats {
-    /// Mean time to capture-and-encode one update over the last period, in microseconds.
+    /// Mean time to encode one update over the last period, in microseconds.
     pub encode_us: u32,
-    /// Share of the changed pixels sent with a lossy encoding over the last period, in thousandths
-    /// (at most [`HostStats::MAX_PERMILLE`]).
+    /// Share of the picture area of the last period's updates that was sent with a lossy encoding,
+    /// in thousandths (at most [`HostStats::MAX_PERMILLE`]).
     pub lossy_permille: u16,
     /// The host's QUIC round-trip time to the relay, in microseconds.
     pub rtt_us: u32,
