@@ -1165,7 +1165,7 @@ mod tests {
     /// length: refused before anything of the claimed size is reserved.
     #[test]
     fn hostile_cursor_shapes_are_refused() {
-        let mut claim = |width: u16, height: u16, len: u32, body: usize| {
+        let claim = |width: u16, height: u16, len: u32, body: usize| {
             let mut bytes = vec![CURSOR_SHAPE];
             for v in [width, height, 0, 0] {
                 bytes.extend_from_slice(&v.to_be_bytes());
