@@ -418,7 +418,13 @@ impl ViewerApp {
         let galley = painter.layout_no_wrap(text, FontId::monospace(12.0), Color32::WHITE);
         let pad = egui::vec2(8.0, 6.0);
         let panel = Rect::from_min_size(rect.min + egui::vec2(8.0, 8.0), galley.size() + 2.0 * pad);
-        painter.rect_filled(panel, 4.0, Color32::from_black_alpha(170));
+        painter.rect(
+            panel,
+            4.0,
+            Color32::from_black_alpha(200),
+            egui::Stroke::new(1.0, Color32::from_white_alpha(60)),
+            egui::StrokeKind::Inside,
+        );
         painter.galley(panel.min + pad, galley, Color32::WHITE);
     }
 
