@@ -136,7 +136,8 @@ struct ViewerApp {
 /// The remote pointer's image on the GPU.
 struct CursorTexture {
     serial: u64,
-    texture: TextureHandle,
+    /// `None`: the host's pointer is hidden.
+    texture: Option<TextureHandle>,
     size: Vec2,
     hot: Vec2,
 }
@@ -259,10 +260,13 @@ impl ViewerApp {
             None => self.cursor = None,
             Some(shape) if self.cursor.as_ref().map(|c| c.serial) != Some(shape.serial) => {
                 let size = [usize::from(shape.width), usize::from(shape.height)];
-                let image = egui::ColorImage::from_rgba_unmultiplied(size, &shape.rgba);
+                let texture = (!shape.is_hidden()).then(|| {
+                    let image = egui::ColorImage::from_rgba_unmultiplied(size, &shape.rgba);
+                    ctx.load_texture("remote-cursor", image, TextureOptions::LINEAR)
+                });
                 self.cursor = Some(CursorTexture {
                     serial: shape.serial,
-                    texture: ctx.load_texture("remote-cursor", image, TextureOptions::LINEAR),
+                    texture,
                     size: egui::vec2(f32::from(shape.width), f32::from(shape.height)),
                     hot: egui::vec2(f32::from(shape.hot.0), f32::from(shape.hot.1)),
                 });
@@ -541,9 +545,12 @@ impl ViewerApp {
 
 /// The host's pointer image with its hot spot at `at`, at the picture's scale.
 fn paint_cursor(painter: &egui::Painter, cursor: &CursorTexture, at: Pos2, scale: f32) {
+    let Some(texture) = &cursor.texture else {
+        return;
+    };
     let place = Rect::from_min_size(at - cursor.hot * scale, cursor.size * scale);
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
-    painter.image(cursor.texture.id(), place, uv, Color32::WHITE);
+    painter.image(texture.id(), place, uv, Color32::WHITE);
 }
 
 /// A plain arrowhead, for a host that sent no pointer image (XFIXES unavailable).

@@ -180,21 +180,29 @@ pub struct RemoteCursor {
 }
 
 impl RemoteCursor {
-    /// The image as the host sent it; `None` when it has no pixels (nothing to draw) or its size
-    /// does not match its bytes.
+    /// The host's pointer is hidden (an empty image): nothing is drawn for it.
+    pub fn is_hidden(&self) -> bool {
+        self.width == 0 || self.height == 0
+    }
+
+    /// The image as the host sent it (0×0: the pointer is hidden); `None` when its size does not
+    /// match its bytes.
     pub fn new(
         (width, height): (u16, u16),
         (hot_x, hot_y): (u16, u16),
         rgba: Vec<u8>,
         serial: u64,
     ) -> Option<Self> {
-        if width == 0 || height == 0 || rgba.len() != usize::from(width) * usize::from(height) * 4 {
+        if rgba.len() != usize::from(width) * usize::from(height) * 4 {
             return None;
         }
         Some(Self {
             width,
             height,
-            hot: (hot_x.min(width - 1), hot_y.min(height - 1)),
+            hot: (
+                hot_x.min(width.saturating_sub(1)),
+                hot_y.min(height.saturating_sub(1)),
+            ),
             rgba,
             serial,
         })
@@ -370,7 +378,9 @@ mod tests {
     fn cursor_hot_spots_are_clamped_and_bad_images_refused() {
         let cursor = RemoteCursor::new((3, 2), (u16::MAX, 9), vec![0; 24], 1).expect("valid");
         assert_eq!(cursor.hot, (2, 1));
-        assert!(RemoteCursor::new((0, 0), (0, 0), Vec::new(), 2).is_none());
+        let hidden = RemoteCursor::new((0, 0), (5, 5), Vec::new(), 2).expect("hidden pointer");
+        assert!(hidden.is_hidden());
+        assert_eq!(hidden.hot, (0, 0));
         assert!(RemoteCursor::new((3, 2), (0, 0), vec![0; 23], 3).is_none());
     }
 

@@ -350,7 +350,8 @@ impl Run {
                         hot_y,
                     },
                 );
-                // An empty image hides the pointer (the viewer then draws nothing for it).
+                // `None` cannot happen (the decoder checked the size); an empty image hides the
+                // pointer.
                 Screen::lock(&self.screen).cursor_shape = shape;
                 (self.repaint)();
             }
