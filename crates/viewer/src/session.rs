@@ -380,6 +380,7 @@ impl Run {
                 }
                 self.session.handle_update_decoded(seq, now);
                 if self.totals.frames == 0 {
+                    self.stats.restart(now);
                     let (width, height) = Screen::lock(&self.screen).size();
                     emit(&self.events, ViewerEvent::FirstFrame { width, height });
                 }

@@ -58,6 +58,15 @@ impl StatsWindow {
         }
     }
 
+    /// Starts the period again at `now` (at the first picture, so the wait for consent does not
+    /// count as time without frames), keeping the host's numbers.
+    pub fn restart(&mut self, now: Instant) {
+        *self = Self {
+            host: self.host,
+            ..Self::new(now)
+        };
+    }
+
     pub fn record_host(&mut self, stats: HostStats) {
         self.host = Some(stats);
     }
@@ -93,10 +102,7 @@ impl StatsWindow {
             rtt_ms,
             input_to_pixel_ms: rtt_ms + encode_ms.unwrap_or(0.0) + decode_ms + ms(PRESENT_ESTIMATE),
         };
-        *self = Self {
-            host: self.host,
-            ..Self::new(now)
-        };
+        self.restart(now);
         Some(overlay)
     }
 }
