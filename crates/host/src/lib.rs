@@ -7,12 +7,14 @@
 
 pub mod capture;
 mod collab_panel;
+mod cursor;
 mod damage;
 pub mod diagnostics;
 mod frames;
 pub mod input;
 mod monitors;
 mod session;
+mod stats;
 pub mod window;
 
 use std::time::Duration;

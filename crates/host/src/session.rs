@@ -14,8 +14,10 @@ use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::cursor::CursorImage;
 use crate::frames::{Captured, FrameControl, spawn_capture};
 use crate::input::{EnigoSink, Injector};
+use crate::stats::EncodeWindow;
 use crate::{HostCommand, HostConfig, HostError, HostEvent};
 
 type Events = mpsc::UnboundedSender<HostEvent>;
@@ -161,6 +163,19 @@ struct Streaming {
     capture: std::thread::JoinHandle<Result<(), String>>,
 }
 
+fn send_cursor_shape(session: &mut HostSession, image: CursorImage) {
+    let CursorImage {
+        width,
+        height,
+        hot_x,
+        hot_y,
+        rgba,
+    } = image;
+    if !session.send_cursor_shape((width, height), (hot_x, hot_y), rgba) {
+        warn!(width, height, "a cursor image was not sent");
+    }
+}
+
 /// The session loop: feeds the state machine and carries out what it asks. Returns the reason the
 /// session ended, for this side's user.
 async fn drive(
@@ -179,6 +194,9 @@ async fn drive(
     // System information is gathered off the loop (it samples CPU usage) and comes back here.
     let (diagnostics_tx, mut diagnostics_rx) = mpsc::channel::<String>(1);
     let mut gathering = false;
+    // The pointer's image as last sent, to send again if the frames queue had no room for it.
+    let mut cursor_shape: Option<CursorImage> = None;
+    let mut encode_window = EncodeWindow::new(Instant::now());
     let notices = events.clone();
     let mut collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, HostEvent::Collab(notice));
@@ -297,6 +315,12 @@ async fn drive(
         }
         collab.sync(&session);
         driver.flush(&mut session, now);
+        if driver.take_dropped_cursor_shape()
+            && let Some(image) = &cursor_shape
+        {
+            send_cursor_shape(&mut session, image.clone());
+            driver.flush(&mut session, now);
+        }
         if session.poll_close(now) {
             break;
         }
@@ -360,8 +384,13 @@ async fn drive(
                     None => None,
                 }
             }, if capturing => match captured {
-                Some(Captured::Update(payload)) => match session.send_update(payload) {
-                    Ok(_) | Err(UpdateRefused::NotSharing) => {}
+                Some(Captured::Update { payload, encoded }) => match session.send_update(payload) {
+                    Ok(_) => {
+                        if let Some(stats) = encode_window.record(encoded, Instant::now(), driver.rtt()) {
+                            session.send_stats(stats);
+                        }
+                    }
+                    Err(UpdateRefused::NotSharing) => {}
                     Err(UpdateRefused::WindowFull) => {
                         // Cannot happen: capture produces only within the window. Recover anyway.
                         warn!("an update arrived with the window full; sending a keyframe next");
@@ -371,6 +400,10 @@ async fn drive(
                     }
                 },
                 Some(Captured::Pointer { x, y }) => session.send_cursor(x, y, true),
+                Some(Captured::CursorShape(image)) => {
+                    send_cursor_shape(&mut session, image.clone());
+                    cursor_shape = Some(image);
+                }
                 Some(Captured::Layout { layout, pointer, generation }) => {
                     info!(
                         width = layout.width,
