@@ -136,10 +136,10 @@ impl NotesPanel {
         if text == self.saved {
             return;
         }
-        if let Some(path) = &self.draft {
-            if let Err(e) = tandem_files::write_atomically(path, text.as_bytes()) {
-                tracing::warn!(error = %e, "the notes draft could not be saved");
-            }
+        if let Some(path) = &self.draft
+            && let Err(e) = tandem_files::write_atomically(path, text.as_bytes())
+        {
+            tracing::warn!(error = %e, "the notes draft could not be saved");
         }
         self.saved = text;
     }
