@@ -84,6 +84,10 @@ pub enum Control {
     },
     /// Viewer -> host: show monitor `index` of the last `Monitors` (`None`: the whole desktop).
     SelectMonitor { index: Option<u8> },
+    /// "Show my screen", the picture the other way. Viewer -> host: the technician starts (`on`)
+    /// or stops showing their own screen; updates follow on the viewer's frames stream, view only.
+    /// Host -> viewer, `on: false` only: the user closed it.
+    ShowScreen { on: bool },
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -376,6 +380,7 @@ const REQUEST_DIAGNOSTICS: u8 = 12;
 const DIAGNOSTICS: u8 = 13;
 const MONITORS: u8 = 14;
 const SELECT_MONITOR: u8 = 15;
+const SHOW_SCREEN: u8 = 21;
 const FEEDBACK: u8 = 16;
 
 /// Bytes of one encoded [`FileEntry`].
@@ -407,6 +412,7 @@ impl Message for Control {
                 2 + 2 + 1 + monitors.iter().map(monitor_len).sum::<usize>() + 2
             }
             Self::SelectMonitor { .. } => 2,
+            Self::ShowScreen { .. } => 1,
         }
     }
 
@@ -516,6 +522,10 @@ impl Message for Control {
             Self::SelectMonitor { index } => {
                 out.put_u8(SELECT_MONITOR);
                 put_index(out, *index);
+            }
+            Self::ShowScreen { on } => {
+                out.put_u8(SHOW_SCREEN);
+                out.put_bool(*on);
             }
         }
     }
@@ -651,6 +661,7 @@ impl Message for Control {
             SELECT_MONITOR => Ok(Self::SelectMonitor {
                 index: get_index(r)?,
             }),
+            SHOW_SCREEN => Ok(Self::ShowScreen { on: r.bool()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
                 tag,
@@ -756,6 +767,7 @@ impl fmt::Debug for Control {
                 .debug_struct("SelectMonitor")
                 .field("index", index)
                 .finish(),
+            Self::ShowScreen { on } => f.debug_struct("ShowScreen").field("on", on).finish(),
             Self::End { reason, detail } => f
                 .debug_struct("End")
                 .field("reason", reason)

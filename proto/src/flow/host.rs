@@ -29,6 +29,8 @@ pub enum HostCommand {
     Feedback { rating: u8, comment: String },
     /// The user skipped the feedback question: the session ends.
     SkipFeedback,
+    /// The user closed the technician's screen ("Show my screen"): the viewer is told to stop.
+    CloseShownScreen,
 }
 
 /// What the host session reports to its driver and user.
@@ -60,6 +62,10 @@ pub enum HostEvent {
     /// answer with [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (after
     /// [`FEEDBACK_WAIT`] the session ends without an answer).
     FeedbackWanted,
+    /// The technician started (`on`) or stopped showing their own screen ("Show my screen"), or
+    /// the user closed it. While on, the viewer's frames stream carries that picture: accept it
+    /// ([`HostSession::handle_shown_frame`]) and show it, view only.
+    ShownScreen { on: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -116,6 +122,8 @@ pub struct HostSession {
     monitors: Monitors,
     /// The pointer on the desktop, as last reported by capture.
     pointer: Option<(i32, i32)>,
+    /// The technician is showing their screen to the user.
+    shown: bool,
     pub(super) collab: Collab,
     pub(super) out: Outbox<HostEvent>,
 }
@@ -142,6 +150,7 @@ impl HostSession {
             ask_feedback: false,
             monitors: Monitors::new(),
             pointer: None,
+            shown: false,
             collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
@@ -216,6 +225,15 @@ impl HostSession {
             }
             // Nothing is shared (yet, or any more): nothing to show.
             (Stage::AskView | Stage::Wrapping { .. }, Control::SelectMonitor { .. }) => {}
+            // "Show my screen" needs nothing from the user but a window they can close; not once
+            // they stopped sharing.
+            (Stage::AskView | Stage::Sharing, Control::ShowScreen { on }) => {
+                if self.shown != on {
+                    self.shown = on;
+                    self.out.events.push_back(HostEvent::ShownScreen { on });
+                }
+            }
+            (Stage::Wrapping { .. }, Control::ShowScreen { .. }) => {}
             (_, Control::Monitors { .. }) => {
                 self.protocol_error(now, "it sent Monitors, which only a host sends")
             }
@@ -264,6 +282,14 @@ impl HostSession {
                 self.stop(now)
             }
             (_, HostCommand::Feedback { .. } | HostCommand::SkipFeedback) => {}
+            (_, HostCommand::CloseShownScreen) => {
+                if std::mem::take(&mut self.shown) {
+                    self.out.control(Control::ShowScreen { on: false });
+                    self.out
+                        .events
+                        .push_back(HostEvent::ShownScreen { on: false });
+                }
+            }
             (_, HostCommand::Stop) => self.finish(
                 now,
                 EndedBy::Us,
@@ -403,6 +429,18 @@ impl HostSession {
             .transmits
             .push_back(Transmit::Frame(FrameMsg::Update { seq, payload }));
         Ok(seq)
+    }
+
+    /// A message on the viewer's frames stream (the technician's screen, "Show my screen"): returned
+    /// to be shown while it is on; `None` once it is off (messages still in flight after the user
+    /// closed it are dropped).
+    pub fn handle_shown_frame(&self, msg: FrameMsg) -> Option<FrameMsg> {
+        (self.shown && self.stage != Stage::Done).then_some(msg)
+    }
+
+    /// Whether the technician's screen is being shown to the user.
+    pub fn shown_screen(&self) -> bool {
+        self.shown && self.stage != Stage::Done
     }
 
     /// Queues a system-information snapshot (JSON), if the user allowed it. Refused (`false`) when
@@ -702,6 +740,7 @@ impl HostSession {
     ) {
         self.withdraw_prompts();
         self.stage = Stage::Done;
+        self.shown = false;
         self.view = false;
         self.control = false;
         self.control_prompt = false;

@@ -103,6 +103,7 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::InputDropped => "InputDropped".into(),
             HostEvent::DiagnosticsWanted => "Diagnostics".into(),
             HostEvent::FeedbackWanted => "Feedback".into(),
+            HostEvent::ShownScreen { on } => format!("Shown({on})"),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -575,6 +576,9 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
             ViewerEvent::Feedback { rating, .. } => format!("Feedback({rating})"),
             ViewerEvent::Monitors { selected, .. } => format!("Monitors({selected:?})"),
+            ViewerEvent::Showing { on, closed_by_user } => {
+                format!("Showing({on},{closed_by_user})")
+            }
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -920,4 +924,66 @@ fn host_sends_cursor_shapes_and_stats_only_while_sharing() {
         session.poll_transmit(),
         Some(Transmit::Frame(FrameMsg::Stats(stats)))
     );
+}
+
+#[test]
+fn show_my_screen_both_ways_with_the_user_closing_it() {
+    let mut now = Instant::now();
+    let show = |on| ViewerCommand::ShowScreen { on };
+    let shown = |on| Control::ShowScreen { on };
+    // The viewer: nothing goes out before it shows, updates numbered from 0 while it does.
+    let mut viewer = ViewerSession::new("Alex", now);
+    viewer_sent(&mut viewer);
+    assert!(!viewer.send_shown_update(vec![1]));
+    viewer.handle_command(show(true), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Showing(true,false)"]);
+    assert!(viewer.send_shown_update(vec![1]) && viewer.send_shown_update(vec![2]));
+    let sent = viewer_sent(&mut viewer);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent[0].contains("ShowScreen { on: true }"), "{sent:?}");
+    assert!(
+        sent[1].contains("seq: 0") && sent[2].contains("seq: 1"),
+        "{sent:?}"
+    );
+    // The user closes it: the viewer stops; a second close changes nothing.
+    viewer.handle_control(shown(false), now);
+    viewer.handle_control(shown(false), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Showing(false,true)"]);
+    assert!(!viewer.send_shown_update(vec![3]));
+    // Only the viewer may start it.
+    viewer.handle_control(shown(true), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Ended(Us,ProtocolError)"]);
+
+    // The host: shown from the first message after Hello, dropped once closed.
+    let mut host = HostSession::new(None, now);
+    for step in host_state("ask_view") {
+        apply_host(&mut host, step, &mut now);
+    }
+    sent_names(&mut host);
+    host_event_names(&mut host);
+    let update = || FrameMsg::Update {
+        seq: 0,
+        payload: vec![1],
+    };
+    assert_eq!(host.handle_shown_frame(update()), None, "not shown yet");
+    host.handle_control(shown(true), now);
+    assert_eq!(host_event_names(&mut host), ["Shown(true)"]);
+    assert!(host.shown_screen());
+    assert_eq!(host.handle_shown_frame(update()), Some(update()));
+    host.handle_command(HostCommand::CloseShownScreen, now);
+    assert_eq!(host_event_names(&mut host), ["Shown(false)"]);
+    assert_eq!(
+        sent_names(&mut host),
+        [format!("{:?}", Transmit::Control(shown(false)))]
+    );
+    assert_eq!(
+        host.handle_shown_frame(update()),
+        None,
+        "in flight after the close"
+    );
+    // The technician shows it again, then the session ends: nothing is shown after the end.
+    host.handle_control(shown(true), now);
+    host.handle_command(HostCommand::Stop, now);
+    assert!(!host.shown_screen());
+    assert_eq!(host.handle_shown_frame(update()), None);
 }

@@ -16,6 +16,9 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor { index: Option<u8> },
+    /// Start (`on`) or stop showing the technician's own screen to the user ("Show my screen"):
+    /// updates then go with [`ViewerSession::send_shown_update`], view only on the user's side.
+    ShowScreen { on: bool },
     /// End the session now.
     End,
 }
@@ -47,6 +50,9 @@ pub enum ViewerEvent {
         monitors: Vec<crate::session::MonitorInfo>,
         selected: Option<u8>,
     },
+    /// The technician's screen is shown to the user (`on`) or not any more; `closed_by_user`: the
+    /// user closed it. On: open the frames stream and start capturing; off: stop capturing.
+    Showing { on: bool, closed_by_user: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -73,6 +79,9 @@ pub struct ViewerSession {
     next_seq: u64,
     /// How many monitors the host's last `Monitors` listed.
     monitor_count: usize,
+    /// The technician's screen is shown to the user; the next shown update's number.
+    showing: bool,
+    shown_seq: u64,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -90,6 +99,8 @@ impl ViewerSession {
             prompts: PromptBudget::new(),
             next_seq: 0,
             monitor_count: 0,
+            showing: false,
+            shown_seq: 0,
             collab: Collab::new("The user"),
             out,
         }
@@ -167,7 +178,16 @@ impl ViewerSession {
                     });
                 }
             }
+            Control::ShowScreen { on: false } => {
+                if std::mem::take(&mut self.showing) {
+                    self.out.events.push_back(ViewerEvent::Showing {
+                        on: false,
+                        closed_by_user: true,
+                    });
+                }
+            }
             Control::Hello { .. }
+            | Control::ShowScreen { on: true }
             | Control::SelectMonitor { .. }
             | Control::RequestControl
             | Control::RequestDiagnostics
@@ -224,6 +244,16 @@ impl ViewerSession {
                 "You ended the session.".into(),
                 Some("The technician ended the session."),
             ),
+            ViewerCommand::ShowScreen { on } => {
+                if self.showing != on {
+                    self.showing = on;
+                    self.out.control(Control::ShowScreen { on });
+                    self.out.events.push_back(ViewerEvent::Showing {
+                        on,
+                        closed_by_user: false,
+                    });
+                }
+            }
             ViewerCommand::RequestDiagnostics => {
                 if self.stage == Stage::Viewing {
                     self.out.control(Control::RequestDiagnostics);
@@ -264,6 +294,28 @@ impl ViewerSession {
         } else {
             false
         }
+    }
+
+    /// Queues an update of the technician's own screen while it is shown; `false` (not queued)
+    /// otherwise. Updates are numbered from 0 over the session, like the host's.
+    pub fn send_shown_update(&mut self, payload: Vec<u8>) -> bool {
+        if !self.showing || self.stage == Stage::Done {
+            return false;
+        }
+        let seq = self.shown_seq;
+        self.shown_seq += 1;
+        self.out
+            .transmits
+            .push_back(Transmit::Frame(crate::session::FrameMsg::Update {
+                seq,
+                payload,
+            }));
+        true
+    }
+
+    /// Whether the technician's screen is being shown to the user.
+    pub fn showing(&self) -> bool {
+        self.showing && self.stage != Stage::Done
     }
 
     /// The host went away (or broke a stream) without an `End`.
@@ -336,6 +388,7 @@ impl ViewerSession {
         for_peer: Option<&str>,
     ) {
         self.stage = Stage::Done;
+        self.showing = false;
         self.view = false;
         self.control = false;
         self.collab.set_active(false);
