@@ -73,6 +73,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         code,
         technician: technician_name(&args.name),
         collab: args.collab.config("The user"),
+        show_screen: crate::show_screen::factory(),
     };
     let window = !args.headless && crate::have_display();
 
@@ -344,6 +345,20 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 text
             },
         ),
+        ViewerEvent::Showing {
+            on,
+            closed_by_user,
+            failed,
+        } => out.event(
+            "showing",
+            json!({ "on": on, "closed_by_user": closed_by_user, "failed": failed }),
+            || match (on, closed_by_user, failed) {
+                (true, _, _) => "The user now sees your screen (view only; `show off` stops).".into(),
+                (false, true, _) => "The user closed your screen.".into(),
+                (false, false, Some(reason)) => format!("Your screen is not shown: {reason}"),
+                (false, false, None) => "You stopped showing your screen.".into(),
+            },
+        ),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),
@@ -477,6 +492,10 @@ fn spawn_stdin_commands(
                     }
                 },
             }
+        } else if line == "show on" {
+            Some(ViewerCommand::ShowScreen(true))
+        } else if line == "show off" {
+            Some(ViewerCommand::ShowScreen(false))
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -494,7 +513,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, show on|off, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

@@ -11,6 +11,7 @@ mod output;
 mod relay_cmd;
 mod report;
 mod share_cmd;
+mod show_screen;
 mod stdin_commands;
 mod trust;
 

@@ -102,12 +102,18 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     // Consent questions are answered in the window, or else on stdin (y/n), so scripts can too.
     let pending: Arc<Mutex<Option<Grant>>> = Arc::default();
     let offers = PendingOffers::default();
+    // The technician's screen while they show it, for `shown-snapshot PATH`.
+    let shown: Arc<Mutex<Option<tandem_host::ShownPicture>>> = Arc::default();
     let feedback_wanted = Arc::new(AtomicBool::new(false));
     if !window {
         spawn_stdin_commands(
-            pending.clone(),
-            offers.clone(),
-            feedback_wanted.clone(),
+            StdinState {
+                pending: pending.clone(),
+                offers: offers.clone(),
+                feedback_wanted: feedback_wanted.clone(),
+                shown: shown.clone(),
+                out,
+            },
             command_tx.clone(),
         );
     }
@@ -117,6 +123,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     let printer_pending = pending.clone();
     let printer_offers = offers.clone();
     let printer_feedback = feedback_wanted.clone();
+    let printer_shown = shown.clone();
     let report = Arc::new(Mutex::new(Report::new("user", None)));
     let printer_report = report.clone();
     let printer = runtime.spawn(async move {
@@ -124,6 +131,11 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         while let Some(event) = event_rx.recv().await {
             if let Ok(mut report) = printer_report.lock() {
                 report.observe_host(&event);
+            }
+            if let HostEvent::ShownScreen { picture } = &event
+                && let Ok(mut shown) = printer_shown.lock()
+            {
+                shown.clone_from(picture);
             }
             match &event {
                 HostEvent::FeedbackWanted => printer_feedback.store(true, Ordering::SeqCst),
@@ -164,7 +176,16 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     if window {
         if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
-            spawn_stdin_commands(pending, offers, feedback_wanted, command_tx.clone());
+            spawn_stdin_commands(
+                StdinState {
+                    pending,
+                    offers,
+                    feedback_wanted,
+                    shown,
+                    out,
+                },
+                command_tx.clone(),
+            );
         } else {
             // The window closed: that stops sharing (a no-op if the session already ended).
             let _ = command_tx.send(HostCommand::Stop);
@@ -296,6 +317,23 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
+        HostEvent::ShownScreen { picture } => out.event(
+            "shown_screen",
+            json!({ "on": picture.is_some() }),
+            || {
+                if picture.is_some() {
+                    "The technician is showing you their screen (you only watch; `close-shown` closes it)."
+                        .into()
+                } else {
+                    "The technician's screen is no longer shown.".into()
+                }
+            },
+        ),
+        HostEvent::ShownFrame { width, height } => out.event(
+            "shown_frame",
+            json!({ "width": width, "height": height }),
+            || format!("The technician's screen: {width}x{height}."),
+        ),
         HostEvent::InputSummary {
             injected,
             discarded,
@@ -338,12 +376,23 @@ fn grant_name(grant: Grant) -> &'static str {
 
 /// Reads `y`/`n` (answers to the pending question, else to the oldest file offer), `revoke`,
 /// `clipboard on|off|auto`, `new`, `stop` and the collaboration commands from stdin.
-fn spawn_stdin_commands(
+/// What the stdin commands need to know of the session.
+struct StdinState {
     pending: Arc<Mutex<Option<Grant>>>,
     offers: PendingOffers,
     feedback_wanted: Arc<AtomicBool>,
-    commands: mpsc::UnboundedSender<HostCommand>,
-) {
+    shown: Arc<Mutex<Option<tandem_host::ShownPicture>>>,
+    out: Output,
+}
+
+fn spawn_stdin_commands(state: StdinState, commands: mpsc::UnboundedSender<HostCommand>) {
+    let StdinState {
+        pending,
+        offers,
+        feedback_wanted,
+        shown,
+        out,
+    } = state;
     crate::stdin_commands::spawn(commands, move |line| {
         if feedback_wanted.load(Ordering::SeqCst) {
             return Some(parse_feedback(line));
@@ -367,16 +416,47 @@ fn spawn_stdin_commands(
             "clipboard auto" => Some(HostCommand::SetClipboard(None)),
             "new" => Some(HostCommand::NewCode),
             "stop" | "end" | "quit" => Some(HostCommand::Stop),
+            "close-shown" => Some(HostCommand::CloseShownScreen),
+            _ if answer.starts_with("shown-snapshot ") => {
+                let path = std::path::PathBuf::from(line["shown-snapshot ".len()..].trim());
+                write_shown_snapshot(&shown, &path, &out);
+                None
+            }
             _ => {
                 if let Some(command) = collab_cli::parse_command(line) {
                     return Some(HostCommand::Collab(command));
                 }
                 eprintln!(
-                    "commands: y, n, revoke, clipboard on|off|auto, new, stop, {}",
+                    "commands: y, n, revoke, clipboard on|off|auto, new, stop, close-shown, shown-snapshot PATH, {}",
                     collab_cli::HELP
                 );
                 None
             }
         }
     });
+}
+
+/// Writes what the user sees of the technician's screen as a PNG (`shown_snapshot` event).
+fn write_shown_snapshot(
+    shown: &Mutex<Option<tandem_host::ShownPicture>>,
+    path: &std::path::Path,
+    out: &Output,
+) {
+    let picture = shown.lock().ok().and_then(|s| s.clone());
+    let result = match picture {
+        None => Err("the technician is not showing their screen".to_owned()),
+        Some(picture) => tandem_viewer::Screen::lock(&picture.0)
+            .save_png(path)
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => out.event("shown_snapshot", json!({ "path": path }), || {
+            format!("Wrote {}.", path.display())
+        }),
+        Err(reason) => out.event(
+            "shown_snapshot_failed",
+            json!({ "path": path, "reason": reason }),
+            || format!("Cannot write {}: {reason}", path.display()),
+        ),
+    }
 }

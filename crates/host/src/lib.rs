@@ -13,7 +13,9 @@ pub mod diagnostics;
 mod frames;
 pub mod input;
 mod monitors;
+pub mod presenter;
 mod session;
+mod shown;
 mod stats;
 pub mod window;
 
@@ -26,6 +28,7 @@ use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
 pub use session::run;
+pub use shown::ShownPicture;
 
 /// Wrong-code joins one `share` run absorbs, each answered with a fresh code, before it stops:
 /// a person reading a code wrongly gets new ones, someone guessing codes runs out of tries.
@@ -94,6 +97,11 @@ pub enum HostEvent {
         comment: String,
         delivered: bool,
     },
+    /// "Show my screen": the technician shows their own screen (`Some`: the picture to watch,
+    /// view only) or stopped, or the user closed it (`None`).
+    ShownScreen { picture: Option<ShownPicture> },
+    /// The first picture of the technician's screen is decoded.
+    ShownFrame { width: u32, height: u32 },
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
     /// control was taken back before their turn (or the queue overflowed).
     InputSummary { injected: u64, discarded: u64 },
@@ -126,6 +134,8 @@ pub enum HostCommand {
     },
     /// No answer to [`HostEvent::FeedbackWanted`].
     SkipFeedback,
+    /// Close the technician's screen ("Show my screen"); they are told.
+    CloseShownScreen,
 }
 
 #[derive(Debug, Error)]

@@ -197,6 +197,10 @@ async fn drive(
     // The pointer's image as last sent, to send again if the frames queue had no room for it.
     let mut cursor_shape: Option<CursorImage> = None;
     let mut encode_window = EncodeWindow::new(Instant::now());
+    // "Show my screen": the technician's screen, decoded for the user while it is shown.
+    let mut shown: Option<crate::shown::ShownDecoder> = None;
+    let mut shown_stream_accepted = false;
+    let (shown_status_tx, mut shown_status) = mpsc::unbounded_channel();
     let notices = events.clone();
     let mut collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, HostEvent::Collab(notice));
@@ -271,6 +275,33 @@ async fn drive(
                     }
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
+                flow::HostEvent::ShownScreen { on: true } => {
+                    if !std::mem::replace(&mut shown_stream_accepted, true) {
+                        driver.start_receiving(StreamKind::Frames);
+                    }
+                    match crate::shown::ShownDecoder::start(shown_status_tx.clone()) {
+                        Ok(decoder) => {
+                            info!(target: "tandem::audit", "the technician is showing their screen");
+                            emit(
+                                events,
+                                HostEvent::ShownScreen {
+                                    picture: Some(decoder.picture()),
+                                },
+                            );
+                            shown = Some(decoder);
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "cannot show the technician's screen");
+                            session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                        }
+                    }
+                }
+                flow::HostEvent::ShownScreen { on: false } => {
+                    if shown.take().is_some() {
+                        info!(target: "tandem::audit", "the technician's screen is no longer shown");
+                        emit(events, HostEvent::ShownScreen { picture: None });
+                    }
+                }
                 flow::HostEvent::FeedbackWanted => {
                     // Sharing stopped: the screen is no longer captured, whatever the answer. The
                     // capture thread is let go, so its end is not taken for a failure.
@@ -359,8 +390,20 @@ async fn drive(
                     Some(HostCommand::SkipFeedback) => {
                         session.handle_command(flow::HostCommand::SkipFeedback, now);
                     }
+                    Some(HostCommand::CloseShownScreen) => {
+                        session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                    }
                 }
             }
+            Some(status) = shown_status.recv() => match status {
+                crate::shown::ShownStatus::First { width, height } => {
+                    emit(events, HostEvent::ShownFrame { width, height });
+                }
+                crate::shown::ShownStatus::Failed(detail) => {
+                    warn!(%detail, "closing the technician's screen");
+                    session.handle_command(flow::HostCommand::CloseShownScreen, Instant::now());
+                }
+            },
             incoming = driver.next_incoming(collab.wants_bulk()) => {
                 let now = Instant::now();
                 match incoming {
@@ -370,10 +413,16 @@ async fn drive(
                             injector.push(session.input_epoch(), input);
                         }
                     }
-                    Incoming::Frame(_) => session.handle_peer_gone(
-                        flow::PeerGone::Broken { detail: "it sent screen updates".into() },
-                        now,
-                    ),
+                    // Only "Show my screen" comes this way; anything after it was closed is dropped.
+                    Incoming::Frame(msg) => {
+                        if let Some(tandem_proto::session::FrameMsg::Update { payload, .. }) = session.handle_shown_frame(msg)
+                            && let Some(decoder) = &shown
+                            && let Err(detail) = decoder.push(payload)
+                        {
+                            warn!(%detail, "closing the technician's screen");
+                            session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                        }
+                    }
                     Incoming::Bulk(bulk) => session.handle_bulk(bulk),
                     Incoming::Gone(gone) => session.handle_peer_gone(gone, now),
                 }

@@ -73,6 +73,7 @@ pub fn run(
         grown: false,
         attention: false,
         code_notice: None,
+        shown: None,
     };
     eframe::run_native(
         "tandem-share",
@@ -125,6 +126,8 @@ struct HostWindow {
     attention: bool,
     /// Why the code shown is not the first one (a wrong-code join burned the previous one).
     code_notice: Option<String>,
+    /// "Show my screen": the technician's screen and its textures, while they show it.
+    shown: Option<(crate::ShownPicture, tandem_viewer::textures::RemoteTextures)>,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -160,6 +163,65 @@ impl ConsentGuard {
     }
 }
 
+/// How often the window looks for a new picture of the technician's screen while it is shown.
+const SHOWN_REFRESH: Duration = Duration::from_millis(66);
+
+impl HostWindow {
+    /// "Show my screen": the technician's screen in a window of its own, view only, with Close.
+    fn shown_viewport(&mut self, ctx: &egui::Context) {
+        let Some((picture, textures)) = &mut self.shown else {
+            return;
+        };
+        let mut close = false;
+        let title = format!("{} is showing you their screen", self.technician);
+        ctx.show_viewport_immediate(
+            egui::ViewportId::from_hash_of("tandem-shown-screen"),
+            egui::ViewportBuilder::default()
+                .with_title(title.clone())
+                .with_inner_size([960.0, 600.0]),
+            |ui, _class| {
+                let ctx = ui.ctx().clone();
+                if ctx.input(|i| i.viewport().close_requested()) {
+                    close = true;
+                }
+                {
+                    let max_side = ctx.input(|i| i.max_texture_side);
+                    let mut screen = tandem_viewer::Screen::lock(&picture.0);
+                    textures.update(&ctx, &mut screen, max_side);
+                }
+                egui::Panel::top("shown-bar").show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.label(&title);
+                        ui.label("(you only watch; nothing on your side is shared by this)");
+                        if ui.button("Close").clicked() {
+                            close = true;
+                        }
+                    });
+                });
+                egui::CentralPanel::default().show(ui, |ui| match textures.size() {
+                    Some((w, h)) => {
+                        let avail = ui.available_rect_before_wrap();
+                        let scale = (avail.width() / w as f32)
+                            .min(avail.height() / h as f32)
+                            .min(1.0);
+                        let size = egui::vec2(w as f32, h as f32) * scale;
+                        let rect = egui::Rect::from_center_size(avail.center(), size);
+                        textures.paint(ui.painter(), rect.min, scale);
+                    }
+                    None => {
+                        ui.label("Waiting for the technician's screen…");
+                    }
+                });
+                ctx.request_repaint_after(SHOWN_REFRESH);
+            },
+        );
+        if close {
+            self.shown = None;
+            self.send(HostCommand::CloseShownScreen);
+        }
+    }
+}
+
 /// What the user is told when a wrong-code join burned their code and a new one replaces it.
 pub fn burned_code_notice(wrong_tries: u32) -> String {
     let left = crate::MAX_WRONG_CODES.saturating_sub(wrong_tries);
@@ -180,6 +242,10 @@ impl HostWindow {
                         expires: Instant::now() + expires_in,
                     };
                 }
+                HostEvent::ShownScreen { picture } => {
+                    self.shown = picture.map(|p| (p, Default::default()));
+                }
+                HostEvent::ShownFrame { .. } => {}
                 HostEvent::CodeBurned { wrong_tries } => {
                     self.code_notice = Some(burned_code_notice(wrong_tries));
                 }
@@ -270,6 +336,7 @@ impl eframe::App for HostWindow {
             // was just clicked (which does not focus it on every desktop), has been seen.
             self.collab.mark_read();
         }
+        self.shown_viewport(&ctx);
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(&grant) = self.pending.first() {
                 self.consent_ui(ui, grant);

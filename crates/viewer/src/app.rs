@@ -86,6 +86,7 @@ pub fn run(
                 ended_at: None,
                 stats: None,
                 show_stats: false,
+                showing: false,
                 cursor: None,
                 textures: RemoteTextures::default(),
                 modifiers: Modifiers::NONE,
@@ -120,6 +121,8 @@ struct ViewerApp {
     ended_at: Option<Instant>,
     /// The last statistics report (once a second while frames arrive).
     stats: Option<Overlay>,
+    /// This side's screen is shown to the user ("Show my screen").
+    showing: bool,
     /// The statistics overlay is on (the status bar's "Stats" toggle; no shortcut, so no key is
     /// taken from the remote screen).
     show_stats: bool,
@@ -238,6 +241,7 @@ impl ViewerApp {
                         format!("The user rated the session {rating}/5: {comment}")
                     };
                 }
+                ViewerEvent::Showing { on, .. } => self.showing = on,
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::CursorShape { .. }
                 | ViewerEvent::SnapshotFailed { .. }
@@ -306,6 +310,17 @@ impl ViewerApp {
                     self.send(ViewerCommand::RequestDiagnostics);
                 }
                 self.notes.button(ui);
+                // "Show my screen": the picture the other way, view only for the user.
+                let mut showing = self.showing;
+                if ui
+                    .toggle_value(&mut showing, "Show my screen")
+                    .on_hover_text(
+                        "Show the user your own screen (they only watch; they can close it)",
+                    )
+                    .clicked()
+                {
+                    self.send(ViewerCommand::ShowScreen(showing));
+                }
                 ui.separator();
                 if self.view && !self.control {
                     let label = if self.control_requested {

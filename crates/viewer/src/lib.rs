@@ -26,6 +26,29 @@ use thiserror::Error;
 pub use screen::{Screen, SharedScreen};
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 
+/// "Show my screen": this side's screen, captured and encoded (the binary gives the host crate's
+/// capture). Updates numbered below the last [`ScreenSource::allow`] may be produced; the session
+/// allows more only while its frames queue is nearly empty.
+pub trait ScreenSource: Send {
+    fn allow(&self, limit: u64);
+    /// The next encoded update; `Err` with the reason once capture stopped.
+    fn next_update(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + '_>>;
+}
+
+/// Starts a [`ScreenSource`] when the technician chooses to show their screen.
+#[derive(Clone)]
+pub struct ScreenSourceFactory(
+    pub std::sync::Arc<dyn Fn() -> Result<Box<dyn ScreenSource>, String> + Send + Sync>,
+);
+
+impl std::fmt::Debug for ScreenSourceFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScreenSourceFactory")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
     /// Relay address, `host:port`.
@@ -36,6 +59,8 @@ pub struct ViewerConfig {
     pub technician: String,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
+    /// "Show my screen"; `None`: not available here (no display).
+    pub show_screen: Option<ScreenSourceFactory>,
 }
 
 /// What the session reports.
@@ -121,6 +146,13 @@ pub enum ViewerEvent {
         seconds: f64,
         cursor_positions: u64,
     },
+    /// "Show my screen": the technician's screen is shown to the user (`on`) or not any more;
+    /// `closed_by_user`: the user closed it; `failed`: capture could not start or stopped.
+    Showing {
+        on: bool,
+        closed_by_user: bool,
+        failed: Option<String>,
+    },
     Ended {
         reason: String,
     },
@@ -139,6 +171,8 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor(Option<u8>),
+    /// "Show my screen": start or stop showing this side's screen to the user, view only.
+    ShowScreen(bool),
     End,
 }
 

@@ -112,6 +112,10 @@ async fn run_session(
         pending_snapshot: None,
         reason: None,
         started: Instant::now(),
+        show_screen: config.show_screen.clone(),
+        presenter: None,
+        shown_sent: 0,
+        shown_stream_open: false,
     };
     run.drive(&mut driver, commands, decoded_rx).await;
     run.collab.finish();
@@ -154,6 +158,21 @@ struct Run {
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
     started: Instant,
+    /// "Show my screen": how to start capture here, the capture while shown, updates sent.
+    show_screen: Option<crate::ScreenSourceFactory>,
+    presenter: Option<Box<dyn crate::ScreenSource>>,
+    shown_sent: u64,
+    shown_stream_open: bool,
+}
+
+/// The next update of this side's screen, if it is being shown (else never).
+async fn next_shown(
+    presenter: &mut Option<Box<dyn crate::ScreenSource>>,
+) -> Result<Vec<u8>, String> {
+    match presenter {
+        Some(presenter) => presenter.next_update().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Run {
@@ -172,6 +191,12 @@ impl Run {
             }
             self.collab.sync(&self.session);
             driver.flush(&mut self.session, now);
+            // This side's screen goes at the link's pace: capture only while little is queued.
+            if let Some(presenter) = &self.presenter
+                && driver.frames_queued().unwrap_or(0) <= 1
+            {
+                presenter.allow(self.shown_sent + 2);
+            }
             if self.session.poll_close(now) {
                 return;
             }
@@ -191,6 +216,19 @@ impl Run {
                 },
                 incoming = driver.next_incoming(self.collab.wants_bulk()) => self.on_incoming(incoming),
                 work = self.collab.next_work() => self.collab.handle_work(&mut self.session, work),
+                shown = next_shown(&mut self.presenter) => match shown {
+                    Ok(payload) => {
+                        if self.session.send_shown_update(payload) {
+                            self.shown_sent += 1;
+                        }
+                    }
+                    Err(reason) => {
+                        warn!(%reason, "showing this screen stopped");
+                        self.presenter = None;
+                        self.session.handle_command(flow::ViewerCommand::ShowScreen { on: false }, Instant::now());
+                        emit(&self.events, ViewerEvent::Showing { on: false, closed_by_user: false, failed: Some(reason) });
+                    }
+                },
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
         }
@@ -265,9 +303,65 @@ impl Run {
                         ),
                     }
                 }
+                flow::ViewerEvent::Showing { on: true, .. } => {
+                    let started = self
+                        .show_screen
+                        .as_ref()
+                        .ok_or_else(|| "there is no display here to show".to_owned())
+                        .and_then(|factory| (factory.0)());
+                    match started {
+                        Ok(presenter) => {
+                            if !std::mem::replace(&mut self.shown_stream_open, true) {
+                                driver.start_sending(StreamKind::Frames);
+                            }
+                            info!("showing this screen to the user");
+                            self.presenter = Some(presenter);
+                            emit(
+                                &self.events,
+                                ViewerEvent::Showing {
+                                    on: true,
+                                    closed_by_user: false,
+                                    failed: None,
+                                },
+                            );
+                        }
+                        Err(reason) => {
+                            warn!(%reason, "cannot show this screen");
+                            self.session.handle_command(
+                                flow::ViewerCommand::ShowScreen { on: false },
+                                Instant::now(),
+                            );
+                            emit(
+                                &self.events,
+                                ViewerEvent::Showing {
+                                    on: false,
+                                    closed_by_user: false,
+                                    failed: Some(reason),
+                                },
+                            );
+                        }
+                    }
+                }
+                flow::ViewerEvent::Showing {
+                    on: false,
+                    closed_by_user,
+                } => {
+                    if self.presenter.take().is_some() {
+                        info!(closed_by_user, "no longer showing this screen");
+                        emit(
+                            &self.events,
+                            ViewerEvent::Showing {
+                                on: false,
+                                closed_by_user,
+                                failed: None,
+                            },
+                        );
+                    }
+                }
                 flow::ViewerEvent::Ended(ending) => {
                     // Stop decoding: nothing more is shown or acknowledged.
                     self.decoder = None;
+                    self.presenter = None;
                     self.collab.finish();
                     self.reason = Some(ending.detail);
                 }
@@ -290,6 +384,9 @@ impl Run {
             ViewerCommand::SelectMonitor(index) => self
                 .session
                 .handle_command(flow::ViewerCommand::SelectMonitor { index }, now),
+            ViewerCommand::ShowScreen(on) => self
+                .session
+                .handle_command(flow::ViewerCommand::ShowScreen { on }, now),
             ViewerCommand::Snapshot(path) => {
                 if Screen::lock(&self.screen).frames == 0 {
                     // Nothing decoded yet: write it once the first picture is in.
