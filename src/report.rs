@@ -133,8 +133,11 @@ pub struct Note {
     pub text: String,
 }
 
+/// Now, RFC 3339 in UTC to the millisecond: precise enough to order events, short enough to read.
 fn now() -> String {
-    OffsetDateTime::now_utc()
+    let now = OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond())
+        .unwrap_or(now)
         .format(&Rfc3339)
         .unwrap_or_default()
 }

@@ -41,6 +41,8 @@ impl Proc {
         let mut command = Command::new(TANDEM);
         command
             .args(args)
+            // Reports and drafts go to a throwaway data folder, never the real user's.
+            .env("XDG_DATA_HOME", test_data_home())
             .envs(env.iter().copied())
             // TANDEM_TEST_LOG=debug to see more when a test fails.
             .env(
@@ -285,6 +287,11 @@ pub fn start_join(
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::start("join", &args, display)
+}
+
+/// This test process's data folder for the binaries it starts (`XDG_DATA_HOME`).
+fn test_data_home() -> PathBuf {
+    std::env::temp_dir().join(format!("tandem-test-data-{}", std::process::id()))
 }
 
 /// A directory removed on drop.
