@@ -269,6 +269,8 @@ pub(crate) struct Metrics {
     pub tracked_sources: Gauge,
     pub draining: Gauge,
     pub sessions_started: Counter,
+    /// Sessions paired again by `Resume` after a lost link (also counted in `sessions_started`).
+    pub resumes: Counter,
     pub sessions_ended: Family<EndLabel, Counter>,
     pub registers: Counter,
     pub codes_expired: Counter,
@@ -294,6 +296,7 @@ impl Metrics {
             tracked_sources: Gauge::default(),
             draining: Gauge::default(),
             sessions_started: Counter::default(),
+            resumes: Counter::default(),
             sessions_ended: Family::default(),
             registers: Counter::default(),
             codes_expired: Counter::default(),
@@ -352,6 +355,11 @@ impl Metrics {
             "sessions_started",
             "Sessions paired",
             m.sessions_started.clone(),
+        );
+        registry.register(
+            "sessions_resumed",
+            "Sessions paired again after a lost link (also in sessions_started)",
+            m.resumes.clone(),
         );
         registry.register(
             "sessions_ended",

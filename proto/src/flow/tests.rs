@@ -103,6 +103,8 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::InputDropped => "InputDropped".into(),
             HostEvent::DiagnosticsWanted => "Diagnostics".into(),
             HostEvent::FeedbackWanted => "Feedback".into(),
+            HostEvent::Reconnecting { .. } => "Reconnecting".into(),
+            HostEvent::Resumed { streaming } => format!("Resumed({streaming})"),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -575,6 +577,8 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
             ViewerEvent::Feedback { rating, .. } => format!("Feedback({rating})"),
             ViewerEvent::Monitors { selected, .. } => format!("Monitors({selected:?})"),
+            ViewerEvent::Reconnecting { .. } => "Reconnecting".into(),
+            ViewerEvent::Resumed { viewing } => format!("Resumed({viewing})"),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
