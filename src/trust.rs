@@ -17,9 +17,18 @@ pub struct RelayFlags {
     /// Verify the relay's certificate chain against this PEM CA file instead of a fingerprint.
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// When the connection is lost, keep trying to restore the same session for this many
+    /// seconds (no new code, no new consent) before ending it; 0 ends at once.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub reconnect_grace: u64,
 }
 
 impl RelayFlags {
+    /// How long a lost link is waited for; `None` when reconnecting is off.
+    pub fn reconnect_grace(&self) -> Option<std::time::Duration> {
+        (self.reconnect_grace > 0).then(|| std::time::Duration::from_secs(self.reconnect_grace))
+    }
+
     pub fn trust(&self) -> anyhow::Result<RelayTrust> {
         match (&self.fingerprint, &self.ca) {
             (Some(fp), _) => {

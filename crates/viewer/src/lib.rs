@@ -35,6 +35,9 @@ pub struct ViewerConfig {
     pub technician: String,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
+    /// How long a lost link is waited for (restored through the relay, no new code) before the
+    /// session ends; `None` ends at once.
+    pub reconnect_grace: Option<std::time::Duration>,
 }
 
 /// What the session reports.
@@ -49,6 +52,12 @@ pub enum ViewerEvent {
     Secured {
         verifier: String,
     },
+    /// The link to the host was lost: nothing is shown or sent until it is back (within `grace`).
+    Reconnecting {
+        grace: std::time::Duration,
+    },
+    /// The link is back; the picture follows with a keyframe.
+    Resumed,
     /// What the user allows. `clipboard`: clipboards are shared both ways.
     Permissions {
         view: bool,
