@@ -821,7 +821,8 @@ pub(crate) mod tests {
         }
         // Another relay identity on one side.
         let mut host_hs = HostHandshake::with(Credential::Resume(&ticket), &RELAY);
-        let (viewer_hs, hello) = ViewerHandshake::start_with(Credential::Resume(&ticket), &[0xCD; 32]);
+        let (viewer_hs, hello) =
+            ViewerHandshake::start_with(Credential::Resume(&ticket), &[0xCD; 32]);
         let reply = host_hs.on_viewer_hello(wire(hello)).expect("host answers");
         assert!(matches!(
             viewer_hs.on_host_hello(wire(reply)),

@@ -217,6 +217,35 @@ impl TestRelay {
     }
 }
 
+impl TestRelay {
+    /// Kills the relay process, as a crash would: nobody is told, connections just stop answering.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
+    /// Starts the relay again on the same address with the same data dir, so with the same key:
+    /// clients that pinned its fingerprint trust it as before.
+    pub fn restart(&mut self) {
+        let data = self.dir.path().to_str().unwrap().to_owned();
+        let args = [
+            "relay",
+            "--listen",
+            &self.addr,
+            "--data-dir",
+            &data,
+            "--json",
+        ];
+        self.proc = Proc::start("relay", &args, None);
+        let listening = self.proc.wait_event("listening");
+        assert_eq!(listening["addr"], self.addr.as_str(), "the same address");
+        assert_eq!(
+            listening["fingerprint"],
+            self.fingerprint.as_str(),
+            "the same key"
+        );
+    }
+}
+
 /// A relay that `tandem share` and `tandem join` can be pointed at: a process or one in the test.
 pub trait RelayFlags {
     /// `--relay ADDR --fingerprint FP`.

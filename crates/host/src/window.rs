@@ -423,7 +423,8 @@ impl HostWindow {
                         "The connection to {} was lost. Nothing is shared until it is back ({left} s left).",
                         self.technician
                     ));
-                    ui.ctx().request_repaint_after(std::time::Duration::from_secs(1));
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs(1));
                 } else {
                     ui.heading(format!("Sharing with {}", self.technician));
                 }

@@ -100,7 +100,9 @@ async fn try_once(target: &ResumeTarget) -> Result<(RelayClient, Link), AttemptE
         let credential = Credential::Resume(&target.ticket);
         let connection = relay.connection().clone();
         let link = match target.role {
-            ResumeRole::Host => host_handshake_with(connection, credential, &relay.relay_id()).await,
+            ResumeRole::Host => {
+                host_handshake_with(connection, credential, &relay.relay_id()).await
+            }
             ResumeRole::Viewer => {
                 viewer_handshake_with(connection, credential, &relay.relay_id()).await
             }

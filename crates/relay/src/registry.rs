@@ -1263,8 +1263,14 @@ mod tests {
         let id = [9u8; RESUME_ID_LEN];
         let first = sim.conn(ip(1));
         let retry = sim.conn(ip(1));
-        assert_eq!(sim.reg.resume(first, V, ResumeRole::Host, id, sim.now), Ok(None));
-        assert_eq!(sim.reg.resume(retry, V, ResumeRole::Host, id, sim.now), Ok(None));
+        assert_eq!(
+            sim.reg.resume(first, V, ResumeRole::Host, id, sim.now),
+            Ok(None)
+        );
+        assert_eq!(
+            sim.reg.resume(retry, V, ResumeRole::Host, id, sim.now),
+            Ok(None)
+        );
         let viewer = sim.conn(ip(2));
         let resumed = sim
             .reg

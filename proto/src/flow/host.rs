@@ -272,7 +272,9 @@ impl HostSession {
         match (self.stage, command) {
             (Stage::Done, _) => {}
             // While the link is lost nobody could give feedback to: Stop ends at once.
-            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback && !self.reconnect.active() => {
+            (Stage::Sharing, HostCommand::Stop)
+                if self.ask_feedback && !self.reconnect.active() =>
+            {
                 self.start_wrapping(now)
             }
             (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
@@ -426,9 +428,7 @@ impl HostSession {
             self.send_permissions();
             self.announce_monitors();
         }
-        self.out
-            .events
-            .push_back(HostEvent::Resumed { streaming });
+        self.out.events.push_back(HostEvent::Resumed { streaming });
     }
 
     /// The link is lost and being restored.

@@ -217,9 +217,7 @@ fn viewer_loss_then_resume_counts_updates_from_zero_on_the_new_link() {
     assert!(viewer.send_input(Input::PointerMove { x: 1, y: 1 }));
     viewer.handle_update_decoded(0, now);
     assert!(!viewer.is_ended());
-    assert!(
-        drain(|| viewer.poll_transmit()).contains(&Transmit::Control(Control::Ack { seq: 0 }))
-    );
+    assert!(drain(|| viewer.poll_transmit()).contains(&Transmit::Control(Control::Ack { seq: 0 })));
     // The host's Permissions after the resume is not a new grant: no second StartFrames.
     viewer.handle_control(
         Control::Permissions {
