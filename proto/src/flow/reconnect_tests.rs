@@ -14,8 +14,8 @@ fn lost() -> PeerGone {
     }
 }
 
-fn drain<T>(mut next: impl FnMut() -> Option<T>) -> Vec<T> {
-    std::iter::from_fn(|| next()).collect()
+fn drain<T>(next: impl FnMut() -> Option<T>) -> Vec<T> {
+    std::iter::from_fn(next).collect()
 }
 
 /// A host sharing with control granted, its queues emptied.
