@@ -40,6 +40,19 @@ fn wait_picture_equal(join: &mut Proc, a: &str, snapshot: &std::path::Path, what
     });
 }
 
+/// Opens an xterm at `geometry` on display `a` and waits until it shows: new content to decode.
+fn draw(display: &mut VirtualDisplay, geometry: &str) {
+    let (_, _, before) = grab_root(display.name());
+    display
+        .spawn("xterm", ["-geometry", geometry, "-e", "sleep", "600"])
+        .unwrap();
+    let name = display.name().to_owned();
+    wait_until("the new xterm to show on A", STEP, || {
+        let (_, _, now) = grab_root(&name);
+        (now != before).then_some(())
+    });
+}
+
 fn viewer_window(b: &str) -> String {
     wait_until("the viewer window on B", STEP, || {
         let out = std::process::Command::new("xdotool")
@@ -83,9 +96,7 @@ fn a_relay_restart_is_survived_with_the_same_consent_pictures_and_input() {
     let mut display_a = VirtualDisplay::start(800, 600).expect("Xvfb for display A");
     let display_b = VirtualDisplay::start(1200, 800).expect("Xvfb for display B");
     let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
-    display_a
-        .spawn("xterm", ["-geometry", "40x10+30+30", "-e", "sleep", "600"])
-        .unwrap();
+    draw(&mut display_a, "40x10+30+30");
 
     let mut relay = TestRelay::start();
     // Consent asked and given the ordinary way: view, then control on the technician's request.
@@ -116,9 +127,7 @@ fn a_relay_restart_is_survived_with_the_same_consent_pictures_and_input() {
     });
 
     // New content drawn on A after the resume reaches the viewer, pixel for pixel.
-    display_a
-        .spawn("xterm", ["-geometry", "30x8+400+300", "-e", "sleep", "600"])
-        .unwrap();
+    draw(&mut display_a, "30x8+400+300");
     wait_picture_equal(
         &mut join,
         &a,
@@ -167,4 +176,163 @@ fn a_relay_down_for_longer_than_the_grace_ends_both_sides_with_the_reason() {
         "nothing to resume with: {:?}",
         share.seen
     );
+}
+
+/// A network namespace joined to this one by a veth pair, removed (with the pair) on drop.
+struct Netns {
+    name: String,
+    /// This side's end of the pair, which the test takes down and up.
+    link: String,
+    /// This side's address; the namespace's is `.2`.
+    here: String,
+}
+
+fn ip(args: &[&str]) {
+    let status = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .expect("ip (iproute2) is installed");
+    assert!(
+        status.success(),
+        "ip {args:?} failed (this test needs root)"
+    );
+}
+
+impl Netns {
+    fn new() -> Netns {
+        let id = std::process::id();
+        let name = format!("tandem-rc-{id}");
+        let (link, peer) = (format!("trc{id}a"), format!("trc{id}b"));
+        let subnet = format!("10.231.{}", id % 250);
+        let here = format!("{subnet}.1");
+        ip(&["netns", "add", &name]);
+        let netns = Netns { name, link, here };
+        ip(&[
+            "link",
+            "add",
+            &netns.link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+            "netns",
+            &netns.name,
+        ]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/24", netns.here),
+            "dev",
+            &netns.link,
+        ]);
+        ip(&["link", "set", &netns.link, "up"]);
+        let inside = ["netns", "exec", &netns.name, "ip"];
+        let there = format!("{subnet}.2/24");
+        ip(&[&inside[..], &["addr", "add", &there, "dev", &peer]].concat());
+        ip(&[&inside[..], &["link", "set", &peer, "up"]].concat());
+        ip(&[&inside[..], &["link", "set", "lo", "up"]].concat());
+        netns
+    }
+
+    fn set_link(&self, up: bool) {
+        ip(&["link", "set", &self.link, if up { "up" } else { "down" }]);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and with it this one.
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// `tandem join` run inside network namespace `netns`, headless, against `relay_addr`.
+fn join_in_netns(netns: &Netns, relay_addr: &str, fingerprint: &str, code: &str) -> Proc {
+    let mut args = vec!["netns", "exec", &netns.name, TANDEM];
+    args.extend([
+        "join",
+        code,
+        "--relay",
+        relay_addr,
+        "--fingerprint",
+        fingerprint,
+        "--json",
+        "--headless",
+        "--outcome",
+        "resolved",
+    ]);
+    Proc::start_program("join", "ip", &args, None)
+}
+
+#[test]
+fn a_viewer_whose_network_link_goes_down_and_up_keeps_or_resumes_its_session() {
+    let work = TempDir::new("reconnect-netns");
+    let mut display_a = VirtualDisplay::start(640, 480).expect("Xvfb for display A");
+    let a = display_a.name().to_owned();
+    let netns = Netns::new();
+    let relay = TestRelay::start_listening("0.0.0.0:0");
+    let port = relay.addr.rsplit(':').next().unwrap().to_owned();
+    let local = TestRelayAt {
+        addr: format!("127.0.0.1:{port}"),
+        fingerprint: relay.fingerprint.clone(),
+    };
+    let (mut share, code) = start_share(&local, &a, &["--auto-accept", "view"]);
+    let mut join = join_in_netns(
+        &netns,
+        &format!("{}:{port}", netns.here),
+        &relay.fingerprint,
+        &code,
+    );
+    join.wait_event("first_frame");
+    let snapshot = work.path().join("viewer.png");
+
+    // A 5 s cut, below QUIC's 10 s idle timeout: QUIC bridges it, the session goes on as it was.
+    netns.set_link(false);
+    std::thread::sleep(CUT);
+    netns.set_link(true);
+    draw(&mut display_a, "30x8+40+40");
+    wait_picture_equal(
+        &mut join,
+        &a,
+        &snapshot,
+        "the viewer's picture after a 5 s cut to equal display A",
+    );
+
+    // A cut past the idle timeout: both sides notice, reconnect once the link is back, resume.
+    netns.set_link(false);
+    share.wait_event_within("reconnecting", RECONNECT);
+    join.wait_event_within("reconnecting", RECONNECT);
+    netns.set_link(true);
+    share.wait_event_within("resumed", RECONNECT);
+    join.wait_event_within("resumed", RECONNECT);
+    draw(&mut display_a, "20x5+300+250");
+    wait_picture_equal(
+        &mut join,
+        &a,
+        &snapshot,
+        "the viewer's picture after the resume to equal display A",
+    );
+    join.send_line("end");
+    share.wait_event("session_ended");
+    join.wait_event("session_ended");
+}
+
+/// A relay reached at an address other than the one it printed (e.g. loopback for `0.0.0.0`).
+struct TestRelayAt {
+    addr: String,
+    fingerprint: String,
+}
+
+impl RelayFlags for TestRelayAt {
+    fn flags(&self) -> Vec<String> {
+        vec![
+            "--relay".into(),
+            self.addr.clone(),
+            "--fingerprint".into(),
+            self.fingerprint.clone(),
+        ]
+    }
 }

@@ -28,7 +28,12 @@ pub struct Proc {
 
 impl Proc {
     pub fn start(name: &str, args: &[&str], display: Option<&str>) -> Proc {
-        let mut command = Command::new(TANDEM);
+        Self::start_program(name, TANDEM, args, display)
+    }
+
+    /// Like [`Proc::start`], with another program in front (e.g. `ip netns exec NS tandem ...`).
+    pub fn start_program(name: &str, program: &str, args: &[&str], display: Option<&str>) -> Proc {
+        let mut command = Command::new(program);
         command
             .args(args)
             // TANDEM_TEST_LOG=debug to see more when a test fails.
@@ -194,17 +199,19 @@ impl TestRelay {
         Self::start_with(&["--config", config.to_str().unwrap()])
     }
 
+    /// A relay listening on `listen` (e.g. `0.0.0.0:0` to be reached from a network namespace).
+    pub fn start_listening(listen: &str) -> TestRelay {
+        Self::start_on(listen, &[])
+    }
+
     fn start_with(extra: &[&str]) -> TestRelay {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    fn start_on(listen: &str, extra: &[&str]) -> TestRelay {
         let dir = TempDir::new("relay");
         let data = dir.path().to_str().unwrap().to_owned();
-        let mut args = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--json",
-        ];
+        let mut args = vec!["relay", "--listen", listen, "--data-dir", &data, "--json"];
         args.extend_from_slice(extra);
         let mut proc = Proc::start("relay", &args, None);
         let listening = proc.wait_event("listening");
