@@ -433,7 +433,11 @@ impl HostWindow {
                     (true, false) => "They can see your screen.",
                     (false, false) => "They cannot see your screen.",
                 };
-                ui.label(can);
+                if self.reconnecting.is_some() {
+                    ui.label(format!("Once it is back: {}", can.to_lowercase()));
+                } else {
+                    ui.label(can);
+                }
                 if let Some(verifier) = &self.verifier {
                     ui.label(format!("Check number: {verifier}"));
                 }
