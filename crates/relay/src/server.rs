@@ -221,6 +221,14 @@ fn load_server_config(
     source: &TlsSource,
     data_dir: &std::path::Path,
 ) -> Result<(quinn::ServerConfig, Fingerprint), RelayError> {
+    load_identity(source, data_dir).map(|(config, fingerprint, _)| (config, fingerprint))
+}
+
+/// The server config, the certificate's fingerprint and the stateless-reset key from the key.
+fn load_identity(
+    source: &TlsSource,
+    data_dir: &std::path::Path,
+) -> Result<(quinn::ServerConfig, Fingerprint, tls::ResetKey), RelayError> {
     let identity = match source {
         TlsSource::SelfSigned => tls::self_signed_identity(data_dir)?,
         TlsSource::Pem { cert_chain, key } => tls::load_pem_identity(cert_chain, key)?,
@@ -228,7 +236,8 @@ fn load_server_config(
     let fingerprint = identity
         .fingerprint()
         .ok_or_else(|| TlsError::Config("the certificate chain is empty".to_owned()))?;
-    Ok((tls::server_config(identity)?, fingerprint))
+    let reset_key = tls::ResetKey::derive(&identity);
+    Ok((tls::server_config(identity)?, fingerprint, reset_key))
 }
 
 impl std::fmt::Debug for Relay {
@@ -266,7 +275,7 @@ impl Relay {
             path: config.data_dir.clone(),
             source,
         })?;
-        let (server_config, fingerprint) = load_server_config(&config.tls, &config.data_dir)?;
+        let (server_config, fingerprint, reset_key) = load_identity(&config.tls, &config.data_dir)?;
         let metrics_listener = match config.metrics {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -294,7 +303,7 @@ impl Relay {
         let runtime = quinn::default_runtime()
             .ok_or_else(|| bind_err(std::io::Error::other("no async runtime")))?;
         let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            reset_key.endpoint_config(),
             Some(server_config),
             socket,
             runtime,
