@@ -397,6 +397,11 @@ async fn drive(
                         driver = Some(SessionDriver::new(link, relay, PEER));
                         session.handle_resumed(Instant::now());
                     }
+                    // Hopeless before the grace is over (the relay's identity changed): end now.
+                    Ok(Err(e @ ReconnectError::Relay(_))) => session.handle_reconnect_failed(
+                        format!("The connection was lost and cannot be restored: {}", describe(&e)),
+                        Instant::now(),
+                    ),
                     // The machine ends the session when the grace is over.
                     Ok(Err(e)) => warn!(error = %e, "the link was not restored"),
                     Err(e) => warn!(error = %e, "the reconnect task failed"),

@@ -242,6 +242,16 @@ impl Run {
                             emit(&self.events, ViewerEvent::Resumed);
                             self.session.handle_resumed(Instant::now());
                         }
+                        // Hopeless before the grace is over (the relay's identity changed).
+                        Ok(Err(e @ ReconnectError::Relay(_))) => {
+                            self.session.handle_reconnect_failed(
+                                format!(
+                                    "The connection was lost and cannot be restored: {}",
+                                    describe(&e)
+                                ),
+                                Instant::now(),
+                            );
+                        }
                         // The machine ends the session when the grace is over.
                         Ok(Err(e)) => warn!(error = %e, "the link was not restored"),
                         Err(e) => warn!(error = %e, "the reconnect task failed"),

@@ -134,6 +134,27 @@ fn host_ends_with_the_reason_when_the_grace_runs_out() {
 }
 
 #[test]
+fn a_hopeless_reconnect_ends_at_once_with_its_reason_on_both_sides() {
+    let now = Instant::now();
+    let mut host = host_with_control(now);
+    // Not reconnecting: nothing to give up.
+    host.handle_reconnect_failed("moot".into(), now);
+    assert!(!host.is_ended());
+    host.handle_peer_gone(lost(), now);
+    host.handle_reconnect_failed("the relay's certificate changed".into(), now);
+    assert!(host.is_ended());
+    assert!(matches!(
+        drain(|| host.poll_event()).last(),
+        Some(HostEvent::Ended(e)) if e.detail == "the relay's certificate changed"
+    ));
+    let mut viewer = viewing(now);
+    viewer.handle_peer_gone(lost(), now);
+    viewer.handle_reconnect_failed("the relay's certificate changed".into(), now);
+    assert!(viewer.is_ended());
+    assert!(viewer.poll_close(now));
+}
+
+#[test]
 fn host_stop_while_reconnecting_ends_at_once_without_asking_feedback() {
     let now = Instant::now();
     let mut host = host_with_control(now).with_feedback(true);

@@ -323,6 +323,14 @@ impl ViewerSession {
         self.out.events.push_back(ViewerEvent::Resumed { viewing });
     }
 
+    /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
+    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.active() {
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+        }
+    }
+
     /// The link is lost and being restored.
     pub fn is_reconnecting(&self) -> bool {
         self.reconnect.active()
