@@ -128,6 +128,9 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
     let fingerprint = relay.fingerprint().to_string();
     let metrics = relay.metrics_addr();
     let node_id = relay.node_id().map(str::to_owned);
+    // Before `listening`: whoever reads it may signal at once, and a SIGHUP that arrives before
+    // the handler is installed would kill the process (its default action).
+    let mut signals = Signals::new()?;
     out.event(
         "listening",
         json!({
@@ -157,7 +160,6 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
     let handle = relay.handle();
     let shutdown = CancellationToken::new();
     let mut serving = tokio::spawn(relay.run(shutdown.clone()));
-    let mut signals = Signals::new()?;
     let mut draining = false;
     let result = loop {
         tokio::select! {
