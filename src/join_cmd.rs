@@ -64,9 +64,12 @@ pub struct JoinArgs {
 pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let out = Output { json: args.json };
     let code = SessionCode::parse(&args.code).context("that is not a Tandem code")?;
+    let relay = args.relay.resolve()?;
+    tracing::debug!(relay = %relay.addr, source = %relay.source, "relay chosen");
+    let relay_title = relay.addr.clone();
     let config = ViewerConfig {
-        relay: args.relay.relay.clone(),
-        trust: args.relay.trust()?,
+        relay: relay.addr,
+        trust: relay.trust,
         code,
         technician: technician_name(&args.name),
         collab: args.collab.config("The user"),
@@ -151,7 +154,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         .dir()
         .join(format!("notes-draft-{}.txt", std::process::id()));
     if window {
-        let title = format!("Tandem — {}", args.relay.relay);
+        let title = format!("Tandem — {relay_title}");
         if let Err(e) = tandem_viewer::app::run(
             title,
             screen.clone(),
@@ -181,6 +184,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             Ok(()) => ViewerEvent::Snapshot {
                 path: path.clone(),
                 frames: screen.frames,
+                cursor: screen.cursor,
             },
             Err(e) => ViewerEvent::SnapshotFailed {
                 path: path.clone(),
@@ -364,18 +368,48 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         ),
         ViewerEvent::Stats {
             frames,
-            fps,
-            bytes_per_frame,
             width,
             height,
+            overlay: o,
         } => out.event(
             "stats",
-            json!({ "frames": frames, "fps": fps, "bytes_per_frame": bytes_per_frame, "width": width, "height": height }),
-            || format!("{width}x{height}, {frames} frames, {fps:.1} fps, {bytes_per_frame} bytes/frame"),
+            json!({
+                "frames": frames,
+                "fps": o.fps,
+                "bytes_per_frame": o.bytes_per_frame,
+                "width": width,
+                "height": height,
+                "kbytes_per_sec": o.kbytes_per_sec,
+                "decode_ms": o.decode_ms,
+                "encode_ms": o.encode_ms,
+                "lossy_percent": o.lossy_percent,
+                "rtt_ms": o.rtt_ms,
+                "input_to_pixel_ms": o.input_to_pixel_ms,
+            }),
+            || {
+                format!(
+                    "{width}x{height}, {frames} frames, {}",
+                    tandem_viewer::stats::overlay_lines(o).join(", ")
+                )
+            },
         ),
-        ViewerEvent::Snapshot { path, frames } => out.event(
+        ViewerEvent::CursorShape {
+            width,
+            height,
+            hot_x,
+            hot_y,
+        } => out.event(
+            "cursor_shape",
+            json!({ "width": width, "height": height, "hot_x": hot_x, "hot_y": hot_y }),
+            || format!("The user's pointer changed ({width}x{height})."),
+        ),
+        ViewerEvent::Snapshot {
+            path,
+            frames,
+            cursor,
+        } => out.event(
             "snapshot",
-            json!({ "path": path, "frames": frames }),
+            json!({ "path": path, "frames": frames, "cursor": cursor }),
             || format!("Wrote what the viewer decoded to {}", path.display()),
         ),
         ViewerEvent::SnapshotFailed { path, reason } => out.event(
@@ -387,12 +421,13 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             frames,
             bytes,
             seconds,
+            cursor_positions,
         } => {
             let per_frame = bytes.checked_div(*frames).unwrap_or(0);
             let fps = if *seconds > 0.0 { *frames as f64 / seconds } else { 0.0 };
             out.event(
                 "summary",
-                json!({ "frames": frames, "bytes": bytes, "seconds": seconds, "fps": fps, "bytes_per_frame": per_frame }),
+                json!({ "frames": frames, "bytes": bytes, "seconds": seconds, "fps": fps, "bytes_per_frame": per_frame, "cursor_positions": cursor_positions }),
                 || format!("{frames} frames in {seconds:.1} s ({fps:.1} fps), {per_frame} bytes per frame on average"),
             );
         }

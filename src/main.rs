@@ -23,6 +23,10 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More log lines on stderr: -v also shows informational lines and other libraries'
+    /// warnings, -vv debug lines. `RUST_LOG` overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -42,7 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = matches!(&cli.command, Command::Relay(args) if args.json_logs());
-    init_logging(json_logs);
+    init_logging(json_logs, cli.verbose);
     let result = match cli.command {
         Command::Relay(args) => relay_cmd::run(args),
         Command::Share(args) => share_cmd::run(args),
@@ -65,8 +69,8 @@ fn main() -> ExitCode {
 /// audit trail (session start and end, technician, permissions, end reason; never codes, keys or
 /// content) of the host and the relay. `json`: one JSON object per line (`tandem relay --log-format
 /// json`).
-fn init_logging(json: bool) {
-    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+fn init_logging(json: bool, verbose: u8) {
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), verbose);
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -89,15 +93,33 @@ const PRIVATE_INPUT_CRATES: [&str; 7] = [
     "arboard",
 ];
 
-fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let mut filter = rust_log
-        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::EnvFilter::new("warn,tandem::audit=info,tandem_relay=info")
-        });
+/// Libraries whose warnings are remarks a person cannot act on (enigo's "modifier_no: 5 is
+/// unmapped", winit's XRandR notes, GL driver chatter): hidden unless asked for with `-v` or
+/// `RUST_LOG`.
+const REMARK_CRATES: [&str; 4] = ["eframe", "egui_glow", "glutin", "glutin_winit"];
+
+fn log_filter(rust_log: Option<&str>, verbose: u8) -> tracing_subscriber::EnvFilter {
+    let asked = rust_log.and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok());
+    let quiet = asked.is_none() && verbose == 0;
+    let mut filter = asked.unwrap_or_else(|| {
+        tracing_subscriber::EnvFilter::new(match verbose {
+            0 => "warn,tandem::audit=info,tandem_relay=info",
+            1 => "info",
+            _ => "debug",
+        })
+    });
+    // Input crates: never below warn (privacy). Remark crates: errors only unless asked.
+    let input_level = if quiet { "error" } else { "warn" };
     for target in PRIVATE_INPUT_CRATES {
-        if let Ok(directive) = format!("{target}=warn").parse() {
+        if let Ok(directive) = format!("{target}={input_level}").parse() {
             filter = filter.add_directive(directive);
+        }
+    }
+    if quiet {
+        for target in REMARK_CRATES {
+            if let Ok(directive) = format!("{target}=error").parse() {
+                filter = filter.add_directive(directive);
+            }
         }
     }
     filter
@@ -140,7 +162,7 @@ mod tests {
     fn rust_log_debug_never_logs_input_crates() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let subscriber = tracing_subscriber::registry()
-            .with(super::log_filter(Some("trace")))
+            .with(super::log_filter(Some("trace"), 0))
             .with(Targets(seen.clone()));
         tracing::subscriber::with_default(subscriber, || {
             tracing::debug!(target: "enigo", "key pressed");
@@ -151,5 +173,38 @@ mod tests {
         });
         let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(seen, ["tandem_host", "enigo"]);
+    }
+
+    fn targets_seen(filter: tracing_subscriber::EnvFilter) -> Vec<String> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(Targets(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "enigo", "modifier_no: 5 is unmapped");
+            tracing::warn!(target: "winit", "XRandR remark");
+            tracing::warn!(target: "tandem_host", "a real problem");
+            tracing::info!(target: "tandem::audit", "session started");
+            tracing::info!(target: "tandem_host", "detail");
+        });
+        seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn third_party_remarks_are_hidden_unless_asked_for() {
+        assert_eq!(
+            targets_seen(super::log_filter(None, 0)),
+            ["tandem_host", "tandem::audit"]
+        );
+        assert_eq!(
+            targets_seen(super::log_filter(None, 1)),
+            [
+                "enigo",
+                "winit",
+                "tandem_host",
+                "tandem::audit",
+                "tandem_host"
+            ]
+        );
     }
 }

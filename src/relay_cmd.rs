@@ -45,6 +45,10 @@ pub struct RelayArgs {
     /// Where clients reach this node, host:port (default: the config's, or the listen address).
     #[arg(long, requires = "cluster")]
     cluster_public_addr: Option<String>,
+    /// The host name (or address) clients use to reach this relay, for the invite it prints
+    /// (default: the listen address if it is a specific IP, else this machine's host name).
+    #[arg(long, value_name = "HOST")]
+    public_host: Option<String>,
     /// Log lines (stderr) as text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -128,6 +132,10 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
     let fingerprint = relay.fingerprint().to_string();
     let metrics = relay.metrics_addr();
     let node_id = relay.node_id().map(str::to_owned);
+    let invite = crate::trust::invite_string(
+        &public_addr(args.public_host.as_deref(), addr),
+        &relay.fingerprint(),
+    );
     // Before `listening`: whoever reads it may signal at once, and a SIGHUP that arrives before
     // the handler is installed would kill the process (its default action).
     let mut signals = Signals::new()?;
@@ -136,6 +144,7 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
         json!({
             "addr": addr.to_string(),
             "fingerprint": fingerprint,
+            "invite": invite,
             "data_dir": data_dir,
             "metrics": metrics.map(|m| m.to_string()),
             "node_id": node_id,
@@ -151,8 +160,9 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
             format!(
                 "Tandem relay listening on {addr} (UDP)\n\
                  Certificate fingerprint: {fingerprint}\n\
-                 Users connect with: --relay <this-host>:{port} --fingerprint {fingerprint}{metrics}{node}",
-                port = addr.port()
+                 Invite for users: {invite}\n\
+                 (`tandem share --invite …`, or `invite = \"…\"` in ~/.config/tandem/client.toml or \
+                 /etc/tandem/client.toml; --public-host sets the host clients use){metrics}{node}"
             )
         },
     );
@@ -314,5 +324,25 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// `HOST:PORT` clients use: `public_host` if given, else the listen address if it names one
+/// machine, else this machine's host name.
+fn public_addr(public_host: Option<&str>, listen: SocketAddr) -> String {
+    let port = listen.port();
+    let host = match public_host {
+        Some(host) => host.to_owned(),
+        None if !listen.ip().is_unspecified() => listen.ip().to_string(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned()),
+    };
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }

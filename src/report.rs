@@ -475,9 +475,8 @@ impl Report {
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    tandem_files::write_atomically(path, data)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Where and whether the report is written.

@@ -76,9 +76,11 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
     let window = crate::have_display() && !args.no_window;
+    let relay = args.relay.resolve()?;
+    tracing::debug!(relay = %relay.addr, source = %relay.source, "relay chosen");
     let config = HostConfig {
-        relay: args.relay.relay.clone(),
-        trust: args.relay.trust()?,
+        relay: relay.addr,
+        trust: relay.trust,
         code_ttl: Duration::from_secs(args.code_ttl),
         auto_accept,
         encoder: EncoderConfig {
@@ -202,6 +204,11 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                     expires_in.as_secs().div_ceil(60)
                 )
             },
+        ),
+        HostEvent::CodeBurned { wrong_tries } => out.event(
+            "code_burned",
+            json!({ "wrong_tries": wrong_tries, "max_wrong_tries": tandem_host::MAX_WRONG_CODES }),
+            || tandem_host::window::burned_code_notice(*wrong_tries),
         ),
         HostEvent::Paired => out.event("paired", json!({}), || {
             "A technician is connecting; checking the code…".into()

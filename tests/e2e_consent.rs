@@ -43,27 +43,84 @@ fn with_wrong_secret(code: &str) -> String {
     format!("{routing} {secret}")
 }
 
-#[test]
-fn wrong_secret_fails_on_both_sides_and_kills_the_code() {
-    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
-    let relay = TestRelay::start();
-    let (mut share, code) = start_share(&relay, display_a.name(), &[]);
-    let wrong = with_wrong_secret(&code);
+/// A wrong-code join as the technician's side sees it: paired (the routing part was right), then
+/// the wrong-code error, and a failed exit.
+fn join_with_wrong_code(relay: &TestRelay, code: &str) {
+    let wrong = with_wrong_secret(code);
     assert_ne!(wrong.replace(' ', ""), code.replace(' ', ""));
-
-    let mut join = start_join(&relay, &wrong, None, &["--headless"]);
-    join.wait_event("paired"); // the routing part was right: the relay paired them
+    let mut join = start_join(relay, &wrong, None, &["--headless"]);
+    join.wait_event("paired");
     let viewer_end = join.wait_event("session_ended");
     assert!(reason(&viewer_end).contains(WRONG_CODE), "{viewer_end}");
     assert!(!join.wait_exit(STEP), "join exits with failure");
+}
 
+#[test]
+fn a_wrong_code_burns_it_and_the_host_gets_a_fresh_one_by_itself() {
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
+
+    join_with_wrong_code(&relay, &code);
     share.wait_event("paired");
+    let burned = share.wait_event("code_burned");
+    assert_eq!(burned["wrong_tries"], 1, "{burned}");
+    let fresh = share.wait_event("code_issued")["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh, code, "a new code, not the burned one");
+    assert!(
+        !share
+            .seen
+            .iter()
+            .any(|e| e["event"] == "secured" || e["event"] == "session_ended"),
+        "the host neither reached a session nor ended: {:?}",
+        share.seen
+    );
+
+    // The burned code is dead: the relay forgot it at the first attempt, so even the right
+    // secret fails.
+    let mut retry = start_join(&relay, &code, None, &["--headless"]);
+    let retry_end = retry.wait_event("session_ended");
+    assert!(reason(&retry_end).contains(UNKNOWN_CODE), "{retry_end}");
+    assert!(!retry.seen.iter().any(|e| e["event"] == "paired"));
+    assert!(!retry.wait_exit(STEP));
+
+    // The fresh one works, on the same `share` run.
+    let mut join = start_join(&relay, &fresh, None, &["--headless"]);
+    join.wait_event("first_frame");
+    share.wait_event("secured");
+    share.send_line("stop");
+    share.wait_event("session_ended");
+    join.wait_event("session_ended");
+    assert!(
+        share.wait_exit(STEP),
+        "share exits cleanly after a normal session"
+    );
+}
+
+#[test]
+fn wrong_codes_stop_sharing_after_the_last_try() {
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let relay = TestRelay::start();
+    let (mut share, mut code) = start_share(&relay, display_a.name(), &[]);
+    for try_number in 1..=3 {
+        join_with_wrong_code(&relay, &code);
+        let burned = share.wait_event("code_burned");
+        assert_eq!(burned["wrong_tries"], try_number, "{burned}");
+        assert_eq!(burned["max_wrong_tries"], 3, "{burned}");
+        if try_number < 3 {
+            code = share.wait_event("code_issued")["code"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+    }
     let host_end = share.wait_event("session_ended");
     let host_reason = reason(&host_end);
     assert!(
-        host_reason.contains("someone tried to join with a wrong code")
-            && host_reason.contains("no longer works")
-            && host_reason.contains("start sharing again to get a new code"),
+        host_reason.contains("wrong code 3 times") && host_reason.contains("start sharing again"),
         "{host_end}"
     );
     assert!(
@@ -72,13 +129,13 @@ fn wrong_secret_fails_on_both_sides_and_kills_the_code() {
         share.seen
     );
     assert!(!share.wait_exit(STEP), "share exits with failure");
-
-    // The code is dead: the relay forgot it at the first attempt, so the right code fails too.
-    let mut retry = start_join(&relay, &code, None, &["--headless"]);
-    let retry_end = retry.wait_event("session_ended");
-    assert!(reason(&retry_end).contains(UNKNOWN_CODE), "{retry_end}");
-    assert!(!retry.seen.iter().any(|e| e["event"] == "paired"));
-    assert!(!retry.wait_exit(STEP));
+    // No fourth code was handed out.
+    let codes = share
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "code_issued")
+        .count();
+    assert_eq!(codes, 3, "{:?}", share.seen);
 }
 
 #[test]
@@ -452,4 +509,74 @@ fn revoked_control_drops_input_while_the_screen_still_flows() {
     let log = displays.log();
     assert!(!has_button(&log, 3), "a click after revoke arrived: {log}");
     assert!(!has_key(&log, "q"), "a key after revoke arrived: {log}");
+}
+
+#[test]
+fn share_needs_no_flags_with_a_client_config_and_join_takes_the_invite() {
+    let display_a = VirtualDisplay::start(640, 480).expect("Xvfb");
+    let relay = TestRelay::start();
+    assert_eq!(
+        relay.invite,
+        format!("tandem://{}#{}", relay.addr, relay.fingerprint),
+        "the relay prints the invite for the address it listens on"
+    );
+    let config_home = TempDir::new("client-config");
+    let config_dir = config_home.path().join("tandem");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("client.toml"),
+        format!("invite = \"{}\"\n", relay.invite),
+    )
+    .unwrap();
+    let config_home = config_home.path().to_str().unwrap();
+
+    // Nothing but the config file says which relay.
+    let mut share = Proc::start_with_env(
+        "share",
+        &["share", "--json", "--no-window", "--auto-accept", "view"],
+        Some(display_a.name()),
+        &[("XDG_CONFIG_HOME", config_home)],
+    );
+    let code = share.wait_event("code_issued")["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut join = Proc::start(
+        "join",
+        &[
+            "join",
+            &code,
+            "--invite",
+            &relay.invite,
+            "--json",
+            "--headless",
+            "--name",
+            "E2E technician",
+            "--outcome",
+            "resolved",
+        ],
+        None,
+    );
+    join.wait_event("first_frame");
+    share.send_line("stop");
+    share.wait_event("session_ended");
+    join.wait_event("session_ended");
+
+    // Without any relay: a clear error naming what to do.
+    let empty_home = TempDir::new("no-client-config");
+    let mut lost = Proc::start_with_env(
+        "share",
+        &["share", "--json", "--no-window"],
+        Some(display_a.name()),
+        &[("XDG_CONFIG_HOME", empty_home.path().to_str().unwrap())],
+    );
+    assert!(!lost.wait_exit(STEP), "share without a relay fails");
+    let stderr = wait_until("share's error", STEP, || {
+        let text = lost.stderr();
+        text.contains("error:").then_some(text)
+    });
+    assert!(
+        stderr.contains("no relay configured") && stderr.contains("--invite"),
+        "{stderr}"
+    );
 }

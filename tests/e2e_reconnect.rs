@@ -264,7 +264,7 @@ fn join_in_netns(netns: &Netns, relay_addr: &str, fingerprint: &str, code: &str)
         "--outcome",
         "resolved",
     ]);
-    Proc::start_program("join", "ip", &args, None)
+    Proc::start_program("join", "ip", &args, None, &[])
 }
 
 #[test]

@@ -15,7 +15,9 @@ use crate::limits::{
     MAX_MONITOR_NAME_LEN, MAX_MONITORS, MAX_NAME_LEN, MAX_OFFER_NAME_LEN, MAX_PAKE_LEN,
 };
 use crate::relay::{RefusalReason, RelayNotice, RelayRequest};
-use crate::session::{Control, EndReason, FileEntry, FrameMsg, Input, MonitorInfo, MouseButton};
+use crate::session::{
+    Control, EndReason, FileEntry, FrameMsg, HostStats, Input, MonitorInfo, MouseButton,
+};
 use crate::text::{for_display, is_unsafe};
 use crate::wire::{DecodeError, Message};
 
@@ -254,6 +256,13 @@ fn frame_msg() -> impl Strategy<Value = FrameMsg> {
                     rgba,
                 }
             }),
+        (any::<u32>(), 0..=HostStats::MAX_PERMILLE, any::<u32>()).prop_map(
+            |(encode_us, lossy_permille, rtt_us)| FrameMsg::Stats(HostStats {
+                encode_us,
+                lossy_permille,
+                rtt_us,
+            })
+        ),
     ]
 }
 

@@ -182,9 +182,9 @@ pub enum FrameMsg {
     Update { seq: u64, payload: Vec<u8> },
     /// The remote pointer, in remote-screen pixels (may be off-screen, hence signed).
     CursorPosition { x: i32, y: i32, visible: bool },
-    /// The remote pointer's image: `width * height` RGBA pixels, rows top to bottom, each side at most
-    /// [`MAX_CURSOR_SIDE`]. `rgba.len()` must be exactly `width * height * 4`. The hot spot is not
-    /// checked against the size; viewers clamp it.
+    /// The remote pointer's image: `width * height` RGBA pixels (straight, not premultiplied,
+    /// alpha), rows top to bottom, each side at most [`MAX_CURSOR_SIDE`]. `rgba.len()` must be
+    /// exactly `width * height * 4`. The hot spot is not checked against the size; viewers clamp it.
     CursorShape {
         width: u16,
         height: u16,
@@ -192,6 +192,25 @@ pub enum FrameMsg {
         hot_y: u16,
         rgba: Vec<u8>,
     },
+    /// The host's side of the numbers a viewer shows in its statistics overlay, about once a second
+    /// while updates are produced.
+    Stats(HostStats),
+}
+
+/// What only the host can measure, for the viewer's statistics overlay ([`FrameMsg::Stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostStats {
+    /// Mean time to encode one update over the last period, in microseconds.
+    pub encode_us: u32,
+    /// Share of the picture area of the last period's updates that was sent with a lossy encoding,
+    /// in thousandths (at most [`HostStats::MAX_PERMILLE`]).
+    pub lossy_permille: u16,
+    /// The host's QUIC round-trip time to the relay, in microseconds.
+    pub rtt_us: u32,
+}
+
+impl HostStats {
+    pub const MAX_PERMILLE: u16 = 1000;
 }
 
 /// Viewer -> host on the input stream. Coordinates are remote-screen pixels.
@@ -751,6 +770,7 @@ impl fmt::Debug for Control {
 const UPDATE: u8 = 1;
 const CURSOR_POSITION: u8 = 2;
 const CURSOR_SHAPE: u8 = 3;
+const STATS: u8 = 4;
 
 impl Message for FrameMsg {
     fn encoded_len(&self) -> usize {
@@ -758,6 +778,7 @@ impl Message for FrameMsg {
             Self::Update { payload, .. } => 8 + bytes_len(payload.len()),
             Self::CursorPosition { .. } => 4 + 4 + 1,
             Self::CursorShape { rgba, .. } => 2 * 4 + bytes_len(rgba.len()),
+            Self::Stats(_) => 4 + 2 + 4,
         }
     }
 
@@ -787,6 +808,12 @@ impl Message for FrameMsg {
                 out.put_u16(*hot_x);
                 out.put_u16(*hot_y);
                 out.put_bytes(rgba);
+            }
+            Self::Stats(stats) => {
+                out.put_u8(STATS);
+                out.put_u32(stats.encode_us);
+                out.put_u16(stats.lossy_permille);
+                out.put_u32(stats.rtt_us);
             }
         }
     }
@@ -827,6 +854,20 @@ impl Message for FrameMsg {
                     rgba: rgba.to_vec(),
                 })
             }
+            STATS => {
+                let encode_us = r.u32()?;
+                let lossy_permille = r.u16()?;
+                if lossy_permille > HostStats::MAX_PERMILLE {
+                    return Err(DecodeError::Invalid {
+                        what: "lossy share",
+                    });
+                }
+                Ok(Self::Stats(HostStats {
+                    encode_us,
+                    lossy_permille,
+                    rtt_us: r.u32()?,
+                }))
+            }
             tag => Err(DecodeError::UnknownTag {
                 what: "frames message",
                 tag,
@@ -863,6 +904,7 @@ impl fmt::Debug for FrameMsg {
                 .field("hot_y", hot_y)
                 .field("rgba_len", &rgba.len())
                 .finish_non_exhaustive(),
+            Self::Stats(stats) => f.debug_tuple("Stats").field(stats).finish(),
         }
     }
 }
@@ -1108,6 +1150,75 @@ mod tests {
                 what: "cursor size"
             })
         );
+        // An empty cursor (nothing to draw) is valid.
+        let empty = FrameMsg::CursorShape {
+            width: 0,
+            height: 0,
+            hot_x: 9,
+            hot_y: 9,
+            rgba: Vec::new(),
+        };
+        assert_eq!(FrameMsg::from_bytes(&empty.to_vec()), Ok(empty));
+    }
+
+    /// A hostile host claims the largest cursor (or more) and sends few bytes, or lies about the
+    /// length: refused before anything of the claimed size is reserved.
+    #[test]
+    fn hostile_cursor_shapes_are_refused() {
+        let claim = |width: u16, height: u16, len: u32, body: usize| {
+            let mut bytes = vec![CURSOR_SHAPE];
+            for v in [width, height, 0, 0] {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend(std::iter::repeat_n(7, body));
+            FrameMsg::from_bytes(&bytes)
+        };
+        let max = MAX_CURSOR_SIDE as u16;
+        // The length says the whole image, the bytes stop short.
+        assert!(matches!(
+            claim(max, max, u32::from(max) * u32::from(max) * 4, 16),
+            Err(DecodeError::Truncated { .. })
+        ));
+        // A length past what the size allows.
+        assert!(matches!(
+            claim(max, max, u32::MAX, 0),
+            Err(DecodeError::TooLong { .. })
+        ));
+        // Sides past the cap, whatever the bytes.
+        for (w, h) in [(u16::MAX, 1), (1, u16::MAX), (max + 1, max + 1)] {
+            assert_eq!(
+                claim(w, h, 4, 4),
+                Err(DecodeError::Invalid {
+                    what: "cursor size"
+                }),
+                "{w}x{h}"
+            );
+        }
+    }
+
+    #[test]
+    fn stats_round_trip_and_refuse_a_share_over_one() {
+        let stats = FrameMsg::Stats(HostStats {
+            encode_us: 4_321,
+            lossy_permille: 1000,
+            rtt_us: 12_000,
+        });
+        let bytes = stats.to_vec();
+        assert_eq!(bytes.len(), stats.encoded_len());
+        assert_eq!(FrameMsg::from_bytes(&bytes), Ok(stats));
+        let mut over = bytes.clone();
+        over[5..7].copy_from_slice(&1001u16.to_be_bytes());
+        assert_eq!(
+            FrameMsg::from_bytes(&over),
+            Err(DecodeError::Invalid {
+                what: "lossy share"
+            })
+        );
+        assert!(matches!(
+            FrameMsg::from_bytes(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -1277,8 +1388,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 6, .. })
         ));
         assert!(matches!(
-            FrameMsg::from_bytes(&[4]),
-            Err(DecodeError::UnknownTag { tag: 4, .. })
+            FrameMsg::from_bytes(&[5]),
+            Err(DecodeError::UnknownTag { tag: 5, .. })
         ));
     }
 

@@ -28,14 +28,32 @@ pub struct Proc {
 
 impl Proc {
     pub fn start(name: &str, args: &[&str], display: Option<&str>) -> Proc {
-        Self::start_program(name, TANDEM, args, display)
+        Self::start_with_env(name, args, display, &[])
     }
 
-    /// Like [`Proc::start`], with another program in front (e.g. `ip netns exec NS tandem ...`).
-    pub fn start_program(name: &str, program: &str, args: &[&str], display: Option<&str>) -> Proc {
+    /// [`Proc::start`] with extra environment variables.
+    pub fn start_with_env(
+        name: &str,
+        args: &[&str],
+        display: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Proc {
+        Self::start_program(name, TANDEM, args, display, env)
+    }
+
+    /// Like [`Proc::start_with_env`], with another program in front (e.g. `ip netns exec NS
+    /// tandem ...`).
+    pub fn start_program(
+        name: &str,
+        program: &str,
+        args: &[&str],
+        display: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Proc {
         let mut command = Command::new(program);
         command
             .args(args)
+            .envs(env.iter().copied())
             // TANDEM_TEST_LOG=debug to see more when a test fails.
             .env(
                 "RUST_LOG",
@@ -186,6 +204,8 @@ pub struct TestRelay {
     pub proc: Proc,
     pub addr: String,
     pub fingerprint: String,
+    /// `tandem://ADDR#FP`, as the relay printed it.
+    pub invite: String,
     pub dir: TempDir,
 }
 
@@ -218,6 +238,7 @@ impl TestRelay {
         TestRelay {
             addr: listening["addr"].as_str().unwrap().to_owned(),
             fingerprint: listening["fingerprint"].as_str().unwrap().to_owned(),
+            invite: listening["invite"].as_str().unwrap().to_owned(),
             proc,
             dir,
         }

@@ -13,12 +13,18 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::capture::{FrameSource, ScrapSource};
+use crate::cursor::{CursorImage, CursorWatcher};
 
 /// What the capture thread hands the session loop.
 #[derive(Debug)]
 pub enum Captured {
-    /// Encoded codec bytes for the next update.
-    Update(Vec<u8>),
+    /// Encoded codec bytes for the next update, and what encoding it took.
+    Update {
+        payload: Vec<u8>,
+        encoded: EncodeCost,
+    },
+    /// The pointer's image changed (and once when capture starts).
+    CursorShape(CursorImage),
     /// The pointer moved.
     Pointer { x: i32, y: i32 },
     /// The desktop's layout, when capture starts and after every change: give it to the session
@@ -29,6 +35,14 @@ pub enum Captured {
         pointer: Option<(i32, i32)>,
         generation: u64,
     },
+}
+
+/// What encoding one update took, for the viewer's statistics overlay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EncodeCost {
+    pub time: Duration,
+    pub lossy_pixels: u64,
+    pub total_pixels: u64,
 }
 
 /// Shared between the capture thread and the session loop: how many updates the session's window
@@ -158,6 +172,13 @@ pub fn spawn_capture(
         .name("tandem-capture".into())
         .spawn(move || {
             let mut source = ScrapSource::primary().map_err(|e| e.to_string())?;
+            // The pointer's image comes from its own thread, for as long as capture runs.
+            let shapes = out.clone();
+            let _cursor = CursorWatcher::start(move |image| {
+                shapes.blocking_send(Captured::CursorShape(image)).is_ok()
+            })
+            .inspect_err(|e| warn!(error = %e, "no cursor images; the viewer draws a marker"))
+            .ok();
             capture_loop(&mut source, encoder, max_fps, &control, &out)
         })
 }
@@ -262,12 +283,21 @@ fn capture_loop(
             }
             buf.clear();
             let mut changed = false;
+            let mut encoded = EncodeCost::default();
             last_capture = Some(Instant::now());
-            let captured = source.capture(&mut |frame| match encoder
-                .encode(crop(frame, area), &mut buf)
-            {
-                Ok(stats) => changed = stats.changed,
-                Err(e) => encode_error = Some(e.to_string()),
+            let captured = source.capture(&mut |frame| {
+                let started = Instant::now();
+                match encoder.encode(crop(frame, area), &mut buf) {
+                    Ok(stats) => {
+                        changed = stats.changed;
+                        encoded = EncodeCost {
+                            time: started.elapsed(),
+                            lossy_pixels: stats.lossy_pixels,
+                            total_pixels: stats.total_pixels,
+                        };
+                    }
+                    Err(e) => encode_error = Some(e.to_string()),
+                }
             });
             if let Err(e) = captured {
                 // The desktop may have been resized under the capture (X refuses the old
@@ -289,8 +319,9 @@ fn capture_loop(
             }
             if changed {
                 control.take_credit();
+                let payload = std::mem::take(&mut buf);
                 if out
-                    .blocking_send(Captured::Update(std::mem::take(&mut buf)))
+                    .blocking_send(Captured::Update { payload, encoded })
                     .is_err()
                 {
                     break;
@@ -421,7 +452,7 @@ mod tests {
                     }));
                     control.layout_seen(generation);
                 }
-                Captured::Update(payload) => {
+                Captured::Update { payload, .. } => {
                     decoder.decode(&payload).expect("decodes");
                     let (w, h) = (decoder.width(), decoder.height());
                     let rgba = decoder.rgba();
@@ -436,7 +467,7 @@ mod tests {
                         sizes.push((w, h));
                     }
                 }
-                Captured::Pointer { .. } => {}
+                Captured::Pointer { .. } | Captured::CursorShape(_) => {}
             }
         }
         control.stop();

@@ -7,12 +7,14 @@
 
 pub mod capture;
 mod collab_panel;
+mod cursor;
 mod damage;
 pub mod diagnostics;
 mod frames;
 pub mod input;
 mod monitors;
 mod session;
+mod stats;
 pub mod window;
 
 use std::time::Duration;
@@ -24,6 +26,10 @@ use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
 pub use session::run;
+
+/// Wrong-code joins one `share` run absorbs, each answered with a fresh code, before it stops:
+/// a person reading a code wrongly gets new ones, someone guessing codes runs out of tries.
+pub const MAX_WRONG_CODES: u32 = 3;
 
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 pub use tandem_proto::flow::Grant;
@@ -56,6 +62,9 @@ pub enum HostEvent {
     Connected { relay: String, fingerprint: String },
     /// A code to read to the technician, formatted in groups of three.
     CodeIssued { code: String, expires_in: Duration },
+    /// Someone joined with a wrong code, so that code is dead (one try per code). Unless this was
+    /// the last try allowed ([`MAX_WRONG_CODES`]), a fresh [`HostEvent::CodeIssued`] follows at once.
+    CodeBurned { wrong_tries: u32 },
     /// A viewer joined through the relay; the end-to-end handshake runs next.
     Paired,
     /// The handshake succeeded: both sides show this check.
@@ -135,11 +144,12 @@ pub enum HostError {
     Link(#[from] LinkError),
     #[error("cannot make a code: {0}")]
     Code(#[from] CodeError),
-    /// The viewer's code did not match. The relay forgot the code at that attempt, so it is dead.
+    /// Viewers joined with a wrong code [`MAX_WRONG_CODES`] times; each burned its code, and the
+    /// host stopped making new ones because someone may be guessing.
     #[error(
-        "someone tried to join with a wrong code, so that code no longer works (a code allows one try): start sharing again to get a new code"
+        "someone tried to join with a wrong code {tries} times (a code allows one try), so sharing stopped in case someone is guessing: start sharing again when your technician is ready, and read the code carefully"
     )]
-    WrongCode,
+    WrongCode { tries: u32 },
     /// Nobody joined before the code expired.
     #[error("your code expired before anyone used it: start sharing again to get a new code")]
     CodeExpired,

@@ -18,8 +18,10 @@ use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::cursor::CursorImage;
 use crate::frames::{Captured, FrameControl, spawn_capture};
 use crate::input::{EnigoSink, Injector};
+use crate::stats::EncodeWindow;
 use crate::{HostCommand, HostConfig, HostError, HostEvent};
 
 type Events = mpsc::UnboundedSender<HostEvent>;
@@ -63,22 +65,36 @@ async fn run_session(
         },
     );
 
-    let Some(code) = wait_for_technician(&config, &mut relay, events, &mut commands).await? else {
-        relay.close("host stopped");
-        return Ok(ended(events, "You stopped sharing before anyone joined."));
-    };
-    emit(events, HostEvent::Paired);
-    info!("paired; running the end-to-end handshake");
-
-    let link = match host_handshake(relay.connection().clone(), &code, &relay.relay_id()).await {
-        Ok(link) => link,
-        Err(e) => {
-            // The viewer, which checks the code first, waits for this close before its own.
-            relay.close_and_wait("handshake failed").await;
-            return Err(match e {
-                LinkError::Handshake(HandshakeError::WrongCode) => HostError::WrongCode,
-                e => e.into(),
-            });
+    let mut wrong_tries = 0;
+    let (link, code) = loop {
+        let Some(code) = wait_for_technician(&config, &mut relay, events, &mut commands).await?
+        else {
+            relay.close("host stopped");
+            return Ok(ended(events, "You stopped sharing before anyone joined."));
+        };
+        emit(events, HostEvent::Paired);
+        info!("paired; running the end-to-end handshake");
+        match host_handshake(relay.connection().clone(), &code, &relay.relay_id()).await {
+            Ok(link) => break (link, code),
+            Err(LinkError::Handshake(HandshakeError::WrongCode)) => {
+                // The relay forgot that code at the attempt. Registering again on the same
+                // connection ends the failed pairing (the viewer is told) and gives a fresh code.
+                wrong_tries += 1;
+                info!(
+                    target: "tandem::audit",
+                    wrong_tries, "a viewer joined with a wrong code; the code is burned"
+                );
+                emit(events, HostEvent::CodeBurned { wrong_tries });
+                if wrong_tries >= crate::MAX_WRONG_CODES {
+                    relay.close_and_wait("handshake failed").await;
+                    return Err(HostError::WrongCode { tries: wrong_tries });
+                }
+            }
+            Err(e) => {
+                // The viewer, which checks the code first, waits for this close before its own.
+                relay.close_and_wait("handshake failed").await;
+                return Err(e.into());
+            }
         }
     };
     drop(code);
@@ -193,6 +209,19 @@ struct Streaming {
     capture: std::thread::JoinHandle<Result<(), String>>,
 }
 
+fn send_cursor_shape(session: &mut HostSession, image: CursorImage) {
+    let CursorImage {
+        width,
+        height,
+        hot_x,
+        hot_y,
+        rgba,
+    } = image;
+    if !session.send_cursor_shape((width, height), (hot_x, hot_y), rgba) {
+        warn!(width, height, "a cursor image was not sent");
+    }
+}
+
 /// The session loop: feeds the state machine and carries out what it asks. Returns the reason the
 /// session ended, for this side's user.
 async fn drive(
@@ -216,6 +245,9 @@ async fn drive(
     // System information is gathered off the loop (it samples CPU usage) and comes back here.
     let (diagnostics_tx, mut diagnostics_rx) = mpsc::channel::<String>(1);
     let mut gathering = false;
+    // The pointer's image as last sent, to send again if the frames queue had no room for it.
+    let mut cursor_shape: Option<CursorImage> = None;
+    let mut encode_window = EncodeWindow::new(Instant::now());
     let notices = events.clone();
     let mut collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, HostEvent::Collab(notice));
@@ -341,6 +373,12 @@ async fn drive(
         collab.sync(&session);
         if let Some(d) = &mut driver {
             d.flush(&mut session, now);
+            if d.take_dropped_cursor_shape()
+                && let Some(image) = &cursor_shape
+            {
+                send_cursor_shape(&mut session, image.clone());
+                d.flush(&mut session, now);
+            }
         }
         if session.poll_close(now) {
             break;
@@ -435,8 +473,13 @@ async fn drive(
                     None => None,
                 }
             }, if capturing => match captured {
-                Some(Captured::Update(payload)) => match session.send_update(payload) {
-                    Ok(_) | Err(UpdateRefused::NotSharing) => {}
+                Some(Captured::Update { payload, encoded }) => match session.send_update(payload) {
+                    Ok(_) => {
+                        if let Some(stats) = encode_window.record(encoded, Instant::now(), driver.as_ref().map_or(std::time::Duration::ZERO, SessionDriver::rtt)) {
+                            session.send_stats(stats);
+                        }
+                    }
+                    Err(UpdateRefused::NotSharing) => {}
                     Err(UpdateRefused::WindowFull) => {
                         // Cannot happen: capture produces only within the window. Recover anyway.
                         warn!("an update arrived with the window full; sending a keyframe next");
@@ -446,6 +489,10 @@ async fn drive(
                     }
                 },
                 Some(Captured::Pointer { x, y }) => session.send_cursor(x, y, true),
+                Some(Captured::CursorShape(image)) => {
+                    send_cursor_shape(&mut session, image.clone());
+                    cursor_shape = Some(image);
+                }
                 Some(Captured::Layout { layout, pointer, generation }) => {
                     info!(
                         width = layout.width,

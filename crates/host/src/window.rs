@@ -73,6 +73,7 @@ pub fn run(
         collab: CollabPanel::new(),
         grown: false,
         attention: false,
+        code_notice: None,
     };
     eframe::run_native(
         "tandem-share",
@@ -125,6 +126,8 @@ struct HostWindow {
     /// Something arrived that the user should see (a message, an offer) while the window was not
     /// focused: ask the desktop to flag it.
     attention: bool,
+    /// Why the code shown is not the first one (a wrong-code join burned the previous one).
+    code_notice: Option<String>,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -160,6 +163,15 @@ impl ConsentGuard {
     }
 }
 
+/// What the user is told when a wrong-code join burned their code and a new one replaces it.
+pub fn burned_code_notice(wrong_tries: u32) -> String {
+    let left = crate::MAX_WRONG_CODES.saturating_sub(wrong_tries);
+    format!(
+        "Someone tried a wrong code, so that code no longer works. Here is a new one: read it again carefully ({left} more wrong {} and sharing stops).",
+        if left == 1 { "try" } else { "tries" }
+    )
+}
+
 impl HostWindow {
     fn absorb_events(&mut self) {
         while let Ok(event) = self.events.try_recv() {
@@ -171,8 +183,14 @@ impl HostWindow {
                         expires: Instant::now() + expires_in,
                     };
                 }
+                HostEvent::CodeBurned { wrong_tries } => {
+                    self.code_notice = Some(burned_code_notice(wrong_tries));
+                }
                 HostEvent::Paired => self.state = State::Joining,
-                HostEvent::Secured { verifier } => self.verifier = Some(verifier),
+                HostEvent::Secured { verifier } => {
+                    self.code_notice = None;
+                    self.verifier = Some(verifier);
+                }
                 HostEvent::Reconnecting { grace } => {
                     self.reconnecting = Some(Instant::now() + grace);
                 }
@@ -390,6 +408,9 @@ impl HostWindow {
                 ui.heading("Connecting to the relay…");
             }
             State::Waiting { code, expires } => {
+                if let Some(notice) = &self.code_notice {
+                    ui.colored_label(ui.visuals().warn_fg_color, notice);
+                }
                 ui.label("Read this code to your technician:");
                 ui.label(egui::RichText::new(code).size(40.0).monospace().strong());
                 let left = expires.saturating_duration_since(Instant::now()).as_secs();

@@ -211,6 +211,9 @@ pub struct SessionDriver {
     /// The relay already reported the peer gone (or itself lost): don't ask again.
     relay_done: bool,
     dropped_input: u64,
+    /// A cursor image found the frames queue full: the loop sends it again (positions are replaced
+    /// by the next one, a shape is not).
+    dropped_cursor_shape: bool,
 }
 
 impl SessionDriver {
@@ -242,6 +245,7 @@ impl SessionDriver {
             readers: vec![reader],
             relay_done: false,
             dropped_input: 0,
+            dropped_cursor_shape: false,
         }
     }
 
@@ -291,8 +295,11 @@ impl SessionDriver {
                 Transmit::Control(msg) => self.control.try_send(msg).is_err(),
                 Transmit::Frame(msg) => {
                     let is_update = matches!(msg, FrameMsg::Update { .. });
+                    let is_shape = matches!(msg, FrameMsg::CursorShape { .. });
                     let queued = self.frames.as_ref().map(|w| w.try_send(msg).is_ok());
-                    // A dropped cursor position is replaced by the next; a dropped update is not.
+                    // A dropped cursor position or statistic is replaced by the next; a dropped
+                    // update is not, and a dropped shape is sent again by the loop.
+                    self.dropped_cursor_shape |= is_shape && queued == Some(false);
                     is_update && queued != Some(true)
                 }
                 Transmit::Input(msg) => {
@@ -331,6 +338,17 @@ impl SessionDriver {
                 w.close_queue();
             }
         }
+    }
+
+    /// Whether a cursor image was dropped (frames queue full) since the last call; the caller
+    /// queues the current image again.
+    pub fn take_dropped_cursor_shape(&mut self) -> bool {
+        std::mem::take(&mut self.dropped_cursor_shape)
+    }
+
+    /// The QUIC round-trip time to the relay (the path's first half; the peer measures the other).
+    pub fn rtt(&self) -> std::time::Duration {
+        self.relay.connection().rtt()
     }
 
     /// A handle that queues bulk messages (file data, clipboard parts) for the peer, waiting while

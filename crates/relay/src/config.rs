@@ -139,6 +139,9 @@ pub struct FileLimits {
     /// Seconds a connection may stay without a code and without a peer before it is closed.
     /// Default: 60.
     pub idle_timeout_secs: Option<u64>,
+    /// MiB all paired connections together may make the relay hold in QUIC windows and send
+    /// buffers, split evenly (2 MiB to 64 KiB each way per connection). Default: 1024.
+    pub buffer_budget_mib: Option<u64>,
 }
 
 impl FileLimits {
@@ -160,6 +163,9 @@ impl FileLimits {
             idle_timeout: self
                 .idle_timeout_secs
                 .map_or(d.idle_timeout, Duration::from_secs),
+            buffer_budget: self
+                .buffer_budget_mib
+                .map_or(d.buffer_budget, |mib| mib.saturating_mul(1024 * 1024)),
         }
     }
 }
@@ -270,6 +276,7 @@ mod tests {
             max_tracked_ips = 12
             min_routing_digits = 6
             idle_timeout_secs = 14
+            buffer_budget_mib = 15
         "#;
         let config = FileConfig::from_toml(text)
             .expect("valid")
@@ -302,6 +309,7 @@ mod tests {
                 max_tracked_ips: 12,
                 min_routing_digits: 6,
                 idle_timeout: Duration::from_secs(14),
+                buffer_budget: 15 * 1024 * 1024,
             }
         );
     }
@@ -352,12 +360,13 @@ mod tests {
             max_tracked_ips,
             min_routing_digits,
             idle_timeout_secs,
+            buffer_budget_mib,
         } = limits;
         assert!(register_per_ip.is_some() && register_global.is_some());
         assert!(join_per_ip.is_some() && join_global.is_some());
         assert!(max_waiting_hosts.is_some() && max_waiting_per_ip.is_some());
         assert!(max_connections.is_some() && max_connections_per_ip.is_some());
         assert!(max_tracked_ips.is_some() && min_routing_digits.is_some());
-        assert!(idle_timeout_secs.is_some());
+        assert!(idle_timeout_secs.is_some() && buffer_budget_mib.is_some());
     }
 }

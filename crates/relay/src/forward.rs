@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use quinn::{ReadError, RecvStream, SendStream, VarInt, WriteError};
 use tokio_util::sync::CancellationToken;
@@ -11,17 +12,20 @@ use tokio_util::sync::CancellationToken;
 use crate::STREAM_PEER_GONE;
 use crate::tap::StreamTap;
 
-/// Where forwarded bytes are counted: the session's own counter and the relay-wide metric.
+/// Where forwarded bytes are counted: the session's own counter and the relay-wide metric, and
+/// how long each chunk waited in the relay between arriving and being handed to the other side.
 #[derive(Debug, Clone)]
 pub(crate) struct ByteCount {
     pub session: Arc<AtomicU64>,
     pub total: prometheus_client::metrics::counter::Counter<u64, AtomicU64>,
+    pub queue: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl ByteCount {
-    fn add(&self, n: u64) {
+    fn add(&self, n: u64, waited: Duration) {
         self.session.fetch_add(n, Ordering::Relaxed);
         self.total.inc_by(n);
+        self.queue.observe(waited.as_secs_f64());
     }
 }
 
@@ -109,6 +113,7 @@ async fn copy(
         };
         match read {
             Ok(Some(mut chunk)) => {
+                let arrived = Instant::now();
                 if !tap.apply(&mut chunk) {
                     continue;
                 }
@@ -132,7 +137,7 @@ async fn copy(
                 };
                 match written {
                     Ok(()) => {
-                        counter.add(len);
+                        counter.add(len, arrived.elapsed());
                     }
                     Err(WriteError::Stopped(code)) => {
                         let _ = recv.stop(code);

@@ -11,6 +11,7 @@
 //! Clients trust the relay by pinning its certificate [`Fingerprint`] (SHA-256 of the leaf DER), or
 //! by a CA file for relays with a real certificate.
 
+mod budget;
 pub mod cluster;
 pub mod config;
 mod forward;
@@ -26,6 +27,7 @@ pub mod tls;
 
 use std::time::Duration;
 
+pub use budget::{DEFAULT_BUFFER_BUDGET, MIN_SHARE};
 pub use client::{ClientError, Registration, RelayClient, RelayTrust};
 pub use cluster::{ClusterConfig, ClusterError};
 pub use limits::Rate;

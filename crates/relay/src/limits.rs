@@ -79,6 +79,10 @@ pub struct RateLimits {
     /// How long a connection may stay without a code and without a peer (after connecting, after a
     /// refusal, after its session or code ended) before the relay closes it. Default: 60 s.
     pub idle_timeout: Duration,
+    /// Bytes all paired connections together may make the relay hold (QUIC receive windows plus
+    /// send buffers), split evenly between them; each gets at most 2 MiB each way and at least
+    /// 64 KiB. Default: 1 GiB.
+    pub buffer_budget: u64,
 }
 
 impl Default for RateLimits {
@@ -95,6 +99,7 @@ impl Default for RateLimits {
             max_tracked_ips: 65_536,
             min_routing_digits: 5,
             idle_timeout: Duration::from_secs(60),
+            buffer_budget: crate::budget::DEFAULT_BUFFER_BUDGET,
         }
     }
 }

@@ -268,6 +268,7 @@ pub(crate) struct Metrics {
     pub connections: Family<StateLabel, Gauge>,
     pub tracked_sources: Gauge,
     pub draining: Gauge,
+    pub buffer_share_bytes: Gauge,
     pub sessions_started: Counter,
     /// Sessions paired again by `Resume` after a lost link (also counted in `sessions_started`).
     pub resumes: Counter,
@@ -281,6 +282,7 @@ pub(crate) struct Metrics {
     pub connections_closed: Family<ClosedLabel, Counter>,
     pub forwarded_bytes: Family<DirectionLabel, Counter<u64, AtomicU64>>,
     pub handshake_seconds: Histogram,
+    pub forward_queue_seconds: Histogram,
     pub wait_seconds: Histogram,
     pub cluster: ClusterMetrics,
 }
@@ -295,6 +297,7 @@ impl Metrics {
             connections: Family::default(),
             tracked_sources: Gauge::default(),
             draining: Gauge::default(),
+            buffer_share_bytes: Gauge::default(),
             sessions_started: Counter::default(),
             resumes: Counter::default(),
             sessions_ended: Family::default(),
@@ -308,6 +311,8 @@ impl Metrics {
             forwarded_bytes: Family::default(),
             // 1 ms to ~16 s.
             handshake_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            // 10 µs to ~5 s.
+            forward_queue_seconds: Histogram::new(exponential_buckets(0.000_01, 2.0, 20)),
             // 1 s to ~68 min.
             wait_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
             cluster: ClusterMetrics::default(),
@@ -404,10 +409,22 @@ impl Metrics {
             m.forwarded_bytes.clone(),
         );
         registry.register_with_unit(
+            "buffer_share",
+            "Receive window and send buffer each paired connection gets now: the buffer budget split over paired connections",
+            Unit::Bytes,
+            m.buffer_share_bytes.clone(),
+        );
+        registry.register_with_unit(
             "handshake_duration",
             "Time from a client's first packet to an established QUIC connection",
             Unit::Seconds,
             m.handshake_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "forward_queue",
+            "Time a forwarded chunk spent in the relay, from arriving until the other side's connection took it (waits for its flow control included)",
+            Unit::Seconds,
+            m.forward_queue_seconds.clone(),
         );
         registry.register_with_unit(
             "code_wait",

@@ -1154,6 +1154,7 @@ mod tests {
             max_tracked_ips: 1_000_000,
             min_routing_digits: 3,
             idle_timeout: Duration::from_secs(3_600),
+            buffer_budget: crate::budget::DEFAULT_BUFFER_BUDGET,
         }
     }
 
@@ -1720,6 +1721,7 @@ mod tests {
             max_tracked_ips: 16,
             min_routing_digits: 3,
             idle_timeout: Duration::from_secs(5),
+            buffer_budget: crate::budget::DEFAULT_BUFFER_BUDGET,
         };
         let (mut paired, mut expired, mut limited, mut full, mut idled) = (0, 0, 0, 0, 0);
         for seed in 1..=20u64 {

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::budget::{BudgetSeat, BufferBudget};
 use crate::cluster::{self, Attempt, Cluster, ClusterConfig, ClusterError, ToActor, Unavailable};
 use crate::forward::ByteCount;
 use crate::http::HttpState;
@@ -478,6 +479,10 @@ impl Relay {
             shutting_down: false,
             draining: false,
             tap,
+            buffers: BufferBudget::new(
+                config.limits.buffer_budget,
+                metrics.buffer_share_bytes.clone(),
+            ),
             metrics,
             handshaking: Gauge::default(),
             cluster: cluster.clone(),
@@ -521,6 +526,7 @@ impl Relay {
                                 c.set_fingerprint(fingerprint);
                             }
                         }
+                        actor.buffers.set_total(limits.buffer_budget);
                         actor.registry.set_limits(limits, max_code_ttl);
                         if let Some(server_config) = server_config {
                             endpoint.set_server_config(Some(*server_config));
@@ -598,6 +604,7 @@ impl SessionStats {
         ByteCount {
             session,
             total: metrics.forwarded(direction),
+            queue: metrics.forward_queue_seconds.clone(),
         }
     }
 }
@@ -721,6 +728,8 @@ struct Actor {
     /// The forwarding tap, if a test installed one (zero-sized without the `tap` feature).
     tap: TapSource,
     cluster: Option<Arc<Cluster>>,
+    /// Bytes in flight, shared between paired connections.
+    buffers: BufferBudget,
 }
 
 impl Actor {
@@ -769,6 +778,7 @@ impl Actor {
             cancel: self.conn_cancel.child_token(),
             metrics: self.metrics.clone(),
             handshaking: self.handshaking.clone(),
+            buffers: self.buffers.clone(),
         };
         let span = tracing::info_span!("conn", conn_id = id.0, %remote);
         self.tasks.spawn(task.run(incoming).instrument(span));
@@ -1221,6 +1231,7 @@ struct ConnTask {
     cancel: CancellationToken,
     metrics: Metrics,
     handshaking: Gauge,
+    buffers: BufferBudget,
 }
 
 /// Counts a connection as handshaking until dropped.
@@ -1242,14 +1253,28 @@ impl Drop for Handshaking {
 /// The forwarding state of one connection: the pairing, if any, and the tasks copying its streams.
 struct Forwarding {
     pairing: Option<Pairing>,
+    /// The connection's share of the buffer budget while paired.
+    seat: Option<BudgetSeat>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
 }
 
 impl Forwarding {
+    /// Starts forwarding for a pairing: the connection's windows grow to its share of the budget
+    /// before the client hears `Paired` and opens its streams.
+    fn start(&mut self, pairing: Pairing, connection: &quinn::Connection, buffers: &BufferBudget) {
+        self.pairing = Some(pairing);
+        if self.seat.is_none() {
+            self.seat = Some(buffers.seat(connection));
+        }
+    }
+
     /// Ends the current pairing's forwarders (they reset what is still open).
     async fn stop(&mut self, parent: &CancellationToken) {
         self.pairing = None;
+        // The windows stay as granted (QUIC cannot shrink credit already given); the share goes
+        // back to the budget for the others' new credit.
+        self.seat = None;
         stop_forwarding(&mut self.cancel, &mut self.tasks, parent).await;
     }
 }
@@ -1347,6 +1372,7 @@ impl ConnTask {
         let mut refusals = 0u32;
         let mut fwd = Forwarding {
             pairing: None,
+            seat: None,
             cancel: self.cancel.child_token(),
             tasks: JoinSet::new(),
         };
@@ -1358,7 +1384,7 @@ impl ConnTask {
                 Some(msg) = self.rx.recv() => {
                     let notice = match msg {
                         ToConn::Paired(p) => {
-                            fwd.pairing = Some(p);
+                            fwd.start(p, connection, &self.buffers);
                             RelayNotice::Paired
                         }
                         ToConn::PeerLeft => {
@@ -1478,7 +1504,7 @@ impl ConnTask {
                     routing, ttl_secs, ..
                 } => RelayNotice::Registered { routing, ttl_secs },
                 Reply::Paired(p) => {
-                    fwd.pairing = Some(p);
+                    fwd.start(p, connection, &self.buffers);
                     RelayNotice::Paired
                 }
                 Reply::Waiting => continue,

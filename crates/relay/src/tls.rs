@@ -39,6 +39,10 @@ pub const RELAY_STREAM_WINDOW: u32 = RELAY_RECEIVE_WINDOW / 2;
 /// Per-connection send buffer at the relay: what the relay holds for a client that does not
 /// acknowledge. With the receive window, a connection pins at most [`RELAY_CONNECTION_BUDGET`].
 pub const RELAY_SEND_WINDOW: u64 = 2 * 1024 * 1024;
+/// Receive window and send buffer of a connection that is not paired: it carries relay requests
+/// and notices only (each at most 4 KiB). Pairing raises both to the connection's share of the
+/// buffer budget (`RateLimits::buffer_budget`), at most the two windows above.
+pub const UNPAIRED_WINDOW: u32 = 64 * 1024;
 /// The most buffer memory one connection can make the relay hold (receive window + send buffer),
 /// before allocator and bookkeeping overhead.
 pub const RELAY_CONNECTION_BUDGET: u64 = RELAY_RECEIVE_WINDOW as u64 + RELAY_SEND_WINDOW;
@@ -423,8 +427,8 @@ pub(crate) fn server_config(identity: Identity) -> Result<quinn::ServerConfig, T
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(Arc::new(transport_config(
         RELAY_STREAM_WINDOW,
-        RELAY_RECEIVE_WINDOW,
-        RELAY_SEND_WINDOW,
+        UNPAIRED_WINDOW,
+        u64::from(UNPAIRED_WINDOW),
     )));
     Ok(config)
 }

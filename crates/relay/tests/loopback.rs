@@ -1112,6 +1112,71 @@ async fn a_writer_whose_peer_never_reads_pins_a_bounded_amount_at_the_relay() {
     relay.stop().await;
 }
 
+/// Writes `chunk` on a new stream from `viewer` to `host`, whose side accepts it but never reads,
+/// until flow control stops the writer. Returns the bytes written and the held streams.
+async fn write_until_stalled(
+    host: &RelayClient,
+    viewer: &RelayClient,
+    chunk: &[u8],
+) -> (
+    u64,
+    (quinn::SendStream, quinn::RecvStream, quinn::RecvStream),
+) {
+    let (mut send, recv) = viewer.connection().open_bi().await.expect("open");
+    send.write_all(chunk).await.expect("first chunk");
+    let mut written = chunk.len() as u64;
+    let (_host_send, host_recv) = within("accept", host.connection().accept_bi())
+        .await
+        .expect("accepted");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), send.write_all(chunk)).await {
+            Ok(Ok(())) => written += chunk.len() as u64,
+            Ok(Err(e)) => panic!("write failed: {e}"),
+            Err(_) => break,
+        }
+        assert!(written < 1 << 30, "the writer was never stopped");
+    }
+    (written, (send, recv, host_recv))
+}
+
+#[tokio::test]
+async fn writers_whose_peers_never_read_share_one_buffer_budget() {
+    // 1 MiB for 4 sessions (8 paired connections): 64 KiB each way per connection. Without the
+    // budget each session's stalled stream alone pins its 1 MiB stream window at the relay.
+    const BUDGET: u64 = 1024 * 1024;
+    const SESSIONS: u64 = 4;
+    let relay = TestRelay::start("budget", |c| c.limits.buffer_budget = BUDGET).await;
+    // Every pairing first: the budget is split at pairing, and QUIC cannot take back credit
+    // already granted.
+    let mut pairs = Vec::new();
+    for _ in 0..SESSIONS {
+        pairs.push(relay.pair().await);
+    }
+    let chunk = payload(64 * 1024, 5);
+    let mut written = 0;
+    let mut held = Vec::new();
+    for (host, viewer) in &pairs {
+        let (n, streams) = write_until_stalled(host, viewer, &chunk).await;
+        written += n;
+        held.push(streams);
+    }
+    // Each host's own stream window (8 MiB, its memory) and one chunk in each forwarder's hands
+    // are not the relay's; the rest sits in the relay's windows and send buffers.
+    let client_window: u64 = 8 * 1024 * 1024;
+    let outside = SESSIONS * (client_window + chunk.len() as u64);
+    let at_relay = written.saturating_sub(outside);
+    assert!(
+        at_relay <= BUDGET,
+        "{written} bytes written: the relay holds up to {at_relay}, more than its {BUDGET} budget"
+    );
+    // And it did forward: each host's window filled.
+    assert!(
+        written >= SESSIONS * client_window,
+        "{written} bytes written: the hosts' windows never filled"
+    );
+    relay.stop().await;
+}
+
 /// `GET path` on the metrics listener: the status code and the body.
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1237,6 +1302,16 @@ async fn metrics_health_and_readiness_are_served() {
     assert_eq!(
         sample(&text, "tandem_relay_handshake_duration_seconds_count"),
         Some(2.0)
+    );
+    // The 1000 bytes passed the forwarder in at least one chunk, each timed.
+    assert!(
+        sample(&text, "tandem_relay_forward_queue_seconds_count").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // One paired session under the default budget: full 2 MiB windows.
+    assert_eq!(
+        sample(&text, "tandem_relay_buffer_share_bytes"),
+        Some(2.0 * 1024.0 * 1024.0)
     );
 
     viewer.close("done");

@@ -65,6 +65,8 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
         endpoints: 0,
         nodes: Vec::new(),
         viewer_offset: 0,
+        many_sources: false,
+        join_flood_per_sec: 0,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));
@@ -127,6 +129,96 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
     .expect("forwarded bytes");
     assert_eq!(forwarded as u64, report.bytes_sent);
 
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, task)
+        .await
+        .expect("shutdown in time")
+        .expect("task")
+        .expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A join flood at ten times the relay's join limit, from a new address each time, beside live
+/// sessions, against the relay's default limits: every live session still delivers every byte,
+/// the flood is refused (most of it rate-limited once the global bucket is empty), and the relay
+/// returns to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_flood_from_many_addresses_hurts_no_live_session() {
+    let dir = std::env::temp_dir().join(format!("tandem-relay-flood-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.clone());
+    config.limits = RateLimits::default();
+    config.metrics = Some("127.0.0.1:0".parse().expect("addr"));
+    let relay = Relay::bind(config).await.expect("binds");
+    let metrics = relay.metrics_addr().expect("metrics");
+    // The default global join bucket: 60 at once, then 2 a second. The flood asks 20 a second.
+    let flood_per_sec = 10 * RateLimits::default().join_global.per_minute / 60;
+    let load = driver::LoadConfig {
+        relay: relay.local_addr().to_string(),
+        trust: RelayTrust::Fingerprint(relay.fingerprint()),
+        sessions: 20,
+        rate: 50_000,
+        ticks_per_sec: 10,
+        duration: Duration::from_secs(8),
+        concurrency: 10,
+        wrong_joins: 0,
+        abandoned: 0,
+        endpoints: 0,
+        nodes: Vec::new(),
+        viewer_offset: 0,
+        many_sources: true,
+        join_flood_per_sec: flood_per_sec,
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    let report = tokio::time::timeout(DEADLINE, driver::run(load))
+        .await
+        .expect("the load finished in time");
+    eprintln!("flood: {}", report.summary());
+    assert_eq!(report.paired, 20, "{}", report.summary());
+    assert_eq!(
+        report.failed_setup + report.failed_streaming,
+        0,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        report.bytes_received, report.bytes_sent,
+        "every byte arrived"
+    );
+    let flooded = report.flood_rate_limited + report.flood_refused_other;
+    assert!(flooded > 0, "{}", report.summary());
+    assert!(
+        report.flood_rate_limited > 0,
+        "the global join bucket ran dry: {}",
+        report.summary()
+    );
+
+    let text = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let text = metrics_text(metrics).await;
+            let open: f64 = ["handshake", "idle", "waiting", "paired"]
+                .iter()
+                .filter_map(|state| {
+                    sample(
+                        &text,
+                        &format!("tandem_relay_connections{{state=\"{state}\"}}"),
+                    )
+                })
+                .sum();
+            if open == 0.0 && sample(&text, "tandem_relay_active_sessions") == Some(0.0) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the relay went back to no connections");
+    assert_eq!(
+        sample(&text, "tandem_relay_sessions_started_total"),
+        Some(20.0)
+    );
     shutdown.cancel();
     tokio::time::timeout(DEADLINE, task)
         .await

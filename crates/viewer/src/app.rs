@@ -11,7 +11,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui::{Color32, Event, EventFilter, Id, LayerId, Modifiers, PointerButton, Pos2, Rect, Sense};
+use egui::{
+    Color32, CursorIcon, Event, EventFilter, FontId, Id, LayerId, Modifiers, PointerButton, Pos2,
+    Rect, Sense, TextureHandle, TextureOptions, Vec2,
+};
 use tandem_proto::session::{Input, MonitorInfo, MouseButton};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
@@ -21,6 +24,7 @@ use crate::keys;
 use crate::notes::NotesPanel;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
+use crate::stats::{Overlay, overlay_lines};
 use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
 use crate::{ViewerCommand, ViewerEvent};
@@ -80,7 +84,9 @@ pub fn run(
                 view_seen: false,
                 control_requested: false,
                 ended_at: None,
-                fps: 0.0,
+                stats: None,
+                show_stats: false,
+                cursor: None,
                 textures: RemoteTextures::default(),
                 modifiers: Modifiers::NONE,
                 last_pointer: None,
@@ -112,13 +118,28 @@ struct ViewerApp {
     control_requested: bool,
     /// When the session ended; the window closes a little later.
     ended_at: Option<Instant>,
-    fps: f64,
+    /// The last statistics report (once a second while frames arrive).
+    stats: Option<Overlay>,
+    /// The statistics overlay is on (the status bar's "Stats" toggle; no shortcut, so no key is
+    /// taken from the remote screen).
+    show_stats: bool,
+    /// The host's pointer image as a texture, and which image it is.
+    cursor: Option<CursorTexture>,
     textures: RemoteTextures,
     /// Modifier state last forwarded to the host.
     modifiers: Modifiers,
     last_pointer: Option<(u32, u32)>,
     /// The host's desktop size, monitors and the one shown, once it said.
     monitors: Option<HostMonitors>,
+}
+
+/// The remote pointer's image on the GPU.
+struct CursorTexture {
+    serial: u64,
+    /// `None`: the host's pointer is hidden.
+    texture: Option<TextureHandle>,
+    size: Vec2,
+    hot: Vec2,
 }
 
 /// What the last `Monitors` event said.
@@ -213,7 +234,7 @@ impl ViewerApp {
                         selected,
                     });
                 }
-                ViewerEvent::Stats { fps, .. } => self.fps = fps,
+                ViewerEvent::Stats { overlay, .. } => self.stats = Some(overlay),
                 ViewerEvent::FirstFrame { .. } => {}
                 ViewerEvent::Collab(notice) => self.collab.absorb(notice),
                 ViewerEvent::Diagnostics { snapshot } => self.sysinfo.absorb(snapshot),
@@ -226,6 +247,7 @@ impl ViewerApp {
                     };
                 }
                 ViewerEvent::Snapshot { .. }
+                | ViewerEvent::CursorShape { .. }
                 | ViewerEvent::SnapshotFailed { .. }
                 | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason } => {
@@ -242,6 +264,23 @@ impl ViewerApp {
         let max_side = ctx.input(|i| i.max_texture_side);
         let mut screen = Screen::lock(&self.screen);
         self.textures.update(ctx, &mut screen, max_side);
+        match &screen.cursor_shape {
+            None => self.cursor = None,
+            Some(shape) if self.cursor.as_ref().map(|c| c.serial) != Some(shape.serial) => {
+                let size = [usize::from(shape.width), usize::from(shape.height)];
+                let texture = (!shape.is_hidden()).then(|| {
+                    let image = egui::ColorImage::from_rgba_unmultiplied(size, &shape.rgba);
+                    ctx.load_texture("remote-cursor", image, TextureOptions::LINEAR)
+                });
+                self.cursor = Some(CursorTexture {
+                    serial: shape.serial,
+                    texture,
+                    size: egui::vec2(f32::from(shape.width), f32::from(shape.height)),
+                    hot: egui::vec2(f32::from(shape.hot.0), f32::from(shape.hot.1)),
+                });
+            }
+            Some(_) => {}
+        }
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
@@ -253,7 +292,12 @@ impl ViewerApp {
             }
             if self.view {
                 ui.separator();
-                ui.label(format!("{:.0} fps", self.fps));
+                let fps = self.stats.map_or(0.0, |s| s.fps);
+                ui.label(format!("{fps:.0} fps"));
+                ui.toggle_value(&mut self.show_stats, "Stats")
+                    .on_hover_text(
+                        "Show frame rate, round trip, bandwidth and timings over the picture",
+                    );
                 self.collab.status(ui, self.clipboard);
                 self.monitor_picker(ui);
             }
@@ -327,7 +371,8 @@ impl ViewerApp {
         self.view && self.ended_at.is_none()
     }
 
-    /// Draws the remote screen scaled to fit, keeping its aspect ratio; returns where it went.
+    /// Draws the remote screen scaled to fit, keeping its aspect ratio, with the pointer and the
+    /// statistics overlay over it; returns where the picture went.
     fn draw_screen(&self, ui: &mut egui::Ui) -> Option<(Rect, (u32, u32))> {
         let (width, height) = self.textures.size()?;
         let size = egui::vec2(width as f32, height as f32);
@@ -336,17 +381,63 @@ impl ViewerApp {
         let shown = size * scale;
         let rect = Rect::from_center_size(avail.center(), shown);
         self.textures.paint(ui.painter(), rect.min, scale);
-        let cursor = Screen::lock(&self.screen).cursor;
-        if let Some((x, y)) = cursor {
-            let p = rect.min + egui::vec2(x as f32, y as f32) * scale;
-            ui.painter().circle(
-                p,
-                4.0,
-                Color32::from_rgba_unmultiplied(255, 60, 60, 200),
-                egui::Stroke::new(1.0, Color32::WHITE),
-            );
+        self.draw_pointer(ui, rect, scale);
+        if self.show_stats {
+            self.draw_stats(ui, rect);
         }
         Some((rect, (width, height)))
+    }
+
+    /// The remote pointer, drawn here rather than in the picture. In control with our pointer over
+    /// the picture, our pointer *is* the remote one: the system cursor is hidden and the remote
+    /// image drawn where ours is, so it moves with no network delay. Otherwise (view only, or our
+    /// pointer elsewhere) the image is drawn where the host says its pointer is.
+    fn draw_pointer(&self, ui: &egui::Ui, rect: Rect, scale: f32) {
+        let ctx = ui.ctx();
+        let layer = ui.layer_id();
+        let local = ctx.input(|i| i.pointer.hover_pos()).filter(|&pos| {
+            rect.contains(pos) && ctx.layer_id_at(pos).is_none_or(|top| top == layer)
+        });
+        if self.control
+            && self.ended_at.is_none()
+            && let Some(pos) = local
+        {
+            if let Some(cursor) = &self.cursor {
+                ctx.set_cursor_icon(CursorIcon::None);
+                paint_cursor(ui.painter(), cursor, pos, scale);
+            }
+            // Without an image from the host the system cursor stays.
+            return;
+        }
+        let Some((x, y)) = Screen::lock(&self.screen).cursor else {
+            return;
+        };
+        let at = rect.min + egui::vec2(x as f32, y as f32) * scale;
+        match &self.cursor {
+            Some(cursor) => paint_cursor(ui.painter(), cursor, at, scale),
+            None => paint_marker(ui.painter(), at),
+        }
+    }
+
+    /// The statistics overlay: a translucent panel in the picture's top-left corner, painted on the
+    /// picture's own layer so the pointer over it still reaches the remote screen.
+    fn draw_stats(&self, ui: &egui::Ui, rect: Rect) {
+        let text = match &self.stats {
+            Some(stats) => overlay_lines(stats).join("\n"),
+            None => "Statistics: waiting for frames".into(),
+        };
+        let painter = ui.painter();
+        let galley = painter.layout_no_wrap(text, FontId::monospace(12.0), Color32::WHITE);
+        let pad = egui::vec2(8.0, 6.0);
+        let panel = Rect::from_min_size(rect.min + egui::vec2(8.0, 8.0), galley.size() + 2.0 * pad);
+        painter.rect(
+            panel,
+            4.0,
+            Color32::from_black_alpha(200),
+            egui::Stroke::new(1.0, Color32::from_white_alpha(60)),
+            egui::StrokeKind::Inside,
+        );
+        painter.galley(panel.min + pad, galley, Color32::WHITE);
     }
 
     /// Turns this frame's egui input over the screen area into protocol input. `keyboard`: the
@@ -458,6 +549,28 @@ impl ViewerApp {
             self.send(ViewerCommand::Input(input));
         }
     }
+}
+
+/// The host's pointer image with its hot spot at `at`, at the picture's scale.
+fn paint_cursor(painter: &egui::Painter, cursor: &CursorTexture, at: Pos2, scale: f32) {
+    let Some(texture) = &cursor.texture else {
+        return;
+    };
+    let place = Rect::from_min_size(at - cursor.hot * scale, cursor.size * scale);
+    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+    painter.image(texture.id(), place, uv, Color32::WHITE);
+}
+
+/// A plain arrowhead, for a host that sent no pointer image (XFIXES unavailable).
+fn paint_marker(painter: &egui::Painter, at: Pos2) {
+    let points = [(0.0, 0.0), (0.0, 15.0), (10.5, 10.5)]
+        .map(|(x, y)| at + egui::vec2(x, y))
+        .to_vec();
+    painter.add(egui::Shape::convex_polygon(
+        points,
+        Color32::WHITE,
+        egui::Stroke::new(1.0, Color32::BLACK),
+    ));
 }
 
 fn mouse_button(button: PointerButton) -> MouseButton {

@@ -99,8 +99,12 @@ fn check_ops_len(update: &[u8]) -> Result<(), DecodeError> {
 /// What the decoder thread reports.
 #[derive(Debug)]
 pub enum Decoded {
-    /// Update `seq` (`bytes` long) is decoded and published.
-    Update { seq: u64, bytes: usize },
+    /// Update `seq` (`bytes` long) is decoded and published; decoding took `decode_time`.
+    Update {
+        seq: u64,
+        bytes: usize,
+        decode_time: std::time::Duration,
+    },
     /// Update `seq` could not be decoded; the picture can no longer be trusted.
     Failed { seq: u64, error: String },
 }
@@ -158,13 +162,16 @@ fn decode_loop(
 ) {
     for (seq, payload) in jobs {
         // Decode outside the lock; hold it only to copy what changed.
+        let started = std::time::Instant::now();
         let result = decoder.decode(&payload);
+        let decode_time = started.elapsed();
         decoder.publish(&mut Screen::lock(screen), &result);
         repaint();
         let report = match result {
             Ok(_) => Decoded::Update {
                 seq,
                 bytes: payload.len(),
+                decode_time,
             },
             Err(e) => Decoded::Failed {
                 seq,

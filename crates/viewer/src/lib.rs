@@ -11,6 +11,7 @@ pub mod keys;
 pub mod notes;
 pub mod screen;
 pub mod session;
+pub mod stats;
 mod sysinfo_panel;
 pub mod textures;
 
@@ -95,29 +96,39 @@ pub enum ViewerEvent {
         width: u32,
         height: u32,
     },
-    /// Once a second while frames flow.
+    /// Once a second while frames flow: what the statistics overlay shows.
     Stats {
         frames: u64,
-        fps: f64,
-        bytes_per_frame: u64,
         width: u32,
         height: u32,
+        overlay: stats::Overlay,
     },
-    /// A PNG of what the viewer decoded was written.
+    /// The host's pointer image changed (it is drawn by the viewer, apart from the picture).
+    CursorShape {
+        width: u16,
+        height: u16,
+        hot_x: u16,
+        hot_y: u16,
+    },
+    /// A PNG of what the viewer decoded was written. `cursor`: where the host's pointer was then
+    /// (`None`: outside the shown area, or not known yet).
     Snapshot {
         path: PathBuf,
         frames: u64,
+        cursor: Option<(i32, i32)>,
     },
     /// A snapshot could not be written.
     SnapshotFailed {
         path: PathBuf,
         reason: String,
     },
-    /// Totals for the whole session, sent just before `Ended`.
+    /// Totals for the whole session, sent just before `Ended`. `cursor_positions`: pointer
+    /// positions received (they never cost a frame).
     Summary {
         frames: u64,
         bytes: u64,
         seconds: f64,
+        cursor_positions: u64,
     },
     Ended {
         reason: String,

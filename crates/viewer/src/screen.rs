@@ -27,8 +27,10 @@ pub struct Screen {
     /// The UI must upload the whole picture: the size changed, or a decode failed part-way and
     /// the dirty regions no longer say what changed.
     full: bool,
-    /// Remote pointer position, for drawing a cursor.
+    /// Remote pointer position, for drawing a cursor; `None` while it is outside the shown area.
     pub cursor: Option<(i32, i32)>,
+    /// The remote pointer's image, once the host sent one.
+    pub cursor_shape: Option<RemoteCursor>,
     /// Updates decoded so far.
     pub frames: u64,
 }
@@ -43,6 +45,7 @@ impl Screen {
             dirty: None,
             full: false,
             cursor: None,
+            cursor_shape: None,
             frames: 0,
         }
     }
@@ -160,6 +163,49 @@ impl Screen {
             height,
             image::ExtendedColorType::Rgba8,
         )
+    }
+}
+
+/// The host's pointer image (from `FrameMsg::CursorShape`, already checked against the wire limits).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RemoteCursor {
+    pub width: u16,
+    pub height: u16,
+    /// The hot spot, clamped into the image.
+    pub hot: (u16, u16),
+    /// Straight-alpha RGBA, `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+    /// Counts images received, so the UI uploads each once.
+    pub serial: u64,
+}
+
+impl RemoteCursor {
+    /// The host's pointer is hidden (an empty image): nothing is drawn for it.
+    pub fn is_hidden(&self) -> bool {
+        self.width == 0 || self.height == 0
+    }
+
+    /// The image as the host sent it (0×0: the pointer is hidden); `None` when its size does not
+    /// match its bytes.
+    pub fn new(
+        (width, height): (u16, u16),
+        (hot_x, hot_y): (u16, u16),
+        rgba: Vec<u8>,
+        serial: u64,
+    ) -> Option<Self> {
+        if rgba.len() != usize::from(width) * usize::from(height) * 4 {
+            return None;
+        }
+        Some(Self {
+            width,
+            height,
+            hot: (
+                hot_x.min(width.saturating_sub(1)),
+                hot_y.min(height.saturating_sub(1)),
+            ),
+            rgba,
+            serial,
+        })
     }
 }
 
@@ -326,6 +372,16 @@ mod tests {
         assert_eq!(screen.size(), (10, 10));
         assert_eq!(screen.take_changes(), Changes::Full);
         assert_eq!(screen.take_changes(), Changes::None);
+    }
+
+    #[test]
+    fn cursor_hot_spots_are_clamped_and_bad_images_refused() {
+        let cursor = RemoteCursor::new((3, 2), (u16::MAX, 9), vec![0; 24], 1).expect("valid");
+        assert_eq!(cursor.hot, (2, 1));
+        let hidden = RemoteCursor::new((0, 0), (5, 5), Vec::new(), 2).expect("hidden pointer");
+        assert!(hidden.is_hidden());
+        assert_eq!(hidden.hot, (0, 0));
+        assert!(RemoteCursor::new((3, 2), (0, 0), vec![0; 23], 3).is_none());
     }
 
     #[test]

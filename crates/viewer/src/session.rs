@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
-use crate::screen::{Screen, SharedScreen};
+use crate::screen::{RemoteCursor, Screen, SharedScreen};
+use crate::stats::StatsWindow;
 use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
 
 /// How the viewer names the host to its user.
@@ -129,7 +130,8 @@ async fn run_session(
         events: events.clone(),
         decoder: None,
         decoded_tx,
-        stats: Stats::new(),
+        stats: StatsWindow::new(Instant::now()),
+        totals: Totals::default(),
         pending_snapshot: None,
         reason: None,
         started: Instant::now(),
@@ -154,9 +156,10 @@ async fn run_session(
     emit(
         events,
         ViewerEvent::Summary {
-            frames: run.stats.total_frames,
-            bytes: run.stats.total_bytes,
+            frames: run.totals.frames,
+            bytes: run.totals.bytes,
             seconds: run.started.elapsed().as_secs_f64(),
+            cursor_positions: run.totals.cursor_positions,
         },
     );
     emit(
@@ -178,7 +181,8 @@ struct Run {
     decoder: Option<DecoderThread>,
     /// Where the decoder thread reports; the loop reads the other end.
     decoded_tx: mpsc::Sender<Decoded>,
-    stats: Stats,
+    stats: StatsWindow,
+    totals: Totals,
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
     started: Instant,
@@ -224,7 +228,7 @@ impl Run {
                     self.on_command(command.unwrap_or(ViewerCommand::End));
                 }
                 decoded = decoded_rx.recv() => if let Some(decoded) = decoded {
-                    self.on_decoded(decoded);
+                    self.on_decoded(decoded, driver.as_ref().map_or(Duration::ZERO, SessionDriver::rtt));
                 },
                 restored = async {
                     match reconnecting {
@@ -428,11 +432,39 @@ impl Run {
                 }
             }
             Incoming::Frame(FrameMsg::CursorPosition { x, y, visible }) => {
+                self.totals.cursor_positions += 1;
                 Screen::lock(&self.screen).cursor = visible.then_some((x, y));
                 (self.repaint)();
             }
-            // Reserved in this version: viewers draw their own marker.
-            Incoming::Frame(FrameMsg::CursorShape { .. }) => {}
+            Incoming::Frame(FrameMsg::CursorShape {
+                width,
+                height,
+                hot_x,
+                hot_y,
+                rgba,
+            }) => {
+                self.totals.cursor_shapes += 1;
+                let shape = RemoteCursor::new(
+                    (width, height),
+                    (hot_x, hot_y),
+                    rgba,
+                    self.totals.cursor_shapes,
+                );
+                emit(
+                    &self.events,
+                    ViewerEvent::CursorShape {
+                        width,
+                        height,
+                        hot_x,
+                        hot_y,
+                    },
+                );
+                // `None` cannot happen (the decoder checked the size); an empty image hides the
+                // pointer.
+                Screen::lock(&self.screen).cursor_shape = shape;
+                (self.repaint)();
+            }
+            Incoming::Frame(FrameMsg::Stats(stats)) => self.stats.record_host(stats),
             Incoming::Input(_) => self.session.handle_peer_gone(
                 PeerGone::Broken {
                     detail: "it sent input".into(),
@@ -444,22 +476,43 @@ impl Run {
         }
     }
 
-    fn on_decoded(&mut self, decoded: Decoded) {
+    fn on_decoded(&mut self, decoded: Decoded, rtt: Duration) {
         let now = Instant::now();
         match decoded {
-            Decoded::Update { seq, bytes } => {
+            Decoded::Update {
+                seq,
+                bytes,
+                decode_time,
+            } => {
                 if self.session.is_ended() {
                     return;
                 }
                 self.session.handle_update_decoded(seq, now);
-                if self.stats.total_frames == 0 {
+                if self.totals.frames == 0 {
+                    self.stats.restart(now);
                     let (width, height) = Screen::lock(&self.screen).size();
                     emit(&self.events, ViewerEvent::FirstFrame { width, height });
                 }
                 if let Some(path) = self.pending_snapshot.take() {
                     write_snapshot(&self.screen, path, &self.events);
                 }
-                self.stats.record(bytes, &self.screen, &self.events);
+                self.totals.frames += 1;
+                self.totals.bytes += bytes as u64;
+                if let Some(overlay) = self.stats.record_update(bytes, decode_time, now, rtt) {
+                    let (frames, (width, height)) = {
+                        let screen = Screen::lock(&self.screen);
+                        (screen.frames, screen.size())
+                    };
+                    emit(
+                        &self.events,
+                        ViewerEvent::Stats {
+                            frames,
+                            width,
+                            height,
+                            overlay,
+                        },
+                    );
+                }
             }
             Decoded::Failed { seq, error } => {
                 warn!(seq, "a screen update could not be decoded");
@@ -478,6 +531,7 @@ fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Even
             ViewerEvent::Snapshot {
                 path,
                 frames: screen.frames,
+                cursor: screen.cursor,
             },
         ),
         Err(e) => {
@@ -493,50 +547,11 @@ fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Even
     }
 }
 
-/// Frame-rate and size statistics, reported once a second.
-struct Stats {
-    total_frames: u64,
-    total_bytes: u64,
-    window_start: Instant,
-    window_frames: u64,
-    window_bytes: u64,
-}
-
-impl Stats {
-    fn new() -> Self {
-        Self {
-            total_frames: 0,
-            total_bytes: 0,
-            window_start: Instant::now(),
-            window_frames: 0,
-            window_bytes: 0,
-        }
-    }
-
-    fn record(&mut self, bytes: usize, screen: &SharedScreen, events: &Events) {
-        self.total_frames += 1;
-        self.total_bytes += bytes as u64;
-        self.window_frames += 1;
-        self.window_bytes += bytes as u64;
-        let elapsed = self.window_start.elapsed();
-        if elapsed >= Duration::from_secs(1) {
-            let (frames, (width, height)) = {
-                let screen = Screen::lock(screen);
-                (screen.frames, screen.size())
-            };
-            emit(
-                events,
-                ViewerEvent::Stats {
-                    frames,
-                    fps: self.window_frames as f64 / elapsed.as_secs_f64(),
-                    bytes_per_frame: self.window_bytes / self.window_frames,
-                    width,
-                    height,
-                },
-            );
-            self.window_start = Instant::now();
-            self.window_frames = 0;
-            self.window_bytes = 0;
-        }
-    }
+/// Session totals, for the summary.
+#[derive(Default)]
+struct Totals {
+    frames: u64,
+    bytes: u64,
+    cursor_positions: u64,
+    cursor_shapes: u64,
 }

@@ -10,7 +10,7 @@ use super::{
     EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
     Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
 };
-use crate::session::{Control, EndReason, FrameMsg, Input, UpdateWindow};
+use crate::session::{Control, EndReason, FrameMsg, HostStats, Input, UpdateWindow};
 
 /// What the host's user (or a script) asks of the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -510,6 +510,46 @@ impl HostSession {
                     y,
                     visible: visible && inside,
                 }));
+        }
+    }
+
+    /// Queues the pointer's image, while the screen is shared (sent when it changes; positions follow
+    /// separately, so pointer motion never costs a screen update). `rgba` must be exactly
+    /// `width * height * 4` bytes and each side at most [`crate::limits::MAX_CURSOR_SIDE`];
+    /// otherwise nothing is sent and `false` returned.
+    pub fn send_cursor_shape(
+        &mut self,
+        (width, height): (u16, u16),
+        (hot_x, hot_y): (u16, u16),
+        rgba: Vec<u8>,
+    ) -> bool {
+        let max = crate::limits::MAX_CURSOR_SIDE;
+        if self.stage != Stage::Sharing
+            || self.reconnect.active()
+            || u32::from(width) > max
+            || u32::from(height) > max
+            || rgba.len() != usize::from(width) * usize::from(height) * 4
+        {
+            return false;
+        }
+        self.out
+            .transmits
+            .push_back(Transmit::Frame(FrameMsg::CursorShape {
+                width,
+                height,
+                hot_x,
+                hot_y,
+                rgba,
+            }));
+        true
+    }
+
+    /// Queues the host's numbers for the viewer's statistics overlay, while the screen is shared.
+    pub fn send_stats(&mut self, stats: HostStats) {
+        if self.stage == Stage::Sharing && !self.reconnect.active() {
+            self.out
+                .transmits
+                .push_back(Transmit::Frame(FrameMsg::Stats(stats)));
         }
     }
 

@@ -880,3 +880,48 @@ fn host_monitors_select_map_input_and_follow_layout_changes() {
     );
     assert!(host.is_ended());
 }
+
+/// Issue 8: the cursor's image and the host's statistics go out only while the screen is shared,
+/// and a shape that breaks the wire limits is never queued.
+#[test]
+fn host_sends_cursor_shapes_and_stats_only_while_sharing() {
+    use crate::session::{FrameMsg, HostStats};
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    let stats = HostStats {
+        encode_us: 900,
+        lossy_permille: 250,
+        rtt_us: 3_000,
+    };
+    assert!(!session.send_cursor_shape((1, 1), (0, 0), vec![0; 4]));
+    session.send_stats(stats);
+    assert!(
+        sent_names(&mut session)
+            .iter()
+            .all(|s| !s.contains("Cursor") && !s.contains("Stats"))
+    );
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    sent_names(&mut session);
+    assert!(session.send_cursor_shape((2, 1), (1, 0), vec![7; 8]));
+    assert_eq!(
+        session.poll_transmit(),
+        Some(Transmit::Frame(FrameMsg::CursorShape {
+            width: 2,
+            height: 1,
+            hot_x: 1,
+            hot_y: 0,
+            rgba: vec![7; 8]
+        }))
+    );
+    // Wrong length, or a side past the cap: refused here rather than by the viewer's decoder.
+    assert!(!session.send_cursor_shape((2, 1), (0, 0), vec![7; 7]));
+    assert!(!session.send_cursor_shape((257, 1), (0, 0), vec![7; 257 * 4]));
+    assert_eq!(session.poll_transmit(), None);
+    session.send_stats(stats);
+    assert_eq!(
+        session.poll_transmit(),
+        Some(Transmit::Frame(FrameMsg::Stats(stats)))
+    );
+}

@@ -48,6 +48,11 @@ pub struct LoadConfig {
     /// Its viewer joins on node `(i + viewer_offset) % n`: 0 pairs on the host's node, anything
     /// else on another node, which redirects it to the host's.
     pub viewer_offset: usize,
+    /// Every connection from its own loopback address (127.x.y.z), as many real clients would be:
+    /// per-address limits then count each client apart. Overrides `endpoints`.
+    pub many_sources: bool,
+    /// Wrong-code joins per second, each from a new loopback address, while the sessions stream.
+    pub join_flood_per_sec: u32,
 }
 
 impl LoadConfig {
@@ -67,6 +72,25 @@ impl LoadConfig {
 /// The client endpoints of a run: shared ones, or none (each client binds its own).
 #[derive(Clone)]
 struct Endpoints(Arc<Vec<quinn::Endpoint>>);
+
+/// Loopback source address number `n` (from 1): 127.x.y.z, never 127.0.0.1's own /24 neighbours
+/// used by other tests.
+fn loopback_source(n: u32) -> std::net::SocketAddr {
+    let n = n % 0x00ff_0000 + 0x0001_0000;
+    std::net::SocketAddr::from(([127, (n >> 16) as u8, (n >> 8) as u8, n as u8], 0))
+}
+
+/// A client endpoint of its own on loopback address number `n`.
+fn endpoint_on_source(n: u32) -> anyhow::Result<quinn::Endpoint> {
+    let (socket, _, _) = tandem_relay::tls::udp_socket(loopback_source(n))?;
+    let runtime = quinn::default_runtime().context("no runtime")?;
+    Ok(quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        socket,
+        runtime,
+    )?)
+}
 
 impl Endpoints {
     fn new(n: usize) -> anyhow::Result<Self> {
@@ -93,6 +117,10 @@ impl Endpoints {
         config: &LoadConfig,
     ) -> anyhow::Result<RelayClient> {
         let (relay, trust) = config.node(node);
+        if config.many_sources {
+            let endpoint = endpoint_on_source(i as u32 + 1)?;
+            return Ok(RelayClient::connect_on(&endpoint, relay, trust).await?);
+        }
         Ok(match self.0.get(i % self.0.len().max(1)) {
             Some(endpoint) => RelayClient::connect_on(endpoint, relay, trust).await?,
             None => RelayClient::connect(relay, trust).await?,
@@ -113,6 +141,10 @@ pub struct Report {
     /// Pairing times (connect both, register, join, paired), in microseconds, sorted.
     pub setup_us: Vec<u64>,
     pub wrong_joins_refused: usize,
+    /// Flood joins refused as rate-limited, refused otherwise (unknown code), and failed to connect.
+    pub flood_rate_limited: usize,
+    pub flood_refused_other: usize,
+    pub flood_unconnected: usize,
     pub elapsed: Duration,
 }
 
@@ -129,7 +161,8 @@ impl Report {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         format!(
             "paired {} failed_setup {} failed_streaming {} sent {} B received {} B ({:.1} MB/s) \
-             latency p50 {} us p99 {} us max {} us setup p50 {} ms p99 {} ms wrong_joins_refused {}",
+             latency p50 {} us p99 {} us max {} us setup p50 {} ms p99 {} ms wrong_joins_refused {} \
+             flood rate_limited {} refused_other {} unconnected {}",
             self.paired,
             self.failed_setup,
             self.failed_streaming,
@@ -142,6 +175,9 @@ impl Report {
             Self::percentile(&self.setup_us, 0.5) / 1000,
             Self::percentile(&self.setup_us, 0.99) / 1000,
             self.wrong_joins_refused,
+            self.flood_rate_limited,
+            self.flood_refused_other,
+            self.flood_unconnected,
         )
     }
 }
@@ -157,10 +193,24 @@ async fn pair(config: &LoadConfig, endpoints: &Endpoints, i: usize) -> anyhow::R
     let started = Instant::now();
     let mut host = endpoints.connect(2 * i, i, config).await?;
     let registration = host.register(Duration::from_secs(600)).await?;
-    let mut viewer = endpoints
-        .connect(2 * i + 1, i + config.viewer_offset, config)
-        .await?;
-    viewer.join(&registration.routing).await?;
+    // A run that keeps the relay's default limits pairs more sessions than the global join
+    // bucket's burst: a rate-limited viewer comes back a second later on a new connection, as a
+    // person retrying would (one connection refused too often is closed by the relay).
+    let mut tries = 0;
+    let viewer = loop {
+        let mut viewer = endpoints
+            .connect(2 * i + 1, i + config.viewer_offset, config)
+            .await?;
+        match viewer.join(&registration.routing).await {
+            Ok(()) => break viewer,
+            Err(tandem_relay::ClientError::RateLimited { .. }) if tries < 120 => {
+                tries += 1;
+                viewer.close("rate-limited; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     host.wait_paired().await?;
     Ok(Pair {
         host,
@@ -327,6 +377,12 @@ pub async fn run(config: LoadConfig) -> Report {
             report.wrong_joins_refused += 1;
         }
     }
+    if config.join_flood_per_sec > 0 {
+        let flood = join_flood(&config, until).await;
+        report.flood_rate_limited = flood.0;
+        report.flood_refused_other = flood.1;
+        report.flood_unconnected = flood.2;
+    }
     while let Some(done) = streams.join_next().await {
         match done {
             Ok(Ok(latencies)) => report.latencies_us.extend(latencies),
@@ -346,6 +402,45 @@ pub async fn run(config: LoadConfig) -> Report {
     report.latencies_us.sort_unstable();
     report.setup_us.sort_unstable();
     report
+}
+
+/// Wrong-code joins at `join_flood_per_sec`, each from a new loopback address, until `until`.
+/// Returns how many were refused as rate-limited, refused otherwise, and never connected.
+async fn join_flood(config: &Arc<LoadConfig>, until: Instant) -> (usize, usize, usize) {
+    let mut joins = JoinSet::new();
+    let period = Duration::from_secs(1) / config.join_flood_per_sec.max(1);
+    let mut next = Instant::now();
+    // Addresses after the sessions' own.
+    let mut source = 2 * config.sessions as u32 + 1;
+    while Instant::now() < until {
+        let config = config.clone();
+        source += 1;
+        let n = source;
+        joins.spawn(async move {
+            let endpoint = endpoint_on_source(n).ok()?;
+            let mut viewer = RelayClient::connect_on(&endpoint, &config.relay, &config.trust)
+                .await
+                .ok()?;
+            let guess = RoutingCode::new(&format!("{:06}", 999_999 - n % 100_000)).ok()?;
+            let outcome = viewer.join(&guess).await;
+            viewer.close("flood join done");
+            Some(matches!(
+                outcome,
+                Err(tandem_relay::ClientError::RateLimited { .. })
+            ))
+        });
+        next += period;
+        tokio::time::sleep_until(next.into()).await;
+    }
+    let (mut limited, mut other, mut unconnected) = (0, 0, 0);
+    while let Some(done) = joins.join_next().await {
+        match done {
+            Ok(Some(true)) => limited += 1,
+            Ok(Some(false)) => other += 1,
+            _ => unconnected += 1,
+        }
+    }
+    (limited, other, unconnected)
 }
 
 /// Registers `n` hosts and keeps them waiting until the returned clients are dropped. Returns the

@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! relay_load serve   --listen 127.0.0.1:7447 --data-dir DIR [--metrics 127.0.0.1:9447]
-//!                    [--cluster redis://127.0.0.1:6379/0 --node-id n1]
+//!                    [--cluster redis://127.0.0.1:6379/0 --node-id n1] [--default-limits true]
 //! relay_load load    --relay 127.0.0.1:7447 --fingerprint FP --sessions 1000 --rate 50000 --secs 30
 //!                    [--concurrency 50] [--wrong-joins N] [--abandoned N] [--endpoints N]
 //!                    [--nodes ADDR=FP,ADDR=FP --viewer-offset K]   (a cluster: see PERFORMANCE.md)
+//!                    [--many-sources true]   (each connection from its own 127.x.y.z)
+//!                    [--join-flood PER_SEC]  (wrong-code joins from new addresses while streaming)
 //! relay_load waiting --relay 127.0.0.1:7447 --fingerprint FP --n 10000   (holds until stdin closes)
 //! ```
 
@@ -94,7 +96,13 @@ async fn serve(flags: &HashMap<String, String>) -> anyhow::Result<()> {
     let listen: SocketAddr = get(flags, "listen", Some("127.0.0.1:7447".parse()?))?;
     let data_dir: PathBuf = get(flags, "data-dir", None)?;
     let mut config = RelayConfig::new(listen, data_dir);
-    config.limits = load_limits();
+    // `--default-limits true`: the relay's real limits, for runs whose clients come from many
+    // addresses (`load --many-sources true`).
+    config.limits = if get(flags, "default-limits", Some(false))? {
+        tandem_relay::RateLimits::default()
+    } else {
+        load_limits()
+    };
     config.metrics = flags.get("metrics").map(|m| m.parse()).transpose()?;
     if let Some(redis) = flags.get("cluster") {
         let mut cluster = tandem_relay::ClusterConfig::new(redis.clone());
@@ -143,6 +151,8 @@ fn load_config(flags: &HashMap<String, String>) -> anyhow::Result<driver::LoadCo
             None => Vec::new(),
         },
         viewer_offset: get(flags, "viewer-offset", Some(0))?,
+        many_sources: get(flags, "many-sources", Some(false))?,
+        join_flood_per_sec: get(flags, "join-flood", Some(0))?,
     })
 }
 
