@@ -74,6 +74,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         technician: technician_name(&args.name),
         collab: args.collab.config("The user"),
         show_screen: crate::show_screen::factory(),
+        reconnect_grace: args.relay.reconnect_grace(),
     };
     let window = !args.headless && crate::have_display();
 
@@ -241,6 +242,19 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             json!({ "verifier": verifier }),
             || format!("Code confirmed. Check number: {verifier}. Waiting for the user to allow access…"),
         ),
+        ViewerEvent::Reconnecting { grace } => out.event(
+            "reconnecting",
+            json!({ "grace_secs": grace.as_secs() }),
+            || {
+                format!(
+                    "Reconnecting… the connection to the host was lost (trying for up to {} s).",
+                    grace.as_secs()
+                )
+            },
+        ),
+        ViewerEvent::Resumed => out.event("resumed", json!({}), || {
+            "Reconnected: the session goes on.".into()
+        }),
         ViewerEvent::Permissions {
             view,
             control,

@@ -92,6 +92,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         // Asked where someone can answer: in the window, or on a terminal.
         ask_feedback: !args.no_feedback
             && (args.feedback || window || std::io::stdin().is_terminal()),
+        reconnect_grace: args.relay.reconnect_grace(),
     };
 
     let runtime = crate::runtime()?;
@@ -238,6 +239,19 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             json!({ "verifier": verifier }),
             || format!("Code confirmed. Check number: {verifier}"),
         ),
+        HostEvent::Reconnecting { grace } => out.event(
+            "reconnecting",
+            json!({ "grace_secs": grace.as_secs() }),
+            || {
+                format!(
+                    "Reconnecting… the connection was lost; nothing is shared until it is back (up to {} s).",
+                    grace.as_secs()
+                )
+            },
+        ),
+        HostEvent::Resumed => out.event("resumed", json!({}), || {
+            "Reconnected: the session goes on with the same permissions.".into()
+        }),
         HostEvent::ConsentNeeded { grant, technician } => {
             let technician = for_display(technician);
             let what = match grant {

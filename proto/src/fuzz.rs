@@ -180,6 +180,12 @@ mod tests {
                 ttl_secs: 600,
             }
             .to_vec(),
+            RelayRequest::Resume {
+                version: 1,
+                role: crate::relay::ResumeRole::Viewer,
+                resume_id: [7; 32],
+            }
+            .to_vec(),
             RelayNotice::Paired.to_vec(),
         ];
         let mut hello = Vec::new();

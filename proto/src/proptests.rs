@@ -91,6 +91,17 @@ fn relay_request() -> impl Strategy<Value = RelayRequest> {
             .prop_map(|(version, ttl_secs)| RelayRequest::Register { version, ttl_secs }),
         (any::<u16>(), routing())
             .prop_map(|(version, routing)| RelayRequest::Join { version, routing }),
+        (any::<u16>(), any::<bool>(), any::<[u8; 32]>()).prop_map(|(version, host, resume_id)| {
+            RelayRequest::Resume {
+                version,
+                role: if host {
+                    crate::relay::ResumeRole::Host
+                } else {
+                    crate::relay::ResumeRole::Viewer
+                },
+                resume_id,
+            }
+        }),
     ]
 }
 

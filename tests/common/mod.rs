@@ -38,7 +38,19 @@ impl Proc {
         display: Option<&str>,
         env: &[(&str, &str)],
     ) -> Proc {
-        let mut command = Command::new(TANDEM);
+        Self::start_program(name, TANDEM, args, display, env)
+    }
+
+    /// Like [`Proc::start_with_env`], with another program in front (e.g. `ip netns exec NS
+    /// tandem ...`).
+    pub fn start_program(
+        name: &str,
+        program: &str,
+        args: &[&str],
+        display: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let mut command = Command::new(program);
         command
             .args(args)
             // Reports and drafts go to a throwaway data folder, never the real user's.
@@ -209,17 +221,19 @@ impl TestRelay {
         Self::start_with(&["--config", config.to_str().unwrap()])
     }
 
+    /// A relay listening on `listen` (e.g. `0.0.0.0:0` to be reached from a network namespace).
+    pub fn start_listening(listen: &str) -> TestRelay {
+        Self::start_on(listen, &[])
+    }
+
     fn start_with(extra: &[&str]) -> TestRelay {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    fn start_on(listen: &str, extra: &[&str]) -> TestRelay {
         let dir = TempDir::new("relay");
         let data = dir.path().to_str().unwrap().to_owned();
-        let mut args = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--json",
-        ];
+        let mut args = vec!["relay", "--listen", listen, "--data-dir", &data, "--json"];
         args.extend_from_slice(extra);
         let mut proc = Proc::start("relay", &args, None);
         let listening = proc.wait_event("listening");
@@ -230,6 +244,35 @@ impl TestRelay {
             proc,
             dir,
         }
+    }
+}
+
+impl TestRelay {
+    /// Kills the relay process, as a crash would: nobody is told, connections just stop answering.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
+    /// Starts the relay again on the same address with the same data dir, so with the same key:
+    /// clients that pinned its fingerprint trust it as before.
+    pub fn restart(&mut self) {
+        let data = self.dir.path().to_str().unwrap().to_owned();
+        let args = [
+            "relay",
+            "--listen",
+            &self.addr,
+            "--data-dir",
+            &data,
+            "--json",
+        ];
+        self.proc = Proc::start("relay", &args, None);
+        let listening = self.proc.wait_event("listening");
+        assert_eq!(listening["addr"], self.addr.as_str(), "the same address");
+        assert_eq!(
+            listening["fingerprint"],
+            self.fingerprint.as_str(),
+            "the same key"
+        );
     }
 }
 

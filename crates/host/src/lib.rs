@@ -53,6 +53,9 @@ pub struct HostConfig {
     pub collab: CollabConfig,
     /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
     pub ask_feedback: bool,
+    /// How long a lost link is waited for (restored through the relay, no new code and no new
+    /// consent) before the session ends; `None` ends at once.
+    pub reconnect_grace: Option<Duration>,
 }
 
 /// What the session reports to its front end.
@@ -69,6 +72,10 @@ pub enum HostEvent {
     Paired,
     /// The handshake succeeded: both sides show this check.
     Secured { verifier: String },
+    /// The link to the technician was lost: nothing is shared until it is back (within `grace`).
+    Reconnecting { grace: Duration },
+    /// The link is back, with the same permissions (no new code, no new question).
+    Resumed,
     /// The front end must answer with [`HostCommand::Consent`].
     ConsentNeeded { grant: Grant, technician: String },
     /// A question asked earlier is moot (the technician left, or control was taken back meanwhile):

@@ -5,11 +5,15 @@
 use std::time::Instant;
 
 use tandem_collab::Collab;
-use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, host_handshake};
+use tandem_link::{
+    AbortOnDrop, Incoming, Link, LinkError, PeerName, ReconnectError, ResumeTarget, SessionDriver,
+    describe, host_handshake, reconnect,
+};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::flow::{self, EndedBy, HostSession, Machine, UpdateRefused};
 use tandem_proto::handshake::HandshakeError;
+use tandem_proto::relay::ResumeRole;
 use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -101,8 +105,9 @@ async fn run_session(
         },
     );
 
-    let driver = SessionDriver::new(link, relay, PeerName("The technician"));
-    let reason = drive(&config, driver, events, &mut commands).await?;
+    let resume = ResumeTarget::of(&relay, &link, ResumeRole::Host);
+    let driver = SessionDriver::new(link, relay, PEER);
+    let reason = drive(&config, driver, resume, events, &mut commands).await?;
     Ok(ended(events, &reason))
 }
 
@@ -145,6 +150,47 @@ async fn wait_for_technician(
     }
 }
 
+/// How the host names the viewer to its user.
+const PEER: PeerName = PeerName("The technician");
+
+/// A running attempt to restore the lost link.
+type Reconnecting = AbortOnDrop<Result<(RelayClient, Link), ReconnectError>>;
+
+/// Opens the session's streams on the (new) link and starts capturing afresh: the first update is
+/// a keyframe. `None` (and the session told) if capture cannot start.
+fn start_streaming(
+    config: &HostConfig,
+    driver: &mut SessionDriver,
+    collab: &mut Collab,
+    session: &mut HostSession,
+    now: Instant,
+) -> Option<Streaming> {
+    driver.start_receiving(StreamKind::Input);
+    driver.start_sending(StreamKind::Frames);
+    driver.start_sending(StreamKind::Bulk);
+    driver.start_receiving(StreamKind::Bulk);
+    collab.set_bulk(driver.bulk_sender());
+    let frames = FrameControl::new();
+    frames.set_limit(session.update_limit());
+    let (tx, captured) = mpsc::channel(4);
+    match spawn_capture(config.encoder.clone(), config.max_fps, frames.clone(), tx) {
+        Ok(capture) => Some(Streaming {
+            frames,
+            captured,
+            capture,
+        }),
+        Err(e) => {
+            session.handle_command(
+                flow::HostCommand::CaptureFailed {
+                    detail: e.to_string(),
+                },
+                now,
+            );
+            None
+        }
+    }
+}
+
 fn ended(events: &Events, reason: &str) -> String {
     info!(target: "tandem::audit", reason, "session ended");
     emit(
@@ -180,12 +226,17 @@ fn send_cursor_shape(session: &mut HostSession, image: CursorImage) {
 /// session ended, for this side's user.
 async fn drive(
     config: &HostConfig,
-    mut driver: SessionDriver,
+    driver: SessionDriver,
+    mut resume: ResumeTarget,
     events: &Events,
     commands: &mut mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<String, HostError> {
-    let mut session =
-        HostSession::new(config.auto_accept, Instant::now()).with_feedback(config.ask_feedback);
+    let mut session = HostSession::new(config.auto_accept, Instant::now())
+        .with_feedback(config.ask_feedback)
+        .with_reconnect(config.reconnect_grace);
+    // `None` while the link is lost; `reconnecting` then restores it.
+    let mut driver = Some(driver);
+    let mut reconnecting: Option<Reconnecting> = None;
     let mut injector =
         Injector::spawn(EnigoSink::new).map_err(|e| HostError::Capture(e.to_string()))?;
     let mut streaming: Option<Streaming> = None;
@@ -244,29 +295,35 @@ async fn drive(
                     );
                 }
                 flow::HostEvent::StartStreaming => {
-                    driver.start_receiving(StreamKind::Input);
-                    driver.start_sending(StreamKind::Frames);
-                    driver.start_sending(StreamKind::Bulk);
-                    driver.start_receiving(StreamKind::Bulk);
-                    collab.set_bulk(driver.bulk_sender());
-                    let frames = FrameControl::new();
-                    frames.set_limit(session.update_limit());
-                    let (tx, captured) = mpsc::channel(4);
-                    match spawn_capture(config.encoder.clone(), config.max_fps, frames.clone(), tx)
-                    {
-                        Ok(capture) => {
-                            streaming = Some(Streaming {
-                                frames,
-                                captured,
-                                capture,
-                            });
-                        }
-                        Err(e) => session.handle_command(
-                            flow::HostCommand::CaptureFailed {
-                                detail: e.to_string(),
-                            },
-                            now,
-                        ),
+                    // Granted while the link is lost: the streams start when it is back.
+                    if let Some(d) = &mut driver {
+                        streaming = start_streaming(config, d, &mut collab, &mut session, now);
+                    }
+                }
+                flow::HostEvent::Reconnecting { grace } => {
+                    // Nothing is shared while the link is lost: capture stops (it starts afresh
+                    // with a keyframe), the gate is closed (above), the old link is let go.
+                    injector.set_gate(false, session.input_epoch());
+                    if let Some(s) = streaming.take() {
+                        s.frames.stop();
+                        drop(s.captured);
+                    }
+                    collab.set_bulk(None);
+                    if let Some(d) = driver.take() {
+                        d.abandon("link lost");
+                    }
+                    info!(target: "tandem::audit", grace_secs = grace.as_secs(), "link lost; reconnecting");
+                    let target = resume.clone();
+                    let deadline = tokio::time::Instant::now() + grace;
+                    reconnecting = Some(AbortOnDrop(tokio::spawn(async move {
+                        reconnect(&target, deadline).await
+                    })));
+                    emit(events, HostEvent::Reconnecting { grace });
+                }
+                flow::HostEvent::Resumed { streaming: shared } => {
+                    info!(target: "tandem::audit", "link restored; session resumed");
+                    if shared && let Some(d) = &mut driver {
+                        streaming = start_streaming(config, d, &mut collab, &mut session, now);
                     }
                 }
                 flow::HostEvent::KeyframeRequested => {
@@ -276,8 +333,10 @@ async fn drive(
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
                 flow::HostEvent::ShownScreen { on: true } => {
-                    if !std::mem::replace(&mut shown_stream_accepted, true) {
-                        driver.start_receiving(StreamKind::Frames);
+                    if let Some(d) = &mut driver
+                        && !std::mem::replace(&mut shown_stream_accepted, true)
+                    {
+                        d.start_receiving(StreamKind::Frames);
                     }
                     match crate::shown::ShownDecoder::start(shown_status_tx.clone()) {
                         Ok(decoder) => {
@@ -345,12 +404,14 @@ async fn drive(
             collab.handle_event(&mut session, event);
         }
         collab.sync(&session);
-        driver.flush(&mut session, now);
-        if driver.take_dropped_cursor_shape()
-            && let Some(image) = &cursor_shape
-        {
-            send_cursor_shape(&mut session, image.clone());
-            driver.flush(&mut session, now);
+        if let Some(d) = &mut driver {
+            d.flush(&mut session, now);
+            if d.take_dropped_cursor_shape()
+                && let Some(image) = &cursor_shape
+            {
+                send_cursor_shape(&mut session, image.clone());
+                d.flush(&mut session, now);
+            }
         }
         if session.poll_close(now) {
             break;
@@ -360,6 +421,7 @@ async fn drive(
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
         let capturing = streaming.is_some() && !session.is_ended();
+        let wants_bulk = collab.wants_bulk();
 
         tokio::select! {
             biased;
@@ -404,7 +466,39 @@ async fn drive(
                     session.handle_command(flow::HostCommand::CloseShownScreen, Instant::now());
                 }
             },
-            incoming = driver.next_incoming(collab.wants_bulk()) => {
+            restored = async {
+                match &mut reconnecting {
+                    Some(task) => (&mut task.0).await,
+                    None => std::future::pending().await,
+                }
+            }, if reconnecting.is_some() => {
+                reconnecting = None;
+                match restored {
+                    Ok(Ok((relay, link))) => {
+                        resume = ResumeTarget::of(&relay, &link, ResumeRole::Host);
+                        emit(events, HostEvent::Resumed);
+                        driver = Some(SessionDriver::new(link, relay, PEER));
+                        // A new link has new streams: the technician's screen, if shown again,
+                        // comes on a new one.
+                        shown_stream_accepted = false;
+                        session.handle_resumed(Instant::now());
+                    }
+                    // Hopeless before the grace is over (the relay's identity changed): end now.
+                    Ok(Err(e @ ReconnectError::Relay(_))) => session.handle_reconnect_failed(
+                        format!("The connection was lost and cannot be restored: {}", describe(&e)),
+                        Instant::now(),
+                    ),
+                    // The machine ends the session when the grace is over.
+                    Ok(Err(e)) => warn!(error = %e, "the link was not restored"),
+                    Err(e) => warn!(error = %e, "the reconnect task failed"),
+                }
+            }
+            incoming = async {
+                match &mut driver {
+                    Some(d) => d.next_incoming(wants_bulk).await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 let now = Instant::now();
                 match incoming {
                     Incoming::Control(msg) => session.handle_control(msg, now),
@@ -435,7 +529,7 @@ async fn drive(
             }, if capturing => match captured {
                 Some(Captured::Update { payload, encoded }) => match session.send_update(payload) {
                     Ok(_) => {
-                        if let Some(stats) = encode_window.record(encoded, Instant::now(), driver.rtt()) {
+                        if let Some(stats) = encode_window.record(encoded, Instant::now(), driver.as_ref().map_or(std::time::Duration::ZERO, SessionDriver::rtt)) {
                             session.send_stats(stats);
                         }
                     }
@@ -492,7 +586,10 @@ async fn drive(
         drop(s.captured);
     }
     collab.finish();
-    driver.close("session ended").await;
+    drop(reconnecting);
+    if let Some(d) = driver {
+        d.close("session ended").await;
+    }
     // The injector has worked through its queue (nothing of it injected: the gate is closed) once
     // this returns, so the numbers are final.
     if let Ok(stats) = tokio::task::spawn_blocking(move || injector.finish()).await {

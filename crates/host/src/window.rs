@@ -66,6 +66,7 @@ pub fn run(
         state: State::Connecting,
         technician: String::new(),
         verifier: None,
+        reconnecting: None,
         pending: Vec::new(),
         guard: ConsentGuard::default(),
         ended_at: None,
@@ -113,6 +114,8 @@ struct HostWindow {
     state: State,
     technician: String,
     verifier: Option<String>,
+    /// The link is lost and being restored until then.
+    reconnecting: Option<Instant>,
     /// Consent questions awaiting an answer, oldest first.
     pending: Vec<Grant>,
     /// Whether Allow may be clicked yet, for the question shown (`pending[0]`).
@@ -254,6 +257,10 @@ impl HostWindow {
                     self.code_notice = None;
                     self.verifier = Some(verifier);
                 }
+                HostEvent::Reconnecting { grace } => {
+                    self.reconnecting = Some(Instant::now() + grace);
+                }
+                HostEvent::Resumed => self.reconnecting = None,
                 HostEvent::ConsentNeeded { grant, technician } => {
                     self.technician = for_display(&technician).into_owned();
                     if !self.pending.contains(&grant) {
@@ -290,6 +297,7 @@ impl HostWindow {
                 | HostEvent::DiagnosticsShared
                 | HostEvent::FeedbackGiven { .. } => {}
                 HostEvent::Ended { reason } => {
+                    self.reconnecting = None;
                     self.pending.clear();
                     self.guard.reset();
                     // The reason may quote the technician's End detail.
@@ -496,13 +504,28 @@ impl HostWindow {
                 clipboard,
             } => {
                 let (view, control, clipboard) = (*view, *control, *clipboard);
-                ui.heading(format!("Sharing with {}", self.technician));
+                if let Some(until) = self.reconnecting {
+                    let left = until.saturating_duration_since(Instant::now()).as_secs();
+                    ui.heading("Reconnecting…");
+                    ui.label(format!(
+                        "The connection to {} was lost. Nothing is shared until it is back ({left} s left).",
+                        self.technician
+                    ));
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs(1));
+                } else {
+                    ui.heading(format!("Sharing with {}", self.technician));
+                }
                 let can = match (view, control) {
                     (_, true) => "They can see your screen and use your mouse and keyboard.",
                     (true, false) => "They can see your screen.",
                     (false, false) => "They cannot see your screen.",
                 };
-                ui.label(can);
+                if self.reconnecting.is_some() {
+                    ui.label(format!("Once it is back: {}", can.to_lowercase()));
+                } else {
+                    ui.label(can);
+                }
                 if let Some(verifier) = &self.verifier {
                     ui.label(format!("Check number: {verifier}"));
                 }

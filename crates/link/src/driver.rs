@@ -395,6 +395,12 @@ impl SessionDriver {
         }
     }
 
+    /// Lets a lost link go: closes its connection (in case it still lives) without waiting, and
+    /// stops every task.
+    pub fn abandon(self, reason: &str) {
+        self.relay.close(reason);
+    }
+
     /// Closes the connection (whatever is still queued is dropped) and waits briefly for the close to
     /// be sent.
     pub async fn close(self, reason: &str) {

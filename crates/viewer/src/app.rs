@@ -181,6 +181,14 @@ impl ViewerApp {
                     self.status = "Looking for the session…".into();
                 }
                 ViewerEvent::Paired => self.status = "Checking the code…".into(),
+                ViewerEvent::Reconnecting { grace } => {
+                    self.status = format!(
+                        "Reconnecting… (the connection was lost; trying for up to {} s)",
+                        grace.as_secs()
+                    );
+                }
+                // The host's `Permissions` follows at once and says what is allowed.
+                ViewerEvent::Resumed => self.status = "Reconnected".into(),
                 ViewerEvent::Secured { verifier } => {
                     self.verifier = Some(verifier);
                     self.status = "Waiting for the user to allow access…".into();

@@ -61,6 +61,9 @@ pub struct ViewerConfig {
     pub collab: CollabConfig,
     /// "Show my screen"; `None`: not available here (no display).
     pub show_screen: Option<ScreenSourceFactory>,
+    /// How long a lost link is waited for (restored through the relay, no new code) before the
+    /// session ends; `None` ends at once.
+    pub reconnect_grace: Option<std::time::Duration>,
 }
 
 /// What the session reports.
@@ -75,6 +78,12 @@ pub enum ViewerEvent {
     Secured {
         verifier: String,
     },
+    /// The link to the host was lost: nothing is shown or sent until it is back (within `grace`).
+    Reconnecting {
+        grace: std::time::Duration,
+    },
+    /// The link is back; the picture follows with a keyframe.
+    Resumed,
     /// What the user allows. `clipboard`: clipboards are shared both ways.
     Permissions {
         view: bool,

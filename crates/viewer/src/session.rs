@@ -6,9 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem_collab::Collab;
-use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, viewer_handshake};
+use tandem_link::{
+    AbortOnDrop, Incoming, Link, LinkError, PeerName, ReconnectError, ResumeTarget, SessionDriver,
+    describe, reconnect, viewer_handshake,
+};
 use tandem_proto::StreamKind;
 use tandem_proto::flow::{self, Machine, PeerGone, ViewerSession};
+use tandem_proto::relay::ResumeRole;
 use tandem_proto::session::FrameMsg;
 use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
@@ -18,6 +22,23 @@ use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
 use crate::screen::{RemoteCursor, Screen, SharedScreen};
 use crate::stats::StatsWindow;
 use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
+
+/// How the viewer names the host to its user.
+const PEER: PeerName = PeerName("The host");
+
+/// A running attempt to restore the lost link.
+type Reconnecting = AbortOnDrop<Result<(RelayClient, Link), ReconnectError>>;
+
+/// The link and what restores it when it is lost.
+struct LinkState {
+    /// `None` while the link is lost.
+    driver: Option<SessionDriver>,
+    resume: ResumeTarget,
+    reconnecting: Option<Reconnecting>,
+    /// Where the decoder thread of the current link reports (replaced with the link, so nothing
+    /// decoded from a lost link is acknowledged on the next).
+    decoded_rx: mpsc::Receiver<Decoded>,
+}
 
 /// How long to wait for the host to read a failed handshake's message before closing.
 const FAIL_GRACE: Duration = Duration::from_secs(2);
@@ -90,10 +111,12 @@ async fn run_session(
             verifier: link.verifier.clone(),
         },
     );
-    let mut driver = SessionDriver::new(link, relay, PeerName("The host"));
+    let resume = ResumeTarget::of(&relay, &link, ResumeRole::Viewer);
+    let mut driver = SessionDriver::new(link, relay, PEER);
     // The viewer opens its input stream at once (PROTOCOL.md §7); the host accepts it once it shares.
     driver.start_sending(StreamKind::Input);
-    let session = ViewerSession::new(&config.technician, Instant::now());
+    let session = ViewerSession::new(&config.technician, Instant::now())
+        .with_reconnect(config.reconnect_grace);
     let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
     let notices = events.clone();
     let collab = Collab::new(config.collab.clone(), move |notice| {
@@ -117,9 +140,18 @@ async fn run_session(
         shown_sent: 0,
         shown_stream_open: false,
     };
-    run.drive(&mut driver, commands, decoded_rx).await;
+    let mut link = LinkState {
+        driver: Some(driver),
+        resume,
+        reconnecting: None,
+        decoded_rx,
+    };
+    run.drive(&mut link, commands).await;
     run.collab.finish();
-    driver.close("session ended").await;
+    drop(link.reconnecting.take());
+    if let Some(driver) = link.driver.take() {
+        driver.close("session ended").await;
+    }
     let reason = run
         .reason
         .take()
@@ -178,24 +210,25 @@ async fn next_shown(
 impl Run {
     async fn drive(
         &mut self,
-        driver: &mut SessionDriver,
+        link: &mut LinkState,
         mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
-        mut decoded_rx: mpsc::Receiver<Decoded>,
     ) {
         let mut commands_open = true;
         loop {
             let now = Instant::now();
-            self.absorb_events(driver);
+            self.absorb_events(link);
             while let Some(event) = self.session.poll_collab() {
                 self.collab.handle_event(&mut self.session, event);
             }
             self.collab.sync(&self.session);
-            driver.flush(&mut self.session, now);
-            // This side's screen goes at the link's pace: capture only while little is queued.
-            if let Some(presenter) = &self.presenter
-                && driver.frames_queued().unwrap_or(0) <= 1
-            {
-                presenter.allow(self.shown_sent + 2);
+            if let Some(driver) = &mut link.driver {
+                driver.flush(&mut self.session, now);
+                // This side's screen goes at the link's pace: capture only while little is queued.
+                if let Some(presenter) = &self.presenter
+                    && driver.frames_queued().unwrap_or(0) <= 1
+                {
+                    presenter.allow(self.shown_sent + 2);
+                }
             }
             if self.session.poll_close(now) {
                 return;
@@ -205,6 +238,14 @@ impl Run {
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std)
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let wants_bulk = self.collab.wants_bulk();
+            let LinkState {
+                driver,
+                reconnecting,
+                decoded_rx,
+                ..
+            } = &mut *link;
+            let is_reconnecting = reconnecting.is_some();
             tokio::select! {
                 biased;
                 command = commands.recv(), if commands_open => {
@@ -212,9 +253,47 @@ impl Run {
                     self.on_command(command.unwrap_or(ViewerCommand::End));
                 }
                 decoded = decoded_rx.recv() => if let Some(decoded) = decoded {
-                    self.on_decoded(decoded, driver.rtt());
+                    self.on_decoded(decoded, driver.as_ref().map_or(Duration::ZERO, SessionDriver::rtt));
                 },
-                incoming = driver.next_incoming(self.collab.wants_bulk()) => self.on_incoming(incoming),
+                restored = async {
+                    match reconnecting {
+                        Some(task) => (&mut task.0).await,
+                        None => std::future::pending().await,
+                    }
+                }, if is_reconnecting => {
+                    link.reconnecting = None;
+                    match restored {
+                        Ok(Ok((relay, new_link))) => {
+                            link.resume = ResumeTarget::of(&relay, &new_link, ResumeRole::Viewer);
+                            let mut driver = SessionDriver::new(new_link, relay, PEER);
+                            driver.start_sending(StreamKind::Input);
+                            link.driver = Some(driver);
+                            // New streams: showing this screen again opens a new frames stream.
+                            self.shown_stream_open = false;
+                            emit(&self.events, ViewerEvent::Resumed);
+                            self.session.handle_resumed(Instant::now());
+                        }
+                        // Hopeless before the grace is over (the relay's identity changed).
+                        Ok(Err(e @ ReconnectError::Relay(_))) => {
+                            self.session.handle_reconnect_failed(
+                                format!(
+                                    "The connection was lost and cannot be restored: {}",
+                                    describe(&e)
+                                ),
+                                Instant::now(),
+                            );
+                        }
+                        // The machine ends the session when the grace is over.
+                        Ok(Err(e)) => warn!(error = %e, "the link was not restored"),
+                        Err(e) => warn!(error = %e, "the reconnect task failed"),
+                    }
+                }
+                incoming = async {
+                    match driver {
+                        Some(d) => d.next_incoming(wants_bulk).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.on_incoming(incoming),
                 work = self.collab.next_work() => self.collab.handle_work(&mut self.session, work),
                 shown = next_shown(&mut self.presenter) => match shown {
                     Ok(payload) => {
@@ -234,9 +313,34 @@ impl Run {
         }
     }
 
-    fn absorb_events(&mut self, driver: &mut SessionDriver) {
+    fn absorb_events(&mut self, link: &mut LinkState) {
         while let Some(event) = self.session.poll_event() {
             match event {
+                flow::ViewerEvent::Reconnecting { grace } => {
+                    // Nothing from the lost link is shown or acknowledged: its decoder goes, and
+                    // so does the channel it reports on.
+                    self.decoder = None;
+                    let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
+                    self.decoded_tx = decoded_tx;
+                    link.decoded_rx = decoded_rx;
+                    self.collab.set_bulk(None);
+                    if let Some(driver) = link.driver.take() {
+                        driver.abandon("link lost");
+                    }
+                    info!(grace_secs = grace.as_secs(), "link lost; reconnecting");
+                    let target = link.resume.clone();
+                    let deadline = tokio::time::Instant::now() + grace;
+                    link.reconnecting = Some(AbortOnDrop(tokio::spawn(async move {
+                        reconnect(&target, deadline).await
+                    })));
+                    emit(&self.events, ViewerEvent::Reconnecting { grace });
+                }
+                flow::ViewerEvent::Resumed { viewing } => {
+                    info!("link restored; session resumed");
+                    if viewing && let Some(driver) = &mut link.driver {
+                        self.start_frames(driver);
+                    }
+                }
                 flow::ViewerEvent::Permissions {
                     view,
                     control,
@@ -286,21 +390,9 @@ impl Run {
                     );
                 }
                 flow::ViewerEvent::StartFrames => {
-                    driver.start_receiving(StreamKind::Frames);
-                    driver.start_sending(StreamKind::Bulk);
-                    driver.start_receiving(StreamKind::Bulk);
-                    self.collab.set_bulk(driver.bulk_sender());
-                    match DecoderThread::spawn(
-                        self.screen.clone(),
-                        self.repaint.clone(),
-                        VIEWER_LIMITS,
-                        self.decoded_tx.clone(),
-                    ) {
-                        Ok(decoder) => self.decoder = Some(decoder),
-                        Err(e) => self.session.handle_decode_failed(
-                            &format!("no decoder thread: {e}"),
-                            Instant::now(),
-                        ),
+                    // Granted while the link is lost: started when it is back.
+                    if let Some(driver) = &mut link.driver {
+                        self.start_frames(driver);
                     }
                 }
                 flow::ViewerEvent::Showing { on: true, .. } => {
@@ -311,7 +403,9 @@ impl Run {
                         .and_then(|factory| (factory.0)());
                     match started {
                         Ok(presenter) => {
-                            if !std::mem::replace(&mut self.shown_stream_open, true) {
+                            if let Some(driver) = &mut link.driver
+                                && !std::mem::replace(&mut self.shown_stream_open, true)
+                            {
                                 driver.start_sending(StreamKind::Frames);
                             }
                             info!("showing this screen to the user");
@@ -366,6 +460,25 @@ impl Run {
                     self.reason = Some(ending.detail);
                 }
             }
+        }
+    }
+
+    /// Accepts the host's frames and bulk streams, opens ours, and decodes afresh.
+    fn start_frames(&mut self, driver: &mut SessionDriver) {
+        driver.start_receiving(StreamKind::Frames);
+        driver.start_sending(StreamKind::Bulk);
+        driver.start_receiving(StreamKind::Bulk);
+        self.collab.set_bulk(driver.bulk_sender());
+        match DecoderThread::spawn(
+            self.screen.clone(),
+            self.repaint.clone(),
+            VIEWER_LIMITS,
+            self.decoded_tx.clone(),
+        ) {
+            Ok(decoder) => self.decoder = Some(decoder),
+            Err(e) => self
+                .session
+                .handle_decode_failed(&format!("no decoder thread: {e}"), Instant::now()),
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::collab::Collab;
 use super::monitors::{Area, Layout, Monitors};
+use super::reconnect::Reconnect;
 use super::{
     EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
     Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
@@ -66,6 +67,12 @@ pub enum HostEvent {
     /// the user closed it. While on, the viewer's frames stream carries that picture: accept it
     /// ([`HostSession::handle_shown_frame`]) and show it, view only.
     ShownScreen { on: bool },
+    /// The link to the viewer was lost: nothing is shared meanwhile (stop capturing; the input
+    /// gate is closed), the consent stands, and the link is being restored for up to `grace`.
+    Reconnecting { grace: std::time::Duration },
+    /// The link is back. With `streaming`, open the streams again and start capturing afresh (the
+    /// first update is a keyframe).
+    Resumed { streaming: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -124,6 +131,8 @@ pub struct HostSession {
     pointer: Option<(i32, i32)>,
     /// The technician is showing their screen to the user.
     shown: bool,
+    /// Waiting out a lost link.
+    reconnect: Reconnect,
     pub(super) collab: Collab,
     pub(super) out: Outbox<HostEvent>,
 }
@@ -151,6 +160,7 @@ impl HostSession {
             monitors: Monitors::new(),
             pointer: None,
             shown: false,
+            reconnect: Reconnect::new(None),
             collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
@@ -159,6 +169,12 @@ impl HostSession {
     /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
     pub fn with_feedback(mut self, ask: bool) -> Self {
         self.ask_feedback = ask;
+        self
+    }
+
+    /// Wait out a lost link for up to `grace` instead of ending (`None` or zero: end at once).
+    pub fn with_reconnect(mut self, grace: Option<std::time::Duration>) -> Self {
+        self.reconnect = Reconnect::new(grace);
         self
     }
 
@@ -251,7 +267,7 @@ impl HostSession {
     /// An input event from the viewer: returns it (magnitudes clamped) if it may be injected now,
     /// under [`HostSession::input_epoch`]; `None` drops it.
     pub fn handle_input(&mut self, input: Input, _now: Instant) -> Option<Input> {
-        if self.stage == Stage::Sharing && self.control {
+        if self.control_allowed() {
             let input = match clamp_input(input) {
                 // Relative to the shown area: onto the desktop, inside the area.
                 Input::PointerMove { x, y } => {
@@ -273,7 +289,12 @@ impl HostSession {
     pub fn handle_command(&mut self, command: HostCommand, now: Instant) {
         match (self.stage, command) {
             (Stage::Done, _) => {}
-            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback => self.start_wrapping(now),
+            // While the link is lost nobody could give feedback to: Stop ends at once.
+            (Stage::Sharing, HostCommand::Stop)
+                if self.ask_feedback && !self.reconnect.active() =>
+            {
+                self.start_wrapping(now)
+            }
             (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
                 self.out.control(Control::feedback(rating, comment));
                 self.stop(now);
@@ -391,6 +412,12 @@ impl HostSession {
             return;
         }
         match gone {
+            PeerGone::Left { .. }
+                if self.reconnect.enabled()
+                    && matches!(self.stage, Stage::AskView | Stage::Sharing) =>
+            {
+                self.link_lost(now)
+            }
             PeerGone::Left { detail } => {
                 self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None)
             }
@@ -398,8 +425,64 @@ impl HostSession {
         }
     }
 
+    /// The link went (PROTOCOL.md §9): share nothing until it is back, keep the consent.
+    fn link_lost(&mut self, now: Instant) {
+        let Some(grace) = self.reconnect.lose(now) else {
+            // Already waiting: a second report of the same loss.
+            return;
+        };
+        // Whatever was queued for the old link may or may not have arrived: the state is sent
+        // afresh on the new one. Input queued before the loss is never injected.
+        self.out.transmits.clear();
+        self.input_epoch += 1;
+        self.out.events.push_back(HostEvent::Reconnecting { grace });
+        // "Show my screen" ends with the link: its stream is gone too.
+        if std::mem::take(&mut self.shown) {
+            self.out
+                .events
+                .push_back(HostEvent::ShownScreen { on: false });
+        }
+    }
+
+    /// The link is back: a new flow-control window, the permissions and monitors sent again (the
+    /// consent is unchanged), and the streams and capture restarted if the screen is shared.
+    pub fn handle_resumed(&mut self, _now: Instant) {
+        if self.stage == Stage::Done || !self.reconnect.resumed() {
+            return;
+        }
+        self.out
+            .transmits
+            .retain(|t| matches!(t, Transmit::Control(_)));
+        self.window = UpdateWindow::default();
+        self.input_drop_reported = false;
+        let streaming = self.stage == Stage::Sharing;
+        if streaming {
+            self.send_permissions();
+            self.announce_monitors();
+        }
+        self.out.events.push_back(HostEvent::Resumed { streaming });
+    }
+
+    /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
+    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.active() {
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+        }
+    }
+
+    /// The link is lost and being restored.
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnect.active()
+    }
+
     /// Time passed: deadlines that are due fire.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.expired(now) {
+            let detail = self.reconnect.gave_up_text();
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+            return;
+        }
         if let Stage::Wrapping { deadline } = self.stage
             && now >= deadline
         {
@@ -421,7 +504,7 @@ impl HostSession {
 
     /// Queues a screen update if the window of unacknowledged updates has room; returns its `seq`.
     pub fn send_update(&mut self, payload: Vec<u8>) -> Result<u64, UpdateRefused> {
-        if self.stage != Stage::Sharing {
+        if self.stage != Stage::Sharing || self.reconnect.active() {
             return Err(UpdateRefused::NotSharing);
         }
         let seq = self.window.next_seq().ok_or(UpdateRefused::WindowFull)?;
@@ -462,7 +545,7 @@ impl HostSession {
     /// told where it is relative to the shown area, and that it is hidden when outside it.
     pub fn send_cursor(&mut self, x: i32, y: i32, visible: bool) {
         self.pointer = Some((x, y));
-        if self.stage == Stage::Sharing {
+        if self.stage == Stage::Sharing && !self.reconnect.active() {
             let (x, y, inside) = self.monitors.to_area(x, y);
             self.out
                 .transmits
@@ -486,6 +569,7 @@ impl HostSession {
     ) -> bool {
         let max = crate::limits::MAX_CURSOR_SIDE;
         if self.stage != Stage::Sharing
+            || self.reconnect.active()
             || u32::from(width) > max
             || u32::from(height) > max
             || rgba.len() != usize::from(width) * usize::from(height) * 4
@@ -506,7 +590,7 @@ impl HostSession {
 
     /// Queues the host's numbers for the viewer's statistics overlay, while the screen is shared.
     pub fn send_stats(&mut self, stats: HostStats) {
-        if self.stage == Stage::Sharing {
+        if self.stage == Stage::Sharing && !self.reconnect.active() {
             self.out
                 .transmits
                 .push_back(Transmit::Frame(FrameMsg::Stats(stats)));
@@ -539,7 +623,7 @@ impl HostSession {
 
     /// Whether input may be injected now.
     pub fn control_allowed(&self) -> bool {
-        self.stage == Stage::Sharing && self.control
+        self.stage == Stage::Sharing && self.control && !self.reconnect.active()
     }
 
     /// Changes whenever the grant changes; input accepted under an older epoch must not be injected.
@@ -567,11 +651,15 @@ impl HostSession {
 
     /// When to call [`HostSession::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let hello = match self.stage {
+        let stage = match self.stage {
             Stage::AwaitHello { deadline } | Stage::Wrapping { deadline } => Some(deadline),
             _ => None,
         };
-        self.out.poll_timeout(hello)
+        let deadline = match (stage, self.reconnect.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.out.poll_timeout(deadline)
     }
 
     /// True once, when the session has ended and the connection should be closed now.
@@ -739,6 +827,12 @@ impl HostSession {
         for_peer: Option<&str>,
     ) {
         self.withdraw_prompts();
+        // With the link lost there is nobody to tell: close at once.
+        let for_peer = if self.reconnect.resumed() {
+            None
+        } else {
+            for_peer
+        };
         self.stage = Stage::Done;
         self.shown = false;
         self.view = false;

@@ -10,10 +10,13 @@
 mod collab;
 mod host;
 mod monitors;
+mod reconnect;
 mod viewer;
 
 #[cfg(test)]
 mod collab_tests;
+#[cfg(test)]
+mod reconnect_tests;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +26,7 @@ use std::time::{Duration, Instant};
 pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use monitors::{Area, Layout};
+pub use reconnect::DEFAULT_RECONNECT_GRACE;
 pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;
@@ -235,6 +239,10 @@ pub trait Machine {
     fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant);
     /// Time passed.
     fn handle_timeout(&mut self, now: Instant);
+    /// The lost link is back (a new one, through the relay again, after a resumption handshake).
+    fn handle_resumed(&mut self, now: Instant);
+    /// The link is lost and being restored.
+    fn is_reconnecting(&self) -> bool;
     /// The next message to send.
     fn poll_transmit(&mut self) -> Option<Transmit>;
     /// When to call `handle_timeout` next.
@@ -277,6 +285,12 @@ macro_rules! impl_machine {
             }
             fn handle_timeout(&mut self, now: Instant) {
                 <$ty>::handle_timeout(self, now)
+            }
+            fn handle_resumed(&mut self, now: Instant) {
+                <$ty>::handle_resumed(self, now)
+            }
+            fn is_reconnecting(&self) -> bool {
+                <$ty>::is_reconnecting(self)
             }
             fn poll_transmit(&mut self) -> Option<Transmit> {
                 <$ty>::poll_transmit(self)

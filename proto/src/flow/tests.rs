@@ -104,6 +104,8 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::DiagnosticsWanted => "Diagnostics".into(),
             HostEvent::FeedbackWanted => "Feedback".into(),
             HostEvent::ShownScreen { on } => format!("Shown({on})"),
+            HostEvent::Reconnecting { .. } => "Reconnecting".into(),
+            HostEvent::Resumed { streaming } => format!("Resumed({streaming})"),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -579,6 +581,8 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::Showing { on, closed_by_user } => {
                 format!("Showing({on},{closed_by_user})")
             }
+            ViewerEvent::Reconnecting { .. } => "Reconnecting".into(),
+            ViewerEvent::Resumed { viewing } => format!("Resumed({viewing})"),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()

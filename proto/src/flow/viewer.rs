@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::collab::Collab;
+use super::reconnect::Reconnect;
 use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
 use crate::session::{Control, EndReason, Input};
 
@@ -53,6 +54,12 @@ pub enum ViewerEvent {
     /// The technician's screen is shown to the user (`on`) or not any more; `closed_by_user`: the
     /// user closed it. On: open the frames stream and start capturing; off: stop capturing.
     Showing { on: bool, closed_by_user: bool },
+    /// The link to the host was lost: nothing is shown or sent meanwhile (stop decoding), and the
+    /// link is being restored for up to `grace`.
+    Reconnecting { grace: Duration },
+    /// The link is back: open the input stream again and, with `viewing`, accept the frames and
+    /// bulk streams and decode afresh (the first update is a keyframe, numbered 0).
+    Resumed { viewing: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -82,6 +89,8 @@ pub struct ViewerSession {
     /// The technician's screen is shown to the user; the next shown update's number.
     showing: bool,
     shown_seq: u64,
+    /// Waiting out a lost link.
+    reconnect: Reconnect,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -101,9 +110,16 @@ impl ViewerSession {
             monitor_count: 0,
             showing: false,
             shown_seq: 0,
+            reconnect: Reconnect::new(None),
             collab: Collab::new("The user"),
             out,
         }
+    }
+
+    /// Wait out a lost link for up to `grace` instead of ending (`None` or zero: end at once).
+    pub fn with_reconnect(mut self, grace: Option<Duration>) -> Self {
+        self.reconnect = Reconnect::new(grace);
+        self
     }
 
     /// A control message from the host.
@@ -200,6 +216,10 @@ impl ViewerSession {
 
     /// Screen update `seq` was decoded: acknowledges it. Updates must arrive numbered from 0 in order.
     pub fn handle_update_decoded(&mut self, seq: u64, now: Instant) {
+        if self.reconnect.active() {
+            // Decoded from the lost link: nothing to acknowledge on the next one.
+            return;
+        }
         if self.stage != Stage::Viewing {
             if self.stage == Stage::Waiting {
                 self.protocol_error(now, "it sent the screen before view was granted");
@@ -245,7 +265,7 @@ impl ViewerSession {
                 Some("The technician ended the session."),
             ),
             ViewerCommand::ShowScreen { on } => {
-                if self.showing != on {
+                if self.showing != on && !(on && self.reconnect.active()) {
                     self.showing = on;
                     self.out.control(Control::ShowScreen { on });
                     self.out.events.push_back(ViewerEvent::Showing {
@@ -288,7 +308,7 @@ impl ViewerSession {
     /// it applies (and reports input it dropped), so the viewer does not filter it by the grant.
     /// Returns whether it was queued.
     pub fn send_input(&mut self, input: Input) -> bool {
-        if self.stage == Stage::Viewing {
+        if self.stage == Stage::Viewing && !self.reconnect.active() {
             self.out.transmits.push_back(Transmit::Input(input));
             true
         } else {
@@ -325,6 +345,23 @@ impl ViewerSession {
             return;
         }
         match gone {
+            PeerGone::Left { .. } if self.reconnect.enabled() => {
+                if let Some(grace) = self.reconnect.lose(now) {
+                    // Whatever was queued for the old link may or may not have arrived; input
+                    // typed meanwhile is not replayed later.
+                    self.out.transmits.clear();
+                    self.out
+                        .events
+                        .push_back(ViewerEvent::Reconnecting { grace });
+                    // "Show my screen" ends with the link; the technician shows it again after.
+                    if std::mem::take(&mut self.showing) {
+                        self.out.events.push_back(ViewerEvent::Showing {
+                            on: false,
+                            closed_by_user: false,
+                        });
+                    }
+                }
+            }
             PeerGone::Left { detail } => {
                 self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None)
             }
@@ -332,8 +369,39 @@ impl ViewerSession {
         }
     }
 
-    /// Time passed: the end's grace may be over.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
+    /// The link is back (PROTOCOL.md §9): updates count from 0 again on the new frames stream.
+    pub fn handle_resumed(&mut self, _now: Instant) {
+        if self.stage == Stage::Done || !self.reconnect.resumed() {
+            return;
+        }
+        self.out
+            .transmits
+            .retain(|t| matches!(t, Transmit::Control(_)));
+        self.next_seq = 0;
+        let viewing = self.stage == Stage::Viewing;
+        self.out.events.push_back(ViewerEvent::Resumed { viewing });
+    }
+
+    /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
+    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.active() {
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+        }
+    }
+
+    /// The link is lost and being restored.
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnect.active()
+    }
+
+    /// Time passed: the grace for a lost link may be over.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.expired(now) {
+            let detail = self.reconnect.gave_up_text();
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+        }
+    }
 
     pub fn view(&self) -> bool {
         self.view
@@ -347,7 +415,7 @@ impl ViewerSession {
         self.stage == Stage::Done
     }
 
-    /// Updates decoded and acknowledged so far.
+    /// Updates decoded and acknowledged on the current link (counted from 0 again after a resume).
     pub fn updates_decoded(&self) -> u64 {
         self.next_seq
     }
@@ -361,7 +429,7 @@ impl ViewerSession {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout(None)
+        self.out.poll_timeout(self.reconnect.deadline())
     }
 
     /// True once, when the session has ended and the connection should be closed now.
@@ -387,6 +455,12 @@ impl ViewerSession {
         detail: String,
         for_peer: Option<&str>,
     ) {
+        // With the link lost there is nobody to tell: close at once.
+        let for_peer = if self.reconnect.resumed() {
+            None
+        } else {
+            for_peer
+        };
         self.stage = Stage::Done;
         self.showing = false;
         self.view = false;
