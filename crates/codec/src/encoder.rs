@@ -720,6 +720,10 @@ impl Encoder {
         if skip || self.moved.is_some() {
             return;
         }
+        let candidate = |t: usize| self.dirty[t] && !self.in_video[t] && self.tile_dy[t] == NO_DY;
+        if (0..self.dirty.len()).filter(|&t| candidate(t)).count() < TONE_MIN_TILES {
+            return;
+        }
         let row_bytes = self.width as usize * 4;
         let reference = Src {
             data: &self.reference,
