@@ -272,3 +272,40 @@ fn viewer_ends_with_the_reason_after_the_grace_and_at_once_on_end() {
     assert_eq!(ending.poll_transmit(), None, "no End on a lost link");
     assert!(ending.poll_close(now));
 }
+
+#[test]
+fn show_my_screen_ends_with_a_lost_link_on_both_sides_and_waits_for_it() {
+    let now = Instant::now();
+    let mut host = host_with_control(now);
+    host.handle_control(Control::ShowScreen { on: true }, now);
+    assert!(host.shown_screen());
+    drain(|| host.poll_event());
+    host.handle_peer_gone(lost(), now);
+    let events = drain(|| host.poll_event());
+    assert!(
+        events.contains(&HostEvent::ShownScreen { on: false }),
+        "{events:?}"
+    );
+    assert!(!host.shown_screen());
+
+    let mut viewer = viewing(now);
+    viewer.handle_command(ViewerCommand::ShowScreen { on: true }, now);
+    drain(|| viewer.poll_event());
+    drain(|| viewer.poll_transmit());
+    viewer.handle_peer_gone(lost(), now);
+    let events = drain(|| viewer.poll_event());
+    assert!(
+        events.contains(&ViewerEvent::Showing {
+            on: false,
+            closed_by_user: false
+        }),
+        "{events:?}"
+    );
+    // Not while the link is lost: nothing could carry it.
+    viewer.handle_command(ViewerCommand::ShowScreen { on: true }, now);
+    assert!(!viewer.showing());
+    assert!(!viewer.send_shown_update(vec![1]));
+    viewer.handle_resumed(now);
+    viewer.handle_command(ViewerCommand::ShowScreen { on: true }, now);
+    assert!(viewer.showing());
+}
