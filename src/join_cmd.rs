@@ -56,7 +56,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `monitor N`/`monitor all`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -340,6 +340,12 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 text
             },
         ),
+        ViewerEvent::KeyMode(mode) => out.event("key_mode", json!({ "mode": mode.name() }), || {
+            match mode {
+                tandem_viewer::KeyMode::Text => "Keyboard: text mode (what you type appears, any layout).".into(),
+                tandem_viewer::KeyMode::Physical => "Keyboard: physical mode (keys by position).".into(),
+            }
+        }),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),
@@ -442,6 +448,22 @@ fn spawn_stdin_commands(
                     }
                 },
             }
+        } else if let Some(spec) = line.strip_prefix("keys ") {
+            match tandem_viewer::KeyCombo::parse(spec) {
+                Ok(combo) => Some(ViewerCommand::SendKeys(combo)),
+                Err(e) => {
+                    eprintln!("keys: {e}");
+                    None
+                }
+            }
+        } else if let Some(name) = line.strip_prefix("keymode ") {
+            match tandem_viewer::KeyMode::from_name(name.trim()) {
+                Some(mode) => Some(ViewerCommand::SetKeyMode(mode)),
+                None => {
+                    eprintln!("keymode: text or physical");
+                    None
+                }
+            }
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -459,7 +481,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, keys COMBO, keymode text|physical, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

@@ -9,7 +9,8 @@ use tandem_collab::Collab;
 use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, viewer_handshake};
 use tandem_proto::StreamKind;
 use tandem_proto::flow::{self, Machine, PeerGone, ViewerSession};
-use tandem_proto::session::FrameMsg;
+use tandem_proto::keys::{HeldKeys, Observed};
+use tandem_proto::session::{FrameMsg, Input};
 use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -110,6 +111,7 @@ async fn run_session(
         pending_snapshot: None,
         reason: None,
         started: Instant::now(),
+        held: HeldKeys::default(),
     };
     run.drive(&mut driver, commands, decoded_rx).await;
     run.collab.finish();
@@ -150,6 +152,9 @@ struct Run {
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
     started: Instant,
+    /// Keys this side has pressed on the remote side and not released: let go before the end,
+    /// whatever the front end did.
+    held: HeldKeys,
 }
 
 impl Run {
@@ -274,8 +279,18 @@ impl Run {
     fn on_command(&mut self, command: ViewerCommand) {
         let now = Instant::now();
         match command {
-            ViewerCommand::Input(input) => {
-                self.session.send_input(input);
+            ViewerCommand::Input(input) => self.send_input(input),
+            ViewerCommand::SendKeys(combo) => {
+                for key in &combo.keys {
+                    self.send_input(key.input(true));
+                }
+                for key in combo.keys.iter().rev() {
+                    self.send_input(key.input(false));
+                }
+            }
+            ViewerCommand::SetKeyMode(mode) => {
+                info!(mode = mode.name(), "keyboard mode");
+                emit(&self.events, ViewerEvent::KeyMode(mode));
             }
             ViewerCommand::RequestControl => self
                 .session
@@ -297,8 +312,21 @@ impl Run {
             ViewerCommand::Collab(command) => {
                 self.collab.handle_command(&mut self.session, command)
             }
-            ViewerCommand::End => self.session.handle_command(flow::ViewerCommand::End, now),
+            ViewerCommand::End => {
+                for release in self.held.release_all() {
+                    self.session.send_input(release);
+                }
+                self.session.handle_command(flow::ViewerCommand::End, now)
+            }
         }
+    }
+
+    fn send_input(&mut self, input: Input) {
+        if self.held.observe(&input) == Observed::TooMany {
+            // Never pressed, so it can never be left held.
+            return;
+        }
+        self.session.send_input(input);
     }
 
     fn on_incoming(&mut self, incoming: Incoming) {
