@@ -56,7 +56,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `monitor N`/`monitor all`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -373,6 +373,12 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 (false, false, None) => "You stopped showing your screen.".into(),
             },
         ),
+        ViewerEvent::KeyMode(mode) => out.event("key_mode", json!({ "mode": mode.name() }), || {
+            match mode {
+                tandem_viewer::KeyMode::Text => "Keyboard: text mode (what you type appears, any layout).".into(),
+                tandem_viewer::KeyMode::Physical => "Keyboard: physical mode (keys by position).".into(),
+            }
+        }),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),
@@ -510,6 +516,22 @@ fn spawn_stdin_commands(
             Some(ViewerCommand::ShowScreen(true))
         } else if line == "show off" {
             Some(ViewerCommand::ShowScreen(false))
+        } else if let Some(spec) = line.strip_prefix("keys ") {
+            match tandem_viewer::KeyCombo::parse(spec) {
+                Ok(combo) => Some(ViewerCommand::SendKeys(combo)),
+                Err(e) => {
+                    eprintln!("keys: {e}");
+                    None
+                }
+            }
+        } else if let Some(name) = line.strip_prefix("keymode ") {
+            match tandem_viewer::KeyMode::from_name(name.trim()) {
+                Some(mode) => Some(ViewerCommand::SetKeyMode(mode)),
+                None => {
+                    eprintln!("keymode: text or physical");
+                    None
+                }
+            }
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -527,7 +549,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, show on|off, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, show on|off, keys COMBO, keymode text|physical, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

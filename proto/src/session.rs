@@ -233,8 +233,9 @@ pub enum Input {
         dx: i32,
         dy: i32,
     },
-    /// A key: `keysym` is the X11 keysym (named and modifier keys, and keys pressed with Ctrl/Alt);
-    /// `physical` a platform-independent scan/position code, 0 if unknown.
+    /// A key: `keysym` is the X11 keysym (named and modifier keys, and keys pressed with Ctrl/Alt),
+    /// or 0 to type the key by position; `physical` the key's position as a Linux evdev key code,
+    /// 0 if unknown (see [`crate::keys`]).
     Key {
         keysym: u32,
         physical: u32,

@@ -1,9 +1,12 @@
 //! The technician's window: the remote screen scaled to fit, a status bar, input capture, and the
 //! collaboration panels (chat, transfers) around the picture.
 //!
-//! Keys go to the remote screen only while the picture has egui's keyboard focus. The picture
-//! takes it back whenever nothing else has it, and with a click on it; the chat and path fields
-//! take it when clicked, so typing there never reaches the user's machine. Pointer events go to
+//! Keys go to the remote screen only while the picture has egui's keyboard focus and the window has
+//! the system's. The picture takes it back whenever nothing else has it, and with a click on it;
+//! the chat and path fields take it when clicked, so typing there never reaches the user's machine.
+//! When the picture loses the keyboard, every key and modifier held on the remote side is released.
+//! The status bar's Keyboard menu chooses text or physical mode ([`KeyMode`]); its Send keys menu
+//! sends shortcuts the technician's own desktop would take for itself (Ctrl+Alt+Del, Alt+Tab). Pointer events go to
 //! the remote screen only where the picture is the topmost thing under the pointer.
 
 use std::sync::mpsc::Receiver;
@@ -12,15 +15,16 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui::{
-    Color32, CursorIcon, Event, EventFilter, FontId, Id, LayerId, Modifiers, PointerButton, Pos2,
-    Rect, Sense, TextureHandle, TextureOptions, Vec2,
+    Color32, CursorIcon, Event, EventFilter, FontId, Id, Key, LayerId, PointerButton, Pos2, Rect,
+    Sense, TextureHandle, TextureOptions, Vec2,
 };
 use tandem_proto::session::{Input, MonitorInfo, MouseButton};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::collab_panels::CollabPanels;
-use crate::keys;
+use crate::combo::{self, KeyCombo};
+use crate::keyboard::{KeyForwarder, KeyMode};
 use crate::notes::NotesPanel;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
@@ -89,7 +93,7 @@ pub fn run(
                 showing: false,
                 cursor: None,
                 textures: RemoteTextures::default(),
-                modifiers: Modifiers::NONE,
+                keyboard: KeyForwarder::new(KeyMode::default()),
                 last_pointer: None,
                 monitors: None,
             }))
@@ -129,8 +133,8 @@ struct ViewerApp {
     /// The host's pointer image as a texture, and which image it is.
     cursor: Option<CursorTexture>,
     textures: RemoteTextures,
-    /// Modifier state last forwarded to the host.
-    modifiers: Modifiers,
+    /// The keyboard as the remote side sees it: the mode, and what is held there.
+    keyboard: KeyForwarder,
     last_pointer: Option<(u32, u32)>,
     /// The host's desktop size, monitors and the one shown, once it said.
     monitors: Option<HostMonitors>,
@@ -218,6 +222,13 @@ impl ViewerApp {
                         retry_in.as_secs().max(1)
                     );
                 }
+                ViewerEvent::KeyMode(mode) => {
+                    let mut releases = Vec::new();
+                    self.keyboard.set_mode(mode, &mut releases);
+                    for input in releases {
+                        self.send(ViewerCommand::Input(input));
+                    }
+                }
                 ViewerEvent::ControlDeclined => {
                     // They may ask again.
                     self.control_requested = false;
@@ -304,6 +315,9 @@ impl ViewerApp {
                     );
                 self.collab.status(ui, self.clipboard);
                 self.monitor_picker(ui);
+                if self.ended_at.is_none() {
+                    self.keyboard_menus(ui);
+                }
             }
             if self.ended_at.is_some() {
                 return;
@@ -379,6 +393,34 @@ impl ViewerApp {
         if choice != monitors.selected && self.ended_at.is_none() {
             self.send(ViewerCommand::SelectMonitor(choice));
         }
+    }
+
+    /// The Keyboard menu (text or physical mode) and the Send keys menu.
+    fn keyboard_menus(&mut self, ui: &mut egui::Ui) {
+        ui.separator();
+        let mut mode = self.keyboard.mode();
+        ui.label("Keyboard:");
+        egui::ComboBox::from_id_salt("tandem-keymode")
+            .selected_text(mode.name())
+            .show_ui(ui, |ui| {
+                for choice in KeyMode::ALL {
+                    ui.selectable_value(&mut mode, choice, choice.label());
+                }
+            });
+        if mode != self.keyboard.mode() {
+            // The session confirms with a KeyMode event, which the keyboard follows.
+            self.send(ViewerCommand::SetKeyMode(mode));
+        }
+        ui.menu_button("Send keys", |ui| {
+            for (label, spec) in combo::PRESETS {
+                if ui.button(label).clicked()
+                    && let Ok(combo) = KeyCombo::parse(spec)
+                {
+                    self.send(ViewerCommand::SendKeys(combo));
+                    ui.close();
+                }
+            }
+        });
     }
 
     /// Chat and files work: the screen is shared and the session runs.
@@ -478,22 +520,8 @@ impl ViewerApp {
             let y = (rel.y * remote.1 as f32).clamp(0.0, remote.1 as f32 - 1.0);
             Some((x as u32, y as u32))
         };
-        let (events, mut modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
-        if !keyboard {
-            modifiers = Modifiers::NONE;
-        }
+        let (events, modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
         let mut out = Vec::new();
-        for (is_down, keysym) in keys::MODIFIERS {
-            let (before, now) = (is_down(&self.modifiers), is_down(&modifiers));
-            if before != now {
-                out.push(Input::Key {
-                    keysym,
-                    physical: 0,
-                    pressed: now,
-                });
-            }
-        }
-        self.modifiers = modifiers;
         for event in events {
             match event {
                 Event::PointerMoved(pos) => {
@@ -508,9 +536,12 @@ impl ViewerApp {
                     pos,
                     button,
                     pressed,
-                    ..
+                    modifiers,
                 } => {
                     if let Some((x, y)) = to_remote(pos) {
+                        if keyboard {
+                            self.keyboard.pointer_button(modifiers, &mut out);
+                        }
                         if self.last_pointer != Some((x, y)) {
                             self.last_pointer = Some((x, y));
                             out.push(Input::PointerMove { x, y });
@@ -539,26 +570,31 @@ impl ViewerApp {
                         out.push(Input::Scroll { dx, dy });
                     }
                 }
-                Event::Text(text) if keyboard => out.push(Input::Text { text }),
+                Event::Text(text) if keyboard => self.keyboard.text(text, &mut out),
                 Event::Key {
                     key,
+                    physical_key,
                     pressed,
                     modifiers,
                     ..
                 } if keyboard => {
-                    if keys::covered_by_text(key, modifiers) {
-                        continue;
-                    }
-                    if let Some(keysym) = keys::keysym(key) {
-                        out.push(Input::Key {
-                            keysym,
-                            physical: 0,
-                            pressed,
-                        });
-                    }
+                    self.keyboard
+                        .key(key, physical_key, pressed, modifiers, &mut out);
+                }
+                // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
+                Event::Copy if keyboard => self.keyboard.clipboard_shortcut(Key::C, &mut out),
+                Event::Cut if keyboard => self.keyboard.clipboard_shortcut(Key::X, &mut out),
+                Event::Paste(_) if keyboard => {
+                    self.keyboard.clipboard_shortcut(Key::V, &mut out);
                 }
                 _ => {}
             }
+        }
+        if keyboard {
+            self.keyboard.modifiers(modifiers, &mut out);
+        } else {
+            // Focus went elsewhere (a field, another window): nothing stays held over there.
+            self.keyboard.release_all(&mut out);
         }
         for input in out {
             self.send(ViewerCommand::Input(input));
@@ -623,7 +659,9 @@ impl eframe::App for ViewerApp {
         let picture = Id::unique("tandem-remote-picture");
         // Decided before any widget runs, so the keys of this frame go where the focus was when
         // they were typed, and never both to a field and to the remote screen.
-        let keyboard = ctx.memory(|m| m.has_focus(picture)) && !self.collab.keyboard_busy(&ctx);
+        let keyboard = ctx.memory(|m| m.has_focus(picture))
+            && !self.collab.keyboard_busy(&ctx)
+            && ctx.input(|i| i.focused);
         egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
         let active = self.collab_active();
         for command in self.collab.show(ui, active) {
@@ -658,6 +696,13 @@ impl eframe::App for ViewerApp {
                     });
                     if self.ended_at.is_none() {
                         self.forward_input(&ctx, rect, remote, keyboard, ui.layer_id());
+                    }
+                } else if self.keyboard.holds_anything() {
+                    // No picture (any more): nothing stays held over there either.
+                    let mut releases = Vec::new();
+                    self.keyboard.release_all(&mut releases);
+                    for input in releases {
+                        self.send(ViewerCommand::Input(input));
                     }
                 } else {
                     ui.centered_and_justified(|ui| ui.label(&self.status));

@@ -6,7 +6,9 @@
 
 pub mod app;
 mod collab_panels;
+pub mod combo;
 pub mod decode;
+pub mod keyboard;
 pub mod keys;
 pub mod notes;
 pub mod screen;
@@ -23,6 +25,8 @@ use tandem_proto::session::{Input, MonitorInfo};
 use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
+pub use combo::KeyCombo;
+pub use keyboard::KeyMode;
 pub use screen::{Screen, SharedScreen};
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 
@@ -110,6 +114,8 @@ pub enum ViewerEvent {
         monitors: Vec<MonitorInfo>,
         selected: Option<u8>,
     },
+    /// The keyboard mode changed (the window follows it).
+    KeyMode(KeyMode),
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.
@@ -182,6 +188,11 @@ pub enum ViewerCommand {
     SelectMonitor(Option<u8>),
     /// "Show my screen": start or stop showing this side's screen to the user, view only.
     ShowScreen(bool),
+    /// Type keys by meaning or by position (the window's keyboard mode).
+    SetKeyMode(KeyMode),
+    /// Press these keys in order and release them in reverse (Ctrl+Alt+Del and the like).
+    SendKeys(KeyCombo),
+    /// Ends the session, after releasing every key still held on the remote side.
     End,
 }
 

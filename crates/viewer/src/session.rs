@@ -12,8 +12,9 @@ use tandem_link::{
 };
 use tandem_proto::StreamKind;
 use tandem_proto::flow::{self, Machine, PeerGone, ViewerSession};
+use tandem_proto::keys::{HeldKeys, Observed};
 use tandem_proto::relay::ResumeRole;
-use tandem_proto::session::FrameMsg;
+use tandem_proto::session::{FrameMsg, Input};
 use tandem_relay::RelayClient;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -139,6 +140,7 @@ async fn run_session(
         presenter: None,
         shown_sent: 0,
         shown_stream_open: false,
+        held: HeldKeys::default(),
     };
     let mut link = LinkState {
         driver: Some(driver),
@@ -195,6 +197,9 @@ struct Run {
     presenter: Option<Box<dyn crate::ScreenSource>>,
     shown_sent: u64,
     shown_stream_open: bool,
+    /// Keys this side has pressed on the remote side and not released: let go before the end,
+    /// whatever the front end did.
+    held: HeldKeys,
 }
 
 /// The next update of this side's screen, if it is being shown (else never).
@@ -485,8 +490,18 @@ impl Run {
     fn on_command(&mut self, command: ViewerCommand) {
         let now = Instant::now();
         match command {
-            ViewerCommand::Input(input) => {
-                self.session.send_input(input);
+            ViewerCommand::Input(input) => self.send_input(input),
+            ViewerCommand::SendKeys(combo) => {
+                for key in &combo.keys {
+                    self.send_input(key.input(true));
+                }
+                for key in combo.keys.iter().rev() {
+                    self.send_input(key.input(false));
+                }
+            }
+            ViewerCommand::SetKeyMode(mode) => {
+                info!(mode = mode.name(), "keyboard mode");
+                emit(&self.events, ViewerEvent::KeyMode(mode));
             }
             ViewerCommand::RequestControl => self
                 .session
@@ -511,8 +526,21 @@ impl Run {
             ViewerCommand::Collab(command) => {
                 self.collab.handle_command(&mut self.session, command)
             }
-            ViewerCommand::End => self.session.handle_command(flow::ViewerCommand::End, now),
+            ViewerCommand::End => {
+                for release in self.held.release_all() {
+                    self.session.send_input(release);
+                }
+                self.session.handle_command(flow::ViewerCommand::End, now)
+            }
         }
+    }
+
+    fn send_input(&mut self, input: Input) {
+        if self.held.observe(&input) == Observed::TooMany {
+            // Never pressed, so it can never be left held.
+            return;
+        }
+        self.session.send_input(input);
     }
 
     fn on_incoming(&mut self, incoming: Incoming) {
