@@ -29,6 +29,8 @@ pub enum HostCommand {
     Feedback { rating: u8, comment: String },
     /// The user skipped the feedback question: the session ends.
     SkipFeedback,
+    /// Stop the technician's recording now (the indicator's Stop button); they may ask again.
+    StopRecording,
 }
 
 /// What the host session reports to its driver and user.
@@ -60,6 +62,9 @@ pub enum HostEvent {
     /// answer with [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (after
     /// [`FEEDBACK_WAIT`] the session ends without an answer).
     FeedbackWanted,
+    /// The technician's recording started (`on: true`, the user allowed it) or stopped: the user's
+    /// indicator shows "Recording" exactly while it is on.
+    Recording { on: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -81,9 +86,10 @@ enum Stage {
     AskView,
     /// The screen is shared; control may be granted.
     Sharing,
-    /// The user stopped sharing and is asked how it went: nothing is shared any more, and the
-    /// session ends with the answer or at the deadline.
-    Wrapping { deadline: Instant },
+    /// The user (`by: Us`) or the technician (`by: Peer`, with `Finish`) ended the session and the
+    /// user is asked how it went: nothing is shared any more, and the session ends with the answer
+    /// or at the deadline.
+    Wrapping { deadline: Instant, by: EndedBy },
     /// Ended; only the close is left.
     Done,
 }
@@ -102,6 +108,10 @@ pub struct HostSession {
     diagnostics: bool,
     /// The user is being asked to allow system information.
     diagnostics_prompt: bool,
+    /// The user allows the technician to record now.
+    recording: bool,
+    /// The user is being asked whether the technician may record.
+    recording_prompt: bool,
     /// How many more control prompts the viewer may cause now.
     prompts: PromptBudget,
     /// Bumped at every change of the grant: input queued under an older epoch is never injected.
@@ -134,6 +144,8 @@ impl HostSession {
             control_prompt: false,
             diagnostics: false,
             diagnostics_prompt: false,
+            recording: false,
+            recording_prompt: false,
             prompts: PromptBudget::new(),
             input_epoch: 0,
             input_drop_reported: false,
@@ -193,6 +205,25 @@ impl HostSession {
                 // Nothing is shared yet: nothing to grant or refresh.
             }
             (Stage::Sharing, Control::RequestDiagnostics) => self.on_request_diagnostics(now),
+            (Stage::Sharing, Control::Recording { on: true }) => self.on_request_recording(now),
+            (Stage::Sharing, Control::Recording { on: false }) => {
+                if std::mem::take(&mut self.recording_prompt) {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                self.set_recording(false);
+            }
+            // Nothing is shared (yet, or any more): nothing to record.
+            (Stage::AskView | Stage::Wrapping { .. }, Control::Recording { .. }) => {
+                self.out.control(Control::Recording { on: false });
+            }
+            (Stage::Sharing, Control::Finish) if self.ask_feedback => {
+                self.start_wrapping(now, EndedBy::Peer)
+            }
+            (Stage::AskView | Stage::Sharing, Control::Finish) => self.technician_finished(now),
+            // The user is already asked; the answer (or the deadline) ends the session.
+            (Stage::Wrapping { .. }, Control::Finish) => {}
             (
                 Stage::Wrapping { .. },
                 Control::RequestControl | Control::RequestKeyframe | Control::RequestDiagnostics,
@@ -255,14 +286,28 @@ impl HostSession {
     pub fn handle_command(&mut self, command: HostCommand, now: Instant) {
         match (self.stage, command) {
             (Stage::Done, _) => {}
-            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback => self.start_wrapping(now),
-            (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
+            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback => {
+                self.start_wrapping(now, EndedBy::Us)
+            }
+            (Stage::Wrapping { by, .. }, HostCommand::Feedback { rating, comment }) => {
                 self.out.control(Control::feedback(rating, comment));
-                self.stop(now);
+                self.end_wrapping(now, by);
             }
-            (Stage::Wrapping { .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
-                self.stop(now)
+            (Stage::Wrapping { by, .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
+                self.end_wrapping(now, by)
             }
+            (Stage::Sharing, HostCommand::StopRecording) => {
+                let prompt = std::mem::take(&mut self.recording_prompt);
+                if prompt {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                if prompt || self.recording {
+                    self.set_recording(false);
+                }
+            }
+            (_, HostCommand::StopRecording) => {}
             (_, HostCommand::Feedback { .. } | HostCommand::SkipFeedback) => {}
             (_, HostCommand::Stop) => self.finish(
                 now,
@@ -346,6 +391,22 @@ impl HostSession {
                     self.out.control(Control::Diagnostics { snapshot: None });
                 }
             }
+            (
+                Stage::Sharing,
+                HostCommand::Consent {
+                    grant: Grant::Recording,
+                    allow,
+                },
+            ) => {
+                // Only an open question can be allowed: recording is always the technician's ask.
+                if std::mem::take(&mut self.recording_prompt) {
+                    if allow {
+                        self.set_recording(true);
+                    } else {
+                        self.out.control(Control::Recording { on: false });
+                    }
+                }
+            }
             (_, HostCommand::SetClipboard { allow }) => {
                 let before = self.collab.clipboard();
                 self.clipboard_choice = allow;
@@ -374,10 +435,10 @@ impl HostSession {
 
     /// Time passed: deadlines that are due fire.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Stage::Wrapping { deadline } = self.stage
+        if let Stage::Wrapping { deadline, by } = self.stage
             && now >= deadline
         {
-            self.stop(now);
+            self.end_wrapping(now, by);
             return;
         }
         if let Stage::AwaitHello { deadline } = self.stage
@@ -460,6 +521,11 @@ impl HostSession {
         self.window.limit()
     }
 
+    /// Whether the user allows the technician to record now (the indicator is on).
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
     /// Whether input may be injected now.
     pub fn control_allowed(&self) -> bool {
         self.stage == Stage::Sharing && self.control
@@ -491,7 +557,7 @@ impl HostSession {
     /// When to call [`HostSession::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let hello = match self.stage {
-            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline } => Some(deadline),
+            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline, .. } => Some(deadline),
             _ => None,
         };
         self.out.poll_timeout(hello)
@@ -544,11 +610,17 @@ impl HostSession {
         self.ask(Grant::Control);
     }
 
-    /// The user stopped: share nothing from now on, and ask how it went before ending.
-    fn start_wrapping(&mut self, now: Instant) {
+    /// The user stopped, or the technician is finishing: share nothing from now on, and ask how it
+    /// went before ending.
+    fn start_wrapping(&mut self, now: Instant, by: EndedBy) {
         self.withdraw_prompts();
+        if self.recording {
+            self.out.control(Control::Recording { on: false });
+            self.set_recording_flag(false);
+        }
         self.stage = Stage::Wrapping {
             deadline: now + FEEDBACK_WAIT,
+            by,
         };
         self.view = false;
         self.control = false;
@@ -558,15 +630,61 @@ impl HostSession {
         self.out.events.push_back(HostEvent::FeedbackWanted);
     }
 
-    /// The user's own stop, after the feedback question if one was asked.
-    fn stop(&mut self, now: Instant) {
+    /// The end after the feedback question: the user's own stop, or the technician's finish.
+    fn end_wrapping(&mut self, now: Instant, by: EndedBy) {
+        match by {
+            EndedBy::Us => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::HostEnded,
+                "You stopped sharing.".into(),
+                Some("The user stopped sharing their screen."),
+            ),
+            EndedBy::Peer => self.technician_finished(now),
+        }
+    }
+
+    /// The technician ended (`Finish`): the viewer waits for this `End`, which says it was theirs.
+    fn technician_finished(&mut self, now: Instant) {
         self.finish(
             now,
-            EndedBy::Us,
-            EndReason::HostEnded,
-            "You stopped sharing.".into(),
-            Some("The user stopped sharing their screen."),
+            EndedBy::Peer,
+            EndReason::ViewerEnded,
+            "The technician ended the session.".into(),
+            Some("The technician ended the session."),
         )
+    }
+
+    fn on_request_recording(&mut self, now: Instant) {
+        if self.recording {
+            // Already allowed: the answer is the same.
+            self.out.control(Control::Recording { on: true });
+            return;
+        }
+        if self.recording_prompt {
+            return;
+        }
+        if self.prompts.take(now).is_err() {
+            // The user was asked too often lately: answered no without asking again.
+            self.out.control(Control::Recording { on: false });
+            return;
+        }
+        self.recording_prompt = true;
+        self.ask(Grant::Recording);
+    }
+
+    /// Recording on or off, told to the viewer (always: it is also the answer) and to the user.
+    fn set_recording(&mut self, on: bool) {
+        self.out.control(Control::Recording { on });
+        self.set_recording_flag(on);
+    }
+
+    /// The indicator follows the flag: an event only on change.
+    fn set_recording_flag(&mut self, on: bool) {
+        if self.recording != on {
+            self.recording = on;
+            self.out.events.push_back(HostEvent::Recording { on });
+        }
     }
 
     /// Closes any open question: the session can no longer grant it.
@@ -588,6 +706,12 @@ impl HostSession {
                 grant: Grant::Diagnostics,
             });
         }
+        if self.recording_prompt {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Recording,
+            });
+        }
+        self.recording_prompt = false;
         self.control_prompt = false;
         self.diagnostics = false;
         self.diagnostics_prompt = false;
@@ -662,6 +786,7 @@ impl HostSession {
         for_peer: Option<&str>,
     ) {
         self.withdraw_prompts();
+        self.set_recording_flag(false);
         self.stage = Stage::Done;
         self.view = false;
         self.control = false;

@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::collab::Collab;
-use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
+use super::{
+    EndedBy, Ending, FINISH_WAIT, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
+};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -16,8 +18,24 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor { index: Option<u8> },
-    /// End the session now.
+    /// Ask the user to let us record (`on: true`), or stop recording (`on: false`).
+    Record { on: bool },
+    /// End the session: the host may first ask its user how it went (up to [`FINISH_WAIT`]). A
+    /// second `End` while finishing ends at once.
     End,
+}
+
+/// Where the technician's recording stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingState {
+    /// Not recording.
+    Off,
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user allows it: write the recording now (a keyframe was requested to start it).
+    On,
+    /// The user refused (the session goes on).
+    Refused,
 }
 
 /// What the viewer session reports to its driver and user.
@@ -47,6 +65,11 @@ pub enum ViewerEvent {
         monitors: Vec<crate::session::MonitorInfo>,
         selected: Option<u8>,
     },
+    /// The technician's recording changed: write updates to the file exactly while `On`.
+    Recording(RecordingState),
+    /// The technician ended and the host may be asking its user how it went: the session ends when
+    /// the host answers, or after [`FINISH_WAIT`].
+    Finishing,
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -57,6 +80,10 @@ enum Stage {
     Waiting,
     /// View granted at least once.
     Viewing,
+    /// `Finish` sent: waiting for the host's `End` (after its user's feedback) until `deadline`.
+    Finishing {
+        deadline: Instant,
+    },
     Done,
 }
 
@@ -73,6 +100,7 @@ pub struct ViewerSession {
     next_seq: u64,
     /// How many monitors the host's last `Monitors` listed.
     monitor_count: usize,
+    recording: RecordingState,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -90,6 +118,7 @@ impl ViewerSession {
             prompts: PromptBudget::new(),
             next_seq: 0,
             monitor_count: 0,
+            recording: RecordingState::Off,
             collab: Collab::new("The user"),
             out,
         }
@@ -126,19 +155,46 @@ impl ViewerSession {
                     self.collab.set_active(true);
                     self.out.events.push_back(ViewerEvent::StartFrames);
                 }
+                if !view {
+                    // Nothing is shared: nothing may be recorded.
+                    self.set_recording(RecordingState::Off);
+                }
                 self.collab.set_clipboard(clipboard);
             }
             Control::End { reason, detail } => {
-                let text = peer_end_text("The host ended the session", reason, detail);
-                self.finish(now, EndedBy::Peer, reason, text, None);
+                if matches!(self.stage, Stage::Finishing { .. }) && reason == EndReason::ViewerEnded
+                {
+                    // The host's answer to our `Finish`: the technician ended it.
+                    self.finish(
+                        now,
+                        EndedBy::Us,
+                        reason,
+                        "You ended the session.".into(),
+                        None,
+                    );
+                } else {
+                    let text = peer_end_text("The host ended the session", reason, detail);
+                    self.finish(now, EndedBy::Peer, reason, text, None);
+                }
             }
+            Control::Recording { on } => match (self.recording, on) {
+                (RecordingState::Asking, true) if self.stage == Stage::Viewing => {
+                    // A recording starts at a keyframe: the codec's tile cache must start empty.
+                    self.out.control(Control::RequestKeyframe);
+                    self.set_recording(RecordingState::On);
+                }
+                (RecordingState::Asking, false) => self.set_recording(RecordingState::Refused),
+                (RecordingState::On, false) => self.set_recording(RecordingState::Off),
+                // An answer to a request since withdrawn, or a repeat: nothing changes.
+                _ => {}
+            },
             msg @ (Control::Chat { .. }
             | Control::FileOffer { .. }
             | Control::FileAnswer { .. }
             | Control::FileCancel { .. }
             | Control::FileReceived { .. }) => self.collab.on_control(msg),
             Control::Feedback { rating, comment } => {
-                if self.stage == Stage::Viewing {
+                if matches!(self.stage, Stage::Viewing | Stage::Finishing { .. }) {
                     self.out
                         .events
                         .push_back(ViewerEvent::Feedback { rating, comment });
@@ -171,6 +227,7 @@ impl ViewerSession {
             | Control::SelectMonitor { .. }
             | Control::RequestControl
             | Control::RequestDiagnostics
+            | Control::Finish
             | Control::Ack { .. }
             | Control::RequestKeyframe => {
                 self.protocol_error(now, "it sent a message only a viewer sends")
@@ -180,6 +237,10 @@ impl ViewerSession {
 
     /// Screen update `seq` was decoded: acknowledges it. Updates must arrive numbered from 0 in order.
     pub fn handle_update_decoded(&mut self, seq: u64, now: Instant) {
+        if matches!(self.stage, Stage::Finishing { .. }) {
+            // Updates sent before the host saw `Finish`: no longer acknowledged, not an error.
+            return;
+        }
         if self.stage != Stage::Viewing {
             if self.stage == Stage::Waiting {
                 self.protocol_error(now, "it sent the screen before view was granted");
@@ -217,13 +278,30 @@ impl ViewerSession {
             return;
         }
         match command {
-            ViewerCommand::End => self.finish(
-                now,
-                EndedBy::Us,
-                EndReason::ViewerEnded,
-                "You ended the session.".into(),
-                Some("The technician ended the session."),
-            ),
+            ViewerCommand::End if self.stage == Stage::Viewing => {
+                // The host may ask its user how it went first; it answers with `End`.
+                self.stage = Stage::Finishing {
+                    deadline: now + FINISH_WAIT,
+                };
+                self.set_recording(RecordingState::Off);
+                self.out.control(Control::Finish);
+                self.out.events.push_back(ViewerEvent::Finishing);
+            }
+            ViewerCommand::End => self.end_now(now),
+            ViewerCommand::Record { on: true } => {
+                if self.stage == Stage::Viewing
+                    && !matches!(self.recording, RecordingState::Asking | RecordingState::On)
+                {
+                    self.out.control(Control::Recording { on: true });
+                    self.set_recording(RecordingState::Asking);
+                }
+            }
+            ViewerCommand::Record { on: false } => {
+                if matches!(self.recording, RecordingState::Asking | RecordingState::On) {
+                    self.out.control(Control::Recording { on: false });
+                    self.set_recording(RecordingState::Off);
+                }
+            }
             ViewerCommand::RequestDiagnostics => {
                 if self.stage == Stage::Viewing {
                     self.out.control(Control::RequestDiagnostics);
@@ -280,8 +358,19 @@ impl ViewerSession {
         }
     }
 
-    /// Time passed: the end's grace may be over.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
+    /// Time passed: the end's grace, or the wait for the host's answer to `Finish`, may be over.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Stage::Finishing { deadline } = self.stage
+            && now >= deadline
+        {
+            self.end_now(now);
+        }
+    }
+
+    /// Where the technician's recording stands.
+    pub fn recording(&self) -> RecordingState {
+        self.recording
+    }
 
     pub fn view(&self) -> bool {
         self.view
@@ -309,12 +398,36 @@ impl ViewerSession {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout(None)
+        let finishing = match self.stage {
+            Stage::Finishing { deadline } => Some(deadline),
+            _ => None,
+        };
+        self.out.poll_timeout(finishing)
     }
 
     /// True once, when the session has ended and the connection should be closed now.
     pub fn poll_close(&mut self, now: Instant) -> bool {
         self.out.poll_close(now)
+    }
+
+    /// The technician's end without waiting (any more) for the host.
+    fn end_now(&mut self, now: Instant) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ViewerEnded,
+            "You ended the session.".into(),
+            Some("The technician ended the session."),
+        )
+    }
+
+    fn set_recording(&mut self, state: RecordingState) {
+        let changed = self.recording != state;
+        // `Off` after `Refused` is no news; anything else is.
+        if changed && !(state == RecordingState::Off && self.recording == RecordingState::Refused) {
+            self.out.events.push_back(ViewerEvent::Recording(state));
+        }
+        self.recording = state;
     }
 
     fn protocol_error(&mut self, now: Instant, what: &str) {
@@ -335,6 +448,7 @@ impl ViewerSession {
         detail: String,
         for_peer: Option<&str>,
     ) {
+        self.set_recording(RecordingState::Off);
         self.stage = Stage::Done;
         self.view = false;
         self.control = false;
