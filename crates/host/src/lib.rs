@@ -75,6 +75,11 @@ pub enum HostEvent {
     InputDropped,
     /// A system-information snapshot was sent to the technician (the user allowed it).
     DiagnosticsShared,
+    /// The technician's recording is on (the user allowed it) or off: show "Recording" exactly
+    /// while it is on.
+    Recording { on: bool },
+    /// The user refused a recording request (the session goes on).
+    RecordingRefused,
     /// The user stopped sharing; nothing is shared any more. Ask how it went and answer with
     /// [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (the session ends either way,
     /// or by itself after a minute).
@@ -117,6 +122,8 @@ pub enum HostCommand {
     },
     /// No answer to [`HostEvent::FeedbackWanted`].
     SkipFeedback,
+    /// Stop the technician's recording now.
+    StopRecording,
 }
 
 #[derive(Debug, Error)]

@@ -72,6 +72,8 @@ pub fn run(
         collab: CollabPanel::new(),
         grown: false,
         attention: false,
+        recording: false,
+        user_stopped: false,
     };
     eframe::run_native(
         "tandem-share",
@@ -122,6 +124,10 @@ struct HostWindow {
     /// Something arrived that the user should see (a message, an offer) while the window was not
     /// focused: ask the desktop to flag it.
     attention: bool,
+    /// The technician is recording (the user allowed it): the indicator shows while true.
+    recording: bool,
+    /// The user pressed Stop sharing (else the feedback question follows the technician's end).
+    user_stopped: bool,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -196,11 +202,17 @@ impl HostWindow {
                 }
                 HostEvent::FeedbackWanted => {
                     self.pending.clear();
+                    self.recording = false;
                     self.state = State::Feedback {
                         rating: None,
                         comment: String::new(),
                     };
                 }
+                HostEvent::Recording { on } => {
+                    self.recording = on;
+                    self.attention |= on;
+                }
+                HostEvent::RecordingRefused => {}
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
                 | HostEvent::DiagnosticsShared
@@ -209,6 +221,7 @@ impl HostWindow {
                     self.pending.clear();
                     self.guard.reset();
                     // The reason may quote the technician's End detail.
+                    self.recording = false;
                     self.state = State::Ended(for_display(&reason).into_owned());
                     self.ended_at = Some(Instant::now());
                 }
@@ -227,6 +240,7 @@ impl eframe::App for HostWindow {
         self.absorb_events();
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) {
+            self.user_stopped = true;
             self.send(HostCommand::Stop);
         }
         if self
@@ -296,6 +310,9 @@ impl HostWindow {
             Grant::Diagnostics => format!(
                 "{who} wants to read facts about this computer: system, memory, disks, network and running programs."
             ),
+            Grant::Recording => format!(
+                "{who} wants to record your screen. You will see \"Recording\" here while it runs, and can stop it at any time. If you deny, the session goes on."
+            ),
         };
         ui.heading(question);
         if let Some(verifier) = &self.verifier {
@@ -335,7 +352,11 @@ impl HostWindow {
         let State::Feedback { rating, comment } = &mut self.state else {
             return;
         };
-        ui.heading("You stopped sharing your screen.");
+        if self.user_stopped {
+            ui.heading("You stopped sharing your screen.");
+        } else {
+            ui.heading(format!("{technician} ended the session."));
+        }
         ui.label(format!(
             "How did it go with {technician}? Your answer goes to them."
         ));
@@ -418,6 +439,35 @@ impl HostWindow {
                 if let Some(verifier) = &self.verifier {
                     ui.label(format!("Check number: {verifier}"));
                 }
+                if self.recording {
+                    ui.add_space(4.0);
+                    let mut stop = false;
+                    egui::Frame::new()
+                        .fill(egui::Color32::from_rgb(170, 20, 20))
+                        .inner_margin(6.0)
+                        .corner_radius(4.0)
+                        .show(ui, |ui| {
+                            ui.horizontal(|ui| {
+                                ui.label(
+                                    egui::RichText::new("● Recording")
+                                        .color(egui::Color32::WHITE)
+                                        .strong()
+                                        .size(18.0),
+                                );
+                                ui.label(
+                                    egui::RichText::new(format!(
+                                        "{} is recording your screen.",
+                                        self.technician
+                                    ))
+                                    .color(egui::Color32::WHITE),
+                                );
+                                stop = ui.button("Stop recording").clicked();
+                            });
+                        });
+                    if stop {
+                        self.send(HostCommand::StopRecording);
+                    }
+                }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
                     if control && ui.button("Take back control").clicked() {
@@ -427,6 +477,7 @@ impl HostWindow {
                         .button(egui::RichText::new("Stop sharing").strong())
                         .clicked()
                     {
+                        self.user_stopped = true;
                         self.send(HostCommand::Stop);
                     }
                 });

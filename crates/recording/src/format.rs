@@ -213,7 +213,9 @@ impl<W: Write> RecordingWriter<W> {
 
     /// Flushes and hands back the inner writer.
     pub fn finish(self) -> Result<W, RecordingError> {
-        self.out.into_inner().map_err(|e| write_error(e.into_error()))
+        self.out
+            .into_inner()
+            .map_err(|e| write_error(e.into_error()))
     }
 
     /// Records written so far.

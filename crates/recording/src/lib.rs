@@ -11,7 +11,5 @@
 pub mod format;
 pub mod replay;
 
-pub use format::{
-    Header, Record, RecordingError, RecordingReader, RecordingWriter, is_keyframe,
-};
+pub use format::{Header, Record, RecordingError, RecordingReader, RecordingWriter, is_keyframe};
 pub use replay::{Playback, Replay, ReplayError};

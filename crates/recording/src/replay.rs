@@ -203,7 +203,11 @@ impl Playback {
 
     /// The picture: width, height and RGBA pixels.
     pub fn picture(&self) -> (u32, u32, &[u8]) {
-        (self.decoder.width(), self.decoder.height(), self.decoder.rgba())
+        (
+            self.decoder.width(),
+            self.decoder.height(),
+            self.decoder.rgba(),
+        )
     }
 
     /// Where the remote pointer was, if on the picture.
@@ -275,9 +279,7 @@ mod tests {
     }
 
     fn playback(bytes: &[u8]) -> Playback {
-        Playback::new(
-            Replay::load(RecordingReader::new(bytes).expect("header")).expect("loads"),
-        )
+        Playback::new(Replay::load(RecordingReader::new(bytes).expect("header")).expect("loads"))
     }
 
     #[test]
@@ -290,8 +292,16 @@ mod tests {
             p.seek(t).expect("seeks");
             let step = (t / 100) as usize;
             assert_eq!(p.picture().2, pictures[step].as_slice(), "at {t} ms");
-            let cursor_step = if t % 100 >= 50 { step as i32 } else { step as i32 - 1 };
-            assert_eq!(p.cursor(), (cursor_step >= 0).then_some((cursor_step, 3)), "at {t}");
+            let cursor_step = if t % 100 >= 50 {
+                step as i32
+            } else {
+                step as i32 - 1
+            };
+            assert_eq!(
+                p.cursor(),
+                (cursor_step >= 0).then_some((cursor_step, 3)),
+                "at {t}"
+            );
         }
     }
 
@@ -301,8 +311,8 @@ mod tests {
         // Cut inside the last update's payload.
         let (whole, _) = record(4, &[0]);
         let cut = whole.len() + 20;
-        let replay = Replay::load(RecordingReader::new(&bytes[..cut]).expect("header"))
-            .expect("loads");
+        let replay =
+            Replay::load(RecordingReader::new(&bytes[..cut]).expect("header")).expect("loads");
         assert!(replay.truncated());
         assert_eq!(replay.updates(), 4);
         let mut p = Playback::new(replay);

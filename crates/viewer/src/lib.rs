@@ -9,6 +9,8 @@ mod collab_panels;
 pub mod decode;
 pub mod keys;
 pub mod notes;
+pub mod player;
+mod recorder;
 pub mod screen;
 pub mod session;
 mod sysinfo_panel;
@@ -22,6 +24,7 @@ use tandem_proto::session::{Input, MonitorInfo};
 use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
+pub use recorder::RecordingSummary;
 pub use screen::{Screen, SharedScreen};
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 
@@ -35,6 +38,26 @@ pub struct ViewerConfig {
     pub technician: String,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
+    /// Where recordings go. `Some` with `record_at_start`: ask the user to record as soon as the
+    /// screen is shown. The first recording of a session is written to `record_to` itself, later
+    /// ones beside it (`name-2.tdrec`, ...).
+    pub record_to: PathBuf,
+    pub record_at_start: bool,
+}
+
+/// Where the technician's recording stands, as the session reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingEvent {
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user refused (the session goes on).
+    Refused,
+    /// The user allowed it and the file is being written (from the next keyframe).
+    Started { path: PathBuf },
+    /// It stopped (the technician, the user or the end of the session) and the file is complete.
+    Stopped(RecordingSummary),
+    /// The file could not be created or written: the recording stopped, the session goes on.
+    Failed { path: PathBuf, reason: String },
 }
 
 /// What the session reports.
@@ -57,6 +80,11 @@ pub enum ViewerEvent {
     },
     /// Chat, clipboard and file transfers.
     Collab(Notice),
+    /// The technician's recording changed.
+    Recording(RecordingEvent),
+    /// The technician ended the session and the host may be asking its user how it went: the
+    /// session ends when the host answers (with the feedback, if given) or after a minute.
+    Finishing,
     /// The answer to a diagnostics request: a system-information snapshot (JSON), or `None` if the
     /// user declined.
     Diagnostics {
@@ -98,6 +126,8 @@ pub enum ViewerEvent {
     Snapshot {
         path: PathBuf,
         frames: u64,
+        /// While recording: the recording's time (ms) of this picture (`tandem play --png-at`).
+        recording_ms: Option<u32>,
     },
     /// A snapshot could not be written.
     SnapshotFailed {
@@ -128,6 +158,9 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor(Option<u8>),
+    /// Ask the user to let us record (`true`), or stop recording (`false`).
+    Record(bool),
+    /// End the session (the user may be asked for feedback first); again while finishing: at once.
     End,
 }
 

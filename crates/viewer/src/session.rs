@@ -16,10 +16,12 @@ use tracing::{info, warn};
 
 use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
 use crate::screen::{Screen, SharedScreen};
-use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
+use crate::{RecordingEvent, ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
 
 /// How long to wait for the host to read a failed handshake's message before closing.
 const FAIL_GRACE: Duration = Duration::from_secs(2);
+/// How long the end waits for the decoder thread to close a recording file.
+const RECORDING_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 type Events = mpsc::UnboundedSender<ViewerEvent>;
 /// Called after each decoded update so a window can repaint.
@@ -93,12 +95,15 @@ async fn run_session(
     // The viewer opens its input stream at once (PROTOCOL.md §7); the host accepts it once it shares.
     driver.start_sending(StreamKind::Input);
     let session = ViewerSession::new(&config.technician, Instant::now());
-    let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
+    let (decoded_tx, mut decoded_rx) = mpsc::channel::<Decoded>(16);
     let notices = events.clone();
     let collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, ViewerEvent::Collab(notice));
     });
     let mut run = Run {
+        record_to: config.record_to.clone(),
+        record_at_start: config.record_at_start,
+        recordings: 0,
         collab,
         session,
         screen,
@@ -111,8 +116,24 @@ async fn run_session(
         reason: None,
         started: Instant::now(),
     };
-    run.drive(&mut driver, commands, decoded_rx).await;
+    run.drive(&mut driver, commands, &mut decoded_rx).await;
     run.collab.finish();
+    // The decoder thread closes the recording file as it exits: wait (briefly) for it, so the
+    // file is complete and its summary reported before the session says it ended.
+    run.decoder = None;
+    let (closed, _) = mpsc::channel(1);
+    drop(std::mem::replace(&mut run.decoded_tx, closed));
+    let _ = tokio::time::timeout(RECORDING_CLOSE_WAIT, async {
+        while let Some(decoded) = decoded_rx.recv().await {
+            if matches!(
+                decoded,
+                Decoded::RecordingStopped(_) | Decoded::RecordingFailed { .. }
+            ) {
+                run.on_decoded(decoded);
+            }
+        }
+    })
+    .await;
     driver.close("session ended").await;
     let reason = run
         .reason
@@ -150,6 +171,12 @@ struct Run {
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
     started: Instant,
+    /// Where the first recording goes (later ones beside it).
+    record_to: std::path::PathBuf,
+    /// Ask to record as soon as the screen is shown.
+    record_at_start: bool,
+    /// Recordings started in this session.
+    recordings: u32,
 }
 
 impl Run {
@@ -157,7 +184,7 @@ impl Run {
         &mut self,
         driver: &mut SessionDriver,
         mut commands: mpsc::UnboundedReceiver<ViewerCommand>,
-        mut decoded_rx: mpsc::Receiver<Decoded>,
+        decoded_rx: &mut mpsc::Receiver<Decoded>,
     ) {
         let mut commands_open = true;
         loop {
@@ -260,9 +287,21 @@ impl Run {
                             Instant::now(),
                         ),
                     }
+                    if std::mem::take(&mut self.record_at_start) {
+                        self.session.handle_command(
+                            flow::ViewerCommand::Record { on: true },
+                            Instant::now(),
+                        );
+                    }
+                }
+                flow::ViewerEvent::Recording(state) => self.on_recording(state),
+                flow::ViewerEvent::Finishing => {
+                    info!("ending: waiting for the host (the user may give feedback)");
+                    emit(&self.events, ViewerEvent::Finishing);
                 }
                 flow::ViewerEvent::Ended(ending) => {
-                    // Stop decoding: nothing more is shown or acknowledged.
+                    // Stop decoding: nothing more is shown or acknowledged. The decoder thread
+                    // finishes the recording file before it exits.
                     self.decoder = None;
                     self.collab.finish();
                     self.reason = Some(ending.detail);
@@ -297,6 +336,9 @@ impl Run {
             ViewerCommand::Collab(command) => {
                 self.collab.handle_command(&mut self.session, command)
             }
+            ViewerCommand::Record(on) => self
+                .session
+                .handle_command(flow::ViewerCommand::Record { on }, now),
             ViewerCommand::End => self.session.handle_command(flow::ViewerCommand::End, now),
         }
     }
@@ -309,7 +351,7 @@ impl Run {
                 let Some(decoder) = &self.decoder else {
                     return;
                 };
-                if let Err(e) = decoder.submit(seq, payload) {
+                if let Err(e) = decoder.submit(seq, payload, now) {
                     self.session.handle_peer_gone(
                         PeerGone::Broken {
                             detail: e.to_string(),
@@ -319,7 +361,11 @@ impl Run {
                 }
             }
             Incoming::Frame(FrameMsg::CursorPosition { x, y, visible }) => {
-                Screen::lock(&self.screen).cursor = visible.then_some((x, y));
+                let position = visible.then_some((x, y));
+                if let Some(decoder) = &self.decoder {
+                    decoder.record_cursor(position, now);
+                }
+                Screen::lock(&self.screen).cursor = position;
                 (self.repaint)();
             }
             // Reserved in this version: viewers draw their own marker.
@@ -356,8 +402,87 @@ impl Run {
                 warn!(seq, "a screen update could not be decoded");
                 self.session.handle_decode_failed(&error, now);
             }
+            Decoded::RecordingStarted { path } => emit(
+                &self.events,
+                ViewerEvent::Recording(RecordingEvent::Started { path }),
+            ),
+            Decoded::RecordingStopped(summary) => emit(
+                &self.events,
+                ViewerEvent::Recording(RecordingEvent::Stopped(summary)),
+            ),
+            Decoded::RecordingFailed { path, error } => {
+                // The file is gone or full: tell the host too, so the user's indicator goes off.
+                self.session
+                    .handle_command(flow::ViewerCommand::Record { on: false }, now);
+                emit(
+                    &self.events,
+                    ViewerEvent::Recording(RecordingEvent::Failed {
+                        path,
+                        reason: error,
+                    }),
+                );
+            }
         }
     }
+
+    /// The machine's recording state: start or stop writing (only after the host said yes).
+    fn on_recording(&mut self, state: flow::RecordingState) {
+        let now = Instant::now();
+        match state {
+            flow::RecordingState::On => {
+                self.recordings += 1;
+                let path = numbered_path(&self.record_to, self.recordings);
+                if let Some(decoder) = &self.decoder
+                    && let Err(e) = decoder.start_recording(path.clone(), now)
+                {
+                    self.session.handle_peer_gone(
+                        PeerGone::Broken {
+                            detail: e.to_string(),
+                        },
+                        now,
+                    );
+                }
+            }
+            flow::RecordingState::Off | flow::RecordingState::Refused => {
+                if let Some(decoder) = &self.decoder
+                    && let Err(e) = decoder.stop_recording()
+                {
+                    self.session.handle_peer_gone(
+                        PeerGone::Broken {
+                            detail: e.to_string(),
+                        },
+                        now,
+                    );
+                }
+                if state == flow::RecordingState::Refused {
+                    info!("the user refused recording");
+                    emit(
+                        &self.events,
+                        ViewerEvent::Recording(RecordingEvent::Refused),
+                    );
+                }
+            }
+            flow::RecordingState::Asking => {
+                emit(&self.events, ViewerEvent::Recording(RecordingEvent::Asking))
+            }
+        }
+    }
+}
+
+/// The `n`th recording's file: `path` itself first, then `stem-2.ext`, `stem-3.ext`, ...
+fn numbered_path(path: &std::path::Path, n: u32) -> std::path::PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "recording".into());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Writes the decoded picture to `path` and reports the outcome either way.
@@ -369,6 +494,7 @@ fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Even
             ViewerEvent::Snapshot {
                 path,
                 frames: screen.frames,
+                recording_ms: screen.recorded_ms,
             },
         ),
         Err(e) => {

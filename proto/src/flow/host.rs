@@ -526,6 +526,11 @@ impl HostSession {
         self.recording
     }
 
+    /// Whether the user is being asked whether the technician may record.
+    pub fn recording_prompt(&self) -> bool {
+        self.recording_prompt
+    }
+
     /// Whether input may be injected now.
     pub fn control_allowed(&self) -> bool {
         self.stage == Stage::Sharing && self.control
