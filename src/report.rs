@@ -362,7 +362,7 @@ impl Report {
 
     /// The recording that starts now: the last question's, or a new entry.
     fn recording_started(&mut self) -> &mut RecordingRecord {
-        if !self.recordings.last().is_some_and(|r| r.status == "asked") {
+        if self.recordings.last().is_none_or(|r| r.status != "asked") {
             self.recording_asked();
         }
         let at = now();
