@@ -447,13 +447,15 @@ impl HostWindow {
                         .inner_margin(6.0)
                         .corner_radius(4.0)
                         .show(ui, |ui| {
-                            ui.horizontal(|ui| {
-                                ui.label(
-                                    egui::RichText::new("● Recording")
-                                        .color(egui::Color32::WHITE)
-                                        .strong()
-                                        .size(18.0),
-                                );
+                            // The whole width, so it cannot be missed.
+                            ui.set_width(ui.available_width());
+                            ui.label(
+                                egui::RichText::new("Recording")
+                                    .color(egui::Color32::WHITE)
+                                    .strong()
+                                    .size(18.0),
+                            );
+                            ui.horizontal_wrapped(|ui| {
                                 ui.label(
                                     egui::RichText::new(format!(
                                         "{} is recording your screen.",

@@ -63,7 +63,9 @@ pub fn clock(ms: f64) -> String {
 }
 
 impl PlayerApp {
-    fn controls(&mut self, ui: &mut egui::Ui) {
+    /// Play/pause, speed, the seek slider and the time; true if the user changed something.
+    fn controls(&mut self, ui: &mut egui::Ui) -> bool {
+        let mut changed = false;
         ui.horizontal(|ui| {
             let label = if self.playing { "Pause" } else { "Play" };
             if ui.button(label).clicked() {
@@ -71,10 +73,13 @@ impl PlayerApp {
                     self.position_ms = 0.0;
                 }
                 self.playing = !self.playing;
+                changed = true;
             }
             ui.separator();
             for speed in [1, 2, 4] {
-                ui.selectable_value(&mut self.speed, speed, format!("{speed}x"));
+                changed |= ui
+                    .selectable_value(&mut self.speed, speed, format!("{speed}x"))
+                    .changed();
             }
             ui.separator();
             let mut seconds = self.position_ms / 1000.0;
@@ -83,6 +88,7 @@ impl PlayerApp {
             let slider = egui::Slider::new(&mut seconds, 0.0..=max).show_value(false);
             if ui.add(slider).changed() {
                 self.position_ms = seconds * 1000.0;
+                changed = true;
             }
             ui.label(format!(
                 "{} / {}",
@@ -99,8 +105,11 @@ impl PlayerApp {
         if let Some(error) = &self.error {
             ui.colored_label(Color32::LIGHT_RED, error);
         }
+        changed
     }
 
+    /// Moves the position on by the time since the last frame (times the speed) while playing,
+    /// and shows the picture there.
     fn advance(&mut self) {
         let now = Instant::now();
         if self.playing
@@ -114,6 +123,11 @@ impl PlayerApp {
             }
         }
         self.last_tick = Some(now);
+        self.show_position();
+    }
+
+    /// Decodes to the position and hands a changed picture to the textures.
+    fn show_position(&mut self) {
         if let Err(e) = self.playback.seek(self.position_ms as u32) {
             self.error = Some(format!("Stopped: {e}"));
             self.playing = false;
@@ -149,8 +163,14 @@ impl PlayerApp {
 impl eframe::App for PlayerApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        egui::Panel::top("controls").show(ui, |ui| self.controls(ui));
+        // Advanced first, so the controls show this frame's state (Play once the end is reached).
         self.advance();
+        let changed = egui::Panel::top("controls")
+            .show(ui, |ui| self.controls(ui))
+            .inner;
+        if changed {
+            self.show_position();
+        }
         let max_side = ctx.input(|i| i.max_texture_side);
         self.textures.update(&ctx, &mut self.screen, max_side);
         egui::CentralPanel::default()
