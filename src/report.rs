@@ -747,6 +747,45 @@ mod tests {
         assert!(error.contains("after trying 3 times"), "{error}");
     }
 
+    /// Issue 13: each recording request is in the report: refused, or when it ran, into which file
+    /// and how large; a recording still running at the end is closed by the end.
+    #[test]
+    fn recordings_are_reported_refused_or_with_their_file() {
+        use tandem_viewer::{RecordingEvent, RecordingSummary, ViewerEvent};
+        let mut report = Report::new("technician", None);
+        let path = PathBuf::from("/tmp/rec/session.tdrec");
+        for event in [
+            RecordingEvent::Asking,
+            RecordingEvent::Refused,
+            RecordingEvent::Asking,
+            RecordingEvent::Started { path: path.clone() },
+            RecordingEvent::Stopped(RecordingSummary {
+                path: path.clone(),
+                bytes: 1234,
+                updates: 3,
+            }),
+            RecordingEvent::Started { path },
+        ] {
+            report.observe_viewer(&ViewerEvent::Recording(event));
+        }
+        report.ended("You ended the session.");
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        let recordings = json["recordings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(recordings.len(), 3, "{recordings:?}");
+        assert_eq!(recordings[0]["status"], "refused");
+        assert_eq!(recordings[1]["status"], "recorded");
+        assert_eq!(recordings[1]["file"], "session.tdrec");
+        assert_eq!(recordings[1]["bytes"], 1234);
+        assert_eq!(recordings[2]["status"], "recorded");
+        assert!(recordings[2]["stopped_at"].is_string());
+        let md = report.markdown();
+        assert!(md.contains("the user refused"), "{md}");
+        assert!(
+            md.contains("recorded into `session.tdrec`, 1234 bytes"),
+            "{md}"
+        );
+    }
+
     #[test]
     fn the_markdown_holds_the_facts_and_escapes_control_characters() {
         let mut report = Report::new("technician", Some("INC7".into()));
