@@ -13,7 +13,7 @@ use tandem_proto::limits::MAX_NAME_LEN;
 use tandem_proto::session::truncate_utf8;
 use tandem_proto::text::for_display;
 use tandem_viewer::notes::{NotesPanel, SharedNotes};
-use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
+use tandem_viewer::{RecordingEvent, Screen, ViewerCommand, ViewerConfig, ViewerEvent};
 use tokio::sync::mpsc;
 
 use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
@@ -42,6 +42,11 @@ pub struct JoinArgs {
     /// Ask for control as soon as viewing is allowed.
     #[arg(long)]
     request_control: bool,
+    /// Ask the user to let you record the session as soon as the screen is shown, into FILE
+    /// (replay it with `tandem play FILE`). Without it, the window's Record button (or `record on`
+    /// on stdin) records into ~/.local/share/tandem/recordings.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     #[command(flatten)]
     collab: CollabFlags,
     /// The ticket this session is for (e.g. INC0012345): it names the session report.
@@ -56,7 +61,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -75,6 +80,8 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         collab: args.collab.config("The user"),
         show_screen: crate::show_screen::factory(),
         reconnect_grace: args.relay.reconnect_grace(),
+        record_to: args.record.clone().unwrap_or_else(default_recording_path),
+        record_at_start: args.record.is_some(),
     };
     let window = !args.headless && crate::have_display();
 
@@ -186,6 +193,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 path: path.clone(),
                 frames: screen.frames,
                 cursor: screen.cursor,
+                recording_ms: None,
             },
             Err(e) => ViewerEvent::SnapshotFailed {
                 path: path.clone(),
@@ -217,6 +225,17 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(anyhow::Error::new(e).context("the session failed")),
     }
+}
+
+/// `$XDG_DATA_HOME/tandem/recordings/tandem-<unix time>-<pid>.tdrec` (else under
+/// `~/.local/share`), for recordings started without `--record`.
+fn default_recording_path() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    crate::report::default_dir()
+        .with_file_name("recordings")
+        .join(format!("tandem-{secs}-{}.tdrec", std::process::id()))
 }
 
 /// The name as `Control::hello` would send it (unsafe characters replaced, at most `MAX_NAME_LEN`
@@ -428,11 +447,16 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             path,
             frames,
             cursor,
+            recording_ms,
         } => out.event(
             "snapshot",
-            json!({ "path": path, "frames": frames, "cursor": cursor }),
+            json!({ "path": path, "frames": frames, "cursor": cursor, "recording_ms": recording_ms }),
             || format!("Wrote what the viewer decoded to {}", path.display()),
         ),
+        ViewerEvent::Recording(event) => print_recording(out, event),
+        ViewerEvent::Finishing => out.event("finishing", json!({}), || {
+            "Ending: the user may be asked how it went; waiting for them (up to a minute). `end` again ends at once.".into()
+        }),
         ViewerEvent::SnapshotFailed { path, reason } => out.event(
             "snapshot_failed",
             json!({ "path": path, "reason": reason }),
@@ -461,6 +485,44 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 || format!("Session ended: {reason}"),
             );
         }
+    }
+}
+
+fn print_recording(out: &Output, event: &RecordingEvent) {
+    match event {
+        RecordingEvent::Asking => out.event("recording", json!({ "state": "asking" }), || {
+            "Asked the user to allow recording…".into()
+        }),
+        RecordingEvent::Refused => out.event("recording", json!({ "state": "refused" }), || {
+            "The user refused recording; the session goes on.".into()
+        }),
+        RecordingEvent::Started { path } => out.event(
+            "recording",
+            json!({ "state": "recording", "path": path }),
+            || format!("Recording into {} (`record off` to stop).", path.display()),
+        ),
+        RecordingEvent::Stopped(summary) => out.event(
+            "recording",
+            json!({
+                "state": "stopped",
+                "path": summary.path,
+                "bytes": summary.bytes,
+                "updates": summary.updates,
+            }),
+            || {
+                format!(
+                    "Recording stopped: {} ({} bytes). Replay it with `tandem play {}`.",
+                    summary.path.display(),
+                    summary.bytes,
+                    summary.path.display()
+                )
+            },
+        ),
+        RecordingEvent::Failed { path, reason } => out.event(
+            "recording",
+            json!({ "state": "failed", "path": path, "reason": reason }),
+            || format!("Recording into {} failed: {reason}", path.display()),
+        ),
     }
 }
 
@@ -532,6 +594,10 @@ fn spawn_stdin_commands(
                     None
                 }
             }
+        } else if matches!(line, "record on" | "record") {
+            Some(ViewerCommand::Record(true))
+        } else if line == "record off" {
+            Some(ViewerCommand::Record(false))
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -549,7 +615,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, show on|off, keys COMBO, keymode text|physical, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, show on|off, record on|off, keys COMBO, keymode text|physical, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

@@ -71,7 +71,8 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         let what = match grant {
             Grant::View => "see your screen",
             Grant::Control => "see your screen and control your mouse and keyboard",
-            Grant::Diagnostics => "read this computer's system information",
+            // --auto-accept grants view or control only.
+            Grant::Diagnostics | Grant::Recording => "see your screen",
         };
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
@@ -260,6 +261,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 Grant::Diagnostics => {
                     "read facts about this computer (system, memory, disks, network, running programs)"
                 }
+                Grant::Recording => {
+                    "record your screen (you can stop it with `record off`; if you refuse, the session goes on)"
+                }
             };
             out.event(
                 "consent_needed",
@@ -302,10 +306,20 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::Collab(_) => {}
         HostEvent::FeedbackWanted => out.event("feedback_wanted", json!({}), || {
             if window {
-                "You stopped sharing. How did it go? Answer in the Tandem window.".into()
+                "The session is ending. How did it go? Answer in the Tandem window.".into()
             } else {
-                "You stopped sharing. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
+                "The session is ending. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
             }
+        }),
+        HostEvent::Recording { on } => out.event("recording", json!({ "on": on }), || {
+            if *on {
+                "Recording: the technician is recording your screen. Type `record off` to stop it.".into()
+            } else {
+                "The technician is no longer recording your screen.".into()
+            }
+        }),
+        HostEvent::RecordingRefused => out.event("recording_refused", json!({}), || {
+            "You refused the recording; the session goes on.".into()
         }),
         HostEvent::FeedbackGiven {
             rating,
@@ -385,6 +399,7 @@ fn grant_name(grant: Grant) -> &'static str {
         Grant::View => "view",
         Grant::Control => "control",
         Grant::Diagnostics => "diagnostics",
+        Grant::Recording => "recording",
     }
 }
 
@@ -425,6 +440,7 @@ fn spawn_stdin_commands(state: StdinState, commands: mpsc::UnboundedSender<HostC
                 }))
             }
             "revoke" => Some(HostCommand::RevokeControl),
+            "record off" | "recording off" => Some(HostCommand::StopRecording),
             "clipboard on" => Some(HostCommand::SetClipboard(Some(true))),
             "clipboard off" => Some(HostCommand::SetClipboard(Some(false))),
             "clipboard auto" => Some(HostCommand::SetClipboard(None)),
@@ -441,7 +457,7 @@ fn spawn_stdin_commands(state: StdinState, commands: mpsc::UnboundedSender<HostC
                     return Some(HostCommand::Collab(command));
                 }
                 eprintln!(
-                    "commands: y, n, revoke, clipboard on|off|auto, new, stop, close-shown, shown-snapshot PATH, {}",
+                    "commands: y, n, revoke, record off, clipboard on|off|auto, new, stop, close-shown, shown-snapshot PATH, {}",
                     collab_cli::HELP
                 );
                 None

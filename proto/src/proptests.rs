@@ -183,6 +183,8 @@ fn control() -> impl Strategy<Value = Control> {
         monitors(),
         prop::option::of(0..MAX_MONITORS as u8).prop_map(|index| Control::SelectMonitor { index }),
         any::<bool>().prop_map(|on| Control::ShowScreen { on }),
+        any::<bool>().prop_map(|on| Control::Recording { on }),
+        Just(Control::Finish),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
             display_text(MAX_DETAIL_LEN)

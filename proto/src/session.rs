@@ -88,6 +88,14 @@ pub enum Control {
     /// or stops showing their own screen; updates follow on the viewer's frames stream, view only.
     /// Host -> viewer, `on: false` only: the user closed it.
     ShowScreen { on: bool },
+    /// Either way, about recording the session (the viewer writes the recording; the host's user
+    /// decides). Viewer -> host: `on: true` asks to record, `on: false` stops. Host -> viewer: the
+    /// answer and every change: `on: true` the user allows recording now, `on: false` refused or
+    /// stopped (the viewer stops writing at once).
+    Recording { on: bool },
+    /// Viewer -> host: the technician is ending the session. The host may ask its user how it went
+    /// and answers with `Feedback` (optional) and `End`; the viewer ends by its own deadline if not.
+    Finish,
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -383,6 +391,8 @@ const MONITORS: u8 = 14;
 const SELECT_MONITOR: u8 = 15;
 const SHOW_SCREEN: u8 = 21;
 const FEEDBACK: u8 = 16;
+const RECORDING: u8 = 17;
+const FINISH: u8 = 18;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -394,7 +404,8 @@ impl Message for Control {
         1 + match self {
             Self::Hello { technician } => bytes_len(technician.len()),
             Self::Permissions { .. } => 3,
-            Self::RequestControl | Self::RequestKeyframe => 0,
+            Self::RequestControl | Self::RequestKeyframe | Self::Finish => 0,
+            Self::Recording { .. } => 1,
             Self::Ack { .. } => 8,
             Self::Chat { text } => bytes_len(text.len()),
             Self::End { detail, .. } => 1 + bytes_len(detail.len()),
@@ -487,6 +498,11 @@ impl Message for Control {
                 out.put_u32(*id);
             }
             Self::RequestDiagnostics => out.put_u8(REQUEST_DIAGNOSTICS),
+            Self::Recording { on } => {
+                out.put_u8(RECORDING);
+                out.put_bool(*on);
+            }
+            Self::Finish => out.put_u8(FINISH),
             Self::Feedback { rating, comment } => {
                 out.put_u8(FEEDBACK);
                 out.put_u8(*rating);
@@ -601,6 +617,8 @@ impl Message for Control {
             }),
             FILE_RECEIVED => Ok(Self::FileReceived { id: r.u32()? }),
             REQUEST_DIAGNOSTICS => Ok(Self::RequestDiagnostics),
+            RECORDING => Ok(Self::Recording { on: r.bool()? }),
+            FINISH => Ok(Self::Finish),
             FEEDBACK => {
                 let rating = r.u8()?;
                 if !(1..=5).contains(&rating) {
@@ -742,6 +760,8 @@ impl fmt::Debug for Control {
                 .finish(),
             Self::FileReceived { id } => f.debug_struct("FileReceived").field("id", id).finish(),
             Self::RequestDiagnostics => f.write_str("RequestDiagnostics"),
+            Self::Recording { on } => f.debug_struct("Recording").field("on", on).finish(),
+            Self::Finish => f.write_str("Finish"),
             Self::Feedback { rating, comment } => f
                 .debug_struct("Feedback")
                 .field("rating", rating)
@@ -1393,8 +1413,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[17]),
-            Err(DecodeError::UnknownTag { tag: 17, .. })
+            Control::from_bytes(&[19]),
+            Err(DecodeError::UnknownTag { tag: 19, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

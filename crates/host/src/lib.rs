@@ -94,6 +94,11 @@ pub enum HostEvent {
     InputDropped,
     /// A system-information snapshot was sent to the technician (the user allowed it).
     DiagnosticsShared,
+    /// The technician's recording is on (the user allowed it) or off: show "Recording" exactly
+    /// while it is on.
+    Recording { on: bool },
+    /// The user refused a recording request (the session goes on).
+    RecordingRefused,
     /// The user stopped sharing; nothing is shared any more. Ask how it went and answer with
     /// [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (the session ends either way,
     /// or by itself after a minute).
@@ -143,6 +148,8 @@ pub enum HostCommand {
     SkipFeedback,
     /// Close the technician's screen ("Show my screen"); they are told.
     CloseShownScreen,
+    /// Stop the technician's recording now.
+    StopRecording,
 }
 
 #[derive(Debug, Error)]

@@ -22,7 +22,7 @@ use crate::cursor::CursorImage;
 use crate::frames::{Captured, FrameControl, spawn_capture};
 use crate::input::{EnigoSink, Injector};
 use crate::stats::EncodeWindow;
-use crate::{HostCommand, HostConfig, HostError, HostEvent};
+use crate::{Grant, HostCommand, HostConfig, HostError, HostEvent};
 
 type Events = mpsc::UnboundedSender<HostEvent>;
 
@@ -361,6 +361,10 @@ async fn drive(
                         emit(events, HostEvent::ShownScreen { picture: None });
                     }
                 }
+                flow::HostEvent::Recording { on } => {
+                    info!(target: "tandem::audit", on, "the technician's recording");
+                    emit(events, HostEvent::Recording { on });
+                }
                 flow::HostEvent::FeedbackWanted => {
                     // Sharing stopped: the screen is no longer captured, whatever the answer. The
                     // capture thread is let go, so its end is not taken for a failure.
@@ -369,7 +373,7 @@ async fn drive(
                         s.frames.stop();
                         drop(s.captured);
                     }
-                    info!(target: "tandem::audit", "the user stopped sharing");
+                    info!(target: "tandem::audit", "sharing stopped; asking the user how it went");
                     emit(events, HostEvent::FeedbackWanted);
                 }
                 flow::HostEvent::DiagnosticsWanted => {
@@ -430,7 +434,15 @@ async fn drive(
                 commands_open = command.is_some();
                 match command {
                     Some(HostCommand::Consent { grant, allow }) => {
+                        let refused_recording = grant == Grant::Recording && !allow && session.recording_prompt();
                         session.handle_command(flow::HostCommand::Consent { grant, allow }, now);
+                        if refused_recording {
+                            info!(target: "tandem::audit", "the user refused recording");
+                            emit(events, HostEvent::RecordingRefused);
+                        }
+                    }
+                    Some(HostCommand::StopRecording) => {
+                        session.handle_command(flow::HostCommand::StopRecording, now);
                     }
                     Some(HostCommand::RevokeControl) => {
                         session.handle_command(flow::HostCommand::RevokeControl, now);

@@ -75,6 +75,8 @@ pub fn run(
         attention: false,
         code_notice: None,
         shown: None,
+        recording: false,
+        user_stopped: false,
     };
     eframe::run_native(
         "tandem-share",
@@ -131,6 +133,10 @@ struct HostWindow {
     code_notice: Option<String>,
     /// "Show my screen": the technician's screen and its textures, while they show it.
     shown: Option<(crate::ShownPicture, tandem_viewer::textures::RemoteTextures)>,
+    /// The technician is recording (the user allowed it): the indicator shows while true.
+    recording: bool,
+    /// The user pressed Stop sharing (else the feedback question follows the technician's end).
+    user_stopped: bool,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -287,11 +293,17 @@ impl HostWindow {
                 }
                 HostEvent::FeedbackWanted => {
                     self.pending.clear();
+                    self.recording = false;
                     self.state = State::Feedback {
                         rating: None,
                         comment: String::new(),
                     };
                 }
+                HostEvent::Recording { on } => {
+                    self.recording = on;
+                    self.attention |= on;
+                }
+                HostEvent::RecordingRefused => {}
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
                 | HostEvent::DiagnosticsShared
@@ -301,6 +313,7 @@ impl HostWindow {
                     self.pending.clear();
                     self.guard.reset();
                     // The reason may quote the technician's End detail.
+                    self.recording = false;
                     self.state = State::Ended(for_display(&reason).into_owned());
                     self.ended_at = Some(Instant::now());
                 }
@@ -319,6 +332,7 @@ impl eframe::App for HostWindow {
         self.absorb_events();
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) {
+            self.user_stopped = true;
             self.send(HostCommand::Stop);
         }
         if self
@@ -389,6 +403,9 @@ impl HostWindow {
             Grant::Diagnostics => format!(
                 "{who} wants to read facts about this computer: system, memory, disks, network and running programs."
             ),
+            Grant::Recording => format!(
+                "{who} wants to record your screen. You will see \"Recording\" here while it runs, and can stop it at any time. If you deny, the session goes on."
+            ),
         };
         ui.heading(question);
         if let Some(verifier) = &self.verifier {
@@ -428,7 +445,11 @@ impl HostWindow {
         let State::Feedback { rating, comment } = &mut self.state else {
             return;
         };
-        ui.heading("You stopped sharing your screen.");
+        if self.user_stopped {
+            ui.heading("You stopped sharing your screen.");
+        } else {
+            ui.heading(format!("{technician} ended the session."));
+        }
         ui.label(format!(
             "How did it go with {technician}? Your answer goes to them."
         ));
@@ -529,6 +550,37 @@ impl HostWindow {
                 if let Some(verifier) = &self.verifier {
                     ui.label(format!("Check number: {verifier}"));
                 }
+                if self.recording {
+                    ui.add_space(4.0);
+                    let mut stop = false;
+                    egui::Frame::new()
+                        .fill(egui::Color32::from_rgb(170, 20, 20))
+                        .inner_margin(6.0)
+                        .corner_radius(4.0)
+                        .show(ui, |ui| {
+                            // The whole width, so it cannot be missed.
+                            ui.set_width(ui.available_width());
+                            ui.label(
+                                egui::RichText::new("Recording")
+                                    .color(egui::Color32::WHITE)
+                                    .strong()
+                                    .size(18.0),
+                            );
+                            ui.horizontal_wrapped(|ui| {
+                                ui.label(
+                                    egui::RichText::new(format!(
+                                        "{} is recording your screen.",
+                                        self.technician
+                                    ))
+                                    .color(egui::Color32::WHITE),
+                                );
+                                stop = ui.button("Stop recording").clicked();
+                            });
+                        });
+                    if stop {
+                        self.send(HostCommand::StopRecording);
+                    }
+                }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
                     if control && ui.button("Take back control").clicked() {
@@ -538,6 +590,7 @@ impl HostWindow {
                         .button(egui::RichText::new("Stop sharing").strong())
                         .clicked()
                     {
+                        self.user_stopped = true;
                         self.send(HostCommand::Stop);
                     }
                 });

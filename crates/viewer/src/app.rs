@@ -31,7 +31,7 @@ use crate::session::Repaint;
 use crate::stats::{Overlay, overlay_lines};
 use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
-use crate::{ViewerCommand, ViewerEvent};
+use crate::{RecordingEvent, ViewerCommand, ViewerEvent};
 
 /// How long the window shows why the session ended before it closes.
 const LINGER_AFTER_END: Duration = Duration::from_secs(3);
@@ -96,6 +96,8 @@ pub fn run(
                 keyboard: KeyForwarder::new(KeyMode::default()),
                 last_pointer: None,
                 monitors: None,
+                recording: RecordButton::Off,
+                finishing: false,
             }))
         }),
     )
@@ -138,6 +140,19 @@ struct ViewerApp {
     last_pointer: Option<(u32, u32)>,
     /// The host's desktop size, monitors and the one shown, once it said.
     monitors: Option<HostMonitors>,
+    recording: RecordButton,
+    /// End was pressed: waiting for the host (the user may be giving feedback).
+    finishing: bool,
+}
+
+/// What the status bar's Record button shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RecordButton {
+    Off,
+    Asking,
+    Recording,
+    Refused,
+    Failed,
 }
 
 /// The remote pointer's image on the GPU.
@@ -261,6 +276,23 @@ impl ViewerApp {
                     };
                 }
                 ViewerEvent::Showing { on, .. } => self.showing = on,
+                ViewerEvent::Recording(event) => {
+                    self.recording = match event {
+                        RecordingEvent::Asking => RecordButton::Asking,
+                        RecordingEvent::Started { .. } => RecordButton::Recording,
+                        RecordingEvent::Refused => RecordButton::Refused,
+                        RecordingEvent::Stopped(_) => RecordButton::Off,
+                        RecordingEvent::Failed { reason, .. } => {
+                            self.status = format!("Recording failed: {reason}");
+                            RecordButton::Failed
+                        }
+                    };
+                }
+                ViewerEvent::Finishing => {
+                    self.finishing = true;
+                    self.status =
+                        "Ending: waiting for the user's feedback (up to a minute)…".into();
+                }
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::CursorShape { .. }
                 | ViewerEvent::SnapshotFailed { .. }
@@ -323,10 +355,19 @@ impl ViewerApp {
                 return;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button("End session").clicked() {
+                let end = if self.finishing {
+                    "End now"
+                } else {
+                    "End session"
+                };
+                if ui.button(end).clicked() {
                     self.send(ViewerCommand::End);
                 }
                 ui.separator();
+                if self.view && !self.finishing {
+                    self.record_button(ui);
+                    ui.separator();
+                }
                 self.collab.buttons(ui, self.collab_active());
                 if self.sysinfo.button(ui, self.collab_active()) {
                     self.send(ViewerCommand::RequestDiagnostics);
@@ -360,6 +401,27 @@ impl ViewerApp {
                 }
             });
         });
+    }
+
+    /// Record / Stop recording, with where it stands: the user is asked first, and may refuse.
+    fn record_button(&mut self, ui: &mut egui::Ui) {
+        let (label, on) = match self.recording {
+            RecordButton::Off => ("Record", false),
+            RecordButton::Asking => ("Recording: asking the user… (cancel)", true),
+            RecordButton::Recording => ("Stop recording", true),
+            RecordButton::Refused => ("Record (refused)", false),
+            RecordButton::Failed => ("Record (failed)", false),
+        };
+        if self.recording == RecordButton::Recording {
+            ui.label(
+                egui::RichText::new("REC")
+                    .color(Color32::from_rgb(230, 40, 40))
+                    .strong(),
+            );
+        }
+        if ui.button(label).clicked() {
+            self.send(ViewerCommand::Record(!on));
+        }
     }
 
     /// The "Monitor" menu: the whole desktop or one monitor, switched within the session.
@@ -639,6 +701,10 @@ impl eframe::App for ViewerApp {
         self.absorb_events();
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) && self.ended_at.is_none() {
+            if self.view_seen && !self.finishing {
+                // Stay open while the user may be giving feedback; closing again ends at once.
+                ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            }
             self.send(ViewerCommand::End);
         }
         // After the end the window waits for the outcome, if there was a session to report on.

@@ -11,6 +11,8 @@ pub mod decode;
 pub mod keyboard;
 pub mod keys;
 pub mod notes;
+pub mod player;
+mod recorder;
 pub mod screen;
 pub mod session;
 pub mod stats;
@@ -27,6 +29,7 @@ use thiserror::Error;
 
 pub use combo::KeyCombo;
 pub use keyboard::KeyMode;
+pub use recorder::RecordingSummary;
 pub use screen::{Screen, SharedScreen};
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
 
@@ -68,6 +71,26 @@ pub struct ViewerConfig {
     /// How long a lost link is waited for (restored through the relay, no new code) before the
     /// session ends; `None` ends at once.
     pub reconnect_grace: Option<std::time::Duration>,
+    /// Where recordings go. `Some` with `record_at_start`: ask the user to record as soon as the
+    /// screen is shown. The first recording of a session is written to `record_to` itself, later
+    /// ones beside it (`name-2.tdrec`, ...).
+    pub record_to: PathBuf,
+    pub record_at_start: bool,
+}
+
+/// Where the technician's recording stands, as the session reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingEvent {
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user refused (the session goes on).
+    Refused,
+    /// The user allowed it and the file is being written (from the next keyframe).
+    Started { path: PathBuf },
+    /// It stopped (the technician, the user or the end of the session) and the file is complete.
+    Stopped(RecordingSummary),
+    /// The file could not be created or written: the recording stopped, the session goes on.
+    Failed { path: PathBuf, reason: String },
 }
 
 /// What the session reports.
@@ -96,6 +119,11 @@ pub enum ViewerEvent {
     },
     /// Chat, clipboard and file transfers.
     Collab(Notice),
+    /// The technician's recording changed.
+    Recording(RecordingEvent),
+    /// The technician ended the session and the host may be asking its user how it went: the
+    /// session ends when the host answers (with the feedback, if given) or after a minute.
+    Finishing,
     /// The answer to a diagnostics request: a system-information snapshot (JSON), or `None` if the
     /// user declined.
     Diagnostics {
@@ -147,6 +175,8 @@ pub enum ViewerEvent {
         path: PathBuf,
         frames: u64,
         cursor: Option<(i32, i32)>,
+        /// While recording: the recording's time (ms) of this picture (`tandem play --png-at`).
+        recording_ms: Option<u32>,
     },
     /// A snapshot could not be written.
     SnapshotFailed {
@@ -192,7 +222,10 @@ pub enum ViewerCommand {
     SetKeyMode(KeyMode),
     /// Press these keys in order and release them in reverse (Ctrl+Alt+Del and the like).
     SendKeys(KeyCombo),
-    /// Ends the session, after releasing every key still held on the remote side.
+    /// Ask the user to let us record (`true`), or stop recording (`false`).
+    Record(bool),
+    /// End the session, after releasing every key still held on the remote side (the user may be
+    /// asked for feedback first); again while finishing: at once.
     End,
 }
 

@@ -22,7 +22,7 @@ use tracing::{info, warn};
 use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
 use crate::screen::{RemoteCursor, Screen, SharedScreen};
 use crate::stats::StatsWindow;
-use crate::{ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
+use crate::{RecordingEvent, ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
 
 /// How the viewer names the host to its user.
 const PEER: PeerName = PeerName("The host");
@@ -43,6 +43,8 @@ struct LinkState {
 
 /// How long to wait for the host to read a failed handshake's message before closing.
 const FAIL_GRACE: Duration = Duration::from_secs(2);
+/// How long the end waits for the decoder thread to close a recording file.
+const RECORDING_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 type Events = mpsc::UnboundedSender<ViewerEvent>;
 /// Called after each decoded update so a window can repaint.
@@ -124,6 +126,9 @@ async fn run_session(
         emit(&notices, ViewerEvent::Collab(notice));
     });
     let mut run = Run {
+        record_to: config.record_to.clone(),
+        record_at_start: config.record_at_start,
+        recordings: 0,
         collab,
         session,
         screen,
@@ -151,6 +156,22 @@ async fn run_session(
     run.drive(&mut link, commands).await;
     run.collab.finish();
     drop(link.reconnecting.take());
+    // The decoder thread closes the recording file as it exits: wait (briefly) for it, so the
+    // file is complete and its summary reported before the session says it ended.
+    run.decoder = None;
+    let (closed, _) = mpsc::channel(1);
+    drop(std::mem::replace(&mut run.decoded_tx, closed));
+    let _ = tokio::time::timeout(RECORDING_CLOSE_WAIT, async {
+        while let Some(decoded) = link.decoded_rx.recv().await {
+            if matches!(
+                decoded,
+                Decoded::RecordingStopped(_) | Decoded::RecordingFailed { .. }
+            ) {
+                run.on_decoded(decoded, std::time::Duration::ZERO);
+            }
+        }
+    })
+    .await;
     if let Some(driver) = link.driver.take() {
         driver.close("session ended").await;
     }
@@ -200,6 +221,12 @@ struct Run {
     /// Keys this side has pressed on the remote side and not released: let go before the end,
     /// whatever the front end did.
     held: HeldKeys,
+    /// Where the first recording goes (later ones beside it).
+    record_to: std::path::PathBuf,
+    /// Ask to record as soon as the screen is shown.
+    record_at_start: bool,
+    /// Recordings started in this session.
+    recordings: u32,
 }
 
 /// The next update of this side's screen, if it is being shown (else never).
@@ -456,9 +483,21 @@ impl Run {
                             },
                         );
                     }
+                    if std::mem::take(&mut self.record_at_start) {
+                        self.session.handle_command(
+                            flow::ViewerCommand::Record { on: true },
+                            Instant::now(),
+                        );
+                    }
+                }
+                flow::ViewerEvent::Recording(state) => self.on_recording(state),
+                flow::ViewerEvent::Finishing => {
+                    info!("ending: waiting for the host (the user may give feedback)");
+                    emit(&self.events, ViewerEvent::Finishing);
                 }
                 flow::ViewerEvent::Ended(ending) => {
-                    // Stop decoding: nothing more is shown or acknowledged.
+                    // Stop decoding: nothing more is shown or acknowledged. The decoder thread
+                    // finishes the recording file before it exits.
                     self.decoder = None;
                     self.presenter = None;
                     self.collab.finish();
@@ -526,6 +565,9 @@ impl Run {
             ViewerCommand::Collab(command) => {
                 self.collab.handle_command(&mut self.session, command)
             }
+            ViewerCommand::Record(on) => self
+                .session
+                .handle_command(flow::ViewerCommand::Record { on }, now),
             ViewerCommand::End => {
                 for release in self.held.release_all() {
                     self.session.send_input(release);
@@ -551,7 +593,7 @@ impl Run {
                 let Some(decoder) = &self.decoder else {
                     return;
                 };
-                if let Err(e) = decoder.submit(seq, payload) {
+                if let Err(e) = decoder.submit(seq, payload, now) {
                     self.session.handle_peer_gone(
                         PeerGone::Broken {
                             detail: e.to_string(),
@@ -562,7 +604,11 @@ impl Run {
             }
             Incoming::Frame(FrameMsg::CursorPosition { x, y, visible }) => {
                 self.totals.cursor_positions += 1;
-                Screen::lock(&self.screen).cursor = visible.then_some((x, y));
+                let position = visible.then_some((x, y));
+                if let Some(decoder) = &self.decoder {
+                    decoder.record_cursor(position, now);
+                }
+                Screen::lock(&self.screen).cursor = position;
                 (self.repaint)();
             }
             Incoming::Frame(FrameMsg::CursorShape {
@@ -647,8 +693,87 @@ impl Run {
                 warn!(seq, "a screen update could not be decoded");
                 self.session.handle_decode_failed(&error, now);
             }
+            Decoded::RecordingStarted { path } => emit(
+                &self.events,
+                ViewerEvent::Recording(RecordingEvent::Started { path }),
+            ),
+            Decoded::RecordingStopped(summary) => emit(
+                &self.events,
+                ViewerEvent::Recording(RecordingEvent::Stopped(summary)),
+            ),
+            Decoded::RecordingFailed { path, error } => {
+                // The file is gone or full: tell the host too, so the user's indicator goes off.
+                self.session
+                    .handle_command(flow::ViewerCommand::Record { on: false }, now);
+                emit(
+                    &self.events,
+                    ViewerEvent::Recording(RecordingEvent::Failed {
+                        path,
+                        reason: error,
+                    }),
+                );
+            }
         }
     }
+
+    /// The machine's recording state: start or stop writing (only after the host said yes).
+    fn on_recording(&mut self, state: flow::RecordingState) {
+        let now = Instant::now();
+        match state {
+            flow::RecordingState::On => {
+                self.recordings += 1;
+                let path = numbered_path(&self.record_to, self.recordings);
+                if let Some(decoder) = &self.decoder
+                    && let Err(e) = decoder.start_recording(path.clone(), now)
+                {
+                    self.session.handle_peer_gone(
+                        PeerGone::Broken {
+                            detail: e.to_string(),
+                        },
+                        now,
+                    );
+                }
+            }
+            flow::RecordingState::Off | flow::RecordingState::Refused => {
+                if let Some(decoder) = &self.decoder
+                    && let Err(e) = decoder.stop_recording()
+                {
+                    self.session.handle_peer_gone(
+                        PeerGone::Broken {
+                            detail: e.to_string(),
+                        },
+                        now,
+                    );
+                }
+                if state == flow::RecordingState::Refused {
+                    info!("the user refused recording");
+                    emit(
+                        &self.events,
+                        ViewerEvent::Recording(RecordingEvent::Refused),
+                    );
+                }
+            }
+            flow::RecordingState::Asking => {
+                emit(&self.events, ViewerEvent::Recording(RecordingEvent::Asking))
+            }
+        }
+    }
+}
+
+/// The `n`th recording's file: `path` itself first, then `stem-2.ext`, `stem-3.ext`, ...
+fn numbered_path(path: &std::path::Path, n: u32) -> std::path::PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "recording".into());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Writes the decoded picture to `path` and reports the outcome either way.
@@ -661,6 +786,7 @@ fn write_snapshot(screen: &SharedScreen, path: std::path::PathBuf, events: &Even
                 path,
                 frames: screen.frames,
                 cursor: screen.cursor,
+                recording_ms: screen.recorded_ms,
             },
         ),
         Err(e) => {

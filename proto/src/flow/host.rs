@@ -32,6 +32,8 @@ pub enum HostCommand {
     SkipFeedback,
     /// The user closed the technician's screen ("Show my screen"): the viewer is told to stop.
     CloseShownScreen,
+    /// Stop the technician's recording now (the indicator's Stop button); they may ask again.
+    StopRecording,
 }
 
 /// What the host session reports to its driver and user.
@@ -73,6 +75,9 @@ pub enum HostEvent {
     /// The link is back. With `streaming`, open the streams again and start capturing afresh (the
     /// first update is a keyframe).
     Resumed { streaming: bool },
+    /// The technician's recording started (`on: true`, the user allowed it) or stopped: the user's
+    /// indicator shows "Recording" exactly while it is on.
+    Recording { on: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -94,9 +99,10 @@ enum Stage {
     AskView,
     /// The screen is shared; control may be granted.
     Sharing,
-    /// The user stopped sharing and is asked how it went: nothing is shared any more, and the
-    /// session ends with the answer or at the deadline.
-    Wrapping { deadline: Instant },
+    /// The user (`by: Us`) or the technician (`by: Peer`, with `Finish`) ended the session and the
+    /// user is asked how it went: nothing is shared any more, and the session ends with the answer
+    /// or at the deadline.
+    Wrapping { deadline: Instant, by: EndedBy },
     /// Ended; only the close is left.
     Done,
 }
@@ -115,6 +121,10 @@ pub struct HostSession {
     diagnostics: bool,
     /// The user is being asked to allow system information.
     diagnostics_prompt: bool,
+    /// The user allows the technician to record now.
+    recording: bool,
+    /// The user is being asked whether the technician may record.
+    recording_prompt: bool,
     /// How many more control prompts the viewer may cause now.
     prompts: PromptBudget,
     /// Bumped at every change of the grant: input queued under an older epoch is never injected.
@@ -151,6 +161,8 @@ impl HostSession {
             control_prompt: false,
             diagnostics: false,
             diagnostics_prompt: false,
+            recording: false,
+            recording_prompt: false,
             prompts: PromptBudget::new(),
             input_epoch: 0,
             input_drop_reported: false,
@@ -218,6 +230,25 @@ impl HostSession {
                 // Nothing is shared yet: nothing to grant or refresh.
             }
             (Stage::Sharing, Control::RequestDiagnostics) => self.on_request_diagnostics(now),
+            (Stage::Sharing, Control::Recording { on: true }) => self.on_request_recording(now),
+            (Stage::Sharing, Control::Recording { on: false }) => {
+                if std::mem::take(&mut self.recording_prompt) {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                self.set_recording(false);
+            }
+            // Nothing is shared (yet, or any more): nothing to record.
+            (Stage::AskView | Stage::Wrapping { .. }, Control::Recording { .. }) => {
+                self.out.control(Control::Recording { on: false });
+            }
+            (Stage::Sharing, Control::Finish) if self.ask_feedback => {
+                self.start_wrapping(now, EndedBy::Peer)
+            }
+            (Stage::AskView | Stage::Sharing, Control::Finish) => self.technician_finished(now),
+            // The user is already asked; the answer (or the deadline) ends the session.
+            (Stage::Wrapping { .. }, Control::Finish) => {}
             (
                 Stage::Wrapping { .. },
                 Control::RequestControl | Control::RequestKeyframe | Control::RequestDiagnostics,
@@ -293,15 +324,27 @@ impl HostSession {
             (Stage::Sharing, HostCommand::Stop)
                 if self.ask_feedback && !self.reconnect.active() =>
             {
-                self.start_wrapping(now)
+                self.start_wrapping(now, EndedBy::Us)
             }
-            (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
+            (Stage::Wrapping { by, .. }, HostCommand::Feedback { rating, comment }) => {
                 self.out.control(Control::feedback(rating, comment));
-                self.stop(now);
+                self.end_wrapping(now, by);
             }
-            (Stage::Wrapping { .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
-                self.stop(now)
+            (Stage::Wrapping { by, .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
+                self.end_wrapping(now, by)
             }
+            (Stage::Sharing, HostCommand::StopRecording) => {
+                let prompt = std::mem::take(&mut self.recording_prompt);
+                if prompt {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                if prompt || self.recording {
+                    self.set_recording(false);
+                }
+            }
+            (_, HostCommand::StopRecording) => {}
             (_, HostCommand::Feedback { .. } | HostCommand::SkipFeedback) => {}
             (_, HostCommand::CloseShownScreen) => {
                 if std::mem::take(&mut self.shown) {
@@ -393,6 +436,22 @@ impl HostSession {
                     self.out.control(Control::Diagnostics { snapshot: None });
                 }
             }
+            (
+                Stage::Sharing,
+                HostCommand::Consent {
+                    grant: Grant::Recording,
+                    allow,
+                },
+            ) => {
+                // Only an open question can be allowed: recording is always the technician's ask.
+                if std::mem::take(&mut self.recording_prompt) {
+                    if allow {
+                        self.set_recording(true);
+                    } else {
+                        self.out.control(Control::Recording { on: false });
+                    }
+                }
+            }
             (_, HostCommand::SetClipboard { allow }) => {
                 let before = self.collab.clipboard();
                 self.clipboard_choice = allow;
@@ -436,6 +495,14 @@ impl HostSession {
         self.out.transmits.clear();
         self.input_epoch += 1;
         self.out.events.push_back(HostEvent::Reconnecting { grace });
+        // A recording ends with the link: the user's indicator goes off at once, and a question
+        // about one is moot (the technician asks again once the link is back).
+        self.set_recording_flag(false);
+        if std::mem::take(&mut self.recording_prompt) {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Recording,
+            });
+        }
         // "Show my screen" ends with the link: its stream is gone too.
         if std::mem::take(&mut self.shown) {
             self.out
@@ -483,10 +550,10 @@ impl HostSession {
             self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
             return;
         }
-        if let Stage::Wrapping { deadline } = self.stage
+        if let Stage::Wrapping { deadline, by } = self.stage
             && now >= deadline
         {
-            self.stop(now);
+            self.end_wrapping(now, by);
             return;
         }
         if let Stage::AwaitHello { deadline } = self.stage
@@ -621,6 +688,16 @@ impl HostSession {
         self.window.limit()
     }
 
+    /// Whether the user allows the technician to record now (the indicator is on).
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Whether the user is being asked whether the technician may record.
+    pub fn recording_prompt(&self) -> bool {
+        self.recording_prompt
+    }
+
     /// Whether input may be injected now.
     pub fn control_allowed(&self) -> bool {
         self.stage == Stage::Sharing && self.control && !self.reconnect.active()
@@ -652,7 +729,7 @@ impl HostSession {
     /// When to call [`HostSession::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let stage = match self.stage {
-            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline } => Some(deadline),
+            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline, .. } => Some(deadline),
             _ => None,
         };
         let deadline = match (stage, self.reconnect.deadline()) {
@@ -709,11 +786,17 @@ impl HostSession {
         self.ask(Grant::Control);
     }
 
-    /// The user stopped: share nothing from now on, and ask how it went before ending.
-    fn start_wrapping(&mut self, now: Instant) {
+    /// The user stopped, or the technician is finishing: share nothing from now on, and ask how it
+    /// went before ending.
+    fn start_wrapping(&mut self, now: Instant, by: EndedBy) {
         self.withdraw_prompts();
+        if self.recording {
+            self.out.control(Control::Recording { on: false });
+            self.set_recording_flag(false);
+        }
         self.stage = Stage::Wrapping {
             deadline: now + FEEDBACK_WAIT,
+            by,
         };
         self.view = false;
         self.control = false;
@@ -723,15 +806,61 @@ impl HostSession {
         self.out.events.push_back(HostEvent::FeedbackWanted);
     }
 
-    /// The user's own stop, after the feedback question if one was asked.
-    fn stop(&mut self, now: Instant) {
+    /// The end after the feedback question: the user's own stop, or the technician's finish.
+    fn end_wrapping(&mut self, now: Instant, by: EndedBy) {
+        match by {
+            EndedBy::Us => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::HostEnded,
+                "You stopped sharing.".into(),
+                Some("The user stopped sharing their screen."),
+            ),
+            EndedBy::Peer => self.technician_finished(now),
+        }
+    }
+
+    /// The technician ended (`Finish`): the viewer waits for this `End`, which says it was theirs.
+    fn technician_finished(&mut self, now: Instant) {
         self.finish(
             now,
-            EndedBy::Us,
-            EndReason::HostEnded,
-            "You stopped sharing.".into(),
-            Some("The user stopped sharing their screen."),
+            EndedBy::Peer,
+            EndReason::ViewerEnded,
+            "The technician ended the session.".into(),
+            Some("The technician ended the session."),
         )
+    }
+
+    fn on_request_recording(&mut self, now: Instant) {
+        if self.recording {
+            // Already allowed: the answer is the same.
+            self.out.control(Control::Recording { on: true });
+            return;
+        }
+        if self.recording_prompt {
+            return;
+        }
+        if self.prompts.take(now).is_err() {
+            // The user was asked too often lately: answered no without asking again.
+            self.out.control(Control::Recording { on: false });
+            return;
+        }
+        self.recording_prompt = true;
+        self.ask(Grant::Recording);
+    }
+
+    /// Recording on or off, told to the viewer (always: it is also the answer) and to the user.
+    fn set_recording(&mut self, on: bool) {
+        self.out.control(Control::Recording { on });
+        self.set_recording_flag(on);
+    }
+
+    /// The indicator follows the flag: an event only on change.
+    fn set_recording_flag(&mut self, on: bool) {
+        if self.recording != on {
+            self.recording = on;
+            self.out.events.push_back(HostEvent::Recording { on });
+        }
     }
 
     /// Closes any open question: the session can no longer grant it.
@@ -753,6 +882,12 @@ impl HostSession {
                 grant: Grant::Diagnostics,
             });
         }
+        if self.recording_prompt {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Recording,
+            });
+        }
+        self.recording_prompt = false;
         self.control_prompt = false;
         self.diagnostics = false;
         self.diagnostics_prompt = false;
@@ -833,6 +968,7 @@ impl HostSession {
         } else {
             for_peer
         };
+        self.set_recording_flag(false);
         self.stage = Stage::Done;
         self.shown = false;
         self.view = false;

@@ -27,7 +27,7 @@ pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use monitors::{Area, Layout};
 pub use reconnect::DEFAULT_RECONNECT_GRACE;
-pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
+pub use viewer::{RecordingState, ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;
 use crate::bulk::{Bulk, ClipFormat};
@@ -46,6 +46,9 @@ pub const CONTROL_PROMPT_REFILL: Duration = Duration::from_secs(10);
 /// How long the user may take to answer "how did it go?" after stopping, before the session ends
 /// without an answer.
 pub const FEEDBACK_WAIT: Duration = Duration::from_secs(60);
+/// How long a finishing viewer waits for the host's `End` (the user may be answering the feedback
+/// question, which the host ends after [`FEEDBACK_WAIT`]) before it ends the session itself.
+pub const FINISH_WAIT: Duration = Duration::from_secs(65);
 /// Largest wheel movement one `Scroll` may inject, in notches per axis; larger values are clamped.
 pub const MAX_SCROLL_NOTCHES: i32 = 50;
 /// Largest pointer coordinate injected; larger values are clamped (no real screen is this large).
@@ -60,6 +63,8 @@ pub enum Grant {
     Control,
     /// Read facts about the machine (system information), while the screen is shared.
     Diagnostics,
+    /// Record the shared screen on the technician's side, while the screen is shared.
+    Recording,
 }
 
 /// A message to send, tagged with the stream it goes on.

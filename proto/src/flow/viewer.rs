@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use super::collab::Collab;
 use super::reconnect::Reconnect;
-use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
+use super::{
+    EndedBy, Ending, FINISH_WAIT, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
+};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -20,8 +22,24 @@ pub enum ViewerCommand {
     /// Start (`on`) or stop showing the technician's own screen to the user ("Show my screen"):
     /// updates then go with [`ViewerSession::send_shown_update`], view only on the user's side.
     ShowScreen { on: bool },
-    /// End the session now.
+    /// Ask the user to let us record (`on: true`), or stop recording (`on: false`).
+    Record { on: bool },
+    /// End the session: the host may first ask its user how it went (up to [`FINISH_WAIT`]). A
+    /// second `End` while finishing ends at once.
     End,
+}
+
+/// Where the technician's recording stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingState {
+    /// Not recording.
+    Off,
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user allows it: write the recording now (a keyframe was requested to start it).
+    On,
+    /// The user refused (the session goes on).
+    Refused,
 }
 
 /// What the viewer session reports to its driver and user.
@@ -60,6 +78,11 @@ pub enum ViewerEvent {
     /// The link is back: open the input stream again and, with `viewing`, accept the frames and
     /// bulk streams and decode afresh (the first update is a keyframe, numbered 0).
     Resumed { viewing: bool },
+    /// The technician's recording changed: write updates to the file exactly while `On`.
+    Recording(RecordingState),
+    /// The technician ended and the host may be asking its user how it went: the session ends when
+    /// the host answers, or after [`FINISH_WAIT`].
+    Finishing,
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -70,6 +93,10 @@ enum Stage {
     Waiting,
     /// View granted at least once.
     Viewing,
+    /// `Finish` sent: waiting for the host's `End` (after its user's feedback) until `deadline`.
+    Finishing {
+        deadline: Instant,
+    },
     Done,
 }
 
@@ -91,6 +118,7 @@ pub struct ViewerSession {
     shown_seq: u64,
     /// Waiting out a lost link.
     reconnect: Reconnect,
+    recording: RecordingState,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -111,6 +139,7 @@ impl ViewerSession {
             showing: false,
             shown_seq: 0,
             reconnect: Reconnect::new(None),
+            recording: RecordingState::Off,
             collab: Collab::new("The user"),
             out,
         }
@@ -153,19 +182,46 @@ impl ViewerSession {
                     self.collab.set_active(true);
                     self.out.events.push_back(ViewerEvent::StartFrames);
                 }
+                if !view {
+                    // Nothing is shared: nothing may be recorded.
+                    self.set_recording(RecordingState::Off);
+                }
                 self.collab.set_clipboard(clipboard);
             }
             Control::End { reason, detail } => {
-                let text = peer_end_text("The host ended the session", reason, detail);
-                self.finish(now, EndedBy::Peer, reason, text, None);
+                if matches!(self.stage, Stage::Finishing { .. }) && reason == EndReason::ViewerEnded
+                {
+                    // The host's answer to our `Finish`: the technician ended it.
+                    self.finish(
+                        now,
+                        EndedBy::Us,
+                        reason,
+                        "You ended the session.".into(),
+                        None,
+                    );
+                } else {
+                    let text = peer_end_text("The host ended the session", reason, detail);
+                    self.finish(now, EndedBy::Peer, reason, text, None);
+                }
             }
+            Control::Recording { on } => match (self.recording, on) {
+                (RecordingState::Asking, true) if self.stage == Stage::Viewing => {
+                    // A recording starts at a keyframe: the codec's tile cache must start empty.
+                    self.out.control(Control::RequestKeyframe);
+                    self.set_recording(RecordingState::On);
+                }
+                (RecordingState::Asking, false) => self.set_recording(RecordingState::Refused),
+                (RecordingState::On, false) => self.set_recording(RecordingState::Off),
+                // An answer to a request since withdrawn, or a repeat: nothing changes.
+                _ => {}
+            },
             msg @ (Control::Chat { .. }
             | Control::FileOffer { .. }
             | Control::FileAnswer { .. }
             | Control::FileCancel { .. }
             | Control::FileReceived { .. }) => self.collab.on_control(msg),
             Control::Feedback { rating, comment } => {
-                if self.stage == Stage::Viewing {
+                if matches!(self.stage, Stage::Viewing | Stage::Finishing { .. }) {
                     self.out
                         .events
                         .push_back(ViewerEvent::Feedback { rating, comment });
@@ -207,6 +263,7 @@ impl ViewerSession {
             | Control::SelectMonitor { .. }
             | Control::RequestControl
             | Control::RequestDiagnostics
+            | Control::Finish
             | Control::Ack { .. }
             | Control::RequestKeyframe => {
                 self.protocol_error(now, "it sent a message only a viewer sends")
@@ -216,8 +273,9 @@ impl ViewerSession {
 
     /// Screen update `seq` was decoded: acknowledges it. Updates must arrive numbered from 0 in order.
     pub fn handle_update_decoded(&mut self, seq: u64, now: Instant) {
-        if self.reconnect.active() {
-            // Decoded from the lost link: nothing to acknowledge on the next one.
+        if self.reconnect.active() || matches!(self.stage, Stage::Finishing { .. }) {
+            // Decoded from the lost link (nothing to acknowledge on the next one), or sent before
+            // the host saw `Finish` (no longer acknowledged, not an error).
             return;
         }
         if self.stage != Stage::Viewing {
@@ -257,13 +315,17 @@ impl ViewerSession {
             return;
         }
         match command {
-            ViewerCommand::End => self.finish(
-                now,
-                EndedBy::Us,
-                EndReason::ViewerEnded,
-                "You ended the session.".into(),
-                Some("The technician ended the session."),
-            ),
+            // With the link lost there is no host to ask: the end is at once.
+            ViewerCommand::End if self.stage == Stage::Viewing && !self.reconnect.active() => {
+                // The host may ask its user how it went first; it answers with `End`.
+                self.stage = Stage::Finishing {
+                    deadline: now + FINISH_WAIT,
+                };
+                self.set_recording(RecordingState::Off);
+                self.out.control(Control::Finish);
+                self.out.events.push_back(ViewerEvent::Finishing);
+            }
+            ViewerCommand::End => self.end_now(now),
             ViewerCommand::ShowScreen { on } => {
                 if self.showing != on && !(on && self.reconnect.active()) {
                     self.showing = on;
@@ -272,6 +334,21 @@ impl ViewerSession {
                         on,
                         closed_by_user: false,
                     });
+                }
+            }
+            ViewerCommand::Record { on: true } => {
+                if self.stage == Stage::Viewing
+                    && !self.reconnect.active()
+                    && !matches!(self.recording, RecordingState::Asking | RecordingState::On)
+                {
+                    self.out.control(Control::Recording { on: true });
+                    self.set_recording(RecordingState::Asking);
+                }
+            }
+            ViewerCommand::Record { on: false } => {
+                if matches!(self.recording, RecordingState::Asking | RecordingState::On) {
+                    self.out.control(Control::Recording { on: false });
+                    self.set_recording(RecordingState::Off);
                 }
             }
             ViewerCommand::RequestDiagnostics => {
@@ -353,6 +430,9 @@ impl ViewerSession {
                     self.out
                         .events
                         .push_back(ViewerEvent::Reconnecting { grace });
+                    // A recording ends with the link (its writer goes with the old decoder); the
+                    // technician asks again after, and the user answers again.
+                    self.set_recording(RecordingState::Off);
                     // "Show my screen" ends with the link; the technician shows it again after.
                     if std::mem::take(&mut self.showing) {
                         self.out.events.push_back(ViewerEvent::Showing {
@@ -395,12 +475,24 @@ impl ViewerSession {
         self.reconnect.active()
     }
 
-    /// Time passed: the grace for a lost link may be over.
+    /// Time passed: the grace for a lost link, or the wait for the host's answer to `Finish`, may
+    /// be over.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stage != Stage::Done && self.reconnect.expired(now) {
             let detail = self.reconnect.gave_up_text();
             self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+            return;
         }
+        if let Stage::Finishing { deadline } = self.stage
+            && now >= deadline
+        {
+            self.end_now(now);
+        }
+    }
+
+    /// Where the technician's recording stands.
+    pub fn recording(&self) -> RecordingState {
+        self.recording
     }
 
     pub fn view(&self) -> bool {
@@ -429,12 +521,40 @@ impl ViewerSession {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout(self.reconnect.deadline())
+        let finishing = match self.stage {
+            Stage::Finishing { deadline } => Some(deadline),
+            _ => None,
+        };
+        let deadline = match (finishing, self.reconnect.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.out.poll_timeout(deadline)
     }
 
     /// True once, when the session has ended and the connection should be closed now.
     pub fn poll_close(&mut self, now: Instant) -> bool {
         self.out.poll_close(now)
+    }
+
+    /// The technician's end without waiting (any more) for the host.
+    fn end_now(&mut self, now: Instant) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ViewerEnded,
+            "You ended the session.".into(),
+            Some("The technician ended the session."),
+        )
+    }
+
+    fn set_recording(&mut self, state: RecordingState) {
+        let changed = self.recording != state;
+        // `Off` after `Refused` is no news; anything else is.
+        if changed && !(state == RecordingState::Off && self.recording == RecordingState::Refused) {
+            self.out.events.push_back(ViewerEvent::Recording(state));
+        }
+        self.recording = state;
     }
 
     fn protocol_error(&mut self, now: Instant, what: &str) {
@@ -461,6 +581,7 @@ impl ViewerSession {
         } else {
             for_peer
         };
+        self.set_recording(RecordingState::Off);
         self.stage = Stage::Done;
         self.showing = false;
         self.view = false;
