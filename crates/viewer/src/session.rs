@@ -426,6 +426,13 @@ impl Run {
                     if let Some(driver) = &mut link.driver {
                         self.start_frames(driver);
                     }
+                    // `--record`: ask as soon as the screen is shown.
+                    if std::mem::take(&mut self.record_at_start) {
+                        self.session.handle_command(
+                            flow::ViewerCommand::Record { on: true },
+                            Instant::now(),
+                        );
+                    }
                 }
                 flow::ViewerEvent::Showing { on: true, .. } => {
                     let started = self
@@ -481,12 +488,6 @@ impl Run {
                                 closed_by_user,
                                 failed: None,
                             },
-                        );
-                    }
-                    if std::mem::take(&mut self.record_at_start) {
-                        self.session.handle_command(
-                            flow::ViewerCommand::Record { on: true },
-                            Instant::now(),
                         );
                     }
                 }
