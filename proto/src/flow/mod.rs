@@ -10,6 +10,7 @@
 mod collab;
 mod host;
 mod monitors;
+mod rate;
 mod viewer;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use monitors::{Area, Layout};
+pub use rate::{RateConfig, RateController, RateTarget};
 pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;
