@@ -38,7 +38,25 @@ impl Proc {
         display: Option<&str>,
         env: &[(&str, &str)],
     ) -> Proc {
-        let mut command = Command::new(TANDEM);
+        Self::spawn(TANDEM, name, args, display, env)
+    }
+
+    /// [`Proc::start`] inside network namespace `netns` (`ip netns exec` execs `tandem` in place,
+    /// so killing this process kills `tandem`).
+    pub fn start_in_netns(netns: &str, name: &str, args: &[&str], display: Option<&str>) -> Proc {
+        let mut full = vec!["netns", "exec", netns, TANDEM];
+        full.extend_from_slice(args);
+        Self::spawn("ip", name, &full, display, &[])
+    }
+
+    fn spawn(
+        program: &str,
+        name: &str,
+        args: &[&str],
+        display: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let mut command = Command::new(program);
         command
             .args(args)
             .envs(env.iter().copied())

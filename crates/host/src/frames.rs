@@ -64,6 +64,9 @@ struct Credits {
     area: Option<Area>,
     /// The last layout generation the session loop handled.
     layout_seen: u64,
+    /// Adaptation's quality for photographic regions and least time between captures (`None`:
+    /// the configured ones).
+    target: Option<(u8, Duration)>,
 }
 
 impl FrameControl {
@@ -88,6 +91,16 @@ impl FrameControl {
     /// The part of the screen to capture from now on (a change makes the next update a keyframe).
     pub fn set_area(&self, area: Option<Area>) {
         self.lock().area = area;
+    }
+
+    /// Encode photographic regions at `quality` and capture at most once per `frame_interval` from
+    /// now on (adaptation; a change of quality makes the next update a keyframe).
+    pub fn set_target(&self, quality: u8, frame_interval: Duration) {
+        self.lock().target = Some((quality, frame_interval));
+    }
+
+    fn target(&self) -> Option<(u8, Duration)> {
+        self.lock().target
     }
 
     /// The session loop handled layout `generation` (and set the area that follows from it).
@@ -224,8 +237,9 @@ fn capture_loop(
     control: &FrameControl,
     out: &mpsc::Sender<Captured>,
 ) -> Result<(), String> {
-    let mut encoder = Encoder::new(config);
-    let period = Duration::from_secs(1) / max_fps.max(1);
+    let mut encoder = Encoder::new(config.clone());
+    let max_fps_period = Duration::from_secs(1) / max_fps.max(1);
+    let mut period = max_fps_period;
     let mut buf = Vec::new();
     let mut pointer = None;
     let mut encode_error = None;
@@ -270,8 +284,20 @@ fn capture_loop(
             area = now_area;
             keyframe = true;
         }
+        if let Some((quality, interval)) = control.target() {
+            period = interval.max(max_fps_period);
+            if quality != encoder.config().quality {
+                // The codec takes its quality when built: a new encoder, whose first update is a
+                // keyframe (adaptation changes quality seldom for this reason).
+                encoder = Encoder::new(EncoderConfig {
+                    quality,
+                    ..config.clone()
+                });
+            }
+        }
         if changed_since || keyframe {
-            // At most `max_fps`: changes arriving sooner are coalesced into the next capture.
+            // At most `max_fps` (or adaptation's rate): changes arriving sooner are coalesced into
+            // the next capture.
             if let Some(rest) = last_capture.and_then(|at| period.checked_sub(at.elapsed())) {
                 std::thread::sleep(rest);
             }

@@ -1,5 +1,5 @@
-//! Adaptive quality on a constrained link (PROTOCOL.md §7.4): a sans-IO, delay-based rate
-//! controller for the host's screen updates. It is fed the size of each update sent and the time
+//! Adaptive quality on a constrained link (PROTOCOL.md §7, "Adaptive quality"): a sans-IO,
+//! delay-based rate controller for the host's screen updates. It is fed the size of each update sent and the time
 //! each `Ack` arrives, and says which JPEG quality photographic regions get and how long capture
 //! waits between frames. Text and UI are exact whatever it decides: the codec never codes them
 //! lossy, and the quality only reaches natural-content tiles.
