@@ -9,6 +9,8 @@ packages=(
   xvfb x11-utils xdotool xterm xclip
   # the relay cluster tests start their own Redis (redis-cli comes with it)
   redis-server
+  # tests/e2e_netem.rs makes network namespaces and a shaped veth pair (ip, tc)
+  iproute2
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 )
 # Not needed by the tests: `scripts/install-deps.sh --review` adds screenshot tools for looking at the

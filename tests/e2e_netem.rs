@@ -8,6 +8,8 @@
 //!
 //! Needs root (CI runs as root); skipped with a message only where `ip netns` cannot be used.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;
@@ -73,19 +75,20 @@ impl ShapedLink {
             format!("tdv{}h", id % 1_000_000),
             format!("tdv{}v", id % 1_000_000),
         );
+        let (h, v, veth_h, veth_v) = (h.as_str(), v.as_str(), veth_h.as_str(), veth_v.as_str());
         let setup = [
-            vec!["netns", "add", &v],
+            vec!["netns", "add", v],
             vec![
-                "link", "add", &veth_h, "type", "veth", "peer", "name", &veth_v,
+                "link", "add", veth_h, "type", "veth", "peer", "name", veth_v,
             ],
-            vec!["link", "set", &veth_h, "netns", &h],
-            vec!["link", "set", &veth_v, "netns", &v],
-            vec!["-n", &h, "addr", "add", "10.77.0.1/24", "dev", &veth_h],
-            vec!["-n", &v, "addr", "add", "10.77.0.2/24", "dev", &veth_v],
-            vec!["-n", &h, "link", "set", &veth_h, "up"],
-            vec!["-n", &v, "link", "set", &veth_v, "up"],
-            vec!["-n", &h, "link", "set", "lo", "up"],
-            vec!["-n", &v, "link", "set", "lo", "up"],
+            vec!["link", "set", veth_h, "netns", h],
+            vec!["link", "set", veth_v, "netns", v],
+            vec!["-n", h, "addr", "add", "10.77.0.1/24", "dev", veth_h],
+            vec!["-n", v, "addr", "add", "10.77.0.2/24", "dev", veth_v],
+            vec!["-n", h, "link", "set", veth_h, "up"],
+            vec!["-n", v, "link", "set", veth_v, "up"],
+            vec!["-n", h, "link", "set", "lo", "up"],
+            vec!["-n", v, "link", "set", "lo", "up"],
         ];
         for args in setup {
             run("ip", &args).unwrap_or_else(|e| panic!("setting up the link: {e}"));
@@ -99,15 +102,15 @@ impl ShapedLink {
             args.extend_from_slice(qdisc);
             run("tc", &args)
         };
-        link.shaping = match shape(&h, &veth_h, &netem) {
+        link.shaping = match shape(h, veth_h, &netem[..]) {
             Ok(()) => {
-                shape(&v, &veth_v, &netem).unwrap_or_else(|e| panic!("shaping: {e}"));
+                shape(v, veth_v, &netem[..]).unwrap_or_else(|e| panic!("shaping: {e}"));
                 "netem rate 4mbit delay 20ms loss 0.5%"
             }
             Err(e) => {
                 eprintln!("this kernel has no netem ({e}); shaping with tbf: rate only");
-                shape(&h, &veth_h, &tbf).unwrap_or_else(|e| panic!("shaping: {e}"));
-                shape(&v, &veth_v, &tbf).unwrap_or_else(|e| panic!("shaping: {e}"));
+                shape(h, veth_h, &tbf[..]).unwrap_or_else(|e| panic!("shaping: {e}"));
+                shape(v, veth_v, &tbf[..]).unwrap_or_else(|e| panic!("shaping: {e}"));
                 "tbf rate 4mbit burst 32kbit latency 400ms"
             }
         };
@@ -369,6 +372,7 @@ fn adaptation_fits_a_4_mbit_link_and_keeps_text_exact() {
     join_args.extend(
         [
             "--json",
+            "--headless",
             "--name",
             "netem technician",
             "--outcome",
