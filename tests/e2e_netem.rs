@@ -25,7 +25,6 @@ use tandem_xvfb::VirtualDisplay;
 /// The shaped link's rate, bytes per second.
 const LINK_BYTES_PER_SEC: f64 = 4e6 / 8.0;
 const RELAY_ADDR: &str = "10.77.0.1";
-const JOIN_ADDR: &str = "10.77.0.2";
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
     let output = Command::new(program)
