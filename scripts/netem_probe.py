@@ -11,7 +11,7 @@ quality) and the viewer's `stats` events (frames/s, kB/s) over the probing.
 
 A benchmark, not a test. Needs root, iproute2, python-xlib, xterm, xdotool, Xvfb.
 
-    scripts/netem_probe.py target/debug/tandem [--probes 30] [--json]
+    scripts/netem_probe.py target/debug/tandem [--probes 30] [--json] [--screenshots DIR]
 """
 
 import argparse
@@ -136,7 +136,7 @@ def collect(proc, sink):
     threading.Thread(target=lambda: [None for _ in events(proc, sink)], daemon=True).start()
 
 
-def session(tandem, adaptive, probes, disp_a, disp_b, work):
+def session(tandem, adaptive, probes, disp_a, disp_b, work, shots):
     procs = []
     try:
         env_a = dict(os.environ, DISPLAY=disp_a, RUST_LOG="warn")
@@ -182,6 +182,8 @@ def session(tandem, adaptive, probes, disp_a, disp_b, work):
             return root.get_image(x, y, w, h, X.ZPixmap, 0xFFFFFFFF).data
 
         subprocess.run(["xdotool", "search", "--name", "probe-xterm", "windowfocus"], env=env_a)
+        # Each run types on an empty line, so its letters land where the probed region is.
+        subprocess.run(["xdotool", "key", "ctrl+u"], env=env_a, check=True)
         time.sleep(8)  # adaptation settles before probing (a benchmark, not a test)
         rates.clear()
         stats.clear()
@@ -197,6 +199,10 @@ def session(tandem, adaptive, probes, disp_a, disp_b, work):
                     latencies.append((time.perf_counter() - sent) * 1000)
                     break
             time.sleep(0.3)
+        if shots:
+            for disp, side in ((disp_a, "host"), (disp_b, "viewer")):
+                subprocess.run(["import", "-window", "root", "-display", disp,
+                                os.path.join(shots, f"{side}-adaptive-{adaptive}.png")], check=False)
         latencies.sort()
         mean = lambda xs: round(statistics.mean(xs), 1) if xs else None
         rate_events = [e for e in rates if e.get("event") == "rate"]
@@ -224,6 +230,8 @@ def main():
     parser.add_argument("tandem")
     parser.add_argument("--probes", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--screenshots", metavar="DIR",
+                        help="save both displays (ImageMagick import) after each run's probes")
     args = parser.parse_args()
     tandem = os.path.abspath(args.tandem)
     procs = []
@@ -244,7 +252,8 @@ def main():
         results = []
         for adaptive in ("on", "off"):
             with tempfile.TemporaryDirectory() as work:
-                results.append(session(tandem, adaptive, args.probes, disp_a, disp_b, work))
+                results.append(session(tandem, adaptive, args.probes, disp_a, disp_b, work,
+                                       args.screenshots))
         out = {"link": shaping, "runs": results}
         print(json.dumps(out) if args.json else json.dumps(out, indent=1))
     finally:
