@@ -37,6 +37,8 @@ struct Sim {
     latencies: Vec<(Instant, Duration)>,
     sent: Vec<(Instant, usize)>,
     sent_at: VecDeque<Instant>,
+    /// Times the quality changed.
+    quality_changes: Vec<Instant>,
 }
 
 impl Sim {
@@ -60,6 +62,7 @@ impl Sim {
             latencies: Vec::new(),
             sent: Vec::new(),
             sent_at: VecDeque::new(),
+            quality_changes: Vec::new(),
         }
     }
 
@@ -75,7 +78,11 @@ impl Sim {
                 if let Some(sent) = self.sent_at.pop_front() {
                     self.latencies.push((sent, self.now - sent));
                 }
+                let before = self.controller.target().quality;
                 self.controller.on_ack(seq, self.now);
+                if self.controller.target().quality != before {
+                    self.quality_changes.push(self.now);
+                }
             }
             let target = if adaptive {
                 self.controller.target()
@@ -225,4 +232,14 @@ fn acks_for_updates_never_sent_change_nothing() {
     controller.on_sent(3, 1000, now);
     controller.on_ack(4, now + Duration::from_millis(1));
     assert_eq!(controller.target(), before);
+}
+
+#[test]
+fn a_link_that_only_just_fits_does_not_flap() {
+    let mut sim = Sim::new(80);
+    sim.run(&SLOW, Duration::from_secs(120), true);
+    // Settled: few quality changes (each one a keyframe) in the last minute.
+    let from = sim.now - Duration::from_secs(60);
+    let late = sim.quality_changes.iter().filter(|at| **at >= from).count();
+    assert!(late <= 6, "{late} quality changes in the last minute");
 }
