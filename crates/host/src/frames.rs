@@ -503,4 +503,89 @@ mod tests {
         assert_eq!(layouts.last(), Some(&(120, 40)));
         assert_eq!(sizes, [(80, 50), (40, 40)]);
     }
+
+    /// Film grain on a smooth gradient, new every capture: natural content the codec codes lossy.
+    struct Grain {
+        seed: u32,
+        buf: Vec<u8>,
+    }
+
+    impl FrameSource for Grain {
+        fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> std::io::Result<()> {
+            let (w, h) = (256u32, 192u32);
+            self.buf.clear();
+            for y in 0..h {
+                for x in 0..w {
+                    self.seed = self
+                        .seed
+                        .wrapping_mul(1_664_525)
+                        .wrapping_add(1_013_904_223);
+                    let grain = (self.seed >> 27) as u8;
+                    self.buf.extend_from_slice(&[
+                        (x as u8).wrapping_add(grain),
+                        (y as u8).wrapping_add(grain),
+                        ((x + y) as u8).wrapping_add(grain),
+                        0,
+                    ]);
+                }
+            }
+            use_frame(FrameRef {
+                width: w,
+                height: h,
+                stride: w as usize * 4,
+                data: &self.buf,
+            });
+            Ok(())
+        }
+
+        fn wait_for_change(&mut self, _timeout: Duration) -> bool {
+            true
+        }
+    }
+
+    /// Issue 8: adaptation's quality reaches the encoder: photographic content is lossy at the
+    /// configured quality, and exact after the target asks for 100 (lossless), with no restart.
+    #[test]
+    fn the_targets_quality_reaches_the_encoder() {
+        let control = FrameControl::new();
+        control.set_limit(u64::MAX);
+        let (tx, mut rx) = mpsc::channel(4);
+        let thread_control = control.clone();
+        let capture = std::thread::spawn(move || {
+            let mut source = Grain {
+                seed: 1,
+                buf: Vec::new(),
+            };
+            capture_loop(
+                &mut source,
+                EncoderConfig {
+                    quality: 80,
+                    threads: 1,
+                },
+                1000,
+                &thread_control,
+                &tx,
+            )
+        });
+        let mut next_lossy = || loop {
+            match rx.blocking_recv().expect("capture runs") {
+                Captured::Update { encoded, .. } => return encoded.lossy_pixels,
+                _ => continue,
+            }
+        };
+        // Lossy at 80 within a few updates (the first may be a lossless keyframe).
+        assert!((0..20).any(|_| next_lossy() > 0), "grain is coded lossy");
+        control.set_target(100, Duration::from_millis(1));
+        // Updates queued (the channel holds 4) or being encoded when the target changed may still
+        // be lossy; after them none is.
+        for _ in 0..6 {
+            next_lossy();
+        }
+        for _ in 0..10 {
+            assert_eq!(next_lossy(), 0, "quality 100 is lossless");
+        }
+        control.stop();
+        drop(rx);
+        assert_eq!(capture.join().expect("joins"), Ok(()));
+    }
 }
