@@ -9,7 +9,7 @@ packages=(
   xvfb x11-utils xdotool xterm xclip
   # the relay cluster tests start their own Redis (redis-cli comes with it)
   redis-server
-  # tests/e2e_netem.rs makes network namespaces and a shaped veth pair (ip, tc)
+  # the bad-link tests make network namespaces, veth pairs and netem qdiscs (ip, tc)
   iproute2
   libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 )

@@ -13,7 +13,7 @@ use tandem_proto::limits::MAX_NAME_LEN;
 use tandem_proto::session::truncate_utf8;
 use tandem_proto::text::for_display;
 use tandem_viewer::notes::{NotesPanel, SharedNotes};
-use tandem_viewer::{Screen, ViewerCommand, ViewerConfig, ViewerEvent};
+use tandem_viewer::{RecordingEvent, Screen, ViewerCommand, ViewerConfig, ViewerEvent};
 use tokio::sync::mpsc;
 
 use crate::collab_cli::{self, CollabFlags, NoticePrinter, PendingOffers};
@@ -42,6 +42,11 @@ pub struct JoinArgs {
     /// Ask for control as soon as viewing is allowed.
     #[arg(long)]
     request_control: bool,
+    /// Ask the user to let you record the session as soon as the screen is shown, into FILE
+    /// (replay it with `tandem play FILE`). Without it, the window's Record button (or `record on`
+    /// on stdin) records into ~/.local/share/tandem/recordings.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     #[command(flatten)]
     collab: CollabFlags,
     /// The ticket this session is for (e.g. INC0012345): it names the session report.
@@ -56,7 +61,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `monitor N`/`monitor all`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -73,6 +78,10 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         code,
         technician: technician_name(&args.name),
         collab: args.collab.config("The user"),
+        show_screen: crate::show_screen::factory(),
+        reconnect_grace: args.relay.reconnect_grace(),
+        record_to: args.record.clone().unwrap_or_else(default_recording_path),
+        record_at_start: args.record.is_some(),
     };
     let window = !args.headless && crate::have_display();
 
@@ -184,6 +193,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 path: path.clone(),
                 frames: screen.frames,
                 cursor: screen.cursor,
+                recording_ms: None,
             },
             Err(e) => ViewerEvent::SnapshotFailed {
                 path: path.clone(),
@@ -217,6 +227,17 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `$XDG_DATA_HOME/tandem/recordings/tandem-<unix time>-<pid>.tdrec` (else under
+/// `~/.local/share`), for recordings started without `--record`.
+fn default_recording_path() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    crate::report::default_dir()
+        .with_file_name("recordings")
+        .join(format!("tandem-{secs}-{}.tdrec", std::process::id()))
+}
+
 /// The name as `Control::hello` would send it (unsafe characters replaced, at most `MAX_NAME_LEN`
 /// bytes), so the host can always decode our `Hello`.
 fn technician_name(name: &str) -> String {
@@ -240,6 +261,19 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             json!({ "verifier": verifier }),
             || format!("Code confirmed. Check number: {verifier}. Waiting for the user to allow access…"),
         ),
+        ViewerEvent::Reconnecting { grace } => out.event(
+            "reconnecting",
+            json!({ "grace_secs": grace.as_secs() }),
+            || {
+                format!(
+                    "Reconnecting… the connection to the host was lost (trying for up to {} s).",
+                    grace.as_secs()
+                )
+            },
+        ),
+        ViewerEvent::Resumed => out.event("resumed", json!({}), || {
+            "Reconnected: the session goes on.".into()
+        }),
         ViewerEvent::Permissions {
             view,
             control,
@@ -344,6 +378,26 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 text
             },
         ),
+        ViewerEvent::Showing {
+            on,
+            closed_by_user,
+            failed,
+        } => out.event(
+            "showing",
+            json!({ "on": on, "closed_by_user": closed_by_user, "failed": failed }),
+            || match (on, closed_by_user, failed) {
+                (true, _, _) => "The user now sees your screen (view only; `show off` stops).".into(),
+                (false, true, _) => "The user closed your screen.".into(),
+                (false, false, Some(reason)) => format!("Your screen is not shown: {reason}"),
+                (false, false, None) => "You stopped showing your screen.".into(),
+            },
+        ),
+        ViewerEvent::KeyMode(mode) => out.event("key_mode", json!({ "mode": mode.name() }), || {
+            match mode {
+                tandem_viewer::KeyMode::Text => "Keyboard: text mode (what you type appears, any layout).".into(),
+                tandem_viewer::KeyMode::Physical => "Keyboard: physical mode (keys by position).".into(),
+            }
+        }),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             "The user declined your request for control; you can still see the screen and may ask again.".into()
         }),
@@ -393,11 +447,16 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             path,
             frames,
             cursor,
+            recording_ms,
         } => out.event(
             "snapshot",
-            json!({ "path": path, "frames": frames, "cursor": cursor }),
+            json!({ "path": path, "frames": frames, "cursor": cursor, "recording_ms": recording_ms }),
             || format!("Wrote what the viewer decoded to {}", path.display()),
         ),
+        ViewerEvent::Recording(event) => print_recording(out, event),
+        ViewerEvent::Finishing => out.event("finishing", json!({}), || {
+            "Ending: the user may be asked how it went; waiting for them (up to a minute). `end` again ends at once.".into()
+        }),
         ViewerEvent::SnapshotFailed { path, reason } => out.event(
             "snapshot_failed",
             json!({ "path": path, "reason": reason }),
@@ -426,6 +485,44 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 || format!("Session ended: {reason}"),
             );
         }
+    }
+}
+
+fn print_recording(out: &Output, event: &RecordingEvent) {
+    match event {
+        RecordingEvent::Asking => out.event("recording", json!({ "state": "asking" }), || {
+            "Asked the user to allow recording…".into()
+        }),
+        RecordingEvent::Refused => out.event("recording", json!({ "state": "refused" }), || {
+            "The user refused recording; the session goes on.".into()
+        }),
+        RecordingEvent::Started { path } => out.event(
+            "recording",
+            json!({ "state": "recording", "path": path }),
+            || format!("Recording into {} (`record off` to stop).", path.display()),
+        ),
+        RecordingEvent::Stopped(summary) => out.event(
+            "recording",
+            json!({
+                "state": "stopped",
+                "path": summary.path,
+                "bytes": summary.bytes,
+                "updates": summary.updates,
+            }),
+            || {
+                format!(
+                    "Recording stopped: {} ({} bytes). Replay it with `tandem play {}`.",
+                    summary.path.display(),
+                    summary.bytes,
+                    summary.path.display()
+                )
+            },
+        ),
+        RecordingEvent::Failed { path, reason } => out.event(
+            "recording",
+            json!({ "state": "failed", "path": path, "reason": reason }),
+            || format!("Recording into {} failed: {reason}", path.display()),
+        ),
     }
 }
 
@@ -477,6 +574,30 @@ fn spawn_stdin_commands(
                     }
                 },
             }
+        } else if line == "show on" {
+            Some(ViewerCommand::ShowScreen(true))
+        } else if line == "show off" {
+            Some(ViewerCommand::ShowScreen(false))
+        } else if let Some(spec) = line.strip_prefix("keys ") {
+            match tandem_viewer::KeyCombo::parse(spec) {
+                Ok(combo) => Some(ViewerCommand::SendKeys(combo)),
+                Err(e) => {
+                    eprintln!("keys: {e}");
+                    None
+                }
+            }
+        } else if let Some(name) = line.strip_prefix("keymode ") {
+            match tandem_viewer::KeyMode::from_name(name.trim()) {
+                Some(mode) => Some(ViewerCommand::SetKeyMode(mode)),
+                None => {
+                    eprintln!("keymode: text or physical");
+                    None
+                }
+            }
+        } else if matches!(line, "record on" | "record") {
+            Some(ViewerCommand::Record(true))
+        } else if line == "record off" {
+            Some(ViewerCommand::Record(false))
         } else if line == "end" {
             Some(ViewerCommand::End)
         } else if matches!(line, "diagnostics" | "sysinfo") {
@@ -494,7 +615,7 @@ fn spawn_stdin_commands(
         } else {
             if !line.is_empty() {
                 eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, end, y, n, {}",
+                    "commands: snapshot PATH, control, monitor N|all, show on|off, record on|off, keys COMBO, keymode text|physical, end, y, n, {}",
                     collab_cli::HELP
                 );
             }

@@ -8,9 +8,11 @@ mod collab_cli;
 mod demo_cmd;
 mod join_cmd;
 mod output;
+mod play_cmd;
 mod relay_cmd;
 mod report;
 mod share_cmd;
+mod show_screen;
 mod stdin_commands;
 mod trust;
 
@@ -41,6 +43,8 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
     /// Measure the screen codec on a corpus of recordings.
     Bench(bench_cmd::BenchArgs),
+    /// Replay a session recording (`join --record`), or extract a frame as a PNG.
+    Play(play_cmd::PlayArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Join(args) => join_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Play(args) => play_cmd::run(args),
     };
     match result {
         Ok(code) => code,

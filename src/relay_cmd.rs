@@ -136,6 +136,9 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
         &public_addr(args.public_host.as_deref(), addr),
         &relay.fingerprint(),
     );
+    // Before `listening`: whoever reads it may signal at once, and a SIGHUP that arrives before
+    // the handler is installed would kill the process (its default action).
+    let mut signals = Signals::new()?;
     out.event(
         "listening",
         json!({
@@ -167,7 +170,6 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
     let handle = relay.handle();
     let shutdown = CancellationToken::new();
     let mut serving = tokio::spawn(relay.run(shutdown.clone()));
-    let mut signals = Signals::new()?;
     let mut draining = false;
     let result = loop {
         tokio::select! {

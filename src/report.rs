@@ -72,6 +72,9 @@ pub struct Report {
     pub summary: Option<String>,
     /// The user's answer to "how did it go?", when they gave one.
     pub feedback: Option<Feedback>,
+    /// Each time the technician asked to record: refused, or when it ran (and on the technician's
+    /// side, into which file). Never the recording's content.
+    pub recordings: Vec<RecordingRecord>,
     pub ended: Option<String>,
     #[serde(skip)]
     started: Instant,
@@ -128,13 +131,33 @@ pub struct Feedback {
 }
 
 #[derive(Debug, Serialize)]
+pub struct RecordingRecord {
+    /// When the technician asked (when it started, on the user's side if no question was seen).
+    pub asked_at: String,
+    /// `asked` (no answer before the end), `refused`, `recording` (still running when the report
+    /// was written: never, the end stops it), `recorded` or `failed`.
+    pub status: &'static str,
+    /// The recording's file name (the technician's side only).
+    pub file: Option<String>,
+    pub started_at: Option<String>,
+    pub stopped_at: Option<String>,
+    /// The file's size (the technician's side only).
+    pub bytes: Option<u64>,
+    /// Why it failed, for `failed`.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Note {
     pub at: String,
     pub text: String,
 }
 
+/// Now, RFC 3339 in UTC to the millisecond: precise enough to order events, short enough to read.
 fn now() -> String {
-    OffsetDateTime::now_utc()
+    let now = OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond())
+        .unwrap_or(now)
         .format(&Rfc3339)
         .unwrap_or_default()
 }
@@ -160,6 +183,7 @@ impl Report {
             outcome: None,
             summary: None,
             feedback: None,
+            recordings: Vec::new(),
             ended: None,
             started: Instant::now(),
             receiving: HashMap::new(),
@@ -290,9 +314,85 @@ impl Report {
                     delivered: true,
                 });
             }
+            ViewerEvent::Recording(event) => self.viewer_recording(event),
             ViewerEvent::Ended { reason } => self.ended(reason),
             _ => {}
         }
+    }
+
+    fn viewer_recording(&mut self, event: &tandem_viewer::RecordingEvent) {
+        use tandem_viewer::RecordingEvent;
+        match event {
+            RecordingEvent::Asking => self.recording_asked(),
+            RecordingEvent::Refused => self.recording_answered("refused"),
+            RecordingEvent::Started { path } => {
+                let record = self.recording_started();
+                record.file = path
+                    .file_name()
+                    .map(|n| for_display(&n.to_string_lossy()).into_owned());
+            }
+            RecordingEvent::Stopped(summary) => {
+                let record = self.recording_stopped("recorded");
+                record.bytes = Some(summary.bytes);
+            }
+            RecordingEvent::Failed { reason, .. } => {
+                let record = self.recording_stopped("failed");
+                record.reason = Some(for_display(reason).into_owned());
+            }
+        }
+    }
+
+    fn recording_asked(&mut self) {
+        self.recordings.push(RecordingRecord {
+            asked_at: now(),
+            status: "asked",
+            file: None,
+            started_at: None,
+            stopped_at: None,
+            bytes: None,
+            reason: None,
+        });
+    }
+
+    /// The last question's answer, if it is still open.
+    fn recording_answered(&mut self, status: &'static str) {
+        if let Some(last) = self.recordings.last_mut()
+            && last.status == "asked"
+        {
+            last.status = status;
+        }
+    }
+
+    /// The recording that starts now: the last question's, or a new entry.
+    fn recording_started(&mut self) -> &mut RecordingRecord {
+        if self.recordings.last().is_none_or(|r| r.status != "asked") {
+            self.recording_asked();
+        }
+        let at = now();
+        let last = self.recordings.len() - 1;
+        let record = &mut self.recordings[last];
+        record.status = "recording";
+        record.started_at = Some(at);
+        record
+    }
+
+    /// The running recording stops now (a new entry if none runs, so nothing is lost).
+    fn recording_stopped(&mut self, status: &'static str) -> &mut RecordingRecord {
+        let running = self
+            .recordings
+            .iter()
+            .rposition(|r| r.status == "recording");
+        let index = match running {
+            Some(i) => i,
+            None => {
+                self.recording_asked();
+                self.recordings.len() - 1
+            }
+        };
+        let record = &mut self.recordings[index];
+        record.status = status;
+        record.stopped_at = Some(now());
+        record
     }
 
     /// What the user's side sees.
@@ -300,8 +400,11 @@ impl Report {
         use tandem_host::HostEvent;
         match event {
             HostEvent::Secured { verifier } => self.secured(verifier),
-            HostEvent::ConsentNeeded { technician, .. } => {
+            HostEvent::ConsentNeeded { technician, grant } => {
                 self.technician = Some(for_display(technician).into_owned());
+                if *grant == tandem_host::Grant::Recording {
+                    self.recording_asked();
+                }
             }
             HostEvent::Permissions {
                 technician,
@@ -324,12 +427,23 @@ impl Report {
                     delivered: *delivered,
                 });
             }
+            HostEvent::RecordingRefused => self.recording_answered("refused"),
+            HostEvent::Recording { on: true } => {
+                self.recording_started();
+            }
+            HostEvent::Recording { on: false } => {
+                self.recording_stopped("recorded");
+            }
             HostEvent::Ended { reason } => self.ended(reason),
             _ => {}
         }
     }
 
     pub fn ended(&mut self, reason: &str) {
+        // The end stops a recording still running (its own stop may come later or not at all).
+        if self.recordings.iter().any(|r| r.status == "recording") {
+            self.recording_stopped("recorded");
+        }
         self.ended = Some(for_display(reason).into_owned());
         self.ended_at = Some(now());
         self.duration_secs = Some(self.started.elapsed().as_secs_f64());
@@ -385,6 +499,33 @@ impl Report {
                 ""
             };
             md.push_str(&format!("- {}: {what}{clip}\n", p.at));
+        }
+
+        md.push_str("\n## Recording\n\n");
+        if self.recordings.is_empty() {
+            md.push_str("Not recorded.\n");
+        }
+        for r in &self.recordings {
+            let file = r
+                .file
+                .as_deref()
+                .map(|f| format!(" into `{f}`"))
+                .unwrap_or_default();
+            let line = match r.status {
+                "refused" => format!("- {}: asked to record; the user refused\n", r.asked_at),
+                "asked" => format!("- {}: asked to record; no answer\n", r.asked_at),
+                status => format!(
+                    "- {} to {}: {status}{file}{}{}\n",
+                    r.started_at.as_deref().unwrap_or("—"),
+                    r.stopped_at.as_deref().unwrap_or("—"),
+                    r.bytes.map(|b| format!(", {b} bytes")).unwrap_or_default(),
+                    r.reason
+                        .as_deref()
+                        .map(|why| format!(" ({why})"))
+                        .unwrap_or_default(),
+                ),
+            };
+            md.push_str(&line);
         }
 
         md.push_str("\n## Files\n\n");
@@ -475,9 +616,8 @@ impl Report {
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    tandem_files::write_atomically(path, data)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Where and whether the report is written.
@@ -607,6 +747,45 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(error.contains("after trying 3 times"), "{error}");
+    }
+
+    /// Issue 13: each recording request is in the report: refused, or when it ran, into which file
+    /// and how large; a recording still running at the end is closed by the end.
+    #[test]
+    fn recordings_are_reported_refused_or_with_their_file() {
+        use tandem_viewer::{RecordingEvent, RecordingSummary, ViewerEvent};
+        let mut report = Report::new("technician", None);
+        let path = PathBuf::from("/tmp/rec/session.tdrec");
+        for event in [
+            RecordingEvent::Asking,
+            RecordingEvent::Refused,
+            RecordingEvent::Asking,
+            RecordingEvent::Started { path: path.clone() },
+            RecordingEvent::Stopped(RecordingSummary {
+                path: path.clone(),
+                bytes: 1234,
+                updates: 3,
+            }),
+            RecordingEvent::Started { path },
+        ] {
+            report.observe_viewer(&ViewerEvent::Recording(event));
+        }
+        report.ended("You ended the session.");
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        let recordings = json["recordings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(recordings.len(), 3, "{recordings:?}");
+        assert_eq!(recordings[0]["status"], "refused");
+        assert_eq!(recordings[1]["status"], "recorded");
+        assert_eq!(recordings[1]["file"], "session.tdrec");
+        assert_eq!(recordings[1]["bytes"], 1234);
+        assert_eq!(recordings[2]["status"], "recorded");
+        assert!(recordings[2]["stopped_at"].is_string());
+        let md = report.markdown();
+        assert!(md.contains("the user refused"), "{md}");
+        assert!(
+            md.contains("recorded into `session.tdrec`, 1234 bytes"),
+            "{md}"
+        );
     }
 
     #[test]

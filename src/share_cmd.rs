@@ -82,7 +82,8 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         let what = match grant {
             Grant::View => "see your screen",
             Grant::Control => "see your screen and control your mouse and keyboard",
-            Grant::Diagnostics => "read this computer's system information",
+            // --auto-accept grants view or control only.
+            Grant::Diagnostics | Grant::Recording => "see your screen",
         };
         eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
     }
@@ -104,6 +105,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         // Asked where someone can answer: in the window, or on a terminal.
         ask_feedback: !args.no_feedback
             && (args.feedback || window || std::io::stdin().is_terminal()),
+        reconnect_grace: args.relay.reconnect_grace(),
     };
 
     let runtime = crate::runtime()?;
@@ -114,12 +116,18 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     // Consent questions are answered in the window, or else on stdin (y/n), so scripts can too.
     let pending: Arc<Mutex<Option<Grant>>> = Arc::default();
     let offers = PendingOffers::default();
+    // The technician's screen while they show it, for `shown-snapshot PATH`.
+    let shown: Arc<Mutex<Option<tandem_host::ShownPicture>>> = Arc::default();
     let feedback_wanted = Arc::new(AtomicBool::new(false));
     if !window {
         spawn_stdin_commands(
-            pending.clone(),
-            offers.clone(),
-            feedback_wanted.clone(),
+            StdinState {
+                pending: pending.clone(),
+                offers: offers.clone(),
+                feedback_wanted: feedback_wanted.clone(),
+                shown: shown.clone(),
+                out,
+            },
             command_tx.clone(),
         );
     }
@@ -129,6 +137,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     let printer_pending = pending.clone();
     let printer_offers = offers.clone();
     let printer_feedback = feedback_wanted.clone();
+    let printer_shown = shown.clone();
     let report = Arc::new(Mutex::new(Report::new("user", None)));
     let printer_report = report.clone();
     let printer = runtime.spawn(async move {
@@ -136,6 +145,11 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         while let Some(event) = event_rx.recv().await {
             if let Ok(mut report) = printer_report.lock() {
                 report.observe_host(&event);
+            }
+            if let HostEvent::ShownScreen { picture } = &event
+                && let Ok(mut shown) = printer_shown.lock()
+            {
+                shown.clone_from(picture);
             }
             match &event {
                 HostEvent::FeedbackWanted => printer_feedback.store(true, Ordering::SeqCst),
@@ -176,7 +190,16 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     if window {
         if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
-            spawn_stdin_commands(pending, offers, feedback_wanted, command_tx.clone());
+            spawn_stdin_commands(
+                StdinState {
+                    pending,
+                    offers,
+                    feedback_wanted,
+                    shown,
+                    out,
+                },
+                command_tx.clone(),
+            );
         } else {
             // The window closed: that stops sharing (a no-op if the session already ended).
             let _ = command_tx.send(HostCommand::Stop);
@@ -229,6 +252,19 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             json!({ "verifier": verifier }),
             || format!("Code confirmed. Check number: {verifier}"),
         ),
+        HostEvent::Reconnecting { grace } => out.event(
+            "reconnecting",
+            json!({ "grace_secs": grace.as_secs() }),
+            || {
+                format!(
+                    "Reconnecting… the connection was lost; nothing is shared until it is back (up to {} s).",
+                    grace.as_secs()
+                )
+            },
+        ),
+        HostEvent::Resumed => out.event("resumed", json!({}), || {
+            "Reconnected: the session goes on with the same permissions.".into()
+        }),
         HostEvent::ConsentNeeded { grant, technician } => {
             let technician = for_display(technician);
             let what = match grant {
@@ -236,6 +272,9 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 Grant::Control => "control your mouse and keyboard",
                 Grant::Diagnostics => {
                     "read facts about this computer (system, memory, disks, network, running programs)"
+                }
+                Grant::Recording => {
+                    "record your screen (you can stop it with `record off`; if you refuse, the session goes on)"
                 }
             };
             out.event(
@@ -279,10 +318,20 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::Collab(_) => {}
         HostEvent::FeedbackWanted => out.event("feedback_wanted", json!({}), || {
             if window {
-                "You stopped sharing. How did it go? Answer in the Tandem window.".into()
+                "The session is ending. How did it go? Answer in the Tandem window.".into()
             } else {
-                "You stopped sharing. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
+                "The session is ending. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
             }
+        }),
+        HostEvent::Recording { on } => out.event("recording", json!({ "on": on }), || {
+            if *on {
+                "Recording: the technician is recording your screen. Type `record off` to stop it.".into()
+            } else {
+                "The technician is no longer recording your screen.".into()
+            }
+        }),
+        HostEvent::RecordingRefused => out.event("recording_refused", json!({}), || {
+            "You refused the recording; the session goes on.".into()
         }),
         HostEvent::FeedbackGiven {
             rating,
@@ -308,6 +357,23 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
             "The technician's input was ignored: they do not have control.".into()
         }),
+        HostEvent::ShownScreen { picture } => out.event(
+            "shown_screen",
+            json!({ "on": picture.is_some() }),
+            || {
+                if picture.is_some() {
+                    "The technician is showing you their screen (you only watch; `close-shown` closes it)."
+                        .into()
+                } else {
+                    "The technician's screen is no longer shown.".into()
+                }
+            },
+        ),
+        HostEvent::ShownFrame { width, height } => out.event(
+            "shown_frame",
+            json!({ "width": width, "height": height }),
+            || format!("The technician's screen: {width}x{height}."),
+        ),
         HostEvent::InputSummary {
             injected,
             discarded,
@@ -359,17 +425,29 @@ fn grant_name(grant: Grant) -> &'static str {
         Grant::View => "view",
         Grant::Control => "control",
         Grant::Diagnostics => "diagnostics",
+        Grant::Recording => "recording",
     }
 }
 
 /// Reads `y`/`n` (answers to the pending question, else to the oldest file offer), `revoke`,
 /// `clipboard on|off|auto`, `new`, `stop` and the collaboration commands from stdin.
-fn spawn_stdin_commands(
+/// What the stdin commands need to know of the session.
+struct StdinState {
     pending: Arc<Mutex<Option<Grant>>>,
     offers: PendingOffers,
     feedback_wanted: Arc<AtomicBool>,
-    commands: mpsc::UnboundedSender<HostCommand>,
-) {
+    shown: Arc<Mutex<Option<tandem_host::ShownPicture>>>,
+    out: Output,
+}
+
+fn spawn_stdin_commands(state: StdinState, commands: mpsc::UnboundedSender<HostCommand>) {
+    let StdinState {
+        pending,
+        offers,
+        feedback_wanted,
+        shown,
+        out,
+    } = state;
     crate::stdin_commands::spawn(commands, move |line| {
         if feedback_wanted.load(Ordering::SeqCst) {
             return Some(parse_feedback(line));
@@ -388,21 +466,53 @@ fn spawn_stdin_commands(
                 }))
             }
             "revoke" => Some(HostCommand::RevokeControl),
+            "record off" | "recording off" => Some(HostCommand::StopRecording),
             "clipboard on" => Some(HostCommand::SetClipboard(Some(true))),
             "clipboard off" => Some(HostCommand::SetClipboard(Some(false))),
             "clipboard auto" => Some(HostCommand::SetClipboard(None)),
             "new" => Some(HostCommand::NewCode),
             "stop" | "end" | "quit" => Some(HostCommand::Stop),
+            "close-shown" => Some(HostCommand::CloseShownScreen),
+            _ if answer.starts_with("shown-snapshot ") => {
+                let path = std::path::PathBuf::from(line["shown-snapshot ".len()..].trim());
+                write_shown_snapshot(&shown, &path, &out);
+                None
+            }
             _ => {
                 if let Some(command) = collab_cli::parse_command(line) {
                     return Some(HostCommand::Collab(command));
                 }
                 eprintln!(
-                    "commands: y, n, revoke, clipboard on|off|auto, new, stop, {}",
+                    "commands: y, n, revoke, record off, clipboard on|off|auto, new, stop, close-shown, shown-snapshot PATH, {}",
                     collab_cli::HELP
                 );
                 None
             }
         }
     });
+}
+
+/// Writes what the user sees of the technician's screen as a PNG (`shown_snapshot` event).
+fn write_shown_snapshot(
+    shown: &Mutex<Option<tandem_host::ShownPicture>>,
+    path: &std::path::Path,
+    out: &Output,
+) {
+    let picture = shown.lock().ok().and_then(|s| s.clone());
+    let result = match picture {
+        None => Err("the technician is not showing their screen".to_owned()),
+        Some(picture) => tandem_viewer::Screen::lock(&picture.0)
+            .save_png(path)
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => out.event("shown_snapshot", json!({ "path": path }), || {
+            format!("Wrote {}.", path.display())
+        }),
+        Err(reason) => out.event(
+            "shown_snapshot_failed",
+            json!({ "path": path, "reason": reason }),
+            || format!("Cannot write {}: {reason}", path.display()),
+        ),
+    }
 }

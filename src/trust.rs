@@ -41,6 +41,10 @@ pub struct RelayFlags {
     /// Verify the relay's certificate chain against this PEM CA file instead of a fingerprint.
     #[arg(long, requires = "relay")]
     pub ca: Option<PathBuf>,
+    /// When the connection is lost, keep trying to restore the same session for this many
+    /// seconds (no new code, no new consent) before ending it; 0 ends at once.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub reconnect_grace: u64,
 }
 
 /// The relay to use, how to trust it, and where that came from (for messages).
@@ -61,6 +65,11 @@ struct ClientFile {
 }
 
 impl RelayFlags {
+    /// How long a lost link is waited for; `None` when reconnecting is off.
+    pub fn reconnect_grace(&self) -> Option<std::time::Duration> {
+        (self.reconnect_grace > 0).then(|| std::time::Duration::from_secs(self.reconnect_grace))
+    }
+
     /// The relay to use, from the flags, the config files or the built-in invite.
     pub fn resolve(&self) -> anyhow::Result<RelayChoice> {
         if let Some(invite) = &self.invite {

@@ -171,19 +171,23 @@ fn cancel_and_resume_after_the_relay_connection_is_cut() {
     let display = VirtualDisplay::start(640, 480).expect("Xvfb");
     let work = TempDir::new("collab-resume");
     let dl_user = work.path().join("user");
+    // Without a reconnect grace a cut ends the session: the transfer resumes in the next one.
     let share_flags = [
         "--auto-accept",
         "view",
         "--accept-files",
         "--downloads",
         dl_user.to_str().unwrap(),
+        "--reconnect-grace",
+        "0",
     ];
     let big = work.path().join("disk.img");
     let size: u64 = 600 * 1024 * 1024;
     random_file(&big, size as usize, 11);
 
     let relay = TestRelay::start();
-    let (mut share, mut join) = session(&relay, display.name(), &share_flags, None, &[]);
+    let no_grace = ["--reconnect-grace", "0"];
+    let (mut share, mut join) = session(&relay, display.name(), &share_flags, None, &no_grace);
 
     // Cancelled by the sender mid-way: the receiver deletes what it had.
     join.send_line(&format!("send {}", big.display()));

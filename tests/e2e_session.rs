@@ -254,7 +254,13 @@ fn host_stop_ends_the_session_on_both_sides() {
 fn killed_viewer_is_reported_as_gone_on_the_host() {
     let display_a = VirtualDisplay::start(800, 600).expect("Xvfb");
     let relay = TestRelay::start();
-    let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);
+    // With a grace the host would wait for the viewer to come back (e2e_reconnect); without one
+    // it ends at once.
+    let (mut share, code) = start_share(
+        &relay,
+        display_a.name(),
+        &["--auto-accept", "view", "--reconnect-grace", "0"],
+    );
     let mut join = start_join(&relay, &code, None, &["--headless"]);
     join.wait_event("first_frame");
     join.kill();

@@ -333,13 +333,19 @@ fn a_session_across_nodes_survives_another_node_dying_and_ends_cleanly_when_its_
     // The real binaries: the user shares on node 1, the technician joins on node 3.
     let display = VirtualDisplay::start(640, 480).expect("Xvfb");
     let viewer_display = VirtualDisplay::start(1024, 768).expect("Xvfb");
-    let (mut share, code) = start_share(&n1, display.name(), &["--auto-accept", "control"]);
+    // Without a reconnect grace, losing the node ends the session at once (restoring a lost link
+    // is e2e_reconnect's subject).
+    let (mut share, code) = start_share(
+        &n1,
+        display.name(),
+        &["--auto-accept", "control", "--reconnect-grace", "0"],
+    );
     // The viewer's real window, so real input crosses the cluster too.
     let mut join = start_join(
         &n3,
         &code,
         Some(viewer_display.name()),
-        &["--request-control"],
+        &["--request-control", "--reconnect-grace", "0"],
     );
     let connected = join.wait_event("connected");
     assert_eq!(connected["fingerprint"], n3.fingerprint.as_str());

@@ -167,6 +167,7 @@ mod tests {
             }
             .to_vec(),
             Control::SelectMonitor { index: None }.to_vec(),
+            Control::ShowScreen { on: true }.to_vec(),
             Input::Scroll { dx: -1, dy: 2 }.to_vec(),
             FrameMsg::CursorPosition {
                 x: 1,
@@ -177,6 +178,12 @@ mod tests {
             RelayRequest::Register {
                 version: 1,
                 ttl_secs: 600,
+            }
+            .to_vec(),
+            RelayRequest::Resume {
+                version: 1,
+                role: crate::relay::ResumeRole::Viewer,
+                resume_id: [7; 32],
             }
             .to_vec(),
             RelayNotice::Paired.to_vec(),

@@ -192,18 +192,72 @@ mod label {
     pub const VERIFIER: &[u8] = b"tandem/1 verifier";
     /// Followed by the stream kind byte and the direction byte.
     pub const RECORD_KEY: &[u8] = b"tandem/1 record key ";
+    pub const RESUME_ID: &[u8] = b"tandem/1 resume id";
+    pub const RESUME_SECRET: &[u8] = b"tandem/1 resume secret";
+    /// Starts the identities' context of a resumption handshake, followed by the resume id.
+    pub const RESUME_CONTEXT: &[u8] = b"resume ";
 }
 
-/// SPAKE2 identities: a fixed label, the relay's certificate hash (32 bytes), then the routing digits.
-fn identities(code: &SessionCode, relay_id: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
+/// SPAKE2 identities: a fixed label, the relay's certificate hash (32 bytes), then the context: the
+/// routing digits for a code, or `"resume "` and the resume id for a resumption (never digits only,
+/// so the two cannot collide).
+fn identities(context: &[u8], relay_id: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
     let id = |label: &[u8]| {
-        let mut id = Vec::with_capacity(label.len() + 32 + code.routing.as_str().len());
+        let mut id = Vec::with_capacity(label.len() + 32 + context.len());
         id.extend_from_slice(label);
         id.extend_from_slice(relay_id);
-        id.extend_from_slice(code.routing.as_str().as_bytes());
+        id.extend_from_slice(context);
         id
     };
     (id(label::ID_HOST), id(label::ID_VIEWER))
+}
+
+/// What a handshake proves knowledge of: the code's secret digits (bound to its routing digits), or
+/// the resume secret of the previous link (bound to its resume id).
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    Code(&'a SessionCode),
+    Resume(&'a ResumeTicket),
+}
+
+impl Credential<'_> {
+    fn password_and_context(&self) -> (Zeroizing<Vec<u8>>, Vec<u8>) {
+        match self {
+            Self::Code(code) => (
+                Zeroizing::new(code.secret.as_bytes().to_vec()),
+                code.routing.as_str().as_bytes().to_vec(),
+            ),
+            Self::Resume(ticket) => {
+                let mut context = label::RESUME_CONTEXT.to_vec();
+                context.extend_from_slice(&ticket.id);
+                (Zeroizing::new(ticket.secret.to_vec()), context)
+            }
+        }
+    }
+}
+
+/// What a link may be resumed with after it is lost (PROTOCOL.md §9): a resume id, which the relay
+/// sees and pairs by, and a resume secret, which only the two ends hold and which is the password of
+/// the resumption handshake. Both come from one session's keys, so each is used once: a resumed
+/// link has new keys and a new ticket. Zeroed on drop; `Debug` prints neither.
+#[derive(Clone)]
+pub struct ResumeTicket {
+    id: [u8; 32],
+    secret: Zeroizing<[u8; 32]>,
+}
+
+impl ResumeTicket {
+    /// The id the relay pairs the two resuming sides by. It reveals nothing of the secret (a
+    /// separate HKDF output).
+    pub fn id(&self) -> [u8; 32] {
+        self.id
+    }
+}
+
+impl fmt::Debug for ResumeTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeTicket(..)")
+    }
 }
 
 /// Everything both sides agree on before keys exist.
@@ -260,11 +314,19 @@ impl Schedule {
             info.extend_from_slice(&[kind as u8, dir as u8]);
             *slot = *expand(&info);
         }
+        let resume = ResumeTicket {
+            id: *expand(label::RESUME_ID),
+            secret: expand(label::RESUME_SECRET),
+        };
         Self {
             transcript_hash,
             confirm_host: expand(label::CONFIRM_HOST),
             confirm_viewer: expand(label::CONFIRM_VIEWER),
-            keys: SessionKeys { record, verifier },
+            keys: SessionKeys {
+                record,
+                verifier,
+                resume,
+            },
         }
     }
 
@@ -312,6 +374,7 @@ const KEY_SLOTS: [(StreamKind, Direction); 8] = [
 pub struct SessionKeys {
     record: [[u8; 32]; KEY_SLOTS.len()],
     verifier: u16,
+    resume: ResumeTicket,
 }
 
 impl SessionKeys {
@@ -319,6 +382,11 @@ impl SessionKeys {
     /// compare them over the phone to rule out a man in the middle who guessed the code.
     pub fn verifier(&self) -> String {
         format!("{:04}", self.verifier)
+    }
+
+    /// The ticket to resume this session with, should its link be lost.
+    pub fn resume_ticket(&self) -> ResumeTicket {
+        self.resume.clone()
     }
 
     /// Seals records for the stream `kind` in direction `dir`, counter from 0.
@@ -385,9 +453,15 @@ impl fmt::Debug for ViewerHandshake {
 impl ViewerHandshake {
     /// Starts the handshake; send the returned `ViewerHello` first on the control stream.
     pub fn start(code: &SessionCode, relay_id: &[u8; 32]) -> (Self, HandshakeMessage) {
-        let (id_host, id_viewer) = identities(code, relay_id);
+        Self::start_with(Credential::Code(code), relay_id)
+    }
+
+    /// Starts a handshake proving `credential` (a code, or a resume ticket).
+    pub fn start_with(credential: Credential<'_>, relay_id: &[u8; 32]) -> (Self, HandshakeMessage) {
+        let (password, context) = credential.password_and_context();
+        let (id_host, id_viewer) = identities(&context, relay_id);
         let (spake, pake) = Spake2::<Ed25519Group>::start_b(
-            &Password::new(code.secret.as_bytes()),
+            &Password::new(&password),
             &Identity::new(&id_host),
             &Identity::new(&id_viewer),
         );
@@ -488,9 +562,15 @@ impl fmt::Debug for HostHandshake {
 
 impl HostHandshake {
     pub fn new(code: &SessionCode, relay_id: &[u8; 32]) -> Self {
-        let (id_host, id_viewer) = identities(code, relay_id);
+        Self::with(Credential::Code(code), relay_id)
+    }
+
+    /// A handshake proving `credential` (a code, or a resume ticket).
+    pub fn with(credential: Credential<'_>, relay_id: &[u8; 32]) -> Self {
+        let (password, context) = credential.password_and_context();
+        let (id_host, id_viewer) = identities(&context, relay_id);
         let (spake, pake) = Spake2::<Ed25519Group>::start_a(
-            &Password::new(code.secret.as_bytes()),
+            &Password::new(&password),
             &Identity::new(&id_host),
             &Identity::new(&id_viewer),
         );
@@ -674,6 +754,84 @@ pub(crate) mod tests {
         let c = code("482 193 715");
         let (host, viewer) = run(&c, &RELAY, &c, &RELAY);
         (host.expect("host keys"), viewer.expect("viewer keys"))
+    }
+
+    /// Runs a whole handshake in memory with any credentials; returns (host result, viewer result).
+    fn run_with(
+        host: Credential<'_>,
+        viewer: Credential<'_>,
+        relay: &[u8; 32],
+    ) -> (
+        Result<SessionKeys, HandshakeError>,
+        Result<SessionKeys, HandshakeError>,
+    ) {
+        let mut host = HostHandshake::with(host, relay);
+        let (viewer, hello) = ViewerHandshake::start_with(viewer, relay);
+        let host_hello = host.on_viewer_hello(wire(hello)).expect("host answers");
+        match viewer.on_host_hello(wire(host_hello)) {
+            Ok((confirm, viewer_keys)) => (host.on_viewer_confirm(wire(confirm)), Ok(viewer_keys)),
+            Err(e) => {
+                let failed = e.fail_message().expect("viewer tells the host");
+                (host.on_viewer_confirm(wire(failed)), Err(e))
+            }
+        }
+    }
+
+    #[test]
+    fn both_sides_derive_the_same_resume_ticket_and_it_resumes_with_new_keys() {
+        let (host, viewer) = keys();
+        let (host_ticket, viewer_ticket) = (host.resume_ticket(), viewer.resume_ticket());
+        assert_eq!(host_ticket.id(), viewer_ticket.id());
+        assert_eq!(*host_ticket.secret, *viewer_ticket.secret);
+        // The id the relay sees is not the secret.
+        assert_ne!(host_ticket.id(), *host_ticket.secret);
+        assert_eq!(format!("{host_ticket:?}"), "ResumeTicket(..)");
+
+        let (h, v) = run_with(
+            Credential::Resume(&host_ticket),
+            Credential::Resume(&viewer_ticket),
+            &RELAY,
+        );
+        let (h, v) = (h.expect("host resumes"), v.expect("viewer resumes"));
+        assert_eq!(h.verifier(), v.verifier());
+        // New record keys and a new, different ticket: nothing sealed is reused, tickets are one-use.
+        assert_ne!(
+            h.key(StreamKind::Control, Direction::HostToViewer),
+            host.key(StreamKind::Control, Direction::HostToViewer)
+        );
+        assert_eq!(h.resume_ticket().id(), v.resume_ticket().id());
+        assert_ne!(h.resume_ticket().id(), host_ticket.id());
+    }
+
+    #[test]
+    fn a_resume_with_another_secret_or_relay_or_a_code_fails_as_a_wrong_code() {
+        let (host, _) = keys();
+        let ticket = host.resume_ticket();
+        let (other_host, _) = keys();
+        let other = other_host.resume_ticket();
+        // A relay that knows only the id: it cannot make up the secret.
+        let forged = ResumeTicket {
+            id: ticket.id(),
+            secret: Zeroizing::new([0x55; 32]),
+        };
+        for viewer in [Credential::Resume(&other), Credential::Resume(&forged)] {
+            let (h, v) = run_with(Credential::Resume(&ticket), viewer, &RELAY);
+            assert!(matches!(h, Err(HandshakeError::WrongCode)), "{h:?}");
+            assert!(matches!(v, Err(HandshakeError::WrongCode)), "{v:?}");
+        }
+        // Another relay identity on one side.
+        let mut host_hs = HostHandshake::with(Credential::Resume(&ticket), &RELAY);
+        let (viewer_hs, hello) =
+            ViewerHandshake::start_with(Credential::Resume(&ticket), &[0xCD; 32]);
+        let reply = host_hs.on_viewer_hello(wire(hello)).expect("host answers");
+        assert!(matches!(
+            viewer_hs.on_host_hello(wire(reply)),
+            Err(HandshakeError::WrongCode)
+        ));
+        // A code's handshake never meets a resumption's.
+        let c = code("482 193 715");
+        let (h, v) = run_with(Credential::Resume(&ticket), Credential::Code(&c), &RELAY);
+        assert!(h.is_err() && v.is_err());
     }
 
     const ALL_STREAMS: [(StreamKind, Direction); 8] = KEY_SLOTS;

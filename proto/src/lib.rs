@@ -10,6 +10,7 @@ pub mod framing;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod handshake;
+pub mod keys;
 pub mod relay;
 pub mod seal;
 pub mod session;

@@ -91,6 +91,17 @@ fn relay_request() -> impl Strategy<Value = RelayRequest> {
             .prop_map(|(version, ttl_secs)| RelayRequest::Register { version, ttl_secs }),
         (any::<u16>(), routing())
             .prop_map(|(version, routing)| RelayRequest::Join { version, routing }),
+        (any::<u16>(), any::<bool>(), any::<[u8; 32]>()).prop_map(|(version, host, resume_id)| {
+            RelayRequest::Resume {
+                version,
+                role: if host {
+                    crate::relay::ResumeRole::Host
+                } else {
+                    crate::relay::ResumeRole::Viewer
+                },
+                resume_id,
+            }
+        }),
     ]
 }
 
@@ -171,6 +182,9 @@ fn control() -> impl Strategy<Value = Control> {
         prop::option::of(text(256)).prop_map(|snapshot| Control::Diagnostics { snapshot }),
         monitors(),
         prop::option::of(0..MAX_MONITORS as u8).prop_map(|index| Control::SelectMonitor { index }),
+        any::<bool>().prop_map(|on| Control::ShowScreen { on }),
+        any::<bool>().prop_map(|on| Control::Recording { on }),
+        Just(Control::Finish),
         (
             prop::sample::select(EndReason::ALL.to_vec()),
             display_text(MAX_DETAIL_LEN)

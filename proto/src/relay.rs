@@ -28,6 +28,39 @@ pub enum RelayRequest {
         routing: RoutingCode,
         ticket: [u8; TICKET_LEN],
     },
+    /// A host or viewer whose link was lost asks to be paired again with the other side of its
+    /// session, which sends the same `resume_id` in the other `role` (PROTOCOL.md §9). The relay
+    /// answers `Paired` once both are there; the two ends then prove the resume secret to each
+    /// other with a new handshake. The id is one-use and reveals nothing of that secret.
+    Resume {
+        version: u16,
+        role: ResumeRole,
+        resume_id: [u8; RESUME_ID_LEN],
+    },
+}
+
+/// Length of a resume id (an HKDF output of the previous link's handshake).
+pub const RESUME_ID_LEN: usize = 32;
+
+/// Which side of the session a `Resume` comes from: the relay pairs a host with a viewer only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ResumeRole {
+    Host = 1,
+    Viewer = 2,
+}
+
+impl ResumeRole {
+    fn from_u8(tag: u8) -> Result<Self, DecodeError> {
+        match tag {
+            1 => Ok(Self::Host),
+            2 => Ok(Self::Viewer),
+            tag => Err(DecodeError::UnknownTag {
+                what: "resume role",
+                tag,
+            }),
+        }
+    }
 }
 
 /// Relay to client.
@@ -99,6 +132,7 @@ impl RefusalReason {
 const REGISTER: u8 = 1;
 const JOIN: u8 = 2;
 const JOIN_REDIRECTED: u8 = 3;
+const RESUME: u8 = 4;
 
 impl Message for RelayRequest {
     fn encoded_len(&self) -> usize {
@@ -108,6 +142,7 @@ impl Message for RelayRequest {
             Self::JoinRedirected { routing, .. } => {
                 2 + bytes_len(routing.as_str().len()) + TICKET_LEN
             }
+            Self::Resume { .. } => 2 + 1 + RESUME_ID_LEN,
         }
     }
 
@@ -133,6 +168,16 @@ impl Message for RelayRequest {
                 out.put_bytes(routing.as_str().as_bytes());
                 out.extend_from_slice(ticket);
             }
+            Self::Resume {
+                version,
+                role,
+                resume_id,
+            } => {
+                out.put_u8(RESUME);
+                out.put_u16(*version);
+                out.put_u8(*role as u8);
+                out.extend_from_slice(resume_id);
+            }
         }
     }
 
@@ -150,6 +195,11 @@ impl Message for RelayRequest {
                 version: r.u16()?,
                 routing: read_routing(r)?,
                 ticket: r.array()?,
+            }),
+            RESUME => Ok(Self::Resume {
+                version: r.u16()?,
+                role: ResumeRole::from_u8(r.u8()?)?,
+                resume_id: r.array()?,
             }),
             tag => Err(DecodeError::UnknownTag {
                 what: "relay request",
@@ -423,6 +473,22 @@ mod tests {
                     };
                     prop_assert!(is_node_addr(addr));
                     prop_assert_eq!(msg.to_vec(), bytes);
+                }
+            }
+
+            /// A hostile `Resume`: a role byte other than 1 or 2, a short id or trailing bytes are
+            /// errors, never a panic; whatever decodes re-encodes to the same bytes.
+            #[test]
+            fn hostile_resume_decodes_safely(body in proptest::collection::vec(any::<u8>(), 0..48)) {
+                let mut bytes = vec![RESUME];
+                bytes.extend_from_slice(&body);
+                match RelayRequest::from_bytes(&bytes) {
+                    Ok(msg) => {
+                        prop_assert_eq!(body.len(), 2 + 1 + RESUME_ID_LEN);
+                        prop_assert!(matches!(body[2], 1 | 2));
+                        prop_assert_eq!(msg.to_vec(), bytes);
+                    }
+                    Err(_) => prop_assert!(body.len() != 2 + 1 + RESUME_ID_LEN || !matches!(body[2], 1 | 2)),
                 }
             }
 

@@ -84,6 +84,18 @@ pub enum Control {
     },
     /// Viewer -> host: show monitor `index` of the last `Monitors` (`None`: the whole desktop).
     SelectMonitor { index: Option<u8> },
+    /// "Show my screen", the picture the other way. Viewer -> host: the technician starts (`on`)
+    /// or stops showing their own screen; updates follow on the viewer's frames stream, view only.
+    /// Host -> viewer, `on: false` only: the user closed it.
+    ShowScreen { on: bool },
+    /// Either way, about recording the session (the viewer writes the recording; the host's user
+    /// decides). Viewer -> host: `on: true` asks to record, `on: false` stops. Host -> viewer: the
+    /// answer and every change: `on: true` the user allows recording now, `on: false` refused or
+    /// stopped (the viewer stops writing at once).
+    Recording { on: bool },
+    /// Viewer -> host: the technician is ending the session. The host may ask its user how it went
+    /// and answers with `Feedback` (optional) and `End`; the viewer ends by its own deadline if not.
+    Finish,
     /// Either way: the session ends. `detail` is at most [`MAX_DETAIL_LEN`] bytes, for humans, with no
     /// control characters ([`crate::text::is_unsafe`]; refused at decode).
     End { reason: EndReason, detail: String },
@@ -229,8 +241,9 @@ pub enum Input {
         dx: i32,
         dy: i32,
     },
-    /// A key: `keysym` is the X11 keysym (named and modifier keys, and keys pressed with Ctrl/Alt);
-    /// `physical` a platform-independent scan/position code, 0 if unknown.
+    /// A key: `keysym` is the X11 keysym (named and modifier keys, and keys pressed with Ctrl/Alt),
+    /// or 0 to type the key by position; `physical` the key's position as a Linux evdev key code,
+    /// 0 if unknown (see [`crate::keys`]).
     Key {
         keysym: u32,
         physical: u32,
@@ -376,7 +389,10 @@ const REQUEST_DIAGNOSTICS: u8 = 12;
 const DIAGNOSTICS: u8 = 13;
 const MONITORS: u8 = 14;
 const SELECT_MONITOR: u8 = 15;
+const SHOW_SCREEN: u8 = 21;
 const FEEDBACK: u8 = 16;
+const RECORDING: u8 = 17;
+const FINISH: u8 = 18;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -388,7 +404,8 @@ impl Message for Control {
         1 + match self {
             Self::Hello { technician } => bytes_len(technician.len()),
             Self::Permissions { .. } => 3,
-            Self::RequestControl | Self::RequestKeyframe => 0,
+            Self::RequestControl | Self::RequestKeyframe | Self::Finish => 0,
+            Self::Recording { .. } => 1,
             Self::Ack { .. } => 8,
             Self::Chat { text } => bytes_len(text.len()),
             Self::End { detail, .. } => 1 + bytes_len(detail.len()),
@@ -407,6 +424,7 @@ impl Message for Control {
                 2 + 2 + 1 + monitors.iter().map(monitor_len).sum::<usize>() + 2
             }
             Self::SelectMonitor { .. } => 2,
+            Self::ShowScreen { .. } => 1,
         }
     }
 
@@ -480,6 +498,11 @@ impl Message for Control {
                 out.put_u32(*id);
             }
             Self::RequestDiagnostics => out.put_u8(REQUEST_DIAGNOSTICS),
+            Self::Recording { on } => {
+                out.put_u8(RECORDING);
+                out.put_bool(*on);
+            }
+            Self::Finish => out.put_u8(FINISH),
             Self::Feedback { rating, comment } => {
                 out.put_u8(FEEDBACK);
                 out.put_u8(*rating);
@@ -516,6 +539,10 @@ impl Message for Control {
             Self::SelectMonitor { index } => {
                 out.put_u8(SELECT_MONITOR);
                 put_index(out, *index);
+            }
+            Self::ShowScreen { on } => {
+                out.put_u8(SHOW_SCREEN);
+                out.put_bool(*on);
             }
         }
     }
@@ -590,6 +617,8 @@ impl Message for Control {
             }),
             FILE_RECEIVED => Ok(Self::FileReceived { id: r.u32()? }),
             REQUEST_DIAGNOSTICS => Ok(Self::RequestDiagnostics),
+            RECORDING => Ok(Self::Recording { on: r.bool()? }),
+            FINISH => Ok(Self::Finish),
             FEEDBACK => {
                 let rating = r.u8()?;
                 if !(1..=5).contains(&rating) {
@@ -651,6 +680,7 @@ impl Message for Control {
             SELECT_MONITOR => Ok(Self::SelectMonitor {
                 index: get_index(r)?,
             }),
+            SHOW_SCREEN => Ok(Self::ShowScreen { on: r.bool()? }),
             tag => Err(DecodeError::UnknownTag {
                 what: "control message",
                 tag,
@@ -730,6 +760,8 @@ impl fmt::Debug for Control {
                 .finish(),
             Self::FileReceived { id } => f.debug_struct("FileReceived").field("id", id).finish(),
             Self::RequestDiagnostics => f.write_str("RequestDiagnostics"),
+            Self::Recording { on } => f.debug_struct("Recording").field("on", on).finish(),
+            Self::Finish => f.write_str("Finish"),
             Self::Feedback { rating, comment } => f
                 .debug_struct("Feedback")
                 .field("rating", rating)
@@ -756,6 +788,7 @@ impl fmt::Debug for Control {
                 .debug_struct("SelectMonitor")
                 .field("index", index)
                 .finish(),
+            Self::ShowScreen { on } => f.debug_struct("ShowScreen").field("on", on).finish(),
             Self::End { reason, detail } => f
                 .debug_struct("End")
                 .field("reason", reason)
@@ -1380,8 +1413,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[17]),
-            Err(DecodeError::UnknownTag { tag: 17, .. })
+            Control::from_bytes(&[19]),
+            Err(DecodeError::UnknownTag { tag: 19, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

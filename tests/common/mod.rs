@@ -38,7 +38,7 @@ impl Proc {
         display: Option<&str>,
         env: &[(&str, &str)],
     ) -> Proc {
-        Self::spawn(TANDEM, name, args, display, env)
+        Self::start_program(name, TANDEM, args, display, env)
     }
 
     /// [`Proc::start`] inside network namespace `netns` (`ip netns exec` execs `tandem` in place,
@@ -46,12 +46,14 @@ impl Proc {
     pub fn start_in_netns(netns: &str, name: &str, args: &[&str], display: Option<&str>) -> Proc {
         let mut full = vec!["netns", "exec", netns, TANDEM];
         full.extend_from_slice(args);
-        Self::spawn("ip", name, &full, display, &[])
+        Self::start_program(name, "ip", &full, display, &[])
     }
 
-    fn spawn(
-        program: &str,
+    /// Like [`Proc::start_with_env`], with another program in front (e.g. `ip netns exec NS
+    /// tandem ...`).
+    pub fn start_program(
         name: &str,
+        program: &str,
         args: &[&str],
         display: Option<&str>,
         env: &[(&str, &str)],
@@ -59,6 +61,8 @@ impl Proc {
         let mut command = Command::new(program);
         command
             .args(args)
+            // Reports and drafts go to a throwaway data folder, never the real user's.
+            .env("XDG_DATA_HOME", test_data_home())
             .envs(env.iter().copied())
             // TANDEM_TEST_LOG=debug to see more when a test fails.
             .env(
@@ -225,17 +229,19 @@ impl TestRelay {
         Self::start_with(&["--config", config.to_str().unwrap()])
     }
 
+    /// A relay listening on `listen` (e.g. `0.0.0.0:0` to be reached from a network namespace).
+    pub fn start_listening(listen: &str) -> TestRelay {
+        Self::start_on(listen, &[])
+    }
+
     fn start_with(extra: &[&str]) -> TestRelay {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    fn start_on(listen: &str, extra: &[&str]) -> TestRelay {
         let dir = TempDir::new("relay");
         let data = dir.path().to_str().unwrap().to_owned();
-        let mut args = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--json",
-        ];
+        let mut args = vec!["relay", "--listen", listen, "--data-dir", &data, "--json"];
         args.extend_from_slice(extra);
         let mut proc = Proc::start("relay", &args, None);
         let listening = proc.wait_event("listening");
@@ -246,6 +252,35 @@ impl TestRelay {
             proc,
             dir,
         }
+    }
+}
+
+impl TestRelay {
+    /// Kills the relay process, as a crash would: nobody is told, connections just stop answering.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
+    /// Starts the relay again on the same address with the same data dir, so with the same key:
+    /// clients that pinned its fingerprint trust it as before.
+    pub fn restart(&mut self) {
+        let data = self.dir.path().to_str().unwrap().to_owned();
+        let args = [
+            "relay",
+            "--listen",
+            &self.addr,
+            "--data-dir",
+            &data,
+            "--json",
+        ];
+        self.proc = Proc::start("relay", &args, None);
+        let listening = self.proc.wait_event("listening");
+        assert_eq!(listening["addr"], self.addr.as_str(), "the same address");
+        assert_eq!(
+            listening["fingerprint"],
+            self.fingerprint.as_str(),
+            "the same key"
+        );
     }
 }
 
@@ -303,6 +338,11 @@ pub fn start_join(
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::start("join", &args, display)
+}
+
+/// This test process's data folder for the binaries it starts (`XDG_DATA_HOME`).
+fn test_data_home() -> PathBuf {
+    std::env::temp_dir().join(format!("tandem-test-data-{}", std::process::id()))
 }
 
 /// A directory removed on drop.

@@ -28,6 +28,13 @@ use content::{Rgba, check_text};
 use watch::Shared;
 use xsel::{XClipboard, XError};
 
+/// A PNG's pixels as straight RGBA: `(width, height, pixels)`, with the same limits as a PNG from
+/// the peer (length, pixel count checked from the header before anything is allocated).
+pub fn decode_png(png: &[u8]) -> Result<(u32, u32, Vec<u8>), ClipboardError> {
+    let rgba = Rgba::from_png(png)?;
+    Ok((rgba.width, rgba.height, rgba.pixels))
+}
+
 /// The name of the watcher thread.
 pub const THREAD_NAME: &str = "tandem-clipboard";
 

@@ -1,7 +1,7 @@
 //! Writes the fuzz targets' seed corpora from real encoder output: small
 //! crops of the bench clips (so a fuzz execution stays cheap), a few frames
 //! each, plus synthetic tab switches and a window drag that exercise the
-//! tile cache's SAVE and USE ops.
+//! tile cache's SAVE and USE ops, and a dimmed page (TRANSFORM).
 //!
 //!     cargo run -p tandem-codec --example fuzz_seeds -- ../shared/bench/corpus crates/codec/fuzz/seeds
 //!
@@ -159,5 +159,32 @@ fn main() -> Result<(), Error> {
         )
         .collect();
     write_seeds(&out, "drag", w, h, &drag)?;
+    // A page dimmed by a modal's overlay in two steps and back (TRANSFORM;
+    // 16 tiles, enough for the encoder's tone search).
+    let (w, h) = (255u32, 255u32);
+    let page: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            if ((x / 6) * 7 + (y / 9) * 13).is_multiple_of(5) {
+                [20, 30, 40, 0]
+            } else {
+                [(x / 64) as u8 * 40 + 60, 240, (y / 48) as u8 * 30 + 90, 0]
+            }
+        })
+        .collect();
+    let dim = |a: u32| -> Vec<u8> {
+        page.iter()
+            .map(|&v| ((u32::from(v) * (255 - a) + 127) / 255) as u8)
+            .collect()
+    };
+    let dims = [
+        page.clone(),
+        page.clone(),
+        dim(64),
+        dim(128),
+        dim(128),
+        page.clone(),
+    ];
+    write_seeds(&out, "dim", w, h, &dims)?;
     Ok(())
 }

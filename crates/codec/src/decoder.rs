@@ -4,10 +4,12 @@
 use crate::Rect;
 use crate::cache::{CACHE_TILE, DecoderCache};
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_CACHE_SLOTS, OP_CACHE_SIZE, OP_COPY,
-    OP_JPEG, OP_LOSSLESS, OP_PALETTE, OP_SAVE, OP_SOLID, OP_USE, OP_VIDEO, VERSION,
+    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_CACHE_SLOTS, OP_CACHE_SIZE,
+    OP_COPY, OP_JPEG, OP_LOSSLESS, OP_PALETTE, OP_SAVE, OP_SOLID, OP_TRANSFORM, OP_USE, OP_VIDEO,
+    VERSION,
 };
 use crate::tile::{bits_for, unpredict};
+use crate::tone::Tone;
 
 /// Upper bounds on what a decoder accepts.
 #[derive(Clone, Copy, Debug)]
@@ -515,6 +517,52 @@ impl Decoder {
                             p[0] = rp[o + i].wrapping_add(gg);
                             p[1] = gg;
                             p[2] = bp[o + i].wrapping_add(gg);
+                        }
+                    }
+                }
+                OP_TRANSFORM => {
+                    let source = r.u16()?;
+                    let p = r.take(Tone::LEN)?;
+                    let mut luts = [[0u8; 256]; 3];
+                    for (c, lut) in luts.iter_mut().enumerate() {
+                        let m = le32(p, c * 8);
+                        let k = le32(p, c * 8 + 4) as i32;
+                        *lut = Tone::table(m, k);
+                    }
+                    let slot = if source == u32::from(IN_PLACE) {
+                        None
+                    } else {
+                        let slot = self.slot(source)?;
+                        let (slot_w, slot_h) = self
+                            .cache
+                            .dims(slot)
+                            .ok_or(DecodeError::CacheEmpty { slot })?;
+                        if w > slot_w || h > slot_h {
+                            return Err(DecodeError::CacheRect {
+                                slot,
+                                sx: 0,
+                                sy: 0,
+                                w,
+                                h,
+                                slot_w,
+                                slot_h,
+                            });
+                        }
+                        Some(slot)
+                    };
+                    // B, G, R tables onto R, G, B bytes.
+                    let [tb, tg, tr] = &luts;
+                    let n = w as usize * 4;
+                    for row in 0..h {
+                        let d = (y + row) as usize * stride + x as usize * 4;
+                        let dst = &mut self.rgba[d..d + n];
+                        if let Some(slot) = slot {
+                            dst.copy_from_slice(self.cache.row(slot, 0, row, w));
+                        }
+                        for px in dst.chunks_exact_mut(4) {
+                            px[0] = tr[usize::from(px[0])];
+                            px[1] = tg[usize::from(px[1])];
+                            px[2] = tb[usize::from(px[2])];
                         }
                     }
                 }

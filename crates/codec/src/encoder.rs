@@ -3,12 +3,14 @@
 
 use crate::cache::{EncoderCache, tile_key};
 use crate::format::{
-    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, MAX_DIM, OP_CACHE_SIZE,
-    OP_COPY, OP_JPEG, OP_SAVE, OP_VIDEO, VERSION, put_rect_op, put_u16, put_u32, put_use,
+    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_DIM,
+    OP_CACHE_SIZE, OP_COPY, OP_JPEG, OP_SAVE, OP_TRANSFORM, OP_VIDEO, VERSION, put_rect_op,
+    put_u16, put_u32, put_use,
 };
 use crate::kernels::{bgr_eq, bgr_hash, bgr_uniform};
 use crate::motion::{Motion, seg_hash, vote};
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
+use crate::tone::{Lut, Tone};
 use crate::video::VideoEncoder;
 use crate::{FrameRef, Rect};
 
@@ -42,6 +44,15 @@ const MIN_SPAN: u32 = 8;
 /// several times during a drag gets saved with it each time, and the
 /// background under it is the oldest of these saves.
 const HISTORY: usize = 2;
+
+/// Fewest tiles a tone change (TRANSFORM) must cover, and it must explain
+/// at least half the changed tiles tried: a few tiles recoloured among new
+/// content (text changing colour in a terminal) code smaller as tiles.
+const TONE_MIN_TILES: usize = 16;
+
+/// `Encoder::tone_src` values that are not cache slots.
+const TONE_NONE: u32 = u32::MAX;
+const TONE_IN_PLACE: u32 = IN_PLACE as u32;
 
 /// No slot saved at this tile position.
 const NO_SLOT: (u32, u32) = (u32::MAX, 0);
@@ -144,6 +155,12 @@ pub struct Encoder {
     /// Per tile: most of its rows were copied (scrolling/moving content).
     tile_moved: Vec<bool>,
     video: Option<VideoEncoder>,
+    /// Per tile: touches the video region. Such tiles are coded by the
+    /// region and, outside it, by a pixel diff without motion search, so
+    /// their rows are neither hashed nor searched for motion while the
+    /// region lasts (their hashes go stale and are recomputed when it ends,
+    /// see `end_video`).
+    in_video: Vec<bool>,
     /// Frames the video region has been mostly still.
     video_idle: u32,
     cache: EncoderCache,
@@ -157,6 +174,14 @@ pub struct Encoder {
     last_saved: Vec<[(u32, u32); HISTORY]>,
     /// SAVE ops of this frame: `[first slot, x, y, w, h]`, a row of tiles.
     saves: Vec<[u32; 5]>,
+    /// This frame's tone change and the tiles it explains (see `tone`):
+    /// per tile, the source the map is applied to (`TONE_NONE`: not a
+    /// tone tile, `TONE_IN_PLACE`: the tile's own pixels, else a cache slot
+    /// holding what was saved at that position).
+    tone: Option<Tone>,
+    tone_src: Vec<u32>,
+    tone_lut: Lut,
+    tile_lut: Lut,
 }
 
 impl Encoder {
@@ -190,12 +215,17 @@ impl Encoder {
             tile_natural: Vec::new(),
             tile_moved: Vec::new(),
             video: None,
+            in_video: Vec::new(),
             video_idle: 0,
             cache: EncoderCache::default(),
             stable: Vec::new(),
             exact: Vec::new(),
             last_saved: Vec::new(),
             saves: Vec::new(),
+            tone: None,
+            tone_src: Vec::new(),
+            tone_lut: Lut::default(),
+            tile_lut: Lut::default(),
         }
     }
 
@@ -284,6 +314,10 @@ impl Encoder {
                 .resize((self.tiles_x * self.tiles_y) as usize, false);
             self.video = None;
             let tiles = (self.tiles_x * self.tiles_y) as usize;
+            self.in_video.clear();
+            self.in_video.resize(tiles, false);
+            self.tone_src.clear();
+            self.tone_src.resize(tiles, TONE_NONE);
             self.stable.clear();
             self.stable.resize(tiles, 0);
             self.exact.clear();
@@ -327,7 +361,7 @@ impl Encoder {
                             seg_hash(src.data, src.stride, x, r, tw);
                     }
                 }
-                if !key {
+                if !key && !self.in_video[(ty * self.tiles_x + tx) as usize] {
                     self.motion.index_column(tx);
                 }
             }
@@ -338,7 +372,7 @@ impl Encoder {
                 for tx in 0..self.tiles_x {
                     let t = (ty * self.tiles_x + tx) as usize;
                     self.tile_dy[t] = NO_DY;
-                    if !self.dirty[t] {
+                    if !self.dirty[t] || self.in_video[t] {
                         continue;
                     }
                     let (_, y, _, th) = self.tile_rect(tx, ty);
@@ -364,7 +398,9 @@ impl Encoder {
                 .global
                 .sort_unstable_by_key(|g| std::cmp::Reverse(g.1));
         }
-        if !key && any {
+        // (a video region also counts the frames with no change at all
+        // towards ending)
+        if !key && (any || self.video.is_some()) {
             self.update_video_region(src)?;
         }
         self.moved = if !key && any {
@@ -375,6 +411,7 @@ impl Encoder {
         if !key && any {
             self.save_covered();
         }
+        self.find_tone(src, key || !any);
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
         // Phase C, in bands of tile rows on up to `threads` workers.
@@ -406,6 +443,8 @@ impl Encoder {
             key,
             cache: &self.cache,
             last_saved: &self.last_saved,
+            tone: self.tone,
+            tone_src: &self.tone_src,
         };
         let workers = &mut self.workers[..bands];
         if bands == 1 {
@@ -508,9 +547,11 @@ impl Encoder {
                 }
                 let start = tx;
                 while tx < self.tiles_x && row_dirty[tx as usize] {
-                    let b = (tx * h + y) as usize;
-                    self.motion.hashes[b..b + th as usize]
-                        .copy_from_slice(&self.next_hash[b..b + th as usize]);
+                    if !self.in_video[(ty * self.tiles_x + tx) as usize] {
+                        let b = (tx * h + y) as usize;
+                        self.motion.hashes[b..b + th as usize]
+                            .copy_from_slice(&self.next_hash[b..b + th as usize]);
+                    }
                     tx += 1;
                 }
                 let x0 = (start * TILE) as usize * 4;
@@ -666,6 +707,83 @@ impl Encoder {
         }
     }
 
+    /// Looks for a tone change (a dim overlay, a fade): changed tiles, not
+    /// moved, whose every new pixel is the same per-channel function of an
+    /// old one, and one affine map reproducing all of them. The old pixels
+    /// are what was saved in the cache at the tile's position (a fade's
+    /// every step is a map of the page before it began, not of the step
+    /// before) or else the tile's own, if the decoder holds them exactly
+    /// (`exact`). Either way the decoder's result is exactly the new frame.
+    fn find_tone(&mut self, src: Src<'_>, skip: bool) {
+        self.tone = None;
+        self.tone_src.fill(TONE_NONE);
+        if skip || self.moved.is_some() {
+            return;
+        }
+        let candidate = |t: usize| self.dirty[t] && !self.in_video[t] && self.tile_dy[t] == NO_DY;
+        if (0..self.dirty.len()).filter(|&t| candidate(t)).count() < TONE_MIN_TILES {
+            return;
+        }
+        let row_bytes = self.width as usize * 4;
+        let reference = Src {
+            data: &self.reference,
+            stride: row_bytes,
+        };
+        self.tone_lut.clear();
+        let (mut tried, mut found) = (0usize, 0usize);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t] || self.in_video[t] || self.tile_dy[t] != NO_DY {
+                    continue;
+                }
+                // New content (a page flip, text) conflicts within a few
+                // rows; give up early when most tiles do.
+                tried += 1;
+                if tried >= 4 * TONE_MIN_TILES && found * 4 < tried {
+                    self.tone_src.fill(TONE_NONE);
+                    return;
+                }
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                let saved = self.last_saved[t]
+                    .into_iter()
+                    .filter(|&(s, g)| self.cache.holds(s, g, tw, th))
+                    .map(|(s, _)| s);
+                let own = self.exact[t].then_some(TONE_IN_PLACE);
+                for source in saved.chain(own) {
+                    self.tile_lut.clear();
+                    let consistent = (y..y + th).all(|r| {
+                        let old = if source == TONE_IN_PLACE {
+                            reference.row(x, r, tw)
+                        } else {
+                            self.cache.row(source, r - y)
+                        };
+                        self.tile_lut.learn(old, src.row(x, r, tw))
+                    });
+                    if consistent && self.tone_lut.merge(&self.tile_lut) {
+                        self.tone_src[t] = source;
+                        found += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        // Every pixel of the marked tiles is a learned pair, and the fit
+        // reproduces every learned pair: the op is exact on them.
+        self.tone = if found >= TONE_MIN_TILES && found * 2 >= tried {
+            self.tone_lut.fit()
+        } else {
+            None
+        };
+        if self.tone.is_none() {
+            self.tone_src.fill(TONE_NONE);
+            return;
+        }
+        for (e, &s) in self.exact.iter_mut().zip(&self.tone_src) {
+            *e |= s != TONE_NONE;
+        }
+    }
+
     /// Clears `exact` for tiles that lossy content reached this frame: JPEG
     /// rects, the video region, and copies whose source held lossy pixels.
     fn track_exact(&mut self, video_dirty: bool) {
@@ -717,7 +835,7 @@ impl Encoder {
                 0
             };
             if self.video_idle >= 5 {
-                self.video = None;
+                self.end_video(src);
             }
             return Ok(());
         }
@@ -803,7 +921,39 @@ impl Encoder {
         };
         self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
         self.video_idle = 0;
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                self.in_video[(ty * self.tiles_x + tx) as usize] = intersects(rect, x, y, tw, th);
+            }
+        }
         Ok(())
+    }
+
+    /// Drops the video region and brings the row hashes of its tiles up to
+    /// date: the reference's (the motion search's sources) and, for tiles
+    /// that changed this frame, the new frame's.
+    fn end_video(&mut self, src: Src<'_>) {
+        self.video = None;
+        let h = self.height;
+        let row_bytes = self.width as usize * 4;
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.in_video[t] {
+                    continue;
+                }
+                self.in_video[t] = false;
+                let (x, y, tw, th) = self.tile_rect(tx, ty);
+                for r in y..y + th {
+                    let i = (tx * h + r) as usize;
+                    self.motion.hashes[i] = seg_hash(&self.reference, row_bytes, x, r, tw);
+                    if self.dirty[t] {
+                        self.next_hash[i] = seg_hash(src.data, src.stride, x, r, tw);
+                    }
+                }
+            }
+        }
     }
 
     /// Merges the natural rects into larger ones and sends each as a JPEG.
@@ -882,8 +1032,9 @@ impl Encoder {
         let tile_bytes = TILE as usize * 4;
         self.dirty.fill(false);
         for ty in 0..self.tiles_y {
-            let dirty =
-                &mut self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            let row = (ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize;
+            let dirty = &mut self.dirty[row.clone()];
+            let in_video = &self.in_video[row];
             let y0 = ty * TILE;
             let y1 = (y0 + TILE).min(h);
             for y in y0..y1 {
@@ -892,17 +1043,25 @@ impl Encoder {
                 // A changed tile's rows are hashed here, while they are in
                 // cache (Phase A's work); rows above its first change are
                 // unchanged and keep the reference's hashes.
-                for (tx, ((d, c), p)) in dirty
+                // A tile inside the video region needs only its first
+                // change found: the region codes it, unhashed.
+                for (tx, (((d, &v), c), p)) in dirty
                     .iter_mut()
+                    .zip(in_video)
                     .zip(cur.chunks(tile_bytes))
                     .zip(prev.chunks(tile_bytes))
                     .enumerate()
                 {
                     let col = tx * h as usize;
                     if *d {
-                        self.next_hash[col + y as usize] = bgr_hash(c);
+                        if !v {
+                            self.next_hash[col + y as usize] = bgr_hash(c);
+                        }
                     } else if !bgr_eq(c, p) {
                         *d = true;
+                        if v {
+                            continue;
+                        }
                         let above = col + y0 as usize..col + y as usize;
                         self.next_hash[above.clone()].copy_from_slice(&self.motion.hashes[above]);
                         self.next_hash[col + y as usize] = bgr_hash(c);
@@ -1167,6 +1326,8 @@ struct Ctx<'a> {
     key: bool,
     cache: &'a EncoderCache,
     last_saved: &'a [[(u32, u32); HISTORY]],
+    tone: Option<Tone>,
+    tone_src: &'a [u32],
 }
 
 /// One worker's output for a band of tile rows; bands are independent.
@@ -1211,8 +1372,32 @@ impl Ctx<'_> {
     fn run(&self, wk: &mut Worker, src: Src<'_>, rows: std::ops::Range<u32>) {
         wk.clear();
         for ty in rows {
+            // A run of tiles along the row toned in place: one TRANSFORM.
+            let mut run: Option<(u32, u32)> = None;
             for tx in 0..self.tiles_x {
                 let t = (ty * self.tiles_x + tx) as usize;
+                if let Some(tone) = self.tone
+                    && self.tone_src[t] != TONE_NONE
+                {
+                    wk.changed = true;
+                    if self.tone_src[t] == TONE_IN_PLACE {
+                        run = Some(run.map_or((tx, 1), |(s, n)| (s, n + 1)));
+                    } else {
+                        self.put_transform(wk, tone, ty, run.take());
+                        let (x, y, tw, th) = self.tile_rect(tx, ty);
+                        put_rect_op(&mut wk.ops, OP_TRANSFORM, x, y, tw, th);
+                        put_u16(&mut wk.ops, self.tone_src[t] as u16);
+                        tone.write(&mut wk.ops);
+                        wk.cache_used.push(self.tone_src[t]);
+                    }
+                    if tx + 1 == self.tiles_x {
+                        self.put_transform(wk, tone, ty, run.take());
+                    }
+                    continue;
+                }
+                if let Some(tone) = self.tone {
+                    self.put_transform(wk, tone, ty, run.take());
+                }
                 if !self.dirty[t] {
                     continue;
                 }
@@ -1241,6 +1426,16 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Writes a TRANSFORM op over a run of `n` tiles from column `start`.
+    fn put_transform(&self, wk: &mut Worker, tone: Tone, ty: u32, run: Option<(u32, u32)>) {
+        let Some((start, n)) = run else { return };
+        let (x, y, _, th) = self.tile_rect(start, ty);
+        let w = ((start + n) * TILE).min(self.width) - x;
+        put_rect_op(&mut wk.ops, OP_TRANSFORM, x, y, w, th);
+        put_u16(&mut wk.ops, IN_PLACE);
+        tone.write(&mut wk.ops);
     }
 
     /// Picks the offset (tile's own vote or a global favourite) that lets the

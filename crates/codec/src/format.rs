@@ -16,6 +16,7 @@
 //!          | LOSSLESS rect planes                            (3*w*h bytes, see `tile`)
 //!          | JPEG rect len:u32                               (next len bytes of blob)
 //!          | VIDEO rect len:u32                              (next len bytes of blob)
+//!          | TRANSFORM rect source:u16 (m:u32 k:i32)*3       (B, G, R; see below)
 //! rect    := x:u16 y:u16 w:u16 h:u16
 //! ```
 //!
@@ -28,11 +29,21 @@
 //! keyframe's first op (CACHE_SIZE) says otherwise (at most
 //! [`MAX_CACHE_SLOTS`], 0 = no cache); every pixel of a keyframe is covered
 //! by ops.
+//!
+//! TRANSFORM (version 3) maps pixels through `clamp((v * m + k) >> 16, 0,
+//! 255)` per channel into its rect: a tone change such as a modal's dim
+//! overlay or a fade costs one op instead of the pixels. The pixels mapped
+//! are the rect's own (source [`IN_PLACE`]) or the top-left `w`x`h` of
+//! cache slot `source` (each step of a fade maps the page saved before it
+//! began). The encoder sends it only for tiles every pixel of which it
+//! reproduces exactly, and in place only where no earlier op of the update
+//! wrote. Any `m` and `k` are valid input (the arithmetic is 64-bit and
+//! clamped); a slot must exist, be filled and hold the rect.
 
 /// Magic bytes at the start of every update.
 pub const MAGIC: [u8; 2] = *b"TQ";
 /// Current format version.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 24;
 
@@ -50,6 +61,9 @@ pub(crate) const OP_VIDEO: u8 = 6;
 pub(crate) const OP_CACHE_SIZE: u8 = 7;
 pub(crate) const OP_SAVE: u8 = 8;
 pub(crate) const OP_USE: u8 = 9;
+pub(crate) const OP_TRANSFORM: u8 = 10;
+/// TRANSFORM source: the rect's own pixels.
+pub const IN_PLACE: u16 = u16::MAX;
 
 /// Cache slots after a keyframe without a CACHE_SIZE op (64x64 pixels each:
 /// 16 MiB on each side, two 1080p screens' worth of tiles).

@@ -19,14 +19,20 @@
 //!    content only (every 16x16 block rough or grainy), JPEG;
 //! 4. turns an area whose tiles change with natural content frame after frame
 //!    into a video region coded with H.264 (OpenH264), sized to the changed
-//!    pixels, while everything around it stays lossless;
+//!    pixels, while everything around it stays lossless (its tiles are then
+//!    neither hashed nor searched for motion, and the converter reads the
+//!    region in place);
 //! 5. keeps a tile cache shared with the decoder (see `cache`): a tile
 //!    that had been still for a while is saved in a slot before it is
 //!    overwritten, and content seen before is sent as a reference to a slot,
 //!    either a whole tile found by content anywhere, or the rows and columns
 //!    of a tile that show again what was saved at that position (the
 //!    background a dragged window uncovers);
-//! 6. zstd-compresses the op stream (level 3, 7 for keyframes).
+//! 6. finds tone changes (a modal's dim overlay, a fade: see `tone`): when
+//!    most changed tiles are one per-channel affine map of what they showed
+//!    (or of what the cache saved at their position), one TRANSFORM op per
+//!    run of tiles replaces their pixels, verified exact on every pixel;
+//! 7. zstd-compresses the op stream (level 3, 7 for keyframes).
 //!
 //! Text and UI are never lossy: lossy coding needs a natural-content tile.
 //! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
@@ -38,6 +44,7 @@ pub mod format;
 mod kernels;
 mod motion;
 mod tile;
+mod tone;
 mod video;
 
 pub use decoder::{DecodeError, DecodeInfo, Decoder, DecoderLimits};

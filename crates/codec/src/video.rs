@@ -8,7 +8,7 @@ use openh264::encoder::{
     Complexity, Encoder as H264Encoder, EncoderConfig as H264Config, FrameRate, RateControlMode,
     UsageType,
 };
-use openh264::formats::{BgraSliceU8, YUVBuffer, YUVSource};
+use openh264::formats::{BGRA8Source, BgraSliceU8, RGB8Source, RGBSource, YUVBuffer, YUVSource};
 use openh264::{OpenH264API, Timestamp};
 
 use crate::tile::Src;
@@ -56,12 +56,21 @@ impl VideoEncoder {
     /// Encodes the region of `src` and appends the bitstream to `out`.
     pub(crate) fn encode(&mut self, src: Src<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let r = self.rect;
-        self.bgra.clear();
-        for y in r.y..r.y + r.h {
-            self.bgra.extend_from_slice(src.row(r.x, y, r.w));
+        // The converter reads the region in place, rows `stride` apart, when
+        // the frame holds whole padded rows under it (it checks the length of
+        // `rows * stride`); otherwise (a region touching the frame's bottom
+        // edge, or an odd stride) it reads a packed copy.
+        match Strided::new(src, r) {
+            Some(view) => self.yuv.read_bgra8(view),
+            None => {
+                self.bgra.clear();
+                for y in r.y..r.y + r.h {
+                    self.bgra.extend_from_slice(src.row(r.x, y, r.w));
+                }
+                self.yuv
+                    .read_bgra8(BgraSliceU8::new(&self.bgra, (r.w as usize, r.h as usize)));
+            }
         }
-        self.yuv
-            .read_bgra8(BgraSliceU8::new(&self.bgra, (r.w as usize, r.h as usize)));
         let ts = Timestamp::from_millis(self.frame_no * 50);
         self.frame_no += 1;
         let bs = self
@@ -72,6 +81,70 @@ impl VideoEncoder {
         Ok(())
     }
 }
+
+/// A region of a BGRX frame seen in place: `h` rows of `w` pixels, rows
+/// `stride` bytes apart, from the region's first pixel on.
+#[derive(Clone, Copy)]
+struct Strided<'a> {
+    data: &'a [u8],
+    w: usize,
+    h: usize,
+    /// Row pitch in pixels.
+    pitch: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// The view of `r`, when `src` holds `r.h` whole rows of `stride` bytes
+    /// from the region's first pixel (what the converter requires).
+    fn new(src: Src<'a>, r: Rect) -> Option<Self> {
+        if !src.stride.is_multiple_of(4) {
+            return None;
+        }
+        let start = r.y as usize * src.stride + r.x as usize * 4;
+        let len = src.stride.checked_mul(r.h as usize)?;
+        let data = src.data.get(start..start.checked_add(len)?)?;
+        Some(Self {
+            data,
+            w: r.w as usize,
+            h: r.h as usize,
+            pitch: src.stride / 4,
+        })
+    }
+}
+
+impl RGBSource for Strided<'_> {
+    fn dimensions(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    fn pixel_f32(&self, x: usize, y: usize) -> (f32, f32, f32) {
+        let i = (y * self.pitch + x) * 4;
+        match self.data.get(i..i + 3) {
+            Some(p) => (f32::from(p[2]), f32::from(p[1]), f32::from(p[0])),
+            None => (0.0, 0.0, 0.0),
+        }
+    }
+}
+
+impl RGB8Source for Strided<'_> {
+    fn dimensions_padded(&self) -> (usize, usize) {
+        (self.pitch, self.h)
+    }
+
+    fn rgb8_data(&self) -> &[u8] {
+        self.data
+    }
+
+    fn pixel_stride(&self) -> usize {
+        4
+    }
+
+    fn rgb_channel_offsets(&self) -> (usize, usize, usize) {
+        (2, 1, 0)
+    }
+}
+
+impl BGRA8Source for Strided<'_> {}
 
 /// The decoder side: one decoder for the current region.
 #[derive(Default)]
@@ -134,5 +207,86 @@ impl VideoDecoderSlot {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame with row padding and pseudo-random B,G,R,X bytes.
+    fn frame(w: usize, h: usize, pad: usize) -> (Vec<u8>, usize) {
+        let stride = w * 4 + pad;
+        let mut s = 0x2545_F491u32;
+        let data = (0..stride * h)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 24) as u8
+            })
+            .collect();
+        (data, stride)
+    }
+
+    fn packed(src: Src<'_>, r: Rect) -> Vec<u8> {
+        (r.y..r.y + r.h)
+            .flat_map(|y| src.row(r.x, y, r.w).to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn in_place_conversion_equals_the_packed_copy() {
+        let (data, stride) = frame(300, 200, 12);
+        let src = Src {
+            data: &data,
+            stride,
+        };
+        let r = Rect {
+            x: 37,
+            y: 21,
+            w: 160,
+            h: 96,
+        };
+        let view = Strided::new(src, r).expect("rows below the region exist");
+        let mut a = YUVBuffer::new(160, 96);
+        a.read_bgra8(view);
+        let copy = packed(src, r);
+        let mut b = YUVBuffer::new(160, 96);
+        b.read_bgra8(BgraSliceU8::new(&copy, (160, 96)));
+        assert!(a.y() == b.y() && a.u() == b.u() && a.v() == b.v());
+        assert_eq!(view.pixel_f32(3, 5), {
+            let p = &copy[(5 * 160 + 3) * 4..];
+            (f32::from(p[2]), f32::from(p[1]), f32::from(p[0]))
+        });
+    }
+
+    #[test]
+    fn a_region_on_the_bottom_edge_is_read_from_a_copy() {
+        let (data, stride) = frame(300, 200, 0);
+        let src = Src {
+            data: &data,
+            stride,
+        };
+        let bottom = Rect {
+            x: 40,
+            y: 104,
+            w: 160,
+            h: 96,
+        };
+        assert!(Strided::new(src, bottom).is_none());
+        // The whole width reaches exactly the end of the frame.
+        let full = Rect {
+            x: 0,
+            y: 104,
+            w: 300,
+            h: 96,
+        };
+        assert!(Strided::new(src, full).is_some());
+        let odd = Src {
+            data: &data[..stride * 199 + 7],
+            stride: stride - 1,
+        };
+        assert!(Strided::new(odd, bottom).is_none());
     }
 }

@@ -337,3 +337,36 @@ fn worker_bands_give_the_same_updates_as_one_thread() {
         }
     }
 }
+
+/// Where a video region ended, the motion search finds its content again:
+/// the rows it stopped hashing while the region lasted are hashed anew.
+#[test]
+fn text_scrolled_after_a_video_region_ended_is_copied() {
+    let area = (192u32, 96u32, 320u32, 192u32);
+    let base = page(0);
+    let scrolled = page(16);
+    let scroll_bytes = |frames: &[Vec<u8>]| {
+        let mut enc = Encoder::new(EncoderConfig::default());
+        let mut dec = Decoder::new(DecoderLimits::default());
+        let mut out = Vec::new();
+        let mut lossy = 0;
+        for f in frames {
+            out.clear();
+            lossy += enc.encode(frame(f), &mut out).unwrap().lossy_pixels;
+            dec.decode(&out).unwrap();
+        }
+        (out.len(), lossy)
+    };
+    // A video plays over the page, the page shows again and rests until the
+    // region ends, then everything scrolls by one text line.
+    let mut with_video: Vec<Vec<u8>> = (0..8).map(|i| video_frame(&base, i, area)).collect();
+    with_video.extend(std::iter::repeat_n(base.clone(), 8));
+    with_video.push(scrolled.clone());
+    let (after_video, lossy) = scroll_bytes(&with_video);
+    assert!(lossy > 0, "the video area became a video region");
+    let (plain, _) = scroll_bytes(&[base.clone(), scrolled]);
+    assert!(
+        after_video * 2 < plain * 3,
+        "scroll after the video: {after_video} B, without it: {plain} B"
+    );
+}

@@ -255,12 +255,12 @@ fn fingerprint(content: &ClipContent) -> Option<String> {
             hasher.update(text.as_bytes());
         }
         ClipContent::Png(png) => {
-            let image = image::load_from_memory_with_format(png, image::ImageFormat::Png).ok()?;
-            let rgba = image.to_rgba8();
+            // Decoded within the clipboard's limits: a hostile PNG costs no more than a legal one.
+            let (width, height, pixels) = tandem_clipboard::decode_png(png).ok()?;
             hasher.update(b"image\0");
-            hasher.update(&rgba.width().to_be_bytes());
-            hasher.update(&rgba.height().to_be_bytes());
-            hasher.update(rgba.as_raw());
+            hasher.update(&width.to_be_bytes());
+            hasher.update(&height.to_be_bytes());
+            hasher.update(&pixels);
         }
     }
     Some(hasher.finalize().to_hex()[..32].to_string())

@@ -31,6 +31,7 @@
 //! Memory is bounded by one chunk per open entry whatever the file size. Logs carry paths and sizes,
 //! never file contents.
 
+mod atomic;
 mod path;
 mod receive;
 mod scan;
@@ -40,6 +41,7 @@ use std::collections::HashSet;
 
 use thiserror::Error;
 
+pub use atomic::write_atomically;
 pub use path::{PathError, sanitize, validate_relative_path};
 pub use receive::{Downloads, IncomingFile, ReceiveError, UnsafeKind};
 pub use scan::{Outgoing, ScanError, SkipReason, Skipped, SourceEntry, resume_key, scan};

@@ -1,11 +1,19 @@
 //! Input injection behind [`InputSink`]; [`EnigoSink`] is the real one (XTEST via enigo's x11rb backend).
 //! [`Injector`] runs a sink on its own thread behind a bounded queue and a gate that is checked at
 //! injection time, so input queued before a revoke is never injected after it.
+//!
+//! Keys: a key with a keysym is typed by meaning (enigo finds the keysym in the keymap, or binds it
+//! to a spare keycode for as long as the session lasts, so any character can be typed whatever the
+//! layout); a key with keysym 0 by position: its evdev code plus 8 is the X keycode under XKB's
+//! evdev keycodes, which every current X server uses, and enigo's `raw` sends that keycode through
+//! XTEST. The sink remembers what it pressed and releases all of it when control is taken back and
+//! when the session ends, whatever the viewer does.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
+use tandem_proto::keys::{HeldKeys, MAX_POSITION, Observed};
 use tandem_proto::session::{Input, MouseButton};
 use thiserror::Error;
 use tracing::warn;
@@ -22,11 +30,34 @@ pub enum InputError {
 /// Applies the technician's input to this machine.
 pub trait InputSink {
     fn apply(&mut self, input: &Input) -> Result<(), InputError>;
+    /// Releases every key this sink pressed and has not released.
+    fn release_all(&mut self) -> Result<(), InputError>;
+}
+
+/// How a key is typed on X11.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTarget {
+    /// By meaning: this keysym, wherever (or if ever) the keymap has it.
+    Keysym(u32),
+    /// By position: this X keycode.
+    Keycode(u8),
+}
+
+/// Where `Input::Key`'s codes send a key on X11 (`tandem_proto::keys`); `None`: nowhere.
+pub fn key_target(keysym: u32, physical: u32) -> Option<KeyTarget> {
+    if keysym != 0 {
+        return Some(KeyTarget::Keysym(keysym));
+    }
+    if (1..=MAX_POSITION).contains(&physical) {
+        return u8::try_from(physical + 8).ok().map(KeyTarget::Keycode);
+    }
+    None
 }
 
 /// Injects into the X display `DISPLAY` names.
 pub struct EnigoSink {
     enigo: Enigo,
+    held: HeldKeys,
 }
 
 impl EnigoSink {
@@ -37,7 +68,18 @@ impl EnigoSink {
             ..Settings::default()
         };
         let enigo = Enigo::new(&settings).map_err(|e| InputError::Connect(e.to_string()))?;
-        Ok(Self { enigo })
+        Ok(Self {
+            enigo,
+            held: HeldKeys::default(),
+        })
+    }
+
+    fn key(&mut self, keysym: u32, physical: u32, pressed: bool) -> enigo::InputResult<()> {
+        match key_target(keysym, physical) {
+            Some(KeyTarget::Keysym(sym)) => self.enigo.key(Key::Other(sym), direction(pressed)),
+            Some(KeyTarget::Keycode(code)) => self.enigo.raw(u16::from(code), direction(pressed)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -62,11 +104,34 @@ impl InputSink for EnigoSink {
                 r
             }
             Input::Key {
-                keysym, pressed, ..
-            } => self.enigo.key(Key::Other(*keysym), direction(*pressed)),
+                keysym,
+                physical,
+                pressed,
+            } => {
+                if self.held.observe(input) == Observed::TooMany {
+                    // Pressed, it could never be released: refused.
+                    return Ok(());
+                }
+                self.key(*keysym, *physical, *pressed)
+            }
             Input::Text { text } => self.enigo.text(text),
         };
         result.map_err(|e| InputError::Inject(e.to_string()))
+    }
+
+    fn release_all(&mut self) -> Result<(), InputError> {
+        let mut result = Ok(());
+        for release in self.held.release_all() {
+            if let Input::Key {
+                keysym, physical, ..
+            } = release
+                && let Err(e) = self.key(keysym, physical, false)
+            {
+                // Carry on: every other key is still released.
+                result = Err(InputError::Inject(e.to_string()));
+            }
+        }
+        result
     }
 }
 
@@ -101,11 +166,21 @@ const INJECT_QUEUE: usize = 1024;
 struct Gate {
     allowed: bool,
     epoch: u64,
+    /// A grant ended: the injection thread releases every key it holds before anything else.
+    release_pending: bool,
+}
+
+/// What the injection thread works through.
+enum Job {
+    /// Input accepted under this epoch.
+    Input(u64, Input),
+    /// Look at the gate: a grant ended and keys are to be released.
+    Wake,
 }
 
 /// Injects input on a named thread, in order, while the gate allows it.
 pub struct Injector {
-    queue: SyncSender<(u64, Input)>,
+    queue: SyncSender<Job>,
     gate: Arc<Mutex<Gate>>,
     /// What the gate was last set to: setting it again to the same is skipped, since taking its
     /// lock waits for an injection in progress.
@@ -144,7 +219,10 @@ impl Injector {
                     warn!(error = %e, "input injection unavailable");
                     // Drain so the session never sees a full queue for this reason.
                     InjectStats {
-                        discarded: rx.iter().count() as u64,
+                        discarded: rx
+                            .iter()
+                            .filter(|job| matches!(job, Job::Input(..)))
+                            .count() as u64,
                         ..InjectStats::default()
                     }
                 }
@@ -166,13 +244,20 @@ impl Injector {
         }
         self.gate_set = Some((allowed, epoch));
         let mut gate = lock(&self.gate);
+        let grant_ends = gate.allowed && (!allowed || gate.epoch != epoch);
         gate.allowed = allowed;
         gate.epoch = epoch;
+        if grant_ends {
+            gate.release_pending = true;
+            drop(gate);
+            // A full queue means the thread is busy and sees the flag at its next event.
+            let _ = self.queue.try_send(Job::Wake);
+        }
     }
 
     /// Queues `input`, accepted under `epoch`, without waiting; drops it if the queue is full.
     pub fn push(&mut self, epoch: u64, input: Input) {
-        match self.queue.try_send((epoch, input)) {
+        match self.queue.try_send(Job::Input(epoch, input)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 self.dropped += 1;
@@ -209,15 +294,19 @@ fn lock(gate: &Mutex<Gate>) -> std::sync::MutexGuard<'_, Gate> {
     gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn inject_loop(
-    sink: &mut dyn InputSink,
-    rx: &Receiver<(u64, Input)>,
-    gate: &Mutex<Gate>,
-) -> InjectStats {
+fn inject_loop(sink: &mut dyn InputSink, rx: &Receiver<Job>, gate: &Mutex<Gate>) -> InjectStats {
     let mut stats = InjectStats::default();
     let mut warned = false;
-    for (epoch, input) in rx {
-        let gate = lock(gate);
+    for job in rx {
+        let mut gate = lock(gate);
+        if std::mem::take(&mut gate.release_pending)
+            && let Err(e) = sink.release_all()
+        {
+            warn!(error = %e, "could not release every key after control ended");
+        }
+        let Job::Input(epoch, input) = job else {
+            continue;
+        };
         if !gate.allowed || gate.epoch != epoch {
             stats.discarded += 1;
             continue;
@@ -231,12 +320,17 @@ fn inject_loop(
             }
         }
     }
+    // The session is over: nothing it pressed stays pressed.
+    if let Err(e) = sink.release_all() {
+        warn!(error = %e, "could not release every key at the end of the session");
+    }
     stats
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
 
     use super::*;
 
@@ -258,6 +352,70 @@ mod tests {
                 .push(input.clone());
             Ok(())
         }
+
+        fn release_all(&mut self) -> Result<(), InputError> {
+            Ok(())
+        }
+    }
+
+    /// What a [`Recording`] sink was asked to do.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Done {
+        Applied(Input),
+        ReleasedAll,
+    }
+
+    /// Reports everything it is asked to do on a channel.
+    struct Recording(Sender<Done>);
+
+    impl InputSink for Recording {
+        fn apply(&mut self, input: &Input) -> Result<(), InputError> {
+            let _ = self.0.send(Done::Applied(input.clone()));
+            Ok(())
+        }
+
+        fn release_all(&mut self) -> Result<(), InputError> {
+            let _ = self.0.send(Done::ReleasedAll);
+            Ok(())
+        }
+    }
+
+    const CTRL_DOWN: Input = Input::Key {
+        keysym: 0xffe3,
+        physical: 29,
+        pressed: true,
+    };
+
+    #[test]
+    fn keys_are_released_when_control_is_taken_back_and_when_the_session_ends() {
+        let (done_tx, done) = channel();
+        let mut injector = Injector::spawn(move || Ok(Recording(done_tx))).expect("thread");
+        let step = Duration::from_secs(10);
+        injector.set_gate(true, 1);
+        injector.push(1, CTRL_DOWN);
+        assert_eq!(done.recv_timeout(step), Ok(Done::Applied(CTRL_DOWN)));
+        // Taking control back releases at once, with nothing else queued to wake the thread.
+        injector.set_gate(false, 2);
+        assert_eq!(done.recv_timeout(step), Ok(Done::ReleasedAll));
+        // Granted again: new input goes through; the end releases again.
+        injector.set_gate(true, 3);
+        injector.push(3, CTRL_DOWN);
+        assert_eq!(done.recv_timeout(step), Ok(Done::Applied(CTRL_DOWN)));
+        injector.finish();
+        assert_eq!(done.recv_timeout(step), Ok(Done::ReleasedAll));
+        assert!(done.try_recv().is_err(), "nothing after the end");
+    }
+
+    #[test]
+    fn keys_go_by_keysym_else_by_evdev_position() {
+        assert_eq!(key_target(0xffe3, 29), Some(KeyTarget::Keysym(0xffe3)));
+        // Physical mode: KEY_Q (16) is X keycode 24 under XKB's evdev keycodes.
+        assert_eq!(key_target(0, 16), Some(KeyTarget::Keycode(24)));
+        assert_eq!(key_target(0, MAX_POSITION), Some(KeyTarget::Keycode(255)));
+        // Nothing to type, or a position no X keycode has.
+        assert_eq!(key_target(0, 0), None);
+        assert_eq!(key_target(0, MAX_POSITION + 1), None);
+        assert_eq!(key_target(0, u32::MAX), None);
     }
 
     #[test]

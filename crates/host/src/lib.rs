@@ -14,7 +14,9 @@ pub mod diagnostics;
 mod frames;
 pub mod input;
 mod monitors;
+pub mod presenter;
 mod session;
+mod shown;
 mod stats;
 pub mod window;
 
@@ -28,6 +30,7 @@ use thiserror::Error;
 
 pub use adapt::RateReport;
 pub use session::run;
+pub use shown::ShownPicture;
 
 /// Wrong-code joins one `share` run absorbs, each answered with a fresh code, before it stops:
 /// a person reading a code wrongly gets new ones, someone guessing codes runs out of tries.
@@ -55,6 +58,9 @@ pub struct HostConfig {
     pub collab: CollabConfig,
     /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
     pub ask_feedback: bool,
+    /// How long a lost link is waited for (restored through the relay, no new code and no new
+    /// consent) before the session ends; `None` ends at once.
+    pub reconnect_grace: Option<Duration>,
 }
 
 /// What the session reports to its front end.
@@ -71,6 +77,10 @@ pub enum HostEvent {
     Paired,
     /// The handshake succeeded: both sides show this check.
     Secured { verifier: String },
+    /// The link to the technician was lost: nothing is shared until it is back (within `grace`).
+    Reconnecting { grace: Duration },
+    /// The link is back, with the same permissions (no new code, no new question).
+    Resumed,
     /// The front end must answer with [`HostCommand::Consent`].
     ConsentNeeded { grant: Grant, technician: String },
     /// A question asked earlier is moot (the technician left, or control was taken back meanwhile):
@@ -89,6 +99,11 @@ pub enum HostEvent {
     InputDropped,
     /// A system-information snapshot was sent to the technician (the user allowed it).
     DiagnosticsShared,
+    /// The technician's recording is on (the user allowed it) or off: show "Recording" exactly
+    /// while it is on.
+    Recording { on: bool },
+    /// The user refused a recording request (the session goes on).
+    RecordingRefused,
     /// The user stopped sharing; nothing is shared any more. Ask how it went and answer with
     /// [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (the session ends either way,
     /// or by itself after a minute).
@@ -99,6 +114,11 @@ pub enum HostEvent {
         comment: String,
         delivered: bool,
     },
+    /// "Show my screen": the technician shows their own screen (`Some`: the picture to watch,
+    /// view only) or stopped, or the user closed it (`None`).
+    ShownScreen { picture: Option<ShownPicture> },
+    /// The first picture of the technician's screen is decoded.
+    ShownFrame { width: u32, height: u32 },
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
     /// control was taken back before their turn (or the queue overflowed).
     InputSummary { injected: u64, discarded: u64 },
@@ -134,6 +154,10 @@ pub enum HostCommand {
     },
     /// No answer to [`HostEvent::FeedbackWanted`].
     SkipFeedback,
+    /// Close the technician's screen ("Show my screen"); they are told.
+    CloseShownScreen,
+    /// Stop the technician's recording now.
+    StopRecording,
 }
 
 #[derive(Debug, Error)]

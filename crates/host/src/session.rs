@@ -5,11 +5,15 @@
 use std::time::Instant;
 
 use tandem_collab::Collab;
-use tandem_link::{Incoming, LinkError, PeerName, SessionDriver, describe, host_handshake};
+use tandem_link::{
+    AbortOnDrop, Incoming, Link, LinkError, PeerName, ReconnectError, ResumeTarget, SessionDriver,
+    describe, host_handshake, reconnect,
+};
 use tandem_proto::StreamKind;
 use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::flow::{self, EndedBy, HostSession, Machine, UpdateRefused};
 use tandem_proto::handshake::HandshakeError;
+use tandem_proto::relay::ResumeRole;
 use tandem_proto::session::Control;
 use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
@@ -20,7 +24,7 @@ use crate::cursor::CursorImage;
 use crate::frames::{Captured, FrameControl, spawn_capture};
 use crate::input::{EnigoSink, Injector};
 use crate::stats::EncodeWindow;
-use crate::{HostCommand, HostConfig, HostError, HostEvent};
+use crate::{Grant, HostCommand, HostConfig, HostError, HostEvent};
 
 type Events = mpsc::UnboundedSender<HostEvent>;
 
@@ -103,8 +107,9 @@ async fn run_session(
         },
     );
 
-    let driver = SessionDriver::new(link, relay, PeerName("The technician"));
-    let reason = drive(&config, driver, events, &mut commands).await?;
+    let resume = ResumeTarget::of(&relay, &link, ResumeRole::Host);
+    let driver = SessionDriver::new(link, relay, PEER);
+    let reason = drive(&config, driver, resume, events, &mut commands).await?;
     Ok(ended(events, &reason))
 }
 
@@ -147,6 +152,47 @@ async fn wait_for_technician(
     }
 }
 
+/// How the host names the viewer to its user.
+const PEER: PeerName = PeerName("The technician");
+
+/// A running attempt to restore the lost link.
+type Reconnecting = AbortOnDrop<Result<(RelayClient, Link), ReconnectError>>;
+
+/// Opens the session's streams on the (new) link and starts capturing afresh: the first update is
+/// a keyframe. `None` (and the session told) if capture cannot start.
+fn start_streaming(
+    config: &HostConfig,
+    driver: &mut SessionDriver,
+    collab: &mut Collab,
+    session: &mut HostSession,
+    now: Instant,
+) -> Option<Streaming> {
+    driver.start_receiving(StreamKind::Input);
+    driver.start_sending(StreamKind::Frames);
+    driver.start_sending(StreamKind::Bulk);
+    driver.start_receiving(StreamKind::Bulk);
+    collab.set_bulk(driver.bulk_sender());
+    let frames = FrameControl::new();
+    frames.set_limit(session.update_limit());
+    let (tx, captured) = mpsc::channel(4);
+    match spawn_capture(config.encoder.clone(), config.max_fps, frames.clone(), tx) {
+        Ok(capture) => Some(Streaming {
+            frames,
+            captured,
+            capture,
+        }),
+        Err(e) => {
+            session.handle_command(
+                flow::HostCommand::CaptureFailed {
+                    detail: e.to_string(),
+                },
+                now,
+            );
+            None
+        }
+    }
+}
+
 fn ended(events: &Events, reason: &str) -> String {
     info!(target: "tandem::audit", reason, "session ended");
     emit(
@@ -182,12 +228,17 @@ fn send_cursor_shape(session: &mut HostSession, image: CursorImage) {
 /// session ended, for this side's user.
 async fn drive(
     config: &HostConfig,
-    mut driver: SessionDriver,
+    driver: SessionDriver,
+    mut resume: ResumeTarget,
     events: &Events,
     commands: &mut mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<String, HostError> {
-    let mut session =
-        HostSession::new(config.auto_accept, Instant::now()).with_feedback(config.ask_feedback);
+    let mut session = HostSession::new(config.auto_accept, Instant::now())
+        .with_feedback(config.ask_feedback)
+        .with_reconnect(config.reconnect_grace);
+    // `None` while the link is lost; `reconnecting` then restores it.
+    let mut driver = Some(driver);
+    let mut reconnecting: Option<Reconnecting> = None;
     let mut injector =
         Injector::spawn(EnigoSink::new).map_err(|e| HostError::Capture(e.to_string()))?;
     let mut streaming: Option<Streaming> = None;
@@ -205,6 +256,10 @@ async fn drive(
         config.max_fps,
         Instant::now(),
     );
+    // "Show my screen": the technician's screen, decoded for the user while it is shown.
+    let mut shown: Option<crate::shown::ShownDecoder> = None;
+    let mut shown_stream_accepted = false;
+    let (shown_status_tx, mut shown_status) = mpsc::unbounded_channel();
     let notices = events.clone();
     let mut collab = Collab::new(config.collab.clone(), move |notice| {
         emit(&notices, HostEvent::Collab(notice));
@@ -250,29 +305,42 @@ async fn drive(
                     );
                 }
                 flow::HostEvent::StartStreaming => {
-                    driver.start_receiving(StreamKind::Input);
-                    driver.start_sending(StreamKind::Frames);
-                    driver.start_sending(StreamKind::Bulk);
-                    driver.start_receiving(StreamKind::Bulk);
-                    collab.set_bulk(driver.bulk_sender());
-                    let frames = FrameControl::new();
-                    frames.set_limit(session.update_limit());
-                    let (tx, captured) = mpsc::channel(4);
-                    match spawn_capture(config.encoder.clone(), config.max_fps, frames.clone(), tx)
-                    {
-                        Ok(capture) => {
-                            streaming = Some(Streaming {
-                                frames,
-                                captured,
-                                capture,
-                            });
-                        }
-                        Err(e) => session.handle_command(
-                            flow::HostCommand::CaptureFailed {
-                                detail: e.to_string(),
-                            },
-                            now,
-                        ),
+                    // Granted while the link is lost: the streams start when it is back.
+                    if let Some(d) = &mut driver {
+                        streaming = start_streaming(config, d, &mut collab, &mut session, now);
+                    }
+                }
+                flow::HostEvent::Reconnecting { grace } => {
+                    // Nothing is shared while the link is lost: capture stops (it starts afresh
+                    // with a keyframe), the gate is closed (above), the old link is let go.
+                    injector.set_gate(false, session.input_epoch());
+                    if let Some(s) = streaming.take() {
+                        s.frames.stop();
+                        drop(s.captured);
+                    }
+                    collab.set_bulk(None);
+                    if let Some(d) = driver.take() {
+                        d.abandon("link lost");
+                    }
+                    info!(target: "tandem::audit", grace_secs = grace.as_secs(), "link lost; reconnecting");
+                    let target = resume.clone();
+                    let deadline = tokio::time::Instant::now() + grace;
+                    reconnecting = Some(AbortOnDrop(tokio::spawn(async move {
+                        reconnect(&target, deadline).await
+                    })));
+                    emit(events, HostEvent::Reconnecting { grace });
+                }
+                flow::HostEvent::Resumed { streaming: shared } => {
+                    info!(target: "tandem::audit", "link restored; session resumed");
+                    // Update numbers start again from 0 on the new link, which is measured afresh.
+                    adaptation = Adaptation::new(
+                        config.adaptive,
+                        config.encoder.quality,
+                        config.max_fps,
+                        now,
+                    );
+                    if shared && let Some(d) = &mut driver {
+                        streaming = start_streaming(config, d, &mut collab, &mut session, now);
                     }
                 }
                 flow::HostEvent::KeyframeRequested => {
@@ -281,6 +349,39 @@ async fn drive(
                     }
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
+                flow::HostEvent::ShownScreen { on: true } => {
+                    if let Some(d) = &mut driver
+                        && !std::mem::replace(&mut shown_stream_accepted, true)
+                    {
+                        d.start_receiving(StreamKind::Frames);
+                    }
+                    match crate::shown::ShownDecoder::start(shown_status_tx.clone()) {
+                        Ok(decoder) => {
+                            info!(target: "tandem::audit", "the technician is showing their screen");
+                            emit(
+                                events,
+                                HostEvent::ShownScreen {
+                                    picture: Some(decoder.picture()),
+                                },
+                            );
+                            shown = Some(decoder);
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "cannot show the technician's screen");
+                            session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                        }
+                    }
+                }
+                flow::HostEvent::ShownScreen { on: false } => {
+                    if shown.take().is_some() {
+                        info!(target: "tandem::audit", "the technician's screen is no longer shown");
+                        emit(events, HostEvent::ShownScreen { picture: None });
+                    }
+                }
+                flow::HostEvent::Recording { on } => {
+                    info!(target: "tandem::audit", on, "the technician's recording");
+                    emit(events, HostEvent::Recording { on });
+                }
                 flow::HostEvent::FeedbackWanted => {
                     // Sharing stopped: the screen is no longer captured, whatever the answer. The
                     // capture thread is let go, so its end is not taken for a failure.
@@ -289,7 +390,7 @@ async fn drive(
                         s.frames.stop();
                         drop(s.captured);
                     }
-                    info!(target: "tandem::audit", "the user stopped sharing");
+                    info!(target: "tandem::audit", "sharing stopped; asking the user how it went");
                     emit(events, HostEvent::FeedbackWanted);
                 }
                 flow::HostEvent::DiagnosticsWanted => {
@@ -324,12 +425,14 @@ async fn drive(
             collab.handle_event(&mut session, event);
         }
         collab.sync(&session);
-        driver.flush(&mut session, now);
-        if driver.take_dropped_cursor_shape()
-            && let Some(image) = &cursor_shape
-        {
-            send_cursor_shape(&mut session, image.clone());
-            driver.flush(&mut session, now);
+        if let Some(d) = &mut driver {
+            d.flush(&mut session, now);
+            if d.take_dropped_cursor_shape()
+                && let Some(image) = &cursor_shape
+            {
+                send_cursor_shape(&mut session, image.clone());
+                d.flush(&mut session, now);
+            }
         }
         if session.poll_close(now) {
             break;
@@ -339,6 +442,7 @@ async fn drive(
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
         let capturing = streaming.is_some() && !session.is_ended();
+        let wants_bulk = collab.wants_bulk();
 
         tokio::select! {
             biased;
@@ -347,7 +451,15 @@ async fn drive(
                 commands_open = command.is_some();
                 match command {
                     Some(HostCommand::Consent { grant, allow }) => {
+                        let refused_recording = grant == Grant::Recording && !allow && session.recording_prompt();
                         session.handle_command(flow::HostCommand::Consent { grant, allow }, now);
+                        if refused_recording {
+                            info!(target: "tandem::audit", "the user refused recording");
+                            emit(events, HostEvent::RecordingRefused);
+                        }
+                    }
+                    Some(HostCommand::StopRecording) => {
+                        session.handle_command(flow::HostCommand::StopRecording, now);
                     }
                     Some(HostCommand::RevokeControl) => {
                         session.handle_command(flow::HostCommand::RevokeControl, now);
@@ -369,9 +481,53 @@ async fn drive(
                     Some(HostCommand::SkipFeedback) => {
                         session.handle_command(flow::HostCommand::SkipFeedback, now);
                     }
+                    Some(HostCommand::CloseShownScreen) => {
+                        session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                    }
                 }
             }
-            incoming = driver.next_incoming(collab.wants_bulk()) => {
+            Some(status) = shown_status.recv() => match status {
+                crate::shown::ShownStatus::First { width, height } => {
+                    emit(events, HostEvent::ShownFrame { width, height });
+                }
+                crate::shown::ShownStatus::Failed(detail) => {
+                    warn!(%detail, "closing the technician's screen");
+                    session.handle_command(flow::HostCommand::CloseShownScreen, Instant::now());
+                }
+            },
+            restored = async {
+                match &mut reconnecting {
+                    Some(task) => (&mut task.0).await,
+                    None => std::future::pending().await,
+                }
+            }, if reconnecting.is_some() => {
+                reconnecting = None;
+                match restored {
+                    Ok(Ok((relay, link))) => {
+                        resume = ResumeTarget::of(&relay, &link, ResumeRole::Host);
+                        emit(events, HostEvent::Resumed);
+                        driver = Some(SessionDriver::new(link, relay, PEER));
+                        // A new link has new streams: the technician's screen, if shown again,
+                        // comes on a new one.
+                        shown_stream_accepted = false;
+                        session.handle_resumed(Instant::now());
+                    }
+                    // Hopeless before the grace is over (the relay's identity changed): end now.
+                    Ok(Err(e @ ReconnectError::Relay(_))) => session.handle_reconnect_failed(
+                        format!("The connection was lost and cannot be restored: {}", describe(&e)),
+                        Instant::now(),
+                    ),
+                    // The machine ends the session when the grace is over.
+                    Ok(Err(e)) => warn!(error = %e, "the link was not restored"),
+                    Err(e) => warn!(error = %e, "the reconnect task failed"),
+                }
+            }
+            incoming = async {
+                match &mut driver {
+                    Some(d) => d.next_incoming(wants_bulk).await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 let now = Instant::now();
                 match incoming {
                     Incoming::Control(msg) => {
@@ -385,10 +541,16 @@ async fn drive(
                             injector.push(session.input_epoch(), input);
                         }
                     }
-                    Incoming::Frame(_) => session.handle_peer_gone(
-                        flow::PeerGone::Broken { detail: "it sent screen updates".into() },
-                        now,
-                    ),
+                    // Only "Show my screen" comes this way; anything after it was closed is dropped.
+                    Incoming::Frame(msg) => {
+                        if let Some(tandem_proto::session::FrameMsg::Update { payload, .. }) = session.handle_shown_frame(msg)
+                            && let Some(decoder) = &shown
+                            && let Err(detail) = decoder.push(payload)
+                        {
+                            warn!(%detail, "closing the technician's screen");
+                            session.handle_command(flow::HostCommand::CloseShownScreen, now);
+                        }
+                    }
                     Incoming::Bulk(bulk) => session.handle_bulk(bulk),
                     Incoming::Gone(gone) => session.handle_peer_gone(gone, now),
                 }
@@ -408,7 +570,8 @@ async fn drive(
                             if let Some(report) = adaptation.report(now) {
                                 emit(events, HostEvent::Rate(report));
                             }
-                            if let Some(stats) = encode_window.record(encoded, now, driver.rtt()) {
+                            let rtt = driver.as_ref().map_or(std::time::Duration::ZERO, SessionDriver::rtt);
+                            if let Some(stats) = encode_window.record(encoded, now, rtt) {
                                 session.send_stats(stats);
                             }
                         }
@@ -466,7 +629,10 @@ async fn drive(
         drop(s.captured);
     }
     collab.finish();
-    driver.close("session ended").await;
+    drop(reconnecting);
+    if let Some(d) = driver {
+        d.close("session ended").await;
+    }
     // The injector has worked through its queue (nothing of it injected: the gate is closed) once
     // this returns, so the numbers are final.
     if let Ok(stats) = tokio::task::spawn_blocking(move || injector.finish()).await {

@@ -66,6 +66,7 @@ pub fn run(
         state: State::Connecting,
         technician: String::new(),
         verifier: None,
+        reconnecting: None,
         pending: Vec::new(),
         guard: ConsentGuard::default(),
         ended_at: None,
@@ -73,6 +74,9 @@ pub fn run(
         grown: false,
         attention: false,
         code_notice: None,
+        shown: None,
+        recording: false,
+        user_stopped: false,
     };
     eframe::run_native(
         "tandem-share",
@@ -112,6 +116,8 @@ struct HostWindow {
     state: State,
     technician: String,
     verifier: Option<String>,
+    /// The link is lost and being restored until then.
+    reconnecting: Option<Instant>,
     /// Consent questions awaiting an answer, oldest first.
     pending: Vec<Grant>,
     /// Whether Allow may be clicked yet, for the question shown (`pending[0]`).
@@ -125,6 +131,12 @@ struct HostWindow {
     attention: bool,
     /// Why the code shown is not the first one (a wrong-code join burned the previous one).
     code_notice: Option<String>,
+    /// "Show my screen": the technician's screen and its textures, while they show it.
+    shown: Option<(crate::ShownPicture, tandem_viewer::textures::RemoteTextures)>,
+    /// The technician is recording (the user allowed it): the indicator shows while true.
+    recording: bool,
+    /// The user pressed Stop sharing (else the feedback question follows the technician's end).
+    user_stopped: bool,
 }
 
 /// When the consent prompt's Allow button may be used: not before [`ConsentGuard::DELAY`] after the
@@ -160,6 +172,65 @@ impl ConsentGuard {
     }
 }
 
+/// How often the window looks for a new picture of the technician's screen while it is shown.
+const SHOWN_REFRESH: Duration = Duration::from_millis(66);
+
+impl HostWindow {
+    /// "Show my screen": the technician's screen in a window of its own, view only, with Close.
+    fn shown_viewport(&mut self, ctx: &egui::Context) {
+        let Some((picture, textures)) = &mut self.shown else {
+            return;
+        };
+        let mut close = false;
+        let title = format!("{} is showing you their screen", self.technician);
+        ctx.show_viewport_immediate(
+            egui::ViewportId::from_hash_of("tandem-shown-screen"),
+            egui::ViewportBuilder::default()
+                .with_title(title.clone())
+                .with_inner_size([960.0, 600.0]),
+            |ui, _class| {
+                let ctx = ui.ctx().clone();
+                if ctx.input(|i| i.viewport().close_requested()) {
+                    close = true;
+                }
+                {
+                    let max_side = ctx.input(|i| i.max_texture_side);
+                    let mut screen = tandem_viewer::Screen::lock(&picture.0);
+                    textures.update(&ctx, &mut screen, max_side);
+                }
+                egui::Panel::top("shown-bar").show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.label(&title);
+                        ui.label("(you only watch; nothing on your side is shared by this)");
+                        if ui.button("Close").clicked() {
+                            close = true;
+                        }
+                    });
+                });
+                egui::CentralPanel::default().show(ui, |ui| match textures.size() {
+                    Some((w, h)) => {
+                        let avail = ui.available_rect_before_wrap();
+                        let scale = (avail.width() / w as f32)
+                            .min(avail.height() / h as f32)
+                            .min(1.0);
+                        let size = egui::vec2(w as f32, h as f32) * scale;
+                        let rect = egui::Rect::from_center_size(avail.center(), size);
+                        textures.paint(ui.painter(), rect.min, scale);
+                    }
+                    None => {
+                        ui.label("Waiting for the technician's screen…");
+                    }
+                });
+                ctx.request_repaint_after(SHOWN_REFRESH);
+            },
+        );
+        if close {
+            self.shown = None;
+            self.send(HostCommand::CloseShownScreen);
+        }
+    }
+}
+
 /// What the user is told when a wrong-code join burned their code and a new one replaces it.
 pub fn burned_code_notice(wrong_tries: u32) -> String {
     let left = crate::MAX_WRONG_CODES.saturating_sub(wrong_tries);
@@ -180,6 +251,10 @@ impl HostWindow {
                         expires: Instant::now() + expires_in,
                     };
                 }
+                HostEvent::ShownScreen { picture } => {
+                    self.shown = picture.map(|p| (p, Default::default()));
+                }
+                HostEvent::ShownFrame { .. } => {}
                 HostEvent::CodeBurned { wrong_tries } => {
                     self.code_notice = Some(burned_code_notice(wrong_tries));
                 }
@@ -188,6 +263,10 @@ impl HostWindow {
                     self.code_notice = None;
                     self.verifier = Some(verifier);
                 }
+                HostEvent::Reconnecting { grace } => {
+                    self.reconnecting = Some(Instant::now() + grace);
+                }
+                HostEvent::Resumed => self.reconnecting = None,
                 HostEvent::ConsentNeeded { grant, technician } => {
                     self.technician = for_display(&technician).into_owned();
                     if !self.pending.contains(&grant) {
@@ -214,20 +293,28 @@ impl HostWindow {
                 }
                 HostEvent::FeedbackWanted => {
                     self.pending.clear();
+                    self.recording = false;
                     self.state = State::Feedback {
                         rating: None,
                         comment: String::new(),
                     };
                 }
+                HostEvent::Recording { on } => {
+                    self.recording = on;
+                    self.attention |= on;
+                }
+                HostEvent::RecordingRefused => {}
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
                 | HostEvent::DiagnosticsShared
                 | HostEvent::Rate(_)
                 | HostEvent::FeedbackGiven { .. } => {}
                 HostEvent::Ended { reason } => {
+                    self.reconnecting = None;
                     self.pending.clear();
                     self.guard.reset();
                     // The reason may quote the technician's End detail.
+                    self.recording = false;
                     self.state = State::Ended(for_display(&reason).into_owned());
                     self.ended_at = Some(Instant::now());
                 }
@@ -246,6 +333,7 @@ impl eframe::App for HostWindow {
         self.absorb_events();
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) {
+            self.user_stopped = true;
             self.send(HostCommand::Stop);
         }
         if self
@@ -271,6 +359,7 @@ impl eframe::App for HostWindow {
             // was just clicked (which does not focus it on every desktop), has been seen.
             self.collab.mark_read();
         }
+        self.shown_viewport(&ctx);
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(&grant) = self.pending.first() {
                 self.consent_ui(ui, grant);
@@ -315,6 +404,9 @@ impl HostWindow {
             Grant::Diagnostics => format!(
                 "{who} wants to read facts about this computer: system, memory, disks, network and running programs."
             ),
+            Grant::Recording => format!(
+                "{who} wants to record your screen. You will see \"Recording\" here while it runs, and can stop it at any time. If you deny, the session goes on."
+            ),
         };
         ui.heading(question);
         if let Some(verifier) = &self.verifier {
@@ -354,7 +446,11 @@ impl HostWindow {
         let State::Feedback { rating, comment } = &mut self.state else {
             return;
         };
-        ui.heading("You stopped sharing your screen.");
+        if self.user_stopped {
+            ui.heading("You stopped sharing your screen.");
+        } else {
+            ui.heading(format!("{technician} ended the session."));
+        }
         ui.label(format!(
             "How did it go with {technician}? Your answer goes to them."
         ));
@@ -430,15 +526,61 @@ impl HostWindow {
                 clipboard,
             } => {
                 let (view, control, clipboard) = (*view, *control, *clipboard);
-                ui.heading(format!("Sharing with {}", self.technician));
+                if let Some(until) = self.reconnecting {
+                    let left = until.saturating_duration_since(Instant::now()).as_secs();
+                    ui.heading("Reconnecting…");
+                    ui.label(format!(
+                        "The connection to {} was lost. Nothing is shared until it is back ({left} s left).",
+                        self.technician
+                    ));
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs(1));
+                } else {
+                    ui.heading(format!("Sharing with {}", self.technician));
+                }
                 let can = match (view, control) {
                     (_, true) => "They can see your screen and use your mouse and keyboard.",
                     (true, false) => "They can see your screen.",
                     (false, false) => "They cannot see your screen.",
                 };
-                ui.label(can);
+                if self.reconnecting.is_some() {
+                    ui.label(format!("Once it is back: {}", can.to_lowercase()));
+                } else {
+                    ui.label(can);
+                }
                 if let Some(verifier) = &self.verifier {
                     ui.label(format!("Check number: {verifier}"));
+                }
+                if self.recording {
+                    ui.add_space(4.0);
+                    let mut stop = false;
+                    egui::Frame::new()
+                        .fill(egui::Color32::from_rgb(170, 20, 20))
+                        .inner_margin(6.0)
+                        .corner_radius(4.0)
+                        .show(ui, |ui| {
+                            // The whole width, so it cannot be missed.
+                            ui.set_width(ui.available_width());
+                            ui.label(
+                                egui::RichText::new("Recording")
+                                    .color(egui::Color32::WHITE)
+                                    .strong()
+                                    .size(18.0),
+                            );
+                            ui.horizontal_wrapped(|ui| {
+                                ui.label(
+                                    egui::RichText::new(format!(
+                                        "{} is recording your screen.",
+                                        self.technician
+                                    ))
+                                    .color(egui::Color32::WHITE),
+                                );
+                                stop = ui.button("Stop recording").clicked();
+                            });
+                        });
+                    if stop {
+                        self.send(HostCommand::StopRecording);
+                    }
                 }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
@@ -449,6 +591,7 @@ impl HostWindow {
                         .button(egui::RichText::new("Stop sharing").strong())
                         .clicked()
                     {
+                        self.user_stopped = true;
                         self.send(HostCommand::Stop);
                     }
                 });

@@ -121,6 +121,13 @@ impl<M: Message + Send + Sync + 'static> Writer<M> {
     }
 
     /// Queues `msg`; gives it back if the queue is full (the peer is not reading) or closed.
+    /// Messages waiting in the queue (0 without one).
+    fn queued(&self) -> usize {
+        self.queue
+            .as_ref()
+            .map_or(0, |queue| queue.max_capacity() - queue.capacity())
+    }
+
     fn try_send(&self, msg: M) -> Result<(), M> {
         match &self.queue {
             Some(queue) => queue.try_send(msg).map_err(|e| match e {
@@ -340,6 +347,14 @@ impl SessionDriver {
         }
     }
 
+    /// Frames messages queued and not yet written: a side that sends updates without the peer's
+    /// acknowledgements (the technician's screen, "Show my screen") captures only while this is
+    /// low, so the link's pace sets its frame rate and nothing is ever dropped. `None` while the
+    /// frames stream is not open.
+    pub fn frames_queued(&self) -> Option<usize> {
+        self.frames.as_ref().map(Writer::queued)
+    }
+
     /// Whether a cursor image was dropped (frames queue full) since the last call; the caller
     /// queues the current image again.
     pub fn take_dropped_cursor_shape(&mut self) -> bool {
@@ -378,6 +393,12 @@ impl SessionDriver {
                 })
             }
         }
+    }
+
+    /// Lets a lost link go: closes its connection (in case it still lives) without waiting, and
+    /// stops every task.
+    pub fn abandon(self, reason: &str) {
+        self.relay.close(reason);
     }
 
     /// Closes the connection (whatever is still queued is dropped) and waits briefly for the close to

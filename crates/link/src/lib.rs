@@ -7,6 +7,7 @@ mod driver;
 mod stream;
 
 mod accept;
+mod reconnect;
 
 use std::time::Duration;
 
@@ -16,13 +17,15 @@ use tandem_proto::StreamKind;
 use tandem_proto::code::SessionCode;
 use tandem_proto::framing::FramingError;
 use tandem_proto::handshake::{
-    HandshakeError, HandshakeMessage, HostHandshake, SessionKeys, ViewerHandshake,
+    Credential, HandshakeError, HandshakeMessage, HostHandshake, ResumeTicket, SessionKeys,
+    ViewerHandshake,
 };
 use tandem_proto::seal::{OpenError, SealError};
 use tandem_proto::wire::DecodeError;
 use thiserror::Error;
 
 pub use driver::{Incoming, PeerName, SessionDriver};
+pub use reconnect::{ReconnectError, ResumeTarget, reconnect};
 pub use stream::{FramedRecv, SealedRecv, SealedSend};
 
 /// How long a peer may take to open a stream or answer a handshake step.
@@ -79,6 +82,8 @@ pub struct Link {
     pub control_recv: SealedRecv,
     /// Short check both sides show, for a cautious user to compare over the phone.
     pub verifier: String,
+    /// What this link can be resumed with if it is lost (one use: a resumed link has a new one).
+    pub resume: ResumeTicket,
     pub streams: Streams,
 }
 
@@ -169,12 +174,21 @@ pub async fn host_handshake(
     code: &SessionCode,
     relay_id: &[u8; 32],
 ) -> Result<Link, LinkError> {
+    host_handshake_with(connection, Credential::Code(code), relay_id).await
+}
+
+/// Host side of a handshake proving `credential`: a code, or the resume ticket of a lost link.
+pub async fn host_handshake_with(
+    connection: Connection,
+    credential: Credential<'_>,
+    relay_id: &[u8; 32],
+) -> Result<Link, LinkError> {
     let (send, recv) = within(connection.accept_bi()).await??;
     let mut recv = FramedRecv::new(recv, StreamKind::Control.max_frame_len());
     recv.expect_kind(StreamKind::Control).await?;
     let mut send = stream::PlainSend::new(send);
 
-    let mut handshake = HostHandshake::new(code, relay_id);
+    let mut handshake = HostHandshake::with(credential, relay_id);
     let hello = within(recv.next_plain::<HandshakeMessage>()).await??;
     let host_hello = match handshake.on_viewer_hello(hello) {
         Ok(msg) => msg,
@@ -201,12 +215,21 @@ pub async fn viewer_handshake(
     code: &SessionCode,
     relay_id: &[u8; 32],
 ) -> Result<Link, LinkError> {
+    viewer_handshake_with(connection, Credential::Code(code), relay_id).await
+}
+
+/// Viewer side of a handshake proving `credential`: a code, or the resume ticket of a lost link.
+pub async fn viewer_handshake_with(
+    connection: Connection,
+    credential: Credential<'_>,
+    relay_id: &[u8; 32],
+) -> Result<Link, LinkError> {
     let (send, recv) = connection.open_bi().await?;
     let mut send = stream::PlainSend::new(send);
     send.write_kind(StreamKind::Control).await?;
     let mut recv = FramedRecv::new(recv, StreamKind::Control.max_frame_len());
 
-    let (handshake, hello) = ViewerHandshake::start(code, relay_id);
+    let (handshake, hello) = ViewerHandshake::start_with(credential, relay_id);
     send.send(&hello).await?;
     let host_hello = within(recv.next_plain::<HandshakeMessage>()).await??;
     let (confirm, keys) = match handshake.on_host_hello(host_hello) {
@@ -249,6 +272,7 @@ fn finish(
         control_send,
         control_recv,
         verifier: keys.verifier(),
+        resume: keys.resume_ticket(),
         streams: Streams {
             incoming: accept::UniStreams::spawn(connection.clone()),
             connection,

@@ -13,7 +13,7 @@ use tandem_proto::PROTOCOL_VERSION;
 use tandem_proto::code::RoutingCode;
 use tandem_proto::framing::{FrameReader, write_frame};
 use tandem_proto::limits::MAX_RELAY_FRAME;
-use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+use tandem_proto::relay::{RESUME_ID_LEN, RefusalReason, RelayNotice, RelayRequest, ResumeRole};
 use tandem_proto::wire::Message;
 use thiserror::Error;
 
@@ -111,6 +111,9 @@ pub struct RelayClient {
     reader: FrameReader,
     buf: Vec<u8>,
     fingerprint: Fingerprint,
+    /// The relay (node) this client reached and how it was trusted: where a lost link is resumed.
+    relay: String,
+    trust: RelayTrust,
 }
 
 impl std::fmt::Debug for RelayClient {
@@ -210,6 +213,8 @@ impl RelayClient {
             reader: FrameReader::new(MAX_RELAY_FRAME),
             buf: vec![0u8; MAX_RELAY_FRAME],
             fingerprint,
+            relay: relay.to_owned(),
+            trust: trust.clone(),
         })
     }
 
@@ -305,6 +310,33 @@ impl RelayClient {
             }
             other => Err(unexpected(&other, "a reply to JoinRedirected")),
         }
+    }
+
+    /// Either side of a lost link: asks to be paired again with the other side, which sends the
+    /// same `resume_id` in the other role; `Ok` once paired. Waits as long as the other side takes
+    /// (the caller bounds it).
+    pub async fn resume(
+        &mut self,
+        role: ResumeRole,
+        resume_id: [u8; RESUME_ID_LEN],
+    ) -> Result<(), ClientError> {
+        self.send_request(&RelayRequest::Resume {
+            version: PROTOCOL_VERSION,
+            role,
+            resume_id,
+        })
+        .await?;
+        match self.next_notice().await? {
+            RelayNotice::Paired => Ok(()),
+            RelayNotice::Refused { reason, detail } => Err(refusal(reason, detail)),
+            other => Err(unexpected(&other, "a reply to Resume")),
+        }
+    }
+
+    /// The relay (node) this client is connected to and how it is trusted: where to connect again
+    /// to resume a lost link (after a redirect, the host's node, pinned by its fingerprint).
+    pub fn reconnect_target(&self) -> (String, RelayTrust) {
+        (self.relay.clone(), self.trust.clone())
     }
 
     /// After pairing: resolves when the relay reports the peer left (`Ok`), or the relay connection

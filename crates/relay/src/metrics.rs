@@ -270,6 +270,8 @@ pub(crate) struct Metrics {
     pub draining: Gauge,
     pub buffer_share_bytes: Gauge,
     pub sessions_started: Counter,
+    /// Sessions paired again by `Resume` after a lost link (also counted in `sessions_started`).
+    pub resumes: Counter,
     pub sessions_ended: Family<EndLabel, Counter>,
     pub registers: Counter,
     pub codes_expired: Counter,
@@ -297,6 +299,7 @@ impl Metrics {
             draining: Gauge::default(),
             buffer_share_bytes: Gauge::default(),
             sessions_started: Counter::default(),
+            resumes: Counter::default(),
             sessions_ended: Family::default(),
             registers: Counter::default(),
             codes_expired: Counter::default(),
@@ -357,6 +360,11 @@ impl Metrics {
             "sessions_started",
             "Sessions paired",
             m.sessions_started.clone(),
+        );
+        registry.register(
+            "sessions_resumed",
+            "Sessions paired again after a lost link (also in sessions_started)",
+            m.resumes.clone(),
         );
         registry.register(
             "sessions_ended",

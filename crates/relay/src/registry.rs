@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tandem_proto::PROTOCOL_VERSION;
 use tandem_proto::code::{MAX_ROUTING_DIGITS, MIN_ROUTING_DIGITS, RoutingCode};
-use tandem_proto::relay::{RefusalReason, RelayNotice};
+use tandem_proto::relay::{RESUME_ID_LEN, RefusalReason, RelayNotice, ResumeRole};
 
 use crate::limits::{Bucket, IpKey, Rate, RateLimits, Source};
 
@@ -128,6 +128,14 @@ pub(crate) struct Registered {
     pub replaced: Option<(RoutingCode, u64)>,
 }
 
+/// Both sides of a lost link asked to resume it with the same resume id: they are paired again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resumed {
+    pub session: u64,
+    pub host: ConnId,
+    pub viewer: ConnId,
+}
+
 /// A viewer joined a waiting host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pairing {
@@ -227,6 +235,9 @@ pub(crate) struct Registry {
     /// Waiting hosts per address and per IPv6 /56 and /48.
     waiting_per_ip: HashMap<IpKey, u32>,
     codes: HashMap<RoutingCode, Waiting>,
+    /// Idle connections waiting to resume a lost link, by resume id, until the other side sends
+    /// the same id in the other role (or the connection's idle deadline passes).
+    resuming: HashMap<[u8; RESUME_ID_LEN], (ConnId, ResumeRole)>,
     /// Waiting hosts by expiry time (then session id, unique).
     expiries: BTreeMap<(Instant, u64), ConnId>,
     /// Idle connections by deadline.
@@ -253,6 +264,7 @@ impl Registry {
             conns_per_ip: HashMap::new(),
             waiting_per_ip: HashMap::new(),
             codes: HashMap::new(),
+            resuming: HashMap::new(),
             expiries: BTreeMap::new(),
             idle_deadlines: BTreeSet::new(),
             paired: 0,
@@ -308,6 +320,7 @@ impl Registry {
         let Some(entry) = self.conns.remove(&conn) else {
             return Departure::Quiet;
         };
+        self.resuming.retain(|_, (waiting, _)| *waiting != conn);
         for (key, _) in entry.source.keys() {
             decrement(&mut self.conns_per_ip, key);
         }
@@ -534,6 +547,79 @@ impl Registry {
         );
         self.paired += 2;
         Ok(Pairing { session, host })
+    }
+
+    /// One side of a lost link asks to be paired again with the other side, which presents the same
+    /// `resume_id` in the other role. Waits (`Ok(None)`: the connection stays idle, bounded by its
+    /// idle deadline) until the other side comes, then pairs both (`Ok(Some)`) and forgets the id:
+    /// it pairs once. A second connection with the same id and role replaces the first (a client
+    /// that retried on a new connection). Rate-limited like `Register` (host) and `Join` (viewer).
+    /// The relay learns nothing here that lets it join: the resume secret never reaches it.
+    pub fn resume(
+        &mut self,
+        conn: ConnId,
+        version: u16,
+        role: ResumeRole,
+        resume_id: [u8; RESUME_ID_LEN],
+        now: Instant,
+    ) -> Result<Option<Resumed>, Refusal> {
+        check_version(version)?;
+        let source = self.joinable(conn)?;
+        if self.resuming.values().any(|(c, _)| *c == conn) {
+            return Err(Refusal::new(
+                RefusalReason::BadRequest,
+                "this connection is already waiting to resume",
+            ));
+        }
+        let attempt = match role {
+            ResumeRole::Host => Attempt::Register,
+            ResumeRole::Viewer => Attempt::Join,
+        };
+        match self.resuming.get(&resume_id).copied() {
+            Some((other, other_role)) if other_role != role => {
+                self.check_rate(attempt, source, now)?;
+                self.resuming.remove(&resume_id);
+                let (host, viewer) = match role {
+                    ResumeRole::Host => (conn, other),
+                    ResumeRole::Viewer => (other, conn),
+                };
+                let session = self.next_session;
+                self.next_session += 1;
+                self.set_state(
+                    host,
+                    ConnState::Paired {
+                        peer: viewer,
+                        session,
+                        is_host: true,
+                    },
+                );
+                self.set_state(
+                    viewer,
+                    ConnState::Paired {
+                        peer: host,
+                        session,
+                        is_host: false,
+                    },
+                );
+                self.paired += 2;
+                Ok(Some(Resumed {
+                    session,
+                    host,
+                    viewer,
+                }))
+            }
+            replaced => {
+                if replaced.is_none() && self.resuming.len() >= self.limits.max_waiting_hosts {
+                    return Err(Refusal::new(
+                        RefusalReason::Full,
+                        "the relay has too many sessions waiting; try again in a few minutes",
+                    ));
+                }
+                self.check_rate(attempt, source, now)?;
+                self.resuming.insert(resume_id, (conn, role));
+                Ok(None)
+            }
+        }
     }
 
     /// A cluster node's waiting host gets another code because its code was taken on another node
@@ -780,6 +866,15 @@ impl Registry {
             waiting_per_ip, self.waiting_per_ip,
             "per-address waiting counts match"
         );
+        for (conn, _) in self.resuming.values() {
+            assert!(
+                matches!(
+                    self.conns.get(conn).map(|e| &e.state),
+                    Some(ConnState::Idle { .. })
+                ),
+                "a connection waiting to resume is idle"
+            );
+        }
         assert!(self.codes.len() <= self.limits.max_waiting_hosts);
         assert!(self.conns.len() <= self.limits.max_connections);
         assert!(self.ip_buckets.len() <= self.limits.max_tracked_ips);
@@ -793,6 +888,9 @@ impl Registry {
             }
             if let ConnState::Idle { deadline } = state {
                 self.idle_deadlines.insert((deadline, conn));
+            } else if !self.resuming.is_empty() {
+                // Waiting for a code or paired: no longer waiting to resume.
+                self.resuming.retain(|_, (waiting, _)| *waiting != conn);
             }
             entry.state = state;
         }
@@ -1116,6 +1214,99 @@ mod tests {
             assert!(seen.insert(registered.routing), "code #{i} reused");
         }
         assert_eq!(sim.reg.waiting(), 1_100);
+    }
+
+    #[test]
+    fn resume_pairs_a_host_and_a_viewer_with_the_same_id_once() {
+        let mut sim = Sim::new(generous(), 600);
+        let id = [7u8; RESUME_ID_LEN];
+        let viewer = sim.conn(ip(2));
+        assert_eq!(
+            sim.reg.resume(viewer, V, ResumeRole::Viewer, id, sim.now),
+            Ok(None)
+        );
+        // Another id, or the same role, pairs nothing.
+        let stranger = sim.conn(ip(3));
+        assert_eq!(
+            sim.reg
+                .resume(stranger, V, ResumeRole::Host, [8u8; RESUME_ID_LEN], sim.now),
+            Ok(None)
+        );
+        let host = sim.conn(ip(1));
+        let resumed = sim
+            .reg
+            .resume(host, V, ResumeRole::Host, id, sim.now)
+            .expect("accepted")
+            .expect("paired");
+        assert_eq!((resumed.host, resumed.viewer), (host, viewer));
+        assert_eq!(sim.reg.counts().paired, 2);
+        sim.reg.check_invariants();
+        // One use: the same id again waits for a partner that will never come.
+        let replay = sim.conn(ip(4));
+        assert_eq!(
+            sim.reg.resume(replay, V, ResumeRole::Viewer, id, sim.now),
+            Ok(None)
+        );
+        // A paired side leaving is an ordinary departure.
+        assert!(matches!(
+            sim.reg.disconnect(host, sim.now),
+            Departure::LeftSession(Ended { survivor, .. }) if survivor == viewer
+        ));
+        sim.reg.disconnect(replay, sim.now);
+        sim.reg.disconnect(stranger, sim.now);
+        sim.reg.check_invariants();
+        assert!(sim.reg.resuming.is_empty());
+    }
+
+    #[test]
+    fn a_retried_resume_replaces_the_earlier_connection_and_a_paired_one_cannot_resume() {
+        let mut sim = Sim::new(generous(), 600);
+        let id = [9u8; RESUME_ID_LEN];
+        let first = sim.conn(ip(1));
+        let retry = sim.conn(ip(1));
+        assert_eq!(
+            sim.reg.resume(first, V, ResumeRole::Host, id, sim.now),
+            Ok(None)
+        );
+        assert_eq!(
+            sim.reg.resume(retry, V, ResumeRole::Host, id, sim.now),
+            Ok(None)
+        );
+        let viewer = sim.conn(ip(2));
+        let resumed = sim
+            .reg
+            .resume(viewer, V, ResumeRole::Viewer, id, sim.now)
+            .expect("accepted")
+            .expect("paired");
+        assert_eq!(resumed.host, retry);
+        sim.reg.check_invariants();
+        let refusal = sim
+            .reg
+            .resume(viewer, V, ResumeRole::Viewer, [1; RESUME_ID_LEN], sim.now)
+            .expect_err("already paired");
+        assert_eq!(refusal.reason, RefusalReason::BadRequest);
+        // The first connection waits no more; it is just idle (and times out as such).
+        sim.reg.disconnect(first, sim.now);
+        sim.reg.check_invariants();
+    }
+
+    #[test]
+    fn resume_is_rate_limited_per_source() {
+        let mut limits = generous();
+        limits.join_per_ip = Rate::new(2, 1);
+        let mut sim = Sim::new(limits, 600);
+        let mut refused = 0;
+        for n in 0..5u8 {
+            let conn = sim.conn(ip(1));
+            if sim
+                .reg
+                .resume(conn, V, ResumeRole::Viewer, [n; RESUME_ID_LEN], sim.now)
+                .is_err()
+            {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 3);
     }
 
     #[test]

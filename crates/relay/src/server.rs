@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tandem_proto::framing::{FrameReader, write_frame};
 use tandem_proto::limits::MAX_RELAY_FRAME;
-use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest};
+use tandem_proto::relay::{RefusalReason, RelayNotice, RelayRequest, ResumeRole};
 use tandem_proto::wire::Message;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -222,6 +222,14 @@ fn load_server_config(
     source: &TlsSource,
     data_dir: &std::path::Path,
 ) -> Result<(quinn::ServerConfig, Fingerprint), RelayError> {
+    load_identity(source, data_dir).map(|(config, fingerprint, _)| (config, fingerprint))
+}
+
+/// The server config, the certificate's fingerprint and the stateless-reset key from the key.
+fn load_identity(
+    source: &TlsSource,
+    data_dir: &std::path::Path,
+) -> Result<(quinn::ServerConfig, Fingerprint, tls::ResetKey), RelayError> {
     let identity = match source {
         TlsSource::SelfSigned => tls::self_signed_identity(data_dir)?,
         TlsSource::Pem { cert_chain, key } => tls::load_pem_identity(cert_chain, key)?,
@@ -229,7 +237,8 @@ fn load_server_config(
     let fingerprint = identity
         .fingerprint()
         .ok_or_else(|| TlsError::Config("the certificate chain is empty".to_owned()))?;
-    Ok((tls::server_config(identity)?, fingerprint))
+    let reset_key = tls::ResetKey::derive(&identity);
+    Ok((tls::server_config(identity)?, fingerprint, reset_key))
 }
 
 impl std::fmt::Debug for Relay {
@@ -267,7 +276,7 @@ impl Relay {
             path: config.data_dir.clone(),
             source,
         })?;
-        let (server_config, fingerprint) = load_server_config(&config.tls, &config.data_dir)?;
+        let (server_config, fingerprint, reset_key) = load_identity(&config.tls, &config.data_dir)?;
         let metrics_listener = match config.metrics {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -295,7 +304,7 @@ impl Relay {
         let runtime = quinn::default_runtime()
             .ok_or_else(|| bind_err(std::io::Error::other("no async runtime")))?;
         let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            reset_key.endpoint_config(),
             Some(server_config),
             socket,
             runtime,
@@ -666,6 +675,8 @@ enum Reply {
     },
     /// Paired: send `Paired` and forward streams to `peer`.
     Paired(Pairing),
+    /// Nothing to say yet: a `Resume` waits for the other side (its `Paired` comes later).
+    Waiting,
 }
 
 /// What a connection task needs to forward streams to its peer.
@@ -951,6 +962,44 @@ impl Actor {
                     }
                 }
             }
+            RelayRequest::Resume {
+                version,
+                role,
+                resume_id,
+            } => match self.registry.resume(conn, version, role, resume_id, now) {
+                Ok(None) => {
+                    tracing::debug!(conn_id = conn.0, ?role, "waiting to resume a session");
+                    Reply::Waiting
+                }
+                Ok(Some(resumed)) => {
+                    self.metrics.resumes.inc();
+                    tracing::info!(
+                        target: AUDIT,
+                        session_id = resumed.session,
+                        "session resumed after a lost link"
+                    );
+                    let requester_is_host = resumed.host == conn;
+                    let other = if requester_is_host {
+                        resumed.viewer
+                    } else {
+                        resumed.host
+                    };
+                    self.pair_sides(
+                        conn,
+                        connection,
+                        other,
+                        requester_is_host,
+                        resumed.session,
+                        now,
+                    )
+                }
+                Err(refusal) => {
+                    tracing::debug!(conn_id = conn.0, reason = ?refusal.reason, "resume refused");
+                    self.metrics
+                        .refused(role == ResumeRole::Viewer, refusal.reason, refusal.hit);
+                    Reply::Notice(refusal.to_notice())
+                }
+            },
             // Cluster nodes handle these in the connection task; a lone relay issued no ticket.
             RelayRequest::JoinRedirected { .. } => {
                 self.metrics.refused(true, RefusalReason::BadRequest, None);
@@ -970,36 +1019,65 @@ impl Actor {
         session: u64,
         now: Instant,
     ) -> Reply {
+        self.pair_sides(viewer, viewer_connection, host, false, session, now)
+    }
+
+    /// Pairs the requesting connection with `other`, which waits (a host under its code, or
+    /// either side of a resumption): `other` is told through its task, the requester by the reply.
+    fn pair_sides(
+        &mut self,
+        requester: ConnId,
+        requester_connection: quinn::Connection,
+        other: ConnId,
+        requester_is_host: bool,
+        session: u64,
+        now: Instant,
+    ) -> Reply {
+        let (host, viewer) = if requester_is_host {
+            (requester, other)
+        } else {
+            (other, requester)
+        };
         let stats = SessionStats::default();
         let waited = self
             .waiting_since
             .remove(&session)
             .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
-        let host_connection = self.conns.get(&host).and_then(|h| h.connection.clone());
-        let Some(host_connection) = host_connection else {
-            // Cannot happen: a host registered through a request carrying its connection. Treat as
-            // the host being gone.
-            self.registry.disconnect(host, now);
+        let other_connection = self.conns.get(&other).and_then(|h| h.connection.clone());
+        let Some(other_connection) = other_connection else {
+            // Cannot happen: the waiting side got there through a request carrying its
+            // connection. Treat as that side being gone.
+            self.registry.disconnect(other, now);
             return Reply::Notice(RelayNotice::Refused {
                 reason: RefusalReason::UnknownCode,
                 detail: "no session is waiting under that code".to_owned(),
             });
         };
         let (host_tap, viewer_tap) = self.tap.pairing();
-        if let Some(handle) = self.conns.get(&host) {
-            // If the host's task is gone, its `Gone` is queued and will end this session at once.
+        let (requester_tap, other_tap) = if requester_is_host {
+            (host_tap, viewer_tap)
+        } else {
+            (viewer_tap, host_tap)
+        };
+        let (requester_up, requester_down) = if requester_is_host {
+            (Direction::HostToViewer, Direction::ViewerToHost)
+        } else {
+            (Direction::ViewerToHost, Direction::HostToViewer)
+        };
+        if let Some(handle) = self.conns.get(&other) {
+            // If the other task is gone, its `Gone` is queued and will end this session at once.
             let _ = handle.tx.send(ToConn::Paired(Pairing {
-                peer: viewer_connection,
-                up: stats.count(&self.metrics, Direction::HostToViewer),
-                down: stats.count(&self.metrics, Direction::ViewerToHost),
-                tap: host_tap,
+                peer: requester_connection,
+                up: stats.count(&self.metrics, requester_down),
+                down: stats.count(&self.metrics, requester_up),
+                tap: other_tap,
             }));
         }
         let reply = Reply::Paired(Pairing {
-            peer: host_connection,
-            up: stats.count(&self.metrics, Direction::ViewerToHost),
-            down: stats.count(&self.metrics, Direction::HostToViewer),
-            tap: viewer_tap,
+            peer: other_connection,
+            up: stats.count(&self.metrics, requester_up),
+            down: stats.count(&self.metrics, requester_down),
+            tap: requester_tap,
         });
         self.sessions.insert(
             session,
@@ -1429,6 +1507,7 @@ impl ConnTask {
                     fwd.start(p, connection, &self.buffers);
                     RelayNotice::Paired
                 }
+                Reply::Waiting => continue,
             };
             if let RelayNotice::Refused { .. } = &notice {
                 *refusals += 1;
@@ -1500,6 +1579,18 @@ impl ConnTask {
                 .cluster_join(cluster, version, routing, Some(ticket), connection)
                 .await
                 .map(|r| (r, false)),
+            // Both sides resume on the node their session ran on: no directory step.
+            RelayRequest::Resume { .. } => {
+                let connection = connection.clone();
+                self.ask(|reply| Cmd::Request {
+                    conn: self.id,
+                    request,
+                    connection,
+                    reply,
+                })
+                .await
+                .map(|r| (r, false))
+            }
         }
     }
 

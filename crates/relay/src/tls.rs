@@ -171,6 +171,74 @@ pub(crate) struct Identity {
     pub key: PrivateKeyDer<'static>,
 }
 
+/// The key of QUIC stateless resets (RFC 9000 §10.3), derived from the relay's private key so that
+/// it survives a restart: a relay started again with the same data dir (or key file) answers the
+/// packets of connections it no longer knows with resets their clients accept, and they notice the
+/// loss at once instead of at the idle timeout, and resume (PROTOCOL.md §9).
+pub(crate) struct ResetKey([u8; 32]);
+
+impl ResetKey {
+    const LABEL: &[u8] = b"tandem relay stateless reset key";
+
+    pub fn derive(identity: &Identity) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(identity.key.secret_der())
+            .expect("HMAC-SHA256 accepts keys of any length");
+        mac.update(Self::LABEL);
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    /// The key under which connection ids are made and recognised (quinn's hashed generator), from
+    /// the same secret: a restarted relay takes its old connection ids for its own and resets
+    /// them, where ids under a fresh random key would be dropped as invalid.
+    pub fn cid_key(&self) -> u64 {
+        let mut tag = [0u8; 32];
+        quinn::crypto::HmacKey::sign(self, b"tandem relay connection id key", &mut tag);
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&tag[..8]);
+        u64::from_be_bytes(key)
+    }
+
+    /// The endpoint settings that make resets survive a restart: this reset key and connection
+    /// ids under [`ResetKey::cid_key`].
+    pub fn endpoint_config(self) -> quinn::EndpointConfig {
+        let cid_key = self.cid_key();
+        let mut config = quinn::EndpointConfig::new(Arc::new(self));
+        config.cid_generator(move || {
+            Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+        });
+        config
+    }
+
+    fn mac(&self) -> hmac::Hmac<Sha256> {
+        <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.0)
+            .expect("HMAC-SHA256 accepts keys of any length")
+    }
+}
+
+impl quinn::crypto::HmacKey for ResetKey {
+    fn sign(&self, data: &[u8], signature_out: &mut [u8]) {
+        use hmac::Mac;
+        let mut mac = self.mac();
+        mac.update(data);
+        let tag = mac.finalize().into_bytes();
+        let n = signature_out.len().min(tag.len());
+        signature_out[..n].copy_from_slice(&tag[..n]);
+    }
+
+    fn signature_len(&self) -> usize {
+        32
+    }
+
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<(), quinn::crypto::CryptoError> {
+        use hmac::Mac;
+        let mut mac = self.mac();
+        mac.update(data);
+        mac.verify_slice(signature)
+            .map_err(|_| quinn::crypto::CryptoError)
+    }
+}
+
 impl Identity {
     pub fn fingerprint(&self) -> Option<Fingerprint> {
         self.chain.first().map(|leaf| Fingerprint::of_der(leaf))
@@ -537,6 +605,27 @@ mod tests {
     use super::*;
 
     const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn the_reset_key_is_the_same_after_a_restart_and_differs_between_relays() {
+        use quinn::crypto::HmacKey;
+        let dir = std::env::temp_dir().join(format!("tandem-reset-key-{}", std::process::id()));
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).expect("temp dirs");
+        let first = ResetKey::derive(&self_signed_identity(&dir).expect("made"));
+        let again = ResetKey::derive(&self_signed_identity(&dir).expect("loaded"));
+        let stranger = ResetKey::derive(&self_signed_identity(&other).expect("made"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut a, mut b, mut c) = ([0u8; 32], [0u8; 32], [0u8; 32]);
+        first.sign(b"connection id", &mut a);
+        again.sign(b"connection id", &mut b);
+        stranger.sign(b"connection id", &mut c);
+        assert_eq!(a, b, "a restarted relay signs resets as before");
+        assert_ne!(a, c);
+        assert!(again.verify(b"connection id", &a).is_ok());
+        assert!(stranger.verify(b"connection id", &a).is_err());
+        assert_eq!(first.signature_len(), 32);
+    }
 
     #[test]
     fn fingerprint_displays_as_lowercase_hex_and_parses_back() {

@@ -1432,3 +1432,43 @@ async fn a_reload_applies_new_limits_to_what_comes_next() {
     within("shutdown", task).await.expect("task").expect("ran");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn two_sides_resuming_with_the_same_id_are_paired_again_and_streams_flow() {
+    use tandem_proto::relay::ResumeRole;
+    let mut relay = TestRelay::start("resume", |_| {}).await;
+    let id = [0x5a; 32];
+    // The host comes back first and waits; nothing is said until its peer comes.
+    let mut host = relay.client().await;
+    let host_waits =
+        tokio::spawn(async move { host.resume(ResumeRole::Host, id).await.map(|()| host) });
+    // Someone else's id pairs with nobody here.
+    let mut stranger = relay.client().await;
+    let stranger_waits =
+        tokio::spawn(async move { stranger.resume(ResumeRole::Viewer, [0x11; 32]).await });
+    let mut viewer = relay.client().await;
+    within("viewer resumes", viewer.resume(ResumeRole::Viewer, id))
+        .await
+        .expect("paired");
+    let host = within("host resumes", host_waits)
+        .await
+        .expect("task")
+        .expect("paired");
+    relay
+        .next_event(|e| matches!(e, RelayEvent::SessionStarted { .. }))
+        .await;
+    assert!(!stranger_waits.is_finished(), "a stranger is not paired");
+    stranger_waits.abort();
+
+    // Streams are forwarded as after a join.
+    let mut send = viewer.connection().open_uni().await.expect("open uni");
+    send.write_all(b"Iback again").await.expect("write");
+    send.finish().expect("finish");
+    let mut recv = within("host accepts", host.connection().accept_uni())
+        .await
+        .expect("accepted");
+    let got = within("host reads", recv.read_to_end(64))
+        .await
+        .expect("read");
+    assert_eq!(got, b"Iback again");
+}

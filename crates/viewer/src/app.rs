@@ -1,9 +1,12 @@
 //! The technician's window: the remote screen scaled to fit, a status bar, input capture, and the
 //! collaboration panels (chat, transfers) around the picture.
 //!
-//! Keys go to the remote screen only while the picture has egui's keyboard focus. The picture
-//! takes it back whenever nothing else has it, and with a click on it; the chat and path fields
-//! take it when clicked, so typing there never reaches the user's machine. Pointer events go to
+//! Keys go to the remote screen only while the picture has egui's keyboard focus and the window has
+//! the system's. The picture takes it back whenever nothing else has it, and with a click on it;
+//! the chat and path fields take it when clicked, so typing there never reaches the user's machine.
+//! When the picture loses the keyboard, every key and modifier held on the remote side is released.
+//! The status bar's Keyboard menu chooses text or physical mode ([`KeyMode`]); its Send keys menu
+//! sends shortcuts the technician's own desktop would take for itself (Ctrl+Alt+Del, Alt+Tab). Pointer events go to
 //! the remote screen only where the picture is the topmost thing under the pointer.
 
 use std::sync::mpsc::Receiver;
@@ -12,22 +15,23 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui::{
-    Color32, CursorIcon, Event, EventFilter, FontId, Id, LayerId, Modifiers, PointerButton, Pos2,
-    Rect, Sense, TextureHandle, TextureOptions, Vec2,
+    Color32, CursorIcon, Event, EventFilter, FontId, Id, Key, LayerId, PointerButton, Pos2, Rect,
+    Sense, TextureHandle, TextureOptions, Vec2,
 };
 use tandem_proto::session::{Input, MonitorInfo, MouseButton};
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::collab_panels::CollabPanels;
-use crate::keys;
+use crate::combo::{self, KeyCombo};
+use crate::keyboard::{KeyForwarder, KeyMode};
 use crate::notes::NotesPanel;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
 use crate::stats::{Overlay, overlay_lines};
 use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
-use crate::{ViewerCommand, ViewerEvent};
+use crate::{RecordingEvent, ViewerCommand, ViewerEvent};
 
 /// How long the window shows why the session ended before it closes.
 const LINGER_AFTER_END: Duration = Duration::from_secs(3);
@@ -86,11 +90,14 @@ pub fn run(
                 ended_at: None,
                 stats: None,
                 show_stats: false,
+                showing: false,
                 cursor: None,
                 textures: RemoteTextures::default(),
-                modifiers: Modifiers::NONE,
+                keyboard: KeyForwarder::new(KeyMode::default()),
                 last_pointer: None,
                 monitors: None,
+                recording: RecordButton::Off,
+                finishing: false,
             }))
         }),
     )
@@ -120,17 +127,32 @@ struct ViewerApp {
     ended_at: Option<Instant>,
     /// The last statistics report (once a second while frames arrive).
     stats: Option<Overlay>,
+    /// This side's screen is shown to the user ("Show my screen").
+    showing: bool,
     /// The statistics overlay is on (the status bar's "Stats" toggle; no shortcut, so no key is
     /// taken from the remote screen).
     show_stats: bool,
     /// The host's pointer image as a texture, and which image it is.
     cursor: Option<CursorTexture>,
     textures: RemoteTextures,
-    /// Modifier state last forwarded to the host.
-    modifiers: Modifiers,
+    /// The keyboard as the remote side sees it: the mode, and what is held there.
+    keyboard: KeyForwarder,
     last_pointer: Option<(u32, u32)>,
     /// The host's desktop size, monitors and the one shown, once it said.
     monitors: Option<HostMonitors>,
+    recording: RecordButton,
+    /// End was pressed: waiting for the host (the user may be giving feedback).
+    finishing: bool,
+}
+
+/// What the status bar's Record button shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RecordButton {
+    Off,
+    Asking,
+    Recording,
+    Refused,
+    Failed,
 }
 
 /// The remote pointer's image on the GPU.
@@ -178,6 +200,14 @@ impl ViewerApp {
                     self.status = "Looking for the session…".into();
                 }
                 ViewerEvent::Paired => self.status = "Checking the code…".into(),
+                ViewerEvent::Reconnecting { grace } => {
+                    self.status = format!(
+                        "Reconnecting… (the connection was lost; trying for up to {} s)",
+                        grace.as_secs()
+                    );
+                }
+                // The host's `Permissions` follows at once and says what is allowed.
+                ViewerEvent::Resumed => self.status = "Reconnected".into(),
                 ViewerEvent::Secured { verifier } => {
                     self.verifier = Some(verifier);
                     self.status = "Waiting for the user to allow access…".into();
@@ -206,6 +236,13 @@ impl ViewerApp {
                         "Control request not sent: try again in {} s",
                         retry_in.as_secs().max(1)
                     );
+                }
+                ViewerEvent::KeyMode(mode) => {
+                    let mut releases = Vec::new();
+                    self.keyboard.set_mode(mode, &mut releases);
+                    for input in releases {
+                        self.send(ViewerCommand::Input(input));
+                    }
                 }
                 ViewerEvent::ControlDeclined => {
                     // They may ask again.
@@ -237,6 +274,24 @@ impl ViewerApp {
                     } else {
                         format!("The user rated the session {rating}/5: {comment}")
                     };
+                }
+                ViewerEvent::Showing { on, .. } => self.showing = on,
+                ViewerEvent::Recording(event) => {
+                    self.recording = match event {
+                        RecordingEvent::Asking => RecordButton::Asking,
+                        RecordingEvent::Started { .. } => RecordButton::Recording,
+                        RecordingEvent::Refused => RecordButton::Refused,
+                        RecordingEvent::Stopped(_) => RecordButton::Off,
+                        RecordingEvent::Failed { reason, .. } => {
+                            self.status = format!("Recording failed: {reason}");
+                            RecordButton::Failed
+                        }
+                    };
+                }
+                ViewerEvent::Finishing => {
+                    self.finishing = true;
+                    self.status =
+                        "Ending: waiting for the user's feedback (up to a minute)…".into();
                 }
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::CursorShape { .. }
@@ -292,20 +347,43 @@ impl ViewerApp {
                     );
                 self.collab.status(ui, self.clipboard);
                 self.monitor_picker(ui);
+                if self.ended_at.is_none() {
+                    self.keyboard_menus(ui);
+                }
             }
             if self.ended_at.is_some() {
                 return;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button("End session").clicked() {
+                let end = if self.finishing {
+                    "End now"
+                } else {
+                    "End session"
+                };
+                if ui.button(end).clicked() {
                     self.send(ViewerCommand::End);
                 }
                 ui.separator();
+                if self.view && !self.finishing {
+                    self.record_button(ui);
+                    ui.separator();
+                }
                 self.collab.buttons(ui, self.collab_active());
                 if self.sysinfo.button(ui, self.collab_active()) {
                     self.send(ViewerCommand::RequestDiagnostics);
                 }
                 self.notes.button(ui);
+                // "Show my screen": the picture the other way, view only for the user.
+                let mut showing = self.showing;
+                if ui
+                    .toggle_value(&mut showing, "Show my screen")
+                    .on_hover_text(
+                        "Show the user your own screen (they only watch; they can close it)",
+                    )
+                    .clicked()
+                {
+                    self.send(ViewerCommand::ShowScreen(showing));
+                }
                 ui.separator();
                 if self.view && !self.control {
                     let label = if self.control_requested {
@@ -323,6 +401,27 @@ impl ViewerApp {
                 }
             });
         });
+    }
+
+    /// Record / Stop recording, with where it stands: the user is asked first, and may refuse.
+    fn record_button(&mut self, ui: &mut egui::Ui) {
+        let (label, on) = match self.recording {
+            RecordButton::Off => ("Record", false),
+            RecordButton::Asking => ("Recording: asking the user… (cancel)", true),
+            RecordButton::Recording => ("Stop recording", true),
+            RecordButton::Refused => ("Record (refused)", false),
+            RecordButton::Failed => ("Record (failed)", false),
+        };
+        if self.recording == RecordButton::Recording {
+            ui.label(
+                egui::RichText::new("REC")
+                    .color(Color32::from_rgb(230, 40, 40))
+                    .strong(),
+            );
+        }
+        if ui.button(label).clicked() {
+            self.send(ViewerCommand::Record(!on));
+        }
     }
 
     /// The "Monitor" menu: the whole desktop or one monitor, switched within the session.
@@ -356,6 +455,34 @@ impl ViewerApp {
         if choice != monitors.selected && self.ended_at.is_none() {
             self.send(ViewerCommand::SelectMonitor(choice));
         }
+    }
+
+    /// The Keyboard menu (text or physical mode) and the Send keys menu.
+    fn keyboard_menus(&mut self, ui: &mut egui::Ui) {
+        ui.separator();
+        let mut mode = self.keyboard.mode();
+        ui.label("Keyboard:");
+        egui::ComboBox::from_id_salt("tandem-keymode")
+            .selected_text(mode.name())
+            .show_ui(ui, |ui| {
+                for choice in KeyMode::ALL {
+                    ui.selectable_value(&mut mode, choice, choice.label());
+                }
+            });
+        if mode != self.keyboard.mode() {
+            // The session confirms with a KeyMode event, which the keyboard follows.
+            self.send(ViewerCommand::SetKeyMode(mode));
+        }
+        ui.menu_button("Send keys", |ui| {
+            for (label, spec) in combo::PRESETS {
+                if ui.button(label).clicked()
+                    && let Ok(combo) = KeyCombo::parse(spec)
+                {
+                    self.send(ViewerCommand::SendKeys(combo));
+                    ui.close();
+                }
+            }
+        });
     }
 
     /// Chat and files work: the screen is shared and the session runs.
@@ -455,22 +582,8 @@ impl ViewerApp {
             let y = (rel.y * remote.1 as f32).clamp(0.0, remote.1 as f32 - 1.0);
             Some((x as u32, y as u32))
         };
-        let (events, mut modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
-        if !keyboard {
-            modifiers = Modifiers::NONE;
-        }
+        let (events, modifiers) = ctx.input(|i| (i.events.clone(), i.modifiers));
         let mut out = Vec::new();
-        for (is_down, keysym) in keys::MODIFIERS {
-            let (before, now) = (is_down(&self.modifiers), is_down(&modifiers));
-            if before != now {
-                out.push(Input::Key {
-                    keysym,
-                    physical: 0,
-                    pressed: now,
-                });
-            }
-        }
-        self.modifiers = modifiers;
         for event in events {
             match event {
                 Event::PointerMoved(pos) => {
@@ -485,9 +598,12 @@ impl ViewerApp {
                     pos,
                     button,
                     pressed,
-                    ..
+                    modifiers,
                 } => {
                     if let Some((x, y)) = to_remote(pos) {
+                        if keyboard {
+                            self.keyboard.pointer_button(modifiers, &mut out);
+                        }
                         if self.last_pointer != Some((x, y)) {
                             self.last_pointer = Some((x, y));
                             out.push(Input::PointerMove { x, y });
@@ -516,26 +632,31 @@ impl ViewerApp {
                         out.push(Input::Scroll { dx, dy });
                     }
                 }
-                Event::Text(text) if keyboard => out.push(Input::Text { text }),
+                Event::Text(text) if keyboard => self.keyboard.text(text, &mut out),
                 Event::Key {
                     key,
+                    physical_key,
                     pressed,
                     modifiers,
                     ..
                 } if keyboard => {
-                    if keys::covered_by_text(key, modifiers) {
-                        continue;
-                    }
-                    if let Some(keysym) = keys::keysym(key) {
-                        out.push(Input::Key {
-                            keysym,
-                            physical: 0,
-                            pressed,
-                        });
-                    }
+                    self.keyboard
+                        .key(key, physical_key, pressed, modifiers, &mut out);
+                }
+                // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
+                Event::Copy if keyboard => self.keyboard.clipboard_shortcut(Key::C, &mut out),
+                Event::Cut if keyboard => self.keyboard.clipboard_shortcut(Key::X, &mut out),
+                Event::Paste(_) if keyboard => {
+                    self.keyboard.clipboard_shortcut(Key::V, &mut out);
                 }
                 _ => {}
             }
+        }
+        if keyboard {
+            self.keyboard.modifiers(modifiers, &mut out);
+        } else {
+            // Focus went elsewhere (a field, another window): nothing stays held over there.
+            self.keyboard.release_all(&mut out);
         }
         for input in out {
             self.send(ViewerCommand::Input(input));
@@ -580,6 +701,10 @@ impl eframe::App for ViewerApp {
         self.absorb_events();
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) && self.ended_at.is_none() {
+            if self.view_seen && !self.finishing {
+                // Stay open while the user may be giving feedback; closing again ends at once.
+                ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            }
             self.send(ViewerCommand::End);
         }
         // After the end the window waits for the outcome, if there was a session to report on.
@@ -600,7 +725,9 @@ impl eframe::App for ViewerApp {
         let picture = Id::unique("tandem-remote-picture");
         // Decided before any widget runs, so the keys of this frame go where the focus was when
         // they were typed, and never both to a field and to the remote screen.
-        let keyboard = ctx.memory(|m| m.has_focus(picture)) && !self.collab.keyboard_busy(&ctx);
+        let keyboard = ctx.memory(|m| m.has_focus(picture))
+            && !self.collab.keyboard_busy(&ctx)
+            && ctx.input(|i| i.focused);
         egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
         let active = self.collab_active();
         for command in self.collab.show(ui, active) {
@@ -635,6 +762,13 @@ impl eframe::App for ViewerApp {
                     });
                     if self.ended_at.is_none() {
                         self.forward_input(&ctx, rect, remote, keyboard, ui.layer_id());
+                    }
+                } else if self.keyboard.holds_anything() {
+                    // No picture (any more): nothing stays held over there either.
+                    let mut releases = Vec::new();
+                    self.keyboard.release_all(&mut releases);
+                    for input in releases {
+                        self.send(ViewerCommand::Input(input));
                     }
                 } else {
                     ui.centered_and_justified(|ui| ui.label(&self.status));

@@ -1,7 +1,5 @@
-//! Maps egui's keys to X11 keysyms, the key identity the protocol carries.
-//!
-//! Printable keys travel as committed text (`Input::Text`) unless Ctrl or Alt is held, so that the
-//! remote keyboard layout never garbles what the technician typed; everything else travels as a key.
+//! Maps egui's keys to the two codes `Input::Key` carries: the X11 keysym (the key's meaning) and
+//! the evdev key code (its position on a PC keyboard, see `tandem_proto::keys`).
 
 use egui::{Key, Modifiers};
 
@@ -36,8 +34,23 @@ pub fn keysym(key: Key) -> Option<u32> {
         F10 => 0xffc7,
         F11 => 0xffc8,
         F12 => 0xffc9,
+        F13 => 0xffca,
+        F14 => 0xffcb,
+        F15 => 0xffcc,
+        F16 => 0xffcd,
+        F17 => 0xffce,
+        F18 => 0xffcf,
+        F19 => 0xffd0,
+        F20 => 0xffd1,
         PrintScreen => 0xff61,
         Menu => 0xff67,
+        Colon => 0x3a,
+        Pipe => 0x7c,
+        Questionmark => 0x3f,
+        Exclamationmark => 0x21,
+        OpenCurlyBracket => 0x7b,
+        CloseCurlyBracket => 0x7d,
+        Plus => 0x2b,
         _ => return printable(key).map(u32::from),
     };
     Some(sym)
@@ -85,15 +98,135 @@ pub fn covered_by_text(key: Key, modifiers: Modifiers) -> bool {
         && (key == Key::Space || printable(key).is_some())
 }
 
-/// Tells whether one modifier is held.
-pub type IsHeld = fn(&Modifiers) -> bool;
+/// The evdev code of the key at `key`'s position (egui names positions by their US label), if the
+/// position is one egui reports.
+pub fn position(key: Key) -> Option<u32> {
+    use Key::*;
+    let code = match key {
+        Escape => 1,
+        Num1 => 2,
+        Num2 => 3,
+        Num3 => 4,
+        Num4 => 5,
+        Num5 => 6,
+        Num6 => 7,
+        Num7 => 8,
+        Num8 => 9,
+        Num9 => 10,
+        Num0 => 11,
+        Minus => 12,
+        Equals => 13,
+        Backspace => 14,
+        Tab => 15,
+        Q => 16,
+        W => 17,
+        E => 18,
+        R => 19,
+        T => 20,
+        Y => 21,
+        U => 22,
+        I => 23,
+        O => 24,
+        P => 25,
+        OpenBracket => 26,
+        CloseBracket => 27,
+        Enter => 28,
+        A => 30,
+        S => 31,
+        D => 32,
+        F => 33,
+        G => 34,
+        H => 35,
+        J => 36,
+        K => 37,
+        L => 38,
+        Semicolon => 39,
+        Quote => 40,
+        Backtick => 41,
+        Backslash => 43,
+        Z => 44,
+        X => 45,
+        C => 46,
+        V => 47,
+        B => 48,
+        N => 49,
+        M => 50,
+        Comma => 51,
+        Period => 52,
+        Slash => 53,
+        Space => 57,
+        F1 => 59,
+        F2 => 60,
+        F3 => 61,
+        F4 => 62,
+        F5 => 63,
+        F6 => 64,
+        F7 => 65,
+        F8 => 66,
+        F9 => 67,
+        F10 => 68,
+        // egui reports the keypad's plus as `Plus`; no main-block key is reported so.
+        Plus => 78,
+        F11 => 87,
+        F12 => 88,
+        PrintScreen => 99,
+        Home => 102,
+        ArrowUp => 103,
+        PageUp => 104,
+        ArrowLeft => 105,
+        ArrowRight => 106,
+        End => 107,
+        ArrowDown => 108,
+        PageDown => 109,
+        Insert => 110,
+        Delete => 111,
+        Menu => 127,
+        F13 => 183,
+        F14 => 184,
+        F15 => 185,
+        F16 => 186,
+        F17 => 187,
+        F18 => 188,
+        F19 => 189,
+        F20 => 190,
+        _ => return None,
+    };
+    Some(code)
+}
 
-/// Modifier keys whose state changes are forwarded as key presses and releases.
-pub const MODIFIERS: [(IsHeld, u32); 4] = [
-    (|m| m.shift, 0xffe1),   // Shift_L
-    (|m| m.ctrl, 0xffe3),    // Control_L
-    (|m| m.alt, 0xffe9),     // Alt_L
-    (|m| m.mac_cmd, 0xffeb), // Super_L
+/// A modifier key: whether egui's state says it is held, its keysym and its position.
+#[derive(Clone, Copy)]
+pub struct Modifier {
+    pub is_held: fn(&Modifiers) -> bool,
+    pub keysym: u32,
+    pub position: u32,
+}
+
+/// Shift, in text mode pressed on the remote side only for keys that are not text.
+pub const SHIFT: Modifier = Modifier {
+    is_held: |m| m.shift,
+    keysym: 0xffe1, // Shift_L
+    position: 42,   // KEY_LEFTSHIFT
+};
+
+/// Ctrl, Alt and Super: pressed on the remote side as they are here. (egui on Linux reports no
+/// Super; `mac_cmd` is the Command key on a Mac.)
+pub const CTRL_ALT_SUPER: [Modifier; 3] = [
+    Modifier {
+        is_held: |m| m.ctrl,
+        keysym: 0xffe3, // Control_L
+        position: 29,   // KEY_LEFTCTRL
+    },
+    Modifier {
+        is_held: |m| m.alt,
+        keysym: 0xffe9, // Alt_L
+        position: 56,   // KEY_LEFTALT
+    },
+    Modifier {
+        is_held: |m| m.mac_cmd,
+        keysym: 0xffeb, // Super_L
+        position: 125,  // KEY_LEFTMETA
+    },
 ];
 
 #[cfg(test)]
@@ -106,6 +239,32 @@ mod tests {
         assert_eq!(keysym(Key::Z), Some(u32::from(b'z')));
         assert_eq!(keysym(Key::Num7), Some(u32::from(b'7')));
         assert_eq!(keysym(Key::Enter), Some(0xff0d));
+    }
+
+    #[test]
+    fn positions_are_evdev_codes_by_us_label() {
+        assert_eq!(position(Key::Escape), Some(1));
+        assert_eq!(position(Key::Num1), Some(2));
+        assert_eq!(position(Key::Q), Some(16));
+        assert_eq!(position(Key::A), Some(30));
+        assert_eq!(position(Key::Z), Some(44));
+        assert_eq!(position(Key::Y), Some(21));
+        assert_eq!(position(Key::Backtick), Some(41));
+        assert_eq!(position(Key::Delete), Some(111));
+        assert_eq!(position(Key::F12), Some(88));
+        assert_eq!(position(Key::Copy), None);
+    }
+
+    #[test]
+    fn every_key_with_a_position_has_a_distinct_one_a_host_can_type() {
+        let mut seen = std::collections::HashMap::new();
+        for key in Key::ALL {
+            if let Some(code) = position(*key) {
+                assert!((1..=tandem_proto::keys::MAX_POSITION).contains(&code));
+                assert_eq!(seen.insert(code, *key), None, "{key:?} shares {code}");
+            }
+        }
+        assert!(seen.len() > 80);
     }
 
     #[test]

@@ -6,9 +6,13 @@
 
 pub mod app;
 mod collab_panels;
+pub mod combo;
 pub mod decode;
+pub mod keyboard;
 pub mod keys;
 pub mod notes;
+pub mod player;
+mod recorder;
 pub mod screen;
 pub mod session;
 pub mod stats;
@@ -23,8 +27,34 @@ use tandem_proto::session::{Input, MonitorInfo};
 use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
+pub use combo::KeyCombo;
+pub use keyboard::KeyMode;
+pub use recorder::RecordingSummary;
 pub use screen::{Screen, SharedScreen};
 pub use tandem_collab::{CollabCommand, CollabConfig, Notice};
+
+/// "Show my screen": this side's screen, captured and encoded (the binary gives the host crate's
+/// capture). Updates numbered below the last [`ScreenSource::allow`] may be produced; the session
+/// allows more only while its frames queue is nearly empty.
+pub trait ScreenSource: Send {
+    fn allow(&self, limit: u64);
+    /// The next encoded update; `Err` with the reason once capture stopped.
+    fn next_update(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + '_>>;
+}
+
+/// Starts a [`ScreenSource`] when the technician chooses to show their screen.
+#[derive(Clone)]
+pub struct ScreenSourceFactory(
+    pub std::sync::Arc<dyn Fn() -> Result<Box<dyn ScreenSource>, String> + Send + Sync>,
+);
+
+impl std::fmt::Debug for ScreenSourceFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScreenSourceFactory")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
@@ -36,6 +66,31 @@ pub struct ViewerConfig {
     pub technician: String,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
+    /// "Show my screen"; `None`: not available here (no display).
+    pub show_screen: Option<ScreenSourceFactory>,
+    /// How long a lost link is waited for (restored through the relay, no new code) before the
+    /// session ends; `None` ends at once.
+    pub reconnect_grace: Option<std::time::Duration>,
+    /// Where recordings go. `Some` with `record_at_start`: ask the user to record as soon as the
+    /// screen is shown. The first recording of a session is written to `record_to` itself, later
+    /// ones beside it (`name-2.tdrec`, ...).
+    pub record_to: PathBuf,
+    pub record_at_start: bool,
+}
+
+/// Where the technician's recording stands, as the session reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingEvent {
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user refused (the session goes on).
+    Refused,
+    /// The user allowed it and the file is being written (from the next keyframe).
+    Started { path: PathBuf },
+    /// It stopped (the technician, the user or the end of the session) and the file is complete.
+    Stopped(RecordingSummary),
+    /// The file could not be created or written: the recording stopped, the session goes on.
+    Failed { path: PathBuf, reason: String },
 }
 
 /// What the session reports.
@@ -50,6 +105,12 @@ pub enum ViewerEvent {
     Secured {
         verifier: String,
     },
+    /// The link to the host was lost: nothing is shown or sent until it is back (within `grace`).
+    Reconnecting {
+        grace: std::time::Duration,
+    },
+    /// The link is back; the picture follows with a keyframe.
+    Resumed,
     /// What the user allows. `clipboard`: clipboards are shared both ways.
     Permissions {
         view: bool,
@@ -58,6 +119,11 @@ pub enum ViewerEvent {
     },
     /// Chat, clipboard and file transfers.
     Collab(Notice),
+    /// The technician's recording changed.
+    Recording(RecordingEvent),
+    /// The technician ended the session and the host may be asking its user how it went: the
+    /// session ends when the host answers (with the feedback, if given) or after a minute.
+    Finishing,
     /// The answer to a diagnostics request: a system-information snapshot (JSON), or `None` if the
     /// user declined.
     Diagnostics {
@@ -76,6 +142,8 @@ pub enum ViewerEvent {
         monitors: Vec<MonitorInfo>,
         selected: Option<u8>,
     },
+    /// The keyboard mode changed (the window follows it).
+    KeyMode(KeyMode),
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.
@@ -107,6 +175,8 @@ pub enum ViewerEvent {
         path: PathBuf,
         frames: u64,
         cursor: Option<(i32, i32)>,
+        /// While recording: the recording's time (ms) of this picture (`tandem play --png-at`).
+        recording_ms: Option<u32>,
     },
     /// A snapshot could not be written.
     SnapshotFailed {
@@ -120,6 +190,13 @@ pub enum ViewerEvent {
         bytes: u64,
         seconds: f64,
         cursor_positions: u64,
+    },
+    /// "Show my screen": the technician's screen is shown to the user (`on`) or not any more;
+    /// `closed_by_user`: the user closed it; `failed`: capture could not start or stopped.
+    Showing {
+        on: bool,
+        closed_by_user: bool,
+        failed: Option<String>,
     },
     Ended {
         reason: String,
@@ -139,6 +216,16 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor(Option<u8>),
+    /// "Show my screen": start or stop showing this side's screen to the user, view only.
+    ShowScreen(bool),
+    /// Type keys by meaning or by position (the window's keyboard mode).
+    SetKeyMode(KeyMode),
+    /// Press these keys in order and release them in reverse (Ctrl+Alt+Del and the like).
+    SendKeys(KeyCombo),
+    /// Ask the user to let us record (`true`), or stop recording (`false`).
+    Record(bool),
+    /// End the session, after releasing every key still held on the remote side (the user may be
+    /// asked for feedback first); again while finishing: at once.
     End,
 }
 

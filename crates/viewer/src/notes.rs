@@ -136,16 +136,10 @@ impl NotesPanel {
         if text == self.saved {
             return;
         }
-        if let Some(path) = &self.draft {
-            let tmp = path.with_extension("partial");
-            let written = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&tmp, &text))
-                .and_then(|()| std::fs::rename(&tmp, path));
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "the notes draft could not be saved");
-            }
+        if let Some(path) = &self.draft
+            && let Err(e) = tandem_files::write_atomically(path, text.as_bytes())
+        {
+            tracing::warn!(error = %e, "the notes draft could not be saved");
         }
         self.saved = text;
     }

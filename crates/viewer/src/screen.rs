@@ -33,6 +33,9 @@ pub struct Screen {
     pub cursor_shape: Option<RemoteCursor>,
     /// Updates decoded so far.
     pub frames: u64,
+    /// While recording: the recording's time (ms) of the last update published, so a snapshot
+    /// can be matched with the recording's picture at that time.
+    pub recorded_ms: Option<u32>,
 }
 
 impl Screen {
@@ -47,6 +50,7 @@ impl Screen {
             cursor: None,
             cursor_shape: None,
             frames: 0,
+            recorded_ms: None,
         }
     }
 
@@ -151,6 +155,16 @@ impl Screen {
             }
         }
         Some(rect)
+    }
+
+    /// Shows a whole picture (a replay's): the UI uploads all of it next.
+    pub fn show_picture(&mut self, width: u32, height: u32, rgba: &[u8]) {
+        self.width = width;
+        self.height = height;
+        self.rgba.clear();
+        self.rgba.extend_from_slice(rgba);
+        self.full = true;
+        self.frames += 1;
     }
 
     /// Writes the decoded picture as a PNG.

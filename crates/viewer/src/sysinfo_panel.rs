@@ -1,6 +1,6 @@
 //! The technician's system-information panel: a button that asks for the user's system information
-//! (they are asked to allow it the first time), and a window with the snapshot as indented lines
-//! that can be filtered and copied.
+//! (they are asked to allow it the first time), and a window with the snapshot as readable lines
+//! (sections, sizes in KiB/MiB/GiB, durations) that can be filtered and copied, as text or JSON.
 
 use eframe::egui;
 use tandem_proto::text::for_display;
@@ -10,8 +10,10 @@ pub struct SysinfoPanel {
     open: bool,
     waiting: bool,
     declined: bool,
-    /// The snapshot as indented JSON lines, display-safe.
+    /// The snapshot as readable lines, display-safe.
     lines: Vec<String>,
+    /// The snapshot as indented JSON, display-safe (for "Copy JSON").
+    json: String,
     filter: String,
 }
 
@@ -42,13 +44,17 @@ impl SysinfoPanel {
         match snapshot {
             None => self.declined = true,
             Some(json) => {
-                let pretty = serde_json::from_str::<serde_json::Value>(&json)
-                    .and_then(|v| serde_json::to_string_pretty(&v))
+                let value = serde_json::from_str::<serde_json::Value>(&json).ok();
+                let pretty = value
+                    .as_ref()
+                    .and_then(|v| serde_json::to_string_pretty(v).ok())
                     .unwrap_or(json);
-                self.lines = pretty
-                    .lines()
-                    .map(|l| for_display(l).into_owned())
-                    .collect();
+                self.json = for_display(&pretty).into_owned();
+                let lines = match &value {
+                    Some(value) => readable_lines(value),
+                    None => pretty.lines().map(str::to_owned).collect(),
+                };
+                self.lines = lines.iter().map(|l| for_display(l).into_owned()).collect();
             }
         }
     }
@@ -74,6 +80,9 @@ impl SysinfoPanel {
                     if ui.button("Copy").clicked() {
                         ctx.copy_text(self.lines.join("\n"));
                     }
+                    if ui.button("Copy JSON").clicked() {
+                        ctx.copy_text(self.json.clone());
+                    }
                 });
                 let needle = self.filter.to_lowercase();
                 egui::ScrollArea::vertical().show(ui, |ui| {
@@ -85,5 +94,141 @@ impl SysinfoPanel {
                 });
             });
         self.open = open;
+    }
+}
+
+/// The snapshot as lines a person reads: its plain values first, then a section per object or list
+/// (one line per list item); `*_bytes` as KiB/MiB/GiB, `*_secs` as a duration. Generic over the
+/// fields, so a host that sends more (or less) is shown as it is.
+fn readable_lines(value: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let Value::Object(fields) = value else {
+        return vec![scalar("", value)];
+    };
+    let mut lines = Vec::new();
+    for (key, value) in fields {
+        if !matches!(value, Value::Object(_) | Value::Array(_)) {
+            lines.push(format!("{}: {}", title(key), scalar(key, value)));
+        }
+    }
+    for (key, value) in fields {
+        match value {
+            Value::Object(inner) => {
+                lines.push(String::new());
+                lines.push(title(key));
+                for (k, v) in inner {
+                    lines.push(format!("  {}: {}", title(k), compact(k, v)));
+                }
+            }
+            Value::Array(items) => {
+                lines.push(String::new());
+                lines.push(format!("{} ({})", title(key), items.len()));
+                for item in items {
+                    lines.push(format!("  {}", compact(key, item)));
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// An object as `name value · name value`, anything else as [`scalar`].
+fn compact(key: &str, value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{} {}", title(k).to_lowercase(), compact(k, v)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| compact(key, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => scalar(key, other),
+    }
+}
+
+fn scalar(key: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) if key.ends_with("_bytes") => n
+            .as_u64()
+            .map_or_else(|| n.to_string(), tandem_collab::human_bytes),
+        Value::Number(n) if key.ends_with("_secs") => {
+            n.as_u64().map_or_else(|| n.to_string(), duration)
+        }
+        Value::Number(n) if key.ends_with("_percent") => {
+            format!("{:.1} %", n.as_f64().unwrap_or(0.0))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `uptime_secs` → "Uptime", `cpu` → "CPU", `top_by_memory` → "Top by memory".
+fn title(key: &str) -> String {
+    let key = ["_bytes", "_secs", "_percent"]
+        .iter()
+        .find_map(|suffix| key.strip_suffix(suffix))
+        .unwrap_or(key);
+    if matches!(key, "cpu" | "os" | "dns_servers" | "mac" | "pid") {
+        return key
+            .replace("_servers", " servers")
+            .to_uppercase()
+            .replace(" SERVERS", " servers");
+    }
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Seconds as "3 d 4 h", "5 h 12 min" or "42 s".
+fn duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_reads_as_sections_with_units() {
+        let value = serde_json::json!({
+            "hostname": "desk-12",
+            "uptime_secs": 22_680,
+            "cpu": { "model": "AMD EPYC", "cores": 2 },
+            "memory": { "total_bytes": 25_769_803_776u64 },
+            "disks": [{ "mount": "/", "total_bytes": 1_073_741_824u64 }],
+            "dns_servers": ["10.0.0.1", "10.0.0.2"],
+            "user": null
+        });
+        let lines = readable_lines(&value);
+        assert_eq!(lines[0], "Hostname: desk-12");
+        assert!(
+            lines.contains(&"Uptime: 6 h 18 min".to_owned()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"User: —".to_owned()), "{lines:?}");
+        assert!(lines.contains(&"CPU".to_owned()), "{lines:?}");
+        assert!(lines.contains(&"  Cores: 2".to_owned()), "{lines:?}");
+        assert!(lines.iter().any(|l| l == "  Total: 24.0 GiB"), "{lines:?}");
+        assert!(lines.contains(&"Disks (1)".to_owned()), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "  mount / · total 1.0 GiB"),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"DNS servers (2)".to_owned()), "{lines:?}");
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::collab::Collab;
 use super::monitors::{Area, Layout, Monitors};
+use super::reconnect::Reconnect;
 use super::{
     EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
     Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
@@ -29,6 +30,10 @@ pub enum HostCommand {
     Feedback { rating: u8, comment: String },
     /// The user skipped the feedback question: the session ends.
     SkipFeedback,
+    /// The user closed the technician's screen ("Show my screen"): the viewer is told to stop.
+    CloseShownScreen,
+    /// Stop the technician's recording now (the indicator's Stop button); they may ask again.
+    StopRecording,
 }
 
 /// What the host session reports to its driver and user.
@@ -60,6 +65,19 @@ pub enum HostEvent {
     /// answer with [`HostCommand::Feedback`] or [`HostCommand::SkipFeedback`] (after
     /// [`FEEDBACK_WAIT`] the session ends without an answer).
     FeedbackWanted,
+    /// The technician started (`on`) or stopped showing their own screen ("Show my screen"), or
+    /// the user closed it. While on, the viewer's frames stream carries that picture: accept it
+    /// ([`HostSession::handle_shown_frame`]) and show it, view only.
+    ShownScreen { on: bool },
+    /// The link to the viewer was lost: nothing is shared meanwhile (stop capturing; the input
+    /// gate is closed), the consent stands, and the link is being restored for up to `grace`.
+    Reconnecting { grace: std::time::Duration },
+    /// The link is back. With `streaming`, open the streams again and start capturing afresh (the
+    /// first update is a keyframe).
+    Resumed { streaming: bool },
+    /// The technician's recording started (`on: true`, the user allowed it) or stopped: the user's
+    /// indicator shows "Recording" exactly while it is on.
+    Recording { on: bool },
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -81,9 +99,10 @@ enum Stage {
     AskView,
     /// The screen is shared; control may be granted.
     Sharing,
-    /// The user stopped sharing and is asked how it went: nothing is shared any more, and the
-    /// session ends with the answer or at the deadline.
-    Wrapping { deadline: Instant },
+    /// The user (`by: Us`) or the technician (`by: Peer`, with `Finish`) ended the session and the
+    /// user is asked how it went: nothing is shared any more, and the session ends with the answer
+    /// or at the deadline.
+    Wrapping { deadline: Instant, by: EndedBy },
     /// Ended; only the close is left.
     Done,
 }
@@ -102,6 +121,10 @@ pub struct HostSession {
     diagnostics: bool,
     /// The user is being asked to allow system information.
     diagnostics_prompt: bool,
+    /// The user allows the technician to record now.
+    recording: bool,
+    /// The user is being asked whether the technician may record.
+    recording_prompt: bool,
     /// How many more control prompts the viewer may cause now.
     prompts: PromptBudget,
     /// Bumped at every change of the grant: input queued under an older epoch is never injected.
@@ -116,6 +139,10 @@ pub struct HostSession {
     monitors: Monitors,
     /// The pointer on the desktop, as last reported by capture.
     pointer: Option<(i32, i32)>,
+    /// The technician is showing their screen to the user.
+    shown: bool,
+    /// Waiting out a lost link.
+    reconnect: Reconnect,
     pub(super) collab: Collab,
     pub(super) out: Outbox<HostEvent>,
 }
@@ -134,6 +161,8 @@ impl HostSession {
             control_prompt: false,
             diagnostics: false,
             diagnostics_prompt: false,
+            recording: false,
+            recording_prompt: false,
             prompts: PromptBudget::new(),
             input_epoch: 0,
             input_drop_reported: false,
@@ -142,6 +171,8 @@ impl HostSession {
             ask_feedback: false,
             monitors: Monitors::new(),
             pointer: None,
+            shown: false,
+            reconnect: Reconnect::new(None),
             collab: Collab::new("The technician"),
             out: Outbox::new(),
         }
@@ -150,6 +181,12 @@ impl HostSession {
     /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
     pub fn with_feedback(mut self, ask: bool) -> Self {
         self.ask_feedback = ask;
+        self
+    }
+
+    /// Wait out a lost link for up to `grace` instead of ending (`None` or zero: end at once).
+    pub fn with_reconnect(mut self, grace: Option<std::time::Duration>) -> Self {
+        self.reconnect = Reconnect::new(grace);
         self
     }
 
@@ -193,6 +230,25 @@ impl HostSession {
                 // Nothing is shared yet: nothing to grant or refresh.
             }
             (Stage::Sharing, Control::RequestDiagnostics) => self.on_request_diagnostics(now),
+            (Stage::Sharing, Control::Recording { on: true }) => self.on_request_recording(now),
+            (Stage::Sharing, Control::Recording { on: false }) => {
+                if std::mem::take(&mut self.recording_prompt) {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                self.set_recording(false);
+            }
+            // Nothing is shared (yet, or any more): nothing to record.
+            (Stage::AskView | Stage::Wrapping { .. }, Control::Recording { .. }) => {
+                self.out.control(Control::Recording { on: false });
+            }
+            (Stage::Sharing, Control::Finish) if self.ask_feedback => {
+                self.start_wrapping(now, EndedBy::Peer)
+            }
+            (Stage::AskView | Stage::Sharing, Control::Finish) => self.technician_finished(now),
+            // The user is already asked; the answer (or the deadline) ends the session.
+            (Stage::Wrapping { .. }, Control::Finish) => {}
             (
                 Stage::Wrapping { .. },
                 Control::RequestControl | Control::RequestKeyframe | Control::RequestDiagnostics,
@@ -216,6 +272,15 @@ impl HostSession {
             }
             // Nothing is shared (yet, or any more): nothing to show.
             (Stage::AskView | Stage::Wrapping { .. }, Control::SelectMonitor { .. }) => {}
+            // "Show my screen" needs nothing from the user but a window they can close; not once
+            // they stopped sharing.
+            (Stage::AskView | Stage::Sharing, Control::ShowScreen { on }) => {
+                if self.shown != on {
+                    self.shown = on;
+                    self.out.events.push_back(HostEvent::ShownScreen { on });
+                }
+            }
+            (Stage::Wrapping { .. }, Control::ShowScreen { .. }) => {}
             (_, Control::Monitors { .. }) => {
                 self.protocol_error(now, "it sent Monitors, which only a host sends")
             }
@@ -233,7 +298,7 @@ impl HostSession {
     /// An input event from the viewer: returns it (magnitudes clamped) if it may be injected now,
     /// under [`HostSession::input_epoch`]; `None` drops it.
     pub fn handle_input(&mut self, input: Input, _now: Instant) -> Option<Input> {
-        if self.stage == Stage::Sharing && self.control {
+        if self.control_allowed() {
             let input = match clamp_input(input) {
                 // Relative to the shown area: onto the desktop, inside the area.
                 Input::PointerMove { x, y } => {
@@ -255,15 +320,40 @@ impl HostSession {
     pub fn handle_command(&mut self, command: HostCommand, now: Instant) {
         match (self.stage, command) {
             (Stage::Done, _) => {}
-            (Stage::Sharing, HostCommand::Stop) if self.ask_feedback => self.start_wrapping(now),
-            (Stage::Wrapping { .. }, HostCommand::Feedback { rating, comment }) => {
+            // While the link is lost nobody could give feedback to: Stop ends at once.
+            (Stage::Sharing, HostCommand::Stop)
+                if self.ask_feedback && !self.reconnect.active() =>
+            {
+                self.start_wrapping(now, EndedBy::Us)
+            }
+            (Stage::Wrapping { by, .. }, HostCommand::Feedback { rating, comment }) => {
                 self.out.control(Control::feedback(rating, comment));
-                self.stop(now);
+                self.end_wrapping(now, by);
             }
-            (Stage::Wrapping { .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
-                self.stop(now)
+            (Stage::Wrapping { by, .. }, HostCommand::SkipFeedback | HostCommand::Stop) => {
+                self.end_wrapping(now, by)
             }
+            (Stage::Sharing, HostCommand::StopRecording) => {
+                let prompt = std::mem::take(&mut self.recording_prompt);
+                if prompt {
+                    self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                        grant: Grant::Recording,
+                    });
+                }
+                if prompt || self.recording {
+                    self.set_recording(false);
+                }
+            }
+            (_, HostCommand::StopRecording) => {}
             (_, HostCommand::Feedback { .. } | HostCommand::SkipFeedback) => {}
+            (_, HostCommand::CloseShownScreen) => {
+                if std::mem::take(&mut self.shown) {
+                    self.out.control(Control::ShowScreen { on: false });
+                    self.out
+                        .events
+                        .push_back(HostEvent::ShownScreen { on: false });
+                }
+            }
             (_, HostCommand::Stop) => self.finish(
                 now,
                 EndedBy::Us,
@@ -346,6 +436,22 @@ impl HostSession {
                     self.out.control(Control::Diagnostics { snapshot: None });
                 }
             }
+            (
+                Stage::Sharing,
+                HostCommand::Consent {
+                    grant: Grant::Recording,
+                    allow,
+                },
+            ) => {
+                // Only an open question can be allowed: recording is always the technician's ask.
+                if std::mem::take(&mut self.recording_prompt) {
+                    if allow {
+                        self.set_recording(true);
+                    } else {
+                        self.out.control(Control::Recording { on: false });
+                    }
+                }
+            }
             (_, HostCommand::SetClipboard { allow }) => {
                 let before = self.collab.clipboard();
                 self.clipboard_choice = allow;
@@ -365,6 +471,12 @@ impl HostSession {
             return;
         }
         match gone {
+            PeerGone::Left { .. }
+                if self.reconnect.enabled()
+                    && matches!(self.stage, Stage::AskView | Stage::Sharing) =>
+            {
+                self.link_lost(now)
+            }
             PeerGone::Left { detail } => {
                 self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None)
             }
@@ -372,12 +484,76 @@ impl HostSession {
         }
     }
 
+    /// The link went (PROTOCOL.md §9): share nothing until it is back, keep the consent.
+    fn link_lost(&mut self, now: Instant) {
+        let Some(grace) = self.reconnect.lose(now) else {
+            // Already waiting: a second report of the same loss.
+            return;
+        };
+        // Whatever was queued for the old link may or may not have arrived: the state is sent
+        // afresh on the new one. Input queued before the loss is never injected.
+        self.out.transmits.clear();
+        self.input_epoch += 1;
+        self.out.events.push_back(HostEvent::Reconnecting { grace });
+        // A recording ends with the link: the user's indicator goes off at once, and a question
+        // about one is moot (the technician asks again once the link is back).
+        self.set_recording_flag(false);
+        if std::mem::take(&mut self.recording_prompt) {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Recording,
+            });
+        }
+        // "Show my screen" ends with the link: its stream is gone too.
+        if std::mem::take(&mut self.shown) {
+            self.out
+                .events
+                .push_back(HostEvent::ShownScreen { on: false });
+        }
+    }
+
+    /// The link is back: a new flow-control window, the permissions and monitors sent again (the
+    /// consent is unchanged), and the streams and capture restarted if the screen is shared.
+    pub fn handle_resumed(&mut self, _now: Instant) {
+        if self.stage == Stage::Done || !self.reconnect.resumed() {
+            return;
+        }
+        self.out
+            .transmits
+            .retain(|t| matches!(t, Transmit::Control(_)));
+        self.window = UpdateWindow::default();
+        self.input_drop_reported = false;
+        let streaming = self.stage == Stage::Sharing;
+        if streaming {
+            self.send_permissions();
+            self.announce_monitors();
+        }
+        self.out.events.push_back(HostEvent::Resumed { streaming });
+    }
+
+    /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
+    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.active() {
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+        }
+    }
+
+    /// The link is lost and being restored.
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnect.active()
+    }
+
     /// Time passed: deadlines that are due fire.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Stage::Wrapping { deadline } = self.stage
+        if self.stage != Stage::Done && self.reconnect.expired(now) {
+            let detail = self.reconnect.gave_up_text();
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+            return;
+        }
+        if let Stage::Wrapping { deadline, by } = self.stage
             && now >= deadline
         {
-            self.stop(now);
+            self.end_wrapping(now, by);
             return;
         }
         if let Stage::AwaitHello { deadline } = self.stage
@@ -395,7 +571,7 @@ impl HostSession {
 
     /// Queues a screen update if the window of unacknowledged updates has room; returns its `seq`.
     pub fn send_update(&mut self, payload: Vec<u8>) -> Result<u64, UpdateRefused> {
-        if self.stage != Stage::Sharing {
+        if self.stage != Stage::Sharing || self.reconnect.active() {
             return Err(UpdateRefused::NotSharing);
         }
         let seq = self.window.next_seq().ok_or(UpdateRefused::WindowFull)?;
@@ -403,6 +579,18 @@ impl HostSession {
             .transmits
             .push_back(Transmit::Frame(FrameMsg::Update { seq, payload }));
         Ok(seq)
+    }
+
+    /// A message on the viewer's frames stream (the technician's screen, "Show my screen"): returned
+    /// to be shown while it is on; `None` once it is off (messages still in flight after the user
+    /// closed it are dropped).
+    pub fn handle_shown_frame(&self, msg: FrameMsg) -> Option<FrameMsg> {
+        (self.shown && self.stage != Stage::Done).then_some(msg)
+    }
+
+    /// Whether the technician's screen is being shown to the user.
+    pub fn shown_screen(&self) -> bool {
+        self.shown && self.stage != Stage::Done
     }
 
     /// Queues a system-information snapshot (JSON), if the user allowed it. Refused (`false`) when
@@ -424,7 +612,7 @@ impl HostSession {
     /// told where it is relative to the shown area, and that it is hidden when outside it.
     pub fn send_cursor(&mut self, x: i32, y: i32, visible: bool) {
         self.pointer = Some((x, y));
-        if self.stage == Stage::Sharing {
+        if self.stage == Stage::Sharing && !self.reconnect.active() {
             let (x, y, inside) = self.monitors.to_area(x, y);
             self.out
                 .transmits
@@ -448,6 +636,7 @@ impl HostSession {
     ) -> bool {
         let max = crate::limits::MAX_CURSOR_SIDE;
         if self.stage != Stage::Sharing
+            || self.reconnect.active()
             || u32::from(width) > max
             || u32::from(height) > max
             || rgba.len() != usize::from(width) * usize::from(height) * 4
@@ -468,7 +657,7 @@ impl HostSession {
 
     /// Queues the host's numbers for the viewer's statistics overlay, while the screen is shared.
     pub fn send_stats(&mut self, stats: HostStats) {
-        if self.stage == Stage::Sharing {
+        if self.stage == Stage::Sharing && !self.reconnect.active() {
             self.out
                 .transmits
                 .push_back(Transmit::Frame(FrameMsg::Stats(stats)));
@@ -499,9 +688,19 @@ impl HostSession {
         self.window.limit()
     }
 
+    /// Whether the user allows the technician to record now (the indicator is on).
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Whether the user is being asked whether the technician may record.
+    pub fn recording_prompt(&self) -> bool {
+        self.recording_prompt
+    }
+
     /// Whether input may be injected now.
     pub fn control_allowed(&self) -> bool {
-        self.stage == Stage::Sharing && self.control
+        self.stage == Stage::Sharing && self.control && !self.reconnect.active()
     }
 
     /// Changes whenever the grant changes; input accepted under an older epoch must not be injected.
@@ -529,11 +728,15 @@ impl HostSession {
 
     /// When to call [`HostSession::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let hello = match self.stage {
-            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline } => Some(deadline),
+        let stage = match self.stage {
+            Stage::AwaitHello { deadline } | Stage::Wrapping { deadline, .. } => Some(deadline),
             _ => None,
         };
-        self.out.poll_timeout(hello)
+        let deadline = match (stage, self.reconnect.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.out.poll_timeout(deadline)
     }
 
     /// True once, when the session has ended and the connection should be closed now.
@@ -583,11 +786,17 @@ impl HostSession {
         self.ask(Grant::Control);
     }
 
-    /// The user stopped: share nothing from now on, and ask how it went before ending.
-    fn start_wrapping(&mut self, now: Instant) {
+    /// The user stopped, or the technician is finishing: share nothing from now on, and ask how it
+    /// went before ending.
+    fn start_wrapping(&mut self, now: Instant, by: EndedBy) {
         self.withdraw_prompts();
+        if self.recording {
+            self.out.control(Control::Recording { on: false });
+            self.set_recording_flag(false);
+        }
         self.stage = Stage::Wrapping {
             deadline: now + FEEDBACK_WAIT,
+            by,
         };
         self.view = false;
         self.control = false;
@@ -597,15 +806,61 @@ impl HostSession {
         self.out.events.push_back(HostEvent::FeedbackWanted);
     }
 
-    /// The user's own stop, after the feedback question if one was asked.
-    fn stop(&mut self, now: Instant) {
+    /// The end after the feedback question: the user's own stop, or the technician's finish.
+    fn end_wrapping(&mut self, now: Instant, by: EndedBy) {
+        match by {
+            EndedBy::Us => self.finish(
+                now,
+                EndedBy::Us,
+                EndReason::HostEnded,
+                "You stopped sharing.".into(),
+                Some("The user stopped sharing their screen."),
+            ),
+            EndedBy::Peer => self.technician_finished(now),
+        }
+    }
+
+    /// The technician ended (`Finish`): the viewer waits for this `End`, which says it was theirs.
+    fn technician_finished(&mut self, now: Instant) {
         self.finish(
             now,
-            EndedBy::Us,
-            EndReason::HostEnded,
-            "You stopped sharing.".into(),
-            Some("The user stopped sharing their screen."),
+            EndedBy::Peer,
+            EndReason::ViewerEnded,
+            "The technician ended the session.".into(),
+            Some("The technician ended the session."),
         )
+    }
+
+    fn on_request_recording(&mut self, now: Instant) {
+        if self.recording {
+            // Already allowed: the answer is the same.
+            self.out.control(Control::Recording { on: true });
+            return;
+        }
+        if self.recording_prompt {
+            return;
+        }
+        if self.prompts.take(now).is_err() {
+            // The user was asked too often lately: answered no without asking again.
+            self.out.control(Control::Recording { on: false });
+            return;
+        }
+        self.recording_prompt = true;
+        self.ask(Grant::Recording);
+    }
+
+    /// Recording on or off, told to the viewer (always: it is also the answer) and to the user.
+    fn set_recording(&mut self, on: bool) {
+        self.out.control(Control::Recording { on });
+        self.set_recording_flag(on);
+    }
+
+    /// The indicator follows the flag: an event only on change.
+    fn set_recording_flag(&mut self, on: bool) {
+        if self.recording != on {
+            self.recording = on;
+            self.out.events.push_back(HostEvent::Recording { on });
+        }
     }
 
     /// Closes any open question: the session can no longer grant it.
@@ -627,6 +882,12 @@ impl HostSession {
                 grant: Grant::Diagnostics,
             });
         }
+        if self.recording_prompt {
+            self.out.events.push_back(HostEvent::ConsentWithdrawn {
+                grant: Grant::Recording,
+            });
+        }
+        self.recording_prompt = false;
         self.control_prompt = false;
         self.diagnostics = false;
         self.diagnostics_prompt = false;
@@ -701,7 +962,15 @@ impl HostSession {
         for_peer: Option<&str>,
     ) {
         self.withdraw_prompts();
+        // With the link lost there is nobody to tell: close at once.
+        let for_peer = if self.reconnect.resumed() {
+            None
+        } else {
+            for_peer
+        };
+        self.set_recording_flag(false);
         self.stage = Stage::Done;
+        self.shown = false;
         self.view = false;
         self.control = false;
         self.control_prompt = false;

@@ -11,10 +11,13 @@ mod collab;
 mod host;
 mod monitors;
 mod rate;
+mod reconnect;
 mod viewer;
 
 #[cfg(test)]
 mod collab_tests;
+#[cfg(test)]
+mod reconnect_tests;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +28,8 @@ pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use monitors::{Area, Layout};
 pub use rate::{RateConfig, RateController, RateTarget};
-pub use viewer::{ViewerCommand, ViewerEvent, ViewerSession};
+pub use reconnect::DEFAULT_RECONNECT_GRACE;
+pub use viewer::{RecordingState, ViewerCommand, ViewerEvent, ViewerSession};
 
 use crate::StreamKind;
 use crate::bulk::{Bulk, ClipFormat};
@@ -44,6 +48,9 @@ pub const CONTROL_PROMPT_REFILL: Duration = Duration::from_secs(10);
 /// How long the user may take to answer "how did it go?" after stopping, before the session ends
 /// without an answer.
 pub const FEEDBACK_WAIT: Duration = Duration::from_secs(60);
+/// How long a finishing viewer waits for the host's `End` (the user may be answering the feedback
+/// question, which the host ends after [`FEEDBACK_WAIT`]) before it ends the session itself.
+pub const FINISH_WAIT: Duration = Duration::from_secs(65);
 /// Largest wheel movement one `Scroll` may inject, in notches per axis; larger values are clamped.
 pub const MAX_SCROLL_NOTCHES: i32 = 50;
 /// Largest pointer coordinate injected; larger values are clamped (no real screen is this large).
@@ -58,6 +65,8 @@ pub enum Grant {
     Control,
     /// Read facts about the machine (system information), while the screen is shared.
     Diagnostics,
+    /// Record the shared screen on the technician's side, while the screen is shared.
+    Recording,
 }
 
 /// A message to send, tagged with the stream it goes on.
@@ -237,6 +246,10 @@ pub trait Machine {
     fn handle_peer_gone(&mut self, gone: PeerGone, now: Instant);
     /// Time passed.
     fn handle_timeout(&mut self, now: Instant);
+    /// The lost link is back (a new one, through the relay again, after a resumption handshake).
+    fn handle_resumed(&mut self, now: Instant);
+    /// The link is lost and being restored.
+    fn is_reconnecting(&self) -> bool;
     /// The next message to send.
     fn poll_transmit(&mut self) -> Option<Transmit>;
     /// When to call `handle_timeout` next.
@@ -279,6 +292,12 @@ macro_rules! impl_machine {
             }
             fn handle_timeout(&mut self, now: Instant) {
                 <$ty>::handle_timeout(self, now)
+            }
+            fn handle_resumed(&mut self, now: Instant) {
+                <$ty>::handle_resumed(self, now)
+            }
+            fn is_reconnecting(&self) -> bool {
+                <$ty>::is_reconnecting(self)
             }
             fn poll_transmit(&mut self) -> Option<Transmit> {
                 <$ty>::poll_transmit(self)

@@ -53,6 +53,8 @@ fn host_state(name: &str) -> Vec<H> {
         "control" => &["hello", "view", "request", "grant"],
         "declined" => &["hello", "view", "request", "refuse"],
         "done" => &["hello", "view", "stop"],
+        "recording_prompt" => &["hello", "view", "record"],
+        "recording" => &["hello", "view", "record", "allow_recording"],
         other => panic!("unknown state {other}"),
     };
     for step in chain {
@@ -63,6 +65,8 @@ fn host_state(name: &str) -> Vec<H> {
             "grant" => allow(Grant::Control),
             "refuse" => deny(Grant::Control),
             "stop" => H::Cmd(HostCommand::Stop),
+            "record" => H::Ctl(Control::Recording { on: true }),
+            "allow_recording" => allow(Grant::Recording),
             other => panic!("unknown step {other}"),
         });
     }
@@ -103,6 +107,10 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::InputDropped => "InputDropped".into(),
             HostEvent::DiagnosticsWanted => "Diagnostics".into(),
             HostEvent::FeedbackWanted => "Feedback".into(),
+            HostEvent::ShownScreen { on } => format!("Shown({on})"),
+            HostEvent::Reconnecting { .. } => "Reconnecting".into(),
+            HostEvent::Resumed { streaming } => format!("Resumed({streaming})"),
+            HostEvent::Recording { on } => format!("Recording({on})"),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -322,6 +330,106 @@ fn host_transitions() {
             &stop,
         ));
     }
+    // Recording (issue 13): asked like the other consents, answered with `Recording`, stoppable by
+    // the user at any time, off with the end; a refusal leaves the session running.
+    let rec = |on: bool| t(vec![Transmit::Control(Control::Recording { on })]);
+    rows.extend([
+        row(
+            "sharing",
+            H::Ctl(Control::Recording { on: true }),
+            vec![],
+            &["Ask(Recording)"],
+        ),
+        row(
+            "recording_prompt",
+            allow(Grant::Recording),
+            rec(true),
+            &["Recording(true)"],
+        ),
+        row("recording_prompt", deny(Grant::Recording), rec(false), &[]),
+        row(
+            "recording_prompt",
+            H::Ctl(Control::Recording { on: true }),
+            vec![],
+            &[],
+        ),
+        row(
+            "recording_prompt",
+            H::Ctl(Control::Recording { on: false }),
+            rec(false),
+            &["Withdrawn(Recording)"],
+        ),
+        row(
+            "recording_prompt",
+            H::Cmd(HostCommand::Stop),
+            vec![end(EndReason::HostEnded)],
+            &["Withdrawn(Recording)", "Ended(Us,HostEnded)"],
+        ),
+        row(
+            "recording",
+            H::Ctl(Control::Recording { on: true }),
+            rec(true),
+            &[],
+        ),
+        row(
+            "recording",
+            H::Ctl(Control::Recording { on: false }),
+            rec(false),
+            &["Recording(false)"],
+        ),
+        row(
+            "recording",
+            H::Cmd(HostCommand::StopRecording),
+            rec(false),
+            &["Recording(false)"],
+        ),
+        row(
+            "recording",
+            H::Cmd(HostCommand::Stop),
+            vec![end(EndReason::HostEnded)],
+            &["Recording(false)", "Ended(Us,HostEnded)"],
+        ),
+        row(
+            "recording",
+            end_from_peer(),
+            vec![],
+            &["Recording(false)", "Ended(Peer,ViewerEnded)"],
+        ),
+        row("sharing", allow(Grant::Recording), vec![], &[]),
+        row("sharing", H::Cmd(HostCommand::StopRecording), vec![], &[]),
+        row(
+            "ask_view",
+            H::Ctl(Control::Recording { on: true }),
+            rec(false),
+            &[],
+        ),
+        row(
+            "await_hello",
+            H::Ctl(Control::Recording { on: true }),
+            end_pe(),
+            &proto_err,
+        ),
+        // The technician's Finish without feedback: the End that answers it says it was theirs.
+        row(
+            "sharing",
+            H::Ctl(Control::Finish),
+            vec![end(EndReason::ViewerEnded)],
+            &["Ended(Peer,ViewerEnded)"],
+        ),
+        row(
+            "recording",
+            H::Ctl(Control::Finish),
+            vec![end(EndReason::ViewerEnded)],
+            &["Recording(false)", "Ended(Peer,ViewerEnded)"],
+        ),
+        row(
+            "ask_view",
+            H::Ctl(Control::Finish),
+            vec![end(EndReason::ViewerEnded)],
+            &["Withdrawn(View)", "Ended(Peer,ViewerEnded)"],
+        ),
+        row("await_hello", H::Ctl(Control::Finish), end_pe(), &proto_err),
+    ]);
     // After the end everything is ignored.
     for step in [
         end_from_peer(),
@@ -542,7 +650,14 @@ fn viewer_state(name: &str) -> Vec<V> {
                 clipboard: true,
             }),
         ],
-        "done" => vec![view, V::Cmd(ViewerCommand::End)],
+        "done" => vec![view, V::Cmd(ViewerCommand::End), V::Cmd(ViewerCommand::End)],
+        "finishing" => vec![view, V::Cmd(ViewerCommand::End)],
+        "asking" => vec![view, V::Cmd(ViewerCommand::Record { on: true })],
+        "recording" => vec![
+            view,
+            V::Cmd(ViewerCommand::Record { on: true }),
+            V::Ctl(Control::Recording { on: true }),
+        ],
         other => panic!("unknown state {other}"),
     }
 }
@@ -575,6 +690,13 @@ fn viewer_event_names(session: &mut ViewerSession) -> Vec<String> {
             ViewerEvent::Diagnostics { snapshot } => format!("Diagnostics({})", snapshot.is_some()),
             ViewerEvent::Feedback { rating, .. } => format!("Feedback({rating})"),
             ViewerEvent::Monitors { selected, .. } => format!("Monitors({selected:?})"),
+            ViewerEvent::Showing { on, closed_by_user } => {
+                format!("Showing({on},{closed_by_user})")
+            }
+            ViewerEvent::Reconnecting { .. } => "Reconnecting".into(),
+            ViewerEvent::Resumed { viewing } => format!("Resumed({viewing})"),
+            ViewerEvent::Recording(state) => format!("Recording({state:?})"),
+            ViewerEvent::Finishing => "Finishing".into(),
             ViewerEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -656,11 +778,127 @@ fn viewer_transitions() {
         ("viewing", V::Ctl(Control::Ack { seq: 0 }), pe(), proto_err),
         ("viewing", V::Ctl(Control::RequestKeyframe), pe(), proto_err),
         ("viewing", V::Ctl(Control::chat("x")), vec![], &[]),
+        // Ending while viewing waits for the host (its user may be giving feedback).
         (
             "control",
             V::Cmd(ViewerCommand::End),
+            vec![ctl(Control::Finish)],
+            &["Finishing"],
+        ),
+        (
+            "finishing",
+            V::Cmd(ViewerCommand::End),
             vec![end(EndReason::ViewerEnded)],
             &["Ended(Us,ViewerEnded)"],
+        ),
+        (
+            "finishing",
+            V::Ctl(Control::end(EndReason::ViewerEnded, "")),
+            vec![],
+            &["Ended(Us,ViewerEnded)"],
+        ),
+        (
+            "finishing",
+            V::Ctl(Control::end(EndReason::HostEnded, "")),
+            vec![],
+            &["Ended(Peer,HostEnded)"],
+        ),
+        (
+            "finishing",
+            V::Ctl(Control::feedback(4, "ok")),
+            vec![],
+            &["Feedback(4)"],
+        ),
+        ("finishing", V::Decoded(0), vec![], &[]),
+        (
+            "finishing",
+            V::Cmd(ViewerCommand::Record { on: true }),
+            vec![],
+            &[],
+        ),
+        (
+            "waiting",
+            V::Cmd(ViewerCommand::End),
+            vec![end(EndReason::ViewerEnded)],
+            &["Ended(Us,ViewerEnded)"],
+        ),
+        ("viewing", V::Ctl(Control::Finish), pe(), proto_err),
+        // Recording: asked, answered, stopped by either side, and never without view.
+        (
+            "viewing",
+            V::Cmd(ViewerCommand::Record { on: true }),
+            vec![ctl(Control::Recording { on: true })],
+            &["Recording(Asking)"],
+        ),
+        (
+            "waiting",
+            V::Cmd(ViewerCommand::Record { on: true }),
+            vec![],
+            &[],
+        ),
+        (
+            "asking",
+            V::Cmd(ViewerCommand::Record { on: true }),
+            vec![],
+            &[],
+        ),
+        (
+            "asking",
+            V::Ctl(Control::Recording { on: true }),
+            vec![ctl(Control::RequestKeyframe)],
+            &["Recording(On)"],
+        ),
+        (
+            "asking",
+            V::Ctl(Control::Recording { on: false }),
+            vec![],
+            &["Recording(Refused)"],
+        ),
+        (
+            "asking",
+            V::Cmd(ViewerCommand::Record { on: false }),
+            vec![ctl(Control::Recording { on: false })],
+            &["Recording(Off)"],
+        ),
+        (
+            "viewing",
+            V::Ctl(Control::Recording { on: true }),
+            vec![],
+            &[],
+        ),
+        (
+            "recording",
+            V::Ctl(Control::Recording { on: false }),
+            vec![],
+            &["Recording(Off)"],
+        ),
+        (
+            "recording",
+            V::Cmd(ViewerCommand::Record { on: false }),
+            vec![ctl(Control::Recording { on: false })],
+            &["Recording(Off)"],
+        ),
+        (
+            "recording",
+            V::Ctl(Control::Permissions {
+                view: false,
+                control: false,
+                clipboard: false,
+            }),
+            vec![],
+            &["Perms(false,false)", "Recording(Off)"],
+        ),
+        (
+            "recording",
+            V::Cmd(ViewerCommand::End),
+            vec![ctl(Control::Finish)],
+            &["Recording(Off)", "Finishing"],
+        ),
+        (
+            "recording",
+            V::Ctl(Control::end(EndReason::HostEnded, "")),
+            vec![],
+            &["Recording(Off)", "Ended(Peer,HostEnded)"],
         ),
         (
             "control",
@@ -763,6 +1001,129 @@ fn viewer_keeps_the_hosts_prompt_budget() {
         session.poll_transmit(),
         Some(Transmit::Control(Control::RequestControl))
     );
+}
+
+/// Issue 13: a finishing viewer that hears nothing ends the session itself at `FINISH_WAIT`.
+#[test]
+fn viewer_finishing_ends_itself_at_the_deadline() {
+    let now = Instant::now();
+    let mut session = ViewerSession::new("Alex", now);
+    apply_viewer(&mut session, viewer_state("viewing").remove(0), now);
+    session.handle_command(ViewerCommand::End, now);
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    assert_eq!(session.poll_timeout(), Some(now + FINISH_WAIT));
+    session.handle_timeout(now + FINISH_WAIT - Duration::from_millis(1));
+    assert!(!session.is_ended());
+    session.handle_timeout(now + FINISH_WAIT);
+    assert_eq!(viewer_sent(&mut session), vec![end(EndReason::ViewerEnded)]);
+    assert_eq!(
+        viewer_event_names(&mut session),
+        names(&["Ended(Us,ViewerEnded)"])
+    );
+}
+
+/// Issue 13: the technician ends, the host's user is asked how it went, and the answer reaches the
+/// viewer before the host's `End`; both sides say the technician ended it. The two machines are
+/// wired together directly.
+#[test]
+fn technician_ends_and_the_user_still_gives_feedback() {
+    let mut now = Instant::now();
+    let mut host = HostSession::new(Some(Grant::View), now).with_feedback(true);
+    let mut viewer = ViewerSession::new("Alex", now);
+    let pump = |host: &mut HostSession, viewer: &mut ViewerSession, now: Instant| {
+        for _ in 0..4 {
+            while let Some(t) = viewer.poll_transmit() {
+                if let Transmit::Control(c) = t {
+                    host.handle_control(c, now);
+                }
+            }
+            while let Some(t) = host.poll_transmit() {
+                if let Transmit::Control(c) = t {
+                    viewer.handle_control(c, now);
+                }
+            }
+        }
+    };
+    pump(&mut host, &mut viewer, now);
+    assert!(viewer.view());
+    while host.poll_event().is_some() {}
+    while viewer.poll_event().is_some() {}
+
+    viewer.handle_command(ViewerCommand::End, now);
+    pump(&mut host, &mut viewer, now);
+    assert_eq!(
+        host_event_names(&mut host),
+        names(&["Perms(false,false)", "Feedback"])
+    );
+    assert!(!host.is_ended() && !viewer.is_ended());
+    assert_eq!(
+        viewer_event_names(&mut viewer),
+        names(&["Finishing", "Perms(false,false)"])
+    );
+
+    now += Duration::from_secs(5);
+    host.handle_command(
+        HostCommand::Feedback {
+            rating: 4,
+            comment: "thanks".into(),
+        },
+        now,
+    );
+    pump(&mut host, &mut viewer, now);
+    assert_eq!(
+        host_event_names(&mut host),
+        names(&["Ended(Peer,ViewerEnded)"])
+    );
+    assert_eq!(
+        viewer_event_names(&mut viewer),
+        names(&["Feedback(4)", "Ended(Us,ViewerEnded)"])
+    );
+
+    // Unanswered, the host ends at its own deadline, before the viewer's.
+    let mut host = HostSession::new(Some(Grant::View), now).with_feedback(true);
+    host.handle_control(Control::hello("Alex"), now);
+    host.handle_control(Control::Finish, now);
+    while host.poll_transmit().is_some() {}
+    while host.poll_event().is_some() {}
+    assert_eq!(host.poll_timeout(), Some(now + FEEDBACK_WAIT));
+    const { assert!(FEEDBACK_WAIT.as_secs() < FINISH_WAIT.as_secs()) };
+    host.handle_timeout(now + FEEDBACK_WAIT);
+    assert_eq!(sent_names(&mut host), vec![end(EndReason::ViewerEnded)]);
+    assert_eq!(
+        host_event_names(&mut host),
+        names(&["Ended(Peer,ViewerEnded)"])
+    );
+}
+
+/// Recording requests share the prompt budget with control and diagnostics: a flood of them is
+/// answered no without asking the user.
+#[test]
+fn host_recording_prompts_are_rate_limited() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    for step in host_state("sharing") {
+        apply_host(&mut session, step, &mut now);
+    }
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    let mut asked = 0;
+    for _ in 0..10 {
+        session.handle_control(Control::Recording { on: true }, now);
+        if host_event_names(&mut session).contains(&"Ask(Recording)".to_owned()) {
+            asked += 1;
+        }
+        session.handle_command(
+            HostCommand::Consent {
+                grant: Grant::Recording,
+                allow: false,
+            },
+            now,
+        );
+        while session.poll_transmit().is_some() {}
+    }
+    assert_eq!(asked, CONTROL_PROMPT_BURST);
+    assert!(!session.recording());
 }
 
 #[test]
@@ -920,4 +1281,66 @@ fn host_sends_cursor_shapes_and_stats_only_while_sharing() {
         session.poll_transmit(),
         Some(Transmit::Frame(FrameMsg::Stats(stats)))
     );
+}
+
+#[test]
+fn show_my_screen_both_ways_with_the_user_closing_it() {
+    let mut now = Instant::now();
+    let show = |on| ViewerCommand::ShowScreen { on };
+    let shown = |on| Control::ShowScreen { on };
+    // The viewer: nothing goes out before it shows, updates numbered from 0 while it does.
+    let mut viewer = ViewerSession::new("Alex", now);
+    viewer_sent(&mut viewer);
+    assert!(!viewer.send_shown_update(vec![1]));
+    viewer.handle_command(show(true), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Showing(true,false)"]);
+    assert!(viewer.send_shown_update(vec![1]) && viewer.send_shown_update(vec![2]));
+    let sent = viewer_sent(&mut viewer);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent[0].contains("ShowScreen { on: true }"), "{sent:?}");
+    assert!(
+        sent[1].contains("seq: 0") && sent[2].contains("seq: 1"),
+        "{sent:?}"
+    );
+    // The user closes it: the viewer stops; a second close changes nothing.
+    viewer.handle_control(shown(false), now);
+    viewer.handle_control(shown(false), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Showing(false,true)"]);
+    assert!(!viewer.send_shown_update(vec![3]));
+    // Only the viewer may start it.
+    viewer.handle_control(shown(true), now);
+    assert_eq!(viewer_event_names(&mut viewer), ["Ended(Us,ProtocolError)"]);
+
+    // The host: shown from the first message after Hello, dropped once closed.
+    let mut host = HostSession::new(None, now);
+    for step in host_state("ask_view") {
+        apply_host(&mut host, step, &mut now);
+    }
+    sent_names(&mut host);
+    host_event_names(&mut host);
+    let update = || FrameMsg::Update {
+        seq: 0,
+        payload: vec![1],
+    };
+    assert_eq!(host.handle_shown_frame(update()), None, "not shown yet");
+    host.handle_control(shown(true), now);
+    assert_eq!(host_event_names(&mut host), ["Shown(true)"]);
+    assert!(host.shown_screen());
+    assert_eq!(host.handle_shown_frame(update()), Some(update()));
+    host.handle_command(HostCommand::CloseShownScreen, now);
+    assert_eq!(host_event_names(&mut host), ["Shown(false)"]);
+    assert_eq!(
+        sent_names(&mut host),
+        [format!("{:?}", Transmit::Control(shown(false)))]
+    );
+    assert_eq!(
+        host.handle_shown_frame(update()),
+        None,
+        "in flight after the close"
+    );
+    // The technician shows it again, then the session ends: nothing is shown after the end.
+    host.handle_control(shown(true), now);
+    host.handle_command(HostCommand::Stop, now);
+    assert!(!host.shown_screen());
+    assert_eq!(host.handle_shown_frame(update()), None);
 }

@@ -4,7 +4,10 @@
 use std::time::{Duration, Instant};
 
 use super::collab::Collab;
-use super::{EndedBy, Ending, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text};
+use super::reconnect::Reconnect;
+use super::{
+    EndedBy, Ending, FINISH_WAIT, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
+};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -16,8 +19,27 @@ pub enum ViewerCommand {
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
     SelectMonitor { index: Option<u8> },
-    /// End the session now.
+    /// Start (`on`) or stop showing the technician's own screen to the user ("Show my screen"):
+    /// updates then go with [`ViewerSession::send_shown_update`], view only on the user's side.
+    ShowScreen { on: bool },
+    /// Ask the user to let us record (`on: true`), or stop recording (`on: false`).
+    Record { on: bool },
+    /// End the session: the host may first ask its user how it went (up to [`FINISH_WAIT`]). A
+    /// second `End` while finishing ends at once.
     End,
+}
+
+/// Where the technician's recording stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingState {
+    /// Not recording.
+    Off,
+    /// Asked the user; waiting for the answer.
+    Asking,
+    /// The user allows it: write the recording now (a keyframe was requested to start it).
+    On,
+    /// The user refused (the session goes on).
+    Refused,
 }
 
 /// What the viewer session reports to its driver and user.
@@ -47,6 +69,20 @@ pub enum ViewerEvent {
         monitors: Vec<crate::session::MonitorInfo>,
         selected: Option<u8>,
     },
+    /// The technician's screen is shown to the user (`on`) or not any more; `closed_by_user`: the
+    /// user closed it. On: open the frames stream and start capturing; off: stop capturing.
+    Showing { on: bool, closed_by_user: bool },
+    /// The link to the host was lost: nothing is shown or sent meanwhile (stop decoding), and the
+    /// link is being restored for up to `grace`.
+    Reconnecting { grace: Duration },
+    /// The link is back: open the input stream again and, with `viewing`, accept the frames and
+    /// bulk streams and decode afresh (the first update is a keyframe, numbered 0).
+    Resumed { viewing: bool },
+    /// The technician's recording changed: write updates to the file exactly while `On`.
+    Recording(RecordingState),
+    /// The technician ended and the host may be asking its user how it went: the session ends when
+    /// the host answers, or after [`FINISH_WAIT`].
+    Finishing,
     /// The session is over. Exactly one per session; then only the close follows.
     Ended(Ending),
 }
@@ -57,6 +93,10 @@ enum Stage {
     Waiting,
     /// View granted at least once.
     Viewing,
+    /// `Finish` sent: waiting for the host's `End` (after its user's feedback) until `deadline`.
+    Finishing {
+        deadline: Instant,
+    },
     Done,
 }
 
@@ -73,6 +113,12 @@ pub struct ViewerSession {
     next_seq: u64,
     /// How many monitors the host's last `Monitors` listed.
     monitor_count: usize,
+    /// The technician's screen is shown to the user; the next shown update's number.
+    showing: bool,
+    shown_seq: u64,
+    /// Waiting out a lost link.
+    reconnect: Reconnect,
+    recording: RecordingState,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -90,9 +136,19 @@ impl ViewerSession {
             prompts: PromptBudget::new(),
             next_seq: 0,
             monitor_count: 0,
+            showing: false,
+            shown_seq: 0,
+            reconnect: Reconnect::new(None),
+            recording: RecordingState::Off,
             collab: Collab::new("The user"),
             out,
         }
+    }
+
+    /// Wait out a lost link for up to `grace` instead of ending (`None` or zero: end at once).
+    pub fn with_reconnect(mut self, grace: Option<Duration>) -> Self {
+        self.reconnect = Reconnect::new(grace);
+        self
     }
 
     /// A control message from the host.
@@ -126,19 +182,46 @@ impl ViewerSession {
                     self.collab.set_active(true);
                     self.out.events.push_back(ViewerEvent::StartFrames);
                 }
+                if !view {
+                    // Nothing is shared: nothing may be recorded.
+                    self.set_recording(RecordingState::Off);
+                }
                 self.collab.set_clipboard(clipboard);
             }
             Control::End { reason, detail } => {
-                let text = peer_end_text("The host ended the session", reason, detail);
-                self.finish(now, EndedBy::Peer, reason, text, None);
+                if matches!(self.stage, Stage::Finishing { .. }) && reason == EndReason::ViewerEnded
+                {
+                    // The host's answer to our `Finish`: the technician ended it.
+                    self.finish(
+                        now,
+                        EndedBy::Us,
+                        reason,
+                        "You ended the session.".into(),
+                        None,
+                    );
+                } else {
+                    let text = peer_end_text("The host ended the session", reason, detail);
+                    self.finish(now, EndedBy::Peer, reason, text, None);
+                }
             }
+            Control::Recording { on } => match (self.recording, on) {
+                (RecordingState::Asking, true) if self.stage == Stage::Viewing => {
+                    // A recording starts at a keyframe: the codec's tile cache must start empty.
+                    self.out.control(Control::RequestKeyframe);
+                    self.set_recording(RecordingState::On);
+                }
+                (RecordingState::Asking, false) => self.set_recording(RecordingState::Refused),
+                (RecordingState::On, false) => self.set_recording(RecordingState::Off),
+                // An answer to a request since withdrawn, or a repeat: nothing changes.
+                _ => {}
+            },
             msg @ (Control::Chat { .. }
             | Control::FileOffer { .. }
             | Control::FileAnswer { .. }
             | Control::FileCancel { .. }
             | Control::FileReceived { .. }) => self.collab.on_control(msg),
             Control::Feedback { rating, comment } => {
-                if self.stage == Stage::Viewing {
+                if matches!(self.stage, Stage::Viewing | Stage::Finishing { .. }) {
                     self.out
                         .events
                         .push_back(ViewerEvent::Feedback { rating, comment });
@@ -167,10 +250,20 @@ impl ViewerSession {
                     });
                 }
             }
+            Control::ShowScreen { on: false } => {
+                if std::mem::take(&mut self.showing) {
+                    self.out.events.push_back(ViewerEvent::Showing {
+                        on: false,
+                        closed_by_user: true,
+                    });
+                }
+            }
             Control::Hello { .. }
+            | Control::ShowScreen { on: true }
             | Control::SelectMonitor { .. }
             | Control::RequestControl
             | Control::RequestDiagnostics
+            | Control::Finish
             | Control::Ack { .. }
             | Control::RequestKeyframe => {
                 self.protocol_error(now, "it sent a message only a viewer sends")
@@ -180,6 +273,11 @@ impl ViewerSession {
 
     /// Screen update `seq` was decoded: acknowledges it. Updates must arrive numbered from 0 in order.
     pub fn handle_update_decoded(&mut self, seq: u64, now: Instant) {
+        if self.reconnect.active() || matches!(self.stage, Stage::Finishing { .. }) {
+            // Decoded from the lost link (nothing to acknowledge on the next one), or sent before
+            // the host saw `Finish` (no longer acknowledged, not an error).
+            return;
+        }
         if self.stage != Stage::Viewing {
             if self.stage == Stage::Waiting {
                 self.protocol_error(now, "it sent the screen before view was granted");
@@ -217,13 +315,42 @@ impl ViewerSession {
             return;
         }
         match command {
-            ViewerCommand::End => self.finish(
-                now,
-                EndedBy::Us,
-                EndReason::ViewerEnded,
-                "You ended the session.".into(),
-                Some("The technician ended the session."),
-            ),
+            // With the link lost there is no host to ask: the end is at once.
+            ViewerCommand::End if self.stage == Stage::Viewing && !self.reconnect.active() => {
+                // The host may ask its user how it went first; it answers with `End`.
+                self.stage = Stage::Finishing {
+                    deadline: now + FINISH_WAIT,
+                };
+                self.set_recording(RecordingState::Off);
+                self.out.control(Control::Finish);
+                self.out.events.push_back(ViewerEvent::Finishing);
+            }
+            ViewerCommand::End => self.end_now(now),
+            ViewerCommand::ShowScreen { on } => {
+                if self.showing != on && !(on && self.reconnect.active()) {
+                    self.showing = on;
+                    self.out.control(Control::ShowScreen { on });
+                    self.out.events.push_back(ViewerEvent::Showing {
+                        on,
+                        closed_by_user: false,
+                    });
+                }
+            }
+            ViewerCommand::Record { on: true } => {
+                if self.stage == Stage::Viewing
+                    && !self.reconnect.active()
+                    && !matches!(self.recording, RecordingState::Asking | RecordingState::On)
+                {
+                    self.out.control(Control::Recording { on: true });
+                    self.set_recording(RecordingState::Asking);
+                }
+            }
+            ViewerCommand::Record { on: false } => {
+                if matches!(self.recording, RecordingState::Asking | RecordingState::On) {
+                    self.out.control(Control::Recording { on: false });
+                    self.set_recording(RecordingState::Off);
+                }
+            }
             ViewerCommand::RequestDiagnostics => {
                 if self.stage == Stage::Viewing {
                     self.out.control(Control::RequestDiagnostics);
@@ -258,12 +385,34 @@ impl ViewerSession {
     /// it applies (and reports input it dropped), so the viewer does not filter it by the grant.
     /// Returns whether it was queued.
     pub fn send_input(&mut self, input: Input) -> bool {
-        if self.stage == Stage::Viewing {
+        if self.stage == Stage::Viewing && !self.reconnect.active() {
             self.out.transmits.push_back(Transmit::Input(input));
             true
         } else {
             false
         }
+    }
+
+    /// Queues an update of the technician's own screen while it is shown; `false` (not queued)
+    /// otherwise. Updates are numbered from 0 over the session, like the host's.
+    pub fn send_shown_update(&mut self, payload: Vec<u8>) -> bool {
+        if !self.showing || self.stage == Stage::Done {
+            return false;
+        }
+        let seq = self.shown_seq;
+        self.shown_seq += 1;
+        self.out
+            .transmits
+            .push_back(Transmit::Frame(crate::session::FrameMsg::Update {
+                seq,
+                payload,
+            }));
+        true
+    }
+
+    /// Whether the technician's screen is being shown to the user.
+    pub fn showing(&self) -> bool {
+        self.showing && self.stage != Stage::Done
     }
 
     /// The host went away (or broke a stream) without an `End`.
@@ -273,6 +422,26 @@ impl ViewerSession {
             return;
         }
         match gone {
+            PeerGone::Left { .. } if self.reconnect.enabled() => {
+                if let Some(grace) = self.reconnect.lose(now) {
+                    // Whatever was queued for the old link may or may not have arrived; input
+                    // typed meanwhile is not replayed later.
+                    self.out.transmits.clear();
+                    self.out
+                        .events
+                        .push_back(ViewerEvent::Reconnecting { grace });
+                    // A recording ends with the link (its writer goes with the old decoder); the
+                    // technician asks again after, and the user answers again.
+                    self.set_recording(RecordingState::Off);
+                    // "Show my screen" ends with the link; the technician shows it again after.
+                    if std::mem::take(&mut self.showing) {
+                        self.out.events.push_back(ViewerEvent::Showing {
+                            on: false,
+                            closed_by_user: false,
+                        });
+                    }
+                }
+            }
             PeerGone::Left { detail } => {
                 self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None)
             }
@@ -280,8 +449,51 @@ impl ViewerSession {
         }
     }
 
-    /// Time passed: the end's grace may be over.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
+    /// The link is back (PROTOCOL.md §9): updates count from 0 again on the new frames stream.
+    pub fn handle_resumed(&mut self, _now: Instant) {
+        if self.stage == Stage::Done || !self.reconnect.resumed() {
+            return;
+        }
+        self.out
+            .transmits
+            .retain(|t| matches!(t, Transmit::Control(_)));
+        self.next_seq = 0;
+        let viewing = self.stage == Stage::Viewing;
+        self.out.events.push_back(ViewerEvent::Resumed { viewing });
+    }
+
+    /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
+    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.active() {
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+        }
+    }
+
+    /// The link is lost and being restored.
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnect.active()
+    }
+
+    /// Time passed: the grace for a lost link, or the wait for the host's answer to `Finish`, may
+    /// be over.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stage != Stage::Done && self.reconnect.expired(now) {
+            let detail = self.reconnect.gave_up_text();
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+            return;
+        }
+        if let Stage::Finishing { deadline } = self.stage
+            && now >= deadline
+        {
+            self.end_now(now);
+        }
+    }
+
+    /// Where the technician's recording stands.
+    pub fn recording(&self) -> RecordingState {
+        self.recording
+    }
 
     pub fn view(&self) -> bool {
         self.view
@@ -295,7 +507,7 @@ impl ViewerSession {
         self.stage == Stage::Done
     }
 
-    /// Updates decoded and acknowledged so far.
+    /// Updates decoded and acknowledged on the current link (counted from 0 again after a resume).
     pub fn updates_decoded(&self) -> u64 {
         self.next_seq
     }
@@ -309,12 +521,40 @@ impl ViewerSession {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.poll_timeout(None)
+        let finishing = match self.stage {
+            Stage::Finishing { deadline } => Some(deadline),
+            _ => None,
+        };
+        let deadline = match (finishing, self.reconnect.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.out.poll_timeout(deadline)
     }
 
     /// True once, when the session has ended and the connection should be closed now.
     pub fn poll_close(&mut self, now: Instant) -> bool {
         self.out.poll_close(now)
+    }
+
+    /// The technician's end without waiting (any more) for the host.
+    fn end_now(&mut self, now: Instant) {
+        self.finish(
+            now,
+            EndedBy::Us,
+            EndReason::ViewerEnded,
+            "You ended the session.".into(),
+            Some("The technician ended the session."),
+        )
+    }
+
+    fn set_recording(&mut self, state: RecordingState) {
+        let changed = self.recording != state;
+        // `Off` after `Refused` is no news; anything else is.
+        if changed && !(state == RecordingState::Off && self.recording == RecordingState::Refused) {
+            self.out.events.push_back(ViewerEvent::Recording(state));
+        }
+        self.recording = state;
     }
 
     fn protocol_error(&mut self, now: Instant, what: &str) {
@@ -335,7 +575,15 @@ impl ViewerSession {
         detail: String,
         for_peer: Option<&str>,
     ) {
+        // With the link lost there is nobody to tell: close at once.
+        let for_peer = if self.reconnect.resumed() {
+            None
+        } else {
+            for_peer
+        };
+        self.set_recording(RecordingState::Off);
         self.stage = Stage::Done;
+        self.showing = false;
         self.view = false;
         self.control = false;
         self.collab.set_active(false);
