@@ -39,6 +39,11 @@ pub struct ShareArgs {
     /// Most frames per second to capture.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
     fps: u32,
+    /// Adapt to a slow link (measured from the technician's acknowledgements): lower the quality
+    /// of photographic regions and the frame rate before delay builds up, and raise them again
+    /// when the link clears. Text and UI stay exact either way.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    adaptive: Switch,
     #[command(flatten)]
     collab: CollabFlags,
     #[command(flatten)]
@@ -53,6 +58,12 @@ pub struct ShareArgs {
     /// One JSON object per line for each event.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,6 +100,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
             ..EncoderConfig::default()
         },
         max_fps: args.fps,
+        adaptive: args.adaptive == Switch::On,
         collab: args.collab.config("The technician"),
         // Asked where someone can answer: in the window, or on a terminal.
         ask_feedback: !args.no_feedback
@@ -370,6 +382,20 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             json!({ "injected": injected, "discarded": discarded }),
             || format!("The technician's input: {injected} events applied, {discarded} discarded."),
         ),
+        // For scripts and measurements only: a line a second would drown a person's terminal.
+        HostEvent::Rate(rate) if out.json => out.event(
+            "rate",
+            json!({
+                "adaptive": rate.adaptive,
+                "quality": rate.quality,
+                "max_fps": rate.max_fps,
+                "bytes_per_sec": rate.bytes_per_sec,
+                "updates_per_sec": rate.updates_per_sec,
+                "link_bytes_per_sec": rate.link_bytes_per_sec,
+            }),
+            String::new,
+        ),
+        HostEvent::Rate(_) => {}
         HostEvent::Ended { reason } => {
             // The reason may quote the technician's End detail.
             let reason = for_display(reason);

@@ -41,6 +41,14 @@ impl Proc {
         Self::start_program(name, TANDEM, args, display, env)
     }
 
+    /// [`Proc::start`] inside network namespace `netns` (`ip netns exec` execs `tandem` in place,
+    /// so killing this process kills `tandem`).
+    pub fn start_in_netns(netns: &str, name: &str, args: &[&str], display: Option<&str>) -> Proc {
+        let mut full = vec!["netns", "exec", netns, TANDEM];
+        full.extend_from_slice(args);
+        Self::start_program(name, "ip", &full, display, &[])
+    }
+
     /// Like [`Proc::start_with_env`], with another program in front (e.g. `ip netns exec NS
     /// tandem ...`).
     pub fn start_program(

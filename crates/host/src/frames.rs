@@ -64,6 +64,9 @@ struct Credits {
     area: Option<Area>,
     /// The last layout generation the session loop handled.
     layout_seen: u64,
+    /// Adaptation's quality for photographic regions and least time between captures (`None`:
+    /// the configured ones).
+    target: Option<(u8, Duration)>,
 }
 
 impl FrameControl {
@@ -88,6 +91,16 @@ impl FrameControl {
     /// The part of the screen to capture from now on (a change makes the next update a keyframe).
     pub fn set_area(&self, area: Option<Area>) {
         self.lock().area = area;
+    }
+
+    /// Encode photographic regions at `quality` and capture at most once per `frame_interval` from
+    /// now on (adaptation; a change of quality makes the next update a keyframe).
+    pub fn set_target(&self, quality: u8, frame_interval: Duration) {
+        self.lock().target = Some((quality, frame_interval));
+    }
+
+    fn target(&self) -> Option<(u8, Duration)> {
+        self.lock().target
     }
 
     /// The session loop handled layout `generation` (and set the area that follows from it).
@@ -224,8 +237,9 @@ fn capture_loop(
     control: &FrameControl,
     out: &mpsc::Sender<Captured>,
 ) -> Result<(), String> {
-    let mut encoder = Encoder::new(config);
-    let period = Duration::from_secs(1) / max_fps.max(1);
+    let mut encoder = Encoder::new(config.clone());
+    let max_fps_period = Duration::from_secs(1) / max_fps.max(1);
+    let mut period = max_fps_period;
     let mut buf = Vec::new();
     let mut pointer = None;
     let mut encode_error = None;
@@ -270,8 +284,20 @@ fn capture_loop(
             area = now_area;
             keyframe = true;
         }
+        if let Some((quality, interval)) = control.target() {
+            period = interval.max(max_fps_period);
+            if quality != encoder.config().quality {
+                // The codec takes its quality when built: a new encoder, whose first update is a
+                // keyframe (adaptation changes quality seldom for this reason).
+                encoder = Encoder::new(EncoderConfig {
+                    quality,
+                    ..config.clone()
+                });
+            }
+        }
         if changed_since || keyframe {
-            // At most `max_fps`: changes arriving sooner are coalesced into the next capture.
+            // At most `max_fps` (or adaptation's rate): changes arriving sooner are coalesced into
+            // the next capture.
             if let Some(rest) = last_capture.and_then(|at| period.checked_sub(at.elapsed())) {
                 std::thread::sleep(rest);
             }
@@ -476,5 +502,90 @@ mod tests {
         assert_eq!(layouts.first(), Some(&(160, 50)));
         assert_eq!(layouts.last(), Some(&(120, 40)));
         assert_eq!(sizes, [(80, 50), (40, 40)]);
+    }
+
+    /// Film grain on a smooth gradient, new every capture: natural content the codec codes lossy.
+    struct Grain {
+        seed: u32,
+        buf: Vec<u8>,
+    }
+
+    impl FrameSource for Grain {
+        fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> std::io::Result<()> {
+            let (w, h) = (256u32, 192u32);
+            self.buf.clear();
+            for y in 0..h {
+                for x in 0..w {
+                    self.seed = self
+                        .seed
+                        .wrapping_mul(1_664_525)
+                        .wrapping_add(1_013_904_223);
+                    let grain = (self.seed >> 27) as u8;
+                    self.buf.extend_from_slice(&[
+                        (x as u8).wrapping_add(grain),
+                        (y as u8).wrapping_add(grain),
+                        ((x + y) as u8).wrapping_add(grain),
+                        0,
+                    ]);
+                }
+            }
+            use_frame(FrameRef {
+                width: w,
+                height: h,
+                stride: w as usize * 4,
+                data: &self.buf,
+            });
+            Ok(())
+        }
+
+        fn wait_for_change(&mut self, _timeout: Duration) -> bool {
+            true
+        }
+    }
+
+    /// Issue 8: adaptation's quality reaches the encoder: photographic content is lossy at the
+    /// configured quality, and exact after the target asks for 100 (lossless), with no restart.
+    #[test]
+    fn the_targets_quality_reaches_the_encoder() {
+        let control = FrameControl::new();
+        control.set_limit(u64::MAX);
+        let (tx, mut rx) = mpsc::channel(4);
+        let thread_control = control.clone();
+        let capture = std::thread::spawn(move || {
+            let mut source = Grain {
+                seed: 1,
+                buf: Vec::new(),
+            };
+            capture_loop(
+                &mut source,
+                EncoderConfig {
+                    quality: 80,
+                    threads: 1,
+                },
+                1000,
+                &thread_control,
+                &tx,
+            )
+        });
+        let mut next_lossy = || loop {
+            match rx.blocking_recv().expect("capture runs") {
+                Captured::Update { encoded, .. } => return encoded.lossy_pixels,
+                _ => continue,
+            }
+        };
+        // Lossy at 80 within a few updates (the first may be a lossless keyframe).
+        assert!((0..20).any(|_| next_lossy() > 0), "grain is coded lossy");
+        control.set_target(100, Duration::from_millis(1));
+        // Updates queued (the channel holds 4) or being encoded when the target changed may still
+        // be lossy; after them none is.
+        for _ in 0..6 {
+            next_lossy();
+        }
+        for _ in 0..10 {
+            assert_eq!(next_lossy(), 0, "quality 100 is lossless");
+        }
+        control.stop();
+        drop(rx);
+        assert_eq!(capture.join().expect("joins"), Ok(()));
     }
 }

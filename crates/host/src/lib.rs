@@ -5,6 +5,7 @@
 //! The session loop talks to whatever front end runs it (terminal, egui window, a script) through
 //! [`HostEvent`]s out and [`HostCommand`]s in, so the same loop serves all of them.
 
+mod adapt;
 pub mod capture;
 mod collab_panel;
 mod cursor;
@@ -27,6 +28,7 @@ use tandem_proto::code::CodeError;
 use tandem_relay::{ClientError, RelayTrust};
 use thiserror::Error;
 
+pub use adapt::RateReport;
 pub use session::run;
 pub use shown::ShownPicture;
 
@@ -49,6 +51,9 @@ pub struct HostConfig {
     pub encoder: EncoderConfig,
     /// Upper bound on captured frames per second.
     pub max_fps: u32,
+    /// Adapt the quality of photographic regions and the frame rate to the link, measured from the
+    /// viewer's acks (`encoder.quality` and `max_fps` are then the most used). Text stays exact.
+    pub adaptive: bool,
     /// Chat, clipboard and files.
     pub collab: CollabConfig,
     /// Ask the user how it went when they stop sharing ([`HostEvent::FeedbackWanted`]).
@@ -117,6 +122,9 @@ pub enum HostEvent {
     /// At the end, before `Ended`: input events injected, and accepted ones not injected because
     /// control was taken back before their turn (or the queue overflowed).
     InputSummary { injected: u64, discarded: u64 },
+    /// About once a second while updates are sent: the quality and frame rate adaptation chose
+    /// (the configured ones when it is off), and what went out.
+    Rate(RateReport),
     /// The session is over.
     Ended { reason: String },
 }

@@ -14,10 +14,12 @@ use tandem_proto::code::{SecretCode, SessionCode};
 use tandem_proto::flow::{self, EndedBy, HostSession, Machine, UpdateRefused};
 use tandem_proto::handshake::HandshakeError;
 use tandem_proto::relay::ResumeRole;
+use tandem_proto::session::Control;
 use tandem_relay::{ClientError, RelayClient};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::adapt::Adaptation;
 use crate::cursor::CursorImage;
 use crate::frames::{Captured, FrameControl, spawn_capture};
 use crate::input::{EnigoSink, Injector};
@@ -248,6 +250,12 @@ async fn drive(
     // The pointer's image as last sent, to send again if the frames queue had no room for it.
     let mut cursor_shape: Option<CursorImage> = None;
     let mut encode_window = EncodeWindow::new(Instant::now());
+    let mut adaptation = Adaptation::new(
+        config.adaptive,
+        config.encoder.quality,
+        config.max_fps,
+        Instant::now(),
+    );
     // "Show my screen": the technician's screen, decoded for the user while it is shown.
     let mut shown: Option<crate::shown::ShownDecoder> = None;
     let mut shown_stream_accepted = false;
@@ -263,6 +271,8 @@ async fn drive(
         injector.set_gate(session.control_allowed(), session.input_epoch());
         if let Some(s) = &streaming {
             s.frames.set_limit(session.update_limit());
+            let target = adaptation.target();
+            s.frames.set_target(target.quality, target.frame_interval);
             // The viewer's choice of monitor and layout changes move the captured area.
             s.frames.set_area(session.capture_area());
         }
@@ -322,6 +332,13 @@ async fn drive(
                 }
                 flow::HostEvent::Resumed { streaming: shared } => {
                     info!(target: "tandem::audit", "link restored; session resumed");
+                    // Update numbers start again from 0 on the new link, which is measured afresh.
+                    adaptation = Adaptation::new(
+                        config.adaptive,
+                        config.encoder.quality,
+                        config.max_fps,
+                        now,
+                    );
                     if shared && let Some(d) = &mut driver {
                         streaming = start_streaming(config, d, &mut collab, &mut session, now);
                     }
@@ -513,7 +530,12 @@ async fn drive(
             } => {
                 let now = Instant::now();
                 match incoming {
-                    Incoming::Control(msg) => session.handle_control(msg, now),
+                    Incoming::Control(msg) => {
+                        if let Control::Ack { seq } = &msg {
+                            adaptation.on_ack(*seq, now);
+                        }
+                        session.handle_control(msg, now);
+                    }
                     Incoming::Input(input) => {
                         if let Some(input) = session.handle_input(input, now) {
                             injector.push(session.input_epoch(), input);
@@ -539,21 +561,30 @@ async fn drive(
                     None => None,
                 }
             }, if capturing => match captured {
-                Some(Captured::Update { payload, encoded }) => match session.send_update(payload) {
-                    Ok(_) => {
-                        if let Some(stats) = encode_window.record(encoded, Instant::now(), driver.as_ref().map_or(std::time::Duration::ZERO, SessionDriver::rtt)) {
-                            session.send_stats(stats);
+                Some(Captured::Update { payload, encoded }) => {
+                    let len = payload.len();
+                    match session.send_update(payload) {
+                        Ok(seq) => {
+                            let now = Instant::now();
+                            adaptation.on_sent(seq, len, now);
+                            if let Some(report) = adaptation.report(now) {
+                                emit(events, HostEvent::Rate(report));
+                            }
+                            let rtt = driver.as_ref().map_or(std::time::Duration::ZERO, SessionDriver::rtt);
+                            if let Some(stats) = encode_window.record(encoded, now, rtt) {
+                                session.send_stats(stats);
+                            }
+                        }
+                        Err(UpdateRefused::NotSharing) => {}
+                        Err(UpdateRefused::WindowFull) => {
+                            // Cannot happen: capture produces only within the window. Recover anyway.
+                            warn!("an update arrived with the window full; sending a keyframe next");
+                            if let Some(s) = &streaming {
+                                s.frames.request_keyframe();
+                            }
                         }
                     }
-                    Err(UpdateRefused::NotSharing) => {}
-                    Err(UpdateRefused::WindowFull) => {
-                        // Cannot happen: capture produces only within the window. Recover anyway.
-                        warn!("an update arrived with the window full; sending a keyframe next");
-                        if let Some(s) = &streaming {
-                            s.frames.request_keyframe();
-                        }
-                    }
-                },
+                }
                 Some(Captured::Pointer { x, y }) => session.send_cursor(x, y, true),
                 Some(Captured::CursorShape(image)) => {
                     send_cursor_shape(&mut session, image.clone());

@@ -307,6 +307,7 @@ impl HostWindow {
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
                 | HostEvent::DiagnosticsShared
+                | HostEvent::Rate(_)
                 | HostEvent::FeedbackGiven { .. } => {}
                 HostEvent::Ended { reason } => {
                     self.reconnecting = None;

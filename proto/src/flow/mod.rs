@@ -10,6 +10,7 @@
 mod collab;
 mod host;
 mod monitors;
+mod rate;
 mod reconnect;
 mod viewer;
 
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
 pub use host::{HostCommand, HostEvent, HostSession, UpdateRefused};
 pub use monitors::{Area, Layout};
+pub use rate::{RateConfig, RateController, RateTarget};
 pub use reconnect::DEFAULT_RECONNECT_GRACE;
 pub use viewer::{RecordingState, ViewerCommand, ViewerEvent, ViewerSession};
 
