@@ -34,6 +34,30 @@ fn sample(text: &str, sample: &str) -> Option<f64> {
     })
 }
 
+/// The metrics once the relay is back to no connections and no sessions (polled under a deadline).
+async fn metrics_when_idle(metrics: SocketAddr) -> String {
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            let text = metrics_text(metrics).await;
+            let open: f64 = ["handshake", "idle", "waiting", "paired"]
+                .iter()
+                .filter_map(|state| {
+                    sample(
+                        &text,
+                        &format!("tandem_relay_connections{{state=\"{state}\"}}"),
+                    )
+                })
+                .sum();
+            if open == 0.0 && sample(&text, "tandem_relay_active_sessions") == Some(0.0) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the relay went back to no connections")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
     let dir = std::env::temp_dir().join(format!("tandem-relay-soak-{}", std::process::id()));
@@ -90,26 +114,7 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
     assert_eq!(report.wrong_joins_refused, 50);
 
     // Nothing left behind: every connection, session and waiting code is gone.
-    let text = tokio::time::timeout(DEADLINE, async {
-        loop {
-            let text = metrics_text(metrics).await;
-            let open: f64 = ["handshake", "idle", "waiting", "paired"]
-                .iter()
-                .filter_map(|state| {
-                    sample(
-                        &text,
-                        &format!("tandem_relay_connections{{state=\"{state}\"}}"),
-                    )
-                })
-                .sum();
-            if open == 0.0 && sample(&text, "tandem_relay_active_sessions") == Some(0.0) {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the relay went back to no connections");
+    let text = metrics_when_idle(metrics).await;
     assert_eq!(
         sample(&text, "tandem_relay_sessions_started_total"),
         Some(100.0)
@@ -195,26 +200,7 @@ async fn a_join_flood_from_many_addresses_hurts_no_live_session() {
         report.summary()
     );
 
-    let text = tokio::time::timeout(DEADLINE, async {
-        loop {
-            let text = metrics_text(metrics).await;
-            let open: f64 = ["handshake", "idle", "waiting", "paired"]
-                .iter()
-                .filter_map(|state| {
-                    sample(
-                        &text,
-                        &format!("tandem_relay_connections{{state=\"{state}\"}}"),
-                    )
-                })
-                .sum();
-            if open == 0.0 && sample(&text, "tandem_relay_active_sessions") == Some(0.0) {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the relay went back to no connections");
+    let text = metrics_when_idle(metrics).await;
     assert_eq!(
         sample(&text, "tandem_relay_sessions_started_total"),
         Some(20.0)
