@@ -1477,17 +1477,10 @@ impl ConnTask {
             };
             let is_register = matches!(request, RelayRequest::Register { .. });
             let outcome = match self.cluster.clone() {
-                None => {
-                    let connection = connection.clone();
-                    self.ask(|reply| Cmd::Request {
-                        conn: self.id,
-                        request,
-                        connection,
-                        reply,
-                    })
+                None => self
+                    .ask_actor(request, connection)
                     .await
-                    .map(|reply| (reply, true))
-                }
+                    .map(|reply| (reply, true)),
                 Some(cluster) => self.cluster_request(&cluster, request, connection).await,
             };
             let Some((reply, registered_here)) = outcome else {
@@ -1533,6 +1526,22 @@ impl ConnTask {
 impl ConnTask {
     /// Sends the actor a command carrying a reply channel and waits for the reply; `None` when the
     /// relay is going away.
+    /// Hands a relay request to the actor (the registry decides); `None` while shutting down.
+    async fn ask_actor(
+        &self,
+        request: RelayRequest,
+        connection: &quinn::Connection,
+    ) -> Option<Reply> {
+        let connection = connection.clone();
+        self.ask(|reply| Cmd::Request {
+            conn: self.id,
+            request,
+            connection,
+            reply,
+        })
+        .await
+    }
+
     async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Option<T> {
         let (reply_tx, reply_rx) = oneshot::channel();
         self.cmd_tx.send(cmd(reply_tx)).ok()?;
@@ -1580,17 +1589,10 @@ impl ConnTask {
                 .await
                 .map(|r| (r, false)),
             // Both sides resume on the node their session ran on: no directory step.
-            RelayRequest::Resume { .. } => {
-                let connection = connection.clone();
-                self.ask(|reply| Cmd::Request {
-                    conn: self.id,
-                    request,
-                    connection,
-                    reply,
-                })
+            RelayRequest::Resume { .. } => self
+                .ask_actor(request, connection)
                 .await
-                .map(|r| (r, false))
-            }
+                .map(|r| (r, false)),
         }
     }
 

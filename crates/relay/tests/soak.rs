@@ -34,6 +34,43 @@ fn sample(text: &str, sample: &str) -> Option<f64> {
     })
 }
 
+/// Runs the load and checks what every run must hold: every session paired, none failed, and
+/// every byte sent arrived.
+async fn run_and_check_delivery(load: driver::LoadConfig, label: &str) -> driver::Report {
+    let sessions = load.sessions;
+    let report = tokio::time::timeout(DEADLINE, driver::run(load))
+        .await
+        .expect("the load finished in time");
+    eprintln!("{label}: {}", report.summary());
+    assert_eq!(report.paired, sessions, "{}", report.summary());
+    assert_eq!(
+        report.failed_setup + report.failed_streaming,
+        0,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        report.bytes_received, report.bytes_sent,
+        "every byte arrived"
+    );
+    report
+}
+
+/// Shuts the relay down within the deadline and removes its data directory.
+async fn stop(
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), tandem_relay::RelayError>>,
+    dir: &std::path::Path,
+) {
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, task)
+        .await
+        .expect("shutdown in time")
+        .expect("task")
+        .expect("ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The metrics once the relay is back to no connections and no sessions (polled under a deadline).
 async fn metrics_when_idle(metrics: SocketAddr) -> String {
     tokio::time::timeout(DEADLINE, async {
@@ -95,21 +132,7 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));
 
-    let report = tokio::time::timeout(DEADLINE, driver::run(load))
-        .await
-        .expect("the load finished in time");
-    eprintln!("soak: {}", report.summary());
-    assert_eq!(report.paired, 100, "{}", report.summary());
-    assert_eq!(
-        report.failed_setup + report.failed_streaming,
-        0,
-        "{}",
-        report.summary()
-    );
-    assert_eq!(
-        report.bytes_received, report.bytes_sent,
-        "every byte arrived"
-    );
+    let report = run_and_check_delivery(load, "soak").await;
     assert!(report.bytes_sent > 0);
     assert_eq!(report.wrong_joins_refused, 50);
 
@@ -134,13 +157,7 @@ async fn soak_100_sessions_with_faults_delivers_everything_and_leaks_nothing() {
     .expect("forwarded bytes");
     assert_eq!(forwarded as u64, report.bytes_sent);
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, task)
-        .await
-        .expect("shutdown in time")
-        .expect("task")
-        .expect("ran");
-    let _ = std::fs::remove_dir_all(dir);
+    stop(shutdown, task, &dir).await;
 }
 
 /// A join flood at ten times the relay's join limit, from a new address each time, beside live
@@ -177,21 +194,7 @@ async fn a_join_flood_from_many_addresses_hurts_no_live_session() {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));
 
-    let report = tokio::time::timeout(DEADLINE, driver::run(load))
-        .await
-        .expect("the load finished in time");
-    eprintln!("flood: {}", report.summary());
-    assert_eq!(report.paired, 20, "{}", report.summary());
-    assert_eq!(
-        report.failed_setup + report.failed_streaming,
-        0,
-        "{}",
-        report.summary()
-    );
-    assert_eq!(
-        report.bytes_received, report.bytes_sent,
-        "every byte arrived"
-    );
+    let report = run_and_check_delivery(load, "flood").await;
     let flooded = report.flood_rate_limited + report.flood_refused_other;
     assert!(flooded > 0, "{}", report.summary());
     assert!(
@@ -205,11 +208,5 @@ async fn a_join_flood_from_many_addresses_hurts_no_live_session() {
         sample(&text, "tandem_relay_sessions_started_total"),
         Some(20.0)
     );
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, task)
-        .await
-        .expect("shutdown in time")
-        .expect("task")
-        .expect("ran");
-    let _ = std::fs::remove_dir_all(dir);
+    stop(shutdown, task, &dir).await;
 }
