@@ -337,17 +337,7 @@ impl Displays {
         });
         // No window manager runs on B, so give the viewer keyboard focus as one would.
         xdotool(b, &["windowfocus", "--sync", &window]);
-        let geometry = xdotool(b, &["getwindowgeometry", "--shell", &window]);
-        let field = |name: &str| -> i32 {
-            geometry
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}=")))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"))
+        window_geometry(b, &window)
     }
 
     /// Moves the pointer on B to the fraction (fx, fy) of the viewer window.

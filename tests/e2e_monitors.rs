@@ -341,17 +341,7 @@ fn viewer_window_offers_the_monitors_and_input_lands_on_the_shown_one() {
             .map(str::to_owned)
     });
     xdotool(&b, &["windowfocus", "--sync", &window]);
-    let geometry = xdotool(&b, &["getwindowgeometry", "--shell", &window]);
-    let field = |name: &str| -> i32 {
-        geometry
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let (wx, wy, ww, wh) = window_geometry(&b, &window);
     // The middle of the picture (below the status bar) is the middle of the shown monitor.
     let middle = (wx + ww / 2, wy + wh / 2 + 10);
     let on_right = remote_pointer_after_move(&a, &b, middle);

@@ -279,7 +279,7 @@ impl Drop for ChangingPhoto {
 }
 
 /// The window `name` on `display`: (x, y, width, height).
-fn window_geometry(display: &str, name: &str) -> (u32, u32, u32, u32) {
+fn named_window_geometry(display: &str, name: &str) -> (u32, u32, u32, u32) {
     let id = wait_until(&format!("window {name}"), STEP, || {
         let out = Command::new("xdotool")
             .args(["search", "--onlyvisible", "--name", name])
@@ -291,15 +291,9 @@ fn window_geometry(display: &str, name: &str) -> (u32, u32, u32, u32) {
             .next()
             .map(str::to_owned)
     });
-    let shell = xdotool(display, &["getwindowgeometry", "--shell", &id]);
-    let field = |key: &str| -> u32 {
-        shell
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap()
-    };
-    (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"))
+    let (x, y, w, h) = window_geometry(display, &id);
+    let unsigned = |v: i32| u32::try_from(v).unwrap();
+    (unsigned(x), unsigned(y), unsigned(w), unsigned(h))
 }
 
 /// The B,G,R bytes of `rect` in a BGRX grab `width` pixels wide.
@@ -343,8 +337,8 @@ fn adaptation_fits_a_4_mbit_link_and_keeps_text_exact() {
             ["-geometry", "50x12+520+40", "-title", "netem-xterm"],
         )
         .unwrap();
-    let xterm = window_geometry(&a, "netem-xterm");
-    window_geometry(&a, "changing photo");
+    let xterm = named_window_geometry(&a, "netem-xterm");
+    named_window_geometry(&a, "changing photo");
 
     let relay = start_relay(&link.host_ns);
     let mut share_args: Vec<String> = vec!["share".into()];

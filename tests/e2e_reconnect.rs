@@ -70,17 +70,7 @@ fn viewer_window(b: &str) -> String {
 /// Moves the pointer over the viewer window's picture on `b` and waits until the pointer on `a`
 /// moved to a new place: real input crossed the link.
 fn input_reaches_a(a: &str, b: &str, window: &str, fraction: (i32, i32)) -> (i32, i32) {
-    let geometry = xdotool(b, &["getwindowgeometry", "--shell", window]);
-    let field = |name: &str| -> i32 {
-        geometry
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let (wx, wy, ww, wh) = window_geometry(b, window);
     let before = pointer(a);
     let (bx, by) = (wx + ww * fraction.0 / 8, wy + wh * fraction.1 / 8);
     xdotool(b, &["mousemove", &bx.to_string(), &by.to_string()]);

@@ -29,17 +29,7 @@ impl Mapping {
 }
 
 fn calibrate(display_a: &str, display_b: &str, viewer_window: &str) -> Mapping {
-    let geometry = xdotool(display_b, &["getwindowgeometry", "--shell", viewer_window]);
-    let field = |name: &str| -> i32 {
-        geometry
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let (wx, wy, ww, wh) = window_geometry(display_b, viewer_window);
     // Where the pointer on A settles after a move on B: not the first change seen (motion still in
     // flight passes through other positions), but a position that holds for several reads.
     let probe = |bx: i32, by: i32| -> (i32, i32) {
@@ -316,17 +306,7 @@ fn chat_typed_in_the_viewer_never_reaches_the_remote_screen() {
             .map(str::to_owned)
     });
     xdotool(&b, &["windowfocus", "--sync", &window]);
-    let geometry = xdotool(&b, &["getwindowgeometry", "--shell", &window]);
-    let field = |name: &str| -> i32 {
-        geometry
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (x, y, w, h) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let (x, y, w, h) = window_geometry(&b, &window);
     let click = |px: i32, py: i32| {
         xdotool(&b, &["mousemove", &px.to_string(), &py.to_string()]);
         xdotool(&b, &["click", "1"]);

@@ -364,17 +364,7 @@ fn a_session_across_nodes_survives_another_node_dying_and_ends_cleanly_when_its_
     let b = viewer_display.name();
     let window = xdotool(b, &["search", "--sync", "--name", "Tandem"]);
     let window = window.lines().next().unwrap().to_owned();
-    let geometry = xdotool(b, &["getwindowgeometry", "--shell", &window]);
-    let field = |name: &str| -> i32 {
-        geometry
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    let (wx, wy, ww, wh) = window_geometry(b, &window);
     for (fx, fy, left_top) in [(0.3, 0.35, true), (0.7, 0.75, false)] {
         let x = wx + (f64::from(ww) * fx) as i32;
         let y = wy + (f64::from(wh) * fy) as i32;

@@ -396,6 +396,21 @@ pub fn xdotool(display: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A window's position and size on `display`: `(x, y, width, height)`.
+pub fn window_geometry(display: &str, window: &str) -> (i32, i32, i32, i32) {
+    let geometry = xdotool(display, &["getwindowgeometry", "--shell", window]);
+    let field = |name: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"))
+}
+
 /// The pointer position on `display`.
 pub fn pointer(display: &str) -> (i32, i32) {
     let out = xdotool(display, &["getmouselocation", "--shell"]);
