@@ -2,6 +2,9 @@
 //! exactly, and hostile references are errors.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{op, update};
 use tandem_codec::{DecodeError, Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef};
 
 const W: u32 = 640;
@@ -216,25 +219,6 @@ const OP_SOLID: u8 = 2;
 const OP_CACHE_SIZE: u8 = 7;
 const OP_SAVE: u8 = 8;
 const OP_USE: u8 = 9;
-
-fn update(key: bool, ops: &[u8]) -> Vec<u8> {
-    let mut u = b"TQ".to_vec();
-    u.push(tandem_codec::format::VERSION);
-    u.push(u8::from(key));
-    for v in [16u32, 16, ops.len() as u32, ops.len() as u32, 0] {
-        u.extend_from_slice(&v.to_le_bytes());
-    }
-    u.extend_from_slice(ops);
-    u
-}
-
-fn op(code: u8, fields: &[u16]) -> Vec<u8> {
-    let mut v = vec![code];
-    for f in fields {
-        v.extend_from_slice(&f.to_le_bytes());
-    }
-    v
-}
 
 /// A 16x16 keyframe (one SOLID op) with a cache of `slots`.
 fn key(slots: u16) -> Vec<u8> {

@@ -3,8 +3,11 @@
 //! clamped arithmetic, never panics.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{op, update};
 use proptest::prelude::*;
-use tandem_codec::format::{FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, VERSION};
+use tandem_codec::format::{FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE};
 use tandem_codec::{DecodeError, Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef};
 
 const W: u32 = 640;
@@ -146,29 +149,10 @@ fn worker_bands_agree_on_tone_changes() {
     assert!(outs[0] == outs[1]);
 }
 
-fn update(key: bool, ops: &[u8]) -> Vec<u8> {
-    let mut u = b"TQ".to_vec();
-    u.push(VERSION);
-    u.push(u8::from(key));
-    for v in [16u32, 16, ops.len() as u32, ops.len() as u32, 0] {
-        u.extend_from_slice(&v.to_le_bytes());
-    }
-    u.extend_from_slice(ops);
-    u
-}
-
-fn fields(code: u8, v: &[u16]) -> Vec<u8> {
-    let mut o = vec![code];
-    for f in v {
-        o.extend_from_slice(&f.to_le_bytes());
-    }
-    o
-}
-
 /// TRANSFORM of rect (x, y, w, h) from `source` with one (m, k) for all
 /// three channels.
 fn transform(rect: [u16; 4], source: u16, m: u32, k: i32) -> Vec<u8> {
-    let mut o = fields(OP_TRANSFORM, &rect);
+    let mut o = op(OP_TRANSFORM, &rect);
     o.extend_from_slice(&source.to_le_bytes());
     for _ in 0..3 {
         o.extend_from_slice(&m.to_le_bytes());
@@ -179,8 +163,8 @@ fn transform(rect: [u16; 4], source: u16, m: u32, k: i32) -> Vec<u8> {
 
 /// A 16x16 keyframe of colour (b, g, r) = (10, 100, 200), cache of 4 slots.
 fn decoder() -> Decoder {
-    let mut ops = fields(OP_CACHE_SIZE, &[4]);
-    ops.extend(fields(OP_SOLID, &[0, 0, 16, 16]));
+    let mut ops = op(OP_CACHE_SIZE, &[4]);
+    ops.extend(op(OP_SOLID, &[0, 0, 16, 16]));
     ops.extend([10, 100, 200]);
     let mut dec = Decoder::new(DecoderLimits::default());
     dec.decode(&update(true, &ops)).unwrap();
@@ -205,8 +189,8 @@ fn transform_in_place_and_from_a_slot() {
     assert_eq!(pixel(&dec, 8, 0), [200, 100, 10]);
     // Save the right half's top-left 8x8, paint everything, then map the
     // saved pixels (x1.5 + 1) onto the bottom-left corner.
-    let mut ops = fields(OP_SAVE, &[2, 8, 0, 8, 8]);
-    ops.extend(fields(OP_SOLID, &[0, 0, 16, 16]));
+    let mut ops = op(OP_SAVE, &[2, 8, 0, 8, 8]);
+    ops.extend(op(OP_SOLID, &[0, 0, 16, 16]));
     ops.extend([0, 0, 0]);
     ops.extend(transform([0, 8, 8, 8], 2, 3 << 15, 1 << 16));
     dec.decode(&update(false, &ops)).unwrap();
@@ -252,7 +236,7 @@ fn hostile_transforms_are_errors_or_clamped() {
         dec.decode(&update(false, &transform([0, 0, 4, 4], 1, 1, 0))),
         Err(DecodeError::CacheEmpty { slot: 1 })
     ));
-    let mut ops = fields(OP_SAVE, &[0, 0, 0, 4, 4]);
+    let mut ops = op(OP_SAVE, &[0, 0, 0, 4, 4]);
     ops.extend(transform([0, 0, 8, 4], 0, 1, 0));
     assert!(matches!(
         dec.decode(&update(false, &ops)),
@@ -279,7 +263,7 @@ proptest! {
         save in any::<bool>(),
     ) {
         let mut dec = decoder();
-        let mut ops = if save { fields(OP_SAVE, &[source % 8, 0, 0, 8, 8]) } else { Vec::new() };
+        let mut ops = if save { op(OP_SAVE, &[source % 8, 0, 0, 8, 8]) } else { Vec::new() };
         ops.extend(transform(rect, source, m, k));
         let _ = dec.decode(&update(false, &ops));
         prop_assert_eq!(dec.rgba().len(), 16 * 16 * 4);

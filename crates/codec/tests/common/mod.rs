@@ -1,0 +1,25 @@
+//! Hand-built updates for the decoder tests: a plain (uncompressed) 16x16 update around an op
+//! stream, and one op from its code and u16 fields.
+
+#![allow(dead_code)]
+
+/// A 16x16 update (a keyframe if `key`) carrying `ops` uncompressed.
+pub fn update(key: bool, ops: &[u8]) -> Vec<u8> {
+    let mut u = b"TQ".to_vec();
+    u.push(tandem_codec::format::VERSION);
+    u.push(u8::from(key));
+    for v in [16u32, 16, ops.len() as u32, ops.len() as u32, 0] {
+        u.extend_from_slice(&v.to_le_bytes());
+    }
+    u.extend_from_slice(ops);
+    u
+}
+
+/// One op: its code, then each field as a little-endian u16.
+pub fn op(code: u8, fields: &[u16]) -> Vec<u8> {
+    let mut v = vec![code];
+    for f in fields {
+        v.extend_from_slice(&f.to_le_bytes());
+    }
+    v
+}
