@@ -143,7 +143,7 @@ async fn run_session(
         started: Instant::now(),
         show_screen: config.show_screen.clone(),
         presenter: None,
-        shown_sent: 0,
+        presenter_updates: 0,
         shown_stream_open: false,
         held: HeldKeys::default(),
     };
@@ -213,10 +213,11 @@ struct Run {
     pending_snapshot: Option<std::path::PathBuf>,
     reason: Option<String>,
     started: Instant,
-    /// "Show my screen": how to start capture here, the capture while shown, updates sent.
+    /// "Show my screen": how to start capture here, and the capture while shown.
     show_screen: Option<crate::ScreenSourceFactory>,
     presenter: Option<Box<dyn crate::ScreenSource>>,
-    shown_sent: u64,
+    /// Updates the current capture produced: its own count from 0, which `allow` is relative to.
+    presenter_updates: u64,
     shown_stream_open: bool,
     /// Keys this side has pressed on the remote side and not released: let go before the end,
     /// whatever the front end did.
@@ -259,7 +260,7 @@ impl Run {
                 if let Some(presenter) = &self.presenter
                     && driver.frames_queued().unwrap_or(0) <= 1
                 {
-                    presenter.allow(self.shown_sent + 2);
+                    presenter.allow(self.presenter_updates + 2);
                 }
             }
             if self.session.poll_close(now) {
@@ -329,9 +330,9 @@ impl Run {
                 work = self.collab.next_work() => self.collab.handle_work(&mut self.session, work),
                 shown = next_shown(&mut self.presenter) => match shown {
                     Ok(payload) => {
-                        if self.session.send_shown_update(payload) {
-                            self.shown_sent += 1;
-                        }
+                        // Counted whether or not it still goes out: the capture counted it.
+                        self.presenter_updates += 1;
+                        self.session.send_shown_update(payload);
                     }
                     Err(reason) => {
                         warn!(%reason, "showing this screen stopped");
@@ -449,6 +450,7 @@ impl Run {
                             }
                             info!("showing this screen to the user");
                             self.presenter = Some(presenter);
+                            self.presenter_updates = 0;
                             emit(
                                 &self.events,
                                 ViewerEvent::Showing {
