@@ -57,11 +57,10 @@ impl ShownDecoder {
                 let mut decoder = ScreenDecoder::new();
                 let mut first = true;
                 while let Ok(update) = rx.recv() {
-                    let mut screen = Screen::lock(&shared);
-                    match decoder.apply_to(&mut screen, &update) {
+                    match decoder.apply_to_shared(&shared, &update) {
                         Ok(_) if first => {
                             first = false;
-                            let (width, height) = screen.size();
+                            let (width, height) = Screen::lock(&shared).size();
                             let _ = status.send(ShownStatus::First { width, height });
                         }
                         Ok(_) => {}

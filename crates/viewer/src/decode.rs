@@ -67,6 +67,18 @@ impl ScreenDecoder {
         result
     }
 
+    /// Decodes `update` outside `screen`'s lock, then publishes the result into it (a window
+    /// drawing the picture meanwhile is never held up by a decode).
+    pub fn apply_to_shared(
+        &mut self,
+        screen: &SharedScreen,
+        update: &[u8],
+    ) -> Result<DecodeInfo, DecodeError> {
+        let result = self.decode(update);
+        self.publish(&mut Screen::lock(screen), &result);
+        result
+    }
+
     /// Publishes what the last decode did into `screen`: the changed regions, or after a failure
     /// (which may have changed the picture anywhere) all of it.
     fn publish(&self, screen: &mut Screen, result: &Result<DecodeInfo, DecodeError>) {
