@@ -29,6 +29,14 @@ struct Cli {
     /// warnings, -vv debug lines. `RUST_LOG` overrides it.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The language of windows and messages: en or fr (default: the system's, else English).
+    #[arg(long, global = true, env = "TANDEM_LANG", value_parser = parse_language)]
+    lang: Option<tandem_i18n::Language>,
+}
+
+fn parse_language(tag: &str) -> Result<tandem_i18n::Language, String> {
+    tandem_i18n::Language::from_tag(tag)
+        .ok_or_else(|| format!("`{tag}` is not a language Tandem speaks: en or fr"))
 }
 
 #[derive(Subcommand)]
@@ -51,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = matches!(&cli.command, Command::Relay(args) if args.json_logs());
     init_logging(json_logs, cli.verbose);
+    tandem_i18n::set_language(cli.lang.unwrap_or_else(tandem_i18n::Language::from_system));
     let result = match cli.command {
         Command::Relay(args) => relay_cmd::run(args),
         Command::Share(args) => share_cmd::run(args),
@@ -64,7 +73,8 @@ fn main() -> ExitCode {
         Err(error) => {
             // Error chains can quote peers (the relay's refusal, the other side's End detail).
             let message = format!("{error:#}");
-            eprintln!("error: {}", tandem_proto::text::for_display(&message));
+            let message = tandem_proto::text::for_display(&message);
+            eprintln!("{}", tandem_i18n::tr!("cli-error", message = message));
             ExitCode::FAILURE
         }
     }
