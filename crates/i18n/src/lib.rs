@@ -1,7 +1,7 @@
 //! Tandem's user-facing text in English and French.
 //!
 //! Every sentence a person reads, in a window or on the terminal, comes from a Fluent catalogue
-//! (`locales/<lang>/tandem.ftl`) built into the binary: [`tr!`] looks a message up in the current
+//! (`locales/<lang>/*.ftl`, a file per part of Tandem) built into the binary: [`tr!`] looks a message up in the current
 //! language. The language is English or French, chosen once at start ([`set_language`]) from
 //! `--lang` or the system locale ([`Language::from_system`]). Machine-readable output (JSON events,
 //! metrics, logs) is never translated.
@@ -69,13 +69,17 @@ impl Language {
         }
     }
 
-    /// The catalogue's Fluent source.
-    pub fn catalogue_source(self) -> &'static str {
+    /// The catalogue's Fluent files: (file name, source).
+    pub fn catalogue_files(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Language::English => include_str!("../locales/en/tandem.ftl"),
-            Language::French => include_str!("../locales/fr/tandem.ftl"),
+            Language::English => catalogues::EN,
+            Language::French => catalogues::FR,
         }
     }
+}
+
+mod catalogues {
+    include!(concat!(env!("OUT_DIR"), "/catalogues.rs"));
 }
 
 static CURRENT: AtomicU8 = AtomicU8::new(0);
@@ -110,15 +114,21 @@ fn bundle(language: Language) -> (Bundle, Vec<String>) {
     // Unicode isolation marks around variables help right-to-left text; ours is left to right,
     // and the marks would end up in terminals and in tests' expectations.
     bundle.set_use_isolating(false);
-    let resource = match FluentResource::try_new(language.catalogue_source().to_owned()) {
-        Ok(resource) => resource,
-        Err((resource, errors)) => {
-            problems.extend(errors.iter().map(|error| format!("syntax: {error:?}")));
-            resource
+    for (file, source) in language.catalogue_files() {
+        let resource = match FluentResource::try_new((*source).to_owned()) {
+            Ok(resource) => resource,
+            Err((resource, errors)) => {
+                problems.extend(
+                    errors
+                        .iter()
+                        .map(|error| format!("{file}: syntax: {error:?}")),
+                );
+                resource
+            }
+        };
+        if let Err(errors) = bundle.add_resource(resource) {
+            problems.extend(errors.iter().map(|error| format!("{file}: {error:?}")));
         }
-    };
-    if let Err(errors) = bundle.add_resource(resource) {
-        problems.extend(errors.iter().map(|error| format!("{error:?}")));
     }
     for problem in &problems {
         tracing::error!(language = language.code(), %problem, "catalogue problem");
@@ -126,18 +136,25 @@ fn bundle(language: Language) -> (Bundle, Vec<String>) {
     (bundle, problems)
 }
 
-/// Problems in `language`'s catalogue: syntax errors and duplicate ids. Empty in a release.
+/// Problems in `language`'s catalogue: syntax errors and ids defined twice. Empty in a release.
 pub fn catalogue_problems(language: Language) -> Vec<String> {
     bundle(language).1
 }
 
 /// The ids of the messages in `language`'s catalogue, with the names of the variables each uses.
 pub fn catalogue_messages(language: Language) -> Vec<(String, Vec<String>)> {
-    let Ok(resource) = FluentResource::try_new(language.catalogue_source().to_owned()) else {
-        return Vec::new();
-    };
-    resource
-        .entries()
+    let resources: Vec<FluentResource> = language
+        .catalogue_files()
+        .iter()
+        .map(
+            |(_, source)| match FluentResource::try_new((*source).to_owned()) {
+                Ok(resource) | Err((resource, _)) => resource,
+            },
+        )
+        .collect();
+    resources
+        .iter()
+        .flat_map(|resource| resource.entries())
         .filter_map(|entry| match entry {
             fluent_syntax::ast::Entry::Message(message) => {
                 let mut variables = Vec::new();

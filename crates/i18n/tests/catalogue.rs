@@ -36,11 +36,8 @@ fn french_has_every_english_message_with_the_same_variables_and_nothing_else() {
         .keys()
         .filter(|id| !english.contains_key(*id))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "missing from fr/tandem.ftl: {missing:?}"
-    );
-    assert!(extra.is_empty(), "in fr/tandem.ftl only: {extra:?}");
+    assert!(missing.is_empty(), "missing from locales/fr: {missing:?}");
+    assert!(extra.is_empty(), "in locales/fr only: {extra:?}");
     for (id, variables) in &english {
         assert_eq!(
             &french[id], variables,

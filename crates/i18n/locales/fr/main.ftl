@@ -1,5 +1,5 @@
 # Le texte de Tandem que lisent les gens, en français (canadien, sans régionalismes).
-# Mêmes identifiants et mêmes variables que ../en/tandem.ftl.
+# Mêmes identifiants et mêmes variables que ../en/.
 
 # Utilisé par les tests du catalogue (choix du pluriel).
 i18n-self-test = { $count ->
