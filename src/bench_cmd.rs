@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tandem_bench::{BenchOptions, ClipReport};
+use tandem_i18n::tr;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -25,7 +26,7 @@ pub struct BenchArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let corpus = match args.corpus.or_else(tandem_bench::default_corpus) {
         Some(corpus) => corpus,
-        None => bail!("no corpus found: pass --corpus DIR (subdirectories of frame_NNNN.png)"),
+        None => bail!("{}", tr!("bench-no-corpus")),
     };
     let options = BenchOptions {
         corpus: corpus.clone(),
@@ -33,9 +34,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} frames {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{prefix:>10}} [{{bar:40}}] {{pos}}/{{len}} {} {{elapsed}}",
+            tr!("bench-progress-frames")
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let mut current = String::new();
     let reports = tandem_bench::run(&options, &mut |progress| {
@@ -46,7 +50,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         bar.set_position(progress.frame as u64);
     })
-    .with_context(|| format!("benchmarking the corpus at {}", corpus.display()))?;
+    .with_context(|| tr!("bench-failed", path = corpus.display().to_string()))?;
     bar.finish_and_clear();
     print_reports(&reports, args.json);
     Ok(ExitCode::SUCCESS)

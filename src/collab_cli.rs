@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way, human_bytes};
+use tandem_i18n::tr;
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
 use tandem_proto::text::for_display;
@@ -75,7 +76,10 @@ impl PendingOffers {
     }
 }
 
-pub const HELP: &str = "send PATH, chat TEXT, accept ID, refuse ID, cancel ID";
+/// The collaboration commands, for the `commands: …` hint of `share` and `join`.
+pub fn help() -> String {
+    tr!("collab-commands-help")
+}
 
 /// A collaboration command typed on stdin, or `None` if the line is not one.
 pub fn parse_command(line: &str) -> Option<CollabCommand> {
@@ -96,6 +100,7 @@ pub fn parse_command(line: &str) -> Option<CollabCommand> {
     }
 }
 
+/// The format's name in JSON events (and the selector of the prose's wording).
 fn format_name(format: ClipFormat) -> &'static str {
     match format {
         ClipFormat::Text => "text",
@@ -121,21 +126,21 @@ impl NoticePrinter {
                 };
                 out.event("chat", json!({ "from": from, "text": text }), || {
                     if from == "you" {
-                        format!("You: {text}")
+                        tr!("collab-chat-from-you", text = &*text)
                     } else {
-                        format!("{peer}: {text}")
+                        tr!("collab-chat-from-peer", peer = peer, text = &*text)
                     }
                 });
             }
             Notice::ClipboardSent { format, bytes } => out.event(
                 "clipboard_sent",
                 json!({ "format": format_name(*format), "bytes": bytes }),
-                || format!("Your clipboard ({}, {}) was shared.", format_name(*format), human_bytes(*bytes as u64)),
+                || tr!("collab-clipboard-sent", format = format_name(*format), size = human_bytes(*bytes as u64)),
             ),
             Notice::ClipboardReceived { format, bytes } => out.event(
                 "clipboard_received",
                 json!({ "format": format_name(*format), "bytes": bytes }),
-                || format!("{peer}'s clipboard ({}, {}) is now on your clipboard.", format_name(*format), human_bytes(*bytes as u64)),
+                || tr!("collab-clipboard-received", peer = peer, format = format_name(*format), size = human_bytes(*bytes as u64)),
             ),
             Notice::ClipboardFailed { detail } => {
                 let detail = for_display(detail);
@@ -154,15 +159,11 @@ impl NoticePrinter {
                     "file_offered",
                     json!({ "transfer": transfer.to_string(), "id": transfer.id, "name": name, "files": files, "bytes": bytes }),
                     || {
-                        let what = if *files == 1 {
-                            format!("{name} ({})", human_bytes(*bytes))
-                        } else {
-                            format!("{name}: {files} files, {}", human_bytes(*bytes))
-                        };
+                        let what = tr!("collab-files-what", name = &*name, files = *files, size = human_bytes(*bytes));
                         if answer_hint {
-                            format!("{peer} wants to send you {what}. Accept? [y/N] (or `accept {}` / `refuse {}`)", transfer.id, transfer.id)
+                            tr!("collab-file-offered-ask", peer = peer, what = what, id = transfer.id)
                         } else {
-                            format!("{peer} wants to send you {what}.")
+                            tr!("collab-file-offered", peer = peer, what = what)
                         }
                     },
                 );
@@ -181,12 +182,17 @@ impl NoticePrinter {
                     "file_offer_sent",
                     json!({ "transfer": transfer.to_string(), "name": name, "files": files, "bytes": bytes, "skipped": skipped }),
                     || {
-                        let mut text = format!(
-                            "Offered {name} ({files} file(s), {}) as {transfer}; waiting for {peer} to accept.",
-                            human_bytes(*bytes)
+                        let mut text = tr!(
+                            "collab-file-offer-sent",
+                            name = &*name,
+                            files = *files,
+                            size = human_bytes(*bytes),
+                            transfer = transfer.to_string(),
+                            peer = peer
                         );
                         if !skipped.is_empty() {
-                            text.push_str(&format!(" Not sent: {}.", skipped.join(", ")));
+                            text.push(' ');
+                            text.push_str(&tr!("collab-files-not-sent", names = skipped.join(", ")));
                         }
                         text
                     },
@@ -200,9 +206,9 @@ impl NoticePrinter {
                 json!({ "transfer": transfer.to_string(), "resumed_from": resumed_from }),
                 || {
                     if *resumed_from > 0 {
-                        format!("Transfer {transfer} starts, resuming after {} already there.", human_bytes(*resumed_from))
+                        tr!("collab-transfer-resumes", transfer = transfer.to_string(), size = human_bytes(*resumed_from))
                     } else {
-                        format!("Transfer {transfer} starts.")
+                        tr!("collab-transfer-starts", transfer = transfer.to_string())
                     }
                 },
             ),
@@ -228,13 +234,19 @@ impl NoticePrinter {
                     json!({ "transfer": transfer.to_string(), "name": name, "bytes": done, "total": total, "bytes_per_sec": bytes_per_sec, "eta_secs": eta_secs }),
                     || {
                         let percent = if *total > 0 { *done as f64 * 100.0 / *total as f64 } else { 100.0 };
-                        let eta = eta_secs.map(|s| format!(", {s:.0} s left")).unwrap_or_default();
-                        format!(
-                            "{transfer} {name}: {percent:.0}% ({} of {}) at {}/s{eta}",
-                            human_bytes(*done),
-                            human_bytes(*total),
-                            human_bytes(*bytes_per_sec as u64)
-                        )
+                        let progress = tr!(
+                            "collab-transfer-progress",
+                            transfer = transfer.to_string(),
+                            name = &*name,
+                            percent = format!("{percent:.0}"),
+                            done = human_bytes(*done),
+                            total = human_bytes(*total),
+                            rate = human_bytes(*bytes_per_sec as u64)
+                        );
+                        match eta_secs {
+                            Some(secs) => tr!("collab-transfer-progress-eta", progress = progress, seconds = format!("{secs:.0}")),
+                            None => progress,
+                        }
                     },
                 );
             }
@@ -246,7 +258,7 @@ impl NoticePrinter {
             } => out.event(
                 "file_received",
                 json!({ "transfer": transfer.to_string(), "path": path, "bytes": bytes, "blake3": blake3 }),
-                || format!("Received {} ({}), verified.", for_display(&path.display().to_string()), human_bytes(*bytes)),
+                || tr!("collab-file-received", path = for_display(&path.display().to_string()).into_owned(), size = human_bytes(*bytes)),
             ),
             Notice::FileDone {
                 transfer,
@@ -266,10 +278,15 @@ impl NoticePrinter {
                     "file_done",
                     json!({ "transfer": transfer.to_string(), "direction": direction, "name": name, "files": files, "bytes": bytes, "secs": secs, "bytes_per_sec": rate }),
                     || {
-                        format!(
-                            "Transfer {transfer} done: {name} {direction} ({files} file(s), {} in {secs:.1} s, {}/s).",
-                            human_bytes(*bytes),
-                            human_bytes(rate as u64)
+                        tr!(
+                            "collab-transfer-done",
+                            transfer = transfer.to_string(),
+                            name = &*name,
+                            direction = direction,
+                            files = *files,
+                            size = human_bytes(*bytes),
+                            seconds = tandem_i18n::decimal(*secs, 1),
+                            rate = human_bytes(rate as u64)
                         )
                     },
                 );
@@ -285,7 +302,7 @@ impl NoticePrinter {
                 out.event(
                     "file_failed",
                     json!({ "transfer": transfer.to_string(), "name": name, "reason": reason }),
-                    || format!("Transfer {transfer} ({name}) stopped: {reason}"),
+                    || tr!("collab-transfer-failed", transfer = transfer.to_string(), name = &*name, reason = &*reason),
                 );
             }
         }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
+use tandem_i18n::tr;
 use tandem_proto::text::for_display;
 use tandem_relay::{Relay, RelayConfig};
 use tandem_xvfb::VirtualDisplay;
@@ -34,14 +35,14 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let headless = args.headless || !crate::have_display();
-    let exe = std::env::current_exe().context("finding the tandem executable")?;
+    let exe = std::env::current_exe().with_context(|| tr!("demo-finding-executable"))?;
 
     // The screen to share: a fresh virtual display with something moving on it, or this one.
     let mut virtual_display = None;
     let share_display = if headless {
-        println!("No display in use: starting a virtual one (Xvfb) with live content…");
-        let mut display = VirtualDisplay::start(1280, 800)
-            .context("starting Xvfb (install it with scripts/install-deps.sh)")?;
+        println!("{}", tr!("demo-starting-xvfb"));
+        let mut display =
+            VirtualDisplay::start(1280, 800).with_context(|| tr!("demo-xvfb-failed"))?;
         if display
             .spawn(
                 "xterm",
@@ -49,7 +50,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             )
             .is_err()
         {
-            println!("(xterm is not installed; the shared screen shows only Tandem's window)");
+            println!("{}", tr!("demo-no-xterm"));
         }
         let name = display.name().to_owned();
         virtual_display = Some(display);
@@ -65,12 +66,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ([127, 0, 0, 1], 0).into(),
             data_dir.clone(),
         )))
-        .context("starting the embedded relay")?;
+        .with_context(|| tr!("demo-relay-failed"))?;
     let relay_addr = relay.local_addr().to_string();
     let fingerprint = relay.fingerprint().to_string();
     let shutdown = CancellationToken::new();
     let serving = runtime.spawn(relay.run(shutdown.clone()));
-    println!("Relay listening on {relay_addr} (fingerprint {fingerprint})");
+    println!(
+        "{}",
+        tr!(
+            "demo-relay-listening",
+            addr = relay_addr.to_string(),
+            fingerprint = fingerprint.to_string()
+        )
+    );
 
     let result = session(
         &exe,
@@ -97,10 +105,13 @@ fn session(
     args: &DemoArgs,
 ) -> anyhow::Result<ExitCode> {
     let relay_flags = ["--relay", relay, "--fingerprint", fingerprint];
+    // The windows speak the demo's language.
+    let lang = ["--lang", tandem_i18n::language().code()];
     let mut share = Command::new(exe);
     share
         .arg("share")
         .args(relay_flags)
+        .args(lang)
         .args(["--auto-accept", "control", "--json"])
         // The demo ends from the viewer; nobody is there to answer "how did it go?".
         .arg("--no-feedback")
@@ -112,13 +123,16 @@ fn session(
         match event["event"].as_str() {
             Some("code_issued") => break event["code"].as_str().unwrap_or_default().to_owned(),
             Some("session_ended") => bail!(
-                "tandem share ended: {}",
-                for_display(event["reason"].as_str().unwrap_or_default())
+                "{}",
+                tr!(
+                    "demo-share-ended",
+                    reason = for_display(event["reason"].as_str().unwrap_or_default()).into_owned()
+                )
             ),
             _ => {}
         }
     };
-    println!("Code issued: {code}");
+    println!("{}", tr!("demo-code-issued", code = code.as_str()));
 
     let snapshot = args
         .snapshot
@@ -127,8 +141,9 @@ fn session(
     let mut join = Command::new(exe);
     join.arg("join")
         .arg(&code)
+        .args(lang)
         .args(relay_flags)
-        .args(["--name", "Demo technician", "--json"]);
+        .args(["--name", tr!("demo-technician-name").as_str(), "--json"]);
     if headless {
         join.args(["--headless", "--duration", &args.seconds.to_string()])
             .arg("--snapshot")
@@ -136,7 +151,7 @@ fn session(
     }
     let (mut join, join_events) = ChildGuard::spawn(join, "tandem join")?;
     if !headless {
-        println!("The viewer window is open: close it to end the demo.");
+        println!("{}", tr!("demo-window-open"));
     }
 
     let mut summary = None;
@@ -147,18 +162,28 @@ fn session(
         let event = join_events.next_within("tandem join", Duration::from_secs(24 * 3600))?;
         match event["event"].as_str() {
             Some("secured") => println!(
-                "Code confirmed end to end; check number {}",
-                event["verifier"].as_str().unwrap_or("?")
+                "{}",
+                tr!(
+                    "demo-secured",
+                    verifier = event["verifier"].as_str().unwrap_or("?")
+                )
             ),
             Some("permissions") => println!(
-                "The user allowed: view={} control={}",
-                event["view"], event["control"]
+                "{}",
+                tr!(
+                    "demo-permissions",
+                    view = event["view"].to_string(),
+                    control = event["control"].to_string()
+                )
             ),
             Some("stats") => println!(
-                "  {} frames, {:.1} fps, {} bytes/frame",
-                event["frames"],
-                event["fps"].as_f64().unwrap_or(0.0),
-                event["bytes_per_frame"]
+                "  {}",
+                tr!(
+                    "demo-stats",
+                    frames = event["frames"].to_string(),
+                    fps = tandem_i18n::decimal(event["fps"].as_f64().unwrap_or(0.0), 1),
+                    per_frame = event["bytes_per_frame"].to_string()
+                )
             ),
             Some("summary") => summary = Some(event),
             Some("session_ended") => {
@@ -178,23 +203,39 @@ fn session(
     let share_status = share.wait_for(Duration::from_secs(10));
 
     println!();
-    println!("Session ended: {}", ended.unwrap_or_default());
+    println!(
+        "{}",
+        tr!("cli-session-ended", reason = ended.unwrap_or_default())
+    );
     if let Some(summary) = summary {
         println!(
-            "Viewer received {} frames in {:.1} s: {:.1} fps, {} bytes per frame on average",
-            summary["frames"],
-            summary["seconds"].as_f64().unwrap_or(0.0),
-            summary["fps"].as_f64().unwrap_or(0.0),
-            summary["bytes_per_frame"]
+            "{}",
+            tr!(
+                "demo-summary",
+                frames = summary["frames"].to_string(),
+                seconds = tandem_i18n::decimal(summary["seconds"].as_f64().unwrap_or(0.0), 1),
+                fps = tandem_i18n::decimal(summary["fps"].as_f64().unwrap_or(0.0), 1),
+                per_frame = summary["bytes_per_frame"].to_string()
+            )
         );
     }
     if let Some(path) = snapshot_written {
-        println!("What the viewer decoded: {}", path.display());
+        println!(
+            "{}",
+            tr!("demo-snapshot", path = path.display().to_string())
+        );
     }
     match (join_status, share_status) {
         (Some(true), Some(true)) => Ok(ExitCode::SUCCESS),
         (join, share) => {
-            bail!("a process did not end cleanly (join ok: {join:?}, share ok: {share:?})")
+            bail!(
+                "{}",
+                tr!(
+                    "demo-unclean-exit",
+                    join = format!("{join:?}"),
+                    share = format!("{share:?}")
+                )
+            )
         }
     }
 }
@@ -210,7 +251,7 @@ impl ChildGuard {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {what}"))?;
+            .with_context(|| tr!("demo-starting", what = what))?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -261,8 +302,17 @@ impl Events {
     fn next_within(&self, what: &str, timeout: Duration) -> anyhow::Result<Value> {
         match self.0.recv_timeout(timeout) {
             Ok(value) => Ok(value),
-            Err(mpsc::RecvTimeoutError::Timeout) => bail!("{what} said nothing for {timeout:?}"),
-            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("{what} exited"),
+            Err(mpsc::RecvTimeoutError::Timeout) => bail!(
+                "{}",
+                tr!(
+                    "demo-child-silent",
+                    what = what,
+                    seconds = timeout.as_secs()
+                )
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("{}", tr!("demo-child-exited", what = what))
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
+use tandem_i18n::tr;
 use tandem_proto::code::SessionCode;
 use tandem_proto::limits::MAX_NAME_LEN;
 use tandem_proto::session::truncate_utf8;
@@ -27,9 +28,10 @@ pub struct JoinArgs {
     code: String,
     #[command(flatten)]
     relay: RelayFlags,
-    /// Your name, shown to the user when they are asked to allow you in.
-    #[arg(long, default_value = "Your technician")]
-    name: String,
+    /// Your name, shown to the user when they are asked to allow you in (default: "Your
+    /// technician", in the user's language if it is yours).
+    #[arg(long)]
+    name: Option<String>,
     /// No window: decode the screen and report (implied when there is no display).
     #[arg(long)]
     headless: bool,
@@ -68,7 +70,11 @@ pub struct JoinArgs {
 
 pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let out = Output { json: args.json };
-    let code = SessionCode::parse(&args.code).context("that is not a Tandem code")?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| tr!("join-default-name"));
+    let code = SessionCode::parse(&args.code).with_context(|| tr!("join-not-a-code"))?;
     let relay = args.relay.resolve()?;
     tracing::debug!(relay = %relay.addr, source = %relay.source, "relay chosen");
     let relay_title = relay.addr.clone();
@@ -76,7 +82,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         relay: relay.addr,
         trust: relay.trust,
         code,
-        technician: technician_name(&args.name),
+        technician: technician_name(&name),
         collab: args.collab.config("The user"),
         show_screen: crate::show_screen::factory(),
         reconnect_grace: args.relay.reconnect_grace(),
@@ -103,7 +109,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let report = Arc::new(Mutex::new(Report::new("technician", args.ticket.clone())));
     {
         let mut report = lock(&report);
-        report.technician = Some(technician_name(&args.name));
+        report.technician = Some(technician_name(&name));
         if let Some(outcome) = args.outcome {
             report.set_outcome(outcome, None);
         }
@@ -121,7 +127,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             lock(&printer_report).observe_viewer(&event);
             if let ViewerEvent::Collab(notice) = &event {
                 offers.track(notice);
-                notices.print(&out, notice, "The user", true);
+                notices.print(&out, notice, &tr!("join-peer-name"), true);
             } else {
                 print_event(&out, &event);
             }
@@ -175,7 +181,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 args.report.enabled(),
             ),
         ) {
-            eprintln!("warning: the viewer window failed ({e}); continuing headless");
+            eprintln!("{}", tr!("join-window-failed", error = e.to_string()));
         } else {
             let _ = command_tx.send(ViewerCommand::End);
         }
@@ -184,7 +190,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     }
     let result = runtime
         .block_on(session)
-        .context("the session task failed")?;
+        .with_context(|| tr!("cli-session-task-failed"))?;
     let _ = runtime.block_on(printer);
     if let Some(path) = &args.snapshot {
         let screen = Screen::lock(&screen);
@@ -223,7 +229,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     }
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(anyhow::Error::new(e).context("the session failed")),
+        Err(e) => Err(anyhow::Error::new(e).context(tr!("join-failed"))),
     }
 }
 
@@ -251,28 +257,23 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         ViewerEvent::Connected { fingerprint } => out.event(
             "connected",
             json!({ "fingerprint": fingerprint }),
-            || "Connected to the relay; looking for the session…".into(),
+            || tr!("join-connected"),
         ),
         ViewerEvent::Paired => out.event("paired", json!({}), || {
-            "Found the session; checking the code…".into()
+            tr!("join-paired")
         }),
         ViewerEvent::Secured { verifier } => out.event(
             "secured",
             json!({ "verifier": verifier }),
-            || format!("Code confirmed. Check number: {verifier}. Waiting for the user to allow access…"),
+            || tr!("join-secured", verifier = verifier.as_str()),
         ),
         ViewerEvent::Reconnecting { grace } => out.event(
             "reconnecting",
             json!({ "grace_secs": grace.as_secs() }),
-            || {
-                format!(
-                    "Reconnecting… the connection to the host was lost (trying for up to {} s).",
-                    grace.as_secs()
-                )
-            },
+            || tr!("join-reconnecting", seconds = grace.as_secs()),
         ),
         ViewerEvent::Resumed => out.event("resumed", json!({}), || {
-            "Reconnected: the session goes on.".into()
+            tr!("join-resumed")
         }),
         ViewerEvent::Permissions {
             view,
@@ -282,11 +283,11 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             "permissions",
             json!({ "view": view, "control": control, "clipboard": clipboard }),
             || {
-                let clip = if *clipboard { " Clipboards are shared." } else { "" };
+                let clipboard = if *clipboard { "shared" } else { "not-shared" };
                 match (view, control) {
-                    (_, true) => format!("You can see and control the screen.{clip}"),
-                    (true, false) => format!("You can see the screen (no control).{clip}"),
-                    (false, false) => "The user has not allowed you to see the screen.".into(),
+                    (_, true) => tr!("join-permissions-control", clipboard = clipboard),
+                    (true, false) => tr!("join-permissions-view", clipboard = clipboard),
+                    (false, false) => tr!("join-permissions-none"),
                 }
             },
         ),
@@ -299,16 +300,16 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 json!({ "rating": rating, "comment": comment }),
                 || {
                     if comment.is_empty() {
-                        format!("The user rated the session {rating}/5.")
+                        tr!("join-feedback", rating = *rating)
                     } else {
-                        format!("The user rated the session {rating}/5: {comment}")
+                        tr!("join-feedback-comment", rating = *rating, comment = &*comment)
                     }
                 },
             );
         }
         ViewerEvent::Diagnostics { snapshot: None } => {
             out.event("diagnostics", json!({ "allowed": false }), || {
-                "The user declined to share their system information.".into()
+                tr!("join-diagnostics-declined")
             })
         }
         ViewerEvent::Diagnostics {
@@ -323,19 +324,14 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 || {
                     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                     let lines: Vec<_> = text.lines().map(for_display).collect();
-                    format!("The user's system information:\n{}", lines.join("\n"))
+                    format!("{}\n{}", tr!("join-diagnostics"), lines.join("\n"))
                 },
             );
         }
         ViewerEvent::ControlRequestNotSent { retry_in } => out.event(
             "control_request_not_sent",
             json!({ "retry_in_secs": retry_in.as_secs_f64() }),
-            || {
-                format!(
-                    "Control request not sent: the user answered moments ago. Try again in {} s.",
-                    retry_in.as_secs().max(1)
-                )
-            },
+            || tr!("join-control-request-not-sent", seconds = retry_in.as_secs().max(1)),
         ),
         ViewerEvent::Monitors {
             width,
@@ -359,7 +355,7 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 })).collect::<Vec<_>>(),
             }),
             || {
-                let mut text = String::from("The user's monitors (`monitor N` or `monitor all`):");
+                let mut text = tr!("join-monitors");
                 let mark = |on: bool| if on { "*" } else { " " };
                 text.push_str(&format!(
                     "\n {} all: {}",
@@ -368,11 +364,14 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 ));
                 for (i, m) in monitors.iter().enumerate() {
                     text.push_str(&format!(
-                        "\n {} {i}: {} at {},{}",
+                        "\n {} {i}: {}",
                         mark(*selected == u8::try_from(i).ok()),
-                        tandem_viewer::app::monitor_label(m),
-                        m.x,
-                        m.y
+                        tr!(
+                            "join-monitor-at",
+                            monitor = tandem_viewer::app::monitor_label(m),
+                            x = m.x,
+                            y = m.y
+                        )
                     ));
                 }
                 text
@@ -386,25 +385,25 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             "showing",
             json!({ "on": on, "closed_by_user": closed_by_user, "failed": failed }),
             || match (on, closed_by_user, failed) {
-                (true, _, _) => "The user now sees your screen (view only; `show off` stops).".into(),
-                (false, true, _) => "The user closed your screen.".into(),
-                (false, false, Some(reason)) => format!("Your screen is not shown: {reason}"),
-                (false, false, None) => "You stopped showing your screen.".into(),
+                (true, _, _) => tr!("join-showing-on"),
+                (false, true, _) => tr!("join-showing-closed"),
+                (false, false, Some(reason)) => tr!("join-showing-failed", reason = reason.as_str()),
+                (false, false, None) => tr!("join-showing-off"),
             },
         ),
         ViewerEvent::KeyMode(mode) => out.event("key_mode", json!({ "mode": mode.name() }), || {
             match mode {
-                tandem_viewer::KeyMode::Text => "Keyboard: text mode (what you type appears, any layout).".into(),
-                tandem_viewer::KeyMode::Physical => "Keyboard: physical mode (keys by position).".into(),
+                tandem_viewer::KeyMode::Text => tr!("join-key-mode-text"),
+                tandem_viewer::KeyMode::Physical => tr!("join-key-mode-physical"),
             }
         }),
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
-            "The user declined your request for control; you can still see the screen and may ask again.".into()
+            tr!("join-control-declined")
         }),
         ViewerEvent::FirstFrame { width, height } => out.event(
             "first_frame",
             json!({ "width": width, "height": height }),
-            || format!("Receiving the screen ({width}x{height})."),
+            || tr!("join-first-frame", width = *width, height = *height),
         ),
         ViewerEvent::Stats {
             frames,
@@ -427,9 +426,12 @@ fn print_event(out: &Output, event: &ViewerEvent) {
                 "input_to_pixel_ms": o.input_to_pixel_ms,
             }),
             || {
-                format!(
-                    "{width}x{height}, {frames} frames, {}",
-                    tandem_viewer::stats::overlay_lines(o).join(", ")
+                tr!(
+                    "join-stats",
+                    width = *width,
+                    height = *height,
+                    frames = *frames,
+                    overlay = tandem_viewer::stats::overlay_lines(o).join(", ")
                 )
             },
         ),
@@ -441,7 +443,7 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         } => out.event(
             "cursor_shape",
             json!({ "width": width, "height": height, "hot_x": hot_x, "hot_y": hot_y }),
-            || format!("The user's pointer changed ({width}x{height})."),
+            || tr!("join-cursor-shape", width = *width, height = *height),
         ),
         ViewerEvent::Snapshot {
             path,
@@ -451,16 +453,16 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         } => out.event(
             "snapshot",
             json!({ "path": path, "frames": frames, "cursor": cursor, "recording_ms": recording_ms }),
-            || format!("Wrote what the viewer decoded to {}", path.display()),
+            || tr!("join-snapshot", path = path.display().to_string()),
         ),
         ViewerEvent::Recording(event) => print_recording(out, event),
         ViewerEvent::Finishing => out.event("finishing", json!({}), || {
-            "Ending: the user may be asked how it went; waiting for them (up to a minute). `end` again ends at once.".into()
+            tr!("join-finishing")
         }),
         ViewerEvent::SnapshotFailed { path, reason } => out.event(
             "snapshot_failed",
             json!({ "path": path, "reason": reason }),
-            || format!("Could not write {}: {reason}", path.display()),
+            || tr!("cli-cannot-write-file", path = path.display().to_string(), reason = reason.as_str()),
         ),
         ViewerEvent::Summary {
             frames,
@@ -473,16 +475,24 @@ fn print_event(out: &Output, event: &ViewerEvent) {
             out.event(
                 "summary",
                 json!({ "frames": frames, "bytes": bytes, "seconds": seconds, "fps": fps, "bytes_per_frame": per_frame, "cursor_positions": cursor_positions }),
-                || format!("{frames} frames in {seconds:.1} s ({fps:.1} fps), {per_frame} bytes per frame on average"),
+                || {
+                    tr!(
+                        "join-summary",
+                        frames = *frames,
+                        seconds = tandem_i18n::decimal(*seconds, 1),
+                        fps = tandem_i18n::decimal(fps, 1),
+                        per_frame = per_frame
+                    )
+                },
             );
         }
-        ViewerEvent::Ended { reason } => {
-            // The reason may quote the host's End detail.
-            let reason = for_display(reason);
+        ViewerEvent::Ended { reason, reason_en } => {
+            // The reason may quote the host's End detail. Scripts read it in English.
+            let (reason, reason_en) = (for_display(reason), for_display(reason_en));
             out.event(
                 "session_ended",
-                json!({ "reason": reason }),
-                || format!("Session ended: {reason}"),
+                json!({ "reason": reason_en }),
+                || tr!("cli-session-ended", reason = &*reason),
             );
         }
     }
@@ -491,15 +501,15 @@ fn print_event(out: &Output, event: &ViewerEvent) {
 fn print_recording(out: &Output, event: &RecordingEvent) {
     match event {
         RecordingEvent::Asking => out.event("recording", json!({ "state": "asking" }), || {
-            "Asked the user to allow recording…".into()
+            tr!("join-recording-asking")
         }),
         RecordingEvent::Refused => out.event("recording", json!({ "state": "refused" }), || {
-            "The user refused recording; the session goes on.".into()
+            tr!("join-recording-refused")
         }),
         RecordingEvent::Started { path } => out.event(
             "recording",
             json!({ "state": "recording", "path": path }),
-            || format!("Recording into {} (`record off` to stop).", path.display()),
+            || tr!("join-recording-started", path = path.display().to_string()),
         ),
         RecordingEvent::Stopped(summary) => out.event(
             "recording",
@@ -510,18 +520,23 @@ fn print_recording(out: &Output, event: &RecordingEvent) {
                 "updates": summary.updates,
             }),
             || {
-                format!(
-                    "Recording stopped: {} ({} bytes). Replay it with `tandem play {}`.",
-                    summary.path.display(),
-                    summary.bytes,
-                    summary.path.display()
+                tr!(
+                    "join-recording-stopped",
+                    path = summary.path.display().to_string(),
+                    bytes = summary.bytes
                 )
             },
         ),
         RecordingEvent::Failed { path, reason } => out.event(
             "recording",
             json!({ "state": "failed", "path": path, "reason": reason }),
-            || format!("Recording into {} failed: {reason}", path.display()),
+            || {
+                tr!(
+                    "join-recording-failed",
+                    path = path.display().to_string(),
+                    reason = reason.as_str()
+                )
+            },
         ),
     }
 }
@@ -542,21 +557,19 @@ fn spawn_stdin_commands(
     crate::stdin_commands::spawn(commands, move |line| {
         if let Some(text) = line.strip_prefix("note ") {
             lock(&report).note(text.trim());
-            out.event("note_added", json!({}), || {
-                "Note added to the session report.".into()
-            });
+            out.event("note_added", json!({}), || tr!("join-note-added"));
             None
         } else if let Some(rest) = line.strip_prefix("outcome ") {
             let (word, summary) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
             // The same names as `--outcome`.
             let Ok(outcome) = <Outcome as clap::ValueEnum>::from_str(word, false) else {
-                eprintln!("outcome: resolved, not-resolved or escalated, then an optional summary");
+                eprintln!("{}", tr!("join-outcome-help"));
                 return None;
             };
             let summary = (!summary.trim().is_empty()).then(|| summary.trim().to_owned());
             lock(&report).set_outcome(outcome, summary);
             out.event("outcome_set", json!({ "outcome": word }), || {
-                format!("Outcome recorded: {word}.")
+                tr!("join-outcome-set", outcome = word)
             });
             None
         } else if let Some(path) = line.strip_prefix("snapshot ") {
@@ -569,7 +582,7 @@ fn spawn_stdin_commands(
                 n => match n.parse::<u8>() {
                     Ok(index) => Some(ViewerCommand::SelectMonitor(Some(index))),
                     Err(_) => {
-                        eprintln!("monitor: a number from the monitors list, or all");
+                        eprintln!("{}", tr!("join-monitor-help"));
                         None
                     }
                 },
@@ -582,7 +595,7 @@ fn spawn_stdin_commands(
             match tandem_viewer::KeyCombo::parse(spec) {
                 Ok(combo) => Some(ViewerCommand::SendKeys(combo)),
                 Err(e) => {
-                    eprintln!("keys: {e}");
+                    eprintln!("{}", tr!("join-keys-error", error = e.to_string()));
                     None
                 }
             }
@@ -590,7 +603,7 @@ fn spawn_stdin_commands(
             match tandem_viewer::KeyMode::from_name(name.trim()) {
                 Some(mode) => Some(ViewerCommand::SetKeyMode(mode)),
                 None => {
-                    eprintln!("keymode: text or physical");
+                    eprintln!("{}", tr!("join-keymode-help"));
                     None
                 }
             }
@@ -614,10 +627,7 @@ fn spawn_stdin_commands(
             Some(ViewerCommand::Collab(command))
         } else {
             if !line.is_empty() {
-                eprintln!(
-                    "commands: snapshot PATH, control, monitor N|all, show on|off, record on|off, keys COMBO, keymode text|physical, end, y, n, {}",
-                    collab_cli::HELP
-                );
+                eprintln!("{}", tr!("join-commands-help", collab = collab_cli::help()));
             }
             None
         }

@@ -36,7 +36,7 @@ struct Cli {
 
 fn parse_language(tag: &str) -> Result<tandem_i18n::Language, String> {
     tandem_i18n::Language::from_tag(tag)
-        .ok_or_else(|| format!("`{tag}` is not a language Tandem speaks: en or fr"))
+        .ok_or_else(|| tandem_i18n::tr!("cli-unknown-language", tag = tag))
 }
 
 #[derive(Subcommand)]
@@ -56,6 +56,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The system's language until the flags are read, for the flags' own errors.
+    tandem_i18n::set_language(tandem_i18n::Language::from_system());
     let cli = Cli::parse();
     let json_logs = matches!(&cli.command, Command::Relay(args) if args.json_logs());
     init_logging(json_logs, cli.verbose);
@@ -148,7 +150,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .thread_name("tandem-net")
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .with_context(|| tandem_i18n::tr!("cli-runtime-failed"))
 }
 
 /// Whether an X display is available to open windows on.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
+use tandem_i18n::tr;
 use tandem_recording::{Playback, Replay};
 
 use crate::output::Output;
@@ -26,8 +27,8 @@ pub struct PlayArgs {
 
 pub fn run(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let out = Output { json: args.json };
-    let replay =
-        Replay::open(&args.file).with_context(|| format!("cannot play {}", args.file.display()))?;
+    let replay = Replay::open(&args.file)
+        .with_context(|| tr!("play-cannot-open", path = args.file.display().to_string()))?;
     let info = json!({
         "path": args.file,
         "duration_ms": replay.duration_ms(),
@@ -36,17 +37,19 @@ pub fn run(args: PlayArgs) -> anyhow::Result<ExitCode> {
         "damaged": replay.damaged().map(|e| e.to_string()),
     });
     out.event("recording_opened", info, || {
-        let mut text = format!(
-            "{}: {:.1} s, {} screen updates",
-            args.file.display(),
-            f64::from(replay.duration_ms()) / 1000.0,
-            replay.updates()
+        let mut text = tr!(
+            "play-opened",
+            path = args.file.display().to_string(),
+            seconds = tandem_i18n::decimal(f64::from(replay.duration_ms()) / 1000.0, 1),
+            updates = replay.updates()
         );
         if replay.truncated() {
-            text.push_str(" (the file is cut short: it plays up to its last whole record)");
+            text.push(' ');
+            text.push_str(&tr!("play-truncated"));
         }
         if let Some(e) = replay.damaged() {
-            text.push_str(&format!(" (unreadable past a point: {e})"));
+            text.push(' ');
+            text.push_str(&tr!("play-damaged", error = e.to_string()));
         }
         text
     });
@@ -57,35 +60,40 @@ pub fn run(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 .parse()
                 .ok()
                 .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-                .context("--png-at takes a time in seconds (e.g. 12.5) and a file name")?;
+                .with_context(|| tr!("play-png-at-time"))?;
             let t_ms = (seconds * 1000.0).round().min(f64::from(u32::MAX)) as u32;
-            playback
-                .seek(t_ms)
-                .with_context(|| format!("cannot decode {} to {seconds} s", args.file.display()))?;
+            playback.seek(t_ms).with_context(|| {
+                tr!(
+                    "play-cannot-decode",
+                    path = args.file.display().to_string(),
+                    seconds = seconds
+                )
+            })?;
             let (width, height, rgba) = playback.picture();
             let png = PathBuf::from(png);
             image::save_buffer(&png, rgba, width, height, image::ExtendedColorType::Rgba8)
-                .with_context(|| format!("cannot write {}", png.display()))?;
+                .with_context(|| tr!("play-cannot-write", path = png.display().to_string()))?;
             out.event(
                 "frame_written",
                 json!({ "path": png, "t_ms": t_ms, "width": width, "height": height }),
                 || {
-                    format!(
-                        "Wrote the picture at {seconds} s ({width}x{height}) to {}",
-                        png.display()
+                    tr!(
+                        "play-frame-written",
+                        seconds = seconds,
+                        width = width,
+                        height = height,
+                        path = png.display().to_string()
                     )
                 },
             );
         }
-        Some(_) => anyhow::bail!("--png-at takes a time in seconds and a file name"),
+        Some(_) => anyhow::bail!("{}", tr!("play-png-at-time")),
         None => {
-            anyhow::ensure!(
-                crate::have_display(),
-                "no display to open the player on: use --png-at SECONDS OUT.png"
-            );
-            let title = format!("Tandem recording — {}", args.file.display());
-            tandem_viewer::player::run(title, playback)
-                .map_err(|e| anyhow::anyhow!("the player window failed: {e}"))?;
+            anyhow::ensure!(crate::have_display(), "{}", tr!("play-no-display"));
+            let title = tr!("play-title", path = args.file.display().to_string());
+            tandem_viewer::player::run(title, playback).map_err(|e| {
+                anyhow::anyhow!("{}", tr!("play-window-failed", error = e.to_string()))
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)

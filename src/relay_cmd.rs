@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use tandem_i18n::tr;
 use tandem_relay::{Relay, RelayConfig, RelayHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -87,9 +88,9 @@ pub fn default_data_dir() -> PathBuf {
 
 fn read_config(path: &Path) -> anyhow::Result<tandem_relay::config::FileConfig> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the relay config {}", path.display()))?;
+        .with_context(|| tr!("relay-reading-config", path = path.display().to_string()))?;
     tandem_relay::config::FileConfig::from_toml(&text)
-        .with_context(|| format!("parsing the relay config {}", path.display()))
+        .with_context(|| tr!("relay-parsing-config", path = path.display().to_string()))
 }
 
 pub fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
@@ -127,7 +128,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.clone();
-    let relay = Relay::bind(config).await.context("starting the relay")?;
+    let relay = Relay::bind(config)
+        .await
+        .with_context(|| tr!("relay-starting"))?;
     let addr = relay.local_addr();
     let fingerprint = relay.fingerprint().to_string();
     let metrics = relay.metrics_addr();
@@ -150,20 +153,21 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
             "node_id": node_id,
         }),
         || {
-            let metrics = metrics
-                .map(|m| format!("\nMetrics: http://{m}/metrics (also /healthz, /readyz)"))
-                .unwrap_or_default();
-            let node = node_id
-                .as_deref()
-                .map(|id| format!("\nCluster node {id}: codes are shared through Redis"))
-                .unwrap_or_default();
-            format!(
-                "Tandem relay listening on {addr} (UDP)\n\
-                 Certificate fingerprint: {fingerprint}\n\
-                 Invite for users: {invite}\n\
-                 (`tandem share --invite …`, or `invite = \"…\"` in ~/.config/tandem/client.toml or \
-                 /etc/tandem/client.toml; --public-host sets the host clients use){metrics}{node}"
-            )
+            let mut text = tr!(
+                "relay-listening",
+                addr = addr.to_string(),
+                fingerprint = fingerprint.as_str(),
+                invite = invite.as_str()
+            );
+            if let Some(metrics) = metrics {
+                text.push('\n');
+                text.push_str(&tr!("relay-metrics", addr = metrics.to_string()));
+            }
+            if let Some(id) = node_id.as_deref() {
+                text.push('\n');
+                text.push_str(&tr!("relay-cluster-node", node = id));
+            }
+            text
         },
     );
     let mut events = relay.events();
@@ -178,7 +182,7 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
                 Signal::Terminate if !draining => {
                     draining = true;
                     out.event("draining", json!({}), || {
-                        "Draining: no new codes; live sessions may finish (send SIGTERM again to stop now).".into()
+                        tr!("relay-draining")
                     });
                     // The relay may have just stopped; `serving` then ends the loop.
                     let _ = handle.drain();
@@ -197,8 +201,8 @@ async fn serve(config: RelayConfig, args: RelayArgs, out: Output) -> anyhow::Res
             },
         }
     };
-    result.context("the relay task failed")??;
-    out.event("stopped", json!({}), || "Relay stopped.".into());
+    result.with_context(|| tr!("relay-task-failed"))??;
+    out.event("stopped", json!({}), || tr!("relay-stopped"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -208,7 +212,7 @@ fn reload(handle: &RelayHandle, args: &RelayArgs, data_dir: &Path, out: &Output)
         out.event(
             "reload_skipped",
             json!({ "reason": "no config file" }),
-            || "SIGHUP: no --config file to reload; nothing changed.".into(),
+            || tr!("relay-reload-skipped"),
         );
         return;
     };
@@ -220,23 +224,27 @@ fn reload(handle: &RelayHandle, args: &RelayArgs, data_dir: &Path, out: &Output)
                 config.max_code_ttl,
                 Some((&config.tls, data_dir)),
             )
-            .context("reloading the certificate")
+            .with_context(|| tr!("relay-reloading-certificate"))
     });
     match applied {
         Ok(fingerprint) => {
             let fingerprint = fingerprint.map(|f| f.to_string());
             out.event("reloaded", json!({ "fingerprint": fingerprint }), || {
-                format!(
-                    "Reloaded {}: limits, code lifetime and certificate (fingerprint {}).",
-                    path.display(),
-                    fingerprint.as_deref().unwrap_or("unchanged")
-                )
+                let path = path.display().to_string();
+                match fingerprint.as_deref() {
+                    Some(fingerprint) => tr!(
+                        "relay-reloaded-certificate",
+                        path = path,
+                        fingerprint = fingerprint
+                    ),
+                    None => tr!("relay-reloaded", path = path),
+                }
             })
         }
         Err(e) => out.event(
             "reload_failed",
             json!({ "error": format!("{e:#}") }),
-            || format!("Reload failed, keeping the running configuration: {e:#}"),
+            || tr!("relay-reload-failed", error = format!("{e:#}")),
         ),
     }
 }
@@ -292,12 +300,18 @@ fn print_event(out: &Output, event: &tandem_relay::RelayEvent) {
         RelayEvent::SessionStarted { session_id } => out.event(
             "session_started",
             json!({ "session_id": session_id }),
-            || format!("session {session_id} paired"),
+            || tr!("relay-session-started", session = session_id.to_string()),
         ),
         RelayEvent::SessionEnded { session_id, reason } => out.event(
             "session_ended",
             json!({ "session_id": session_id, "reason": reason }),
-            || format!("session {session_id} ended: {reason}"),
+            || {
+                tr!(
+                    "relay-session-ended",
+                    session = session_id.to_string(),
+                    reason = reason.to_string()
+                )
+            },
         ),
         _ => {}
     }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 use tandem_collab::{Notice, Way};
+use tandem_i18n::tr;
 use tandem_proto::flow::ChatFrom;
 use tandem_proto::text::for_display;
 use time::OffsetDateTime;
@@ -75,7 +76,11 @@ pub struct Report {
     /// Each time the technician asked to record: refused, or when it ran (and on the technician's
     /// side, into which file). Never the recording's content.
     pub recordings: Vec<RecordingRecord>,
+    /// How it ended, in English (the JSON is read by programs).
     pub ended: Option<String>,
+    /// The same in the language of the Markdown.
+    #[serde(skip)]
+    ended_said: Option<String>,
     #[serde(skip)]
     started: Instant,
     /// Files of incoming transfers still running, by transfer id.
@@ -185,6 +190,7 @@ impl Report {
             feedback: None,
             recordings: Vec::new(),
             ended: None,
+            ended_said: None,
             started: Instant::now(),
             receiving: HashMap::new(),
         }
@@ -315,7 +321,7 @@ impl Report {
                 });
             }
             ViewerEvent::Recording(event) => self.viewer_recording(event),
-            ViewerEvent::Ended { reason } => self.ended(reason),
+            ViewerEvent::Ended { reason, reason_en } => self.ended(reason_en, reason),
             _ => {}
         }
     }
@@ -434,17 +440,19 @@ impl Report {
             HostEvent::Recording { on: false } => {
                 self.recording_stopped("recorded");
             }
-            HostEvent::Ended { reason } => self.ended(reason),
+            HostEvent::Ended { reason, reason_en } => self.ended(reason_en, reason),
             _ => {}
         }
     }
 
-    pub fn ended(&mut self, reason: &str) {
+    /// The session ended: `english` for the JSON, `said` (the person's language) for the Markdown.
+    pub fn ended(&mut self, english: &str, said: &str) {
         // The end stops a recording still running (its own stop may come later or not at all).
         if self.recordings.iter().any(|r| r.status == "recording") {
             self.recording_stopped("recorded");
         }
-        self.ended = Some(for_display(reason).into_owned());
+        self.ended = Some(for_display(english).into_owned());
+        self.ended_said = Some(for_display(said).into_owned());
         self.ended_at = Some(now());
         self.duration_secs = Some(self.started.elapsed().as_secs_f64());
     }
@@ -452,27 +460,48 @@ impl Report {
     /// The report as Markdown, for a ticket comment.
     pub fn markdown(&self) -> String {
         let mut md = String::new();
-        let title = self.ticket.as_deref().unwrap_or("support session");
-        md.push_str(&format!("# Tandem session report: {title}\n\n"));
-        let row = |md: &mut String, k: &str, v: Option<&str>| {
-            md.push_str(&format!("- **{k}:** {}\n", v.unwrap_or("—")));
+        let title = match self.ticket.as_deref() {
+            Some(ticket) => ticket.to_owned(),
+            None => tr!("report-untitled"),
         };
-        row(&mut md, "Report of", Some(self.side));
-        row(&mut md, "Ticket", self.ticket.as_deref());
-        row(&mut md, "Technician", self.technician.as_deref());
-        row(&mut md, "User's machine", self.machine.as_deref());
-        row(&mut md, "Started", Some(&self.started_at));
-        row(&mut md, "Ended", self.ended_at.as_deref());
-        let duration = self.duration_secs.map(|d| format!("{d:.0} s"));
-        row(&mut md, "Duration", duration.as_deref());
-        row(&mut md, "Check number", self.check_number.as_deref());
-        let outcome = self.outcome.map(|o| match o {
-            Outcome::Resolved => "resolved",
-            Outcome::NotResolved => "not resolved",
-            Outcome::Escalated => "escalated",
+        md.push_str(&format!("# {}\n\n", tr!("report-title", title = title)));
+        // `label` is a message id: a row's heading.
+        let row = |md: &mut String, label: &str, v: Option<&str>| {
+            let label = tandem_i18n::message(label, &[]);
+            md.push_str(&format!(
+                "- **{}** {}\n",
+                tr!("report-row-label", label = label),
+                v.unwrap_or("—")
+            ));
+        };
+        let side = tr!("report-side", side = self.side);
+        row(&mut md, "report-row-side", Some(&side));
+        row(&mut md, "report-row-ticket", self.ticket.as_deref());
+        row(&mut md, "report-row-technician", self.technician.as_deref());
+        row(&mut md, "report-row-machine", self.machine.as_deref());
+        row(&mut md, "report-row-started", Some(&self.started_at));
+        row(&mut md, "report-row-ended", self.ended_at.as_deref());
+        let duration = self
+            .duration_secs
+            .map(|d| tr!("report-seconds", seconds = format!("{d:.0}")));
+        row(&mut md, "report-row-duration", duration.as_deref());
+        row(
+            &mut md,
+            "report-row-check-number",
+            self.check_number.as_deref(),
+        );
+        let outcome = self.outcome.map(|o| {
+            tr!(
+                "report-outcome",
+                outcome = match o {
+                    Outcome::Resolved => "resolved",
+                    Outcome::NotResolved => "not-resolved",
+                    Outcome::Escalated => "escalated",
+                }
+            )
         });
-        row(&mut md, "Outcome", outcome);
-        row(&mut md, "Summary", self.summary.as_deref());
+        row(&mut md, "report-row-outcome", outcome.as_deref());
+        row(&mut md, "report-row-summary", self.summary.as_deref());
         let feedback = self.feedback.as_ref().map(|f| {
             if f.comment.is_empty() {
                 format!("{}/5", f.rating)
@@ -480,94 +509,94 @@ impl Report {
                 format!("{}/5, \"{}\"", f.rating, f.comment)
             }
         });
-        row(&mut md, "User's feedback", feedback.as_deref());
-        row(&mut md, "How it ended", self.ended.as_deref());
+        row(&mut md, "report-row-feedback", feedback.as_deref());
+        row(&mut md, "report-row-ended-how", self.ended_said.as_deref());
 
-        md.push_str("\n## Permissions\n\n");
+        let heading = |md: &mut String, text: String| md.push_str(&format!("\n## {text}\n\n"));
+        heading(&mut md, tr!("report-permissions"));
         if self.permissions.is_empty() {
-            md.push_str("None granted.\n");
+            md.push_str(&format!("{}\n", tr!("report-permissions-none")));
         }
         for p in &self.permissions {
             let what = match (p.view, p.control) {
-                (_, true) => "see and control the screen",
-                (true, false) => "see the screen",
+                (_, true) => "control",
+                (true, false) => "view",
                 (false, false) => "nothing",
             };
-            let clip = if p.clipboard {
-                ", clipboard shared"
-            } else {
-                ""
-            };
-            md.push_str(&format!("- {}: {what}{clip}\n", p.at));
+            let clipboard = if p.clipboard { "shared" } else { "not-shared" };
+            let line = tr!("report-permission", what = what, clipboard = clipboard);
+            md.push_str(&format!("- {}: {line}\n", p.at));
         }
 
-        md.push_str("\n## Recording\n\n");
+        heading(&mut md, tr!("report-recording"));
         if self.recordings.is_empty() {
-            md.push_str("Not recorded.\n");
+            md.push_str(&format!("{}\n", tr!("report-recording-none")));
         }
         for r in &self.recordings {
-            let file = r
-                .file
-                .as_deref()
-                .map(|f| format!(" into `{f}`"))
-                .unwrap_or_default();
             let line = match r.status {
-                "refused" => format!("- {}: asked to record; the user refused\n", r.asked_at),
-                "asked" => format!("- {}: asked to record; no answer\n", r.asked_at),
-                status => format!(
-                    "- {} to {}: {status}{file}{}{}\n",
-                    r.started_at.as_deref().unwrap_or("—"),
-                    r.stopped_at.as_deref().unwrap_or("—"),
-                    r.bytes.map(|b| format!(", {b} bytes")).unwrap_or_default(),
-                    r.reason
-                        .as_deref()
-                        .map(|why| format!(" ({why})"))
-                        .unwrap_or_default(),
-                ),
+                "refused" => format!("- {}: {}\n", r.asked_at, tr!("report-recording-refused")),
+                "asked" => format!("- {}: {}\n", r.asked_at, tr!("report-recording-unanswered")),
+                status => {
+                    let mut what = tr!("report-recording-status", status = status);
+                    if let Some(file) = r.file.as_deref() {
+                        what.push_str(&tr!("report-recording-file", file = file));
+                    }
+                    if let Some(bytes) = r.bytes {
+                        what.push_str(&tr!("report-recording-bytes", bytes = bytes));
+                    }
+                    if let Some(why) = r.reason.as_deref() {
+                        what.push_str(&format!(" ({why})"));
+                    }
+                    let span = tr!(
+                        "report-recording-span",
+                        from = r.started_at.as_deref().unwrap_or("—"),
+                        to = r.stopped_at.as_deref().unwrap_or("—")
+                    );
+                    format!("- {span}: {what}\n")
+                }
             };
             md.push_str(&line);
         }
 
-        md.push_str("\n## Files\n\n");
+        heading(&mut md, tr!("report-files"));
         if self.files.is_empty() {
-            md.push_str("None.\n");
+            md.push_str(&format!("{}\n", tr!("report-files-none")));
         }
         for f in &self.files {
             let how = match &f.reason {
-                Some(reason) => format!("failed: {reason}"),
-                None => format!("{} file(s), {} bytes", f.files, f.bytes),
+                Some(reason) => tr!("report-file-failed", reason = reason.as_str()),
+                None => tr!("report-file-sizes", files = f.files, bytes = f.bytes),
             };
-            md.push_str(&format!(
-                "- {}: {} **{}** ({how})\n",
-                f.at, f.direction, f.name
-            ));
+            let direction = tr!("report-file-direction", direction = f.direction);
+            md.push_str(&format!("- {}: {direction} **{}** ({how})\n", f.at, f.name));
             for r in &f.received {
-                md.push_str(&format!(
-                    "  - `{}` ({} bytes, BLAKE3 `{}`)\n",
-                    r.path.display(),
-                    r.bytes,
-                    r.blake3
-                ));
+                let received = tr!(
+                    "report-file-received",
+                    bytes = r.bytes,
+                    blake3 = r.blake3.as_str()
+                );
+                md.push_str(&format!("  - `{}` ({received})\n", r.path.display()));
             }
         }
 
-        md.push_str("\n## Chat\n\n");
+        heading(&mut md, tr!("report-chat"));
         if self.chat.is_empty() {
-            md.push_str("No messages.\n");
+            md.push_str(&format!("{}\n", tr!("report-chat-none")));
         }
         for c in &self.chat {
-            md.push_str(&format!("- {} **{}:** {}\n", c.at, c.from, c.text));
+            let from = tr!("report-side", side = c.from);
+            md.push_str(&format!("- {} **{from}:** {}\n", c.at, c.text));
         }
 
-        md.push_str("\n## Notes\n\n");
+        heading(&mut md, tr!("report-notes"));
         if self.notes.is_empty() {
-            md.push_str("None.\n");
+            md.push_str(&format!("{}\n", tr!("report-notes-none")));
         }
         for n in &self.notes {
             md.push_str(&format!("- {}: {}\n", n.at, n.text));
         }
 
-        md.push_str("\n## System information\n\n");
+        heading(&mut md, tr!("report-system"));
         match &self.diagnostics {
             Some(value) => {
                 let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -575,7 +604,7 @@ impl Report {
                 md.push_str(&pretty);
                 md.push_str("\n```\n");
             }
-            None => md.push_str("Not shared.\n"),
+            None => md.push_str(&format!("{}\n", tr!("report-system-none"))),
         }
         md
     }
@@ -583,8 +612,12 @@ impl Report {
     /// Writes `<stem>.json` and `<stem>.md` into `dir` (created if needed), each under a temporary
     /// name first, so a crash or a full disk never leaves half a report under the final name.
     pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the reports folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| {
+            tr!(
+                "report-cannot-create-folder",
+                path = dir.display().to_string()
+            )
+        })?;
         let stamp: String = self
             .started_at
             .chars()
@@ -606,7 +639,8 @@ impl Report {
             .take(64)
             .collect();
         let stem = format!("tandem-{stamp}-{ticket}-{}", self.side);
-        let json = serde_json::to_string_pretty(self).context("cannot serialise the report")?;
+        let json =
+            serde_json::to_string_pretty(self).with_context(|| tr!("report-cannot-serialise"))?;
         let json_path = dir.join(format!("{stem}.json"));
         let md_path = dir.join(format!("{stem}.md"));
         write_atomically(&json_path, json.as_bytes())?;
@@ -617,7 +651,7 @@ impl Report {
 
 fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     tandem_files::write_atomically(path, data)
-        .with_context(|| format!("cannot write {}", path.display()))
+        .with_context(|| tr!("play-cannot-write", path = path.display().to_string()))
 }
 
 /// Where and whether the report is written.
@@ -653,12 +687,12 @@ impl ReportFlags {
             Ok((json, markdown)) => out.event(
                 "report_written",
                 serde_json::json!({ "json": json, "markdown": markdown }),
-                || format!("Session report: {}", markdown.display()),
+                || tr!("report-written", path = markdown.display().to_string()),
             ),
             Err(e) => out.event(
                 "report_failed",
                 serde_json::json!({ "reason": format!("{e:#}") }),
-                || format!("The session report could not be written: {e:#}"),
+                || tr!("report-failed", error = format!("{e:#}")),
             ),
         }
     }
@@ -676,12 +710,12 @@ pub fn post_webhook(url: &str, report: &Report, out: &crate::output::Output) {
         Ok((status, attempts)) => out.event(
             "report_posted",
             serde_json::json!({ "url": url, "status": status, "attempts": attempts }),
-            || format!("Session report sent to {url} (HTTP {status})."),
+            || tr!("report-posted", url = url, status = status),
         ),
         Err(reason) => out.event(
             "report_webhook_failed",
             serde_json::json!({ "url": url, "reason": reason }),
-            || format!("The session report could not be sent to {url}: {reason}"),
+            || tr!("report-webhook-failed", url = url, reason = reason.as_str()),
         ),
     }
 }
@@ -770,7 +804,7 @@ mod tests {
         ] {
             report.observe_viewer(&ViewerEvent::Recording(event));
         }
-        report.ended("You ended the session.");
+        report.ended("You ended the session.", "You ended the session.");
         let json = serde_json::to_value(&report).unwrap_or_default();
         let recordings = json["recordings"].as_array().cloned().unwrap_or_default();
         assert_eq!(recordings.len(), 3, "{recordings:?}");
@@ -793,7 +827,7 @@ mod tests {
         let mut report = Report::new("technician", Some("INC7".into()));
         report.note("rebooted \u{1b}[2J the spooler");
         report.set_outcome(Outcome::Escalated, Some("needs a new part".into()));
-        report.ended("You ended the session.");
+        report.ended("You ended the session.", "You ended the session.");
         let md = report.markdown();
         assert!(md.contains("# Tandem session report: INC7"));
         assert!(md.contains("escalated") && md.contains("needs a new part"));

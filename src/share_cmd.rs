@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tandem_codec::EncoderConfig;
 use tandem_host::{Grant, HostCommand, HostConfig, HostEvent};
+use tandem_i18n::tr;
 use tandem_proto::text::for_display;
 use tokio::sync::mpsc;
 
@@ -79,13 +80,10 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
         AutoAccept::Control => Grant::Control,
     });
     if let Some(grant) = auto_accept {
-        let what = match grant {
-            Grant::View => "see your screen",
-            Grant::Control => "see your screen and control your mouse and keyboard",
-            // --auto-accept grants view or control only.
-            Grant::Diagnostics | Grant::Recording => "see your screen",
-        };
-        eprintln!("warning: --auto-accept: whoever enters the code can {what} without being asked");
+        eprintln!(
+            "{}",
+            tr!("share-auto-accept-warning", grant = grant_name(grant))
+        );
     }
     let window = crate::have_display() && !args.no_window;
     let relay = args.relay.resolve()?;
@@ -160,7 +158,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
             }
             if let HostEvent::Collab(notice) = &event {
                 printer_offers.track(notice);
-                notices.print(&out, notice, "The technician", !window);
+                notices.print(&out, notice, &tr!("share-peer-name"), !window);
                 let _ = window_tx.send(event);
                 wake_window();
                 continue;
@@ -189,7 +187,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
 
     if window {
         if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
-            eprintln!("warning: the status window failed ({e}); continuing in the terminal");
+            eprintln!("{}", tr!("share-window-failed", error = e.to_string()));
             spawn_stdin_commands(
                 StdinState {
                     pending,
@@ -207,7 +205,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     }
     let result = runtime
         .block_on(session)
-        .context("the session task failed")?;
+        .with_context(|| tr!("cli-session-task-failed"))?;
     let _ = runtime.block_on(printer);
     runtime.shutdown_timeout(Duration::from_secs(1));
     // Only sessions a technician joined have something to report.
@@ -218,7 +216,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     }
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(anyhow::Error::new(e).context("sharing failed")),
+        Err(e) => Err(anyhow::Error::new(e).context(tr!("share-failed"))),
     }
 }
 
@@ -227,15 +225,17 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::Connected { relay, fingerprint } => out.event(
             "connected",
             json!({ "relay": relay, "fingerprint": fingerprint }),
-            || format!("Connected to the relay at {relay}."),
+            || tr!("share-connected", relay = relay.as_str()),
         ),
         HostEvent::CodeIssued { code, expires_in } => out.event(
             "code_issued",
             json!({ "code": code, "expires_in_secs": expires_in.as_secs() }),
             || {
+                let minutes = expires_in.as_secs().div_ceil(60);
                 format!(
-                    "\n    Your code:  {code}\n\nRead it to your technician. It works once and expires in {} minutes.",
-                    expires_in.as_secs().div_ceil(60)
+                    "\n    {}\n\n{}",
+                    tr!("share-your-code", code = code.as_str()),
+                    tr!("share-code-instructions", minutes = minutes)
                 )
             },
         ),
@@ -244,47 +244,37 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             json!({ "wrong_tries": wrong_tries, "max_wrong_tries": tandem_host::MAX_WRONG_CODES }),
             || tandem_host::window::burned_code_notice(*wrong_tries),
         ),
-        HostEvent::Paired => out.event("paired", json!({}), || {
-            "A technician is connecting; checking the code…".into()
-        }),
-        HostEvent::Secured { verifier } => out.event(
-            "secured",
-            json!({ "verifier": verifier }),
-            || format!("Code confirmed. Check number: {verifier}"),
-        ),
+        HostEvent::Paired => out.event("paired", json!({}), || tr!("share-paired")),
+        HostEvent::Secured { verifier } => {
+            out.event("secured", json!({ "verifier": verifier }), || {
+                tr!("share-secured", verifier = verifier.as_str())
+            })
+        }
         HostEvent::Reconnecting { grace } => out.event(
             "reconnecting",
             json!({ "grace_secs": grace.as_secs() }),
-            || {
-                format!(
-                    "Reconnecting… the connection was lost; nothing is shared until it is back (up to {} s).",
-                    grace.as_secs()
-                )
-            },
+            || tr!("share-reconnecting", seconds = grace.as_secs()),
         ),
-        HostEvent::Resumed => out.event("resumed", json!({}), || {
-            "Reconnected: the session goes on with the same permissions.".into()
-        }),
+        HostEvent::Resumed => out.event("resumed", json!({}), || tr!("share-resumed")),
         HostEvent::ConsentNeeded { grant, technician } => {
             let technician = for_display(technician);
-            let what = match grant {
-                Grant::View => "see your screen",
-                Grant::Control => "control your mouse and keyboard",
-                Grant::Diagnostics => {
-                    "read facts about this computer (system, memory, disks, network, running programs)"
-                }
-                Grant::Recording => {
-                    "record your screen (you can stop it with `record off`; if you refuse, the session goes on)"
-                }
-            };
             out.event(
                 "consent_needed",
                 json!({ "grant": grant_name(*grant), "technician": technician }),
                 || {
+                    let (technician, grant) = (&*technician, grant_name(*grant));
                     if window {
-                        format!("{technician} wants to {what}: answer in the Tandem window.")
+                        tr!(
+                            "share-consent-in-window",
+                            technician = technician,
+                            grant = grant
+                        )
                     } else {
-                        format!("{technician} wants to {what}. Allow? [y/N]")
+                        tr!(
+                            "share-consent-in-terminal",
+                            technician = technician,
+                            grant = grant
+                        )
                     }
                 },
             );
@@ -292,7 +282,7 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::ConsentWithdrawn { grant } => out.event(
             "consent_withdrawn",
             json!({ "grant": grant_name(*grant) }),
-            || "That question no longer needs an answer.".into(),
+            || tr!("share-consent-withdrawn"),
         ),
         HostEvent::Permissions {
             technician,
@@ -305,11 +295,12 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 "permissions",
                 json!({ "technician": technician, "view": view, "control": control, "clipboard": clipboard }),
                 || {
-                    let clip = if *clipboard { " Your clipboards are shared (`clipboard off` to stop)." } else { "" };
+                    let technician = &*technician;
+                    let clipboard = if *clipboard { "shared" } else { "not-shared" };
                     match (view, control) {
-                        (_, true) => format!("{technician} can see your screen and control it.{clip} Type `revoke` to take back control, `stop` to end."),
-                        (true, false) => format!("{technician} can see your screen.{clip} Type `stop` to end."),
-                        (false, false) => format!("{technician} cannot see your screen."),
+                        (_, true) => tr!("share-permissions-control", technician = technician, clipboard = clipboard),
+                        (true, false) => tr!("share-permissions-view", technician = technician, clipboard = clipboard),
+                        (false, false) => tr!("share-permissions-none", technician = technician),
                     }
                 },
             );
@@ -318,20 +309,20 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::Collab(_) => {}
         HostEvent::FeedbackWanted => out.event("feedback_wanted", json!({}), || {
             if window {
-                "The session is ending. How did it go? Answer in the Tandem window.".into()
+                tr!("share-feedback-in-window")
             } else {
-                "The session is ending. How did it go? Type a number from 1 (bad) to 5 (great), optionally followed by a comment, or press Enter to skip.".into()
+                tr!("share-feedback-in-terminal")
             }
         }),
         HostEvent::Recording { on } => out.event("recording", json!({ "on": on }), || {
             if *on {
-                "Recording: the technician is recording your screen. Type `record off` to stop it.".into()
+                tr!("share-recording-on")
             } else {
-                "The technician is no longer recording your screen.".into()
+                tr!("share-recording-off")
             }
         }),
         HostEvent::RecordingRefused => out.event("recording_refused", json!({}), || {
-            "You refused the recording; the session goes on.".into()
+            tr!("share-recording-refused")
         }),
         HostEvent::FeedbackGiven {
             rating,
@@ -344,35 +335,32 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
                 json!({ "rating": rating, "comment": comment, "delivered": delivered }),
                 || {
                     if *delivered {
-                        "Thank you: your answer was sent to the technician.".into()
+                        tr!("share-feedback-delivered")
                     } else {
-                        "Thank you: the technician had already left, so your answer is only in your session report.".into()
+                        tr!("share-feedback-not-delivered")
                     }
                 },
             );
         }
         HostEvent::DiagnosticsShared => out.event("diagnostics_shared", json!({}), || {
-            "The technician received a snapshot of this computer's system information.".into()
+            tr!("share-diagnostics-shared")
         }),
-        HostEvent::InputDropped => out.event("input_dropped", json!({}), || {
-            "The technician's input was ignored: they do not have control.".into()
-        }),
-        HostEvent::ShownScreen { picture } => out.event(
-            "shown_screen",
-            json!({ "on": picture.is_some() }),
-            || {
+        HostEvent::InputDropped => {
+            out.event("input_dropped", json!({}), || tr!("share-input-dropped"))
+        }
+        HostEvent::ShownScreen { picture } => {
+            out.event("shown_screen", json!({ "on": picture.is_some() }), || {
                 if picture.is_some() {
-                    "The technician is showing you their screen (you only watch; `close-shown` closes it)."
-                        .into()
+                    tr!("share-shown-screen-on")
                 } else {
-                    "The technician's screen is no longer shown.".into()
+                    tr!("share-shown-screen-off")
                 }
-            },
-        ),
+            })
+        }
         HostEvent::ShownFrame { width, height } => out.event(
             "shown_frame",
             json!({ "width": width, "height": height }),
-            || format!("The technician's screen: {width}x{height}."),
+            || tr!("share-shown-frame", width = *width, height = *height),
         ),
         HostEvent::InputSummary {
             injected,
@@ -380,7 +368,13 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         } => out.event(
             "input_summary",
             json!({ "injected": injected, "discarded": discarded }),
-            || format!("The technician's input: {injected} events applied, {discarded} discarded."),
+            || {
+                tr!(
+                    "share-input-summary",
+                    injected = *injected,
+                    discarded = *discarded
+                )
+            },
         ),
         // For scripts and measurements only: a line a second would drown a person's terminal.
         HostEvent::Rate(rate) if out.json => out.event(
@@ -396,14 +390,12 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
             String::new,
         ),
         HostEvent::Rate(_) => {}
-        HostEvent::Ended { reason } => {
-            // The reason may quote the technician's End detail.
-            let reason = for_display(reason);
-            out.event(
-                "session_ended",
-                json!({ "reason": reason }),
-                || format!("Session ended: {reason}"),
-            );
+        HostEvent::Ended { reason, reason_en } => {
+            // The reason may quote the technician's End detail. Scripts read it in English.
+            let (reason, reason_en) = (for_display(reason), for_display(reason_en));
+            out.event("session_ended", json!({ "reason": reason_en }), || {
+                tr!("cli-session-ended", reason = &*reason)
+            });
         }
     }
 }
@@ -483,8 +475,8 @@ fn spawn_stdin_commands(state: StdinState, commands: mpsc::UnboundedSender<HostC
                     return Some(HostCommand::Collab(command));
                 }
                 eprintln!(
-                    "commands: y, n, revoke, record off, clipboard on|off|auto, new, stop, close-shown, shown-snapshot PATH, {}",
-                    collab_cli::HELP
+                    "{}",
+                    tr!("share-commands-help", collab = collab_cli::help())
                 );
                 None
             }
@@ -500,19 +492,25 @@ fn write_shown_snapshot(
 ) {
     let picture = shown.lock().ok().and_then(|s| s.clone());
     let result = match picture {
-        None => Err("the technician is not showing their screen".to_owned()),
+        None => Err(tr!("share-shown-snapshot-nothing")),
         Some(picture) => tandem_viewer::Screen::lock(&picture.0)
             .save_png(path)
             .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => out.event("shown_snapshot", json!({ "path": path }), || {
-            format!("Wrote {}.", path.display())
+            tr!("cli-wrote-file", path = path.display().to_string())
         }),
         Err(reason) => out.event(
             "shown_snapshot_failed",
             json!({ "path": path, "reason": reason }),
-            || format!("Cannot write {}: {reason}", path.display()),
+            || {
+                tr!(
+                    "cli-cannot-write-file",
+                    path = path.display().to_string(),
+                    reason = reason.as_str()
+                )
+            },
         ),
     }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
+use tandem_i18n::tr;
 use tandem_relay::{Fingerprint, RelayTrust};
 
 /// The scheme of an invite string.
@@ -88,15 +89,12 @@ impl RelayFlags {
             }
         }
         if let Some(invite) = BUILTIN_INVITE {
-            return parse_invite(invite, "the relay built into this program");
+            return parse_invite(invite, &tr!("trust-source-builtin"));
         }
-        bail!(
-            "no relay configured: paste the invite your IT gave you (`--invite tandem://…`), \
-             or put `invite = \"tandem://…\"` in {} (printed by `tandem relay`)",
-            config_files()
-                .first()
-                .map_or_else(|| SYSTEM_CONFIG.to_owned(), |p| p.display().to_string())
-        )
+        let file = config_files()
+            .first()
+            .map_or_else(|| SYSTEM_CONFIG.to_owned(), |p| p.display().to_string());
+        bail!("{}", tr!("trust-no-relay", file = file))
     }
 }
 
@@ -115,10 +113,13 @@ fn read_config(path: &Path) -> anyhow::Result<Option<RelayChoice>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| tr!("trust-reading-config", path = path.display().to_string()));
+        }
     };
-    let file: ClientFile =
-        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+    let file: ClientFile = toml::from_str(&text)
+        .with_context(|| tr!("trust-config-invalid", path = path.display().to_string()))?;
     let source = path.display().to_string();
     let choice = match file {
         ClientFile {
@@ -137,9 +138,7 @@ fn read_config(path: &Path) -> anyhow::Result<Option<RelayChoice>> {
             trust: trust_of(fingerprint.as_deref(), ca.as_deref(), &source)?,
             source,
         },
-        _ => bail!(
-            "{source}: give either `invite`, or `relay` with `fingerprint` or `ca` (not both)"
-        ),
+        _ => bail!("{}", tr!("trust-invite-or-relay", source = source)),
     };
     Ok(Some(choice))
 }
@@ -150,14 +149,14 @@ fn trust_of(
     source: &str,
 ) -> anyhow::Result<RelayTrust> {
     match (fingerprint, ca) {
-        (Some(fp), None) => Ok(RelayTrust::Fingerprint(fp.parse().with_context(|| {
-            format!("{source}: the fingerprint is not a valid SHA-256 fingerprint")
-        })?)),
+        (Some(fp), None) => {
+            Ok(RelayTrust::Fingerprint(fp.parse().with_context(|| {
+                tr!("trust-fingerprint-invalid", source = source)
+            })?))
+        }
         (None, Some(ca)) => Ok(RelayTrust::CaFile(ca.to_owned())),
-        (Some(_), Some(_)) => bail!("{source}: give a fingerprint or a CA file, not both"),
-        (None, None) => bail!(
-            "{source}: say how to trust the relay: its fingerprint (printed by `tandem relay`) or a CA file"
-        ),
+        (Some(_), Some(_)) => bail!("{}", tr!("trust-fingerprint-and-ca", source = source)),
+        (None, None) => bail!("{}", tr!("trust-no-fingerprint", source = source)),
     }
 }
 
@@ -169,17 +168,21 @@ pub fn invite_string(addr: &str, fingerprint: &Fingerprint) -> String {
 fn parse_invite(invite: &str, source: &str) -> anyhow::Result<RelayChoice> {
     let invite = invite.trim();
     let rest = invite.strip_prefix(INVITE_SCHEME).with_context(|| {
-        format!("{source}: an invite starts with {INVITE_SCHEME} (as `tandem relay` prints it)")
+        tr!(
+            "trust-invite-scheme",
+            source = source,
+            scheme = INVITE_SCHEME
+        )
     })?;
     let (addr, fingerprint) = rest
         .split_once('#')
-        .with_context(|| format!("{source}: the invite has no #fingerprint part"))?;
+        .with_context(|| tr!("trust-invite-no-fingerprint", source = source))?;
     if addr.is_empty() || !addr.contains(':') {
-        bail!("{source}: the invite's relay address should be HOST:PORT");
+        bail!("{}", tr!("trust-invite-address", source = source));
     }
     let fingerprint: Fingerprint = fingerprint
         .parse()
-        .with_context(|| format!("{source}: the invite's fingerprint is not valid"))?;
+        .with_context(|| tr!("trust-invite-fingerprint-invalid", source = source))?;
     Ok(RelayChoice {
         addr: addr.to_owned(),
         trust: RelayTrust::Fingerprint(fingerprint),

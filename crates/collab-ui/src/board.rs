@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tandem_collab::{Notice, TransferId, Way, human_bytes};
+use tandem_i18n::tr;
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
 use tandem_proto::text::for_display;
@@ -94,8 +95,12 @@ impl Transfer {
     pub fn summary(&self) -> String {
         match self.files {
             0 => self.name.clone(),
-            1 => format!("{} ({})", self.name, human_bytes(self.bytes)),
-            n => format!("{}: {n} files, {}", self.name, human_bytes(self.bytes)),
+            files => tr!(
+                "panel-transfer-summary",
+                name = self.name.as_str(),
+                files = files,
+                size = human_bytes(self.bytes)
+            ),
         }
     }
 }
@@ -117,11 +122,31 @@ pub struct News {
     pub offer: bool,
 }
 
+/// Who is on the other side of a window's panels; the sentences that name them are worded for each
+/// (`$peer` selects the wording in the catalogue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// The person sharing their screen (the technician's window shows this).
+    User,
+    /// The technician (the user's window shows this).
+    Technician,
+}
+
+impl Peer {
+    /// The selector value the catalogue's messages take as `$peer`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Peer::User => "user",
+            Peer::Technician => "technician",
+        }
+    }
+}
+
 /// The state of the collaboration panels of one window.
 #[derive(Debug)]
 pub struct Board {
-    /// How notes name the peer: "The user", "The technician".
-    peer: &'static str,
+    /// Who the notes name.
+    peer: Peer,
     chat: VecDeque<ChatLine>,
     unread: usize,
     transfers: Vec<Transfer>,
@@ -129,7 +154,7 @@ pub struct Board {
 }
 
 impl Board {
-    pub fn new(peer: &'static str) -> Self {
+    pub fn new(peer: Peer) -> Self {
         Self {
             peer,
             chat: VecDeque::new(),
@@ -139,7 +164,7 @@ impl Board {
         }
     }
 
-    pub fn peer(&self) -> &'static str {
+    pub fn peer(&self) -> Peer {
         self.peer
     }
 
@@ -221,21 +246,24 @@ impl Board {
             }
             Notice::ClipboardSent { format, bytes } => {
                 self.set_note(
-                    format!("Your clipboard was shared ({}).", clip(format, bytes)),
+                    tr!("panel-clipboard-sent", what = clip(format, bytes)),
                     false,
                     now,
                 );
             }
             Notice::ClipboardReceived { format, bytes } => {
-                let text = format!(
-                    "{}'s clipboard is now on yours ({}).",
-                    self.peer,
-                    clip(format, bytes)
+                let text = tr!(
+                    "panel-clipboard-received",
+                    peer = self.peer.key(),
+                    what = clip(format, bytes)
                 );
                 self.set_note(text, false, now);
             }
             Notice::ClipboardFailed { detail } => {
-                let text = format!("Clipboard not synced: {}", for_display(&detail));
+                let text = tr!(
+                    "panel-clipboard-failed",
+                    detail = for_display(&detail).into_owned()
+                );
                 self.set_note(text, true, now);
             }
             Notice::FileOffered {
@@ -383,11 +411,15 @@ impl Board {
 }
 
 fn clip(format: ClipFormat, bytes: usize) -> String {
-    let what = match format {
+    let format = match format {
         ClipFormat::Text => "text",
         ClipFormat::Png => "image",
     };
-    format!("{what}, {}", human_bytes(bytes as u64))
+    tr!(
+        "panel-clipboard-what",
+        format = format,
+        size = human_bytes(bytes as u64)
+    )
 }
 
 #[cfg(test)]
@@ -418,7 +450,7 @@ mod tests {
     #[test]
     fn an_incoming_offer_goes_from_question_to_saved_file() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         let news = offered(&mut board, IN_1, now);
         assert!(news.offer && !news.peer_chat);
         assert_eq!(board.open_offers(), 1);
@@ -485,7 +517,7 @@ mod tests {
     /// `send /nope` fails before anything is offered: the failure alone makes an entry.
     #[test]
     fn a_send_that_fails_before_the_offer_shows_its_reason() {
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         board.absorb(
             Notice::FileFailed {
                 transfer: OUT_1,
@@ -507,7 +539,7 @@ mod tests {
     #[test]
     fn ids_are_per_direction_and_finished_entries_stay_finished() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         offered(&mut board, IN_1, now);
         board.absorb(
             Notice::FileOfferSent {
@@ -543,7 +575,7 @@ mod tests {
     #[test]
     fn unread_counts_only_the_peers_messages() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         let news = board.absorb(
             Notice::Chat {
                 from: ChatFrom::Us,
@@ -571,7 +603,7 @@ mod tests {
     #[test]
     fn peer_text_is_rendered_harmless() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         board.absorb(
             Notice::Chat {
                 from: ChatFrom::Peer,
@@ -604,7 +636,7 @@ mod tests {
     #[test]
     fn chat_and_finished_transfers_are_bounded() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         for k in 0..MAX_CHAT_LINES + 10 {
             board.absorb(
                 Notice::Chat {
@@ -649,7 +681,7 @@ mod tests {
     #[test]
     fn the_clipboard_note_expires_and_asks_for_one_wakeup() {
         let now = Instant::now();
-        let mut board = Board::new("The user");
+        let mut board = Board::new(Peer::User);
         assert_eq!(board.next_wakeup(now), None);
         board.absorb(
             Notice::ClipboardReceived {

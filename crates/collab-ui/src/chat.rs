@@ -3,6 +3,7 @@
 use eframe::egui;
 use egui::{Id, Key, RichText};
 use tandem_collab::CollabCommand;
+use tandem_i18n::tr;
 use tandem_proto::flow::ChatFrom;
 use tandem_proto::limits::MAX_CHAT_LEN;
 
@@ -42,9 +43,9 @@ impl ChatBox {
         // Bottom up, so the input sits at the bottom and the transcript takes what is left.
         ui.with_layout(egui::Layout::bottom_up(egui::Align::Min), |ui| {
             let hint = if enabled {
-                "Type a message, Enter to send"
+                tr!("panel-chat-hint")
             } else {
-                "Chat works once the screen is shared"
+                tr!("panel-chat-hint-inactive")
             };
             let edit = egui::TextEdit::singleline(&mut self.input)
                 .id(self.id)
@@ -77,7 +78,7 @@ impl ChatBox {
 
 fn transcript(ui: &mut egui::Ui, board: &Board, peer: &str) {
     if board.chat().len() == 0 {
-        ui.label(RichText::new("No messages yet.").weak());
+        ui.label(RichText::new(tr!("panel-chat-empty")).weak());
         return;
     }
     for line in board.chat() {
@@ -85,9 +86,9 @@ fn transcript(ui: &mut egui::Ui, board: &Board, peer: &str) {
             // Tight, so the label and the text read as one line.
             ui.spacing_mut().item_spacing.x = 4.0;
             match line.from {
-                ChatFrom::Us => ui.label(RichText::new("You:").strong()),
+                ChatFrom::Us => ui.label(RichText::new(tr!("panel-chat-you")).strong()),
                 ChatFrom::Peer => ui.label(
-                    RichText::new(format!("{peer}:"))
+                    RichText::new(tr!("panel-chat-from", peer = peer))
                         .strong()
                         .color(ui.visuals().hyperlink_color),
                 ),

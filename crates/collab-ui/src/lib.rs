@@ -11,7 +11,7 @@ pub mod chat;
 pub mod send;
 pub mod transfers;
 
-pub use board::{Board, News};
+pub use board::{Board, News, Peer};
 pub use chat::ChatBox;
 pub use send::SendFile;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use eframe::egui;
 use egui::{Color32, Id, Key, LayerId, Order};
 use tandem_collab::CollabCommand;
+use tandem_i18n::tr;
 
 /// The "Send file…" path field, open or closed.
 #[derive(Debug)]
@@ -37,10 +38,10 @@ impl SendFile {
 
     /// The "Send file…" button; opens (or closes) the path field.
     pub fn button(&mut self, ui: &mut egui::Ui, enabled: bool) {
-        let button = egui::Button::new("Send file…").selected(self.is_open());
+        let button = egui::Button::new(tr!("panel-send-file")).selected(self.is_open());
         if ui
             .add_enabled(enabled, button)
-            .on_hover_text("Send a file or a folder; you can also drop files on this window")
+            .on_hover_text(tr!("panel-send-file-hover"))
             .clicked()
         {
             if self.is_open() {
@@ -78,13 +79,13 @@ impl SendFile {
         let mut send = false;
         let mut close = false;
         ui.horizontal(|ui| {
-            ui.label("File or folder:");
+            ui.label(tr!("panel-send-path-label"));
             // Room for the two buttons on the right.
             let width = (ui.available_width() - 130.0).max(120.0);
             let response = ui.add(
                 egui::TextEdit::singleline(path)
                     .id(self.id)
-                    .hint_text("/path/to/file")
+                    .hint_text(tr!("panel-send-path-hint"))
                     .desired_width(width),
             );
             if std::mem::take(&mut self.focus) {
@@ -96,8 +97,8 @@ impl SendFile {
                 send |= ui.input(|i| i.key_pressed(Key::Enter));
                 close |= ui.input(|i| i.key_pressed(Key::Escape));
             }
-            send |= ui.button("Send").clicked();
-            close |= ui.button("Cancel").clicked();
+            send |= ui.button(tr!("panel-send")).clicked();
+            close |= ui.button(tr!("panel-cancel")).clicked();
         });
         if close {
             self.path = None;
@@ -146,7 +147,7 @@ pub fn drop_overlay(ctx: &egui::Context, text: &str) {
     let rect = ctx.content_rect();
     painter.rect_filled(rect, 0.0, Color32::from_black_alpha(180));
     let text = if hovering > 1 {
-        format!("{text} ({hovering} files)")
+        tr!("panel-drop-files", text = text, files = hovering)
     } else {
         text.to_owned()
     };

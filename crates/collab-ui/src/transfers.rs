@@ -4,9 +4,10 @@
 use eframe::egui;
 use egui::{Color32, RichText, Sense};
 use tandem_collab::{CollabCommand, Way, human_bytes, human_secs};
+use tandem_i18n::tr;
 use tandem_proto::text::for_display;
 
-use crate::board::{Board, Phase, Transfer};
+use crate::board::{Board, Peer, Phase, Transfer};
 
 /// Draws every transfer on `board`, newest first (so a list taller than its scroll area still shows
 /// what just happened), and a "Clear finished" button when some ended.
@@ -34,14 +35,14 @@ pub fn show(ui: &mut egui::Ui, board: &mut Board, accept_enabled: bool) -> Vec<C
 fn row(
     ui: &mut egui::Ui,
     t: &Transfer,
-    peer: &str,
+    peer: Peer,
     accept_enabled: bool,
     out: &mut Vec<CollabCommand>,
     accepted: &mut Vec<u32>,
 ) {
     let direction = match t.id.way {
-        Way::Outgoing => "Sending",
-        Way::Incoming => "Receiving",
+        Way::Outgoing => tr!("panel-transfer-sending"),
+        Way::Incoming => tr!("panel-transfer-receiving"),
     };
     ui.horizontal(|ui| {
         ui.label(RichText::new(direction).weak());
@@ -51,13 +52,13 @@ fn row(
     match &t.phase {
         Phase::Offered { answered: false } => {
             ui.horizontal(|ui| {
-                ui.label(format!("{peer} wants to send you this."));
+                ui.label(tr!("panel-transfer-offered", peer = peer.key()));
                 // Accept at the far right and Refuse next to it, as in the consent prompt. Accept
                 // is not focusable, so no Tab and Enter (nor a stray Enter meant for the chat)
                 // accepts.
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    let accept =
-                        egui::Button::new(RichText::new("Accept").strong()).sense(Sense::CLICK);
+                    let accept = egui::Button::new(RichText::new(tr!("panel-accept")).strong())
+                        .sense(Sense::CLICK);
                     if ui.add_enabled(accept_enabled, accept).clicked() {
                         accepted.push(t.id.id);
                         out.push(CollabCommand::Answer {
@@ -65,7 +66,7 @@ fn row(
                             accept: true,
                         });
                     }
-                    if ui.button("Refuse").clicked() {
+                    if ui.button(tr!("panel-refuse")).clicked() {
                         out.push(CollabCommand::Answer {
                             id: t.id.id,
                             accept: false,
@@ -75,11 +76,11 @@ fn row(
             });
         }
         Phase::Offered { answered: true } => {
-            ui.label(RichText::new("Starting…").weak());
+            ui.label(RichText::new(tr!("panel-transfer-starting")).weak());
         }
         Phase::Waiting => {
             ui.horizontal(|ui| {
-                ui.label(format!("Waiting for {} to accept…", lower(peer)));
+                ui.label(tr!("panel-transfer-waiting", peer = peer.key()));
                 cancel_button(ui, t, out);
             });
         }
@@ -95,20 +96,20 @@ fn row(
                 1.0
             };
             // Not animated: an animated bar repaints every frame, and each frame costs CPU.
-            let bar = egui::ProgressBar::new(fraction as f32).text(format!(
-                "{:.0}%   {} of {}",
-                fraction * 100.0,
-                human_bytes(*done),
-                human_bytes(*total)
+            let bar = egui::ProgressBar::new(fraction as f32).text(tr!(
+                "panel-transfer-progress",
+                percent = format!("{:.0}", fraction * 100.0),
+                done = human_bytes(*done),
+                total = human_bytes(*total)
             ));
             ui.add(bar);
             ui.horizontal(|ui| {
                 let pace = match (*bytes_per_sec > 0.0, eta_secs) {
-                    (false, _) => "Starting…".to_owned(),
-                    (true, Some(eta)) => format!(
-                        "{}/s, {} left",
-                        human_bytes(*bytes_per_sec as u64),
-                        human_secs(*eta)
+                    (false, _) => tr!("panel-transfer-starting"),
+                    (true, Some(eta)) => tr!(
+                        "panel-transfer-pace",
+                        rate = human_bytes(*bytes_per_sec as u64),
+                        left = human_secs(*eta)
                     ),
                     (true, None) => format!("{}/s", human_bytes(*bytes_per_sec as u64)),
                 };
@@ -117,50 +118,50 @@ fn row(
             });
         }
         Phase::Done { secs } => {
-            let rate = if *secs > 0.0 {
-                format!(", {}/s", human_bytes((t.bytes as f64 / secs) as u64))
-            } else {
-                String::new()
-            };
+            let mut took = tr!("panel-seconds", seconds = tandem_i18n::decimal(*secs, 1));
+            if *secs > 0.0 {
+                took.push_str(&tr!(
+                    "panel-transfer-rate",
+                    rate = human_bytes((t.bytes as f64 / secs) as u64)
+                ));
+            }
             let text = match (t.id.way, &t.saved) {
                 (Way::Incoming, Some(path)) => {
                     // Our own path, but its file name came from the peer.
                     let path = for_display(&path.display().to_string()).into_owned();
-                    let more = t.saved_count.saturating_sub(1);
-                    let more = if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    };
-                    format!("Received in {secs:.1} s{rate}: saved as {path}{more}")
+                    tr!(
+                        "panel-transfer-received-saved",
+                        took = took,
+                        path = path,
+                        more = t.saved_count.saturating_sub(1)
+                    )
                 }
-                (Way::Incoming, None) => format!("Received in {secs:.1} s{rate}."),
-                (Way::Outgoing, _) => format!("Sent in {secs:.1} s{rate}."),
+                (Way::Incoming, None) => tr!("panel-transfer-received", took = took),
+                (Way::Outgoing, _) => tr!("panel-transfer-sent", took = took),
             };
             ui.label(RichText::new(text).color(ok_color(ui)));
         }
         Phase::Failed { reason } => {
-            ui.label(RichText::new(format!("Stopped: {reason}")).color(ui.visuals().warn_fg_color));
+            ui.label(
+                RichText::new(tr!("panel-transfer-stopped", reason = reason.as_str()))
+                    .color(ui.visuals().warn_fg_color),
+            );
         }
     }
     if t.skipped_count > 0 {
         let more = t.skipped_count.saturating_sub(t.skipped.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        ui.label(
-            RichText::new(format!("Not sent: {}{more}", t.skipped.join(", ")))
-                .weak()
-                .small(),
+        let text = tr!(
+            "panel-transfer-not-sent",
+            names = t.skipped.join(", "),
+            more = more
         );
+        ui.label(RichText::new(text).weak().small());
     }
 }
 
 fn cancel_button(ui: &mut egui::Ui, t: &Transfer, out: &mut Vec<CollabCommand>) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        if ui.button("Cancel").clicked() {
+        if ui.button(tr!("panel-cancel")).clicked() {
             out.push(CollabCommand::Cancel(t.id));
         }
     });
@@ -171,13 +172,5 @@ fn ok_color(ui: &egui::Ui) -> Color32 {
         Color32::from_rgb(120, 200, 120)
     } else {
         Color32::from_rgb(30, 120, 40)
-    }
-}
-
-/// "The user" → "the user", for the middle of a sentence; a name stays as it is.
-fn lower(peer: &str) -> String {
-    match peer.strip_prefix("The ") {
-        Some(rest) => format!("the {rest}"),
-        None => peer.to_owned(),
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui::RichText;
 use tandem_collab::{CollabCommand, Notice};
-use tandem_collab_ui::{Board, ChatBox, News, SendFile, send, transfers};
+use tandem_collab_ui::{Board, ChatBox, News, Peer, SendFile, send, transfers};
+use tandem_i18n::tr;
 
 use crate::window::ConsentGuard;
 
@@ -36,7 +37,7 @@ pub(crate) enum Action {
 impl CollabPanel {
     pub(crate) fn new() -> Self {
         Self {
-            board: Board::new("The technician"),
+            board: Board::new(Peer::Technician),
             chat: ChatBox::new("host"),
             send: SendFile::new("host"),
             offer_guard: ConsentGuard::default(),
@@ -68,8 +69,8 @@ impl CollabPanel {
         ui.horizontal(|ui| {
             let mut on = clipboard;
             if ui
-                .checkbox(&mut on, "Share clipboard")
-                .on_hover_text("What you copy can be pasted on their side, and the other way round")
+                .checkbox(&mut on, tr!("panel-share-clipboard"))
+                .on_hover_text(tr!("panel-share-clipboard-hover"))
                 .changed()
             {
                 out.push(Action::Clipboard(on));
@@ -85,7 +86,7 @@ impl CollabPanel {
         });
         ui.separator();
         ui.horizontal(|ui| {
-            ui.strong("Files");
+            ui.strong(tr!("panel-files"));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 self.send.button(ui, true);
             });
@@ -116,28 +117,31 @@ impl CollabPanel {
                     out.extend(commands.into_iter().map(Action::Collab));
                 });
         } else if !self.send.is_open() {
-            ui.label(RichText::new("Drop files on this window to send them.").weak());
+            ui.label(RichText::new(tr!("panel-files-drop-hint")).weak());
         }
         ui.separator();
         let unread = self.board.unread();
         if unread > 0 {
             ui.horizontal(|ui| {
-                ui.strong("Chat");
+                ui.strong(tr!("panel-chat"));
                 ui.label(
-                    RichText::new(format!(" {unread} new "))
+                    RichText::new(format!(" {} ", tr!("panel-chat-new", unread = unread)))
                         .strong()
                         .color(ui.visuals().strong_text_color())
                         .background_color(ui.visuals().selection.bg_fill),
                 );
             });
         } else {
-            ui.strong("Chat");
+            ui.strong(tr!("panel-chat"));
         }
         if let Some(command) = self.chat.show(ui, &self.board, technician, true) {
             out.push(Action::Collab(command));
         }
         out.extend(send::dropped(ui.ctx()).into_iter().map(Action::Collab));
-        send::drop_overlay(ui.ctx(), "Drop to send to the technician");
+        send::drop_overlay(
+            ui.ctx(),
+            &tr!("panel-drop-to-send", peer = Peer::Technician.key()),
+        );
         out
     }
 

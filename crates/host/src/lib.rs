@@ -125,8 +125,9 @@ pub enum HostEvent {
     /// About once a second while updates are sent: the quality and frame rate adaptation chose
     /// (the configured ones when it is off), and what went out.
     Rate(RateReport),
-    /// The session is over.
-    Ended { reason: String },
+    /// The session is over. `reason` says why in the person's language (windows, terminal);
+    /// `reason_en` says the same in English (JSON events, logs, scripts).
+    Ended { reason: String, reason_en: String },
 }
 
 /// What the front end asks of the session.

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use tandem_collab::Collab;
+use tandem_i18n::tr;
 use tandem_link::{
     AbortOnDrop, Incoming, Link, LinkError, PeerName, ReconnectError, ResumeTarget, SessionDriver,
     describe, host_handshake, reconnect,
@@ -16,6 +17,7 @@ use tandem_proto::handshake::HandshakeError;
 use tandem_proto::relay::ResumeRole;
 use tandem_proto::session::Control;
 use tandem_relay::{ClientError, RelayClient};
+use tandem_viewer::ending::{self, Told};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -43,10 +45,12 @@ pub async fn run(
     let result = run_session(config, &events, commands).await;
     if let Err(e) = &result {
         warn!(error = %e, "session failed");
+        let told = failure(e);
         emit(
             &events,
             HostEvent::Ended {
-                reason: describe(e),
+                reason: told.said,
+                reason_en: told.english,
             },
         );
     }
@@ -72,7 +76,11 @@ async fn run_session(
         let Some(code) = wait_for_technician(&config, &mut relay, events, &mut commands).await?
         else {
             relay.close("host stopped");
-            return Ok(ended(events, "You stopped sharing before anyone joined."));
+            let told = Told::new(
+                "You stopped sharing before anyone joined.",
+                tr!("end-user-stopped-before-join"),
+            );
+            return Ok(ended(events, told));
         };
         emit(events, HostEvent::Paired);
         info!("paired; running the end-to-end handshake");
@@ -109,8 +117,8 @@ async fn run_session(
 
     let resume = ResumeTarget::of(&relay, &link, ResumeRole::Host);
     let driver = SessionDriver::new(link, relay, PEER);
-    let reason = drive(&config, driver, resume, events, &mut commands).await?;
-    Ok(ended(events, &reason))
+    let told = drive(&config, driver, resume, events, &mut commands).await?;
+    Ok(ended(events, told))
 }
 
 /// Registers codes until a technician joins; `None` if the user stopped first.
@@ -193,15 +201,31 @@ fn start_streaming(
     }
 }
 
-fn ended(events: &Events, reason: &str) -> String {
-    info!(target: "tandem::audit", reason, "session ended");
+fn ended(events: &Events, told: Told) -> String {
+    info!(target: "tandem::audit", reason = told.english.as_str(), "session ended");
     emit(
         events,
         HostEvent::Ended {
-            reason: reason.to_owned(),
+            reason: told.said,
+            reason_en: told.english.clone(),
         },
     );
-    reason.to_owned()
+    told.english
+}
+
+/// What the user is told when the session fails: a sentence of its own for the failures a person
+/// can act on, else the error's (English) text after a translated sentence.
+fn failure(error: &HostError) -> Told {
+    let english = describe(error);
+    let said = match error {
+        HostError::WrongCode { tries } => tr!("end-wrong-code", tries = *tries),
+        HostError::CodeExpired => tr!("end-code-expired"),
+        HostError::Relay(relay) => {
+            ending::relay_error(relay).unwrap_or_else(|| ending::failed(&english))
+        }
+        _ => ending::failed(&english),
+    };
+    Told::new(english, said)
 }
 
 /// What runs while the screen is shared: the capture thread and the input injector.
@@ -232,7 +256,7 @@ async fn drive(
     mut resume: ResumeTarget,
     events: &Events,
     commands: &mut mpsc::UnboundedReceiver<HostCommand>,
-) -> Result<String, HostError> {
+) -> Result<Told, HostError> {
     let mut session = HostSession::new(config.auto_accept, Instant::now())
         .with_feedback(config.ask_feedback)
         .with_reconnect(config.reconnect_grace);
@@ -417,7 +441,7 @@ async fn drive(
                         info!(target: "tandem::audit", reason = ?ending.reason, "ending the session");
                     }
                     collab.finish();
-                    reason = Some(ending.detail);
+                    reason = Some(Told::of(&ending.why));
                 }
             }
         }
@@ -514,7 +538,7 @@ async fn drive(
                     }
                     // Hopeless before the grace is over (the relay's identity changed): end now.
                     Ok(Err(e @ ReconnectError::Relay(_))) => session.handle_reconnect_failed(
-                        format!("The connection was lost and cannot be restored: {}", describe(&e)),
+                        describe(&e),
                         Instant::now(),
                     ),
                     // The machine ends the session when the grace is over.
@@ -645,5 +669,5 @@ async fn drive(
             },
         );
     }
-    Ok(reason.unwrap_or_else(|| "The session ended.".into()))
+    Ok(reason.unwrap_or_else(|| Told::new("The session ended.", tr!("end-session-ended"))))
 }

@@ -309,7 +309,7 @@ impl HostWindow {
                 | HostEvent::DiagnosticsShared
                 | HostEvent::Rate(_)
                 | HostEvent::FeedbackGiven { .. } => {}
-                HostEvent::Ended { reason } => {
+                HostEvent::Ended { reason, .. } => {
                     self.reconnecting = None;
                     self.pending.clear();
                     self.guard.reset();

@@ -200,6 +200,16 @@ fn collect_variables(pattern: &fluent_syntax::ast::Pattern<&str>, out: &mut Vec<
     }
 }
 
+/// `value` with `places` decimals, written the way the current language writes numbers: `1.5` in
+/// English, `1,5` in French. (Fluent prints numbers as Rust does, so decimals are formatted here.)
+pub fn decimal(value: f64, places: usize) -> String {
+    let text = format!("{value:.places$}");
+    match language() {
+        Language::French => text.replace('.', ","),
+        Language::English => text,
+    }
+}
+
 /// The message `id` in the current language, with `args` filled in. Prefer [`tr!`].
 pub fn message(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
     let current = language();

@@ -297,7 +297,7 @@ impl ViewerApp {
                 | ViewerEvent::CursorShape { .. }
                 | ViewerEvent::SnapshotFailed { .. }
                 | ViewerEvent::Summary { .. } => {}
-                ViewerEvent::Ended { reason } => {
+                ViewerEvent::Ended { reason, .. } => {
                     // The reason may quote the host's End detail.
                     self.status = format!("Session ended: {}", for_display(&reason));
                     self.ended_at = Some(Instant::now());

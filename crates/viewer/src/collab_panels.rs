@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui::RichText;
 use tandem_collab::{CollabCommand, Notice};
-use tandem_collab_ui::{Board, ChatBox, SendFile, send, transfers};
+use tandem_collab_ui::{Board, ChatBox, Peer, SendFile, send, transfers};
+use tandem_i18n::tr;
 
 /// Tallest the transfers panel gets before its list scrolls.
 const TRANSFERS_MAX_HEIGHT: f32 = 240.0;
@@ -31,7 +32,7 @@ pub(crate) struct CollabPanels {
 impl CollabPanels {
     pub(crate) fn new() -> Self {
         Self {
-            board: Board::new("The user"),
+            board: Board::new(Peer::User),
             chat: ChatBox::new("viewer"),
             send: SendFile::new("viewer"),
             chat_open: false,
@@ -54,9 +55,9 @@ impl CollabPanels {
     pub(crate) fn buttons(&mut self, ui: &mut egui::Ui, active: bool) {
         let unread = self.board.unread();
         let label = if unread > 0 && !self.chat_open {
-            RichText::new(format!("Chat ({unread})")).strong()
+            RichText::new(tr!("panel-chat-unread", unread = unread)).strong()
         } else {
-            RichText::new("Chat")
+            RichText::new(tr!("panel-chat"))
         };
         if ui
             .add(egui::Button::new(label).selected(self.chat_open))
@@ -72,9 +73,9 @@ impl CollabPanels {
     pub(crate) fn status(&self, ui: &mut egui::Ui, clipboard: bool) {
         ui.separator();
         ui.label(if clipboard {
-            "Clipboard shared"
+            tr!("panel-clipboard-shared")
         } else {
-            "Clipboard not shared"
+            tr!("panel-clipboard-not-shared")
         });
         if let Some(note) = self.board.note(Instant::now()) {
             let color = if note.failed {
@@ -136,14 +137,18 @@ impl CollabPanels {
                 .size_range(220.0..=640.0)
                 .show(ui, |ui| {
                     ui.add_space(4.0);
-                    ui.heading("Chat with the user");
+                    ui.heading(tr!("panel-chat-heading", peer = Peer::User.key()));
                     ui.separator();
-                    out.extend(self.chat.show(ui, &self.board, "User", active));
+                    let label = tr!("panel-chat-peer-label", peer = Peer::User.key());
+                    out.extend(self.chat.show(ui, &self.board, &label, active));
                 });
         }
         if active {
             out.extend(send::dropped(ui.ctx()));
-            send::drop_overlay(ui.ctx(), "Drop to send to the user");
+            send::drop_overlay(
+                ui.ctx(),
+                &tr!("panel-drop-to-send", peer = Peer::User.key()),
+            );
         }
         out
     }

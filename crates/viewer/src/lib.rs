@@ -8,6 +8,7 @@ pub mod app;
 mod collab_panels;
 pub mod combo;
 pub mod decode;
+pub mod ending;
 pub mod keyboard;
 pub mod keys;
 pub mod notes;
@@ -198,8 +199,11 @@ pub enum ViewerEvent {
         closed_by_user: bool,
         failed: Option<String>,
     },
+    /// The session is over. `reason` says why in the person's language (window, terminal);
+    /// `reason_en` says the same in English (JSON events, logs, scripts).
     Ended {
         reason: String,
+        reason_en: String,
     },
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use eframe::egui;
+use tandem_i18n::tr;
 
 /// What the technician concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +56,8 @@ impl NotesPanel {
 
     pub fn button(&mut self, ui: &mut egui::Ui) {
         if ui
-            .selectable_label(self.open, "Notes")
-            .on_hover_text("Your notes and the outcome, for the session report")
+            .selectable_label(self.open, tr!("notes-button"))
+            .on_hover_text(tr!("notes-button-hover"))
             .clicked()
         {
             self.open = !self.open;
@@ -77,27 +78,27 @@ impl NotesPanel {
         let mut done = false;
         let mut open = self.open;
         egui::Window::new(if ended {
-            "Before you close: the outcome"
+            tr!("notes-title-ended")
         } else {
-            "Notes"
+            tr!("notes-button")
         })
         .open(&mut open)
         .default_size([420.0, 360.0])
         .show(ctx, |ui| {
             let mut notes = lock(&self.notes);
-            ui.label("Notes (kept with the session report):");
+            ui.label(tr!("notes-label"));
             ui.add(
                 egui::TextEdit::multiline(&mut notes.text)
                     .desired_rows(8)
                     .desired_width(f32::INFINITY),
             );
             ui.separator();
-            ui.label("Outcome:");
+            ui.label(tr!("notes-outcome"));
             ui.horizontal(|ui| {
                 for (value, label) in [
-                    (Outcome::Resolved, "Resolved"),
-                    (Outcome::NotResolved, "Not resolved"),
-                    (Outcome::Escalated, "Escalated"),
+                    (Outcome::Resolved, tr!("notes-outcome-resolved")),
+                    (Outcome::NotResolved, tr!("notes-outcome-not-resolved")),
+                    (Outcome::Escalated, tr!("notes-outcome-escalated")),
                 ] {
                     if ui
                         .selectable_label(notes.outcome == Some(value), label)
@@ -107,16 +108,16 @@ impl NotesPanel {
                     }
                 }
             });
-            ui.label("Summary (optional):");
+            ui.label(tr!("notes-summary"));
             ui.text_edit_singleline(&mut notes.summary);
             if ended {
                 ui.horizontal(|ui| {
-                    if ui.button("Close without an outcome").clicked() {
+                    if ui.button(tr!("notes-close-without-outcome")).clicked() {
                         done = true;
                     }
                     if notes.outcome.is_some()
                         && ui
-                            .button(egui::RichText::new("Save and close").strong())
+                            .button(egui::RichText::new(tr!("notes-save-and-close")).strong())
                             .clicked()
                     {
                         done = true;

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use eframe::egui;
 use egui::{Color32, Rect};
+use tandem_i18n::tr;
 use tandem_recording::Playback;
 
 use crate::screen::Screen;
@@ -67,7 +68,11 @@ impl PlayerApp {
     fn controls(&mut self, ui: &mut egui::Ui) -> bool {
         let mut changed = false;
         ui.horizontal(|ui| {
-            let label = if self.playing { "Pause" } else { "Play" };
+            let label = if self.playing {
+                tr!("player-pause")
+            } else {
+                tr!("player-play")
+            };
             if ui.button(label).clicked() {
                 if !self.playing && self.position_ms >= f64::from(self.duration_ms) {
                     self.position_ms = 0.0;
@@ -78,7 +83,7 @@ impl PlayerApp {
             ui.separator();
             for speed in [1, 2, 4] {
                 changed |= ui
-                    .selectable_value(&mut self.speed, speed, format!("{speed}x"))
+                    .selectable_value(&mut self.speed, speed, tr!("player-speed", speed = speed))
                     .changed();
             }
             ui.separator();
@@ -96,10 +101,8 @@ impl PlayerApp {
                 clock(f64::from(self.duration_ms))
             ));
             if self.truncated {
-                ui.label(egui::RichText::new("(cut short)").weak())
-                    .on_hover_text(
-                        "The file ends inside a record: it plays up to its last whole one.",
-                    );
+                ui.label(egui::RichText::new(tr!("player-cut-short")).weak())
+                    .on_hover_text(tr!("player-cut-short-hover"));
             }
         });
         if let Some(error) = &self.error {
@@ -129,7 +132,7 @@ impl PlayerApp {
     /// Decodes to the position and hands a changed picture to the textures.
     fn show_position(&mut self) {
         if let Err(e) = self.playback.seek(self.position_ms as u32) {
-            self.error = Some(format!("Stopped: {e}"));
+            self.error = Some(tr!("player-stopped", error = e.to_string()));
             self.playing = false;
         }
         if self.shown != Some(self.playback.generation()) {

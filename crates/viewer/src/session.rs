@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem_collab::Collab;
+use tandem_i18n::tr;
 use tandem_link::{
     AbortOnDrop, Incoming, Link, LinkError, PeerName, ReconnectError, ResumeTarget, SessionDriver,
     describe, reconnect, viewer_handshake,
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::decode::{Decoded, DecoderThread, VIEWER_LIMITS};
+use crate::ending::{self, Told};
 use crate::screen::{RemoteCursor, Screen, SharedScreen};
 use crate::stats::StatsWindow;
 use crate::{RecordingEvent, ViewerCommand, ViewerConfig, ViewerError, ViewerEvent};
@@ -66,10 +68,12 @@ pub async fn run(
     let result = run_session(config, screen, repaint, &events, commands).await;
     if let Err(e) = &result {
         warn!(error = %e, "session failed");
+        let told = failure(e);
         emit(
             &events,
             ViewerEvent::Ended {
-                reason: describe(e),
+                reason: told.said,
+                reason_en: told.english,
             },
         );
     }
@@ -175,11 +179,11 @@ async fn run_session(
     if let Some(driver) = link.driver.take() {
         driver.close("session ended").await;
     }
-    let reason = run
+    let told = run
         .reason
         .take()
-        .unwrap_or_else(|| "The session ended.".into());
-    info!(reason, "session ended");
+        .unwrap_or_else(|| Told::new("The session ended.", tr!("end-session-ended")));
+    info!(reason = told.english.as_str(), "session ended");
     emit(
         events,
         ViewerEvent::Summary {
@@ -192,10 +196,24 @@ async fn run_session(
     emit(
         events,
         ViewerEvent::Ended {
-            reason: reason.clone(),
+            reason: told.said,
+            reason_en: told.english.clone(),
         },
     );
-    Ok(reason)
+    Ok(told.english)
+}
+
+/// What the technician is told when the session fails: a sentence of its own for the failures a
+/// person can act on, else the error's (English) text after a translated sentence.
+fn failure(error: &ViewerError) -> Told {
+    let english = describe(error);
+    let said = match error {
+        ViewerError::Relay(relay) => {
+            ending::relay_error(relay).unwrap_or_else(|| ending::failed(&english))
+        }
+        _ => ending::failed(&english),
+    };
+    Told::new(english, said)
 }
 
 /// The loop's state beside the machine.
@@ -211,7 +229,7 @@ struct Run {
     stats: StatsWindow,
     totals: Totals,
     pending_snapshot: Option<std::path::PathBuf>,
-    reason: Option<String>,
+    reason: Option<Told>,
     started: Instant,
     /// "Show my screen": how to start capture here, and the capture while shown.
     show_screen: Option<crate::ScreenSourceFactory>,
@@ -309,10 +327,7 @@ impl Run {
                         // Hopeless before the grace is over (the relay's identity changed).
                         Ok(Err(e @ ReconnectError::Relay(_))) => {
                             self.session.handle_reconnect_failed(
-                                format!(
-                                    "The connection was lost and cannot be restored: {}",
-                                    describe(&e)
-                                ),
+                                describe(&e),
                                 Instant::now(),
                             );
                         }
@@ -504,7 +519,7 @@ impl Run {
                     self.decoder = None;
                     self.presenter = None;
                     self.collab.finish();
-                    self.reason = Some(ending.detail);
+                    self.reason = Some(Told::of(&ending.why));
                 }
             }
         }

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use tandem_i18n::{decimal, tr};
 use tandem_proto::session::HostStats;
 
 /// How often the numbers are reported, at most (and only while frames arrive: a still screen
@@ -109,15 +110,17 @@ impl StatsWindow {
 
 /// The overlay's lines, as shown over the picture.
 pub fn overlay_lines(o: &Overlay) -> Vec<String> {
-    let or_dash = |v: Option<f64>, unit: &str| v.map_or("–".into(), |v| format!("{v:.1} {unit}"));
+    let one = |v: f64| decimal(v, 1);
+    let or_dash =
+        |v: Option<f64>, unit: &str| v.map_or("–".into(), |v| format!("{} {unit}", one(v)));
     vec![
-        format!("{:.0} fps", o.fps),
-        format!("{:.0} kB/s", o.kbytes_per_sec),
-        format!("round trip {:.1} ms", o.rtt_ms),
-        format!("encode {}", or_dash(o.encode_ms, "ms")),
-        format!("decode {:.1} ms", o.decode_ms),
-        format!("lossy {}", or_dash(o.lossy_percent, "%")),
-        format!("input to pixel ≈ {:.0} ms", o.input_to_pixel_ms),
+        tr!("stats-fps", fps = decimal(o.fps, 0)),
+        tr!("stats-throughput", kbytes = decimal(o.kbytes_per_sec, 0)),
+        tr!("stats-round-trip", ms = one(o.rtt_ms)),
+        tr!("stats-encode", value = or_dash(o.encode_ms, "ms")),
+        tr!("stats-decode", ms = one(o.decode_ms)),
+        tr!("stats-lossy", value = or_dash(o.lossy_percent, "%")),
+        tr!("stats-input-to-pixel", ms = decimal(o.input_to_pixel_ms, 0)),
     ]
 }
 

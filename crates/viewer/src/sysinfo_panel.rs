@@ -3,6 +3,7 @@
 //! (sections, sizes in KiB/MiB/GiB, durations) that can be filtered and copied, as text or JSON.
 
 use eframe::egui;
+use tandem_i18n::tr;
 use tandem_proto::text::for_display;
 
 #[derive(Default)]
@@ -21,13 +22,13 @@ impl SysinfoPanel {
     /// The toolbar button; true when a (new) snapshot should be asked for.
     pub fn button(&mut self, ui: &mut egui::Ui, enabled: bool) -> bool {
         let label = if self.waiting {
-            "System info…"
+            tr!("sysinfo-button-waiting")
         } else {
-            "System info"
+            tr!("sysinfo-button")
         };
         let clicked = ui
             .add_enabled(enabled && !self.waiting, egui::Button::new(label))
-            .on_hover_text("Ask the user for this computer's system information")
+            .on_hover_text(tr!("sysinfo-button-hover"))
             .clicked();
         if clicked {
             self.waiting = true;
@@ -61,26 +62,27 @@ impl SysinfoPanel {
 
     pub fn show(&mut self, ctx: &egui::Context) {
         let mut open = self.open;
-        egui::Window::new("System information")
+        egui::Window::new(tr!("sysinfo-title"))
+            .id(egui::Id::unique("system-information"))
             .open(&mut open)
             .default_size([520.0, 560.0])
             .show(ctx, |ui| {
                 if self.waiting {
-                    ui.label("Waiting for the user to allow it…");
+                    ui.label(tr!("sysinfo-waiting"));
                 }
                 if self.declined {
-                    ui.label("The user declined to share their system information.");
+                    ui.label(tr!("join-diagnostics-declined"));
                 }
                 if self.lines.is_empty() {
                     return;
                 }
                 ui.horizontal(|ui| {
-                    ui.label("Filter:");
+                    ui.label(tr!("sysinfo-filter"));
                     ui.text_edit_singleline(&mut self.filter);
-                    if ui.button("Copy").clicked() {
+                    if ui.button(tr!("sysinfo-copy")).clicked() {
                         ctx.copy_text(self.lines.join("\n"));
                     }
-                    if ui.button("Copy JSON").clicked() {
+                    if ui.button(tr!("sysinfo-copy-json")).clicked() {
                         ctx.copy_text(self.json.clone());
                     }
                 });
@@ -192,10 +194,10 @@ fn title(key: &str) -> String {
 fn duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     match (d, h, m) {
-        (0, 0, 0) => format!("{secs} s"),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, h, _) => format!("{d} d {h} h"),
+        (0, 0, 0) => tr!("sysinfo-seconds", seconds = secs),
+        (0, 0, m) => tr!("sysinfo-minutes", minutes = m),
+        (0, h, m) => tr!("sysinfo-hours", hours = h, minutes = m),
+        (d, h, _) => tr!("sysinfo-days", days = d, hours = h),
     }
 }
 

@@ -7,8 +7,8 @@ use super::collab::Collab;
 use super::monitors::{Area, Layout, Monitors};
 use super::reconnect::Reconnect;
 use super::{
-    EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES,
-    Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
+    EndWhy, EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD,
+    MAX_SCROLL_NOTCHES, Outbox, PeerGone, PromptBudget, Side, Transmit,
 };
 use crate::session::{Control, EndReason, FrameMsg, HostStats, Input, UpdateWindow};
 
@@ -195,8 +195,12 @@ impl HostSession {
         match (self.stage, msg) {
             (Stage::Done, _) => {}
             (_, Control::End { reason, detail }) => {
-                let text = peer_end_text("The technician ended the session", reason, detail);
-                self.finish(now, EndedBy::Peer, reason, text, None);
+                let why = EndWhy::PeerEnded {
+                    peer: Side::Viewer,
+                    reason,
+                    detail,
+                };
+                self.finish(now, EndedBy::Peer, reason, why, None);
             }
             (Stage::AwaitHello { .. }, Control::Hello { technician }) => {
                 self.technician = technician.clone();
@@ -358,14 +362,14 @@ impl HostSession {
                 now,
                 EndedBy::Us,
                 EndReason::HostEnded,
-                "You stopped sharing.".into(),
+                EndWhy::UserStopped,
                 Some("The user stopped sharing their screen."),
             ),
             (_, HostCommand::CaptureFailed { detail }) => self.finish(
                 now,
                 EndedBy::Us,
                 EndReason::Shutdown,
-                format!("Screen capture failed: {detail}"),
+                EndWhy::CaptureFailed { detail },
                 Some("The user's screen could not be captured."),
             ),
             (
@@ -386,7 +390,7 @@ impl HostSession {
                         now,
                         EndedBy::Us,
                         EndReason::ConsentDenied,
-                        "You declined to share your screen.".into(),
+                        EndWhy::UserDeclined,
                         Some("The user declined to share their screen with you."),
                     );
                 }
@@ -477,9 +481,13 @@ impl HostSession {
             {
                 self.link_lost(now)
             }
-            PeerGone::Left { detail } => {
-                self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None)
-            }
+            PeerGone::Left { detail } => self.finish(
+                now,
+                EndedBy::Peer,
+                EndReason::ViewerEnded,
+                EndWhy::PeerLeft { detail },
+                None,
+            ),
             PeerGone::Broken { detail } => self.protocol_error(now, &detail),
         }
     }
@@ -531,10 +539,11 @@ impl HostSession {
     }
 
     /// The lost link cannot be restored (e.g. the relay's certificate changed): the session ends
-    /// now rather than at the end of the grace. `detail` says why, for this side's user.
+    /// now rather than at the end of the grace. `detail` says why (a library's words).
     pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
         if self.stage != Stage::Done && self.reconnect.active() {
-            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+            let why = EndWhy::ReconnectFailed { detail };
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, why, None);
         }
     }
 
@@ -546,8 +555,8 @@ impl HostSession {
     /// Time passed: deadlines that are due fire.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stage != Stage::Done && self.reconnect.expired(now) {
-            let detail = self.reconnect.gave_up_text();
-            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, detail, None);
+            let why = self.reconnect.gave_up();
+            self.finish(now, EndedBy::Peer, EndReason::ViewerEnded, why, None);
             return;
         }
         if let Stage::Wrapping { deadline, by } = self.stage
@@ -563,7 +572,7 @@ impl HostSession {
                 now,
                 EndedBy::Us,
                 EndReason::ProtocolError,
-                "The viewer did not introduce itself.".into(),
+                EndWhy::ViewerSilent,
                 Some("Your viewer did not introduce itself in time."),
             );
         }
@@ -813,7 +822,7 @@ impl HostSession {
                 now,
                 EndedBy::Us,
                 EndReason::HostEnded,
-                "You stopped sharing.".into(),
+                EndWhy::UserStopped,
                 Some("The user stopped sharing their screen."),
             ),
             EndedBy::Peer => self.technician_finished(now),
@@ -826,7 +835,9 @@ impl HostSession {
             now,
             EndedBy::Peer,
             EndReason::ViewerEnded,
-            "The technician ended the session.".into(),
+            EndWhy::TechnicianEnded {
+                seen_by: Side::Host,
+            },
             Some("The technician ended the session."),
         )
     }
@@ -947,18 +958,21 @@ impl HostSession {
             now,
             EndedBy::Us,
             EndReason::ProtocolError,
-            format!("The viewer broke the protocol: {what}"),
+            EndWhy::BrokeProtocol {
+                peer: Side::Viewer,
+                what: what.to_owned(),
+            },
             Some(&format!("Your viewer broke the protocol: {what}")),
         );
     }
 
-    /// Ends the session: the gate closes at once, the user is told `detail`, the viewer `for_peer`.
+    /// Ends the session: the gate closes at once, the user is told `why`, the viewer `for_peer`.
     fn finish(
         &mut self,
         now: Instant,
         by: EndedBy,
         reason: EndReason,
-        detail: String,
+        why: EndWhy,
         for_peer: Option<&str>,
     ) {
         self.withdraw_prompts();
@@ -978,9 +992,12 @@ impl HostSession {
         self.collab.set_active(false);
         self.out
             .end(now, for_peer.map(|text| Control::end(reason, text)));
-        self.out
-            .events
-            .push_back(HostEvent::Ended(Ending { by, reason, detail }));
+        self.out.events.push_back(HostEvent::Ended(Ending {
+            by,
+            reason,
+            detail: why.to_string(),
+            why,
+        }));
     }
 }
 

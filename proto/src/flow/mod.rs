@@ -22,6 +22,7 @@ mod reconnect_tests;
 mod tests;
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 pub use collab::{ChatFrom, CollabEvent, NotAllowed, clipboard_limit};
@@ -102,8 +103,106 @@ pub enum EndedBy {
 pub struct Ending {
     pub by: EndedBy,
     pub reason: EndReason,
-    /// The sentence to show this side's user.
+    /// The sentence to show this side's user, in English (`why`'s `Display`).
     pub detail: String,
+    /// Why, as data: what a front end words in its user's language.
+    pub why: EndWhy,
+}
+
+/// Which side a sentence names: the one sharing its screen, or the technician's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Host,
+    Viewer,
+}
+
+/// Why a session ended, for this side's user. `Display` is the English sentence; front ends that
+/// speak other languages word each case themselves. Texts inside (`detail`, `what`) are the
+/// peer's or a library's own words, shown as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndWhy {
+    /// The user stopped sharing (the host's side).
+    UserStopped,
+    /// The user declined to share their screen (the host's side).
+    UserDeclined,
+    /// The technician ended the session: on the viewer's side, themself; on the host's side,
+    /// after the feedback question (`Finish`).
+    TechnicianEnded { seen_by: Side },
+    /// The peer's `End` with its reason and its words (`detail`, may be empty).
+    PeerEnded {
+        peer: Side,
+        reason: EndReason,
+        detail: String,
+    },
+    /// The peer went away; `detail` is the link's description.
+    PeerLeft { detail: String },
+    /// The lost link cannot be restored; `detail` says why (a library's words).
+    ReconnectFailed { detail: String },
+    /// The lost link was not back within the grace.
+    ReconnectExpired { grace_secs: u64 },
+    /// The viewer did not send its `Hello` in time (the host's side).
+    ViewerSilent,
+    /// The host's screen capture failed.
+    CaptureFailed { detail: String },
+    /// The host sent an update the viewer could not decode.
+    UndecodableUpdate { detail: String },
+    /// The peer broke the protocol; `what` names how.
+    BrokeProtocol { peer: Side, what: String },
+}
+
+impl fmt::Display for EndWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndWhy::UserStopped => f.write_str("You stopped sharing."),
+            EndWhy::UserDeclined => f.write_str("You declined to share your screen."),
+            EndWhy::TechnicianEnded {
+                seen_by: Side::Viewer,
+            } => f.write_str("You ended the session."),
+            EndWhy::TechnicianEnded {
+                seen_by: Side::Host,
+            } => f.write_str("The technician ended the session."),
+            EndWhy::PeerEnded {
+                peer,
+                reason,
+                detail,
+            } => {
+                let sentence = reason.to_string();
+                if detail.is_empty() || *detail == sentence {
+                    f.write_str(&sentence)
+                } else {
+                    let prefix = match peer {
+                        Side::Host => "The host ended the session",
+                        Side::Viewer => "The technician ended the session",
+                    };
+                    write!(f, "{prefix}: {detail}")
+                }
+            }
+            EndWhy::PeerLeft { detail } => f.write_str(detail),
+            EndWhy::ReconnectFailed { detail } => {
+                write!(
+                    f,
+                    "The connection was lost and cannot be restored: {detail}"
+                )
+            }
+            EndWhy::ReconnectExpired { grace_secs } => write!(
+                f,
+                "The connection was lost and could not be restored within {grace_secs} s."
+            ),
+            EndWhy::ViewerSilent => f.write_str("The viewer did not introduce itself."),
+            EndWhy::CaptureFailed { detail } => write!(f, "Screen capture failed: {detail}"),
+            EndWhy::UndecodableUpdate { detail } => write!(
+                f,
+                "The host sent a screen update that could not be decoded: {detail}"
+            ),
+            EndWhy::BrokeProtocol { peer, what } => {
+                let peer = match peer {
+                    Side::Host => "The host",
+                    Side::Viewer => "The viewer",
+                };
+                write!(f, "{peer} broke the protocol: {what}")
+            }
+        }
+    }
 }
 
 /// How the peer went away without an `End`, as the driver saw it.
@@ -224,17 +323,6 @@ impl PromptBudget {
         self.tokens -= 1;
         self.since.get_or_insert(now);
         Ok(())
-    }
-}
-
-/// What this side's user is told of the peer's `End`: `"{prefix}: {detail}"`, or just the reason's
-/// sentence when the detail is empty or says the same.
-fn peer_end_text(prefix: &str, reason: EndReason, detail: String) -> String {
-    let sentence = reason.to_string();
-    if detail.is_empty() || detail == sentence {
-        sentence
-    } else {
-        format!("{prefix}: {detail}")
     }
 }
 

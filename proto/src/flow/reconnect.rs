@@ -58,9 +58,10 @@ impl Reconnect {
         self.deadline.is_some_and(|at| now >= at)
     }
 
-    /// What this side's user is told when the grace ran out.
-    pub(super) fn gave_up_text(&self) -> String {
-        let secs = self.grace.map_or(0, |g| g.as_secs());
-        format!("The connection was lost and could not be restored within {secs} s.")
+    /// Why the session ends when the grace ran out.
+    pub(super) fn gave_up(&self) -> super::EndWhy {
+        super::EndWhy::ReconnectExpired {
+            grace_secs: self.grace.map_or(0, |g| g.as_secs()),
+        }
     }
 }

@@ -145,7 +145,9 @@ fn a_hopeless_reconnect_ends_at_once_with_its_reason_on_both_sides() {
     assert!(host.is_ended());
     assert!(matches!(
         drain(|| host.poll_event()).last(),
-        Some(HostEvent::Ended(e)) if e.detail == "the relay's certificate changed"
+        Some(HostEvent::Ended(e)) if e.why == super::EndWhy::ReconnectFailed {
+            detail: "the relay's certificate changed".into()
+        } && e.detail == "The connection was lost and cannot be restored: the relay's certificate changed"
     ));
     let mut viewer = viewing(now);
     viewer.handle_peer_gone(lost(), now);

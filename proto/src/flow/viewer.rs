@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::collab::Collab;
 use super::reconnect::Reconnect;
-use super::{
-    EndedBy, Ending, FINISH_WAIT, Outbox, PeerGone, PromptBudget, Transmit, peer_end_text,
-};
+use super::{EndWhy, EndedBy, Ending, FINISH_WAIT, Outbox, PeerGone, PromptBudget, Side, Transmit};
 use crate::session::{Control, EndReason, Input};
 
 /// What the technician asks of the session.
@@ -196,12 +194,18 @@ impl ViewerSession {
                         now,
                         EndedBy::Us,
                         reason,
-                        "You ended the session.".into(),
+                        EndWhy::TechnicianEnded {
+                            seen_by: Side::Viewer,
+                        },
                         None,
                     );
                 } else {
-                    let text = peer_end_text("The host ended the session", reason, detail);
-                    self.finish(now, EndedBy::Peer, reason, text, None);
+                    let why = EndWhy::PeerEnded {
+                        peer: Side::Host,
+                        reason,
+                        detail,
+                    };
+                    self.finish(now, EndedBy::Peer, reason, why, None);
                 }
             }
             Control::Recording { on } => match (self.recording, on) {
@@ -304,7 +308,9 @@ impl ViewerSession {
             now,
             EndedBy::Us,
             EndReason::ProtocolError,
-            format!("The host sent a screen update that could not be decoded: {detail}"),
+            EndWhy::UndecodableUpdate {
+                detail: detail.to_owned(),
+            },
             Some("The viewer could not decode the screen."),
         );
     }
@@ -442,9 +448,13 @@ impl ViewerSession {
                     }
                 }
             }
-            PeerGone::Left { detail } => {
-                self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None)
-            }
+            PeerGone::Left { detail } => self.finish(
+                now,
+                EndedBy::Peer,
+                EndReason::HostEnded,
+                EndWhy::PeerLeft { detail },
+                None,
+            ),
             PeerGone::Broken { detail } => self.protocol_error(now, &detail),
         }
     }
@@ -466,7 +476,8 @@ impl ViewerSession {
     /// now rather than at the end of the grace. `detail` says why, for this side's user.
     pub fn handle_reconnect_failed(&mut self, detail: String, now: Instant) {
         if self.stage != Stage::Done && self.reconnect.active() {
-            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+            let why = EndWhy::ReconnectFailed { detail };
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, why, None);
         }
     }
 
@@ -479,8 +490,8 @@ impl ViewerSession {
     /// be over.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stage != Stage::Done && self.reconnect.expired(now) {
-            let detail = self.reconnect.gave_up_text();
-            self.finish(now, EndedBy::Peer, EndReason::HostEnded, detail, None);
+            let why = self.reconnect.gave_up();
+            self.finish(now, EndedBy::Peer, EndReason::HostEnded, why, None);
             return;
         }
         if let Stage::Finishing { deadline } = self.stage
@@ -543,7 +554,9 @@ impl ViewerSession {
             now,
             EndedBy::Us,
             EndReason::ViewerEnded,
-            "You ended the session.".into(),
+            EndWhy::TechnicianEnded {
+                seen_by: Side::Viewer,
+            },
             Some("The technician ended the session."),
         )
     }
@@ -562,7 +575,10 @@ impl ViewerSession {
             now,
             EndedBy::Us,
             EndReason::ProtocolError,
-            format!("The host broke the protocol: {what}"),
+            EndWhy::BrokeProtocol {
+                peer: Side::Host,
+                what: what.to_owned(),
+            },
             Some(&format!("Your host broke the protocol: {what}")),
         );
     }
@@ -572,7 +588,7 @@ impl ViewerSession {
         now: Instant,
         by: EndedBy,
         reason: EndReason,
-        detail: String,
+        why: EndWhy,
         for_peer: Option<&str>,
     ) {
         // With the link lost there is nobody to tell: close at once.
@@ -589,8 +605,11 @@ impl ViewerSession {
         self.collab.set_active(false);
         self.out
             .end(now, for_peer.map(|text| Control::end(reason, text)));
-        self.out
-            .events
-            .push_back(ViewerEvent::Ended(Ending { by, reason, detail }));
+        self.out.events.push_back(ViewerEvent::Ended(Ending {
+            by,
+            reason,
+            detail: why.to_string(),
+            why,
+        }));
     }
 }

@@ -8,4 +8,4 @@ i18n-self-test = { $count ->
 }
 
 ## La ligne de commande (src/main.rs)
-cli-error = erreur : { $message }
+cli-error = erreur : { $message }

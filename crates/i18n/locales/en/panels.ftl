@@ -1,0 +1,128 @@
+# The panels of both windows: chat, files, clipboard (crates/collab-ui, the viewer's and the host's
+# collaboration panels), system information, notes, the statistics overlay and the player.
+# `$peer` is who is on the other side: `user` or `technician`.
+
+## Chat, files and clipboard (crates/collab-ui)
+panel-transfer-summary = { $files ->
+    [one] { $name } ({ $size })
+   *[other] { $name }: { $files } files, { $size }
+}
+panel-clipboard-what = { $format ->
+    [image] image
+   *[text] text
+}, { $size }
+panel-clipboard-sent = Your clipboard was shared ({ $what }).
+panel-clipboard-received = { $peer ->
+    [user] The user's
+   *[technician] The technician's
+} clipboard is now on yours ({ $what }).
+panel-clipboard-failed = Clipboard not synced: { $detail }
+panel-transfer-sending = Sending
+panel-transfer-receiving = Receiving
+panel-transfer-offered = { $peer ->
+    [user] The user
+   *[technician] The technician
+} wants to send you this.
+panel-accept = Accept
+panel-refuse = Refuse
+panel-cancel = Cancel
+panel-transfer-starting = Starting…
+panel-transfer-waiting = Waiting for { $peer ->
+    [user] the user
+   *[technician] the technician
+} to accept…
+panel-transfer-progress = { $percent }%   { $done } of { $total }
+panel-transfer-pace = { $rate }/s, { $left } left
+panel-seconds = { $seconds } s
+panel-transfer-rate = , { $rate }/s
+panel-transfer-received-saved = Received in { $took }: saved as { $path }{ $more ->
+    [0] { "" }
+   *[other] { " " }and { $more } more
+}
+panel-transfer-received = Received in { $took }.
+panel-transfer-sent = Sent in { $took }.
+panel-transfer-stopped = Stopped: { $reason }
+panel-transfer-not-sent = Not sent: { $names }{ $more ->
+    [0] { "" }
+   *[other] { " " }and { $more } more
+}
+panel-chat-hint = Type a message, Enter to send
+panel-chat-hint-inactive = Chat works once the screen is shared
+panel-chat-empty = No messages yet.
+panel-chat-you = You:
+panel-chat-from = { $peer }:
+panel-send-file = Send file…
+panel-send-file-hover = Send a file or a folder; you can also drop files on this window
+panel-send-path-label = File or folder:
+panel-send-path-hint = /path/to/file
+panel-send = Send
+panel-drop-files = { $text } ({ $files } files)
+
+## The technician's panels (crates/viewer/src/collab_panels.rs)
+panel-chat = Chat
+panel-chat-unread = Chat ({ $unread })
+panel-clipboard-shared = Clipboard shared
+panel-clipboard-not-shared = Clipboard not shared
+panel-chat-heading = Chat with { $peer ->
+    [user] the user
+   *[technician] the technician
+}
+panel-chat-peer-label = { $peer ->
+    [user] User
+   *[technician] Technician
+}
+panel-drop-to-send = Drop to send to { $peer ->
+    [user] the user
+   *[technician] the technician
+}
+
+## The user's panel (crates/host/src/collab_panel.rs)
+panel-share-clipboard = Share clipboard
+panel-share-clipboard-hover = What you copy can be pasted on their side, and the other way round
+panel-files = Files
+panel-files-drop-hint = Drop files on this window to send them.
+panel-chat-new = { $unread } new
+
+## System information (crates/viewer/src/sysinfo_panel.rs)
+sysinfo-button = System info
+sysinfo-button-waiting = System info…
+sysinfo-button-hover = Ask the user for this computer's system information
+sysinfo-title = System information
+sysinfo-waiting = Waiting for the user to allow it…
+sysinfo-filter = Filter:
+sysinfo-copy = Copy
+sysinfo-copy-json = Copy JSON
+sysinfo-seconds = { $seconds } s
+sysinfo-minutes = { $minutes } min
+sysinfo-hours = { $hours } h { $minutes } min
+sysinfo-days = { $days } d { $hours } h
+
+## The statistics overlay (crates/viewer/src/stats.rs)
+stats-fps = { $fps } fps
+stats-throughput = { $kbytes } kB/s
+stats-round-trip = round trip { $ms } ms
+stats-encode = encode { $value }
+stats-decode = decode { $ms } ms
+stats-lossy = lossy { $value }
+stats-input-to-pixel = input to pixel ≈ { $ms } ms
+
+## The technician's notes (crates/viewer/src/notes.rs)
+notes-button = Notes
+notes-button-hover = Your notes and the outcome, for the session report
+notes-title-ended = Before you close: the outcome
+notes-label = Notes (kept with the session report):
+notes-outcome = Outcome:
+notes-outcome-resolved = Resolved
+notes-outcome-not-resolved = Not resolved
+notes-outcome-escalated = Escalated
+notes-summary = Summary (optional):
+notes-close-without-outcome = Close without an outcome
+notes-save-and-close = Save and close
+
+## The recording player (crates/viewer/src/player.rs)
+player-play = Play
+player-pause = Pause
+player-speed = { $speed }x
+player-cut-short = (cut short)
+player-cut-short-hover = The file ends inside a record: it plays up to its last whole one.
+player-stopped = Stopped: { $error }
