@@ -24,6 +24,9 @@ pub fn spawn<C: Send + 'static>(
             }
         });
     if let Err(e) = spawned {
-        eprintln!("warning: cannot read commands from stdin: {e}");
+        eprintln!(
+            "{}",
+            tandem_i18n::tr!("cli-stdin-failed", error = e.to_string())
+        );
     }
 }

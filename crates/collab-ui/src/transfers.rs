@@ -26,7 +26,7 @@ pub fn show(ui: &mut egui::Ui, board: &mut Board, accept_enabled: bool) -> Vec<C
     for id in accepted {
         board.accepted(id);
     }
-    if board.has_finished() && ui.small_button("Clear finished").clicked() {
+    if board.has_finished() && ui.small_button(tr!("panel-clear-finished")).clicked() {
         board.clear_finished();
     }
     out

@@ -23,6 +23,7 @@ panel-transfer-offered = { $peer ->
     [user] The user
    *[technician] The technician
 } wants to send you this.
+panel-clear-finished = Clear finished
 panel-accept = Accept
 panel-refuse = Refuse
 panel-cancel = Cancel

@@ -6,6 +6,7 @@ cli-session-ended = Session ended: { $reason }
 cli-session-task-failed = the session task failed
 cli-wrote-file = Wrote { $path }.
 cli-cannot-write-file = Cannot write { $path }: { $reason }
+cli-stdin-failed = warning: cannot read commands from stdin: { $error }
 cli-runtime-failed = starting the async runtime
 cli-unknown-language = `{ $tag }` is not a language Tandem speaks: en or fr
 

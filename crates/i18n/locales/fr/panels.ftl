@@ -23,6 +23,7 @@ panel-transfer-offered = { $peer ->
     [user] L’utilisateur
    *[technician] Le technicien
 } veut vous envoyer ceci.
+panel-clear-finished = Effacer les transferts terminés
 panel-accept = Accepter
 panel-refuse = Refuser
 panel-cancel = Annuler

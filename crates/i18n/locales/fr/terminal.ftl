@@ -4,8 +4,9 @@
 ## Commun à plusieurs commandes
 cli-session-ended = Session terminée : { $reason }
 cli-session-task-failed = la tâche de la session a échoué
-cli-wrote-file = { $path } écrit.
+cli-wrote-file = Fichier { $path } écrit.
 cli-cannot-write-file = Impossible d’écrire { $path } : { $reason }
+cli-stdin-failed = avertissement : impossible de lire les commandes sur l’entrée standard : { $error }
 cli-runtime-failed = démarrage de l’environnement asynchrone
 cli-unknown-language = `{ $tag }` n’est pas une langue que Tandem parle : en ou fr
 
@@ -73,10 +74,10 @@ collab-clipboard-sent = Votre presse-papiers ({ $format ->
     [image] image
    *[text] texte
 }, { $size }) a été partagé.
-collab-clipboard-received = Le presse-papiers de { $peer } ({ $format ->
+collab-clipboard-received = { $peer } a partagé son presse-papiers ({ $format ->
     [image] image
    *[text] texte
-}, { $size }) est maintenant dans le vôtre.
+}, { $size }) : il est maintenant dans le vôtre.
 collab-files-what = { $files ->
     [one] { $name } ({ $size })
    *[other] { $name } : { $files } fichiers, { $size }
@@ -86,7 +87,7 @@ collab-file-offered = { $peer } veut vous envoyer { $what }.
 collab-file-offer-sent = { $name } proposé ({ $files ->
     [one] { $files } fichier
    *[other] { $files } fichiers
-}, { $size }) sous { $transfer } ; en attente de l’accord de { $peer }.
+}, { $size }) sous { $transfer }. { $peer } doit maintenant l’accepter.
 collab-files-not-sent = Non envoyés : { $names }.
 collab-transfer-resumes = Le transfert { $transfer } commence et reprend après les { $size } déjà reçus.
 collab-transfer-starts = Le transfert { $transfer } commence.
