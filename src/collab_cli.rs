@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::json;
-use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way, human_bytes};
+use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way};
 use tandem_i18n::tr;
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
@@ -135,12 +135,12 @@ impl NoticePrinter {
             Notice::ClipboardSent { format, bytes } => out.event(
                 "clipboard_sent",
                 json!({ "format": format_name(*format), "bytes": bytes }),
-                || tr!("collab-clipboard-sent", format = format_name(*format), size = human_bytes(*bytes as u64)),
+                || tr!("collab-clipboard-sent", format = format_name(*format), size = tandem_i18n::bytes(*bytes as u64)),
             ),
             Notice::ClipboardReceived { format, bytes } => out.event(
                 "clipboard_received",
                 json!({ "format": format_name(*format), "bytes": bytes }),
-                || tr!("collab-clipboard-received", peer = peer, format = format_name(*format), size = human_bytes(*bytes as u64)),
+                || tr!("collab-clipboard-received", peer = peer, format = format_name(*format), size = tandem_i18n::bytes(*bytes as u64)),
             ),
             Notice::ClipboardFailed { detail } => {
                 let detail = for_display(detail);
@@ -159,7 +159,7 @@ impl NoticePrinter {
                     "file_offered",
                     json!({ "transfer": transfer.to_string(), "id": transfer.id, "name": name, "files": files, "bytes": bytes }),
                     || {
-                        let what = tr!("collab-files-what", name = &*name, files = *files, size = human_bytes(*bytes));
+                        let what = tr!("collab-files-what", name = &*name, files = *files, size = tandem_i18n::bytes(*bytes));
                         if answer_hint {
                             tr!("collab-file-offered-ask", peer = peer, what = what, id = transfer.id)
                         } else {
@@ -186,7 +186,7 @@ impl NoticePrinter {
                             "collab-file-offer-sent",
                             name = &*name,
                             files = *files,
-                            size = human_bytes(*bytes),
+                            size = tandem_i18n::bytes(*bytes),
                             transfer = transfer.to_string(),
                             peer = peer
                         );
@@ -206,7 +206,7 @@ impl NoticePrinter {
                 json!({ "transfer": transfer.to_string(), "resumed_from": resumed_from }),
                 || {
                     if *resumed_from > 0 {
-                        tr!("collab-transfer-resumes", transfer = transfer.to_string(), size = human_bytes(*resumed_from))
+                        tr!("collab-transfer-resumes", transfer = transfer.to_string(), size = tandem_i18n::bytes(*resumed_from))
                     } else {
                         tr!("collab-transfer-starts", transfer = transfer.to_string())
                     }
@@ -239,9 +239,9 @@ impl NoticePrinter {
                             transfer = transfer.to_string(),
                             name = &*name,
                             percent = format!("{percent:.0}"),
-                            done = human_bytes(*done),
-                            total = human_bytes(*total),
-                            rate = human_bytes(*bytes_per_sec as u64)
+                            done = tandem_i18n::bytes(*done),
+                            total = tandem_i18n::bytes(*total),
+                            rate = tandem_i18n::bytes(*bytes_per_sec as u64)
                         );
                         match eta_secs {
                             Some(secs) => tr!("collab-transfer-progress-eta", progress = progress, seconds = format!("{secs:.0}")),
@@ -258,7 +258,7 @@ impl NoticePrinter {
             } => out.event(
                 "file_received",
                 json!({ "transfer": transfer.to_string(), "path": path, "bytes": bytes, "blake3": blake3 }),
-                || tr!("collab-file-received", path = for_display(&path.display().to_string()).into_owned(), size = human_bytes(*bytes)),
+                || tr!("collab-file-received", path = for_display(&path.display().to_string()).into_owned(), size = tandem_i18n::bytes(*bytes)),
             ),
             Notice::FileDone {
                 transfer,
@@ -284,9 +284,9 @@ impl NoticePrinter {
                             name = &*name,
                             direction = direction,
                             files = *files,
-                            size = human_bytes(*bytes),
+                            size = tandem_i18n::bytes(*bytes),
                             seconds = tandem_i18n::decimal(*secs, 1),
-                            rate = human_bytes(rate as u64)
+                            rate = tandem_i18n::bytes(rate as u64)
                         )
                     },
                 );

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tandem_collab::{Notice, TransferId, Way, human_bytes};
+use tandem_collab::{Notice, TransferId, Way};
 use tandem_i18n::tr;
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
@@ -99,7 +99,7 @@ impl Transfer {
                 "panel-transfer-summary",
                 name = self.name.as_str(),
                 files = files,
-                size = human_bytes(self.bytes)
+                size = tandem_i18n::bytes(self.bytes)
             ),
         }
     }
@@ -418,7 +418,7 @@ fn clip(format: ClipFormat, bytes: usize) -> String {
     tr!(
         "panel-clipboard-what",
         format = format,
-        size = human_bytes(bytes as u64)
+        size = tandem_i18n::bytes(bytes as u64)
     )
 }
 

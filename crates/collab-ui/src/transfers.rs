@@ -3,7 +3,7 @@
 
 use eframe::egui;
 use egui::{Color32, RichText, Sense};
-use tandem_collab::{CollabCommand, Way, human_bytes, human_secs};
+use tandem_collab::{CollabCommand, Way, human_secs};
 use tandem_i18n::tr;
 use tandem_proto::text::for_display;
 
@@ -99,8 +99,8 @@ fn row(
             let bar = egui::ProgressBar::new(fraction as f32).text(tr!(
                 "panel-transfer-progress",
                 percent = format!("{:.0}", fraction * 100.0),
-                done = human_bytes(*done),
-                total = human_bytes(*total)
+                done = tandem_i18n::bytes(*done),
+                total = tandem_i18n::bytes(*total)
             ));
             ui.add(bar);
             ui.horizontal(|ui| {
@@ -108,10 +108,10 @@ fn row(
                     (false, _) => tr!("panel-transfer-starting"),
                     (true, Some(eta)) => tr!(
                         "panel-transfer-pace",
-                        rate = human_bytes(*bytes_per_sec as u64),
+                        rate = tandem_i18n::bytes(*bytes_per_sec as u64),
                         left = human_secs(*eta)
                     ),
-                    (true, None) => format!("{}/s", human_bytes(*bytes_per_sec as u64)),
+                    (true, None) => format!("{}/s", tandem_i18n::bytes(*bytes_per_sec as u64)),
                 };
                 ui.label(pace);
                 cancel_button(ui, t, out);
@@ -122,7 +122,7 @@ fn row(
             if *secs > 0.0 {
                 took.push_str(&tr!(
                     "panel-transfer-rate",
-                    rate = human_bytes((t.bytes as f64 / secs) as u64)
+                    rate = tandem_i18n::bytes((t.bytes as f64 / secs) as u64)
                 ));
             }
             let text = match (t.id.way, &t.saved) {

@@ -210,6 +210,26 @@ pub fn decimal(value: f64, places: usize) -> String {
     }
 }
 
+/// A size as people read it, in the current language: `512 bytes`, `1.5 KiB` in English,
+/// `512 octets`, `1,5 Kio` in French (binary prefixes, one decimal).
+pub fn bytes(count: u64) -> String {
+    let units: [&str; 5] = match language() {
+        Language::English => ["bytes", "KiB", "MiB", "GiB", "TiB"],
+        Language::French => ["octets", "Kio", "Mio", "Gio", "Tio"],
+    };
+    let mut value = count as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{count} {}", units[0])
+    } else {
+        format!("{} {}", decimal(value, 1), units[unit])
+    }
+}
+
 /// The message `id` in the current language, with `args` filled in. Prefer [`tr!`].
 pub fn message(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
     let current = language();
@@ -281,6 +301,22 @@ mod tests {
         assert_eq!(french.as_deref(), Some("3 fichiers"));
         let one = format_in(Language::French, "i18n-self-test", &[("count", 1.into())]);
         assert_eq!(one.as_deref(), Some("1 fichier"));
+    }
+
+    #[test]
+    fn sizes_and_decimals_are_written_as_each_language_writes_them() {
+        set_language(Language::French);
+        let french = (bytes(512), bytes(1536), decimal(2.5, 1));
+        set_language(Language::English);
+        let english = (bytes(512), bytes(1536), decimal(2.5, 1));
+        assert_eq!(
+            french,
+            ("512 octets".into(), "1,5 Kio".into(), "2,5".into())
+        );
+        assert_eq!(
+            english,
+            ("512 bytes".into(), "1.5 KiB".into(), "2.5".into())
+        );
     }
 
     #[test]

@@ -157,9 +157,9 @@ fn scalar(key: &str, value: &serde_json::Value) -> String {
     match value {
         Value::Null => "—".into(),
         Value::String(s) => s.clone(),
-        Value::Number(n) if key.ends_with("_bytes") => n
-            .as_u64()
-            .map_or_else(|| n.to_string(), tandem_collab::human_bytes),
+        Value::Number(n) if key.ends_with("_bytes") => {
+            n.as_u64().map_or_else(|| n.to_string(), tandem_i18n::bytes)
+        }
         Value::Number(n) if key.ends_with("_secs") => {
             n.as_u64().map_or_else(|| n.to_string(), duration)
         }
