@@ -170,12 +170,55 @@ fn scalar(key: &str, value: &serde_json::Value) -> String {
     }
 }
 
-/// `uptime_secs` → "Uptime", `cpu` → "CPU", `top_by_memory` → "Top by memory".
+/// The catalogue's label for a field Tandem's hosts send, by its key without the unit suffix.
+fn known_title(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "addresses" => "sysinfo-key-addresses",
+        "cores" => "sysinfo-key-cores",
+        "cpu" => "sysinfo-key-cpu",
+        "default_route" => "sysinfo-key-default-route",
+        "disks" => "sysinfo-key-disks",
+        "displays" => "sysinfo-key-displays",
+        "dns_servers" => "sysinfo-key-dns-servers",
+        "file_system" => "sysinfo-key-file-system",
+        "height" => "sysinfo-key-height",
+        "hostname" => "sysinfo-key-hostname",
+        "kernel" => "sysinfo-key-kernel",
+        "load_15m" => "sysinfo-key-load-15m",
+        "load_1m" => "sysinfo-key-load-1m",
+        "load_5m" => "sysinfo-key-load-5m",
+        "mac" => "sysinfo-key-mac",
+        "memory" => "sysinfo-key-memory",
+        "model" => "sysinfo-key-model",
+        "mount" => "sysinfo-key-mount",
+        "name" => "sysinfo-key-name",
+        "network" => "sysinfo-key-network",
+        "os" => "sysinfo-key-os",
+        "pid" => "sysinfo-key-pid",
+        "primary" => "sysinfo-key-primary",
+        "swap_total" => "sysinfo-key-swap-total",
+        "swap_used" => "sysinfo-key-swap-used",
+        "top_by_cpu" => "sysinfo-key-top-by-cpu",
+        "top_by_memory" => "sysinfo-key-top-by-memory",
+        "total" => "sysinfo-key-total",
+        "uptime" => "sysinfo-key-uptime",
+        "used" => "sysinfo-key-used",
+        "user" => "sysinfo-key-user",
+        "width" => "sysinfo-key-width",
+        _ => return None,
+    })
+}
+
+/// `uptime_secs` → "Uptime", `cpu` → "CPU", `top_by_memory` → "Top by memory": the catalogue's
+/// label for the fields Tandem knows, else made from the key (a newer host may send more).
 fn title(key: &str) -> String {
     let key = ["_bytes", "_secs", "_percent"]
         .iter()
         .find_map(|suffix| key.strip_suffix(suffix))
         .unwrap_or(key);
+    if let Some(id) = known_title(key) {
+        return tandem_i18n::message(id, &[]);
+    }
     if matches!(key, "cpu" | "os" | "dns_servers" | "mac" | "pid") {
         return key
             .replace("_servers", " servers")

@@ -98,6 +98,40 @@ sysinfo-minutes = { $minutes } min
 sysinfo-hours = { $hours } h { $minutes } min
 sysinfo-days = { $days } d { $hours } h
 
+# The fields of the system information, by their JSON key.
+sysinfo-key-addresses = Addresses
+sysinfo-key-cores = Cores
+sysinfo-key-cpu = CPU
+sysinfo-key-default-route = Default route
+sysinfo-key-disks = Disks
+sysinfo-key-displays = Displays
+sysinfo-key-dns-servers = DNS servers
+sysinfo-key-file-system = File system
+sysinfo-key-height = Height
+sysinfo-key-hostname = Hostname
+sysinfo-key-kernel = Kernel
+sysinfo-key-load-15m = Load 15m
+sysinfo-key-load-1m = Load 1m
+sysinfo-key-load-5m = Load 5m
+sysinfo-key-mac = MAC
+sysinfo-key-memory = Memory
+sysinfo-key-model = Model
+sysinfo-key-mount = Mount
+sysinfo-key-name = Name
+sysinfo-key-network = Network
+sysinfo-key-os = OS
+sysinfo-key-pid = PID
+sysinfo-key-primary = Primary
+sysinfo-key-swap-total = Swap total
+sysinfo-key-swap-used = Swap used
+sysinfo-key-top-by-cpu = Top by cpu
+sysinfo-key-top-by-memory = Top by memory
+sysinfo-key-total = Total
+sysinfo-key-uptime = Uptime
+sysinfo-key-used = Used
+sysinfo-key-user = User
+sysinfo-key-width = Width
+
 ## The statistics overlay (crates/viewer/src/stats.rs)
 stats-fps = { $fps } fps
 stats-throughput = { $kbytes } kB/s

@@ -101,6 +101,40 @@ sysinfo-minutes = { $minutes } min
 sysinfo-hours = { $hours } h { $minutes } min
 sysinfo-days = { $days } j { $hours } h
 
+# Les champs des renseignements système, selon leur clé JSON.
+sysinfo-key-addresses = Adresses
+sysinfo-key-cores = Cœurs
+sysinfo-key-cpu = Processeur
+sysinfo-key-default-route = Route par défaut
+sysinfo-key-disks = Disques
+sysinfo-key-displays = Écrans
+sysinfo-key-dns-servers = Serveurs DNS
+sysinfo-key-file-system = Système de fichiers
+sysinfo-key-height = Hauteur
+sysinfo-key-hostname = Nom d’hôte
+sysinfo-key-kernel = Noyau
+sysinfo-key-load-15m = Charge 15 min
+sysinfo-key-load-1m = Charge 1 min
+sysinfo-key-load-5m = Charge 5 min
+sysinfo-key-mac = MAC
+sysinfo-key-memory = Mémoire
+sysinfo-key-model = Modèle
+sysinfo-key-mount = Point de montage
+sysinfo-key-name = Nom
+sysinfo-key-network = Réseau
+sysinfo-key-os = Système d’exploitation
+sysinfo-key-pid = PID
+sysinfo-key-primary = Principal
+sysinfo-key-swap-total = Mémoire d’échange totale
+sysinfo-key-swap-used = Mémoire d’échange utilisée
+sysinfo-key-top-by-cpu = Plus gourmands en processeur
+sysinfo-key-top-by-memory = Plus gourmands en mémoire
+sysinfo-key-total = Total
+sysinfo-key-uptime = Temps de fonctionnement
+sysinfo-key-used = Utilisé
+sysinfo-key-user = Utilisateur
+sysinfo-key-width = Largeur
+
 ## Les statistiques (crates/viewer/src/stats.rs)
 stats-fps = { $fps } images/s
 stats-throughput = { $kbytes } ko/s
