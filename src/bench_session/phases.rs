@@ -1,0 +1,287 @@
+//! The scripted session, phase by phase, and what each phase measured: the same script runs
+//! against every stack. Typing, scrolling and dragging happen on the shared display A (as the
+//! user's own desktop would change); the probe presses keys on the technician's display B, into
+//! the viewer, and reads the result back from B's screen.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::measure::{cpu_time, percentile};
+use super::report::{PhaseReport, ProbeReport};
+use super::stacks::{Stack, xdotool};
+use super::x11::{Area, Grabber, Keyboard, Mover, ScreenWatch};
+
+/// Where the xterm on A sits, in pixels, between phases.
+pub const XTERM_AT: (i32, i32) = (0, 250);
+
+/// How long a probe may wait for its key to show on B.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Counters at one moment.
+struct Sample {
+    at: Instant,
+    cpu: Vec<Duration>,
+    bytes: u64,
+    presents: u64,
+    updates: Option<u64>,
+}
+
+pub struct Bench<'a> {
+    pub stack: &'a Stack,
+    pub watch: &'a ScreenWatch,
+    /// Display A (shared) and B (the viewer's).
+    pub shared: &'a str,
+    pub technician: &'a str,
+    /// The xterm on A.
+    pub xterm: &'a str,
+}
+
+impl Bench<'_> {
+    fn sample(&self) -> anyhow::Result<Sample> {
+        let cpu = self
+            .stack
+            .processes
+            .iter()
+            .map(|(_, p)| cpu_time(p.pid()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let updates = self
+            .stack
+            .processes
+            .iter()
+            .find(|(role, _)| *role == "viewer")
+            .filter(|_| self.stack.kind == super::stacks::StackKind::Tandem)
+            .map(|(_, p)| p.frames.load(std::sync::atomic::Ordering::Relaxed));
+        Ok(Sample {
+            at: Instant::now(),
+            cpu,
+            bytes: self.stack.bytes.read()?,
+            presents: self.watch.presents().count,
+            updates,
+        })
+    }
+
+    fn report(&self, name: &str, before: &Sample, after: &Sample) -> PhaseReport {
+        let seconds = (after.at - before.at).as_secs_f64();
+        let per_sec = |n: u64| n as f64 / seconds;
+        PhaseReport {
+            name: name.into(),
+            seconds,
+            host_to_viewer_kbytes_per_sec: per_sec(after.bytes.saturating_sub(before.bytes))
+                / 1000.0,
+            cpu_percent: self
+                .stack
+                .processes
+                .iter()
+                .zip(before.cpu.iter().zip(&after.cpu))
+                .map(|((role, _), (b, a))| {
+                    (*role, 100.0 * a.saturating_sub(*b).as_secs_f64() / seconds)
+                })
+                .collect(),
+            viewer_frames_per_sec: per_sec(after.presents.saturating_sub(before.presents)),
+            updates_per_sec: before
+                .updates
+                .zip(after.updates)
+                .map(|(b, a)| per_sec(a.saturating_sub(b))),
+            probe: None,
+        }
+    }
+
+    /// Runs `work` between two samples: one phase.
+    fn measure(
+        &self,
+        name: &str,
+        work: impl FnOnce() -> anyhow::Result<Option<ProbeReport>>,
+    ) -> anyhow::Result<PhaseReport> {
+        self.settle();
+        let before = self.sample()?;
+        let probe = work().with_context(|| format!("the {name} phase"))?;
+        let after = self.sample()?;
+        let mut report = self.report(name, &before, &after);
+        report.probe = probe;
+        Ok(report)
+    }
+
+    /// Lets the viewer's screen come to rest between phases (a benchmark's pause, not a test's
+    /// synchronisation: a screen that never rests is measured as it is).
+    fn settle(&self) {
+        let _ = self
+            .watch
+            .wait_quiet(Duration::from_millis(500), Duration::from_secs(10));
+    }
+
+    fn type_on_shared(&self, text: &str) -> anyhow::Result<()> {
+        xdotool(self.shared, &["type", "--delay", "5", text]).map(drop)
+    }
+
+    fn key_on_shared(&self, keys: &[&str]) -> anyhow::Result<()> {
+        let mut args = vec!["key", "--delay", "20"];
+        args.extend_from_slice(keys);
+        xdotool(self.shared, &args).map(drop)
+    }
+
+    fn clear_terminal(&self) -> anyhow::Result<()> {
+        self.key_on_shared(&["ctrl+c"])?;
+        self.type_on_shared("clear\n")
+    }
+
+    /// The whole script; the reports in order, then the scripted session as a whole (typing to
+    /// the probe's end).
+    pub fn run(
+        &self,
+        still: Duration,
+        phase: Duration,
+        probes: usize,
+    ) -> anyhow::Result<Vec<PhaseReport>> {
+        xdotool(self.shared, &["windowfocus", "--sync", self.xterm])?;
+        self.clear_terminal()?;
+        let mut reports = vec![self.measure("still", || {
+            std::thread::sleep(still);
+            Ok(None)
+        })?];
+        self.settle();
+        let session_start = self.sample()?;
+
+        // Typing: a line editor's echo (cat), a key every 60 ms, as a person types quickly.
+        self.type_on_shared("cat >/dev/null\n")?;
+        reports.push(self.measure("typing", || {
+            let text = TYPED.repeat(1 + phase.as_millis() as usize / 60 / TYPED.len());
+            let typist = spawn_on(self.shared, "xdotool", &["type", "--delay", "60", &text])?;
+            run_for(typist, phase);
+            Ok(None)
+        })?);
+        self.clear_terminal()?;
+
+        // Scrolling: a terminal printing as fast as it can.
+        let seconds = phase.as_secs_f64().to_string();
+        self.type_on_shared(&format!(
+            "timeout {seconds} sh -c 'while :; do find /usr; done'"
+        ))?;
+        reports.push(self.measure("scrolling", || {
+            self.key_on_shared(&["Return"])?;
+            std::thread::sleep(phase);
+            Ok(None)
+        })?);
+        self.clear_terminal()?;
+
+        // Dragging: the xterm moved 60 times a second over the photo wallpaper.
+        let window: u32 = self.xterm.trim().parse().context("the xterm's window id")?;
+        let mover = Mover::new(self.shared)?;
+        reports.push(self.measure("drag", || {
+            let started = Instant::now();
+            let mut step = 0u32;
+            while started.elapsed() < phase {
+                let t = started.elapsed().as_secs_f64();
+                mover.move_window(window, triangle(t, 600.0, 900), triangle(t, 350.0, 500))?;
+                step += 1;
+                let next = started + Duration::from_secs_f64(f64::from(step) / 60.0);
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            mover.move_window(window, XTERM_AT.0, XTERM_AT.1)?;
+            Ok(None)
+        })?);
+
+        // The probe: keys pressed on the viewer (B), read back from B's screen.
+        self.clear_terminal()?;
+        xdotool(
+            self.technician,
+            &["windowfocus", "--sync", &self.stack.viewer_window],
+        )?;
+        reports.push(self.measure("probe", || self.probe(probes).map(Some))?);
+        self.key_on_shared(&["ctrl+u"])?;
+        let session_end = self.sample()?;
+        reports.push(self.report("session", &session_start, &session_end));
+        Ok(reports)
+    }
+
+    /// `probes` key presses into the viewer window on B; each timed from the press until the
+    /// part of B's screen that shows the xterm changes (the first X DAMAGE report after which the
+    /// pixels differ).
+    fn probe(&self, probes: usize) -> anyhow::Result<ProbeReport> {
+        let keyboard = Keyboard::new(self.technician)?;
+        let grabber = Grabber::new(self.technician)?;
+        let (width, height) = grabber.size()?;
+        // The xterm's top rows, where its prompt and what is typed show, at any scale the viewer
+        // draws A at (A and B are the same size).
+        let area = Area {
+            x: 0,
+            y: (height / 7) as i16,
+            width: width / 2,
+            height: height / 3,
+        };
+        let mut latencies = Vec::with_capacity(probes);
+        for n in 0..probes {
+            let _ = self
+                .watch
+                .wait_quiet(Duration::from_millis(150), Duration::from_secs(3));
+            let before = grabber.grab(area)?;
+            let mut checked = self.watch.presents().last;
+            let pressed = Instant::now();
+            keyboard.tap_letter(n)?;
+            let deadline = pressed + PROBE_TIMEOUT;
+            while let Some(_change) = self.watch.wait_change_after(checked, deadline) {
+                // The grab shows at least everything damaged up to `seen`: timing the change at
+                // `seen` never flatters.
+                let seen = self.watch.presents().last;
+                if grabber.grab(area)? != before {
+                    if let Some(seen) = seen {
+                        latencies.push((seen - pressed).as_secs_f64() * 1000.0);
+                    }
+                    break;
+                }
+                checked = seen;
+            }
+        }
+        let seen = latencies.len();
+        latencies.sort_by(f64::total_cmp);
+        Ok(ProbeReport {
+            sent: probes,
+            seen,
+            p50_ms: percentile(&latencies, 50.0),
+            p95_ms: percentile(&latencies, 95.0),
+        })
+    }
+}
+
+/// What the typing phase types (letters and spaces; a newline now and then).
+const TYPED: &str = "the quick brown fox jumps over the lazy dog while the technician watches\n";
+
+/// A position going 0 → `max` → 0 at `speed` px/s.
+fn triangle(t: f64, speed: f64, max: i32) -> i32 {
+    let span = 2.0 * f64::from(max);
+    let at = (t * speed) % span;
+    (if at <= f64::from(max) { at } else { span - at }) as i32
+}
+
+fn spawn_on(display: &str, program: &str, args: &[&str]) -> anyhow::Result<Child> {
+    Command::new(program)
+        .args(args)
+        .env("DISPLAY", display)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {program}"))
+}
+
+/// Lets `child` run for `time`, then stops it.
+fn run_for(mut child: Child, time: Duration) {
+    std::thread::sleep(time);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drag_path_bounces_between_the_edges() {
+        assert_eq!(triangle(0.0, 100.0, 500), 0);
+        assert_eq!(triangle(2.0, 100.0, 500), 200);
+        assert_eq!(triangle(5.0, 100.0, 500), 500);
+        assert_eq!(triangle(7.0, 100.0, 500), 300);
+        assert_eq!(triangle(10.0, 100.0, 500), 0);
+    }
+}

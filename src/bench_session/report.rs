@@ -1,0 +1,151 @@
+//! The benchmark's results: a table for people, one JSON object for scripts.
+
+use serde_json::{Value, json};
+
+/// One stack's run of the script.
+pub struct StackReport {
+    pub stack: &'static str,
+    /// The stack could not run (a program missing): why; `phases` is then empty.
+    pub skipped: Option<String>,
+    pub phases: Vec<PhaseReport>,
+}
+
+pub struct PhaseReport {
+    pub name: String,
+    pub seconds: f64,
+    /// See `measure::ByteCounter` for what is counted for each stack.
+    pub host_to_viewer_kbytes_per_sec: f64,
+    /// CPU time over the phase as % of one core, per role ("relay", "host", "viewer").
+    pub cpu_percent: Vec<(&'static str, f64)>,
+    /// Pictures the viewer put on display B per second (X DAMAGE on B's root).
+    pub viewer_frames_per_sec: f64,
+    /// Updates the Tandem viewer decoded per second (its `stats` events, about once a second:
+    /// up to a second off at each end of a phase).
+    pub updates_per_sec: Option<f64>,
+    pub probe: Option<ProbeReport>,
+}
+
+pub struct ProbeReport {
+    pub sent: usize,
+    pub seen: usize,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+}
+
+pub struct Setup {
+    pub width: u32,
+    pub height: u32,
+    pub tandem: String,
+    pub fps: u32,
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+pub fn to_json(setup: &Setup, stacks: &[StackReport]) -> Value {
+    json!({
+        "screen": format!("{}x{}", setup.width, setup.height),
+        "tandem": setup.tandem,
+        "tandem_fps_cap": setup.fps,
+        "bytes": "host->viewer stream payload: Tandem = bytes the relay forwarded from the host (sealed stream data, no QUIC/UDP headers); VNC = bytes_sent of the server's TCP socket (RFB, no TCP/IP headers)",
+        "frames": "pictures the viewer put on display B per second, counted by X DAMAGE on B",
+        "stacks": stacks.iter().map(|s| json!({
+            "stack": s.stack,
+            "skipped": s.skipped,
+            "phases": s.phases.iter().map(|p| {
+                let cpu: serde_json::Map<String, Value> = p
+                    .cpu_percent
+                    .iter()
+                    .map(|(role, pct)| ((*role).to_owned(), json!(round1(*pct))))
+                    .collect();
+                json!({
+                    "phase": p.name,
+                    "seconds": round1(p.seconds),
+                    "host_to_viewer_kbytes_per_sec": round1(p.host_to_viewer_kbytes_per_sec),
+                    "cpu_percent": cpu,
+                    "viewer_frames_per_sec": round1(p.viewer_frames_per_sec),
+                    "updates_per_sec": p.updates_per_sec.map(round1),
+                    "probe": p.probe.as_ref().map(|probe| json!({
+                        "sent": probe.sent,
+                        "seen": probe.seen,
+                        "p50_ms": probe.p50_ms.map(round1),
+                        "p95_ms": probe.p95_ms.map(round1),
+                    })),
+                })
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
+    let mut out = format!(
+        "Live session, {}x{} shared and viewed full screen; Tandem from {} (--fps {}).\n\
+         kB/s: host->viewer stream bytes (Tandem: forwarded by the relay; VNC: the server's TCP socket).\n\
+         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE).\n\n",
+        setup.width, setup.height, setup.tandem, setup.fps
+    );
+    out.push_str(&format!(
+        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>17}\n",
+        "phase",
+        "stack",
+        "kB/s",
+        "host%",
+        "viewer%",
+        "relay%",
+        "frames/s",
+        "updates/s",
+        "key->pixel p50/p95"
+    ));
+    let phases: Vec<&str> = stacks
+        .iter()
+        .flat_map(|s| s.phases.iter().map(|p| p.name.as_str()))
+        .fold(Vec::new(), |mut names, name| {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            names
+        });
+    for phase in phases {
+        for stack in stacks {
+            let Some(p) = stack.phases.iter().find(|p| p.name == phase) else {
+                continue;
+            };
+            let cpu = |role: &str| {
+                p.cpu_percent
+                    .iter()
+                    .find(|(r, _)| *r == role)
+                    .map_or("-".to_owned(), |(_, pct)| format!("{pct:.1}"))
+            };
+            let probe = p.probe.as_ref().map_or("-".to_owned(), |probe| {
+                let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+                format!(
+                    "{}/{} ms ({}/{})",
+                    ms(probe.p50_ms),
+                    ms(probe.p95_ms),
+                    probe.seen,
+                    probe.sent
+                )
+            });
+            out.push_str(&format!(
+                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9} {:>17}\n",
+                phase,
+                stack.stack,
+                p.host_to_viewer_kbytes_per_sec,
+                cpu("host"),
+                cpu("viewer"),
+                cpu("relay"),
+                p.viewer_frames_per_sec,
+                p.updates_per_sec
+                    .map_or("-".to_owned(), |u| format!("{u:.1}")),
+                probe
+            ));
+        }
+    }
+    for stack in stacks {
+        if let Some(why) = &stack.skipped {
+            out.push_str(&format!("\n{} skipped: {why}\n", stack.stack));
+        }
+    }
+    out
+}
