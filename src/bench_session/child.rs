@@ -4,9 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -19,6 +19,8 @@ pub struct Spawned {
     events: Option<mpsc::Receiver<Value>>,
     /// The viewer's decoded-update count from its latest `stats` event (tandem join only).
     pub frames: Arc<AtomicU64>,
+    /// The latest `stats` event (tandem join only): encode, decode and round-trip times.
+    pub stats: Arc<Mutex<Option<Value>>>,
 }
 
 impl Spawned {
@@ -56,10 +58,12 @@ impl Spawned {
             .spawn()
             .with_context(|| format!("starting {} ({name})", program.display()))?;
         let frames = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(Mutex::new(None));
         let events = match child.stdout.take() {
             Some(stdout) if json_events => {
                 let (tx, rx) = mpsc::channel();
                 let frames = frames.clone();
+                let stats = stats.clone();
                 std::thread::Builder::new()
                     .name(format!("bench-{name}-events"))
                     .spawn(move || {
@@ -68,10 +72,12 @@ impl Spawned {
                             let Ok(event) = serde_json::from_str::<Value>(&line) else {
                                 continue;
                             };
-                            if event["event"] == "stats"
-                                && let Some(count) = event["frames"].as_u64()
-                            {
-                                frames.store(count, Ordering::Relaxed);
+                            if event["event"] == "stats" {
+                                if let Some(count) = event["frames"].as_u64() {
+                                    frames.store(count, Ordering::Relaxed);
+                                }
+                                *stats.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    Some(event.clone());
                             }
                             // Nobody waits for the rest once the session runs; a closed
                             // receiver is fine.
@@ -90,6 +96,7 @@ impl Spawned {
             stdin,
             events,
             frames,
+            stats,
         })
     }
 

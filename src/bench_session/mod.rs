@@ -192,9 +192,11 @@ fn run_stack(
         height: HEIGHT,
     };
     let watch = x11::ScreenWatch::start(&b)?;
+    let shared_watch = x11::ScreenWatch::start(&a)?;
     let stack = stacks::start(kind, tandem, fps, &displays, &Workdir { path: work })?;
+    // Quiet for a while: vncviewer shows a notice for its first seconds.
     watch
-        .wait_quiet(Duration::from_secs(1), Duration::from_secs(30))
+        .wait_quiet(Duration::from_secs(5), Duration::from_secs(60))
         .context("waiting for the viewer to show display A")?;
     if let Some(dir) = screenshots {
         for (display, side) in [(&a, "shared"), (&b, "viewer")] {
@@ -205,6 +207,7 @@ fn run_stack(
     let bench = phases::Bench {
         stack: &stack,
         watch: &watch,
+        shared_watch: &shared_watch,
         shared: &a,
         technician: &b,
         xterm: &xterm,

@@ -3,7 +3,6 @@
 //! user's own desktop would change); the probe presses keys on the technician's display B, into
 //! the viewer, and reads the result back from B's screen.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -30,7 +29,9 @@ struct Sample {
 
 pub struct Bench<'a> {
     pub stack: &'a Stack,
+    /// Changes of the viewer's screen (B) and of the shared one (A).
     pub watch: &'a ScreenWatch,
+    pub shared_watch: &'a ScreenWatch,
     /// Display A (shared) and B (the viewer's).
     pub shared: &'a str,
     pub technician: &'a str,
@@ -85,6 +86,19 @@ impl Bench<'_> {
                 .zip(after.updates)
                 .map(|(b, a)| per_sec(a.saturating_sub(b))),
             probe: None,
+            viewer_stats: self
+                .stack
+                .processes
+                .iter()
+                .find(|(role, _)| *role == "viewer")
+                .and_then(|(_, p)| p.stats.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                .map(|stats| {
+                    serde_json::json!({
+                        "encode_ms": stats["encode_ms"],
+                        "decode_ms": stats["decode_ms"],
+                        "rtt_ms": stats["rtt_ms"],
+                    })
+                }),
         }
     }
 
@@ -146,9 +160,11 @@ impl Bench<'_> {
         // Typing: a line editor's echo (cat), a key every 60 ms, as a person types quickly.
         self.type_on_shared("cat >/dev/null\n")?;
         reports.push(self.measure("typing", || {
-            let text = TYPED.repeat(1 + phase.as_millis() as usize / 60 / TYPED.len());
-            let typist = spawn_on(self.shared, "xdotool", &["type", "--delay", "60", &text])?;
-            run_for(typist, phase);
+            // As many keys as fit the phase; xdotool ends by itself (stopping it mid-key could
+            // leave a key held down on A).
+            let keys = (phase.as_millis() / 60).max(1) as usize;
+            let text: String = TYPED.chars().cycle().take(keys).collect();
+            xdotool(self.shared, &["type", "--delay", "60", &text]).map(drop)?;
             Ok(None)
         })?);
         self.clear_terminal()?;
@@ -200,48 +216,92 @@ impl Bench<'_> {
     /// pixels differ).
     fn probe(&self, probes: usize) -> anyhow::Result<ProbeReport> {
         let keyboard = Keyboard::new(self.technician)?;
-        let grabber = Grabber::new(self.technician)?;
-        let (width, height) = grabber.size()?;
-        // The xterm's top rows, where its prompt and what is typed show, at any scale the viewer
-        // draws A at (A and B are the same size).
-        let area = Area {
+        let viewer = Grabber::new(self.technician)?;
+        let shared = Grabber::new(self.shared)?;
+        let (width, height) = viewer.size()?;
+        // The xterm's top rows, where its prompt and what is typed show: on A where the xterm
+        // is, on B wherever the viewer draws it at any scale (A and B are the same size).
+        let viewer_area = Area {
             x: 0,
             y: (height / 7) as i16,
             width: width / 2,
             height: height / 3,
         };
-        let mut latencies = Vec::with_capacity(probes);
+        let shared_area = Area {
+            x: 0,
+            y: XTERM_AT.1 as i16,
+            width: width / 2,
+            height: 200,
+        };
+        let (mut to_viewer, mut to_shared) = (Vec::new(), Vec::new());
         for n in 0..probes {
             let _ = self
                 .watch
                 .wait_quiet(Duration::from_millis(150), Duration::from_secs(3));
-            let before = grabber.grab(area)?;
-            let mut checked = self.watch.presents().last;
+            let viewer_before = viewer.grab(viewer_area)?;
+            let shared_before = shared.grab(shared_area)?;
+            let viewer_checked = self.watch.presents().last;
+            let shared_checked = self.shared_watch.presents().last;
             let pressed = Instant::now();
             keyboard.tap_letter(n)?;
             let deadline = pressed + PROBE_TIMEOUT;
-            while let Some(_change) = self.watch.wait_change_after(checked, deadline) {
-                // The grab shows at least everything damaged up to `seen`: timing the change at
-                // `seen` never flatters.
-                let seen = self.watch.presents().last;
-                if grabber.grab(area)? != before {
-                    if let Some(seen) = seen {
-                        latencies.push((seen - pressed).as_secs_f64() * 1000.0);
-                    }
-                    break;
-                }
-                checked = seen;
+            if let Some(at) = first_change(
+                self.shared_watch,
+                &shared,
+                shared_area,
+                &shared_before,
+                shared_checked,
+                deadline,
+            )? {
+                to_shared.push(ms(at - pressed));
+            }
+            if let Some(at) = first_change(
+                self.watch,
+                &viewer,
+                viewer_area,
+                &viewer_before,
+                viewer_checked,
+                deadline,
+            )? {
+                to_viewer.push(ms(at - pressed));
             }
         }
-        let seen = latencies.len();
-        latencies.sort_by(f64::total_cmp);
+        to_viewer.sort_by(f64::total_cmp);
+        to_shared.sort_by(f64::total_cmp);
         Ok(ProbeReport {
             sent: probes,
-            seen,
-            p50_ms: percentile(&latencies, 50.0),
-            p95_ms: percentile(&latencies, 95.0),
+            seen: to_viewer.len(),
+            p50_ms: percentile(&to_viewer, 50.0),
+            p95_ms: percentile(&to_viewer, 95.0),
+            shared_p50_ms: percentile(&to_shared, 50.0),
+            shared_p95_ms: percentile(&to_shared, 95.0),
         })
     }
+}
+
+/// When `area` of a screen first differed from `before`: the first damage report after
+/// `checked` after which a grab differs, timed at the latest report the grab covers (the grab
+/// shows at least everything damaged up to then, so this never flatters); `None` at `deadline`.
+fn first_change(
+    watch: &ScreenWatch,
+    grabber: &Grabber,
+    area: Area,
+    before: &[u8],
+    mut checked: Option<Instant>,
+    deadline: Instant,
+) -> anyhow::Result<Option<Instant>> {
+    while watch.wait_change_after(checked, deadline).is_some() {
+        let seen = watch.presents().last;
+        if grabber.grab(area)? != before {
+            return Ok(seen);
+        }
+        checked = seen;
+    }
+    Ok(None)
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 /// What the typing phase types (letters and spaces; a newline now and then).
@@ -252,24 +312,6 @@ fn triangle(t: f64, speed: f64, max: i32) -> i32 {
     let span = 2.0 * f64::from(max);
     let at = (t * speed) % span;
     (if at <= f64::from(max) { at } else { span - at }) as i32
-}
-
-fn spawn_on(display: &str, program: &str, args: &[&str]) -> anyhow::Result<Child> {
-    Command::new(program)
-        .args(args)
-        .env("DISPLAY", display)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {program}"))
-}
-
-/// Lets `child` run for `time`, then stops it.
-fn run_for(mut child: Child, time: Duration) {
-    std::thread::sleep(time);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[cfg(test)]

@@ -23,13 +23,21 @@ pub struct PhaseReport {
     /// up to a second off at each end of a phase).
     pub updates_per_sec: Option<f64>,
     pub probe: Option<ProbeReport>,
+    /// The Tandem viewer's latest `stats` event at the phase's end (encode, decode and round-trip
+    /// times), for the per-stage breakdown.
+    pub viewer_stats: Option<Value>,
 }
 
 pub struct ProbeReport {
     pub sent: usize,
+    /// Probes whose key showed on the viewer's screen.
     pub seen: usize,
+    /// Key pressed on B → the viewer's screen shows the xterm's change.
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
+    /// Key pressed on B → the xterm on A changed (the input half of the loop).
+    pub shared_p50_ms: Option<f64>,
+    pub shared_p95_ms: Option<f64>,
 }
 
 pub struct Setup {
@@ -71,7 +79,10 @@ pub fn to_json(setup: &Setup, stacks: &[StackReport]) -> Value {
                         "seen": probe.seen,
                         "p50_ms": probe.p50_ms.map(round1),
                         "p95_ms": probe.p95_ms.map(round1),
+                        "shared_p50_ms": probe.shared_p50_ms.map(round1),
+                        "shared_p95_ms": probe.shared_p95_ms.map(round1),
                     })),
+                    "viewer_stats": p.viewer_stats,
                 })
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -82,20 +93,14 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
     let mut out = format!(
         "Live session, {}x{} shared and viewed full screen; Tandem from {} (--fps {}).\n\
          kB/s: host->viewer stream bytes (Tandem: forwarded by the relay; VNC: the server's TCP socket).\n\
-         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE).\n\n",
+         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE).\n\
+         Probe: key pressed on the viewer (B) -> its screen shows the xterm's change, p50/p95 (seen/sent);\n\
+         on A: the same key -> the xterm on the shared screen changed (the input half).\n\n",
         setup.width, setup.height, setup.tandem, setup.fps
     );
     out.push_str(&format!(
-        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>17}\n",
-        "phase",
-        "stack",
-        "kB/s",
-        "host%",
-        "viewer%",
-        "relay%",
-        "frames/s",
-        "updates/s",
-        "key->pixel p50/p95"
+        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}  {}\n",
+        "phase", "stack", "kB/s", "host%", "viewer%", "relay%", "frames/s", "updates/s", "probe"
     ));
     let phases: Vec<&str> = stacks
         .iter()
@@ -120,15 +125,17 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
             let probe = p.probe.as_ref().map_or("-".to_owned(), |probe| {
                 let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
                 format!(
-                    "{}/{} ms ({}/{})",
+                    "{}/{} ms ({}/{}); on A {}/{} ms",
                     ms(probe.p50_ms),
                     ms(probe.p95_ms),
                     probe.seen,
-                    probe.sent
+                    probe.sent,
+                    ms(probe.shared_p50_ms),
+                    ms(probe.shared_p95_ms),
                 )
             });
             out.push_str(&format!(
-                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9} {:>17}\n",
+                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9}  {}\n",
                 phase,
                 stack.stack,
                 p.host_to_viewer_kbytes_per_sec,

@@ -1,9 +1,10 @@
 //! The remote-desktop stacks the benchmark runs between display A (shared) and display B (the
-//! technician's): Tandem (relay + share + join window), TigerVNC (x0vncserver + vncviewer) and
+//! technician's): Tandem (relay + share + join window), TigerVNC (X0tigervnc, the server behind
+//! x0vncserver, + vncviewer) and
 //! x11vnc (+ the same vncviewer). Each is started the way a user would run it, with the viewer
 //! full screen on B, and handed back with its processes and its byte counter.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ impl StackKind {
     pub fn programs(self) -> &'static [&'static str] {
         match self {
             StackKind::Tandem => &[],
-            StackKind::Tigervnc => &["x0vncserver", "vncviewer"],
+            StackKind::Tigervnc => &["X0tigervnc", "vncviewer"],
             StackKind::X11vnc => &["x11vnc", "vncviewer"],
         }
     }
@@ -106,10 +107,12 @@ pub fn start(
     xdotool(displays.technician, &["windowfocus", "--sync", &window])?;
     for (role, process) in &mut stack.processes {
         if !process.running() {
+            let log = std::fs::read_to_string(work.log(&process.name)).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(4).collect();
             bail!(
-                "the {role} ({}) exited; see its log in {}",
+                "the {role} ({}) exited; its log ends: {}",
                 process.name,
-                work.path.display()
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
             );
         }
     }
@@ -206,7 +209,9 @@ fn start_vnc(
     let port_arg = port.to_string();
     let (program, args) = match kind {
         StackKind::Tigervnc => (
-            "x0vncserver",
+            // The server itself: Debian's x0vncserver is a wrapper that starts it in the
+            // background and exits.
+            "X0tigervnc",
             // TigerVNC's defaults otherwise (polling and encodings as shipped).
             strings(&[
                 "-display",
@@ -242,11 +247,14 @@ fn start_vnc(
         &work.log(kind.name()),
         false,
     )?;
-    let target = SocketAddr::from(([127, 0, 0, 1], port));
+    // Asked of the kernel rather than by connecting, so the server sees only the real viewer.
     wait_for(STEP, "the VNC server to listen", || {
-        TcpStream::connect_timeout(&target, Duration::from_millis(200))
-            .ok()
-            .map(drop)
+        let listening = Command::new("ss")
+            .args(["-tlnH"])
+            .arg(format!("( sport = :{port} )"))
+            .output()
+            .ok()?;
+        (!listening.stdout.is_empty()).then_some(())
     })?;
     let viewer = Spawned::start(
         "vncviewer",
@@ -259,10 +267,11 @@ fn start_vnc(
         ]),
         Some(displays.technician),
         work.path,
-        &work.log(&format!("{}-vncviewer", kind.name())),
+        &work.log("vncviewer"),
         false,
     )?;
-    let viewer_window = find_window(displays.technician, "VNC")?;
+    // vncviewer names its window only through the window manager's properties; find it by pid.
+    let viewer_window = find_window_of(displays.technician, viewer.pid())?;
     Ok(Stack {
         kind,
         processes: vec![("host", server), ("viewer", viewer)],
@@ -311,6 +320,22 @@ pub fn find_window(display: &str, name: &str) -> anyhow::Result<String> {
             .next()
             .map(str::to_owned)
     })
+}
+
+/// The first visible window on `display` of process `pid` (_NET_WM_PID).
+fn find_window_of(display: &str, pid: u32) -> anyhow::Result<String> {
+    let pid = pid.to_string();
+    wait_for(
+        STEP,
+        &format!("a window of process {pid} on {display}"),
+        || {
+            xdotool(display, &["search", "--onlyvisible", "--pid", &pid])
+                .ok()?
+                .lines()
+                .next()
+                .map(str::to_owned)
+        },
+    )
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `timeout`.
