@@ -28,6 +28,17 @@ pub struct PhaseReport {
     pub viewer_stats: Option<Value>,
 }
 
+impl PhaseReport {
+    /// The viewer's CPU time per picture it put on the screen: what one frame costs it.
+    pub fn viewer_cpu_ms_per_frame(&self) -> Option<f64> {
+        let (_, percent) = self
+            .cpu_percent
+            .iter()
+            .find(|(role, _)| *role == "viewer")?;
+        (self.viewer_frames_per_sec > 0.0).then(|| 10.0 * percent / self.viewer_frames_per_sec)
+    }
+}
+
 pub struct ProbeReport {
     pub sent: usize,
     /// Probes whose key showed on the viewer's screen.
@@ -73,6 +84,7 @@ pub fn to_json(setup: &Setup, stacks: &[StackReport]) -> Value {
                     "host_to_viewer_kbytes_per_sec": round1(p.host_to_viewer_kbytes_per_sec),
                     "cpu_percent": cpu,
                     "viewer_frames_per_sec": round1(p.viewer_frames_per_sec),
+                    "viewer_cpu_ms_per_frame": p.viewer_cpu_ms_per_frame().map(round1),
                     "updates_per_sec": p.updates_per_sec.map(round1),
                     "probe": p.probe.as_ref().map(|probe| json!({
                         "sent": probe.sent,
@@ -93,14 +105,24 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
     let mut out = format!(
         "Live session, {}x{} shared and viewed full screen; Tandem from {} (--fps {}).\n\
          kB/s: host->viewer stream bytes (Tandem: forwarded by the relay; VNC: the server's TCP socket).\n\
-         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE).\n\
+         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE);\n\
+         ms/frame: the viewer's CPU time per such picture.\n\
          Probe: key pressed on the viewer (B) -> its screen shows the xterm's change, p50/p95 (seen/sent);\n\
          on A: the same key -> the xterm on the shared screen changed (the input half).\n\n",
         setup.width, setup.height, setup.tandem, setup.fps
     );
     out.push_str(&format!(
-        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}  {}\n",
-        "phase", "stack", "kB/s", "host%", "viewer%", "relay%", "frames/s", "updates/s", "probe"
+        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9}  {}\n",
+        "phase",
+        "stack",
+        "kB/s",
+        "host%",
+        "viewer%",
+        "relay%",
+        "frames/s",
+        "ms/frame",
+        "updates/s",
+        "probe"
     ));
     let phases: Vec<&str> = stacks
         .iter()
@@ -135,7 +157,7 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
                 )
             });
             out.push_str(&format!(
-                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9}  {}\n",
+                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9} {:>9}  {}\n",
                 phase,
                 stack.stack,
                 p.host_to_viewer_kbytes_per_sec,
@@ -143,6 +165,8 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
                 cpu("viewer"),
                 cpu("relay"),
                 p.viewer_frames_per_sec,
+                p.viewer_cpu_ms_per_frame()
+                    .map_or("-".to_owned(), |ms| format!("{ms:.1}")),
                 p.updates_per_sec
                     .map_or("-".to_owned(), |u| format!("{u:.1}")),
                 probe
