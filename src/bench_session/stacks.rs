@@ -89,21 +89,48 @@ pub fn start(
         StackKind::Tandem => start_tandem(tandem, fps, displays, work)?,
         StackKind::Tigervnc | StackKind::X11vnc => start_vnc(kind, displays, work)?,
     };
-    // Full screen on B: without a window manager, place and size the window ourselves (vncviewer
-    // asks for full screen itself; this is then a no-op for it).
-    let window = stack.viewer_window.clone();
     let (w, h) = (displays.width.to_string(), displays.height.to_string());
-    xdotool(displays.technician, &["windowmove", &window, "0", "0"])?;
-    xdotool(displays.technician, &["windowsize", &window, &w, &h])?;
-    wait_for(STEP, "the viewer window to fill display B", || {
-        let geometry = xdotool(
+    let full = |window: &str| {
+        xdotool(
             displays.technician,
-            &["getwindowgeometry", "--shell", &window],
+            &["getwindowgeometry", "--shell", window],
         )
-        .unwrap_or_default();
-        Some(geometry.contains(&format!("WIDTH={w}")) && geometry.contains(&format!("HEIGHT={h}")))
-            .filter(|full| *full)
-    })?;
+        .is_ok_and(|geometry| {
+            geometry.contains(&format!("WIDTH={w}\n"))
+                && geometry.contains(&format!("HEIGHT={h}\n"))
+        })
+    };
+    let window = match kind {
+        // No window manager on B: place and size the window ourselves.
+        StackKind::Tandem => {
+            let window = stack.viewer_window.clone();
+            xdotool(displays.technician, &["windowmove", &window, "0", "0"])?;
+            xdotool(displays.technician, &["windowsize", &window, &w, &h])?;
+            wait_for(STEP, "the viewer window to fill display B", || {
+                full(&window).then_some(window.clone())
+            })?
+        }
+        // vncviewer goes full screen itself, through a new window: wait for that one.
+        _ => {
+            let pid = stack
+                .processes
+                .iter()
+                .find(|(role, _)| *role == "viewer")
+                .map(|(_, p)| p.pid().to_string())
+                .context("a VNC stack without its viewer")?;
+            wait_for(STEP, "vncviewer's full-screen window", || {
+                xdotool(
+                    displays.technician,
+                    &["search", "--onlyvisible", "--pid", &pid],
+                )
+                .ok()?
+                .lines()
+                .find(|window| full(window))
+                .map(str::to_owned)
+            })?
+        }
+    };
+    stack.viewer_window.clone_from(&window);
     xdotool(displays.technician, &["windowfocus", "--sync", &window])?;
     for (role, process) in &mut stack.processes {
         if !process.running() {
@@ -270,8 +297,9 @@ fn start_vnc(
         &work.log("vncviewer"),
         false,
     )?;
-    // vncviewer names its window only through the window manager's properties; find it by pid.
-    let viewer_window = find_window_of(displays.technician, viewer.pid())?;
+    // vncviewer names its window only through the window manager's properties; `start` finds
+    // it by pid once it is full screen.
+    let viewer_window = String::new();
     Ok(Stack {
         kind,
         processes: vec![("host", server), ("viewer", viewer)],
@@ -320,22 +348,6 @@ pub fn find_window(display: &str, name: &str) -> anyhow::Result<String> {
             .next()
             .map(str::to_owned)
     })
-}
-
-/// The first visible window on `display` of process `pid` (_NET_WM_PID).
-fn find_window_of(display: &str, pid: u32) -> anyhow::Result<String> {
-    let pid = pid.to_string();
-    wait_for(
-        STEP,
-        &format!("a window of process {pid} on {display}"),
-        || {
-            xdotool(display, &["search", "--onlyvisible", "--pid", &pid])
-                .ok()?
-                .lines()
-                .next()
-                .map(str::to_owned)
-        },
-    )
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `timeout`.
