@@ -55,7 +55,17 @@ fn bench_session_reports_every_phase_and_sees_its_probes() {
         let cpu = phase["cpu_percent"].as_object().unwrap();
         let mut roles: Vec<&str> = cpu.keys().map(String::as_str).collect();
         roles.sort_unstable();
-        assert_eq!(roles, ["host", "relay", "viewer"], "{phase}");
+        assert_eq!(
+            roles,
+            [
+                "host",
+                "relay",
+                "viewer",
+                "xserver_shared",
+                "xserver_viewer"
+            ],
+            "{phase}"
+        );
     }
     // Typing and dragging change the shared screen: the viewer must have been sent something
     // and have drawn it.

@@ -204,8 +204,17 @@ fn run_stack(
                 .save_png(&dir.join(format!("{}-{side}.png", kind.name())))?;
         }
     }
+    let mut measured: Vec<(&'static str, u32)> = stack
+        .processes
+        .iter()
+        .map(|(role, process)| (*role, process.pid()))
+        .collect();
+    // Drawing is paid partly by the X servers: the viewer's presents on B, the capture on A.
+    measured.push(("xserver_shared", shared.server_pid()));
+    measured.push(("xserver_viewer", technician.server_pid()));
     let bench = phases::Bench {
         stack: &stack,
+        measured,
         watch: &watch,
         shared_watch: &shared_watch,
         shared: &a,

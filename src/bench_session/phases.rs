@@ -29,6 +29,8 @@ struct Sample {
 
 pub struct Bench<'a> {
     pub stack: &'a Stack,
+    /// Every process whose CPU is measured, by role: the stack's, and the two X servers.
+    pub measured: Vec<(&'static str, u32)>,
     /// Changes of the viewer's screen (B) and of the shared one (A).
     pub watch: &'a ScreenWatch,
     pub shared_watch: &'a ScreenWatch,
@@ -42,10 +44,9 @@ pub struct Bench<'a> {
 impl Bench<'_> {
     fn sample(&self) -> anyhow::Result<Sample> {
         let cpu = self
-            .stack
-            .processes
+            .measured
             .iter()
-            .map(|(_, p)| cpu_time(p.pid()))
+            .map(|(_, pid)| cpu_time(*pid))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let updates = self
             .stack
@@ -72,8 +73,7 @@ impl Bench<'_> {
             host_to_viewer_kbytes_per_sec: per_sec(after.bytes.saturating_sub(before.bytes))
                 / 1000.0,
             cpu_percent: self
-                .stack
-                .processes
+                .measured
                 .iter()
                 .zip(before.cpu.iter().zip(&after.cpu))
                 .map(|((role, _), (b, a))| {

@@ -15,7 +15,8 @@ pub struct PhaseReport {
     pub seconds: f64,
     /// See `measure::ByteCounter` for what is counted for each stack.
     pub host_to_viewer_kbytes_per_sec: f64,
-    /// CPU time over the phase as % of one core, per role ("relay", "host", "viewer").
+    /// CPU time over the phase as % of one core, per role ("relay", "host", "viewer", and the X
+    /// servers "xserver_shared" (A) and "xserver_viewer" (B)).
     pub cpu_percent: Vec<(&'static str, f64)>,
     /// Pictures the viewer put on display B per second (X DAMAGE on B's root).
     pub viewer_frames_per_sec: f64,
@@ -105,20 +106,22 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
     let mut out = format!(
         "Live session, {}x{} shared and viewed full screen; Tandem from {} (--fps {}).\n\
          kB/s: host->viewer stream bytes (Tandem: forwarded by the relay; VNC: the server's TCP socket).\n\
-         CPU: % of one core. frames/s: pictures the viewer put on its screen (X DAMAGE);\n\
+         CPU: % of one core; XA, XB: the X servers of A and B. frames/s: pictures the viewer put on its screen (X DAMAGE);\n\
          ms/frame: the viewer's CPU time per such picture.\n\
          Probe: key pressed on the viewer (B) -> its screen shows the xterm's change, p50/p95 (seen/sent);\n\
          on A: the same key -> the xterm on the shared screen changed (the input half).\n\n",
         setup.width, setup.height, setup.tandem, setup.fps
     );
     out.push_str(&format!(
-        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9}  {}\n",
+        "{:<10} {:<9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9}  {}\n",
         "phase",
         "stack",
         "kB/s",
         "host%",
         "viewer%",
         "relay%",
+        "XA%",
+        "XB%",
         "frames/s",
         "ms/frame",
         "updates/s",
@@ -157,13 +160,15 @@ pub fn table(setup: &Setup, stacks: &[StackReport]) -> String {
                 )
             });
             out.push_str(&format!(
-                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>9.1} {:>9} {:>9}  {}\n",
+                "{:<10} {:<9} {:>9.1} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9.1} {:>9} {:>9}  {}\n",
                 phase,
                 stack.stack,
                 p.host_to_viewer_kbytes_per_sec,
                 cpu("host"),
                 cpu("viewer"),
                 cpu("relay"),
+                cpu("xserver_shared"),
+                cpu("xserver_viewer"),
                 p.viewer_frames_per_sec,
                 p.viewer_cpu_ms_per_frame()
                     .map_or("-".to_owned(), |ms| format!("{ms:.1}")),
