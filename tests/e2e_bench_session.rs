@@ -15,7 +15,7 @@ use serde_json::Value;
 fn bench_session_reports_every_phase_and_sees_its_probes() {
     let output = Command::new(TANDEM)
         .args(["bench", "--session", "--json"])
-        .args(["--still", "0.5", "--phase", "1", "--probes", "3"])
+        .args(["--still", "0.5", "--phase", "2", "--probes", "3"])
         .env_remove("DISPLAY")
         .env("RUST_LOG", "warn")
         .output()
