@@ -53,7 +53,7 @@ fn assert_layout(display: &str, layout: &str) {
     let found = [KEYCODE_Q, KEYCODE_Y].map(|keycode| unshifted_symbol(display, keycode));
     assert_eq!(
         found,
-        expected.map(|c| u32::from(c)),
+        expected.map(u32::from),
         "the {layout} layout is not in effect on {display} (unshifted keysyms of the Q and Y keys)"
     );
 }
