@@ -15,9 +15,10 @@ packages=(
 )
 # Not needed by the tests: `scripts/install-deps.sh --review` adds screenshot tools for looking at the
 # windows under Xvfb (xwd, ImageMagick's import/convert) and ffmpeg for the codec's VP9 comparison
-# (shared/bench/peers.sh, crates/codec/PERFORMANCE.md).
+# (shared/bench/peers.sh, crates/codec/PERFORMANCE.md), and the VNC peers `tandem bench --session
+# --compare vnc` measures Tandem against: TigerVNC's x0vncserver and vncviewer, and x11vnc.
 if [[ ${1:-} == --review ]]; then
-  packages+=(x11-apps imagemagick ffmpeg)
+  packages+=(x11-apps imagemagick ffmpeg tigervnc-scraping-server tigervnc-viewer x11vnc)
 fi
 
 missing=()

@@ -1,4 +1,5 @@
-//! `tandem bench`: the codec on a corpus of recordings, as the host would run it.
+//! `tandem bench`: the codec on a corpus of recordings, as the host would run it; with
+//! `--session`, a whole live session between two virtual displays (`crate::bench_session`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,15 +16,25 @@ pub struct BenchArgs {
     /// (default: ../shared/bench/corpus when present).
     #[arg(long)]
     corpus: Option<PathBuf>,
-    /// One JSON object per clip per line.
+    /// One JSON object per clip per line (with --session: one JSON object).
     #[arg(long)]
     json: bool,
+    /// Measure a live session instead of the codec: relay + share on one Xvfb display, the
+    /// viewer's window full screen on another; still screen, typing, scrolling, a window drag and
+    /// a key-press latency probe (needs Xvfb, xterm, xdotool).
+    #[arg(long)]
+    session: bool,
+    #[command(flatten)]
+    session_args: crate::bench_session::SessionArgs,
     /// Encoder threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.session {
+        return crate::bench_session::run(args.session_args, args.json);
+    }
     let corpus = match args.corpus.or_else(tandem_bench::default_corpus) {
         Some(corpus) => corpus,
         None => bail!("{}", tr!("bench-no-corpus")),

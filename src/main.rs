@@ -4,6 +4,7 @@
 //! `--json` lines) and maps errors to exit codes.
 
 mod bench_cmd;
+mod bench_session;
 mod collab_cli;
 mod demo_cmd;
 mod join_cmd;
@@ -49,7 +50,7 @@ enum Command {
     Join(join_cmd::JoinArgs),
     /// Run relay, share and join on this machine in one go (on a virtual display if there is none).
     Demo(demo_cmd::DemoArgs),
-    /// Measure the screen codec on a corpus of recordings.
+    /// Measure the screen codec on a corpus of recordings, or a live session (`--session`).
     Bench(bench_cmd::BenchArgs),
     /// Replay a session recording (`join --record`), or extract a frame as a PNG.
     Play(play_cmd::PlayArgs),

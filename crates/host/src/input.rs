@@ -8,6 +8,11 @@
 //! evdev keycodes, which every current X server uses, and enigo's `raw` sends that keycode through
 //! XTEST. The sink remembers what it pressed and releases all of it when control is taken back and
 //! when the session ends, whatever the viewer does.
+//!
+//! enigo reads the keymap once, when it connects. When the user's layout changes during the
+//! session (`setxkbmap`, a layout switcher), the X server tells every client with a keyboard
+//! `MappingNotify`; the sink watches for it on a connection of its own and reconnects enigo, so
+//! keys by meaning and text are typed on the new layout's keys.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -16,7 +21,11 @@ use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Se
 use tandem_proto::keys::{HeldKeys, MAX_POSITION, Observed};
 use tandem_proto::session::{Input, MouseButton};
 use thiserror::Error;
-use tracing::warn;
+use tracing::{debug, warn};
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::xproto::{ConnectionExt as _, Mapping, MappingNotifyEvent};
+use x11rb::rust_connection::RustConnection;
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -58,20 +67,46 @@ pub fn key_target(keysym: u32, physical: u32) -> Option<KeyTarget> {
 pub struct EnigoSink {
     enigo: Enigo,
     held: HeldKeys,
+    /// `None` if it could not connect: layout changes during the session are then not followed.
+    layout: Option<LayoutWatch>,
+    /// The layout changed since enigo read the keymap; it reconnects once no key is held (the
+    /// server lets go of the keys a closed XTEST connection held).
+    layout_changed: bool,
 }
 
 impl EnigoSink {
     pub fn new() -> Result<Self, InputError> {
-        let settings = Settings {
-            // enigo's default sleeps 12 ms per key on X11; the technician's own typing paces us.
-            linux_delay: 0,
-            ..Settings::default()
-        };
-        let enigo = Enigo::new(&settings).map_err(|e| InputError::Connect(e.to_string()))?;
+        let layout = LayoutWatch::connect()
+            .inspect_err(|e| warn!(error = %e, "cannot watch for keyboard layout changes"))
+            .ok();
         Ok(Self {
-            enigo,
+            enigo: connect_enigo()?,
             held: HeldKeys::default(),
+            layout,
+            layout_changed: false,
         })
+    }
+
+    /// Reconnects enigo if the layout changed since it read the keymap.
+    fn follow_layout(&mut self) -> Result<(), InputError> {
+        if let Some(watch) = &mut self.layout {
+            match watch.changed() {
+                Ok(changed) => self.layout_changed |= changed,
+                Err(e) => {
+                    warn!(error = %e, "lost the watch for keyboard layout changes");
+                    self.layout = None;
+                }
+            }
+        }
+        if self.layout_changed && self.held.is_empty() {
+            debug!("keyboard layout changed: re-reading the keymap");
+            // Dropping the old connection unbinds the spare keycodes it bound, which the new
+            // keymap has replaced already; layouts leave the same keycodes spare (us, de and fr
+            // give symbols to the same 212 keys), so this takes nothing from the new layout.
+            self.enigo = connect_enigo()?;
+            self.layout_changed = false;
+        }
+        Ok(())
     }
 
     fn key(&mut self, keysym: u32, physical: u32, pressed: bool) -> enigo::InputResult<()> {
@@ -108,13 +143,17 @@ impl InputSink for EnigoSink {
                 physical,
                 pressed,
             } => {
+                self.follow_layout()?;
                 if self.held.observe(input) == Observed::TooMany {
                     // Pressed, it could never be released: refused.
                     return Ok(());
                 }
                 self.key(*keysym, *physical, *pressed)
             }
-            Input::Text { text } => self.enigo.text(text),
+            Input::Text { text } => {
+                self.follow_layout()?;
+                self.enigo.text(text)
+            }
         };
         result.map_err(|e| InputError::Inject(e.to_string()))
     }
@@ -133,6 +172,108 @@ impl InputSink for EnigoSink {
         }
         result
     }
+}
+
+fn connect_enigo() -> Result<Enigo, InputError> {
+    let settings = Settings {
+        // enigo's default sleeps 12 ms per key on X11; the technician's own typing paces us.
+        linux_delay: 0,
+        ..Settings::default()
+    };
+    Enigo::new(&settings).map_err(|e| InputError::Connect(e.to_string()))
+}
+
+/// The keyboard mapping as it was when enigo last read it, and a connection on which the server
+/// reports changes to it (`MappingNotify` goes to every client).
+struct LayoutWatch {
+    conn: RustConnection,
+    min_keycode: u8,
+    count: u8,
+    mapping: KeyboardMapping,
+}
+
+/// The core keyboard mapping: `per_keycode` keysyms for each keycode from the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyboardMapping {
+    per_keycode: u8,
+    keysyms: Vec<u32>,
+}
+
+impl LayoutWatch {
+    fn connect() -> Result<Self, InputError> {
+        let (conn, _) = x11rb::connect(None).map_err(|e| InputError::Connect(e.to_string()))?;
+        let setup = conn.setup();
+        let (min_keycode, max_keycode) = (setup.min_keycode, setup.max_keycode);
+        let count = max_keycode.saturating_sub(min_keycode).saturating_add(1);
+        let mapping = read_mapping(&conn, min_keycode, count)?;
+        Ok(Self {
+            conn,
+            min_keycode,
+            count,
+            mapping,
+        })
+    }
+
+    /// Whether the layout changed since the last call (or the start).
+    fn changed(&mut self) -> Result<bool, InputError> {
+        let mut remapped = false;
+        while let Some(event) = self
+            .conn
+            .poll_for_event()
+            .map_err(|e| InputError::Connect(e.to_string()))?
+        {
+            if let Event::MappingNotify(notify) = event {
+                remapped |= remaps_many_keys(&notify);
+            }
+        }
+        if !remapped {
+            return Ok(false);
+        }
+        let now = read_mapping(&self.conn, self.min_keycode, self.count)?;
+        if !layout_differs(&self.mapping, &now) {
+            return Ok(false);
+        }
+        self.mapping = now;
+        Ok(true)
+    }
+}
+
+fn read_mapping(
+    conn: &RustConnection,
+    first: u8,
+    count: u8,
+) -> Result<KeyboardMapping, InputError> {
+    let reply = conn
+        .get_keyboard_mapping(first, count)
+        .map_err(|e| InputError::Connect(e.to_string()))?
+        .reply()
+        .map_err(|e| InputError::Connect(e.to_string()))?;
+    Ok(KeyboardMapping {
+        per_keycode: reply.keysyms_per_keycode,
+        keysyms: reply.keysyms,
+    })
+}
+
+/// Whether a `MappingNotify` may be a new layout: one that replaces the mapping of many keys at
+/// once. enigo and xdotool bind one spare keycode at a time to type a symbol the layout lacks.
+/// (Many keys are also "remapped" each time the X server switches between the real keyboard and
+/// the XTEST one, with the same layout; [`layout_differs`] tells those apart.)
+fn remaps_many_keys(notify: &MappingNotifyEvent) -> bool {
+    notify.request == Mapping::KEYBOARD && notify.count > 1
+}
+
+/// Whether `now` gives any key that had symbols in `before` other ones. Keys without symbols in
+/// `before` are left out: those are the spare keycodes enigo binds to symbols the layout lacks.
+fn layout_differs(before: &KeyboardMapping, now: &KeyboardMapping) -> bool {
+    if before.per_keycode != now.per_keycode || before.keysyms.len() != now.keysyms.len() {
+        return true;
+    }
+    let per = usize::from(before.per_keycode.max(1));
+    before
+        .keysyms
+        .chunks(per)
+        .zip(now.keysyms.chunks(per))
+        .any(|(old, new)| old.iter().any(|&sym| sym != 0) && old != new)
 }
 
 fn clamp_coord(v: u32) -> i32 {
@@ -416,6 +557,41 @@ mod tests {
         assert_eq!(key_target(0, 0), None);
         assert_eq!(key_target(0, MAX_POSITION + 1), None);
         assert_eq!(key_target(0, u32::MAX), None);
+    }
+
+    #[test]
+    fn a_new_layout_is_told_from_one_key_being_bound() {
+        let notify = |request, first_keycode, count| MappingNotifyEvent {
+            response_type: x11rb::protocol::xproto::MAPPING_NOTIFY_EVENT,
+            sequence: 0,
+            request,
+            first_keycode,
+            count,
+        };
+        // setxkbmap, or the server switching between keyboards: every key at once.
+        assert!(remaps_many_keys(&notify(Mapping::KEYBOARD, 8, 248)));
+        // enigo or xdotool binding a spare keycode to a symbol the layout lacks.
+        assert!(!remaps_many_keys(&notify(Mapping::KEYBOARD, 247, 1)));
+        // The modifier map and the pointer buttons are not the layout.
+        assert!(!remaps_many_keys(&notify(Mapping::MODIFIER, 0, 0)));
+        assert!(!remaps_many_keys(&notify(Mapping::POINTER, 0, 0)));
+    }
+
+    #[test]
+    fn a_layout_differs_by_its_keys_not_by_spare_keycodes_bound_since() {
+        let (y, z, ae) = (0x79, 0x7a, 0xe4);
+        let mapping = |keysyms: &[u32]| KeyboardMapping {
+            per_keycode: 2,
+            keysyms: keysyms.to_vec(),
+        };
+        let us = mapping(&[y, 0x59, z, 0x5a, 0, 0]);
+        // The same layout again (the server switched keyboards), with ä bound to the spare key.
+        assert!(!layout_differs(&us, &mapping(&[y, 0x59, z, 0x5a, ae, ae])));
+        assert!(!layout_differs(&us, &us.clone()));
+        // German: Y and Z swapped.
+        assert!(layout_differs(&us, &mapping(&[z, 0x5a, y, 0x59, 0, 0])));
+        // A different shape of keymap is a different keymap.
+        assert!(layout_differs(&us, &mapping(&[y, 0x59, z, 0x5a])));
     }
 
     #[test]

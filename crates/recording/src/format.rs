@@ -262,6 +262,10 @@ fn write_error(source: io::Error) -> RecordingError {
 pub struct RecordingReader<R: Read> {
     input: R,
     header: Header,
+    /// Bytes consumed from the start of the file.
+    position: u64,
+    /// Where the payload of the record last returned starts.
+    payload_offset: u64,
     last_t: u32,
     truncated: bool,
     done: bool,
@@ -292,6 +296,8 @@ impl<R: Read> RecordingReader<R> {
                 width: u16::from_le_bytes([head[10], head[11]]),
                 height: u16::from_le_bytes([head[12], head[13]]),
             },
+            position: HEADER_LEN as u64,
+            payload_offset: HEADER_LEN as u64,
             last_t: 0,
             truncated: false,
             done: false,
@@ -300,6 +306,18 @@ impl<R: Read> RecordingReader<R> {
 
     pub fn header(&self) -> Header {
         self.header
+    }
+
+    /// Where the payload of the record [`next_record`](Self::next_record) returned last starts,
+    /// from the start of the file: a replay keeps this instead of the payload, and reads it again
+    /// when it needs it.
+    pub fn payload_offset(&self) -> u64 {
+        self.payload_offset
+    }
+
+    /// The input, positioned after what was read.
+    pub fn into_inner(self) -> R {
+        self.input
     }
 
     /// Whether the file ended inside a record (what came before it is whole and was read).
@@ -334,6 +352,8 @@ impl<R: Read> RecordingReader<R> {
                 .take(len as u64)
                 .read_to_end(&mut payload)
                 .map_err(read_error)?;
+            self.payload_offset = self.position + RECORD_HEADER_LEN as u64;
+            self.position = self.payload_offset + got as u64;
             if got < len {
                 self.done = true;
                 self.truncated = true;

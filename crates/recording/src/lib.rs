@@ -12,4 +12,4 @@ pub mod format;
 pub mod replay;
 
 pub use format::{Header, Record, RecordingError, RecordingReader, RecordingWriter, is_keyframe};
-pub use replay::{Playback, Replay, ReplayError};
+pub use replay::{Entry, Playback, RecordingSource, Replay, ReplayError};

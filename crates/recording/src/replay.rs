@@ -1,7 +1,11 @@
-//! Replaying a recording: load its records, then decode to any time. Seeking goes back to the
+//! Replaying a recording: index its records, then decode to any time. Seeking goes back to the
 //! last keyframe at or before the target (the codec's state starts there) and decodes forward.
+//!
+//! The index keeps where each update lies in the file, not the update: an hour-long recording
+//! costs a few bytes per record in memory, and each update is read again when it is decoded.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use tandem_codec::{DecodeError, Decoder, DecoderLimits};
@@ -30,10 +34,31 @@ pub enum ReplayError {
     },
 }
 
-/// A recording's records, loaded for replay.
+/// A recording the replay can read again at any offset.
+pub trait RecordingSource: Read + Seek + Send {}
+impl<T: Read + Seek + Send> RecordingSource for T {}
+
+/// One record of the index: an update by its place in the file, the small records whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Update { t_ms: u32, offset: u64, len: usize },
+    Other(Record),
+}
+
+impl Entry {
+    pub fn t_ms(&self) -> u32 {
+        match self {
+            Self::Update { t_ms, .. } => *t_ms,
+            Self::Other(record) => record.t_ms(),
+        }
+    }
+}
+
+/// A recording indexed for replay.
 pub struct Replay {
     header: Header,
-    records: Vec<Record>,
+    source: Box<dyn RecordingSource>,
+    records: Vec<Entry>,
     /// Indices into `records` of the keyframe updates, in order.
     keyframes: Vec<usize>,
     truncated: bool,
@@ -42,26 +67,36 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Loads the recording at `path`.
+    /// Indexes the recording at `path`.
     pub fn open(path: &Path) -> Result<Self, ReplayError> {
-        Self::load(RecordingReader::open(path)?)
+        let file = File::open(path).map_err(|source| RecordingError::Io {
+            action: "open",
+            source,
+        })?;
+        Self::load(RecordingReader::new(BufReader::new(file))?)
     }
 
-    /// Loads every record `reader` yields. A record that cannot be read ends the replay there
-    /// ([`Replay::damaged`]); a file cut short plays to its last whole record.
-    pub fn load<R: Read>(mut reader: RecordingReader<R>) -> Result<Self, ReplayError> {
+    /// Indexes every record `reader` yields (reading each once, keeping none of the updates). A
+    /// record that cannot be read ends the replay there ([`Replay::damaged`]); a file cut short
+    /// plays to its last whole record.
+    pub fn load<R: RecordingSource + 'static>(
+        mut reader: RecordingReader<R>,
+    ) -> Result<Self, ReplayError> {
         let mut records = Vec::new();
         let mut keyframes = Vec::new();
         let damaged = loop {
             match reader.next_record() {
-                Ok(Some(record)) => {
-                    if let Record::Update { payload, .. } = &record
-                        && is_keyframe(payload)
-                    {
+                Ok(Some(Record::Update { t_ms, payload })) => {
+                    if is_keyframe(&payload) {
                         keyframes.push(records.len());
                     }
-                    records.push(record);
+                    records.push(Entry::Update {
+                        t_ms,
+                        offset: reader.payload_offset(),
+                        len: payload.len(),
+                    });
                 }
+                Ok(Some(record)) => records.push(Entry::Other(record)),
                 Ok(None) => break None,
                 Err(RecordingError::Io { action, source }) => {
                     return Err(RecordingError::Io { action, source }.into());
@@ -72,11 +107,14 @@ impl Replay {
         if keyframes.is_empty() {
             return Err(ReplayError::NoKeyframe);
         }
+        let header = reader.header();
+        let truncated = reader.truncated();
         Ok(Self {
-            header: reader.header(),
+            header,
+            source: Box::new(reader.into_inner()),
             records,
             keyframes,
-            truncated: reader.truncated(),
+            truncated,
             damaged,
         })
     }
@@ -87,7 +125,7 @@ impl Replay {
 
     /// The time of the last record.
     pub fn duration_ms(&self) -> u32 {
-        self.records.last().map_or(0, Record::t_ms)
+        self.records.last().map_or(0, Entry::t_ms)
     }
 
     /// Whether the file ended inside a record.
@@ -100,7 +138,7 @@ impl Replay {
         self.damaged.as_ref()
     }
 
-    pub fn records(&self) -> &[Record] {
+    pub fn records(&self) -> &[Entry] {
         &self.records
     }
 
@@ -108,8 +146,15 @@ impl Replay {
     pub fn updates(&self) -> usize {
         self.records
             .iter()
-            .filter(|r| matches!(r, Record::Update { .. }))
+            .filter(|r| matches!(r, Entry::Update { .. }))
             .count()
+    }
+
+    /// Reads the update at `offset` into `buf` again.
+    fn read_update(&mut self, offset: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.source.seek(SeekFrom::Start(offset))?;
+        buf.resize(len, 0);
+        self.source.read_exact(buf)
     }
 }
 
@@ -124,6 +169,8 @@ pub struct Playback {
     cursor: Option<(i32, i32)>,
     /// Bumped whenever the picture changes, so a window re-uploads only then.
     generation: u64,
+    /// The update being decoded, read back from the file (reused: no allocation per update).
+    update: Vec<u8>,
 }
 
 impl Playback {
@@ -136,6 +183,7 @@ impl Playback {
             position_ms: 0,
             cursor: None,
             generation: 0,
+            update: Vec::new(),
         }
     }
 
@@ -161,34 +209,40 @@ impl Playback {
                 .iter()
                 .rev()
                 .find_map(|r| match r {
-                    Record::Cursor { x, y, visible, .. } => Some(visible.then_some((*x, *y))),
+                    Entry::Other(Record::Cursor { x, y, visible, .. }) => {
+                        Some(visible.then_some((*x, *y)))
+                    }
                     _ => None,
                 })
                 .flatten();
             self.generation += 1;
         }
         let mut first = true;
-        while let Some(record) = self.replay.records.get(self.next) {
+        while let Some(record) = self.replay.records.get(self.next).cloned() {
             // The keyframe itself always applies, even if the target is before it.
             if record.t_ms() > t_ms && !(first && self.next == keyframe) {
                 break;
             }
             first = false;
             match record {
-                Record::Update { t_ms, payload } => {
-                    self.decoder
-                        .decode(payload)
-                        .map_err(|source| ReplayError::Decode {
-                            t_ms: *t_ms,
+                Entry::Update { t_ms, offset, len } => {
+                    // The file may have changed since it was indexed: an error, never garbage.
+                    self.replay
+                        .read_update(offset, len, &mut self.update)
+                        .map_err(|source| RecordingError::Io {
+                            action: "read",
                             source,
                         })?;
+                    self.decoder
+                        .decode(&self.update)
+                        .map_err(|source| ReplayError::Decode { t_ms, source })?;
                     self.generation += 1;
                 }
-                Record::Cursor { x, y, visible, .. } => {
-                    self.cursor = visible.then_some((*x, *y));
+                Entry::Other(Record::Cursor { x, y, visible, .. }) => {
+                    self.cursor = visible.then_some((x, y));
                     self.generation += 1;
                 }
-                Record::Size { .. } => {}
+                Entry::Other(Record::Size { .. } | Record::Update { .. }) => {}
             }
             self.next += 1;
         }
@@ -278,8 +332,12 @@ mod tests {
         (w.finish().expect("finish"), pictures)
     }
 
+    fn load(bytes: &[u8]) -> Result<Replay, ReplayError> {
+        Replay::load(RecordingReader::new(io::Cursor::new(bytes.to_vec())).expect("header"))
+    }
+
     fn playback(bytes: &[u8]) -> Playback {
-        Playback::new(Replay::load(RecordingReader::new(bytes).expect("header")).expect("loads"))
+        Playback::new(load(bytes).expect("loads"))
     }
 
     #[test]
@@ -311,8 +369,7 @@ mod tests {
         // Cut inside the last update's payload.
         let (whole, _) = record(4, &[0]);
         let cut = whole.len() + 20;
-        let replay =
-            Replay::load(RecordingReader::new(&bytes[..cut]).expect("header")).expect("loads");
+        let replay = load(&bytes[..cut]).expect("loads");
         assert!(replay.truncated());
         assert_eq!(replay.updates(), 4);
         let mut p = Playback::new(replay);
@@ -321,15 +378,44 @@ mod tests {
     }
 
     #[test]
+    fn updates_are_read_from_the_file_when_decoded_and_a_file_cut_later_is_an_error() {
+        let (bytes, pictures) = record(8, &[0]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("session.tndmrec");
+        std::fs::write(&path, &bytes).expect("write");
+        let replay = Replay::open(&path).expect("indexes");
+        // The index holds offsets: each update's bytes are where it says.
+        for entry in replay.records() {
+            if let Entry::Update { offset, len, .. } = entry {
+                let at = usize::try_from(*offset).expect("fits");
+                assert!(
+                    is_keyframe(&bytes[at..at + len])
+                        || bytes[at..at + 2] == tandem_codec::format::MAGIC
+                );
+            }
+        }
+        let mut p = Playback::new(replay);
+        p.seek(350).expect("seeks");
+        assert_eq!(p.picture().2, pictures[3].as_slice());
+        // Cut the file under the replay: going on is an I/O error, not a panic or garbage.
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(bytes.len() as u64 / 2))
+            .expect("truncates");
+        assert!(matches!(
+            p.seek(10_000),
+            Err(ReplayError::Recording(RecordingError::Io { .. }))
+        ));
+    }
+
+    #[test]
     fn hostile_recordings_are_errors_not_panics() {
         // No keyframe at all.
         let mut w = RecordingWriter::new(Vec::new(), 1, 1).expect("header");
         w.write_update(0, b"not an update").expect("write");
         let bytes = w.finish().expect("finish");
-        assert!(matches!(
-            Replay::load(RecordingReader::new(bytes.as_slice()).expect("header")),
-            Err(ReplayError::NoKeyframe)
-        ));
+        assert!(matches!(load(&bytes), Err(ReplayError::NoKeyframe)));
         // A keyframe header over garbage: a decode error at its time.
         let (good, _) = record(1, &[0]);
         let mut bytes = good.clone();
@@ -341,7 +427,7 @@ mod tests {
             // Flip every byte in turn: loads and seeks return, whatever they return.
             let mut b = good.clone();
             b[i] ^= 0x5A;
-            if let Ok(reader) = RecordingReader::new(b.as_slice())
+            if let Ok(reader) = RecordingReader::new(io::Cursor::new(b))
                 && let Ok(replay) = Replay::load(reader)
             {
                 let _ = Playback::new(replay).seek(u32::MAX);

@@ -26,6 +26,7 @@ use crate::collab_panels::CollabPanels;
 use crate::combo::{self, KeyCombo};
 use crate::keyboard::{KeyForwarder, KeyMode};
 use crate::notes::NotesPanel;
+use crate::right_alt::XRightAlt;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
 use crate::stats::{Overlay, overlay_lines};
@@ -93,7 +94,8 @@ pub fn run(
                 showing: false,
                 cursor: None,
                 textures: RemoteTextures::default(),
-                keyboard: KeyForwarder::new(KeyMode::default()),
+                keyboard: KeyForwarder::new(KeyMode::default())
+                    .with_right_alt(Box::new(XRightAlt::default())),
                 last_pointer: None,
                 monitors: None,
                 recording: RecordButton::Off,

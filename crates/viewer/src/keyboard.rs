@@ -10,13 +10,15 @@
 //! is unshifted on another).
 //!
 //! Physical mode: every key goes down and up by position (keysym 0), and the host types the key at
-//! the same position on its keyboard; text is not sent.
+//! the same position on its keyboard; text is not sent. Right Alt (AltGr) too, though egui does
+//! not report it: a [`RightAltProbe`] asks this machine's keyboard whether it is down.
 
 use egui::{Key, Modifiers};
 use tandem_proto::keys::KeyId;
 use tandem_proto::session::Input;
 
-use crate::keys::{self, CTRL_ALT_SUPER, Modifier, SHIFT};
+use crate::keys::{self, CTRL_ALT_SUPER, Modifier, RIGHT_ALT, SHIFT};
+use crate::right_alt::RightAltProbe;
 
 /// How the technician's keys reach the remote side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,21 +64,37 @@ struct Pressed {
 }
 
 /// The window's keyboard, as seen by the remote side.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct KeyForwarder {
     mode: KeyMode,
     pressed: Vec<Pressed>,
     /// Which of [`MODIFIERS`] are held on the remote side.
-    mods: [bool; 4],
+    mods: [bool; 5],
+    /// Where physical mode learns whether Right Alt is down; without one it is never sent.
+    right_alt: Option<Box<dyn RightAltProbe>>,
 }
 
-/// Shift first, then Ctrl, Alt and Super.
-const MODIFIERS: [Modifier; 4] = [
+impl std::fmt::Debug for KeyForwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyForwarder")
+            .field("mode", &self.mode)
+            .field("pressed", &self.pressed)
+            .field("mods", &self.mods)
+            .field("right_alt", &self.right_alt.is_some())
+            .finish()
+    }
+}
+
+/// Shift first, then Ctrl, Alt and Super, all four known from egui; then Right Alt, which egui
+/// does not report and only physical mode sends.
+const MODIFIERS: [Modifier; 5] = [
     SHIFT,
     CTRL_ALT_SUPER[0],
     CTRL_ALT_SUPER[1],
     CTRL_ALT_SUPER[2],
+    RIGHT_ALT,
 ];
+const RIGHT_ALT_INDEX: usize = 4;
 
 impl KeyForwarder {
     pub fn new(mode: KeyMode) -> Self {
@@ -84,6 +102,12 @@ impl KeyForwarder {
             mode,
             ..Self::default()
         }
+    }
+
+    /// Physical mode asks `probe` whether Right Alt is down, and sends it by position.
+    pub fn with_right_alt(mut self, probe: Box<dyn RightAltProbe>) -> Self {
+        self.right_alt = Some(probe);
+        self
     }
 
     pub fn mode(&self) -> KeyMode {
@@ -115,13 +139,14 @@ impl KeyForwarder {
     /// physical mode Shift) follow them, so a held Ctrl works with a click; in text mode Shift is
     /// only released here.
     pub fn modifiers(&mut self, now: Modifiers, out: &mut Vec<Input>) {
-        for (i, modifier) in MODIFIERS.iter().enumerate() {
+        for (i, modifier) in MODIFIERS.iter().enumerate().take(RIGHT_ALT_INDEX) {
             let held = (modifier.is_held)(&now);
             if i == 0 && self.mode == KeyMode::Text && held {
                 continue;
             }
             self.set_modifier(i, held, out);
         }
+        self.sync_right_alt(out);
     }
 
     /// A key went down or up here. `physical`: the key at its position, as egui reports it.
@@ -186,7 +211,7 @@ impl KeyForwarder {
             return;
         }
         // With Ctrl, Alt or Super the key itself went as a shortcut.
-        if self.mods[1..].iter().any(|&m| m) {
+        if self.mods[1..RIGHT_ALT_INDEX].iter().any(|&m| m) {
             return;
         }
         self.set_modifier(0, false, out);
@@ -205,9 +230,21 @@ impl KeyForwarder {
     }
 
     fn sync_all(&mut self, modifiers: Modifiers, out: &mut Vec<Input>) {
-        for (i, modifier) in MODIFIERS.iter().enumerate() {
+        for (i, modifier) in MODIFIERS.iter().enumerate().take(RIGHT_ALT_INDEX) {
             self.set_modifier(i, (modifier.is_held)(&modifiers), out);
         }
+        self.sync_right_alt(out);
+    }
+
+    /// Physical mode: Right Alt on the remote side as it is here now. (Text mode composes AltGr
+    /// characters here and never sends it.)
+    fn sync_right_alt(&mut self, out: &mut Vec<Input>) {
+        let held = self.mode == KeyMode::Physical
+            && self
+                .right_alt
+                .as_mut()
+                .is_some_and(|probe| probe.right_alt_down());
+        self.set_modifier(RIGHT_ALT_INDEX, held, out);
     }
 
     fn set_modifier(&mut self, i: usize, held: bool, out: &mut Vec<Input>) {
@@ -382,6 +419,69 @@ mod tests {
         kb.set_mode(KeyMode::Text, &mut out);
         assert_eq!(out, vec![key(0, 42, false)]);
         assert_eq!(kb.mode(), KeyMode::Text);
+    }
+
+    /// Answers what the test set last.
+    struct SetRightAlt(std::rc::Rc<std::cell::Cell<bool>>);
+
+    impl RightAltProbe for SetRightAlt {
+        fn right_alt_down(&mut self) -> bool {
+            self.0.get()
+        }
+    }
+
+    fn with_right_alt(mode: KeyMode) -> (KeyForwarder, std::rc::Rc<std::cell::Cell<bool>>) {
+        let down = std::rc::Rc::new(std::cell::Cell::new(false));
+        let kb = KeyForwarder::new(mode).with_right_alt(Box::new(SetRightAlt(down.clone())));
+        (kb, down)
+    }
+
+    #[test]
+    fn physical_mode_sends_right_alt_by_position_before_the_key_it_modifies() {
+        let (mut kb, right_alt) = with_right_alt(KeyMode::Physical);
+        let mut out = Vec::new();
+        // AltGr+Q on a German keyboard: egui sees Q with no modifier at all.
+        right_alt.set(true);
+        kb.key(Key::Q, Some(Key::Q), true, Modifiers::NONE, &mut out);
+        kb.key(Key::Q, Some(Key::Q), false, Modifiers::NONE, &mut out);
+        kb.modifiers(Modifiers::NONE, &mut out);
+        right_alt.set(false);
+        kb.modifiers(Modifiers::NONE, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                key(0, 100, true),
+                key(0, 16, true),
+                key(0, 16, false),
+                key(0, 100, false)
+            ]
+        );
+        assert!(!kb.holds_anything());
+    }
+
+    #[test]
+    fn right_alt_held_is_released_with_everything_else() {
+        let (mut kb, right_alt) = with_right_alt(KeyMode::Physical);
+        let mut out = Vec::new();
+        right_alt.set(true);
+        kb.modifiers(Modifiers::NONE, &mut out);
+        assert!(kb.holds_anything());
+        out.clear();
+        kb.release_all(&mut out);
+        assert_eq!(out, vec![key(0, 100, false)]);
+        assert!(!kb.holds_anything());
+    }
+
+    #[test]
+    fn text_mode_never_sends_right_alt() {
+        let (mut kb, right_alt) = with_right_alt(KeyMode::Text);
+        let mut out = Vec::new();
+        right_alt.set(true);
+        // The window composed AltGr+Q into @ itself.
+        kb.key(Key::Q, Some(Key::Q), true, Modifiers::NONE, &mut out);
+        kb.text("@".into(), &mut out);
+        kb.modifiers(Modifiers::NONE, &mut out);
+        assert_eq!(out, vec![Input::Text { text: "@".into() }]);
     }
 
     #[test]

@@ -229,6 +229,14 @@ pub const CTRL_ALT_SUPER: [Modifier; 3] = [
     },
 ];
 
+/// Right Alt, AltGr on most European layouts. egui does not report it; physical mode learns it
+/// from the keyboard itself (`crate::right_alt`) and sends it by position.
+pub const RIGHT_ALT: Modifier = Modifier {
+    is_held: |_| false,
+    keysym: 0xfe03, // ISO_Level3_Shift
+    position: 100,  // KEY_RIGHTALT
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod notes;
 pub mod player;
 mod recorder;
+mod right_alt;
 pub mod screen;
 pub mod session;
 pub mod stats;

@@ -78,6 +78,11 @@ impl VirtualDisplay {
         &self.name
     }
 
+    /// The X server's process id (to measure what drawing on this display costs).
+    pub fn server_pid(&self) -> u32 {
+        self.server.id()
+    }
+
     /// Starts `program` on this display; it is killed when the display is dropped.
     pub fn spawn<I, S>(&mut self, program: &str, args: I) -> Result<(), XvfbError>
     where
