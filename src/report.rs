@@ -76,6 +76,10 @@ pub struct Report {
     /// Each time the technician asked to record: refused, or when it ran (and on the technician's
     /// side, into which file). Never the recording's content.
     pub recordings: Vec<RecordingRecord>,
+    /// Each time the link was lost, and when (if) the session resumed.
+    pub interruptions: Vec<Interruption>,
+    /// When the technician showed their own screen to the user ("Show my screen").
+    pub shown_screen: Vec<ShownPeriod>,
     /// How it ended, in English (the JSON is read by programs).
     pub ended: Option<String>,
     /// The same in the language of the Markdown.
@@ -86,6 +90,23 @@ pub struct Report {
     /// Files of incoming transfers still running, by transfer id.
     #[serde(skip)]
     receiving: HashMap<u32, Vec<ReceivedFile>>,
+}
+
+/// A lost link: when it went, when the session resumed (`None`: it did not, the session ended).
+#[derive(Debug, Serialize)]
+pub struct Interruption {
+    pub lost_at: String,
+    pub resumed_at: Option<String>,
+}
+
+/// The technician's screen shown to the user, from `started_at` to `stopped_at`; `closed_by_user`
+/// when the user closed it, `failed` when the technician's capture could not go on.
+#[derive(Debug, Serialize)]
+pub struct ShownPeriod {
+    pub started_at: String,
+    pub stopped_at: Option<String>,
+    pub closed_by_user: bool,
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,6 +210,8 @@ impl Report {
             summary: None,
             feedback: None,
             recordings: Vec::new(),
+            interruptions: Vec::new(),
+            shown_screen: Vec::new(),
             ended: None,
             ended_said: None,
             started: Instant::now(),
@@ -321,6 +344,13 @@ impl Report {
                 });
             }
             ViewerEvent::Recording(event) => self.viewer_recording(event),
+            ViewerEvent::Reconnecting { .. } => self.link_lost(),
+            ViewerEvent::Resumed => self.link_resumed(),
+            ViewerEvent::Showing {
+                on,
+                closed_by_user,
+                failed,
+            } => self.showing(*on, *closed_by_user, failed.as_deref()),
             ViewerEvent::Ended { reason, reason_en } => self.ended(reason_en, reason),
             _ => {}
         }
@@ -440,7 +470,56 @@ impl Report {
             HostEvent::Recording { on: false } => {
                 self.recording_stopped("recorded");
             }
+            HostEvent::Reconnecting { .. } => self.link_lost(),
+            HostEvent::Resumed => self.link_resumed(),
+            HostEvent::ShownScreen { picture } => self.showing(picture.is_some(), false, None),
             HostEvent::Ended { reason, reason_en } => self.ended(reason_en, reason),
+            _ => {}
+        }
+    }
+
+    /// The link went: a new interruption, unless one is already open (a second notice of it).
+    fn link_lost(&mut self) {
+        if self
+            .interruptions
+            .last()
+            .is_none_or(|i| i.resumed_at.is_some())
+        {
+            self.interruptions.push(Interruption {
+                lost_at: now(),
+                resumed_at: None,
+            });
+        }
+    }
+
+    fn link_resumed(&mut self) {
+        if let Some(open) = self
+            .interruptions
+            .last_mut()
+            .filter(|i| i.resumed_at.is_none())
+        {
+            open.resumed_at = Some(now());
+        }
+    }
+
+    /// "Show my screen" started (`on`) or stopped; repeated notices of the same state are one.
+    fn showing(&mut self, on: bool, closed_by_user: bool, failed: Option<&str>) {
+        let running = self
+            .shown_screen
+            .last_mut()
+            .filter(|period| period.stopped_at.is_none());
+        match (on, running) {
+            (true, None) => self.shown_screen.push(ShownPeriod {
+                started_at: now(),
+                stopped_at: None,
+                closed_by_user: false,
+                failed: None,
+            }),
+            (false, Some(period)) => {
+                period.stopped_at = Some(now());
+                period.closed_by_user = closed_by_user;
+                period.failed = failed.map(|f| for_display(f).into_owned());
+            }
             _ => {}
         }
     }
@@ -450,6 +529,13 @@ impl Report {
         // The end stops a recording still running (its own stop may come later or not at all).
         if self.recordings.iter().any(|r| r.status == "recording") {
             self.recording_stopped("recorded");
+        }
+        if let Some(period) = self
+            .shown_screen
+            .last_mut()
+            .filter(|p| p.stopped_at.is_none())
+        {
+            period.stopped_at = Some(now());
         }
         self.ended = Some(for_display(english).into_owned());
         self.ended_said = Some(for_display(said).into_owned());
@@ -556,6 +642,36 @@ impl Report {
                 }
             };
             md.push_str(&line);
+        }
+
+        heading(&mut md, tr!("report-link"));
+        if self.interruptions.is_empty() {
+            md.push_str(&format!("{}\n", tr!("report-link-none")));
+        }
+        for i in &self.interruptions {
+            let line = match i.resumed_at.as_deref() {
+                Some(resumed) => tr!("report-link-resumed", resumed = resumed),
+                None => tr!("report-link-not-resumed"),
+            };
+            md.push_str(&format!("- {}: {line}\n", i.lost_at));
+        }
+
+        heading(&mut md, tr!("report-shown"));
+        if self.shown_screen.is_empty() {
+            md.push_str(&format!("{}\n", tr!("report-shown-none")));
+        }
+        for p in &self.shown_screen {
+            let span = tr!(
+                "report-recording-span",
+                from = p.started_at.as_str(),
+                to = p.stopped_at.as_deref().unwrap_or("—")
+            );
+            let how = match (&p.failed, p.closed_by_user) {
+                (Some(why), _) => tr!("report-shown-failed", reason = why.as_str()),
+                (None, true) => tr!("report-shown-closed"),
+                (None, false) => tr!("report-shown-shown"),
+            };
+            md.push_str(&format!("- {span}: {how}\n"));
         }
 
         heading(&mut md, tr!("report-files"));
@@ -820,6 +936,52 @@ mod tests {
             md.contains("recorded into `session.tdrec`, 1234 bytes"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn lost_links_and_the_shown_screen_are_reported_with_their_times() {
+        use tandem_viewer::ViewerEvent;
+        let mut report = Report::new("technician", None);
+        let reconnecting = ViewerEvent::Reconnecting {
+            grace: std::time::Duration::from_secs(60),
+        };
+        let showing = |on, closed_by_user| ViewerEvent::Showing {
+            on,
+            closed_by_user,
+            failed: None,
+        };
+        for event in [
+            reconnecting.clone(),
+            // A second notice of the same loss is the same interruption.
+            reconnecting.clone(),
+            ViewerEvent::Resumed,
+            showing(true, false),
+            showing(true, false),
+            showing(false, true),
+            showing(true, false),
+            reconnecting,
+        ] {
+            report.observe_viewer(&event);
+        }
+        report.ended("The link was lost.", "The link was lost.");
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        let lost = json["interruptions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(lost.len(), 2, "{lost:?}");
+        assert!(lost[0]["resumed_at"].is_string());
+        assert!(lost[1]["resumed_at"].is_null());
+        let shown = json["shown_screen"].as_array().cloned().unwrap_or_default();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0]["closed_by_user"], true);
+        // Still showing at the end: it stopped then.
+        assert_eq!(shown[1]["closed_by_user"], false);
+        assert!(shown[1]["stopped_at"].is_string());
+        let md = report.markdown();
+        assert!(md.contains("lost; the session resumed at "), "{md}");
+        assert!(md.contains("lost; the session did not resume"), "{md}");
+        assert!(md.contains("shown, closed by the user"), "{md}");
     }
 
     #[test]

@@ -281,6 +281,15 @@ report-recording-status = { $status ->
 }
 report-recording-file = { " " }into `{ $file }`
 report-recording-bytes = , { $bytes } bytes
+report-link = The link
+report-link-none = Never lost.
+report-link-resumed = lost; the session resumed at { $resumed }
+report-link-not-resumed = lost; the session did not resume
+report-shown = The technician's screen shown to the user
+report-shown-none = Not shown.
+report-shown-shown = shown
+report-shown-closed = shown, closed by the user
+report-shown-failed = shown, stopped: { $reason }
 report-files = Files
 report-files-none = None.
 report-file-failed = failed: { $reason }

@@ -281,6 +281,15 @@ report-recording-status = { $status ->
 }
 report-recording-file = { " " }dans `{ $file }`
 report-recording-bytes = , { $bytes } octets
+report-link = La liaison
+report-link-none = Jamais perdue.
+report-link-resumed = perdue ; la session a repris à { $resumed }
+report-link-not-resumed = perdue ; la session n’a pas repris
+report-shown = L’écran du technicien montré à l’utilisateur
+report-shown-none = Jamais montré.
+report-shown-shown = montré
+report-shown-closed = montré, fermé par l’utilisateur
+report-shown-failed = montré, arrêté : { $reason }
 report-files = Fichiers
 report-files-none = Aucun.
 report-file-failed = échec : { $reason }
