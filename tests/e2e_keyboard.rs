@@ -126,21 +126,6 @@ fn key_down(display: &str, keycode: u8) -> bool {
     keys[usize::from(keycode / 8)] & (1 << (keycode % 8)) != 0
 }
 
-/// The first visible window on `display` whose name matches `name`.
-fn window(display: &str, name: &str) -> String {
-    wait_until(&format!("a window named {name} on {display}"), STEP, || {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", name])
-            .env("DISPLAY", display)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    })
-}
-
 /// A session with control between display A (layout `host_layout`) and the viewer's window on
 /// display B (layout `viewer_layout`), and on A a program that records what arrives, focused.
 struct Session {
@@ -167,7 +152,7 @@ impl Session {
         share.wait_event("secured");
         assert_eq!(join.wait_event("permissions")["control"], true);
         join.wait_event("first_frame");
-        let viewer_window = window(display_b.name(), "Tandem");
+        let viewer_window = wait_for_window(display_b.name(), "Tandem");
         // Neither side's start changed its display's layout.
         assert_layout(display_a.name(), host_layout);
         assert_layout(display_b.name(), viewer_layout);
@@ -239,7 +224,7 @@ impl Session {
 
     fn focus_on_a(&self, name: &str) {
         let a = self.a();
-        let target = window(&a, name);
+        let target = wait_for_window(&a, name);
         // No window manager on A: focus the recorder as one would.
         xdotool(&a, &["windowfocus", "--sync", &target]);
     }
@@ -480,7 +465,7 @@ fn no_modifier_sticks_after_focus_loss_revoke_or_the_end() {
         .display_b
         .spawn("xterm", ["-T", "elsewhere", "-geometry", "40x5+900+700"])
         .unwrap();
-    let elsewhere = window(&b, "elsewhere");
+    let elsewhere = wait_for_window(&b, "elsewhere");
     session.focus_viewer();
 
     // (1) Ctrl held in the viewer is held on A; moving the focus away releases it on A.

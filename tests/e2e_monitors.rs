@@ -156,14 +156,7 @@ fn viewer_switches_monitors_and_follows_a_resize_within_one_session() {
             )
             .unwrap();
     }
-    wait_until("both xterms to map", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--class", "xterm"])
-            .env("DISPLAY", &a)
-            .output()
-            .ok()?;
-        (String::from_utf8_lossy(&out.stdout).lines().count() >= 2).then_some(())
-    });
+    wait_for_windows(&a, &["--class", "xterm"], 2);
     xdotool(&a, &["mousemove", "1500", "550"]);
 
     let relay = TestRelay::start();
@@ -329,17 +322,7 @@ fn viewer_window_offers_the_monitors_and_input_lands_on_the_shown_one() {
     let (left, right) = (index_of(&listed, "LEFT"), index_of(&listed, "RIGHT"));
     assert_eq!(listed["selected"], right);
     join.wait_event("first_frame");
-    let window = wait_until("the viewer window", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "Tandem"])
-            .env("DISPLAY", &b)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    });
+    let window = wait_for_window(&b, "Tandem");
     xdotool(&b, &["windowfocus", "--sync", &window]);
     let (wx, wy, ww, wh) = window_geometry(&b, &window);
     // The middle of the picture (below the status bar) is the middle of the shown monitor.

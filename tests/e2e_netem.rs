@@ -280,17 +280,7 @@ impl Drop for ChangingPhoto {
 
 /// The window `name` on `display`: (x, y, width, height).
 fn named_window_geometry(display: &str, name: &str) -> (u32, u32, u32, u32) {
-    let id = wait_until(&format!("window {name}"), STEP, || {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", name])
-            .env("DISPLAY", display)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    });
+    let id = wait_for_window(display, name);
     let (x, y, w, h) = window_geometry(display, &id);
     let unsigned = |v: i32| u32::try_from(v).unwrap();
     (unsigned(x), unsigned(y), unsigned(w), unsigned(h))

@@ -53,20 +53,6 @@ fn draw(display: &mut VirtualDisplay, geometry: &str) {
     });
 }
 
-fn viewer_window(b: &str) -> String {
-    wait_until("the viewer window on B", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "Tandem"])
-            .env("DISPLAY", b)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    })
-}
-
 /// Moves the pointer over the viewer window's picture on `b` and waits until the pointer on `a`
 /// moved to a new place: real input crossed the link.
 fn input_reaches_a(a: &str, b: &str, window: &str, fraction: (i32, i32)) -> (i32, i32) {
@@ -98,7 +84,7 @@ fn a_relay_restart_is_survived_with_the_same_consent_pictures_and_input() {
     share.send_line("y");
     join.wait_event_where("permissions", STEP, |e| e["control"] == true);
     join.wait_event("first_frame");
-    let window = viewer_window(&b);
+    let window = wait_for_window(&b, "Tandem");
     input_reaches_a(&a, &b, &window, (3, 3));
     assert_eq!(consent_questions(&share), 2);
 

@@ -114,14 +114,8 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
             ],
         )
         .unwrap();
-    wait_until("xev and xterm windows on A", STEP, || {
-        let windows = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "."])
-            .env("DISPLAY", &a)
-            .output()
-            .ok()?;
-        (String::from_utf8_lossy(&windows.stdout).lines().count() >= 2).then_some(())
-    });
+    // The xev and xterm windows.
+    wait_for_windows(&a, &["--name", "."], 2);
 
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
@@ -157,17 +151,7 @@ fn viewer_sees_exact_pixels_controls_the_host_and_ends_the_session() {
     assert_eq!(last_diff, Some(0));
 
     // (2) Input from the viewer's real window arrives on A: pointer, click, typed text.
-    let viewer_window = wait_until("the viewer window on B", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "Tandem"])
-            .env("DISPLAY", &b)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    });
+    let viewer_window = wait_for_window(&b, "Tandem");
     // No window manager runs on B, so give the viewer keyboard focus as one would.
     xdotool(&b, &["windowfocus", "--sync", &viewer_window]);
     let mapping = calibrate(&a, &b, &viewer_window);
@@ -294,17 +278,7 @@ fn chat_typed_in_the_viewer_never_reaches_the_remote_screen() {
     let mut join = start_join(&relay, &code, Some(&b), &[]);
     assert_eq!(join.wait_event("permissions")["control"], true);
     join.wait_event("first_frame");
-    let window = wait_until("the viewer window on B", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "Tandem"])
-            .env("DISPLAY", &b)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_owned)
-    });
+    let window = wait_for_window(&b, "Tandem");
     xdotool(&b, &["windowfocus", "--sync", &window]);
     let (x, y, w, h) = window_geometry(&b, &window);
     let click = |px: i32, py: i32| {

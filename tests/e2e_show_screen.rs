@@ -45,14 +45,7 @@ fn the_technician_shows_their_screen_and_the_user_watches_and_closes_it() {
             ],
         )
         .unwrap();
-    wait_until("the technician's xterm to map", STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--class", "xterm"])
-            .env("DISPLAY", &b)
-            .output()
-            .ok()?;
-        (!out.stdout.is_empty()).then_some(())
-    });
+    wait_for_windows(&b, &["--class", "xterm"], 1);
 
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, display_a.name(), &["--auto-accept", "view"]);

@@ -142,20 +142,6 @@ fn first_update_payload(width: u32, height: u32, bgrx: &[u8]) -> Vec<u8> {
     payload
 }
 
-fn visible_windows(display: &str, name: &str) -> Vec<String> {
-    let Ok(out) = std::process::Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", name])
-        .env("DISPLAY", display)
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Starts an xterm filling most of `display` that shows `SCREEN_TEXT` and random text, then writes
 /// the first line typed into it to `typed_file`, and gives it the keyboard focus. Returns once the
 /// screen has stopped changing.
@@ -183,9 +169,7 @@ fn start_xterm(display: &mut VirtualDisplay, typed_file: &Path) {
         )
         .unwrap();
     let name = display.name().to_owned();
-    let xterm = wait_until("the xterm on the host display", STEP, || {
-        visible_windows(&name, "mitm-xterm").into_iter().next()
-    });
+    let xterm = wait_for_window(&name, "mitm-xterm");
     // The user's xterm has the keyboard focus (no window manager runs there); set before the screen
     // is taken as still, since xterm redraws its cursor on focus.
     xdotool(&name, &["windowfocus", "--sync", &xterm]);
@@ -256,9 +240,7 @@ fn recording_every_forwarded_byte_reveals_no_plaintext() {
     assert_eq!(differing_pixels(&screen, &snapshot), Some(0));
 
     // Type through the viewer's real window; the xterm on the host receives the text.
-    let viewer_window = wait_until("the viewer window", STEP, || {
-        visible_windows(&b, "Tandem").into_iter().next()
-    });
+    let viewer_window = wait_for_window(&b, "Tandem");
     xdotool(&b, &["windowfocus", "--sync", &viewer_window]);
     xdotool(&b, &["type", "--delay", "40", TYPED]);
     xdotool(&b, &["key", "Return"]);

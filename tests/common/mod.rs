@@ -396,6 +396,40 @@ pub fn xdotool(display: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The visible windows on `display` that `xdotool search --onlyvisible` finds with `query`
+/// (e.g. `["--name", "Tandem"]`, `["--class", "xterm"]`); none while the display or xdotool fails.
+pub fn visible_windows(display: &str, query: &[&str]) -> Vec<String> {
+    let Ok(out) = Command::new("xdotool")
+        .args(["search", "--onlyvisible"])
+        .args(query)
+        .env("DISPLAY", display)
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until at least `count` windows matching `query` are visible on `display`; returns them.
+pub fn wait_for_windows(display: &str, query: &[&str], count: usize) -> Vec<String> {
+    wait_until(
+        &format!("{count} visible window(s) {query:?} on {display}"),
+        STEP,
+        || {
+            let found = visible_windows(display, query);
+            (found.len() >= count).then_some(found)
+        },
+    )
+}
+
+/// Waits for a visible window whose name matches `name` on `display`; returns the first.
+pub fn wait_for_window(display: &str, name: &str) -> String {
+    wait_for_windows(display, &["--name", name], 1).swap_remove(0)
+}
+
 /// A window's position and size on `display`: `(x, y, width, height)`.
 pub fn window_geometry(display: &str, window: &str) -> (i32, i32, i32, i32) {
     let geometry = xdotool(display, &["getwindowgeometry", "--shell", window]);
