@@ -6,6 +6,7 @@
 
 pub mod app;
 mod collab_panels;
+pub mod hostkey;
 pub mod combo;
 pub mod decode;
 pub mod keyboard;
@@ -18,6 +19,7 @@ pub mod session;
 pub mod stats;
 mod sysinfo_panel;
 pub mod textures;
+mod toolbar;
 
 use std::path::PathBuf;
 
