@@ -191,7 +191,9 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     });
 
     if window {
-        if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot, args.theme) {
+        if let Err(e) =
+            tandem_host::window::run(window_rx, command_tx.clone(), window_slot, args.theme)
+        {
             eprintln!("warning: the status window failed ({e}); continuing in the terminal");
             spawn_stdin_commands(
                 StdinState {

@@ -92,7 +92,10 @@ fn enter_on_the_consent_question_never_allows() {
         share.seen
     );
     let answer = join.wait_event("permissions");
-    assert_eq!((answer["view"].as_bool(), answer["control"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (answer["view"].as_bool(), answer["control"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert!(!join.seen.iter().any(|e| e["event"] == "first_frame"));
     assert!(share.wait_exit(STEP));
 }
@@ -122,7 +125,10 @@ fn the_keyboard_allows_with_tab_and_space_and_stops_from_the_bar() {
     keys(display.name(), &["Escape"]);
     let end = share.wait_event("session_ended");
     assert!(
-        end["reason"].as_str().unwrap().contains("You stopped sharing"),
+        end["reason"]
+            .as_str()
+            .unwrap()
+            .contains("You stopped sharing"),
         "{end}"
     );
     assert!(

@@ -95,7 +95,8 @@ pub fn apply(ctx: &egui::Context, theme: ThemeChoice) {
             ] {
                 widget.corner_radius = radius;
             }
-            // The keyboard focus ring: the accent, thick enough to see from across the desk.
+            // Buttons are outlined (weak text colour); hovered ones in the accent.
+            v.widgets.inactive.bg_stroke = Stroke::new(1.0, weak);
             v.widgets.hovered.bg_stroke = Stroke::new(1.5, accent_text(dark));
             v.widgets.active.bg_stroke = Stroke::new(2.0, accent_text(dark));
             v.text_cursor.blink = false;
@@ -137,11 +138,25 @@ pub fn primary(text: impl Into<String>) -> egui::Button<'static> {
         .min_size(Vec2::new(96.0, 32.0))
 }
 
-/// A secondary action: the panel's text on an outlined button.
-pub fn secondary(ui: &egui::Ui, text: impl Into<String>) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(text))
-        .stroke(Stroke::new(1.0, ui.visuals().weak_text_color()))
-        .min_size(Vec2::new(96.0, 32.0))
+/// A secondary action: the panel's text on an outlined button (the outline is every button's,
+/// set by [`apply`]).
+pub fn secondary(text: impl Into<String>) -> egui::Button<'static> {
+    egui::Button::new(RichText::new(text)).min_size(Vec2::new(96.0, 32.0))
+}
+
+/// Adds `button` and, while it has the keyboard focus, an accent ring around it: egui's own focus
+/// look is a thin stroke, easy to miss for someone moving with Tab.
+pub fn add(ui: &mut egui::Ui, button: egui::Button<'_>) -> egui::Response {
+    let response = ui.add(button);
+    if response.has_focus() {
+        ui.painter().rect_stroke(
+            response.rect.expand(3.0),
+            8.0,
+            Stroke::new(2.0, accent(ui)),
+            egui::StrokeKind::Outside,
+        );
+    }
+    response
 }
 
 /// An action that ends something (Stop sharing, End session): white on red.
@@ -153,10 +168,14 @@ pub fn danger(text: impl Into<String>) -> egui::Button<'static> {
 
 /// A greyed look for a primary button that is shown but not usable yet (the consent guard).
 pub fn primary_waiting(ui: &egui::Ui, text: impl Into<String>) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(text).strong().color(ui.visuals().weak_text_color()))
-        .fill(ui.visuals().faint_bg_color)
-        .stroke(Stroke::new(1.0, ui.visuals().weak_text_color()))
-        .min_size(Vec2::new(96.0, 32.0))
+    egui::Button::new(
+        RichText::new(text)
+            .strong()
+            .color(ui.visuals().weak_text_color()),
+    )
+    .fill(ui.visuals().faint_bg_color)
+    .stroke(Stroke::new(1.0, ui.visuals().weak_text_color()))
+    .min_size(Vec2::new(96.0, 32.0))
 }
 
 /// The Tandem mark: two interlocking rings, the two people of a session, `size` points high.

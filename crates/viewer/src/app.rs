@@ -197,9 +197,19 @@ pub fn whole_desktop_label((width, height): (u16, u16)) -> String {
 pub fn monitor_label(m: &MonitorInfo) -> String {
     let name = for_display(&m.name).into_owned();
     if m.primary {
-        tr!("viewer-monitor-primary", name = name, width = m.width, height = m.height)
+        tr!(
+            "viewer-monitor-primary",
+            name = name,
+            width = m.width,
+            height = m.height
+        )
     } else {
-        tr!("viewer-monitor", name = name, width = m.width, height = m.height)
+        tr!(
+            "viewer-monitor",
+            name = name,
+            width = m.width,
+            height = m.height
+        )
     }
 }
 
@@ -320,7 +330,10 @@ impl ViewerApp {
                 ViewerEvent::Ended { reason } => {
                     // The reason may quote the host's End detail.
                     self.phase = Phase::Ended;
-                    self.status = tr!("viewer-status-ended", reason = for_display(&reason).into_owned());
+                    self.status = tr!(
+                        "viewer-status-ended",
+                        reason = for_display(&reason).into_owned()
+                    );
                     self.ended_at = Some(Instant::now());
                 }
             }
@@ -361,8 +374,7 @@ impl ViewerApp {
             view: self.view,
             control: self.control,
             control_requested: self.control_requested,
-            clipboard: self.clipboard,
-            fps: self.stats.map(|s| s.fps),
+            fps: self.stats.map(|s| s.fps as f32),
             show_stats: self.show_stats,
             scale: self.scale,
             fullscreen: ctx.input(|i| i.viewport().fullscreen.unwrap_or(false)),
@@ -380,7 +392,9 @@ impl ViewerApp {
         if self.view && !ended {
             let active = self.collab_active();
             let (collab, sysinfo, notes) = (&mut self.collab, &mut self.sysinfo, &mut self.notes);
+            let clipboard = self.clipboard;
             toolbar::tools_row(ui, &bar, &mut actions, |ui| {
+                collab.status(ui, clipboard);
                 collab.buttons(ui, active);
                 diagnostics = sysinfo.button(ui, active);
                 notes.button(ui);
@@ -719,7 +733,9 @@ impl eframe::App for ViewerApp {
             && ctx.input(|i| i.focused);
         self.shortcuts(&ctx);
         egui::Panel::top("status")
-            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)))
+            .frame(
+                egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
+            )
             .show(ui, |ui| self.toolbar(ui, &ctx));
         let active = self.collab_active();
         for command in self.collab.show(ui, active) {

@@ -135,10 +135,15 @@ impl HostKey {
     }
 
     /// Takes the host key and everything typed while it is held out of `input`; returns the
-    /// shortcuts pressed.
+    /// shortcuts pressed. Modifier changes of a frame in which the host key is held at some point
+    /// lose the host key's modifier (winit may report the change before or after the key).
     pub fn intercept(&mut self, input: &mut egui::RawInput) -> Vec<Shortcut> {
+        let in_frame = self.held
+            || input.events.iter().any(|event| {
+                matches!(event, Event::Key { key, physical_key, pressed: true, .. }
+                    if self.is_host_key(*key, *physical_key))
+            });
         let mut shortcuts = Vec::new();
-        let was_held = self.held;
         let mut held = self.held;
         input.events.retain_mut(|event| match event {
             Event::Key {
@@ -157,6 +162,10 @@ impl HostKey {
                 false
             }
             Event::Text(_) | Event::Copy | Event::Cut | Event::Paste(_) if held => false,
+            Event::ModifiersChanged(modifiers) if in_frame => {
+                self.clear_modifier(modifiers);
+                true
+            }
             Event::PointerButton { modifiers, .. } if held => {
                 self.clear_modifier(modifiers);
                 true
@@ -164,9 +173,6 @@ impl HostKey {
             _ => true,
         });
         self.held = held;
-        if held || was_held {
-            self.clear_modifier(&mut input.modifiers);
-        }
         shortcuts
     }
 }
@@ -190,8 +196,8 @@ mod tests {
         let mut host = HostKey::default();
         let ctrl = egui::Modifiers::CTRL;
         let mut input = egui::RawInput {
-            modifiers: ctrl,
             events: vec![
+                Event::ModifiersChanged(ctrl),
                 key(Key::ControlRight, true, ctrl),
                 key(Key::F, true, ctrl),
                 Event::Text("f".into()),
@@ -200,12 +206,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(host.intercept(&mut input), vec![Shortcut::Fullscreen]);
-        assert!(input.events.is_empty(), "{:?}", input.events);
-        assert!(!input.modifiers.ctrl, "Ctrl is not held on the remote side");
+        assert_eq!(
+            input.events,
+            vec![Event::ModifiersChanged(egui::Modifiers::NONE)],
+            "Ctrl is not held on the remote side"
+        );
 
         // Released: keys go through again.
         let mut input = egui::RawInput {
-            events: vec![key(Key::ControlRight, false, ctrl), key(Key::A, true, egui::Modifiers::NONE)],
+            events: vec![
+                key(Key::ControlRight, false, ctrl),
+                key(Key::A, true, egui::Modifiers::NONE),
+            ],
             ..Default::default()
         };
         assert!(host.intercept(&mut input).is_empty());
@@ -216,16 +228,23 @@ mod tests {
     fn other_keys_pass_untouched() {
         let mut host = HostKey::default();
         let mut input = egui::RawInput {
-            modifiers: egui::Modifiers::CTRL,
             events: vec![
+                Event::ModifiersChanged(egui::Modifiers::CTRL),
                 key(Key::ControlLeft, true, egui::Modifiers::CTRL),
                 key(Key::C, true, egui::Modifiers::CTRL),
             ],
             ..Default::default()
         };
         assert!(host.intercept(&mut input).is_empty());
-        assert_eq!(input.events.len(), 2);
-        assert!(input.modifiers.ctrl, "Left Ctrl is the remote's");
+        assert_eq!(
+            input.events.len(),
+            3,
+            "Left Ctrl and Ctrl+C are the remote's"
+        );
+        assert_eq!(
+            input.events[0],
+            Event::ModifiersChanged(egui::Modifiers::CTRL)
+        );
     }
 
     #[test]
@@ -233,7 +252,10 @@ mod tests {
         for name in HostKey::names() {
             assert!(HostKey::parse(name).is_some(), "{name}");
         }
-        assert_eq!(HostKey::parse("Right-Alt").map(|h| h.key), Some(Key::AltRight));
+        assert_eq!(
+            HostKey::parse("Right-Alt").map(|h| h.key),
+            Some(Key::AltRight)
+        );
         assert!(HostKey::parse("caps").is_none());
     }
 }

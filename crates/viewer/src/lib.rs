@@ -6,9 +6,9 @@
 
 pub mod app;
 mod collab_panels;
-pub mod hostkey;
 pub mod combo;
 pub mod decode;
+pub mod hostkey;
 pub mod keyboard;
 pub mod keys;
 pub mod notes;

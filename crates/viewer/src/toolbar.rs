@@ -80,7 +80,6 @@ pub struct Toolbar<'a> {
     pub view: bool,
     pub control: bool,
     pub control_requested: bool,
-    pub clipboard: bool,
     pub fps: Option<f32>,
     pub show_stats: bool,
     pub scale: Scale,
@@ -123,7 +122,11 @@ pub fn status_row(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
             .corner_radius(10.0)
             .inner_margin(egui::Margin::symmetric(10, 3))
             .show(ui, |ui| {
-                ui.label(RichText::new(bar.phase.label()).color(Color32::WHITE).strong());
+                ui.label(
+                    RichText::new(bar.phase.label())
+                        .color(Color32::WHITE)
+                        .strong(),
+                );
             });
         ui.label(bar.status);
         if let Some(verifier) = bar.verifier {
@@ -145,7 +148,7 @@ pub fn status_row(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
                 tr!("viewer-end-session")
             };
             if ui
-                .add(style::danger(format!("⏏ {end}")))
+                .add(style::danger(end))
                 .on_hover_text(hint(bar, tr!("viewer-end-hint"), Shortcut::End))
                 .clicked()
             {
@@ -160,8 +163,8 @@ pub fn status_row(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
 }
 
 /// The second row: the picture's and the keyboard's tools, while the screen is shown.
-/// `session_buttons` draws the collaboration and panel buttons (chat, Send file, system
-/// information, notes) between the keyboard group and Record.
+/// `session_buttons` draws the clipboard state and the collaboration and panel buttons (chat,
+/// Send file, system information, notes) between Request control and Stats.
 pub fn tools_row(
     ui: &mut egui::Ui,
     bar: &Toolbar<'_>,
@@ -169,10 +172,13 @@ pub fn tools_row(
     session_buttons: impl FnOnce(&mut egui::Ui),
 ) {
     ui.horizontal_wrapped(|ui| {
+        // Tighter than the windows' default, so one row holds every tool at 1280 points.
+        ui.spacing_mut().button_padding = egui::vec2(7.0, 4.0);
+        ui.spacing_mut().item_spacing.x = 5.0;
         // The picture.
         let fit = bar.scale == Scale::Fit;
         if ui
-            .selectable_label(fit, format!("🔍 {}", tr!("viewer-fit")))
+            .selectable_label(fit, tr!("viewer-fit"))
             .on_hover_text(hint(bar, tr!("viewer-fit-hint"), Shortcut::Scale))
             .clicked()
         {
@@ -186,8 +192,12 @@ pub fn tools_row(
             actions.push(Action::Scale(Scale::Actual));
         }
         if ui
-            .selectable_label(bar.fullscreen, format!("⛶ {}", tr!("viewer-fullscreen")))
-            .on_hover_text(hint(bar, tr!("viewer-fullscreen-hint"), Shortcut::Fullscreen))
+            .selectable_label(bar.fullscreen, tr!("viewer-fullscreen"))
+            .on_hover_text(hint(
+                bar,
+                tr!("viewer-fullscreen-hint"),
+                Shortcut::Fullscreen,
+            ))
             .clicked()
         {
             actions.push(Action::Fullscreen(!bar.fullscreen));
@@ -204,28 +214,22 @@ pub fn tools_row(
                 tr!("viewer-request-control")
             };
             if ui
-                .add_enabled(
-                    !bar.control_requested,
-                    egui::Button::new(format!("🖱 {label}")),
-                )
-                .on_hover_text(hint(bar, tr!("viewer-request-control-hint"), Shortcut::RequestControl))
+                .add_enabled(!bar.control_requested, egui::Button::new(label))
+                .on_hover_text(hint(
+                    bar,
+                    tr!("viewer-request-control-hint"),
+                    Shortcut::RequestControl,
+                ))
                 .clicked()
             {
                 actions.push(Action::RequestControl);
             }
         }
-        let clipboard = if bar.clipboard {
-            tr!("viewer-clipboard-on")
-        } else {
-            tr!("viewer-clipboard-off")
-        };
-        ui.label(format!("📋 {clipboard}"))
-            .on_hover_text(tr!("viewer-clipboard-hint"));
         session_buttons(ui);
         ui.separator();
         let mut stats = bar.show_stats;
         if ui
-            .toggle_value(&mut stats, format!("📊 {}", tr!("viewer-stats")))
+            .toggle_value(&mut stats, tr!("viewer-stats"))
             .on_hover_text(hint(bar, tr!("viewer-stats-hint"), Shortcut::Stats))
             .clicked()
         {
@@ -236,7 +240,7 @@ pub fn tools_row(
         }
         let mut showing = bar.showing;
         if ui
-            .toggle_value(&mut showing, format!("🖵 {}", tr!("viewer-show-my-screen")))
+            .toggle_value(&mut showing, tr!("viewer-show-my-screen"))
             .on_hover_text(tr!("viewer-show-my-screen-hint"))
             .clicked()
         {
@@ -255,9 +259,9 @@ fn record_button(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action>
         RecordButton::Failed => (tr!("viewer-record-failed"), false),
     };
     let text = if *bar.recording == RecordButton::Recording {
-        RichText::new(format!("⏺ {label}")).color(style::danger_text(ui))
+        RichText::new(format!("• {label}")).color(style::danger_text(ui))
     } else {
-        RichText::new(format!("⏺ {label}"))
+        RichText::new(format!("• {label}"))
     };
     if ui
         .add(egui::Button::new(text).selected(on))
@@ -286,7 +290,7 @@ fn monitor_picker(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
     };
     let mut choice = monitors.selected;
     egui::ComboBox::from_id_salt("tandem-monitor")
-        .selected_text(format!("🖥 {current}"))
+        .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut choice, None, whole_desktop_label(monitors.size));
             for (i, m) in monitors.list.iter().enumerate() {
@@ -305,7 +309,7 @@ fn monitor_picker(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
 fn keyboard_menus(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action>) {
     let mut mode = bar.key_mode;
     egui::ComboBox::from_id_salt("tandem-keymode")
-        .selected_text(format!("⌨ {}", mode.name()))
+        .selected_text(tr!("viewer-keyboard-mode", mode = mode.name()))
         .show_ui(ui, |ui| {
             for choice in KeyMode::ALL {
                 ui.selectable_value(&mut mode, choice, choice.label());
@@ -328,7 +332,11 @@ fn keyboard_menus(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
         }
     })
     .response
-    .on_hover_text(hint(bar, tr!("viewer-send-keys-hint"), Shortcut::CtrlAltDel));
+    .on_hover_text(hint(
+        bar,
+        tr!("viewer-send-keys-hint"),
+        Shortcut::CtrlAltDel,
+    ));
 }
 
 #[cfg(test)]
@@ -382,7 +390,10 @@ mod tests {
         let mut harness = Harness::builder()
             .with_size(egui::vec2(1280.0, 120.0))
             .build_ui(|ui| {
-                tandem_collab_ui::style::apply(ui.ctx(), tandem_collab_ui::style::ThemeChoice::Dark);
+                tandem_collab_ui::style::apply(
+                    ui.ctx(),
+                    tandem_collab_ui::style::ThemeChoice::Dark,
+                );
                 let bar = Toolbar {
                     phase: Phase::Viewing,
                     status: &tr!("viewer-status-viewing"),
@@ -390,7 +401,6 @@ mod tests {
                     view: true,
                     control: false,
                     control_requested: false,
-                    clipboard: true,
                     fps: Some(30.0),
                     show_stats: false,
                     scale: Scale::Fit,
@@ -406,6 +416,7 @@ mod tests {
                 let mut actions = Vec::new();
                 status_row(ui, &bar, &mut actions);
                 tools_row(ui, &bar, &mut actions, |ui| {
+                    collab.status(ui, true);
                     collab.buttons(ui, true);
                     sysinfo.button(ui, true);
                     notes.button(ui);
@@ -421,9 +432,15 @@ mod tests {
             .collect();
         assert!(buttons.len() >= 10, "{} buttons", buttons.len());
         for (i, a) in buttons.iter().enumerate() {
-            assert!(a.max.x <= 1280.0 + 0.5 && a.min.x >= -0.5, "{a:?} outside 1280");
+            assert!(
+                a.max.x <= 1280.0 + 0.5 && a.min.x >= -0.5,
+                "{a:?} outside 1280"
+            );
             for b in &buttons[i + 1..] {
-                assert!(!a.shrink(0.5).intersects(b.shrink(0.5)), "{a:?} overlaps {b:?}");
+                assert!(
+                    !a.shrink(0.5).intersects(b.shrink(0.5)),
+                    "{a:?} overlaps {b:?}"
+                );
             }
         }
         tandem_i18n::set_language(Language::English);
@@ -431,11 +448,11 @@ mod tests {
 
     #[test]
     fn the_toolbar_fits_1280_points_in_english() {
-        fits_at_1280(Language::English, "⏏ End session", "Fit");
+        fits_at_1280(Language::English, "End session", "Fit");
     }
 
     #[test]
     fn the_toolbar_fits_1280_points_in_french() {
-        fits_at_1280(Language::French, "⏏ Terminer la séance", "Ajuster");
+        fits_at_1280(Language::French, "Terminer la séance", "Ajuster");
     }
 }

@@ -7,9 +7,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use egui::Key;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui::Key;
 use egui_kittest::kittest::Queryable;
 use tandem_i18n::Language;
 
@@ -23,7 +23,9 @@ use crate::Grant;
 static LANGUAGE: Mutex<()> = Mutex::new(());
 
 fn in_language<T>(language: Language, test: impl FnOnce() -> T) -> T {
-    let _turn = LANGUAGE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = LANGUAGE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     tandem_i18n::set_language(language);
     let result = test();
     tandem_i18n::set_language(Language::English);

@@ -36,7 +36,11 @@ pub(crate) fn show(ui: &mut egui::Ui, active: &Active<'_>) -> Option<ActiveActio
     });
     if let Some(left) = active.reconnecting {
         ui.label(RichText::new(tr!("window-reconnecting")).heading().strong());
-        ui.label(tr!("window-reconnecting-detail", name = name, seconds = left));
+        ui.label(tr!(
+            "window-reconnecting-detail",
+            name = name,
+            seconds = left
+        ));
     } else {
         ui.label(
             RichText::new(tr!("window-sharing-with", name = name))
@@ -66,30 +70,22 @@ pub(crate) fn show(ui: &mut egui::Ui, active: &Active<'_>) -> Option<ActiveActio
                         .color(Color32::WHITE)
                         .strong(),
                 );
-                if ui
-                    .add(style::secondary(ui, tr!("window-stop-recording")))
-                    .clicked()
-                {
+                if style::add(ui, style::secondary(tr!("window-stop-recording"))).clicked() {
                     action = Some(ActiveAction::StopRecording);
                 }
             });
     }
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        if ui.add(style::danger(tr!("window-stop-sharing"))).clicked() {
+        if style::add(ui, style::danger(tr!("window-stop-sharing"))).clicked() {
             action = Some(ActiveAction::StopSharing);
         }
         if active.control
-            && ui
-                .add(style::secondary(ui, tr!("window-take-back-control")))
-                .clicked()
+            && style::add(ui, style::secondary(tr!("window-take-back-control"))).clicked()
         {
             action = Some(ActiveAction::TakeBackControl);
         }
-        if ui
-            .add(style::secondary(ui, tr!("window-back-to-bar")))
-            .clicked()
-        {
+        if style::add(ui, style::secondary(tr!("window-back-to-bar"))).clicked() {
             action = Some(ActiveAction::BackToBar);
         }
     });

@@ -69,7 +69,7 @@ pub(crate) fn show(ui: &mut egui::Ui, bar: &Bar<'_>) -> (Option<BarAction>, f32)
                     style::accent(ui)
                 };
                 let chip = if bar.recording {
-                    RichText::new(format!("● {doing}")).color(Color32::WHITE)
+                    RichText::new(format!("• {doing}")).color(Color32::WHITE)
                 } else {
                     RichText::new(doing).color(color)
                 };
@@ -88,7 +88,7 @@ pub(crate) fn show(ui: &mut egui::Ui, bar: &Bar<'_>) -> (Option<BarAction>, f32)
         let handle = ui
             .interact(
                 left.response.rect,
-                ui.id().with("tandem-bar-drag"),
+                egui::Id::unique("tandem-bar-drag"),
                 // Not focusable: Tab goes straight to the buttons.
                 egui::Sense::DRAG,
             )
@@ -98,27 +98,22 @@ pub(crate) fn show(ui: &mut egui::Ui, bar: &Bar<'_>) -> (Option<BarAction>, f32)
         }
         ui.add_space(12.0);
         let right = ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.add(style::danger(tr!("window-stop-sharing"))).clicked() {
+            if style::add(ui, style::danger(tr!("window-stop-sharing"))).clicked() {
                 action = Some(BarAction::StopSharing);
             }
-            if ui
-                .add(style::secondary(ui, tr!("window-bar-open")))
+            if style::add(ui, style::secondary(tr!("window-bar-open")))
                 .on_hover_text(tr!("window-bar-open-hint"))
                 .clicked()
             {
                 action = Some(BarAction::OpenWindow);
             }
             if bar.recording
-                && ui
-                    .add(style::secondary(ui, tr!("window-stop-recording")))
-                    .clicked()
+                && style::add(ui, style::secondary(tr!("window-stop-recording"))).clicked()
             {
                 action = Some(BarAction::StopRecording);
             }
             if bar.control
-                && ui
-                    .add(style::secondary(ui, tr!("window-take-back-control")))
-                    .clicked()
+                && style::add(ui, style::secondary(tr!("window-take-back-control"))).clicked()
             {
                 action = Some(BarAction::TakeBackControl);
             }

@@ -42,7 +42,7 @@ fn meaning(grant: Grant, name: &str) -> String {
         Grant::View => tr!("window-consent-view-means", name = name),
         Grant::Control => tr!("window-consent-control-means", name = name),
         Grant::Diagnostics => tr!("window-consent-diagnostics-means", name = name),
-        Grant::Recording => tr!("window-consent-recording-means", name = name),
+        Grant::Recording => tr!("window-consent-recording-means"),
     }
 }
 
@@ -80,7 +80,11 @@ pub(crate) fn show(
         style::mark(ui, 22.0);
         ui.label(RichText::new(tr!("window-consent-title")).color(style::accent(ui)));
     });
-    ui.label(RichText::new(heading(question.grant, &name)).heading().strong());
+    ui.label(
+        RichText::new(heading(question.grant, &name))
+            .heading()
+            .strong(),
+    );
     ui.label(meaning(question.grant, &name));
     if let Some(verifier) = question.verifier {
         ui.add_space(2.0);
@@ -102,7 +106,7 @@ pub(crate) fn show(
     });
     ui.horizontal(|ui| {
         // Deny first (left, and first in Tab order); Allow at the right, the primary look.
-        let deny = ui.add(style::secondary(ui, tr!("window-deny")));
+        let deny = style::add(ui, style::secondary(tr!("window-deny")));
         if fresh {
             deny.request_focus();
         }
@@ -114,7 +118,7 @@ pub(crate) fn show(
         } else {
             style::primary_waiting(ui, tr!("window-allow"))
         };
-        let allow = ui.add(allow_button);
+        let allow = style::add(ui, allow_button);
         let by_enter = enter_only && !allow.clicked_by(PointerButton::Primary);
         if allow.clicked() && allow_enabled && !by_enter {
             answer = Some(true);

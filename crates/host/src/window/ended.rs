@@ -35,5 +35,5 @@ pub(crate) fn show(ui: &mut egui::Ui, reason: &str, ending: Ending) -> bool {
     ui.label(reason);
     ui.label(next_step(ending));
     ui.add_space(6.0);
-    ui.add(style::secondary(ui, tr!("window-close"))).clicked()
+    style::add(ui, style::secondary(tr!("window-close"))).clicked()
 }

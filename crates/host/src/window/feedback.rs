@@ -43,11 +43,11 @@ pub(crate) fn show(
     ui.text_edit_singleline(comment).labelled_by(label.id);
     let mut answer = None;
     ui.horizontal(|ui| {
-        if ui.add(style::secondary(ui, tr!("window-feedback-skip"))).clicked() {
+        if style::add(ui, style::secondary(tr!("window-feedback-skip"))).clicked() {
             answer = Some(HostCommand::SkipFeedback);
         }
         if let Some(n) = *rating
-            && ui.add(style::primary(tr!("window-feedback-send"))).clicked()
+            && style::add(ui, style::primary(tr!("window-feedback-send"))).clicked()
         {
             answer = Some(HostCommand::Feedback {
                 rating: n,

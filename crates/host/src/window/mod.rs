@@ -16,6 +16,8 @@
 //! a second), the consent guard's delay, the end. While sharing, every repaint is also a change of
 //! the shared screen, captured and sent.
 
+#[cfg(test)]
+mod a11y_tests;
 mod active;
 mod bar;
 mod consent;
@@ -24,8 +26,6 @@ mod feedback;
 mod guard;
 mod shown;
 mod waiting;
-#[cfg(test)]
-mod a11y_tests;
 
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, OnceLock};
@@ -352,7 +352,9 @@ impl HostWindow {
             Shape::Window => {
                 command(egui::ViewportCommand::Decorations(true));
                 command(egui::ViewportCommand::Resizable(false));
-                command(egui::ViewportCommand::MinInnerSize(egui::vec2(WIDTH, 120.0)));
+                command(egui::ViewportCommand::MinInnerSize(egui::vec2(
+                    WIDTH, 120.0,
+                )));
             }
             Shape::Full => {
                 command(egui::ViewportCommand::Decorations(true));

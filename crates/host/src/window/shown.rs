@@ -37,7 +37,7 @@ pub(crate) fn show(
                 ui.horizontal(|ui| {
                     ui.label(egui::RichText::new(&title).strong());
                     ui.label(tr!("window-shown-only-watch"));
-                    if ui.add(style::secondary(ui, tr!("window-close"))).clicked() {
+                    if style::add(ui, style::secondary(tr!("window-close"))).clicked() {
                         close = true;
                     }
                 });

@@ -42,8 +42,7 @@ pub(crate) fn show(ui: &mut egui::Ui, waiting: &Waiting<'_>) -> Option<WaitingAc
                 .color(style::accent(ui)),
         );
         ui.add_space(8.0);
-        let copy = ui
-            .add(style::secondary(ui, tr!("window-copy")))
+        let copy = style::add(ui, style::secondary(tr!("window-copy")))
             .on_hover_text(tr!("window-copy-hint"));
         if copy.clicked() {
             ui.ctx().copy_text(waiting.code.replace(' ', ""));
@@ -58,10 +57,10 @@ pub(crate) fn show(ui: &mut egui::Ui, waiting: &Waiting<'_>) -> Option<WaitingAc
     ui.label(RichText::new(tr!("window-code-once")).color(ui.visuals().weak_text_color()));
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        if ui.add(style::secondary(ui, tr!("window-new-code"))).clicked() {
+        if style::add(ui, style::secondary(tr!("window-new-code"))).clicked() {
             action = Some(WaitingAction::NewCode);
         }
-        if ui.add(style::secondary(ui, tr!("window-stop"))).clicked() {
+        if style::add(ui, style::secondary(tr!("window-stop"))).clicked() {
             action = Some(WaitingAction::Stop);
         }
     });

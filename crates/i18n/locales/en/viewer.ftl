@@ -43,6 +43,7 @@ viewer-monitor = { $name } — { $width }×{ $height }
 viewer-monitor-primary = { $name } — { $width }×{ $height }, primary
 
 ## The keyboard
+viewer-keyboard-mode = Keyboard: { $mode }
 viewer-keyboard-hint = How your keys reach the remote side: as text, or as physical keys
 viewer-send-keys = Keys
 viewer-send-keys-hint = Send keys your own desktop would take for itself (Ctrl+Alt+Del: the shortcut)
@@ -59,9 +60,6 @@ viewer-key-left-super = Left Super
 viewer-request-control = Request control
 viewer-control-requested = Control requested…
 viewer-request-control-hint = Ask the user to let you use their mouse and keyboard
-viewer-clipboard-on = Clipboard shared
-viewer-clipboard-off = Clipboard not shared
-viewer-clipboard-hint = The user turns clipboard sharing on or off in their window
 viewer-stats = Stats
 viewer-stats-hint = Frame rate, round trip, bandwidth and timings over the picture
 viewer-record = Record

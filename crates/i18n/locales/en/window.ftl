@@ -55,7 +55,7 @@ window-reconnecting-detail = The connection to { $name } was lost. Nothing is sh
 window-can-control = { $name } can see your screen and use your mouse and keyboard.
 window-can-see = { $name } can see your screen.
 window-can-nothing = { $name } cannot see your screen.
-window-recording-banner = ● Recording: { $name } is recording your screen.
+window-recording-banner = • Recording: { $name } is recording your screen.
 window-back-to-bar = Back to the bar
 
 ## After sharing

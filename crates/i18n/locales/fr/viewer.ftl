@@ -43,6 +43,7 @@ viewer-monitor = { $name } — { $width }×{ $height }
 viewer-monitor-primary = { $name } — { $width }×{ $height }, principal
 
 ## Le clavier
+viewer-keyboard-mode = Clavier : { $mode }
 viewer-keyboard-hint = Comment vos touches parviennent à l’ordinateur distant : comme du texte, ou comme des touches physiques
 viewer-send-keys = Touches
 viewer-send-keys-hint = Envoyer des touches que votre propre bureau garderait pour lui (Ctrl+Alt+Suppr : le raccourci)
@@ -59,9 +60,6 @@ viewer-key-left-super = Super gauche
 viewer-request-control = Demander le contrôle
 viewer-control-requested = Contrôle demandé…
 viewer-request-control-hint = Demander à l’utilisateur la permission d’utiliser sa souris et son clavier
-viewer-clipboard-on = Presse-papiers partagé
-viewer-clipboard-off = Presse-papiers non partagé
-viewer-clipboard-hint = L’utilisateur active ou désactive le partage du presse-papiers dans sa fenêtre
 viewer-stats = Statistiques
 viewer-stats-hint = Fréquence d’images, aller-retour, débit et temps de traitement par-dessus l’image
 viewer-record = Enregistrer

@@ -55,7 +55,7 @@ window-reconnecting-detail = La connexion avec { $name } a été perdue. Rien n�
 window-can-control = { $name } peut voir votre écran et utiliser votre souris et votre clavier.
 window-can-see = { $name } peut voir votre écran.
 window-can-nothing = { $name } ne peut pas voir votre écran.
-window-recording-banner = ● Enregistrement : { $name } enregistre votre écran.
+window-recording-banner = • Enregistrement : { $name } enregistre votre écran.
 window-back-to-bar = Revenir à la barre
 
 ## Après le partage
