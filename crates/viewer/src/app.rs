@@ -779,7 +779,9 @@ impl eframe::App for ViewerApp {
                         self.send(ViewerCommand::Input(input));
                     }
                 } else {
-                    ui.centered_and_justified(|ui| ui.label(&self.status));
+                    // On the picture's dark backdrop whatever the theme: #E8E8EC on #181818, 14:1.
+                    let text = egui::RichText::new(&self.status).color(Color32::from_gray(232));
+                    ui.centered_and_justified(|ui| ui.label(text));
                 }
             });
         // No timer: decoded frames, cursor moves and status and collaboration events (transfer
