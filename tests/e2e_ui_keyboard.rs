@@ -139,3 +139,31 @@ fn the_keyboard_allows_with_tab_and_space_and_stops_from_the_bar() {
     join.wait_event("session_ended");
     assert!(share.wait_exit(STEP));
 }
+
+/// The technician's host key (Right Ctrl by default): Right Ctrl+X types nothing on the user's
+/// side, Right Ctrl+Q ends the session. With control granted, a leaked Ctrl+X would be applied
+/// and counted in the share's `input_summary`.
+#[test]
+fn the_host_key_is_the_viewers_and_right_ctrl_q_ends_the_session() {
+    let a = VirtualDisplay::start(800, 600).expect("Xvfb for display A");
+    let b = VirtualDisplay::start(1280, 800).expect("Xvfb for display B");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, a.name(), &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(b.name()), &[]);
+    join.wait_event_where("permissions", STEP, |e| e["control"] == true);
+    join.wait_event("first_frame");
+    // The pointer over the toolbar, not the picture: no pointer input either.
+    xdotool(b.name(), &["mousemove", "2", "2"]);
+    focus_window(b.name(), "Tandem");
+
+    keys(b.name(), &["Control_R+x", "Control_R+q"]);
+
+    join.wait_event("session_ended");
+    let summary = share.wait_event("input_summary");
+    assert_eq!(
+        summary["injected"], 0,
+        "nothing typed with the host key arrived: {summary}"
+    );
+    share.wait_event("session_ended");
+    assert!(share.wait_exit(STEP));
+}
