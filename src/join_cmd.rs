@@ -22,6 +22,13 @@ use crate::output::Output;
 use crate::report::{Outcome, Report, ReportFlags};
 use crate::trust::RelayFlags;
 
+fn parse_host_key(name: &str) -> Result<tandem_viewer::hostkey::HostKey, String> {
+    tandem_viewer::hostkey::HostKey::parse(name).ok_or_else(|| {
+        let names: Vec<_> = tandem_viewer::hostkey::HostKey::names().collect();
+        format!("`{name}` is not a host key: {}", names.join(", "))
+    })
+}
+
 #[derive(Args)]
 pub struct JoinArgs {
     /// The code the user read to you, e.g. "482 193 715".
@@ -35,6 +42,15 @@ pub struct JoinArgs {
     /// No window: decode the screen and report (implied when there is no display).
     #[arg(long)]
     headless: bool,
+    /// The window's colours: light, dark, or the system's (default).
+    #[arg(long, default_value = "system", value_parser = crate::parse_theme)]
+    theme: tandem_host::window::ThemeChoice,
+    /// The host key: held, it turns the next key into a window shortcut (F full screen, S fit or
+    /// 1:1, Delete Ctrl+Alt+Del, C request control, T statistics, Q end) and nothing reaches the
+    /// remote side. right-ctrl (default), left-ctrl, right-alt, left-alt, right-shift, left-shift,
+    /// right-super or left-super.
+    #[arg(long, default_value = "right-ctrl", value_parser = parse_host_key)]
+    host_key: tandem_viewer::hostkey::HostKey,
     /// End the session after this many seconds.
     #[arg(long)]
     duration: Option<u64>,
@@ -180,6 +196,10 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 Some(notes_draft.clone()),
                 args.report.enabled(),
             ),
+            tandem_viewer::app::WindowOptions {
+                theme: args.theme,
+                host_key: args.host_key.clone(),
+            },
         ) {
             eprintln!("{}", tr!("join-window-failed", error = e.to_string()));
         } else {

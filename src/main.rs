@@ -35,6 +35,12 @@ struct Cli {
     lang: Option<tandem_i18n::Language>,
 }
 
+/// `--theme light|dark|system` of `share` and `join`.
+pub(crate) fn parse_theme(text: &str) -> Result<tandem_host::window::ThemeChoice, String> {
+    tandem_host::window::ThemeChoice::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a theme: light, dark or system"))
+}
+
 fn parse_language(tag: &str) -> Result<tandem_i18n::Language, String> {
     tandem_i18n::Language::from_tag(tag)
         .ok_or_else(|| tandem_i18n::tr!("cli-unknown-language", tag = tag))

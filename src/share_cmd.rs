@@ -34,6 +34,9 @@ pub struct ShareArgs {
     /// Don't open the small status window even when a display is present (ask in the terminal).
     #[arg(long)]
     no_window: bool,
+    /// The window's colours: light, dark, or the system's (default).
+    #[arg(long, default_value = "system", value_parser = crate::parse_theme)]
+    theme: tandem_host::window::ThemeChoice,
     /// Quality of photographic regions, 1-100 (text and UI are always exact).
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
@@ -186,7 +189,9 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     });
 
     if window {
-        if let Err(e) = tandem_host::window::run(window_rx, command_tx.clone(), window_slot) {
+        if let Err(e) =
+            tandem_host::window::run(window_rx, command_tx.clone(), window_slot, args.theme)
+        {
             eprintln!("{}", tr!("share-window-failed", error = e.to_string()));
             spawn_stdin_commands(
                 StdinState {

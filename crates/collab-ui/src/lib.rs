@@ -8,7 +8,9 @@
 
 pub mod board;
 pub mod chat;
+pub mod native;
 pub mod send;
+pub mod style;
 pub mod transfers;
 
 pub use board::{Board, News, Peer};

@@ -1,13 +1,16 @@
-//! The technician's window: the remote screen scaled to fit, a status bar, input capture, and the
-//! collaboration panels (chat, transfers) around the picture.
+//! The technician's window: the toolbar (the `toolbar` module: where the session stands and every
+//! action), the remote screen scaled to fit or 1:1, input capture, and the collaboration panels
+//! (chat, transfers) around the picture.
 //!
 //! Keys go to the remote screen only while the picture has egui's keyboard focus and the window has
 //! the system's. The picture takes it back whenever nothing else has it, and with a click on it;
 //! the chat and path fields take it when clicked, so typing there never reaches the user's machine.
 //! When the picture loses the keyboard, every key and modifier held on the remote side is released.
-//! The status bar's Keyboard menu chooses text or physical mode ([`KeyMode`]); its Send keys menu
+//! The toolbar's Keyboard menu chooses text or physical mode ([`KeyMode`]); its Send keys menu
 //! sends shortcuts the technician's own desktop would take for itself (Ctrl+Alt+Del, Alt+Tab). Pointer events go to
-//! the remote screen only where the picture is the topmost thing under the pointer.
+//! the remote screen only where the picture is the topmost thing under the pointer. The host key
+//! ([`HostKey`], Right Ctrl by default) and what is typed while it is held never reach the remote
+//! side: they are the window's own shortcuts.
 
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, OnceLock};
@@ -23,7 +26,8 @@ use tandem_proto::text::for_display;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::collab_panels::CollabPanels;
-use crate::combo::{self, KeyCombo};
+use crate::combo::KeyCombo;
+use crate::hostkey::{HostKey, Shortcut};
 use crate::keyboard::{KeyForwarder, KeyMode};
 use crate::notes::NotesPanel;
 use crate::right_alt::XRightAlt;
@@ -32,7 +36,19 @@ use crate::session::Repaint;
 use crate::stats::{Overlay, overlay_lines};
 use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
+use crate::toolbar::{self, Phase, RecordButton, Scale, Toolbar};
 use crate::{RecordingEvent, ViewerCommand, ViewerEvent};
+use tandem_collab_ui::style;
+use tandem_i18n::tr;
+
+pub use tandem_collab_ui::style::ThemeChoice;
+
+/// How the window looks and which key is the host key.
+#[derive(Debug, Clone, Default)]
+pub struct WindowOptions {
+    pub theme: ThemeChoice,
+    pub host_key: HostKey,
+}
 
 /// How long the window shows why the session ended before it closes.
 const LINGER_AFTER_END: Duration = Duration::from_secs(3);
@@ -59,24 +75,29 @@ pub fn run(
     commands: UnboundedSender<ViewerCommand>,
     slot: Arc<OnceLock<egui::Context>>,
     notes: NotesPanel,
+    window: WindowOptions,
 ) -> eframe::Result {
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+    let options = tandem_collab_ui::native::options(
+        egui::ViewportBuilder::default()
             .with_title(title)
             .with_inner_size([1280.0, 760.0]),
-        ..Default::default()
-    };
+    );
     eframe::run_native(
         "tandem-viewer",
         options,
         Box::new(move |cc| {
             let _ = slot.set(cc.egui_ctx.clone());
+            style::apply(&cc.egui_ctx, window.theme);
             tandem_collab_ui::steady_cursor(&cc.egui_ctx);
             Ok(Box::new(ViewerApp {
                 screen,
                 events,
                 commands,
-                status: "Connecting to the relay…".into(),
+                status: tr!("viewer-status-connecting"),
+                phase: Phase::Connecting,
+                scale: Scale::Fit,
+                host_key: window.host_key,
+                shortcuts: Vec::new(),
                 verifier: None,
                 view: false,
                 control: false,
@@ -109,7 +130,14 @@ struct ViewerApp {
     screen: SharedScreen,
     events: Receiver<ViewerEvent>,
     commands: UnboundedSender<ViewerCommand>,
+    /// The last thing that happened, in a sentence.
     status: String,
+    /// Where the session stands, always shown at the toolbar's left.
+    phase: Phase,
+    scale: Scale,
+    host_key: HostKey,
+    /// Host-key shortcuts taken from this frame's raw input, carried out in `ui`.
+    shortcuts: Vec<Shortcut>,
     verifier: Option<String>,
     view: bool,
     control: bool,
@@ -131,8 +159,7 @@ struct ViewerApp {
     stats: Option<Overlay>,
     /// This side's screen is shown to the user ("Show my screen").
     showing: bool,
-    /// The statistics overlay is on (the status bar's "Stats" toggle; no shortcut, so no key is
-    /// taken from the remote screen).
+    /// The statistics overlay is on (the toolbar's Stats toggle, or host key + T).
     show_stats: bool,
     /// The host's pointer image as a texture, and which image it is.
     cursor: Option<CursorTexture>,
@@ -147,16 +174,6 @@ struct ViewerApp {
     finishing: bool,
 }
 
-/// What the status bar's Record button shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum RecordButton {
-    Off,
-    Asking,
-    Recording,
-    Refused,
-    Failed,
-}
-
 /// The remote pointer's image on the GPU.
 struct CursorTexture {
     serial: u64,
@@ -167,26 +184,35 @@ struct CursorTexture {
 }
 
 /// What the last `Monitors` event said.
-struct HostMonitors {
-    size: (u16, u16),
-    list: Vec<MonitorInfo>,
-    selected: Option<u8>,
+pub(crate) struct HostMonitors {
+    pub(crate) size: (u16, u16),
+    pub(crate) list: Vec<MonitorInfo>,
+    pub(crate) selected: Option<u8>,
 }
 
 /// "Whole desktop (1600×600)".
 pub fn whole_desktop_label((width, height): (u16, u16)) -> String {
-    format!("Whole desktop ({width}×{height})")
+    tr!("viewer-whole-desktop", width = width, height = height)
 }
 
 /// "DP-1 — 800×600, primary"; the name is the host's, escaped for display.
 pub fn monitor_label(m: &MonitorInfo) -> String {
-    let primary = if m.primary { ", primary" } else { "" };
-    format!(
-        "{} — {}×{}{primary}",
-        for_display(&m.name),
-        m.width,
-        m.height
-    )
+    let name = for_display(&m.name).into_owned();
+    if m.primary {
+        tr!(
+            "viewer-monitor-primary",
+            name = name,
+            width = m.width,
+            height = m.height
+        )
+    } else {
+        tr!(
+            "viewer-monitor",
+            name = name,
+            width = m.width,
+            height = m.height
+        )
+    }
 }
 
 impl ViewerApp {
@@ -199,20 +225,19 @@ impl ViewerApp {
         while let Ok(event) = self.events.try_recv() {
             match event {
                 ViewerEvent::Connected { .. } => {
-                    self.status = "Looking for the session…".into();
+                    self.status = tr!("viewer-status-looking");
                 }
-                ViewerEvent::Paired => self.status = "Checking the code…".into(),
+                ViewerEvent::Paired => self.status = tr!("viewer-status-checking"),
                 ViewerEvent::Reconnecting { grace } => {
-                    self.status = format!(
-                        "Reconnecting… (the connection was lost; trying for up to {} s)",
-                        grace.as_secs()
-                    );
+                    self.phase = Phase::Reconnecting;
+                    self.status = tr!("viewer-status-reconnecting", seconds = grace.as_secs());
                 }
                 // The host's `Permissions` follows at once and says what is allowed.
-                ViewerEvent::Resumed => self.status = "Reconnected".into(),
+                ViewerEvent::Resumed => self.status = tr!("viewer-status-reconnected"),
                 ViewerEvent::Secured { verifier } => {
                     self.verifier = Some(verifier);
-                    self.status = "Waiting for the user to allow access…".into();
+                    self.phase = Phase::WaitingForConsent;
+                    self.status = tr!("viewer-status-waiting");
                 }
                 ViewerEvent::Permissions {
                     view,
@@ -223,10 +248,12 @@ impl ViewerApp {
                     self.view_seen |= view;
                     self.control = control;
                     self.clipboard = clipboard;
-                    self.status = match (view, control) {
-                        (_, true) => "In control".into(),
-                        (true, false) => "Viewing (no control)".into(),
-                        (false, false) => "Not allowed to view".into(),
+                    (self.phase, self.status) = match (view, control) {
+                        (_, true) => (Phase::InControl, tr!("viewer-status-control")),
+                        (true, false) => (Phase::Viewing, tr!("viewer-status-viewing")),
+                        (false, false) => {
+                            (Phase::WaitingForConsent, tr!("viewer-status-not-allowed"))
+                        }
                     };
                     if control {
                         self.control_requested = false;
@@ -234,9 +261,9 @@ impl ViewerApp {
                 }
                 ViewerEvent::ControlRequestNotSent { retry_in } => {
                     self.control_requested = false;
-                    self.status = format!(
-                        "Control request not sent: try again in {} s",
-                        retry_in.as_secs().max(1)
+                    self.status = tr!(
+                        "viewer-status-control-not-sent",
+                        seconds = retry_in.as_secs().max(1)
                     );
                 }
                 ViewerEvent::KeyMode(mode) => {
@@ -249,7 +276,7 @@ impl ViewerApp {
                 ViewerEvent::ControlDeclined => {
                     // They may ask again.
                     self.control_requested = false;
-                    self.status = "Control declined; viewing only".into();
+                    self.status = tr!("viewer-status-control-declined");
                 }
                 ViewerEvent::Monitors {
                     width,
@@ -272,9 +299,13 @@ impl ViewerApp {
                 ViewerEvent::Feedback { rating, comment } => {
                     let comment = for_display(&comment);
                     self.status = if comment.is_empty() {
-                        format!("The user rated the session {rating}/5.")
+                        tr!("viewer-status-rated", rating = rating)
                     } else {
-                        format!("The user rated the session {rating}/5: {comment}")
+                        tr!(
+                            "viewer-status-rated-comment",
+                            rating = rating,
+                            comment = comment.into_owned()
+                        )
                     };
                 }
                 ViewerEvent::Showing { on, .. } => self.showing = on,
@@ -285,15 +316,14 @@ impl ViewerApp {
                         RecordingEvent::Refused => RecordButton::Refused,
                         RecordingEvent::Stopped(_) => RecordButton::Off,
                         RecordingEvent::Failed { reason, .. } => {
-                            self.status = format!("Recording failed: {reason}");
+                            self.status = tr!("viewer-status-recording-failed", reason = reason);
                             RecordButton::Failed
                         }
                     };
                 }
                 ViewerEvent::Finishing => {
                     self.finishing = true;
-                    self.status =
-                        "Ending: waiting for the user's feedback (up to a minute)…".into();
+                    self.status = tr!("viewer-status-finishing");
                 }
                 ViewerEvent::Snapshot { .. }
                 | ViewerEvent::CursorShape { .. }
@@ -301,7 +331,11 @@ impl ViewerApp {
                 | ViewerEvent::Summary { .. } => {}
                 ViewerEvent::Ended { reason, .. } => {
                     // The reason may quote the host's End detail.
-                    self.status = format!("Session ended: {}", for_display(&reason));
+                    self.phase = Phase::Ended;
+                    self.status = tr!(
+                        "viewer-status-ended",
+                        reason = for_display(&reason).into_owned()
+                    );
                     self.ended_at = Some(Instant::now());
                 }
             }
@@ -332,159 +366,98 @@ impl ViewerApp {
         }
     }
 
-    fn status_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new(&self.status).strong());
-            if let Some(verifier) = &self.verifier {
-                ui.separator();
-                ui.label(format!("Check number: {verifier}"));
-            }
-            if self.view {
-                ui.separator();
-                let fps = self.stats.map_or(0.0, |s| s.fps);
-                ui.label(format!("{fps:.0} fps"));
-                ui.toggle_value(&mut self.show_stats, "Stats")
-                    .on_hover_text(
-                        "Show frame rate, round trip, bandwidth and timings over the picture",
-                    );
-                self.collab.status(ui, self.clipboard);
-                self.monitor_picker(ui);
-                if self.ended_at.is_none() {
-                    self.keyboard_menus(ui);
+    /// The toolbar: where the session stands on the first row, the tools on the second.
+    fn toolbar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        let ended = self.ended_at.is_some();
+        let bar = Toolbar {
+            phase: self.phase,
+            status: &self.status,
+            verifier: self.verifier.as_deref(),
+            view: self.view,
+            control: self.control,
+            control_requested: self.control_requested,
+            fps: self.stats.map(|s| s.fps as f32),
+            show_stats: self.show_stats,
+            scale: self.scale,
+            fullscreen: ctx.input(|i| i.viewport().fullscreen.unwrap_or(false)),
+            key_mode: self.keyboard.mode(),
+            monitors: self.monitors.as_ref(),
+            recording: &self.recording,
+            showing: self.showing,
+            finishing: self.finishing,
+            ended,
+            host_key: &self.host_key,
+        };
+        let mut actions = Vec::new();
+        toolbar::status_row(ui, &bar, &mut actions);
+        let mut diagnostics = false;
+        if self.view && !ended {
+            let active = self.collab_active();
+            let (collab, sysinfo, notes) = (&mut self.collab, &mut self.sysinfo, &mut self.notes);
+            let clipboard = self.clipboard;
+            toolbar::tools_row(ui, &bar, &mut actions, |ui| {
+                collab.status(ui, clipboard);
+                collab.buttons(ui, active);
+                diagnostics = sysinfo.button(ui, active);
+                notes.button(ui);
+            });
+        }
+        if diagnostics {
+            self.send(ViewerCommand::RequestDiagnostics);
+        }
+        for action in actions {
+            self.act(ctx, action);
+        }
+    }
+
+    /// Carries out a toolbar action.
+    fn act(&mut self, ctx: &egui::Context, action: toolbar::Action) {
+        use toolbar::Action;
+        match action {
+            Action::Scale(scale) => self.scale = scale,
+            Action::Fullscreen(on) => ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(on)),
+            Action::SelectMonitor(choice) => self.send(ViewerCommand::SelectMonitor(choice)),
+            Action::SetKeyMode(mode) => self.send(ViewerCommand::SetKeyMode(mode)),
+            Action::SendKeys(combo) => self.send(ViewerCommand::SendKeys(combo)),
+            Action::RequestControl => {
+                if self.view && !self.control && !self.control_requested {
+                    self.control_requested = true;
+                    self.send(ViewerCommand::RequestControl);
                 }
             }
+            Action::Stats(on) => self.show_stats = on,
+            Action::Record(on) => self.send(ViewerCommand::Record(on)),
+            Action::ShowScreen(on) => self.send(ViewerCommand::ShowScreen(on)),
+            Action::End => self.send(ViewerCommand::End),
+        }
+    }
+
+    /// Carries out the host-key shortcuts of this frame.
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use toolbar::Action;
+        for shortcut in std::mem::take(&mut self.shortcuts) {
             if self.ended_at.is_some() {
-                return;
+                continue;
             }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let end = if self.finishing {
-                    "End now"
-                } else {
-                    "End session"
-                };
-                if ui.button(end).clicked() {
-                    self.send(ViewerCommand::End);
+            let action = match shortcut {
+                Shortcut::Fullscreen => {
+                    let on = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
+                    Action::Fullscreen(!on)
                 }
-                ui.separator();
-                if self.view && !self.finishing {
-                    self.record_button(ui);
-                    ui.separator();
-                }
-                self.collab.buttons(ui, self.collab_active());
-                if self.sysinfo.button(ui, self.collab_active()) {
-                    self.send(ViewerCommand::RequestDiagnostics);
-                }
-                self.notes.button(ui);
-                // "Show my screen": the picture the other way, view only for the user.
-                let mut showing = self.showing;
-                if ui
-                    .toggle_value(&mut showing, "Show my screen")
-                    .on_hover_text(
-                        "Show the user your own screen (they only watch; they can close it)",
-                    )
-                    .clicked()
-                {
-                    self.send(ViewerCommand::ShowScreen(showing));
-                }
-                ui.separator();
-                if self.view && !self.control {
-                    let label = if self.control_requested {
-                        "Control requested…"
-                    } else {
-                        "Request control"
-                    };
-                    if ui
-                        .add_enabled(!self.control_requested, egui::Button::new(label))
-                        .clicked()
-                    {
-                        self.control_requested = true;
-                        self.send(ViewerCommand::RequestControl);
-                    }
-                }
-            });
-        });
-    }
-
-    /// Record / Stop recording, with where it stands: the user is asked first, and may refuse.
-    fn record_button(&mut self, ui: &mut egui::Ui) {
-        let (label, on) = match self.recording {
-            RecordButton::Off => ("Record", false),
-            RecordButton::Asking => ("Recording: asking the user… (cancel)", true),
-            RecordButton::Recording => ("Stop recording", true),
-            RecordButton::Refused => ("Record (refused)", false),
-            RecordButton::Failed => ("Record (failed)", false),
-        };
-        if self.recording == RecordButton::Recording {
-            ui.label(
-                egui::RichText::new("REC")
-                    .color(Color32::from_rgb(230, 40, 40))
-                    .strong(),
-            );
+                Shortcut::Scale => Action::Scale(match self.scale {
+                    Scale::Fit => Scale::Actual,
+                    Scale::Actual => Scale::Fit,
+                }),
+                Shortcut::CtrlAltDel => match KeyCombo::parse("ctrl+alt+del") {
+                    Ok(combo) => Action::SendKeys(combo),
+                    Err(_) => continue,
+                },
+                Shortcut::RequestControl => Action::RequestControl,
+                Shortcut::Stats => Action::Stats(!self.show_stats),
+                Shortcut::End => Action::End,
+            };
+            self.act(ctx, action);
         }
-        if ui.button(label).clicked() {
-            self.send(ViewerCommand::Record(!on));
-        }
-    }
-
-    /// The "Monitor" menu: the whole desktop or one monitor, switched within the session.
-    fn monitor_picker(&mut self, ui: &mut egui::Ui) {
-        let Some(monitors) = &self.monitors else {
-            return;
-        };
-        if monitors.list.len() < 2 && monitors.selected.is_none() {
-            // One monitor is the whole desktop: nothing to pick.
-            return;
-        }
-        ui.separator();
-        let current = match monitors
-            .selected
-            .and_then(|i| monitors.list.get(usize::from(i)))
-        {
-            Some(m) => monitor_label(m),
-            None => whole_desktop_label(monitors.size),
-        };
-        let mut choice = monitors.selected;
-        ui.label("Monitor:");
-        egui::ComboBox::from_id_salt("tandem-monitor")
-            .selected_text(current)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut choice, None, whole_desktop_label(monitors.size));
-                for (i, m) in monitors.list.iter().enumerate() {
-                    let Ok(i) = u8::try_from(i) else { break };
-                    ui.selectable_value(&mut choice, Some(i), monitor_label(m));
-                }
-            });
-        if choice != monitors.selected && self.ended_at.is_none() {
-            self.send(ViewerCommand::SelectMonitor(choice));
-        }
-    }
-
-    /// The Keyboard menu (text or physical mode) and the Send keys menu.
-    fn keyboard_menus(&mut self, ui: &mut egui::Ui) {
-        ui.separator();
-        let mut mode = self.keyboard.mode();
-        ui.label("Keyboard:");
-        egui::ComboBox::from_id_salt("tandem-keymode")
-            .selected_text(mode.name())
-            .show_ui(ui, |ui| {
-                for choice in KeyMode::ALL {
-                    ui.selectable_value(&mut mode, choice, choice.label());
-                }
-            });
-        if mode != self.keyboard.mode() {
-            // The session confirms with a KeyMode event, which the keyboard follows.
-            self.send(ViewerCommand::SetKeyMode(mode));
-        }
-        ui.menu_button("Send keys", |ui| {
-            for (label, spec) in combo::PRESETS {
-                if ui.button(label).clicked()
-                    && let Ok(combo) = KeyCombo::parse(spec)
-                {
-                    self.send(ViewerCommand::SendKeys(combo));
-                    ui.close();
-                }
-            }
-        });
     }
 
     /// Chat and files work: the screen is shared and the session runs.
@@ -498,15 +471,39 @@ impl ViewerApp {
         let (width, height) = self.textures.size()?;
         let size = egui::vec2(width as f32, height as f32);
         let avail = ui.available_rect_before_wrap();
-        let scale = (avail.width() / size.x).min(avail.height() / size.y);
+        let scale = match self.scale {
+            Scale::Fit => (avail.width() / size.x).min(avail.height() / size.y),
+            // One remote pixel per pixel of this screen.
+            Scale::Actual => 1.0 / ui.ctx().pixels_per_point(),
+        };
         let shown = size * scale;
-        let rect = Rect::from_center_size(avail.center(), shown);
+        let rect = if shown.x <= avail.width() + 0.5 && shown.y <= avail.height() + 0.5 {
+            let rect = Rect::from_center_size(avail.center(), shown);
+            self.paint_picture(ui, rect, scale);
+            rect
+        } else {
+            // 1:1 and larger than the window: scroll bars move the view; the wheel stays the
+            // remote screen's.
+            egui::ScrollArea::both()
+                .auto_shrink(false)
+                .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
+                .show(ui, |ui| {
+                    let (rect, _) = ui.allocate_exact_size(shown, Sense::hover());
+                    self.paint_picture(ui, rect, scale);
+                    rect
+                })
+                .inner
+        };
+        Some((rect, (width, height)))
+    }
+
+    /// The picture at `rect`, with the pointer and the statistics overlay over it.
+    fn paint_picture(&self, ui: &egui::Ui, rect: Rect, scale: f32) {
         self.textures.paint(ui.painter(), rect.min, scale);
         self.draw_pointer(ui, rect, scale);
         if self.show_stats {
             self.draw_stats(ui, rect);
         }
-        Some((rect, (width, height)))
     }
 
     /// The remote pointer, drawn here rather than in the picture. In control with our pointer over
@@ -545,7 +542,7 @@ impl ViewerApp {
     fn draw_stats(&self, ui: &egui::Ui, rect: Rect) {
         let text = match &self.stats {
             Some(stats) => overlay_lines(stats).join("\n"),
-            None => "Statistics: waiting for frames".into(),
+            None => tr!("viewer-stats-waiting"),
         };
         let painter = ui.painter();
         let galley = painter.layout_no_wrap(text, FontId::monospace(12.0), Color32::WHITE);
@@ -699,6 +696,12 @@ fn mouse_button(button: PointerButton) -> MouseButton {
 }
 
 impl eframe::App for ViewerApp {
+    /// The host key and what is typed with it are the window's, before egui or the picture see them.
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        let shortcuts = self.host_key.intercept(raw_input);
+        self.shortcuts.extend(shortcuts);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.absorb_events();
         let ctx = ui.ctx().clone();
@@ -730,7 +733,12 @@ impl eframe::App for ViewerApp {
         let keyboard = ctx.memory(|m| m.has_focus(picture))
             && !self.collab.keyboard_busy(&ctx)
             && ctx.input(|i| i.focused);
-        egui::Panel::top("status").show(ui, |ui| self.status_bar(ui));
+        self.shortcuts(&ctx);
+        egui::Panel::top("status")
+            .frame(
+                egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
+            )
+            .show(ui, |ui| self.toolbar(ui, &ctx));
         let active = self.collab_active();
         for command in self.collab.show(ui, active) {
             self.send(ViewerCommand::Collab(command));
@@ -773,7 +781,9 @@ impl eframe::App for ViewerApp {
                         self.send(ViewerCommand::Input(input));
                     }
                 } else {
-                    ui.centered_and_justified(|ui| ui.label(&self.status));
+                    // On the picture's dark backdrop whatever the theme: #E8E8EC on #181818, 14:1.
+                    let text = egui::RichText::new(&self.status).color(Color32::from_gray(232));
+                    ui.centered_and_justified(|ui| ui.label(text));
                 }
             });
         // No timer: decoded frames, cursor moves and status and collaboration events (transfer

@@ -9,6 +9,7 @@ mod collab_panels;
 pub mod combo;
 pub mod decode;
 pub mod ending;
+pub mod hostkey;
 pub mod keyboard;
 pub mod keys;
 pub mod notes;
@@ -20,6 +21,7 @@ pub mod session;
 pub mod stats;
 mod sysinfo_panel;
 pub mod textures;
+mod toolbar;
 
 use std::path::PathBuf;
 

@@ -14,12 +14,11 @@ use crate::textures::RemoteTextures;
 
 /// Replays `playback` in a window until it is closed.
 pub fn run(title: String, playback: Playback) -> eframe::Result {
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+    let options = tandem_collab_ui::native::options(
+        egui::ViewportBuilder::default()
             .with_title(title)
             .with_inner_size([1280.0, 760.0]),
-        ..Default::default()
-    };
+    );
     eframe::run_native(
         "tandem-player",
         options,
