@@ -161,6 +161,19 @@ pub struct Encoder {
     /// region lasts (their hashes go stale and are recomputed when it ends,
     /// see `end_video`).
     in_video: Vec<bool>,
+    /// Per tile: lies wholly inside the video region. Such tiles are not
+    /// compared with the reference nor copied into it while the region
+    /// lasts (the region's encoder tells whether they changed, see
+    /// `VideoEncoder::changed`), so the reference is stale there: no copy
+    /// may take its source from `video_inner_rect`, and `end_video` brings
+    /// the reference up to date.
+    video_inner: Vec<bool>,
+    /// The bounds of the `video_inner` tiles.
+    video_inner_rect: Option<Rect>,
+    /// This frame ended the video region: the bounds its inner tiles had.
+    /// Those that changed are sent whole (their reference is stale) and
+    /// none is a copy source.
+    ended_inner: Option<Rect>,
     /// Frames the video region has been mostly still.
     video_idle: u32,
     cache: EncoderCache,
@@ -216,6 +229,9 @@ impl Encoder {
             tile_moved: Vec::new(),
             video: None,
             in_video: Vec::new(),
+            video_inner: Vec::new(),
+            video_inner_rect: None,
+            ended_inner: None,
             video_idle: 0,
             cache: EncoderCache::default(),
             stable: Vec::new(),
@@ -316,6 +332,10 @@ impl Encoder {
             let tiles = (self.tiles_x * self.tiles_y) as usize;
             self.in_video.clear();
             self.in_video.resize(tiles, false);
+            self.video_inner.clear();
+            self.video_inner.resize(tiles, false);
+            self.video_inner_rect = None;
+            self.ended_inner = None;
             self.tone_src.clear();
             self.tone_src.resize(tiles, TONE_NONE);
             self.stable.clear();
@@ -330,6 +350,7 @@ impl Encoder {
             self.force_key = false;
         } else {
             self.diff(src);
+            self.diff_video_inner(src);
         }
         self.ops.clear();
         self.copies.clear();
@@ -439,6 +460,8 @@ impl Encoder {
             dirty: &self.dirty,
             tile_dy: &self.tile_dy,
             video: self.video.as_ref().map(|v| v.rect),
+            stale: self.video_inner_rect.or(self.ended_inner),
+            recode: self.ended_inner,
             moved: self.moved,
             key,
             cache: &self.cache,
@@ -539,14 +562,18 @@ impl Encoder {
             let th = TILE.min(h - y);
             let row_dirty =
                 &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            // (tiles inside the video region keep a stale reference)
+            let row_inner =
+                &self.video_inner[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            let copied = |tx: u32| row_dirty[tx as usize] && !row_inner[tx as usize];
             let mut tx = 0u32;
             while tx < self.tiles_x {
-                if !row_dirty[tx as usize] {
+                if !copied(tx) {
                     tx += 1;
                     continue;
                 }
                 let start = tx;
-                while tx < self.tiles_x && row_dirty[tx as usize] {
+                while tx < self.tiles_x && copied(tx) {
                     if !self.in_video[(ty * self.tiles_x + tx) as usize] {
                         let b = (tx * h + y) as usize;
                         self.motion.hashes[b..b + th as usize]
@@ -563,6 +590,7 @@ impl Encoder {
                 }
             }
         }
+        self.ended_inner = None;
         stats.changed |= key;
         self.merge_copies();
         let start = out.len();
@@ -921,12 +949,29 @@ impl Encoder {
         };
         self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
         self.video_idle = 0;
+        let (mut ix0, mut iy0, mut ix1, mut iy1) = (u32::MAX, u32::MAX, 0, 0);
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
-                self.in_video[(ty * self.tiles_x + tx) as usize] = intersects(rect, x, y, tw, th);
+                let t = (ty * self.tiles_x + tx) as usize;
+                self.in_video[t] = intersects(rect, x, y, tw, th);
+                let inner = x >= rect.x
+                    && y >= rect.y
+                    && x + tw <= rect.x + rect.w
+                    && y + th <= rect.y + rect.h;
+                self.video_inner[t] = inner;
+                if inner {
+                    (ix0, iy0) = (ix0.min(x), iy0.min(y));
+                    (ix1, iy1) = (ix1.max(x + tw), iy1.max(y + th));
+                }
             }
         }
+        self.video_inner_rect = (ix0 < ix1).then(|| Rect {
+            x: ix0,
+            y: iy0,
+            w: ix1 - ix0,
+            h: iy1 - iy0,
+        });
         Ok(())
     }
 
@@ -935,6 +980,7 @@ impl Encoder {
     /// that changed this frame, the new frame's.
     fn end_video(&mut self, src: Src<'_>) {
         self.video = None;
+        self.ended_inner = self.video_inner_rect.take();
         let h = self.height;
         let row_bytes = self.width as usize * 4;
         for ty in 0..self.tiles_y {
@@ -944,7 +990,22 @@ impl Encoder {
                     continue;
                 }
                 self.in_video[t] = false;
+                let inner = std::mem::take(&mut self.video_inner[t]);
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if inner && !self.dirty[t] {
+                    // The reference is stale here: what the decoder shows
+                    // was coded from the region's last input, which equals
+                    // this frame where the tile is not dirty (where it is,
+                    // the tile is sent whole, see `ended_inner`).
+                    let n = tw as usize * 4;
+                    for r in y as usize..(y + th) as usize {
+                        let (s, d) = (
+                            r * src.stride + x as usize * 4,
+                            r * row_bytes + x as usize * 4,
+                        );
+                        self.reference[d..d + n].copy_from_slice(&src.data[s..s + n]);
+                    }
+                }
                 for r in y..y + th {
                     let i = (tx * h + r) as usize;
                     self.motion.hashes[i] = seg_hash(&self.reference, row_bytes, x, r, tw);
@@ -1034,7 +1095,8 @@ impl Encoder {
         for ty in 0..self.tiles_y {
             let row = (ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize;
             let dirty = &mut self.dirty[row.clone()];
-            let in_video = &self.in_video[row];
+            let in_video = &self.in_video[row.clone()];
+            let inner = &self.video_inner[row];
             let y0 = ty * TILE;
             let y1 = (y0 + TILE).min(h);
             for y in y0..y1 {
@@ -1045,14 +1107,19 @@ impl Encoder {
                 // unchanged and keep the reference's hashes.
                 // A tile inside the video region needs only its first
                 // change found: the region codes it, unhashed.
-                for (tx, (((d, &v), c), p)) in dirty
+                for (tx, ((((d, &v), &i), c), p)) in dirty
                     .iter_mut()
                     .zip(in_video)
+                    .zip(inner)
                     .zip(cur.chunks(tile_bytes))
                     .zip(prev.chunks(tile_bytes))
                     .enumerate()
                 {
                     let col = tx * h as usize;
+                    if i {
+                        // (see `diff_video_inner`)
+                        continue;
+                    }
                     if *d {
                         if !v {
                             self.next_hash[col + y as usize] = bgr_hash(c);
@@ -1066,6 +1133,29 @@ impl Encoder {
                         self.next_hash[above.clone()].copy_from_slice(&self.motion.hashes[above]);
                         self.next_hash[col + y as usize] = bgr_hash(c);
                     }
+                }
+            }
+        }
+    }
+
+    /// Marks the tiles inside the video region that changed since the
+    /// region was last encoded, from the region's conversion to I420 (which
+    /// its encoding needs anyway): the reference holds no pixels there.
+    fn diff_video_inner(&mut self, src: Src<'_>) {
+        let Some(v) = self.video.as_mut() else {
+            return;
+        };
+        if self.video_inner_rect.is_none() {
+            return;
+        }
+        v.convert(src);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.video_inner[t] {
+                    let (x, y) = (tx * TILE, ty * TILE);
+                    let (tw, th) = (TILE.min(self.width - x), TILE.min(self.height - y));
+                    self.dirty[t] = v.changed(x, y, tw, th);
                 }
             }
         }
@@ -1176,6 +1266,14 @@ fn merge_rects(c: &mut Vec<[u32; 4]>) {
 }
 
 #[inline]
+/// Like `intersects`, for a rect that may start above or left of the frame.
+fn overlaps(r: Rect, x: i64, y: i64, w: u32, h: u32) -> bool {
+    x < i64::from(r.x + r.w)
+        && y < i64::from(r.y + r.h)
+        && x + i64::from(w) > i64::from(r.x)
+        && y + i64::from(h) > i64::from(r.y)
+}
+
 fn intersects(r: Rect, x: u32, y: u32, w: u32, h: u32) -> bool {
     x < r.x + r.w && r.x < x + w && y < r.y + r.h && r.y < y + h
 }
@@ -1322,6 +1420,10 @@ struct Ctx<'a> {
     dirty: &'a [bool],
     tile_dy: &'a [i32],
     video: Option<Rect>,
+    /// Where the reference is stale (`Encoder::video_inner_rect`).
+    stale: Option<Rect>,
+    /// Changed tiles here are sent whole (`Encoder::ended_inner`).
+    recode: Option<Rect>,
     moved: Option<(i32, i32)>,
     key: bool,
     cache: &'a EncoderCache,
@@ -1403,7 +1505,7 @@ impl Ctx<'_> {
                 }
                 wk.changed = true;
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
-                if self.key {
+                if self.key || self.recode.is_some_and(|r| intersects(r, x, y, tw, th)) {
                     self.encode_rect(wk, src, x, y, tw, th);
                     continue;
                 }
@@ -1483,6 +1585,17 @@ impl Ctx<'_> {
         let n = tw as usize * 4;
         let sx = x as i32 + dx;
         let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
+        // No copy from where the reference is stale (inside a video region).
+        let dy = match self.stale {
+            Some(r)
+                if dy != NO_DY
+                    && dx_ok
+                    && overlaps(r, i64::from(sx), i64::from(y) + i64::from(dy), tw, th) =>
+            {
+                NO_DY
+            }
+            _ => dy,
+        };
         // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
         let mut class = [0u8; TILE as usize];
         for r in 0..th {
