@@ -40,6 +40,16 @@ const SAVE_AFTER: u8 = 2;
 /// (an op costs ~15 bytes before zstd).
 const MIN_SPAN: u32 = 8;
 
+/// Copies a tile of `from` into `to` (both packed, `row_bytes` apart).
+#[allow(clippy::too_many_arguments)]
+fn paint(to: &mut [u8], from: &[u8], row_bytes: usize, x: u32, y: u32, w: u32, h: u32) {
+    let n = w as usize * 4;
+    for r in y as usize..(y + h) as usize {
+        let i = r * row_bytes + x as usize * 4;
+        to[i..i + n].copy_from_slice(&from[i..i + n]);
+    }
+}
+
 /// Saves remembered per tile position: a window that rests on a tile
 /// several times during a drag gets saved with it each time, and the
 /// background under it is the oldest of these saves.
@@ -49,6 +59,13 @@ const HISTORY: usize = 2;
 /// at least half the changed tiles tried: a few tiles recoloured among new
 /// content (text changing colour in a terminal) code smaller as tiles.
 const TONE_MIN_TILES: usize = 16;
+
+/// Distinct displacements the shifted-content search counts.
+const SHIFT_OFFSETS: usize = 256;
+
+/// Fewest unexplained, suddenly changed tiles that start the
+/// shifted-content search.
+const SHIFT_MIN_TILES: u32 = 4;
 
 /// `Encoder::tone_src` values that are not cache slots.
 const TONE_NONE: u32 = u32::MAX;
@@ -195,6 +212,16 @@ pub struct Encoder {
     tone_src: Vec<u32>,
     tone_lut: Lut,
     tile_lut: Lut,
+    /// The picture as the cache holds it: each tile position shows what was
+    /// saved there last, before this frame (slot and generation in
+    /// `mosaic_slot`, valid while the slot holds them), so content that
+    /// comes back shifted off the tile grid can be found.
+    mosaic: Vec<u8>,
+    mosaic_slot: Vec<(u32, u32)>,
+    /// Tiles saved this frame, painted into `mosaic` once it was searched.
+    painted: Vec<u32>,
+    /// This frame's displacement from the new picture into `mosaic`.
+    shifted: Option<(i32, i32)>,
 }
 
 impl Encoder {
@@ -242,6 +269,10 @@ impl Encoder {
             tone_src: Vec::new(),
             tone_lut: Lut::default(),
             tile_lut: Lut::default(),
+            mosaic: Vec::new(),
+            mosaic_slot: Vec::new(),
+            painted: Vec::new(),
+            shifted: None,
         }
     }
 
@@ -338,6 +369,13 @@ impl Encoder {
             self.ended_inner = None;
             self.tone_src.clear();
             self.tone_src.resize(tiles, TONE_NONE);
+            self.mosaic.clear();
+            self.mosaic.resize(row_bytes * h as usize, 0);
+            self.mosaic_slot.clear();
+            self.mosaic_slot.resize(tiles, NO_SLOT);
+            // (warm frames never allocate: scratch sized up front)
+            self.painted.reserve(tiles);
+            self.anchors.votes.reserve(SHIFT_OFFSETS);
             self.stable.clear();
             self.stable.resize(tiles, 0);
             self.exact.clear();
@@ -357,6 +395,7 @@ impl Encoder {
         self.lossy.clear();
         self.blob.clear();
         self.saves.clear();
+        self.painted.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
@@ -433,6 +472,11 @@ impl Encoder {
             self.save_covered();
         }
         self.find_tone(src, key || !any);
+        self.shifted = if key || !any {
+            None
+        } else {
+            self.find_shifted(src)
+        };
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
         // Phase C, in bands of tile rows on up to `threads` workers.
@@ -468,6 +512,9 @@ impl Encoder {
             last_saved: &self.last_saved,
             tone: self.tone,
             tone_src: &self.tone_src,
+            mosaic: &self.mosaic,
+            mosaic_slot: &self.mosaic_slot,
+            shifted: self.shifted,
         };
         let workers = &mut self.workers[..bands];
         if bands == 1 {
@@ -554,6 +601,14 @@ impl Encoder {
             } else {
                 0
             };
+        }
+        // This frame's saves join the mosaic (the reference still holds
+        // what they saved).
+        for &t in &self.painted {
+            let (tx, ty) = (t % self.tiles_x, t / self.tiles_x);
+            let (x, y, tw, th) = self.tile_rect(tx, ty);
+            paint(&mut self.mosaic, &self.reference, row_bytes, x, y, tw, th);
+            self.mosaic_slot[t as usize] = self.last_saved[t as usize][0];
         }
         // Phase D: the new frame becomes the reference, a run of dirty tiles
         // at a time.
@@ -703,6 +758,7 @@ impl Encoder {
                 {
                     self.cache.touch(s);
                     remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                    self.painted.push(t as u32);
                     continue;
                 }
                 // One colour costs less as a SOLID op than as a reference.
@@ -730,9 +786,85 @@ impl Encoder {
                         _ => self.saves.push([s, x, y, tw, th]),
                     }
                     remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                    self.painted.push(t as u32);
                 }
             }
         }
+    }
+
+    /// Looks for one displacement under which changed tiles that nothing
+    /// else explains show again what the cache saved elsewhere, off the tile
+    /// grid (a dialog reopened somewhere else, a window shown again after it
+    /// moved while hidden): the move search's anchors, run between the new
+    /// picture and `mosaic` over the changed area and a tile around it.
+    fn find_shifted(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        if self.moved.is_some() || self.tone.is_some() {
+            return None;
+        }
+        // The gate, from what this frame already knows (no pixel is read):
+        // tiles that changed suddenly (still for `SAVE_AFTER` frames before)
+        // where nothing else explains them (no vertical offset, no video,
+        // not whole in the cache). Text being typed, scrolled or paged
+        // through either changed the frame before, moves, or shows pages
+        // the cache holds whole.
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t]
+                    || self.in_video[t]
+                    || self.tile_dy[t] != NO_DY
+                    || self.stable[t] < SAVE_AFTER
+                {
+                    continue;
+                }
+                let (_, y, tw, th) = self.tile_rect(tx, ty);
+                let b = (tx * self.height + y) as usize;
+                let key = tile_key(&self.next_hash[b..b + th as usize], tw);
+                if self.cache.lookup(key, tw, th).is_some() {
+                    continue;
+                }
+                n += 1;
+                x0 = x0.min(tx);
+                y0 = y0.min(ty);
+                x1 = x1.max(tx + 1);
+                y1 = y1.max(ty + 1);
+            }
+        }
+        // A block of them (a dialog, a window: at least 2x2 tiles, filling
+        // half of their bounds), not most of the screen (a page flip:
+        // searching it costs milliseconds and finds nothing).
+        if n < SHIFT_MIN_TILES {
+            return None;
+        }
+        let area = (x1 - x0) * (y1 - y0);
+        if x1 - x0 < 2 || y1 - y0 < 2 || n * 2 < area || area * 10 > self.tiles_x * self.tiles_y * 6
+        {
+            return None;
+        }
+        let (cx0, cy0, cx1, cy1) = (x0, y0, x1, y1);
+        let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        let (x1, y1) = ((x1 + 1).min(self.tiles_x), (y1 + 1).min(self.tiles_y));
+        // Only where something was saved.
+        if !(y0..y1).any(|ty| {
+            (x0..x1).any(|tx| self.mosaic_slot[(ty * self.tiles_x + tx) as usize] != NO_SLOT)
+        }) {
+            return None;
+        }
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let mosaic = Src {
+            data: &self.mosaic,
+            stride: self.width as usize * 4,
+        };
+        // Anchors of the changed tiles only (text around them votes for
+        // many false offsets), against the area a tile wider.
+        let (cx, cy) = (cx0 * TILE, cy0 * TILE);
+        let cw = (cx1 * TILE).min(self.width) - cx;
+        let ch = (cy1 * TILE).min(self.height) - cy;
+        self.anchors
+            .find_banded(mosaic, (bx, by, bw, bh), src, (cx, cy, cw, ch))
     }
 
     /// Looks for a tone change (a dim overlay, a fade): changed tiles, not
@@ -1316,6 +1448,11 @@ struct Anchors {
 const ANCHOR_SPAN: u32 = 16;
 const ANCHOR_TABLE: usize = 1 << 16;
 
+/// Rows per band of the shifted-content search (see `Anchors::find_banded`).
+const BAND: u32 = 8;
+/// Bands of the new picture whose anchors that search looks for.
+const BANDS: u32 = 3;
+
 #[inline]
 fn is_anchor(row: &[u8], i: usize) -> bool {
     let a = u32::from_le_bytes([row[i * 4 - 4], row[i * 4 - 3], row[i * 4 - 2], 0]);
@@ -1333,19 +1470,24 @@ impl Anchors {
         bw: u32,
         bh: u32,
     ) -> Option<(i32, i32)> {
-        if bw <= ANCHOR_SPAN + 1 {
+        self.find_in(prev, (bx, by, bw, bh), cur, (bx, by, bw, bh), 32)
+    }
+
+    /// The commonest displacement from anchors of `cur` in `cur_rect` to
+    /// the same anchors of `prev` in `prev_rect`, counting at most
+    /// `max_offsets` distinct ones.
+    fn find_in(
+        &mut self,
+        prev: Src<'_>,
+        (bx, by, bw, bh): (u32, u32, u32, u32),
+        cur: Src<'_>,
+        (cx, cy, cw, ch): (u32, u32, u32, u32),
+        max_offsets: usize,
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 || cw <= ANCHOR_SPAN + 1 {
             return None;
         }
-        if self.keys.len() != ANCHOR_TABLE {
-            self.keys = vec![0; ANCHOR_TABLE];
-            self.pos = vec![(0, 0); ANCHOR_TABLE];
-            self.stamps = vec![0; ANCHOR_TABLE];
-        }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamps.fill(0);
-            self.epoch = 1;
-        }
+        self.begin();
         let span = (ANCHOR_SPAN * 4) as usize;
         let mut inserted = 0usize;
         'rows: for y in by..by + bh {
@@ -1376,9 +1518,9 @@ impl Anchors {
             }
         }
         self.votes.clear();
-        for y in (by..by + bh).step_by(3) {
-            let row = cur.row(bx, y, bw);
-            for i in 1..(bw - ANCHOR_SPAN) as usize {
+        for y in (cy..cy + ch).step_by(3) {
+            let row = cur.row(cx, y, cw);
+            for i in 1..(cw - ANCHOR_SPAN) as usize {
                 if !is_anchor(row, i) {
                     continue;
                 }
@@ -1388,11 +1530,11 @@ impl Anchors {
                     if self.keys[slot] == k {
                         let (px, py) = self.pos[slot];
                         if px != u32::MAX {
-                            let d = (px as i32 - (bx + i as u32) as i32, py as i32 - y as i32);
+                            let d = (px as i32 - (cx + i as u32) as i32, py as i32 - y as i32);
                             if d != (0, 0) {
                                 if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
                                     v.2 += 1;
-                                } else if self.votes.len() < 32 {
+                                } else if self.votes.len() < max_offsets {
                                     self.votes.push((d.0, d.1, 1));
                                 }
                             }
@@ -1405,6 +1547,99 @@ impl Anchors {
         }
         let best = self.votes.iter().max_by_key(|v| v.2)?;
         (best.2 >= 8 && best.0 != 0).then_some((best.0, best.1))
+    }
+}
+
+impl Anchors {
+    /// Starts a new table (sized on first use).
+    fn begin(&mut self) {
+        if self.keys.len() != ANCHOR_TABLE {
+            self.keys = vec![0; ANCHOR_TABLE];
+            self.pos = vec![(0, 0); ANCHOR_TABLE];
+            self.stamps = vec![0; ANCHOR_TABLE];
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.fill(0);
+            self.epoch = 1;
+        }
+        self.votes.clear();
+    }
+
+    /// Like `find_in`, at a fraction of its cost: the anchors of `BANDS`
+    /// bands of `BAND` consecutive rows of `cur` are looked for in every
+    /// `BAND`th row of `prev`, which still meets every band at any vertical
+    /// displacement. What it finds is only a candidate: every tile sent
+    /// from it is compared pixel by pixel first.
+    fn find_banded(
+        &mut self,
+        prev: Src<'_>,
+        (bx, by, bw, bh): (u32, u32, u32, u32),
+        cur: Src<'_>,
+        (cx, cy, cw, ch): (u32, u32, u32, u32),
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 || cw <= ANCHOR_SPAN + 1 || ch < BAND {
+            return None;
+        }
+        self.begin();
+        let span = (ANCHOR_SPAN * 4) as usize;
+        let mask = ANCHOR_TABLE - 1;
+        for b in 1..=BANDS {
+            let y0 = cy + (ch - BAND) * b / (BANDS + 1);
+            for y in y0..y0 + BAND {
+                let row = cur.row(cx, y, cw);
+                for i in 1..(cw - ANCHOR_SPAN) as usize {
+                    if !is_anchor(row, i) {
+                        continue;
+                    }
+                    let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                    let mut slot = (k as usize ^ (k >> 40) as usize) & mask;
+                    loop {
+                        if self.stamps[slot] != self.epoch {
+                            self.stamps[slot] = self.epoch;
+                            self.keys[slot] = k;
+                            self.pos[slot] = (cx + i as u32, y);
+                            break;
+                        }
+                        if self.keys[slot] == k {
+                            // Seen twice in the bands: no evidence of where.
+                            self.pos[slot] = (u32::MAX, u32::MAX);
+                            break;
+                        }
+                        slot = (slot + 1) & mask;
+                    }
+                }
+            }
+        }
+        for y in (by..by + bh).step_by(BAND as usize) {
+            let row = prev.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & mask;
+                while self.stamps[slot] == self.epoch {
+                    if self.keys[slot] == k {
+                        let (px, py) = self.pos[slot];
+                        if px != u32::MAX {
+                            let d = ((bx + i as u32) as i32 - px as i32, y as i32 - py as i32);
+                            if d != (0, 0) {
+                                if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
+                                    v.2 += 1;
+                                } else if self.votes.len() < SHIFT_OFFSETS {
+                                    self.votes.push((d.0, d.1, 1));
+                                }
+                            }
+                        }
+                        break;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+            }
+        }
+        let best = self.votes.iter().max_by_key(|v| v.2)?;
+        (best.2 >= 8).then_some((best.0, best.1))
     }
 }
 
@@ -1430,6 +1665,9 @@ struct Ctx<'a> {
     last_saved: &'a [[(u32, u32); HISTORY]],
     tone: Option<Tone>,
     tone_src: &'a [u32],
+    mosaic: &'a [u8],
+    mosaic_slot: &'a [(u32, u32)],
+    shifted: Option<(i32, i32)>,
 }
 
 /// One worker's output for a band of tile rows; bands are independent.
@@ -1528,6 +1766,67 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Sends tile `(x, y, tw, th)` as the pieces of up to four cached tiles
+    /// when it equals the mosaic `(dx, dy)` away and every tile under that
+    /// rect still holds its last save.
+    fn use_shifted(
+        &self,
+        wk: &mut Worker,
+        src: Src<'_>,
+        (x, y, tw, th): (u32, u32, u32, u32),
+        dx: i32,
+        dy: i32,
+    ) -> bool {
+        let (sx, sy) = (i64::from(x) + i64::from(dx), i64::from(y) + i64::from(dy));
+        if sx < 0
+            || sy < 0
+            || sx + i64::from(tw) > i64::from(self.width)
+            || sy + i64::from(th) > i64::from(self.height)
+        {
+            return false;
+        }
+        let (sx, sy) = (sx as u32, sy as u32);
+        let (gx0, gx1) = (sx / TILE, (sx + tw - 1) / TILE);
+        let (gy0, gy1) = (sy / TILE, (sy + th - 1) / TILE);
+        for gy in gy0..=gy1 {
+            for gx in gx0..=gx1 {
+                let (_, _, gw, gh) = self.tile_rect(gx, gy);
+                let (s, generation) = self.mosaic_slot[(gy * self.tiles_x + gx) as usize];
+                if !self.cache.holds(s, generation, gw, gh) {
+                    return false;
+                }
+            }
+        }
+        let mosaic = Src {
+            data: self.mosaic,
+            stride: self.width as usize * 4,
+        };
+        if !(0..th).all(|r| bgr_eq(src.row(x, y + r, tw), mosaic.row(sx, sy + r, tw))) {
+            return false;
+        }
+        for gy in gy0..=gy1 {
+            for gx in gx0..=gx1 {
+                let (gxp, gyp, gw, gh) = self.tile_rect(gx, gy);
+                let (s, _) = self.mosaic_slot[(gy * self.tiles_x + gx) as usize];
+                let (px0, px1) = (sx.max(gxp), (sx + tw).min(gxp + gw));
+                let (py0, py1) = (sy.max(gyp), (sy + th).min(gyp + gh));
+                let (ox, oy) = (px0 - sx, py0 - sy);
+                put_use(
+                    &mut wk.ops,
+                    s,
+                    px0 - gxp,
+                    py0 - gyp,
+                    x + ox,
+                    y + oy,
+                    px1 - px0,
+                    py1 - py0,
+                );
+                wk.cache_used.push(s);
+            }
+        }
+        true
     }
 
     /// Writes a TRANSFORM op over a run of `n` tiles from column `start`.
@@ -1638,6 +1937,11 @@ impl Ctx<'_> {
             {
                 put_use(&mut wk.ops, s, 0, 0, x, y, tw, th);
                 wk.cache_used.push(s);
+                return;
+            }
+            if let Some((dx, dy)) = self.shifted
+                && self.use_shifted(wk, src, (x, y, tw, th), dx, dy)
+            {
                 return;
             }
         }
