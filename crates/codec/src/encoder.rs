@@ -60,9 +60,6 @@ const HISTORY: usize = 2;
 /// content (text changing colour in a terminal) code smaller as tiles.
 const TONE_MIN_TILES: usize = 16;
 
-/// Distinct displacements the shifted-content search counts.
-const SHIFT_OFFSETS: usize = 256;
-
 /// Fewest unexplained, suddenly changed tiles that start the
 /// shifted-content search.
 const SHIFT_MIN_TILES: u32 = 4;
@@ -375,7 +372,7 @@ impl Encoder {
             self.mosaic_slot.resize(tiles, NO_SLOT);
             // (warm frames never allocate: scratch sized up front)
             self.painted.reserve(tiles);
-            self.anchors.votes.reserve(SHIFT_OFFSETS);
+            self.anchors.shift_votes.resize(SHIFT_VOTES, (0, 0, 0));
             self.stable.clear();
             self.stable.resize(tiles, 0);
             self.exact.clear();
@@ -1443,6 +1440,10 @@ struct Anchors {
     stamps: Vec<u32>,
     epoch: u32,
     votes: Vec<(i32, i32, u32)>,
+    /// `find_banded`'s votes: an open-addressed table of displacements
+    /// (`SHIFT_VOTES` entries, count 0 = free), so that many displacements
+    /// voted for by repeated content cannot crowd out the true one.
+    shift_votes: Vec<(i32, i32, u32)>,
 }
 
 const ANCHOR_SPAN: u32 = 16;
@@ -1451,7 +1452,9 @@ const ANCHOR_TABLE: usize = 1 << 16;
 /// Rows per band of the shifted-content search (see `Anchors::find_banded`).
 const BAND: u32 = 8;
 /// Bands of the new picture whose anchors that search looks for.
-const BANDS: u32 = 3;
+const BANDS: u32 = 6;
+/// Size of that search's vote table (a power of two).
+const SHIFT_VOTES: usize = 4096;
 
 #[inline]
 fn is_anchor(row: &[u8], i: usize) -> bool {
@@ -1582,6 +1585,10 @@ impl Anchors {
             return None;
         }
         self.begin();
+        if self.shift_votes.len() != SHIFT_VOTES {
+            self.shift_votes = vec![(0, 0, 0); SHIFT_VOTES];
+        }
+        self.shift_votes.fill((0, 0, 0));
         let span = (ANCHOR_SPAN * 4) as usize;
         let mask = ANCHOR_TABLE - 1;
         for b in 1..=BANDS {
@@ -1625,11 +1632,7 @@ impl Anchors {
                         if px != u32::MAX {
                             let d = ((bx + i as u32) as i32 - px as i32, y as i32 - py as i32);
                             if d != (0, 0) {
-                                if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
-                                    v.2 += 1;
-                                } else if self.votes.len() < SHIFT_OFFSETS {
-                                    self.votes.push((d.0, d.1, 1));
-                                }
+                                vote_shift(&mut self.shift_votes, d);
                             }
                         }
                         break;
@@ -1638,8 +1641,30 @@ impl Anchors {
                 }
             }
         }
-        let best = self.votes.iter().max_by_key(|v| v.2)?;
-        (best.2 >= 8).then_some((best.0, best.1))
+        // (each band meets the displaced picture in one row: fewer votes
+        // than `find_in` gets; every tile is verified anyway)
+        let best = self.shift_votes.iter().max_by_key(|v| v.2)?;
+        (best.2 >= 6).then_some((best.0, best.1))
+    }
+}
+
+/// Counts a vote for displacement `d` in an open-addressed table (a full
+/// table ignores new displacements).
+fn vote_shift(table: &mut [(i32, i32, u32)], d: (i32, i32)) {
+    let mask = table.len() - 1;
+    let h = (d.0 as u32).wrapping_mul(0x9E37_79B1) ^ (d.1 as u32).wrapping_mul(0x85EB_CA77);
+    let mut slot = (h >> 16) as usize & mask;
+    for _ in 0..table.len() {
+        let v = &mut table[slot];
+        if v.2 == 0 {
+            *v = (d.0, d.1, 1);
+            return;
+        }
+        if (v.0, v.1) == d {
+            v.2 += 1;
+            return;
+        }
+        slot = (slot + 1) & mask;
     }
 }
 
