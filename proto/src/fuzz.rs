@@ -147,6 +147,26 @@ pub fn handshake(data: &[u8]) {
 mod tests {
     use super::*;
 
+    /// Found by the `control` and `opener` targets: a monitor index of "none" with a non-zero index
+    /// byte decoded, and re-encoded differently (`SelectMonitor`, and `Monitors`' `selected`).
+    #[test]
+    fn fuzz_regression_no_monitor_with_a_nonzero_index_is_invalid() {
+        let select = [15, 0, 177];
+        let monitors = [14, 14, 93, 8, 0, 0, 0, 122];
+        for bytes in [&select[..], &monitors[..]] {
+            assert!(matches!(
+                Control::from_bytes(bytes),
+                Err(DecodeError::Invalid {
+                    what: "monitor index"
+                })
+            ));
+            control(bytes);
+        }
+        let mut sealed = vec![0];
+        sealed.extend_from_slice(&monitors);
+        opener(&sealed);
+    }
+
     /// Runs every body on a small fixed corpus, so the targets are known to run, not only compile.
     #[test]
     fn fuzz_bodies_run_on_a_small_corpus() {

@@ -698,7 +698,8 @@ fn put_index(out: &mut Vec<u8>, index: Option<u8>) {
 fn get_index(r: &mut Reader<'_>) -> Result<Option<u8>, DecodeError> {
     let some = r.bool()?;
     let index = r.u8()?;
-    if some && usize::from(index) >= MAX_MONITORS {
+    // Not `some`: the index byte is 0, so every message has one encoding.
+    if (some && usize::from(index) >= MAX_MONITORS) || (!some && index != 0) {
         return Err(DecodeError::Invalid {
             what: "monitor index",
         });

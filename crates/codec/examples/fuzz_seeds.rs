@@ -1,7 +1,8 @@
 //! Writes the fuzz targets' seed corpora from real encoder output: small
 //! crops of the bench clips (so a fuzz execution stays cheap), a few frames
 //! each, plus synthetic tab switches and a window drag that exercise the
-//! tile cache's SAVE and USE ops, and a dimmed page (TRANSFORM).
+//! tile cache's SAVE and USE ops, a dimmed page (TRANSFORM) and a dialog
+//! shown again off the tile grid (USE of pieces of saved tiles).
 //!
 //!     cargo run -p tandem-codec --example fuzz_seeds -- ../shared/bench/corpus crates/codec/fuzz/seeds
 //!
@@ -186,5 +187,24 @@ fn main() -> Result<(), Error> {
         page.clone(),
     ];
     write_seeds(&out, "dim", w, h, &dims)?;
+    // A dialog closed and shown again 37,21 px away, off the tile grid (USE
+    // ops cutting pieces out of saved tiles). 16 grey levels: exact, so it
+    // is cached, and varied enough for the shift search's anchors.
+    let dialog = |dx: u32, dy: u32| -> Vec<u8> {
+        let mut v = page.clone();
+        for y in 0..130u32 {
+            for x in 0..130u32 {
+                let mix = ((x / 2).wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503))
+                    .wrapping_mul(2_246_822_519);
+                let c = ((mix >> 17) & 15) as u8 * 16;
+                let i = (((dy + y) * w + dx + x) * 4) as usize;
+                v[i..i + 3].copy_from_slice(&[c, c, 255 - c]);
+            }
+        }
+        v
+    };
+    let (d1, d2) = (dialog(23, 39), dialog(60, 60));
+    let shifted = [&page, &page, &page, &d1, &d1, &d1, &page, &page, &page, &d2].map(|f| f.clone());
+    write_seeds(&out, "shifted", w, h, &shifted)?;
     Ok(())
 }

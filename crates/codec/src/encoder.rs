@@ -40,6 +40,16 @@ const SAVE_AFTER: u8 = 2;
 /// (an op costs ~15 bytes before zstd).
 const MIN_SPAN: u32 = 8;
 
+/// Copies a tile of `from` into `to` (both packed, `row_bytes` apart).
+#[allow(clippy::too_many_arguments)]
+fn paint(to: &mut [u8], from: &[u8], row_bytes: usize, x: u32, y: u32, w: u32, h: u32) {
+    let n = w as usize * 4;
+    for r in y as usize..(y + h) as usize {
+        let i = r * row_bytes + x as usize * 4;
+        to[i..i + n].copy_from_slice(&from[i..i + n]);
+    }
+}
+
 /// Saves remembered per tile position: a window that rests on a tile
 /// several times during a drag gets saved with it each time, and the
 /// background under it is the oldest of these saves.
@@ -49,6 +59,10 @@ const HISTORY: usize = 2;
 /// at least half the changed tiles tried: a few tiles recoloured among new
 /// content (text changing colour in a terminal) code smaller as tiles.
 const TONE_MIN_TILES: usize = 16;
+
+/// Fewest unexplained, suddenly changed tiles that start the
+/// shifted-content search.
+const SHIFT_MIN_TILES: u32 = 4;
 
 /// `Encoder::tone_src` values that are not cache slots.
 const TONE_NONE: u32 = u32::MAX;
@@ -161,6 +175,19 @@ pub struct Encoder {
     /// region lasts (their hashes go stale and are recomputed when it ends,
     /// see `end_video`).
     in_video: Vec<bool>,
+    /// Per tile: lies wholly inside the video region. Such tiles are not
+    /// compared with the reference nor copied into it while the region
+    /// lasts (the region's encoder tells whether they changed, see
+    /// `VideoEncoder::changed`), so the reference is stale there: no copy
+    /// may take its source from `video_inner_rect`, and `end_video` brings
+    /// the reference up to date.
+    video_inner: Vec<bool>,
+    /// The bounds of the `video_inner` tiles.
+    video_inner_rect: Option<Rect>,
+    /// This frame ended the video region: the bounds its inner tiles had.
+    /// Those that changed are sent whole (their reference is stale) and
+    /// none is a copy source.
+    ended_inner: Option<Rect>,
     /// Frames the video region has been mostly still.
     video_idle: u32,
     cache: EncoderCache,
@@ -182,6 +209,16 @@ pub struct Encoder {
     tone_src: Vec<u32>,
     tone_lut: Lut,
     tile_lut: Lut,
+    /// The picture as the cache holds it: each tile position shows what was
+    /// saved there last, before this frame (slot and generation in
+    /// `mosaic_slot`, valid while the slot holds them), so content that
+    /// comes back shifted off the tile grid can be found.
+    mosaic: Vec<u8>,
+    mosaic_slot: Vec<(u32, u32)>,
+    /// Tiles saved this frame, painted into `mosaic` once it was searched.
+    painted: Vec<u32>,
+    /// This frame's displacement from the new picture into `mosaic`.
+    shifted: Option<(i32, i32)>,
 }
 
 impl Encoder {
@@ -216,6 +253,9 @@ impl Encoder {
             tile_moved: Vec::new(),
             video: None,
             in_video: Vec::new(),
+            video_inner: Vec::new(),
+            video_inner_rect: None,
+            ended_inner: None,
             video_idle: 0,
             cache: EncoderCache::default(),
             stable: Vec::new(),
@@ -226,6 +266,10 @@ impl Encoder {
             tone_src: Vec::new(),
             tone_lut: Lut::default(),
             tile_lut: Lut::default(),
+            mosaic: Vec::new(),
+            mosaic_slot: Vec::new(),
+            painted: Vec::new(),
+            shifted: None,
         }
     }
 
@@ -316,8 +360,19 @@ impl Encoder {
             let tiles = (self.tiles_x * self.tiles_y) as usize;
             self.in_video.clear();
             self.in_video.resize(tiles, false);
+            self.video_inner.clear();
+            self.video_inner.resize(tiles, false);
+            self.video_inner_rect = None;
+            self.ended_inner = None;
             self.tone_src.clear();
             self.tone_src.resize(tiles, TONE_NONE);
+            self.mosaic.clear();
+            self.mosaic.resize(row_bytes * h as usize, 0);
+            self.mosaic_slot.clear();
+            self.mosaic_slot.resize(tiles, NO_SLOT);
+            // (warm frames never allocate: scratch sized up front)
+            self.painted.reserve(tiles);
+            self.anchors.shift_votes.resize(SHIFT_VOTES, (0, 0, 0));
             self.stable.clear();
             self.stable.resize(tiles, 0);
             self.exact.clear();
@@ -330,12 +385,14 @@ impl Encoder {
             self.force_key = false;
         } else {
             self.diff(src);
+            self.diff_video_inner(src);
         }
         self.ops.clear();
         self.copies.clear();
         self.lossy.clear();
         self.blob.clear();
         self.saves.clear();
+        self.painted.clear();
         let mut stats = EncodeStats {
             total_pixels: u64::from(w) * u64::from(h),
             ..Default::default()
@@ -412,6 +469,11 @@ impl Encoder {
             self.save_covered();
         }
         self.find_tone(src, key || !any);
+        self.shifted = if key || !any {
+            None
+        } else {
+            self.find_shifted(src)
+        };
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
         // Phase C, in bands of tile rows on up to `threads` workers.
@@ -439,12 +501,17 @@ impl Encoder {
             dirty: &self.dirty,
             tile_dy: &self.tile_dy,
             video: self.video.as_ref().map(|v| v.rect),
+            stale: self.video_inner_rect.or(self.ended_inner),
+            recode: self.ended_inner,
             moved: self.moved,
             key,
             cache: &self.cache,
             last_saved: &self.last_saved,
             tone: self.tone,
             tone_src: &self.tone_src,
+            mosaic: &self.mosaic,
+            mosaic_slot: &self.mosaic_slot,
+            shifted: self.shifted,
         };
         let workers = &mut self.workers[..bands];
         if bands == 1 {
@@ -532,6 +599,14 @@ impl Encoder {
                 0
             };
         }
+        // This frame's saves join the mosaic (the reference still holds
+        // what they saved).
+        for &t in &self.painted {
+            let (tx, ty) = (t % self.tiles_x, t / self.tiles_x);
+            let (x, y, tw, th) = self.tile_rect(tx, ty);
+            paint(&mut self.mosaic, &self.reference, row_bytes, x, y, tw, th);
+            self.mosaic_slot[t as usize] = self.last_saved[t as usize][0];
+        }
         // Phase D: the new frame becomes the reference, a run of dirty tiles
         // at a time.
         for ty in 0..self.tiles_y {
@@ -539,14 +614,18 @@ impl Encoder {
             let th = TILE.min(h - y);
             let row_dirty =
                 &self.dirty[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            // (tiles inside the video region keep a stale reference)
+            let row_inner =
+                &self.video_inner[(ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize];
+            let copied = |tx: u32| row_dirty[tx as usize] && !row_inner[tx as usize];
             let mut tx = 0u32;
             while tx < self.tiles_x {
-                if !row_dirty[tx as usize] {
+                if !copied(tx) {
                     tx += 1;
                     continue;
                 }
                 let start = tx;
-                while tx < self.tiles_x && row_dirty[tx as usize] {
+                while tx < self.tiles_x && copied(tx) {
                     if !self.in_video[(ty * self.tiles_x + tx) as usize] {
                         let b = (tx * h + y) as usize;
                         self.motion.hashes[b..b + th as usize]
@@ -563,6 +642,7 @@ impl Encoder {
                 }
             }
         }
+        self.ended_inner = None;
         stats.changed |= key;
         self.merge_copies();
         let start = out.len();
@@ -675,6 +755,7 @@ impl Encoder {
                 {
                     self.cache.touch(s);
                     remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                    self.painted.push(t as u32);
                     continue;
                 }
                 // One colour costs less as a SOLID op than as a reference.
@@ -702,9 +783,85 @@ impl Encoder {
                         _ => self.saves.push([s, x, y, tw, th]),
                     }
                     remember(&mut self.last_saved[t], (s, self.cache.generation(s)));
+                    self.painted.push(t as u32);
                 }
             }
         }
+    }
+
+    /// Looks for one displacement under which changed tiles that nothing
+    /// else explains show again what the cache saved elsewhere, off the tile
+    /// grid (a dialog reopened somewhere else, a window shown again after it
+    /// moved while hidden): the move search's anchors, run between the new
+    /// picture and `mosaic` over the changed area and a tile around it.
+    fn find_shifted(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        if self.moved.is_some() || self.tone.is_some() {
+            return None;
+        }
+        // The gate, from what this frame already knows (no pixel is read):
+        // tiles that changed suddenly (still for `SAVE_AFTER` frames before)
+        // where nothing else explains them (no vertical offset, no video,
+        // not whole in the cache). Text being typed, scrolled or paged
+        // through either changed the frame before, moves, or shows pages
+        // the cache holds whole.
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if !self.dirty[t]
+                    || self.in_video[t]
+                    || self.tile_dy[t] != NO_DY
+                    || self.stable[t] < SAVE_AFTER
+                {
+                    continue;
+                }
+                let (_, y, tw, th) = self.tile_rect(tx, ty);
+                let b = (tx * self.height + y) as usize;
+                let key = tile_key(&self.next_hash[b..b + th as usize], tw);
+                if self.cache.lookup(key, tw, th).is_some() {
+                    continue;
+                }
+                n += 1;
+                x0 = x0.min(tx);
+                y0 = y0.min(ty);
+                x1 = x1.max(tx + 1);
+                y1 = y1.max(ty + 1);
+            }
+        }
+        // A block of them (a dialog, a window: at least 2x2 tiles, filling
+        // half of their bounds), not most of the screen (a page flip:
+        // searching it costs milliseconds and finds nothing).
+        if n < SHIFT_MIN_TILES {
+            return None;
+        }
+        let area = (x1 - x0) * (y1 - y0);
+        if x1 - x0 < 2 || y1 - y0 < 2 || n * 2 < area || area * 10 > self.tiles_x * self.tiles_y * 6
+        {
+            return None;
+        }
+        let (cx0, cy0, cx1, cy1) = (x0, y0, x1, y1);
+        let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        let (x1, y1) = ((x1 + 1).min(self.tiles_x), (y1 + 1).min(self.tiles_y));
+        // Only where something was saved.
+        if !(y0..y1).any(|ty| {
+            (x0..x1).any(|tx| self.mosaic_slot[(ty * self.tiles_x + tx) as usize] != NO_SLOT)
+        }) {
+            return None;
+        }
+        let (bx, by) = (x0 * TILE, y0 * TILE);
+        let bw = (x1 * TILE).min(self.width) - bx;
+        let bh = (y1 * TILE).min(self.height) - by;
+        let mosaic = Src {
+            data: &self.mosaic,
+            stride: self.width as usize * 4,
+        };
+        // Anchors of the changed tiles only (text around them votes for
+        // many false offsets), against the area a tile wider.
+        let (cx, cy) = (cx0 * TILE, cy0 * TILE);
+        let cw = (cx1 * TILE).min(self.width) - cx;
+        let ch = (cy1 * TILE).min(self.height) - cy;
+        self.anchors
+            .find_banded(mosaic, (bx, by, bw, bh), src, (cx, cy, cw, ch))
     }
 
     /// Looks for a tone change (a dim overlay, a fade): changed tiles, not
@@ -921,12 +1078,29 @@ impl Encoder {
         };
         self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
         self.video_idle = 0;
+        let (mut ix0, mut iy0, mut ix1, mut iy1) = (u32::MAX, u32::MAX, 0, 0);
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
-                self.in_video[(ty * self.tiles_x + tx) as usize] = intersects(rect, x, y, tw, th);
+                let t = (ty * self.tiles_x + tx) as usize;
+                self.in_video[t] = intersects(rect, x, y, tw, th);
+                let inner = x >= rect.x
+                    && y >= rect.y
+                    && x + tw <= rect.x + rect.w
+                    && y + th <= rect.y + rect.h;
+                self.video_inner[t] = inner;
+                if inner {
+                    (ix0, iy0) = (ix0.min(x), iy0.min(y));
+                    (ix1, iy1) = (ix1.max(x + tw), iy1.max(y + th));
+                }
             }
         }
+        self.video_inner_rect = (ix0 < ix1).then(|| Rect {
+            x: ix0,
+            y: iy0,
+            w: ix1 - ix0,
+            h: iy1 - iy0,
+        });
         Ok(())
     }
 
@@ -935,6 +1109,7 @@ impl Encoder {
     /// that changed this frame, the new frame's.
     fn end_video(&mut self, src: Src<'_>) {
         self.video = None;
+        self.ended_inner = self.video_inner_rect.take();
         let h = self.height;
         let row_bytes = self.width as usize * 4;
         for ty in 0..self.tiles_y {
@@ -944,7 +1119,22 @@ impl Encoder {
                     continue;
                 }
                 self.in_video[t] = false;
+                let inner = std::mem::take(&mut self.video_inner[t]);
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
+                if inner && !self.dirty[t] {
+                    // The reference is stale here: what the decoder shows
+                    // was coded from the region's last input, which equals
+                    // this frame where the tile is not dirty (where it is,
+                    // the tile is sent whole, see `ended_inner`).
+                    let n = tw as usize * 4;
+                    for r in y as usize..(y + th) as usize {
+                        let (s, d) = (
+                            r * src.stride + x as usize * 4,
+                            r * row_bytes + x as usize * 4,
+                        );
+                        self.reference[d..d + n].copy_from_slice(&src.data[s..s + n]);
+                    }
+                }
                 for r in y..y + th {
                     let i = (tx * h + r) as usize;
                     self.motion.hashes[i] = seg_hash(&self.reference, row_bytes, x, r, tw);
@@ -1034,7 +1224,8 @@ impl Encoder {
         for ty in 0..self.tiles_y {
             let row = (ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize;
             let dirty = &mut self.dirty[row.clone()];
-            let in_video = &self.in_video[row];
+            let in_video = &self.in_video[row.clone()];
+            let inner = &self.video_inner[row];
             let y0 = ty * TILE;
             let y1 = (y0 + TILE).min(h);
             for y in y0..y1 {
@@ -1045,14 +1236,19 @@ impl Encoder {
                 // unchanged and keep the reference's hashes.
                 // A tile inside the video region needs only its first
                 // change found: the region codes it, unhashed.
-                for (tx, (((d, &v), c), p)) in dirty
+                for (tx, ((((d, &v), &i), c), p)) in dirty
                     .iter_mut()
                     .zip(in_video)
+                    .zip(inner)
                     .zip(cur.chunks(tile_bytes))
                     .zip(prev.chunks(tile_bytes))
                     .enumerate()
                 {
                     let col = tx * h as usize;
+                    if i {
+                        // (see `diff_video_inner`)
+                        continue;
+                    }
                     if *d {
                         if !v {
                             self.next_hash[col + y as usize] = bgr_hash(c);
@@ -1066,6 +1262,29 @@ impl Encoder {
                         self.next_hash[above.clone()].copy_from_slice(&self.motion.hashes[above]);
                         self.next_hash[col + y as usize] = bgr_hash(c);
                     }
+                }
+            }
+        }
+    }
+
+    /// Marks the tiles inside the video region that changed since the
+    /// region was last encoded, from the region's conversion to I420 (which
+    /// its encoding needs anyway): the reference holds no pixels there.
+    fn diff_video_inner(&mut self, src: Src<'_>) {
+        let Some(v) = self.video.as_mut() else {
+            return;
+        };
+        if self.video_inner_rect.is_none() {
+            return;
+        }
+        v.convert(src);
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let t = (ty * self.tiles_x + tx) as usize;
+                if self.video_inner[t] {
+                    let (x, y) = (tx * TILE, ty * TILE);
+                    let (tw, th) = (TILE.min(self.width - x), TILE.min(self.height - y));
+                    self.dirty[t] = v.changed(x, y, tw, th);
                 }
             }
         }
@@ -1176,6 +1395,14 @@ fn merge_rects(c: &mut Vec<[u32; 4]>) {
 }
 
 #[inline]
+/// Like `intersects`, for a rect that may start above or left of the frame.
+fn overlaps(r: Rect, x: i64, y: i64, w: u32, h: u32) -> bool {
+    x < i64::from(r.x + r.w)
+        && y < i64::from(r.y + r.h)
+        && x + i64::from(w) > i64::from(r.x)
+        && y + i64::from(h) > i64::from(r.y)
+}
+
 fn intersects(r: Rect, x: u32, y: u32, w: u32, h: u32) -> bool {
     x < r.x + r.w && r.x < x + w && y < r.y + r.h && r.y < y + h
 }
@@ -1213,10 +1440,21 @@ struct Anchors {
     stamps: Vec<u32>,
     epoch: u32,
     votes: Vec<(i32, i32, u32)>,
+    /// `find_banded`'s votes: an open-addressed table of displacements
+    /// (`SHIFT_VOTES` entries, count 0 = free), so that many displacements
+    /// voted for by repeated content cannot crowd out the true one.
+    shift_votes: Vec<(i32, i32, u32)>,
 }
 
 const ANCHOR_SPAN: u32 = 16;
 const ANCHOR_TABLE: usize = 1 << 16;
+
+/// Rows per band of the shifted-content search (see `Anchors::find_banded`).
+const BAND: u32 = 8;
+/// Bands of the new picture whose anchors that search looks for.
+const BANDS: u32 = 6;
+/// Size of that search's vote table (a power of two).
+const SHIFT_VOTES: usize = 4096;
 
 #[inline]
 fn is_anchor(row: &[u8], i: usize) -> bool {
@@ -1235,19 +1473,24 @@ impl Anchors {
         bw: u32,
         bh: u32,
     ) -> Option<(i32, i32)> {
-        if bw <= ANCHOR_SPAN + 1 {
+        self.find_in(prev, (bx, by, bw, bh), cur, (bx, by, bw, bh), 32)
+    }
+
+    /// The commonest displacement from anchors of `cur` in `cur_rect` to
+    /// the same anchors of `prev` in `prev_rect`, counting at most
+    /// `max_offsets` distinct ones.
+    fn find_in(
+        &mut self,
+        prev: Src<'_>,
+        (bx, by, bw, bh): (u32, u32, u32, u32),
+        cur: Src<'_>,
+        (cx, cy, cw, ch): (u32, u32, u32, u32),
+        max_offsets: usize,
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 || cw <= ANCHOR_SPAN + 1 {
             return None;
         }
-        if self.keys.len() != ANCHOR_TABLE {
-            self.keys = vec![0; ANCHOR_TABLE];
-            self.pos = vec![(0, 0); ANCHOR_TABLE];
-            self.stamps = vec![0; ANCHOR_TABLE];
-        }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamps.fill(0);
-            self.epoch = 1;
-        }
+        self.begin();
         let span = (ANCHOR_SPAN * 4) as usize;
         let mut inserted = 0usize;
         'rows: for y in by..by + bh {
@@ -1278,9 +1521,9 @@ impl Anchors {
             }
         }
         self.votes.clear();
-        for y in (by..by + bh).step_by(3) {
-            let row = cur.row(bx, y, bw);
-            for i in 1..(bw - ANCHOR_SPAN) as usize {
+        for y in (cy..cy + ch).step_by(3) {
+            let row = cur.row(cx, y, cw);
+            for i in 1..(cw - ANCHOR_SPAN) as usize {
                 if !is_anchor(row, i) {
                     continue;
                 }
@@ -1290,11 +1533,11 @@ impl Anchors {
                     if self.keys[slot] == k {
                         let (px, py) = self.pos[slot];
                         if px != u32::MAX {
-                            let d = (px as i32 - (bx + i as u32) as i32, py as i32 - y as i32);
+                            let d = (px as i32 - (cx + i as u32) as i32, py as i32 - y as i32);
                             if d != (0, 0) {
                                 if let Some(v) = self.votes.iter_mut().find(|v| (v.0, v.1) == d) {
                                     v.2 += 1;
-                                } else if self.votes.len() < 32 {
+                                } else if self.votes.len() < max_offsets {
                                     self.votes.push((d.0, d.1, 1));
                                 }
                             }
@@ -1310,6 +1553,121 @@ impl Anchors {
     }
 }
 
+impl Anchors {
+    /// Starts a new table (sized on first use).
+    fn begin(&mut self) {
+        if self.keys.len() != ANCHOR_TABLE {
+            self.keys = vec![0; ANCHOR_TABLE];
+            self.pos = vec![(0, 0); ANCHOR_TABLE];
+            self.stamps = vec![0; ANCHOR_TABLE];
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.fill(0);
+            self.epoch = 1;
+        }
+        self.votes.clear();
+    }
+
+    /// Like `find_in`, at a fraction of its cost: the anchors of `BANDS`
+    /// bands of `BAND` consecutive rows of `cur` are looked for in every
+    /// `BAND`th row of `prev`, which still meets every band at any vertical
+    /// displacement. What it finds is only a candidate: every tile sent
+    /// from it is compared pixel by pixel first.
+    fn find_banded(
+        &mut self,
+        prev: Src<'_>,
+        (bx, by, bw, bh): (u32, u32, u32, u32),
+        cur: Src<'_>,
+        (cx, cy, cw, ch): (u32, u32, u32, u32),
+    ) -> Option<(i32, i32)> {
+        if bw <= ANCHOR_SPAN + 1 || cw <= ANCHOR_SPAN + 1 || ch < BAND {
+            return None;
+        }
+        self.begin();
+        if self.shift_votes.len() != SHIFT_VOTES {
+            self.shift_votes = vec![(0, 0, 0); SHIFT_VOTES];
+        }
+        self.shift_votes.fill((0, 0, 0));
+        let span = (ANCHOR_SPAN * 4) as usize;
+        let mask = ANCHOR_TABLE - 1;
+        for b in 1..=BANDS {
+            let y0 = cy + (ch - BAND) * b / (BANDS + 1);
+            for y in y0..y0 + BAND {
+                let row = cur.row(cx, y, cw);
+                for i in 1..(cw - ANCHOR_SPAN) as usize {
+                    if !is_anchor(row, i) {
+                        continue;
+                    }
+                    let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                    let mut slot = (k as usize ^ (k >> 40) as usize) & mask;
+                    loop {
+                        if self.stamps[slot] != self.epoch {
+                            self.stamps[slot] = self.epoch;
+                            self.keys[slot] = k;
+                            self.pos[slot] = (cx + i as u32, y);
+                            break;
+                        }
+                        if self.keys[slot] == k {
+                            // Seen twice in the bands: no evidence of where.
+                            self.pos[slot] = (u32::MAX, u32::MAX);
+                            break;
+                        }
+                        slot = (slot + 1) & mask;
+                    }
+                }
+            }
+        }
+        for y in (by..by + bh).step_by(BAND as usize) {
+            let row = prev.row(bx, y, bw);
+            for i in 1..(bw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let k = bgr_hash(&row[i * 4..i * 4 + span]) | 1;
+                let mut slot = (k as usize ^ (k >> 40) as usize) & mask;
+                while self.stamps[slot] == self.epoch {
+                    if self.keys[slot] == k {
+                        let (px, py) = self.pos[slot];
+                        if px != u32::MAX {
+                            let d = ((bx + i as u32) as i32 - px as i32, y as i32 - py as i32);
+                            if d != (0, 0) {
+                                vote_shift(&mut self.shift_votes, d);
+                            }
+                        }
+                        break;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+            }
+        }
+        // (each band meets the displaced picture in one row: fewer votes
+        // than `find_in` gets; every tile is verified anyway)
+        let best = self.shift_votes.iter().max_by_key(|v| v.2)?;
+        (best.2 >= 6).then_some((best.0, best.1))
+    }
+}
+
+/// Counts a vote for displacement `d` in an open-addressed table (a full
+/// table ignores new displacements).
+fn vote_shift(table: &mut [(i32, i32, u32)], d: (i32, i32)) {
+    let mask = table.len() - 1;
+    let h = (d.0 as u32).wrapping_mul(0x9E37_79B1) ^ (d.1 as u32).wrapping_mul(0x85EB_CA77);
+    let mut slot = (h >> 16) as usize & mask;
+    for _ in 0..table.len() {
+        let v = &mut table[slot];
+        if v.2 == 0 {
+            *v = (d.0, d.1, 1);
+            return;
+        }
+        if (v.0, v.1) == d {
+            v.2 += 1;
+            return;
+        }
+        slot = (slot + 1) & mask;
+    }
+}
+
 /// What the workers of Phase C share (read-only).
 struct Ctx<'a> {
     width: u32,
@@ -1322,12 +1680,19 @@ struct Ctx<'a> {
     dirty: &'a [bool],
     tile_dy: &'a [i32],
     video: Option<Rect>,
+    /// Where the reference is stale (`Encoder::video_inner_rect`).
+    stale: Option<Rect>,
+    /// Changed tiles here are sent whole (`Encoder::ended_inner`).
+    recode: Option<Rect>,
     moved: Option<(i32, i32)>,
     key: bool,
     cache: &'a EncoderCache,
     last_saved: &'a [[(u32, u32); HISTORY]],
     tone: Option<Tone>,
     tone_src: &'a [u32],
+    mosaic: &'a [u8],
+    mosaic_slot: &'a [(u32, u32)],
+    shifted: Option<(i32, i32)>,
 }
 
 /// One worker's output for a band of tile rows; bands are independent.
@@ -1403,7 +1768,7 @@ impl Ctx<'_> {
                 }
                 wk.changed = true;
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
-                if self.key {
+                if self.key || self.recode.is_some_and(|r| intersects(r, x, y, tw, th)) {
                     self.encode_rect(wk, src, x, y, tw, th);
                     continue;
                 }
@@ -1426,6 +1791,67 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Sends tile `(x, y, tw, th)` as the pieces of up to four cached tiles
+    /// when it equals the mosaic `(dx, dy)` away and every tile under that
+    /// rect still holds its last save.
+    fn use_shifted(
+        &self,
+        wk: &mut Worker,
+        src: Src<'_>,
+        (x, y, tw, th): (u32, u32, u32, u32),
+        dx: i32,
+        dy: i32,
+    ) -> bool {
+        let (sx, sy) = (i64::from(x) + i64::from(dx), i64::from(y) + i64::from(dy));
+        if sx < 0
+            || sy < 0
+            || sx + i64::from(tw) > i64::from(self.width)
+            || sy + i64::from(th) > i64::from(self.height)
+        {
+            return false;
+        }
+        let (sx, sy) = (sx as u32, sy as u32);
+        let (gx0, gx1) = (sx / TILE, (sx + tw - 1) / TILE);
+        let (gy0, gy1) = (sy / TILE, (sy + th - 1) / TILE);
+        for gy in gy0..=gy1 {
+            for gx in gx0..=gx1 {
+                let (_, _, gw, gh) = self.tile_rect(gx, gy);
+                let (s, generation) = self.mosaic_slot[(gy * self.tiles_x + gx) as usize];
+                if !self.cache.holds(s, generation, gw, gh) {
+                    return false;
+                }
+            }
+        }
+        let mosaic = Src {
+            data: self.mosaic,
+            stride: self.width as usize * 4,
+        };
+        if !(0..th).all(|r| bgr_eq(src.row(x, y + r, tw), mosaic.row(sx, sy + r, tw))) {
+            return false;
+        }
+        for gy in gy0..=gy1 {
+            for gx in gx0..=gx1 {
+                let (gxp, gyp, gw, gh) = self.tile_rect(gx, gy);
+                let (s, _) = self.mosaic_slot[(gy * self.tiles_x + gx) as usize];
+                let (px0, px1) = (sx.max(gxp), (sx + tw).min(gxp + gw));
+                let (py0, py1) = (sy.max(gyp), (sy + th).min(gyp + gh));
+                let (ox, oy) = (px0 - sx, py0 - sy);
+                put_use(
+                    &mut wk.ops,
+                    s,
+                    px0 - gxp,
+                    py0 - gyp,
+                    x + ox,
+                    y + oy,
+                    px1 - px0,
+                    py1 - py0,
+                );
+                wk.cache_used.push(s);
+            }
+        }
+        true
     }
 
     /// Writes a TRANSFORM op over a run of `n` tiles from column `start`.
@@ -1483,6 +1909,17 @@ impl Ctx<'_> {
         let n = tw as usize * 4;
         let sx = x as i32 + dx;
         let dx_ok = sx >= 0 && sx + tw as i32 <= self.width as i32;
+        // No copy from where the reference is stale (inside a video region).
+        let dy = match self.stale {
+            Some(r)
+                if dy != NO_DY
+                    && dx_ok
+                    && overlaps(r, i64::from(sx), i64::from(y) + i64::from(dy), tw, th) =>
+            {
+                NO_DY
+            }
+            _ => dy,
+        };
         // 0 = unchanged, 1 = copied from (dx, dy), 2 = literal
         let mut class = [0u8; TILE as usize];
         for r in 0..th {
@@ -1525,6 +1962,11 @@ impl Ctx<'_> {
             {
                 put_use(&mut wk.ops, s, 0, 0, x, y, tw, th);
                 wk.cache_used.push(s);
+                return;
+            }
+            if let Some((dx, dy)) = self.shifted
+                && self.use_shifted(wk, src, (x, y, tw, th), dx, dy)
+            {
                 return;
             }
         }

@@ -21,7 +21,17 @@ const FPS: u32 = 20;
 pub(crate) struct VideoEncoder {
     pub(crate) rect: Rect,
     enc: H264Encoder,
+    /// This frame's region in I420 (see `convert`).
     yuv: YUVBuffer,
+    /// The encoder's last input: what the decoder's picture of the region
+    /// was coded from. Comparing against it tells which parts of the
+    /// region changed without keeping the region's pixels in the tile
+    /// encoder's reference (3/8 of the bytes, and no copy per frame).
+    sent: YUVBuffer,
+    /// `yuv` holds this frame's region.
+    converted: bool,
+    /// `sent` holds a frame.
+    sent_any: bool,
     bgra: Vec<u8>,
     frame_no: u64,
 }
@@ -48,13 +58,17 @@ impl VideoEncoder {
             rect,
             enc,
             yuv: YUVBuffer::new(rect.w as usize, rect.h as usize),
+            sent: YUVBuffer::new(rect.w as usize, rect.h as usize),
+            converted: false,
+            sent_any: false,
             bgra: Vec::new(),
             frame_no: 0,
         })
     }
 
-    /// Encodes the region of `src` and appends the bitstream to `out`.
-    pub(crate) fn encode(&mut self, src: Src<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    /// Converts this frame's region to I420 (`encode` then codes it, or the
+    /// next frame's `convert` replaces it).
+    pub(crate) fn convert(&mut self, src: Src<'_>) {
         let r = self.rect;
         // The converter reads the region in place, rows `stride` apart, when
         // the frame holds whole padded rows under it (it checks the length of
@@ -71,6 +85,41 @@ impl VideoEncoder {
                     .read_bgra8(BgraSliceU8::new(&self.bgra, (r.w as usize, r.h as usize)));
             }
         }
+        self.converted = true;
+    }
+
+    /// True when the pixels `(x, y, w, h)` (frame coordinates, inside the
+    /// region) of the frame last converted differ from what was last
+    /// encoded, as the encoder sees them (I420).
+    pub(crate) fn changed(&self, x: u32, y: u32, w: u32, h: u32) -> bool {
+        if !self.sent_any || !self.converted {
+            return true;
+        }
+        let (rw, x0, y0) = (
+            self.rect.w as usize,
+            (x - self.rect.x) as usize,
+            (y - self.rect.y) as usize,
+        );
+        let (w, h) = (w as usize, h as usize);
+        let differs =
+            |a: &[u8], b: &[u8], stride: usize, x0: usize, x1: usize, y0: usize, y1: usize| {
+                (y0..y1).any(|r| {
+                    a[r * stride + x0..r * stride + x1] != b[r * stride + x0..r * stride + x1]
+                })
+            };
+        let (cx0, cx1, cy0, cy1) = (x0 / 2, (x0 + w).div_ceil(2), y0 / 2, (y0 + h).div_ceil(2));
+        differs(self.yuv.y(), self.sent.y(), rw, x0, x0 + w, y0, y0 + h)
+            || differs(self.yuv.u(), self.sent.u(), rw / 2, cx0, cx1, cy0, cy1)
+            || differs(self.yuv.v(), self.sent.v(), rw / 2, cx0, cx1, cy0, cy1)
+    }
+
+    /// Encodes this frame's region (converting it first unless `convert`
+    /// did) and appends the bitstream to `out`.
+    pub(crate) fn encode(&mut self, src: Src<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if !self.converted {
+            self.convert(src);
+        }
+        self.converted = false;
         let ts = Timestamp::from_millis(self.frame_no * 50);
         self.frame_no += 1;
         let bs = self
@@ -78,6 +127,8 @@ impl VideoEncoder {
             .encode_at(&self.yuv, ts)
             .map_err(|e| EncodeError::Video(e.to_string()))?;
         bs.write_vec(out);
+        std::mem::swap(&mut self.yuv, &mut self.sent);
+        self.sent_any = true;
         Ok(())
     }
 }

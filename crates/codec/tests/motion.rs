@@ -370,3 +370,124 @@ fn text_scrolled_after_a_video_region_ended_is_copied() {
         "scroll after the video: {after_video} B, without it: {plain} B"
     );
 }
+
+/// PSNR of the decoder's picture against `f` over a rect.
+fn psnr_in(f: &[u8], dec: &Decoder, (rx, ry, rw, rh): (u32, u32, u32, u32)) -> f64 {
+    let mut sse = 0f64;
+    for y in ry..ry + rh {
+        for x in rx..rx + rw {
+            let i4 = ((y * W + x) * 4) as usize;
+            for (a, b) in [f[i4 + 2], f[i4 + 1], f[i4]]
+                .iter()
+                .zip(&dec.rgba()[i4..i4 + 3])
+            {
+                let e = f64::from(*a) - f64::from(*b);
+                sse += e * e;
+            }
+        }
+    }
+    10.0 * (255.0f64.powi(2) / (sse / f64::from(rw * rh * 3)).max(1e-9)).log10()
+}
+
+/// `f` with a 24x24 patch of text-like content (distinct per `seed`) at (x, y).
+fn with_patch(f: &[u8], x: u32, y: u32, seed: u32) -> Vec<u8> {
+    let src = page(seed * 48);
+    let mut v = f.to_vec();
+    for r in 0..24 {
+        let (d, s) = (
+            (((y + r) * W + x) * 4) as usize,
+            (((40 + r) * W + 40) * 4) as usize,
+        );
+        v[d..d + 96].copy_from_slice(&src[s..s + 96]);
+    }
+    v
+}
+
+/// Inside a video region the encoder keeps no reference pixels (the region's
+/// own encoder input tells what changed): a small change there while the
+/// video rests is still sent, and an unchanged frame sends nothing.
+#[test]
+fn a_small_change_inside_a_resting_video_region_is_sent() {
+    let area = (128u32, 64u32, 384u32, 256u32);
+    let base = page(0);
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    // Returns the stats and the patch's PSNR before and after decoding.
+    let (px, py) = (296u32, 168u32);
+    let mut encode = |f: &[u8], dec: &mut Decoder| {
+        out.clear();
+        let st = enc.encode(frame(f), &mut out).unwrap();
+        let before = if dec.rgba().is_empty() {
+            0.0
+        } else {
+            psnr_in(f, dec, (px, py, 24, 24))
+        };
+        dec.decode(&out).unwrap();
+        (st, before, psnr_in(f, dec, (px, py, 24, 24)))
+    };
+    let mut last = Vec::new();
+    for i in 0..8 {
+        last = video_frame(&base, i, area);
+        encode(&last, &mut dec);
+    }
+    // The video rests, a patch in the middle of the region changes (far
+    // from the region's edge tiles); twice, before the resting region ends.
+    for k in 1..3u32 {
+        let f = with_patch(&last, px, py, k);
+        let (st, before, after) = encode(&f, &mut dec);
+        assert!(st.lossy_pixels > 0, "change {k} was sent as video");
+        assert!(
+            after > before + 6.0,
+            "change {k}: patch PSNR {before} before, {after} after"
+        );
+        let (st, ..) = encode(&f, &mut dec);
+        assert!(
+            !st.changed && st.lossy_pixels == 0,
+            "unchanged frame after change {k}"
+        );
+    }
+}
+
+/// A region that ends while something inside it changes: the changed tile
+/// is sent whole and exact (the encoder had no reference pixels there), the
+/// rest of the picture stays as it was.
+#[test]
+fn a_video_region_ending_during_a_change_inside_it_leaves_that_change_exact() {
+    let area = (128u32, 64u32, 384u32, 256u32);
+    let base = page(0);
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    let mut video = 0;
+    for i in 0..8 {
+        let f = video_frame(&base, i, area);
+        out.clear();
+        video += enc.encode(frame(&f), &mut out).unwrap().lossy_pixels;
+        dec.decode(&out).unwrap();
+    }
+    assert!(video > 0, "the area became a video region");
+    // The page returns; one patch inside keeps changing, too little to
+    // keep the region, until the region ends (its first update without
+    // video); from then on the patch rests.
+    let (px, py) = (296u32, 168u32);
+    let mut ended = None;
+    for k in 0..30u32 {
+        let f = match &ended {
+            None => with_patch(&base, px, py, k % 3 + 1),
+            Some(f) => Vec::clone(f),
+        };
+        out.clear();
+        let st = enc.encode(frame(&f), &mut out).unwrap();
+        dec.decode(&out).unwrap();
+        if ended.is_none() && k > 0 && st.lossy_pixels == 0 {
+            ended = Some(f.clone());
+        }
+        if ended.is_some() {
+            // (exact: `psnr_in` caps at ~138 dB)
+            let p = psnr_in(&f, &dec, (px, py, 24, 24));
+            assert!(p > 100.0, "frame {k}: patch PSNR {p} once the region ended");
+        }
+    }
+    assert!(ended.is_some(), "the region ended");
+}
