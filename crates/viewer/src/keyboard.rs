@@ -46,10 +46,18 @@ impl KeyMode {
     }
 
     /// What the window's Keyboard menu shows.
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Self::Text => "Text: types what you type, any layout",
-            Self::Physical => "Physical: keys by position (same layout, games)",
+            Self::Text => tandem_i18n::tr!("viewer-keymode-text-label"),
+            Self::Physical => tandem_i18n::tr!("viewer-keymode-physical-label"),
+        }
+    }
+
+    /// The mode in a word, for the toolbar.
+    pub fn short_label(self) -> String {
+        match self {
+            Self::Text => tandem_i18n::tr!("viewer-keymode-text"),
+            Self::Physical => tandem_i18n::tr!("viewer-keymode-physical"),
         }
     }
 }

@@ -309,7 +309,7 @@ fn monitor_picker(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
 fn keyboard_menus(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action>) {
     let mut mode = bar.key_mode;
     egui::ComboBox::from_id_salt("tandem-keymode")
-        .selected_text(tr!("viewer-keyboard-mode", mode = mode.name()))
+        .selected_text(tr!("viewer-keyboard-mode", mode = mode.short_label()))
         .show_ui(ui, |ui| {
             for choice in KeyMode::ALL {
                 ui.selectable_value(&mut mode, choice, choice.label());

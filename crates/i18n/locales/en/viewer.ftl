@@ -44,6 +44,10 @@ viewer-monitor-primary = { $name } — { $width }×{ $height }, primary
 
 ## The keyboard
 viewer-keyboard-mode = Keyboard: { $mode }
+viewer-keymode-text = text
+viewer-keymode-physical = physical
+viewer-keymode-text-label = Text: types what you type, any layout
+viewer-keymode-physical-label = Physical: keys by position (same layout, games)
 viewer-keyboard-hint = How your keys reach the remote side: as text, or as physical keys
 viewer-send-keys = Keys
 viewer-send-keys-hint = Send keys your own desktop would take for itself (Ctrl+Alt+Del: the shortcut)

@@ -44,6 +44,10 @@ viewer-monitor-primary = { $name } — { $width }×{ $height }, principal
 
 ## Le clavier
 viewer-keyboard-mode = Clavier : { $mode }
+viewer-keymode-text = texte
+viewer-keymode-physical = physique
+viewer-keymode-text-label = Texte : tape ce que vous tapez, quelle que soit la disposition
+viewer-keymode-physical-label = Physique : les touches par position (même disposition, jeux)
 viewer-keyboard-hint = Comment vos touches parviennent à l’ordinateur distant : comme du texte, ou comme des touches physiques
 viewer-send-keys = Touches
 viewer-send-keys-hint = Envoyer des touches que votre propre bureau garderait pour lui (Ctrl+Alt+Suppr : le raccourci)
