@@ -40,16 +40,11 @@ fn focus_question(share: &Proc, display: &str, title: &str) {
     focus_window(display, title);
 }
 
+/// Gives the visible window named `title` the keyboard focus (no window manager runs here). Only a
+/// visible one: `windowfocus` fails on a window that is not mapped yet, or a hidden one of the
+/// same name.
 fn focus_window(display: &str, title: &str) {
-    let window = wait_until(&format!("a window named {title:?}"), STEP, || {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--name", title])
-            .env("DISPLAY", display)
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines().next().map(str::to_owned)
-    });
+    let window = wait_for_window(display, title);
     xdotool(display, &["windowfocus", "--sync", &window]);
 }
 
