@@ -14,18 +14,9 @@ use common::*;
 use serde_json::Value;
 use tandem_xvfb::VirtualDisplay;
 
-/// `tandem share` with its window (no `--no-window`) in English.
+/// `tandem share` with its window, in English.
 fn start_share_window(relay: &TestRelay, display: &str) -> (Proc, String) {
-    let mut args: Vec<String> = vec!["share".into()];
-    args.extend(relay.flags());
-    args.extend(["--json".into(), "--lang".into(), "en".into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut share = Proc::start("share", &args, Some(display));
-    let code = share.wait_event("code_issued")["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (share, code)
+    start_share_with_window(relay, display, &["--lang", "en"])
 }
 
 /// Waits for the question's Allow to be usable, then puts the keyboard on the window whose title

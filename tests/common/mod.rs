@@ -301,11 +301,23 @@ impl RelayFlags for TestRelay {
     }
 }
 
-/// `tandem share` with `extra` flags on `display`, up to its code.
+/// `tandem share` with `extra` flags on `display`, without its window, up to its code.
 pub fn start_share(relay: &impl RelayFlags, display: &str, extra: &[&str]) -> (Proc, String) {
+    let mut flags = vec!["--no-window"];
+    flags.extend_from_slice(extra);
+    start_share_with_window(relay, display, &flags)
+}
+
+/// `tandem share` with its window (unless `extra` says `--no-window`) and `extra` flags on
+/// `display`, up to its code.
+pub fn start_share_with_window(
+    relay: &impl RelayFlags,
+    display: &str,
+    extra: &[&str],
+) -> (Proc, String) {
     let mut args: Vec<String> = vec!["share".into()];
     args.extend(relay.flags());
-    args.extend(["--json".into(), "--no-window".into()]);
+    args.push("--json".into());
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut share = Proc::start("share", &args, Some(display));
