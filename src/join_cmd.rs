@@ -25,7 +25,11 @@ use crate::trust::RelayFlags;
 fn parse_host_key(name: &str) -> Result<tandem_viewer::hostkey::HostKey, String> {
     tandem_viewer::hostkey::HostKey::parse(name).ok_or_else(|| {
         let names: Vec<_> = tandem_viewer::hostkey::HostKey::names().collect();
-        format!("`{name}` is not a host key: {}", names.join(", "))
+        tandem_i18n::tr!(
+            "cli-unknown-host-key",
+            name = name,
+            names = names.join(", ")
+        )
     })
 }
 

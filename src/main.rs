@@ -7,6 +7,7 @@ mod bench_cmd;
 mod bench_session;
 mod collab_cli;
 mod demo_cmd;
+mod help_text;
 mod join_cmd;
 mod output;
 mod play_cmd;
@@ -19,7 +20,7 @@ mod trust;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Remote desktop support through a one-time code", long_about = None)]
@@ -38,7 +39,7 @@ struct Cli {
 /// `--theme light|dark|system` of `share` and `join`.
 pub(crate) fn parse_theme(text: &str) -> Result<tandem_host::window::ThemeChoice, String> {
     tandem_host::window::ThemeChoice::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a theme: light, dark or system"))
+        .ok_or_else(|| tandem_i18n::tr!("cli-unknown-theme", name = text))
 }
 
 fn parse_language(tag: &str) -> Result<tandem_i18n::Language, String> {
@@ -63,9 +64,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The system's language until the flags are read, for the flags' own errors.
-    tandem_i18n::set_language(tandem_i18n::Language::from_system());
-    let cli = Cli::parse();
+    // The language is needed before clap parses: it writes the help and the flags' errors.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let tandem_lang = std::env::var("TANDEM_LANG").ok();
+    let language = help_text::language_before_parsing(&args, tandem_lang.as_deref());
+    tandem_i18n::set_language(language);
+    let mut command = help_text::translated(Cli::command(), language);
+    let matches = command.clone().get_matches_from(args);
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.format(&mut command).exit());
     let json_logs = matches!(&cli.command, Command::Relay(args) if args.json_logs());
     init_logging(json_logs, cli.verbose);
     tandem_i18n::set_language(cli.lang.unwrap_or_else(tandem_i18n::Language::from_system));

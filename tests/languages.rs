@@ -179,3 +179,70 @@ fn a_french_session_speaks_french_and_its_json_events_stay_english() {
         "{\"event\":\"session_ended\",\"reason\":\"You stopped sharing before anyone joined.\"}",
     );
 }
+
+/// `tandem ARGS` run to completion: (exit success, stdout).
+fn help_output(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let home = TempDir::new("languages-help");
+    let output = tandem(args, env, &home)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running tandem");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn issue_14_help_speaks_the_language_asked_for() {
+    let (ok, share) = help_output(&["--lang", "fr", "share", "--help"], &[]);
+    assert!(ok, "share --help exits 0");
+    for expected in [
+        "Partager cet écran\u{a0}: obtenir un code à lire à votre technicien",
+        "Utilisation\u{a0}: tandem share",
+        "Options\u{a0}:",
+        "Combien de temps le code reste valide, en secondes",
+        "[par défaut\u{a0}: 600]",
+        "[valeurs possibles\u{a0}: view, control]",
+        "-h, --help",
+        "Afficher l’aide",
+    ] {
+        assert!(share.contains(expected), "{expected:?} in\n{share}");
+    }
+    assert!(!share.contains("Usage:"), "{share}");
+
+    let (ok, root) = help_output(&["--help"], &[("TANDEM_LANG", "fr")]);
+    assert!(ok, "--help exits 0");
+    for expected in [
+        "Assistance à distance avec un code à usage unique",
+        "Commandes\u{a0}:",
+        "Afficher la version",
+    ] {
+        assert!(root.contains(expected), "{expected:?} in\n{root}");
+    }
+
+    let (ok, english) = help_output(
+        &["--lang", "en", "share", "--help"],
+        &[("LANG", "fr_CA.UTF-8")],
+    );
+    assert!(ok, "--lang en share --help exits 0");
+    for expected in [
+        "Share this screen: get a code to read to your technician",
+        "Usage: tandem share",
+        "Options:",
+        "How long the code stays valid, in seconds (the relay may cap it) [default: 600]",
+        "Print help",
+    ] {
+        assert!(english.contains(expected), "{expected:?} in\n{english}");
+    }
+    assert!(!english.contains("Utilisation"), "{english}");
+
+    // clap's behaviour is kept: the version, and an error's exit code (2).
+    let (ok, version) = help_output(&["--lang", "fr", "-V"], &[]);
+    assert!(ok && version.starts_with("tandem "), "{version}");
+    let home = TempDir::new("languages-help-error");
+    let refused = tandem(&["--lang", "fr", "share", "--no-such-flag"], &[], &home)
+        .output()
+        .expect("running tandem");
+    assert_eq!(refused.status.code(), Some(2));
+}

@@ -232,8 +232,14 @@ pub fn bytes(count: u64) -> String {
 
 /// The message `id` in the current language, with `args` filled in. Prefer [`tr!`].
 pub fn message(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
-    let current = language();
-    format_in(current, id, args)
+    message_in(language(), id, args)
+}
+
+/// The message `id` in `language`, with `args` filled in, falling back like [`message`]: for text
+/// built for a language other than the current one (or by a test, without changing it for other
+/// threads).
+pub fn message_in(language: Language, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+    format_in(language, id, args)
         .or_else(|| format_in(Language::English, id, args))
         .unwrap_or_else(|| {
             tracing::warn!(id, "message missing from the catalogues");

@@ -9,6 +9,8 @@ cli-cannot-write-file = Cannot write { $path }: { $reason }
 cli-stdin-failed = warning: cannot read commands from stdin: { $error }
 cli-runtime-failed = starting the async runtime
 cli-unknown-language = `{ $tag }` is not a language Tandem speaks: en or fr
+cli-unknown-theme = `{ $name }` is not a theme: light, dark or system
+cli-unknown-host-key = `{ $name }` is not a host key: { $names }
 
 ## tandem share (src/share_cmd.rs)
 share-peer-name = The technician

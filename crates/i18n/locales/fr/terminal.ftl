@@ -9,6 +9,8 @@ cli-cannot-write-file = Impossible d’écrire { $path } : { $reason }
 cli-stdin-failed = avertissement : impossible de lire les commandes sur l’entrée standard : { $error }
 cli-runtime-failed = démarrage de l’environnement asynchrone
 cli-unknown-language = `{ $tag }` n’est pas une langue que Tandem parle : en ou fr
+cli-unknown-theme = `{ $name }` n’est pas un thème : light (clair), dark (sombre) ou system (celui du système)
+cli-unknown-host-key = `{ $name }` n’est pas une touche hôte : { $names }
 
 ## tandem share (src/share_cmd.rs)
 share-peer-name = Le technicien
