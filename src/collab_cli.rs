@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 use tandem_collab::{CollabCommand, CollabConfig, Notice, TransferId, Way};
+use tandem_collab_ui::Peer;
+use tandem_collab_ui::reasons::{clipboard_failed, transfer_stopped};
 use tandem_i18n::tr;
 use tandem_proto::bulk::ClipFormat;
 use tandem_proto::flow::ChatFrom;
@@ -110,12 +112,20 @@ fn format_name(format: ClipFormat) -> &'static str {
 
 /// Prints notices; progress is printed as prose at most once a second per transfer (every report
 /// in JSON).
-#[derive(Default)]
 pub struct NoticePrinter {
+    /// Who is on the other side, for the sentences that name them.
+    peer: Peer,
     last_progress: HashMap<TransferId, Instant>,
 }
 
 impl NoticePrinter {
+    pub fn new(peer: Peer) -> Self {
+        Self {
+            peer,
+            last_progress: HashMap::new(),
+        }
+    }
+
     pub fn print(&mut self, out: &Output, notice: &Notice, peer: &str, answer_hint: bool) {
         match notice {
             Notice::Chat { from, text } => {
@@ -142,10 +152,12 @@ impl NoticePrinter {
                 json!({ "format": format_name(*format), "bytes": bytes }),
                 || tr!("collab-clipboard-received", peer = peer, format = format_name(*format), size = tandem_i18n::bytes(*bytes as u64)),
             ),
-            Notice::ClipboardFailed { detail } => {
-                let detail = for_display(detail);
-                out.event("clipboard_failed", json!({ "detail": detail }), || {
-                    detail.to_string()
+            Notice::ClipboardFailed { reason } => {
+                // JSON keeps the English sentence; people read it in their language.
+                let english = reason.to_string();
+                let english = for_display(&english);
+                out.event("clipboard_failed", json!({ "detail": english }), || {
+                    clipboard_failed(reason)
                 });
             }
             Notice::FileOffered {
@@ -298,11 +310,16 @@ impl NoticePrinter {
             } => {
                 self.last_progress.remove(transfer);
                 let name = for_display(name);
-                let reason = for_display(reason);
+                // JSON keeps the English sentence; people read it in their language.
+                let english = reason.to_string();
+                let english = for_display(&english);
                 out.event(
                     "file_failed",
-                    json!({ "transfer": transfer.to_string(), "name": name, "reason": reason }),
-                    || tr!("collab-transfer-failed", transfer = transfer.to_string(), name = &*name, reason = &*reason),
+                    json!({ "transfer": transfer.to_string(), "name": name, "reason": english }),
+                    || {
+                        let said = transfer_stopped(reason, self.peer);
+                        tr!("collab-transfer-failed", transfer = transfer.to_string(), name = &*name, reason = said)
+                    },
                 );
             }
         }

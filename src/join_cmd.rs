@@ -142,7 +142,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let printer_report = report.clone();
     let printer = runtime.spawn(async move {
         let mut asked = false;
-        let mut notices = NoticePrinter::default();
+        let mut notices = NoticePrinter::new(tandem_collab_ui::Peer::User);
         while let Some(event) = event_rx.recv().await {
             lock(&printer_report).observe_viewer(&event);
             if let ViewerEvent::Collab(notice) = &event {

@@ -127,7 +127,11 @@ pub struct FileRecord {
     pub bytes: u64,
     /// `done` or `failed`.
     pub status: &'static str,
+    /// Why it failed, in English (the JSON is read by programs).
     pub reason: Option<String>,
+    /// The same in the language of the Markdown.
+    #[serde(skip)]
+    reason_said: Option<String>,
     /// Received files: where each went and its BLAKE3 hash.
     pub received: Vec<ReceivedFile>,
 }
@@ -289,7 +293,22 @@ impl Report {
                 transfer,
                 name,
                 reason,
-            } => self.file(transfer.way, transfer.id, name, 0, 0, Some(reason)),
+            } => {
+                let peer = if peer == "user" {
+                    tandem_collab_ui::Peer::User
+                } else {
+                    tandem_collab_ui::Peer::Technician
+                };
+                let said = tandem_collab_ui::reasons::transfer_stopped(reason, peer);
+                self.file(
+                    transfer.way,
+                    transfer.id,
+                    name,
+                    0,
+                    0,
+                    Some((reason.to_string(), said)),
+                )
+            }
             _ => {}
         }
     }
@@ -301,7 +320,7 @@ impl Report {
         name: &str,
         files: usize,
         bytes: u64,
-        reason: Option<&String>,
+        reason: Option<(String, String)>,
     ) {
         let received = match way {
             Way::Incoming => self.receiving.remove(&id).unwrap_or_default(),
@@ -317,7 +336,10 @@ impl Report {
             files,
             bytes,
             status: if reason.is_some() { "failed" } else { "done" },
-            reason: reason.map(|r| for_display(r).into_owned()),
+            reason_said: reason
+                .as_ref()
+                .map(|(_, said)| for_display(said).into_owned()),
+            reason: reason.map(|(english, _)| for_display(&english).into_owned()),
             received,
         });
     }
@@ -679,7 +701,7 @@ impl Report {
             md.push_str(&format!("{}\n", tr!("report-files-none")));
         }
         for f in &self.files {
-            let how = match &f.reason {
+            let how = match &f.reason_said {
                 Some(reason) => tr!("report-file-failed", reason = reason.as_str()),
                 None => tr!("report-file-sizes", files = f.files, bytes = f.bytes),
             };

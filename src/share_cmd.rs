@@ -142,7 +142,7 @@ pub fn run(args: ShareArgs) -> anyhow::Result<ExitCode> {
     let report = Arc::new(Mutex::new(Report::new("user", None)));
     let printer_report = report.clone();
     let printer = runtime.spawn(async move {
-        let mut notices = NoticePrinter::default();
+        let mut notices = NoticePrinter::new(tandem_collab_ui::Peer::Technician);
         while let Some(event) = event_rx.recv().await {
             if let Ok(mut report) = printer_report.lock() {
                 report.observe_host(&event);

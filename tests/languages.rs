@@ -7,7 +7,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{STEP, TANDEM, TempDir, TestRelay, wait_until};
+use common::{STEP, TANDEM, TempDir, TestRelay, start_share, wait_until};
+use tandem_xvfb::VirtualDisplay;
 
 /// `tandem` with a clean locale (no `LC_*`, no `TANDEM_LANG`), no display and no client config, so
 /// only what a test sets chooses the language and the relay.
@@ -87,7 +88,7 @@ fn an_unknown_language_is_refused_in_the_system_language() {
     );
 }
 
-/// A `tandem share` whose stdout lines are collected as they come.
+/// A `tandem share` (or `join`) whose stdout lines are collected as they come.
 struct Sharing {
     child: Child,
     stdout: Arc<Mutex<String>>,
@@ -124,9 +125,13 @@ impl Sharing {
     }
 
     fn stop(&mut self) {
+        self.type_line("stop");
+    }
+
+    fn type_line(&mut self, line: &str) {
         let stdin = self.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"stop\n").expect("writing stop");
-        stdin.flush().expect("flushing stop");
+        writeln!(stdin, "{line}").expect("writing to stdin");
+        stdin.flush().expect("flushing stdin");
     }
 }
 
@@ -245,4 +250,40 @@ fn issue_14_help_speaks_the_language_asked_for() {
         .output()
         .expect("running tandem");
     assert_eq!(refused.status.code(), Some(2));
+}
+
+/// Issue 14: why a transfer stopped is worded in the person's language on the terminal (the
+/// `file_failed` JSON event keeps the English sentence: tests/e2e_collab.rs reads it).
+#[test]
+fn issue_14_a_transfer_failure_is_explained_in_french() {
+    let display = VirtualDisplay::start(320, 240).expect("Xvfb");
+    let relay = TestRelay::start();
+    let home = TempDir::new("languages-transfer");
+    let (_share, code) = start_share(&relay, display.name(), &["--auto-accept", "view"]);
+    // The technician's side, headless, in French prose (stdout collected as it comes).
+    let mut join = Sharing::start(
+        &[
+            "--lang",
+            "fr",
+            "join",
+            &code,
+            "--headless",
+            "--invite",
+            &relay.invite,
+            "--name",
+            "E2E",
+            "--outcome",
+            "resolved",
+            "--no-report",
+        ],
+        &home,
+    );
+    join.wait_for("Réception de l’écran");
+    join.type_line("send /nonexistent-tandem-languages-test");
+    let said = join.wait_for("lecture impossible de ce qui est à envoyer\u{a0}:");
+    assert!(
+        said.contains("s’est arrêté\u{a0}: lecture impossible de ce qui est à envoyer\u{a0}: /nonexistent-tandem-languages-test"),
+        "{said}"
+    );
+    join.type_line("end");
 }

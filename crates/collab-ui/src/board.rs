@@ -259,10 +259,10 @@ impl Board {
                 );
                 self.set_note(text, false, now);
             }
-            Notice::ClipboardFailed { detail } => {
+            Notice::ClipboardFailed { reason } => {
                 let text = tr!(
                     "panel-clipboard-failed",
-                    detail = for_display(&detail).into_owned()
+                    detail = crate::reasons::clipboard_failed(&reason)
                 );
                 self.set_note(text, true, now);
             }
@@ -352,7 +352,7 @@ impl Board {
                 reason,
             } => {
                 let phase = Phase::Failed {
-                    reason: for_display(&reason).into_owned(),
+                    reason: crate::reasons::transfer_stopped(&reason, self.peer),
                 };
                 let t = self.upsert(transfer, &name, phase.clone());
                 t.phase = phase;
@@ -424,6 +424,8 @@ fn clip(format: ClipFormat, bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tandem_collab::FailReason;
+
     use super::*;
 
     const IN_1: TransferId = TransferId {
@@ -522,14 +524,16 @@ mod tests {
             Notice::FileFailed {
                 transfer: OUT_1,
                 name: "nope".into(),
-                reason: "No such file".into(),
+                reason: FailReason::ScanFailed {
+                    detail: "/nope does not exist".into(),
+                },
             },
             Instant::now(),
         );
         assert_eq!(
             board.transfers()[0].phase,
             Phase::Failed {
-                reason: "No such file".into()
+                reason: "/nope does not exist".into()
             }
         );
     }
@@ -556,7 +560,7 @@ mod tests {
             Notice::FileFailed {
                 transfer: IN_1,
                 name: "report.pdf".into(),
-                reason: "You refused the files.".into(),
+                reason: FailReason::YouRefused,
             },
             now,
         );
@@ -615,7 +619,10 @@ mod tests {
             Notice::FileFailed {
                 transfer: IN_1,
                 name: "x\ny".into(),
-                reason: "r\u{7}".into(),
+                reason: FailReason::PeerStopped {
+                    peer: "The technician",
+                    detail: "r\u{7}".into(),
+                },
             },
             now,
         );
@@ -664,7 +671,7 @@ mod tests {
                         id,
                     },
                     name: "f".into(),
-                    reason: "no".into(),
+                    reason: FailReason::YouCancelled,
                 },
                 now,
             );

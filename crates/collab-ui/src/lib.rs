@@ -9,6 +9,7 @@
 pub mod board;
 pub mod chat;
 pub mod native;
+pub mod reasons;
 pub mod send;
 pub mod style;
 pub mod transfers;

@@ -17,7 +17,7 @@ use tandem_proto::flow::Machine;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use crate::{Notice, Work};
+use crate::{ClipFailReason, Notice, Work};
 
 /// What the clipboard side reports to the loop.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub enum ClipWork {
     /// The user copied something over a limit.
     Skipped(String),
     /// The peer's content was put on the clipboard (its format and size), or could not be.
-    Applied(Result<(ClipFormat, usize), String>),
+    Applied(Result<(ClipFormat, usize), ClipFailReason>),
 }
 
 pub(crate) struct ClipboardBridge {
@@ -68,11 +68,11 @@ impl ClipboardBridge {
                 Err(e) => {
                     warn!(error = %e, "the system clipboard cannot be used; clipboard sharing is off");
                     self.enabled = false;
-                    let _ = self
-                        .work
-                        .send(Work::Clipboard(ClipWork::Applied(Err(format!(
-                            "The clipboard cannot be used here: {e}"
-                        )))));
+                    let _ = self.work.send(Work::Clipboard(ClipWork::Applied(Err(
+                        ClipFailReason::Unusable {
+                            detail: e.to_string(),
+                        },
+                    ))));
                 }
             }
         } else if !allowed {
@@ -102,10 +102,13 @@ impl ClipboardBridge {
         self.origins.record(&content);
         let work = self.work.clone();
         tokio::task::spawn_blocking(move || {
-            let result = system
-                .set(content)
-                .map(|()| (format, bytes))
-                .map_err(|e| format!("The clipboard could not be set: {e}"));
+            let result =
+                system
+                    .set(content)
+                    .map(|()| (format, bytes))
+                    .map_err(|e| ClipFailReason::NotSet {
+                        detail: e.to_string(),
+                    });
             let _ = work.send(Work::Clipboard(ClipWork::Applied(result)));
         });
     }
@@ -150,12 +153,12 @@ impl ClipboardBridge {
                 })
             }
             ClipWork::Skipped(detail) => Some(Notice::ClipboardFailed {
-                detail: format!("Your clipboard was not shared: {detail}."),
+                reason: ClipFailReason::NotShared { detail },
             }),
             ClipWork::Applied(Ok((format, bytes))) => {
                 Some(Notice::ClipboardReceived { format, bytes })
             }
-            ClipWork::Applied(Err(detail)) => Some(Notice::ClipboardFailed { detail }),
+            ClipWork::Applied(Err(reason)) => Some(Notice::ClipboardFailed { reason }),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`Collab::finish`] when the session ends.
 
 mod clip;
+mod fail;
 mod incoming;
 mod outgoing;
 mod progress;
@@ -37,6 +38,7 @@ use tandem_proto::text::for_display;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+pub use fail::{ClipFailReason, FailReason};
 pub use tandem_files::Downloads;
 pub use units::{human_bytes, human_secs};
 
@@ -116,7 +118,7 @@ pub enum Notice {
     },
     /// A clipboard content was not synced (over a limit, malformed, or the clipboard failed).
     ClipboardFailed {
-        detail: String,
+        reason: ClipFailReason,
     },
     /// The peer offers files: answer with [`CollabCommand::Answer`] (unless files are accepted
     /// automatically, in which case `FileAccepted` follows).
@@ -168,7 +170,7 @@ pub enum Notice {
     FileFailed {
         transfer: TransferId,
         name: String,
-        reason: String,
+        reason: FailReason,
     },
 }
 
@@ -193,7 +195,7 @@ pub enum Work {
     Unblocked,
     Scanned {
         id: u32,
-        result: Result<tandem_files::Outgoing, String>,
+        result: Result<tandem_files::Outgoing, FailReason>,
     },
     Progress {
         transfer: TransferId,
@@ -346,7 +348,7 @@ impl Collab {
             CollabCommand::SendPath(path) => self.offer_path(machine, path),
             CollabCommand::Answer { id, accept } => self.answer(machine, id, accept),
             CollabCommand::Cancel(transfer) => {
-                self.cancel(machine, transfer, "You cancelled it.", Some(""));
+                self.cancel(machine, transfer, FailReason::YouCancelled, Some(""));
             }
         }
     }
@@ -360,7 +362,7 @@ impl Collab {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let fail = |this: &Self, reason: String| {
+        let fail = |this: &Self, reason: FailReason| {
             this.notice(Notice::FileFailed {
                 transfer,
                 name: for_display(&name).into_owned(),
@@ -368,13 +370,15 @@ impl Collab {
             })
         };
         if !machine.collab_active() {
-            fail(self, "Files can be sent once the screen is shared.".into());
+            fail(self, FailReason::NotSharingYet);
             return;
         }
         if self.outgoing.len() >= MAX_OPEN_OFFERS {
             fail(
                 self,
-                format!("At most {MAX_OPEN_OFFERS} transfers can be open at once."),
+                FailReason::TooManyOpen {
+                    max: MAX_OPEN_OFFERS,
+                },
             );
             return;
         }
@@ -397,14 +401,18 @@ impl Collab {
         std::thread::Builder::new()
             .name("tandem-scan".into())
             .spawn(move || {
-                let result = tandem_files::scan(&path).map_err(|e| e.to_string());
+                let result = tandem_files::scan(&path).map_err(|e| FailReason::ScanFailed {
+                    detail: e.to_string(),
+                });
                 let _ = work.send(Work::Scanned { id, result });
             })
             .map(drop)
             .unwrap_or_else(|e| {
                 let _ = self.work_tx.send(Work::Scanned {
                     id,
-                    result: Err(format!("cannot start listing the files: {e}")),
+                    result: Err(FailReason::CannotStart {
+                        detail: e.to_string(),
+                    }),
                 });
             });
     }
@@ -419,14 +427,16 @@ impl Collab {
         }
         offer.answered = true;
         if !accept {
-            self.refuse_incoming(machine, id, "You refused the files.");
+            self.refuse_incoming(machine, id, FailReason::YouRefused);
             return;
         }
         let downloads = match Downloads::open(self.config.downloads.clone()) {
             Ok(d) => d,
             Err(e) => {
-                let reason = format!("The download folder cannot be used: {e}");
-                self.refuse_incoming(machine, id, &reason);
+                let reason = FailReason::DownloadsUnusable {
+                    detail: e.to_string(),
+                };
+                self.refuse_incoming(machine, id, reason);
                 return;
             }
         };
@@ -442,14 +452,20 @@ impl Collab {
         );
     }
 
-    fn refuse_incoming(&mut self, machine: &mut impl Machine, id: u32, reason: &str) {
+    fn refuse_incoming(&mut self, machine: &mut impl Machine, id: u32, reason: FailReason) {
         if let Some(offer) = self.incoming.remove(&id) {
             self.refuse_offer(machine, id, offer.name, reason);
         }
     }
 
     /// Answers the peer's offer `id` with no, and tells the user why.
-    fn refuse_offer(&mut self, machine: &mut impl Machine, id: u32, name: String, reason: &str) {
+    fn refuse_offer(
+        &mut self,
+        machine: &mut impl Machine,
+        id: u32,
+        name: String,
+        reason: FailReason,
+    ) {
         let _ = machine.send_file_control(Control::FileAnswer {
             id,
             accept: false,
@@ -461,7 +477,7 @@ impl Collab {
                 id,
             },
             name,
-            reason: reason.to_owned(),
+            reason,
         });
     }
 
@@ -471,7 +487,7 @@ impl Collab {
         &mut self,
         machine: &mut impl Machine,
         transfer: TransferId,
-        reason: &str,
+        reason: FailReason,
         for_peer: Option<&str>,
     ) {
         let (name, sender_side) = match transfer.way {
@@ -498,7 +514,7 @@ impl Collab {
         self.notice(Notice::FileFailed {
             transfer,
             name,
-            reason: reason.to_owned(),
+            reason,
         });
     }
 
@@ -512,9 +528,11 @@ impl Collab {
             CollabEvent::Clipboard { format, data } => {
                 self.clipboard.apply(format, data);
             }
-            CollabEvent::ClipboardRefused { detail } => {
-                self.notice(Notice::ClipboardFailed { detail })
-            }
+            CollabEvent::ClipboardRefused { detail } => self.notice(Notice::ClipboardFailed {
+                reason: ClipFailReason::PeerRefused {
+                    detail: for_display(&detail).into_owned(),
+                },
+            }),
             CollabEvent::File(msg) => self.on_file_control(machine, msg),
             CollabEvent::FileData(msg) => self.on_file_data(msg),
         }
@@ -539,16 +557,16 @@ impl Collab {
                 } else {
                     Way::Outgoing
                 };
+                let peer = self.config.peer;
                 let reason = if detail.is_empty() {
-                    format!("{} cancelled the transfer.", self.config.peer)
+                    FailReason::PeerCancelled { peer }
                 } else {
-                    format!(
-                        "{} stopped the transfer: {}",
-                        self.config.peer,
-                        for_display(&detail)
-                    )
+                    FailReason::PeerStopped {
+                        peer,
+                        detail: for_display(&detail).into_owned(),
+                    }
                 };
-                self.cancel(machine, TransferId { way, id }, &reason, None);
+                self.cancel(machine, TransferId { way, id }, reason, None);
             }
             Control::FileReceived { id } => {
                 let Some(offer) = self.outgoing.remove(&id) else {
@@ -593,8 +611,10 @@ impl Collab {
             return;
         }
         if self.incoming.len() >= MAX_OPEN_OFFERS {
-            let reason = format!("Refused: {MAX_OPEN_OFFERS} transfers are already open.");
-            self.refuse_offer(machine, id, shown, &reason);
+            let reason = FailReason::RefusedTooMany {
+                max: MAX_OPEN_OFFERS,
+            };
+            self.refuse_offer(machine, id, shown, reason);
             return;
         }
         let metas: Vec<tandem_files::EntryMeta> = entries
@@ -607,12 +627,15 @@ impl Collab {
             .collect();
         let total = match tandem_files::validate_offer(&metas) {
             Ok(_) if entries.is_empty() => {
-                self.refuse_offer(machine, id, shown, "Refused: the offer lists no file.");
+                self.refuse_offer(machine, id, shown, FailReason::RefusedEmpty);
                 return;
             }
             Ok(total) => total,
             Err(e) => {
-                self.refuse_offer(machine, id, shown, &format!("Refused: {e}"));
+                let reason = FailReason::RefusedInvalid {
+                    detail: e.to_string(),
+                };
+                self.refuse_offer(machine, id, shown, reason);
                 return;
             }
         };
@@ -664,7 +687,9 @@ impl Collab {
             self.notice(Notice::FileFailed {
                 transfer,
                 name,
-                reason: format!("{} refused the files.", self.config.peer),
+                reason: FailReason::PeerRefused {
+                    peer: self.config.peer,
+                },
             });
             return;
         }
@@ -674,13 +699,15 @@ impl Collab {
                 .zip(&source.entries)
                 .any(|(&at, e)| at > e.meta.size || at % tandem_files::CHUNK_LEN as u64 != 0)
         {
-            let reason = "The receiver asked to resume at an impossible position.";
-            self.cancel(machine, transfer, reason, Some(reason));
+            let reason = FailReason::ImpossibleResume;
+            let for_peer = reason.to_string();
+            self.cancel(machine, transfer, reason, Some(&for_peer));
             return;
         }
         let Some(bulk) = self.bulk.clone() else {
-            let reason = "The data stream is not open.";
-            self.cancel(machine, transfer, reason, Some(reason));
+            let reason = FailReason::StreamClosed;
+            let for_peer = reason.to_string();
+            self.cancel(machine, transfer, reason, Some(&for_peer));
             return;
         };
         let resumed: u64 = resume_from.iter().sum();
@@ -753,12 +780,14 @@ impl Collab {
                         offer.sent = true;
                     }
                 }
-                Err(reason) => {
+                Err(detail) => {
                     let transfer = TransferId {
                         way: Way::Outgoing,
                         id,
                     };
-                    self.cancel(machine, transfer, &reason, Some(&reason));
+                    let for_peer = detail.clone();
+                    let reason = FailReason::SendFailed { detail };
+                    self.cancel(machine, transfer, reason, Some(&for_peer));
                 }
             },
             Work::ReceiveReady { id, result } => match result {
@@ -781,7 +810,9 @@ impl Collab {
                         resumed_from: resumed,
                     });
                 }
-                Err(reason) => self.refuse_incoming(machine, id, &reason),
+                Err(detail) => {
+                    self.refuse_incoming(machine, id, FailReason::ReceiveFailed { detail })
+                }
             },
             Work::EntryReceived {
                 id,
@@ -816,7 +847,11 @@ impl Collab {
                             secs: offer.progress.elapsed_secs(),
                         });
                     }
-                    Err(reason) => self.cancel(machine, transfer, &reason, Some(&reason)),
+                    Err(detail) => {
+                        let for_peer = detail.clone();
+                        let reason = FailReason::ReceiveFailed { detail };
+                        self.cancel(machine, transfer, reason, Some(&for_peer));
+                    }
                 }
             }
             Work::Clipboard(work) => {
@@ -831,7 +866,7 @@ impl Collab {
         &mut self,
         machine: &mut impl Machine,
         id: u32,
-        result: Result<tandem_files::Outgoing, String>,
+        result: Result<tandem_files::Outgoing, FailReason>,
     ) {
         let transfer = TransferId {
             way: Way::Outgoing,
@@ -842,10 +877,7 @@ impl Collab {
             return;
         };
         let scanned = match result {
-            Ok(scanned) if scanned.entries.is_empty() => Err(
-                "There is no file to send there (empty folder, or only links and special files)."
-                    .to_string(),
-            ),
+            Ok(scanned) if scanned.entries.is_empty() => Err(FailReason::NothingToSend),
             other => other,
         };
         let scanned = match scanned {
@@ -893,7 +925,7 @@ impl Collab {
             self.notice(Notice::FileFailed {
                 transfer,
                 name,
-                reason: "The session is no longer sharing.".into(),
+                reason: FailReason::NoLongerSharing,
             });
             return;
         }
@@ -911,7 +943,7 @@ impl Collab {
                     id,
                 },
                 name: offer.name,
-                reason: "The session ended before the transfer finished.".into(),
+                reason: FailReason::EndedWhileSending,
             });
         }
         for (id, offer) in self.incoming.drain() {
@@ -919,9 +951,9 @@ impl Collab {
             let was_receiving = offer.chunks.is_some();
             drop(offer.chunks);
             let reason = if was_receiving {
-                "The session ended before the transfer finished; offer the same files again in a new session to resume."
+                FailReason::EndedWhileReceiving
             } else {
-                "The session ended before the offer was answered."
+                FailReason::EndedUnanswered
             };
             (self.notify)(Notice::FileFailed {
                 transfer: TransferId {
@@ -929,7 +961,7 @@ impl Collab {
                     id,
                 },
                 name: offer.name,
-                reason: reason.into(),
+                reason,
             });
         }
         self.blocked = None;

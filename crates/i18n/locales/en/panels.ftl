@@ -161,3 +161,45 @@ player-speed = { $speed }x
 player-cut-short = (cut short)
 player-cut-short-hover = The file ends inside a record: it plays up to its last whole one.
 player-stopped = Stopped: { $error }
+
+## Why a transfer stopped (crates/collab-ui/src/reasons.rs), in the panels and on the terminal.
+# `$detail` is quoted as it is: a library's or the system's error, or the other side's own words.
+# The English must be the sentence JSON events carry (crates/collab/src/fail.rs; a test checks).
+transfer-why-not-sharing-yet = Files can be sent once the screen is shared.
+transfer-why-too-many-open = At most { $max } transfers can be open at once.
+transfer-why-cannot-start = cannot start the transfer: { $detail }
+transfer-why-scan-failed = { $detail }
+transfer-why-nothing-to-send = There is no file to send there (empty folder, or only links and special files).
+transfer-why-you-refused = You refused the files.
+transfer-why-downloads-unusable = The download folder cannot be used: { $detail }
+transfer-why-you-cancelled = You cancelled it.
+transfer-why-peer-cancelled = { $peer ->
+    [user] The user
+   *[technician] The technician
+} cancelled the transfer.
+transfer-why-peer-stopped = { $peer ->
+    [user] The user
+   *[technician] The technician
+} stopped the transfer: { $detail }
+transfer-why-refused-too-many = Refused: { $max } transfers are already open.
+transfer-why-refused-empty = Refused: the offer lists no file.
+transfer-why-refused-invalid = Refused: { $detail }
+transfer-why-peer-refused = { $peer ->
+    [user] The user
+   *[technician] The technician
+} refused the files.
+transfer-why-impossible-resume = The receiver asked to resume at an impossible position.
+transfer-why-stream-closed = The data stream is not open.
+transfer-why-send-failed = { $detail }
+transfer-why-receive-failed = { $detail }
+transfer-why-no-longer-sharing = The session is no longer sharing.
+transfer-why-ended-while-sending = The session ended before the transfer finished.
+transfer-why-ended-while-receiving = The session ended before the transfer finished; offer the same files again in a new session to resume.
+transfer-why-ended-unanswered = The session ended before the offer was answered.
+
+## Why the clipboard was not synced (crates/collab-ui/src/reasons.rs). `$detail`: as it is.
+# The English must be the sentence JSON events carry (crates/collab/src/fail.rs; a test checks).
+clipboard-why-not-shared = Your clipboard was not shared: { $detail }.
+clipboard-why-unusable = The clipboard cannot be used here: { $detail }
+clipboard-why-not-set = The clipboard could not be set: { $detail }
+clipboard-why-peer-refused = { $detail }

@@ -164,3 +164,43 @@ player-speed = { $speed }x
 player-cut-short = (tronqué)
 player-cut-short-hover = Le fichier se termine au milieu d’un enregistrement : la lecture va jusqu’au dernier complet.
 player-stopped = Arrêté : { $error }
+
+## Pourquoi un transfert s’est arrêté (crates/collab-ui/src/reasons.rs), dans les panneaux et le terminal.
+# `$detail` est cité tel quel : l’erreur d’une bibliothèque ou du système, ou les mots de l’autre côté.
+transfer-why-not-sharing-yet = Les fichiers pourront être envoyés une fois l’écran partagé.
+transfer-why-too-many-open = Au plus { $max } transferts peuvent être ouverts à la fois.
+transfer-why-cannot-start = impossible de lancer le transfert : { $detail }
+transfer-why-scan-failed = lecture impossible de ce qui est à envoyer : { $detail }
+transfer-why-nothing-to-send = Il n’y a là aucun fichier à envoyer (dossier vide, ou seulement des liens et des fichiers spéciaux).
+transfer-why-you-refused = Vous avez refusé les fichiers.
+transfer-why-downloads-unusable = Le dossier de téléchargement ne peut pas être utilisé : { $detail }
+transfer-why-you-cancelled = Vous l’avez annulé.
+transfer-why-peer-cancelled = { $peer ->
+    [user] L’utilisateur
+   *[technician] Le technicien
+} a annulé le transfert.
+transfer-why-peer-stopped = { $peer ->
+    [user] L’utilisateur
+   *[technician] Le technicien
+} a arrêté le transfert : { $detail }
+transfer-why-refused-too-many = Refusé : { $max } transferts sont déjà ouverts.
+transfer-why-refused-empty = Refusé : l’offre ne contient aucun fichier.
+transfer-why-refused-invalid = Refusé : { $detail }
+transfer-why-peer-refused = { $peer ->
+    [user] L’utilisateur
+   *[technician] Le technicien
+} a refusé les fichiers.
+transfer-why-impossible-resume = Le destinataire a demandé de reprendre à une position impossible.
+transfer-why-stream-closed = Le canal de données n’est pas ouvert.
+transfer-why-send-failed = l’envoi a échoué : { $detail }
+transfer-why-receive-failed = la réception a échoué : { $detail }
+transfer-why-no-longer-sharing = La session ne partage plus l’écran.
+transfer-why-ended-while-sending = La session s’est terminée avant la fin du transfert.
+transfer-why-ended-while-receiving = La session s’est terminée avant la fin du transfert ; proposez les mêmes fichiers dans une nouvelle session pour reprendre là où il s’est arrêté.
+transfer-why-ended-unanswered = La session s’est terminée avant que vous répondiez à l’offre.
+
+## Pourquoi le presse-papiers n’a pas été synchronisé (crates/collab-ui/src/reasons.rs). `$detail` : tel quel.
+clipboard-why-not-shared = Votre presse-papiers n’a pas été partagé : { $detail }.
+clipboard-why-unusable = Le presse-papiers ne peut pas être utilisé ici : { $detail }
+clipboard-why-not-set = Le presse-papiers n’a pas pu être rempli : { $detail }
+clipboard-why-peer-refused = L’autre côté ne l’a pas pris : { $detail }
