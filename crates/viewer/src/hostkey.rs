@@ -19,8 +19,8 @@ pub enum Shortcut {
     Scale,
     /// Delete: send Ctrl+Alt+Del.
     CtrlAltDel,
-    /// C: ask for control.
-    RequestControl,
+    /// C: ask for control, or give it back while in control.
+    Control,
     /// T: the statistics overlay.
     Stats,
     /// Q: end the session.
@@ -32,7 +32,7 @@ impl Shortcut {
         Shortcut::Fullscreen,
         Shortcut::Scale,
         Shortcut::CtrlAltDel,
-        Shortcut::RequestControl,
+        Shortcut::Control,
         Shortcut::Stats,
         Shortcut::End,
     ];
@@ -42,7 +42,7 @@ impl Shortcut {
             Shortcut::Fullscreen => Key::F,
             Shortcut::Scale => Key::S,
             Shortcut::CtrlAltDel => Key::Delete,
-            Shortcut::RequestControl => Key::C,
+            Shortcut::Control => Key::C,
             Shortcut::Stats => Key::T,
             Shortcut::End => Key::Q,
         }

@@ -11,7 +11,7 @@ use egui::Key;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use tandem_i18n::Language;
+use tandem_i18n::{Language, tr};
 
 use super::bar::{self, BarAction};
 use super::consent::{self, Question};
@@ -217,6 +217,7 @@ fn the_bar_says_who_and_what_and_stop_sharing_is_first_for_the_keyboard() {
                         view: true,
                         control: true,
                         recording: true,
+                        released: false,
                         reconnecting: None,
                     };
                     if let (Some(a), _) = bar::show(ui, &shown) {
@@ -242,4 +243,38 @@ fn the_bar_says_who_and_what_and_stop_sharing_is_first_for_the_keyboard() {
         harness.run_steps(2);
         assert_eq!(*harness.state(), Some(BarAction::StopSharing));
     });
+}
+
+/// Issue 14: after the technician gives control back, the bar says so in one sentence, in both
+/// languages, and offers no Take back control (there is nothing to take back).
+#[test]
+fn the_bar_says_the_technician_gave_control_back() {
+    for (language, sentence) in [
+        (Language::English, "Alex gave control back to you"),
+        (Language::French, "Alex vous a rendu le contrôle"),
+    ] {
+        in_language(language, || {
+            let mut harness = Harness::builder()
+                .with_size(egui::vec2(900.0, bar::HEIGHT))
+                .build_ui(|ui| {
+                    let shown = bar::Bar {
+                        technician: "Alex",
+                        view: true,
+                        control: false,
+                        recording: false,
+                        released: true,
+                        reconnecting: None,
+                    };
+                    bar::show(ui, &shown);
+                });
+            harness.run_steps(2);
+            harness.check_accessibility();
+            harness.get_by_label(sentence);
+            assert!(
+                harness
+                    .query_by_role_and_label(Role::Button, &tr!("window-take-back-control"))
+                    .is_none()
+            );
+        });
+    }
 }
