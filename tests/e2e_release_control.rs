@@ -37,7 +37,7 @@ fn the_technician_gives_control_back() {
     let (mut share, code) = start_share_with_window(
         &relay,
         display.name(),
-        &["--lang", "en", "--auto-accept", "control"],
+        &["--lang", "en", "--auto-accept", "control", "--no-feedback"],
     );
     let mut join = start_join(&relay, &code, None, &["--headless"]);
     let granted = join.wait_event("permissions");
