@@ -255,13 +255,14 @@ pub fn tools_row(
         // The session.
         control_button(ui, bar, actions);
         let clipboard = bar.clipboard;
-        let mut switch = clipboard.switch_on();
+        // A framed button in both states, so that "off" still reads as something to click.
+        let switch = clipboard.switch_on();
         if ui
-            .toggle_value(&mut switch, clipboard.label())
+            .add(egui::Button::new(clipboard.label()).selected(clipboard == ClipboardState::Shared))
             .on_hover_text(tr!("viewer-clipboard-hint"))
             .clicked()
         {
-            actions.push(Action::Clipboard(switch));
+            actions.push(Action::Clipboard(!switch));
         }
         session_buttons(ui);
         if !bar.finishing {
