@@ -174,3 +174,34 @@ fn the_technicians_clipboard_switch_stops_and_resumes_sharing() {
     assert!(share.wait_exit(STEP));
     join.wait_exit(STEP);
 }
+
+/// The host key + C toggles, through the viewer's real window: while in control it gives control
+/// back, and pressed again it asks for control (which `--auto-accept control` grants at once).
+#[test]
+fn host_key_c_releases_and_requests_control() {
+    let host = VirtualDisplay::start(800, 600).expect("Xvfb for the host");
+    let viewer = VirtualDisplay::start(1280, 800).expect("Xvfb for the viewer");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, host.name(), &["--auto-accept", "control"]);
+    let mut join = start_join(&relay, &code, Some(viewer.name()), &[]);
+    join.wait_event_where("permissions", STEP, |e| e["control"] == true);
+    join.wait_event("first_frame");
+    // The pointer over the toolbar, not the picture: no pointer input.
+    xdotool(viewer.name(), &["mousemove", "2", "2"]);
+    let window = wait_for_window(viewer.name(), "Tandem");
+    xdotool(viewer.name(), &["windowfocus", "--sync", &window]);
+
+    xdotool(viewer.name(), &["key", "--delay", "80", "Control_R+c"]);
+    share.wait_event_where("permissions", STEP, |v| v["control"] == false);
+    share.wait_event("control_released");
+    join.wait_event_where("permissions", STEP, |v| v["control"] == false);
+
+    xdotool(viewer.name(), &["key", "--delay", "80", "Control_R+c"]);
+    share.wait_event_where("permissions", STEP, |v| v["control"] == true);
+    join.wait_event_where("permissions", STEP, |v| v["control"] == true);
+
+    share.send_line("stop");
+    assert!(share.wait_exit(STEP));
+    let summary = join.wait_event("session_ended");
+    assert!(summary["reason"].is_string(), "{summary}");
+}
