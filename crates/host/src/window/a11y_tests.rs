@@ -278,3 +278,30 @@ fn the_bar_says_the_technician_gave_control_back() {
         });
     }
 }
+
+/// Issue 14: the full window says when the technician gave control back and when they switched
+/// their side of clipboard sharing off (the user's own switch alone cannot turn it on then).
+#[test]
+fn the_full_window_says_what_the_technician_changed() {
+    in_language(Language::English, || {
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(480.0, 400.0))
+            .build_ui(|ui| {
+                let shown = super::active::Active {
+                    technician: "Alex",
+                    view: true,
+                    control: false,
+                    recording: false,
+                    verifier: None,
+                    released: true,
+                    technician_clipboard: false,
+                    reconnecting: None,
+                };
+                super::active::show(ui, &shown);
+            });
+        harness.run_steps(2);
+        harness.check_accessibility();
+        harness.get_by_label("Alex gave control back to you: they can only see your screen now.");
+        harness.get_by_label_contains("Alex switched clipboard sharing off on their side");
+    });
+}
