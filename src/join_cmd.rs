@@ -64,6 +64,11 @@ pub struct JoinArgs {
     /// Ask for control as soon as viewing is allowed.
     #[arg(long)]
     request_control: bool,
+    /// Your side of clipboard sharing at the start: `off` keeps clipboards from travelling until
+    /// you switch it on (the toolbar, or `clipboard on` on stdin), whatever the user allows.
+    #[arg(long, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    clipboard: bool,
     /// Ask the user to let you record the session as soon as the screen is shown, into FILE
     /// (replay it with `tandem play FILE`). Without it, the window's Record button (or `record on`
     /// on stdin) records into ~/.local/share/tandem/recordings.
@@ -83,7 +88,7 @@ pub struct JoinArgs {
     #[arg(long, value_name = "URL")]
     report_webhook: Option<String>,
     /// One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`,
-    /// `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
+    /// `control`, `release`, `clipboard on|off`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`.
     #[arg(long)]
     json: bool,
 }
@@ -108,6 +113,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         reconnect_grace: args.relay.reconnect_grace(),
         record_to: args.record.clone().unwrap_or_else(default_recording_path),
         record_at_start: args.record.is_some(),
+        clipboard: args.clipboard,
     };
     let window = !args.headless && crate::have_display();
 
@@ -424,6 +430,15 @@ fn print_event(out: &Output, event: &ViewerEvent) {
         ViewerEvent::ControlDeclined => out.event("control_declined", json!({}), || {
             tr!("join-control-declined")
         }),
+        ViewerEvent::ClipboardSwitch { on } => {
+            out.event("clipboard_switch", json!({ "on": on }), || {
+                if *on {
+                    tr!("join-clipboard-switch-on")
+                } else {
+                    tr!("join-clipboard-switch-off")
+                }
+            })
+        }
         ViewerEvent::FirstFrame { width, height } => out.event(
             "first_frame",
             json!({ "width": width, "height": height }),
@@ -569,7 +584,7 @@ fn lock(report: &Mutex<Report>) -> std::sync::MutexGuard<'_, Report> {
     report.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Reads `snapshot PATH`, `control`, `end`, `y`/`n` (answers to the oldest file offer), `note TEXT`,
+/// Reads `snapshot PATH`, `control`, `release`, `clipboard on|off`, `end`, `y`/`n` (answers to the oldest file offer), `note TEXT`,
 /// `outcome resolved|not-resolved|escalated [SUMMARY]` and the collaboration commands from stdin,
 /// for people on a terminal and for scripts.
 fn spawn_stdin_commands(
@@ -600,6 +615,12 @@ fn spawn_stdin_commands(
             Some(ViewerCommand::Snapshot(PathBuf::from(path.trim())))
         } else if line == "control" {
             Some(ViewerCommand::RequestControl)
+        } else if line == "release" {
+            Some(ViewerCommand::ReleaseControl)
+        } else if line == "clipboard on" {
+            Some(ViewerCommand::SetClipboard(true))
+        } else if line == "clipboard off" {
+            Some(ViewerCommand::SetClipboard(false))
         } else if let Some(which) = line.strip_prefix("monitor ") {
             match which.trim() {
                 "all" | "whole" | "desktop" => Some(ViewerCommand::SelectMonitor(None)),

@@ -353,6 +353,18 @@ fn print_event(out: &Output, event: &HostEvent, window: bool) {
         HostEvent::InputDropped => {
             out.event("input_dropped", json!({}), || tr!("share-input-dropped"))
         }
+        HostEvent::ControlReleased => out.event("control_released", json!({}), || {
+            tr!("share-control-released")
+        }),
+        HostEvent::TechnicianClipboard { on } => {
+            out.event("technician_clipboard", json!({ "on": on }), || {
+                if *on {
+                    tr!("share-technician-clipboard-on")
+                } else {
+                    tr!("share-technician-clipboard-off")
+                }
+            })
+        }
         HostEvent::ShownScreen { picture } => {
             out.event("shown_screen", json!({ "on": picture.is_some() }), || {
                 if picture.is_some() {

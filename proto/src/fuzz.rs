@@ -188,6 +188,8 @@ mod tests {
             .to_vec(),
             Control::SelectMonitor { index: None }.to_vec(),
             Control::ShowScreen { on: true }.to_vec(),
+            Control::ReleaseControl.to_vec(),
+            Control::ViewerClipboard { on: false }.to_vec(),
             Input::Scroll { dx: -1, dy: 2 }.to_vec(),
             FrameMsg::CursorPosition {
                 x: 1,

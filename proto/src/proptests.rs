@@ -145,6 +145,8 @@ fn control() -> impl Strategy<Value = Control> {
             }
         }),
         Just(Control::RequestControl),
+        Just(Control::ReleaseControl),
+        any::<bool>().prop_map(|on| Control::ViewerClipboard { on }),
         any::<u64>().prop_map(|seq| Control::Ack { seq }),
         Just(Control::RequestKeyframe),
         display_text(MAX_CHAT_LEN).prop_map(|text| Control::Chat { text }),

@@ -34,6 +34,12 @@ pub enum Control {
     },
     /// Viewer -> host: ask the user to grant control.
     RequestControl,
+    /// Viewer -> host: the technician gives control back (the host treats it like its user's
+    /// Take back control; ignored while control is not granted).
+    ReleaseControl,
+    /// Viewer -> host: the technician's wish for clipboard sharing. Clipboards travel only while
+    /// the user allows it *and* the technician's last `ViewerClipboard` (if any) said `on`.
+    ViewerClipboard { on: bool },
     /// Viewer -> host: frame update `seq` was decoded (flow control).
     Ack { seq: u64 },
     /// Viewer -> host: the next update should be a keyframe.
@@ -393,6 +399,8 @@ const SHOW_SCREEN: u8 = 21;
 const FEEDBACK: u8 = 16;
 const RECORDING: u8 = 17;
 const FINISH: u8 = 18;
+const RELEASE_CONTROL: u8 = 19;
+const VIEWER_CLIPBOARD: u8 = 20;
 
 /// Bytes of one encoded [`FileEntry`].
 fn entry_len(entry: &FileEntry) -> usize {
@@ -404,8 +412,8 @@ impl Message for Control {
         1 + match self {
             Self::Hello { technician } => bytes_len(technician.len()),
             Self::Permissions { .. } => 3,
-            Self::RequestControl | Self::RequestKeyframe | Self::Finish => 0,
-            Self::Recording { .. } => 1,
+            Self::RequestControl | Self::ReleaseControl | Self::RequestKeyframe | Self::Finish => 0,
+            Self::Recording { .. } | Self::ViewerClipboard { .. } => 1,
             Self::Ack { .. } => 8,
             Self::Chat { text } => bytes_len(text.len()),
             Self::End { detail, .. } => 1 + bytes_len(detail.len()),
@@ -445,6 +453,11 @@ impl Message for Control {
                 out.put_bool(*clipboard);
             }
             Self::RequestControl => out.put_u8(REQUEST_CONTROL),
+            Self::ReleaseControl => out.put_u8(RELEASE_CONTROL),
+            Self::ViewerClipboard { on } => {
+                out.put_u8(VIEWER_CLIPBOARD);
+                out.put_bool(*on);
+            }
             Self::Ack { seq } => {
                 out.put_u8(ACK);
                 out.put_u64(*seq);
@@ -558,6 +571,8 @@ impl Message for Control {
                 clipboard: r.bool()?,
             }),
             REQUEST_CONTROL => Ok(Self::RequestControl),
+            RELEASE_CONTROL => Ok(Self::ReleaseControl),
+            VIEWER_CLIPBOARD => Ok(Self::ViewerClipboard { on: r.bool()? }),
             ACK => Ok(Self::Ack { seq: r.u64()? }),
             REQUEST_KEYFRAME => Ok(Self::RequestKeyframe),
             CHAT => Ok(Self::Chat {
@@ -726,6 +741,10 @@ impl fmt::Debug for Control {
                 .field("clipboard", clipboard)
                 .finish(),
             Self::RequestControl => f.write_str("RequestControl"),
+            Self::ReleaseControl => f.write_str("ReleaseControl"),
+            Self::ViewerClipboard { on } => {
+                f.debug_struct("ViewerClipboard").field("on", on).finish()
+            }
             Self::Ack { seq } => f.debug_struct("Ack").field("seq", seq).finish(),
             Self::RequestKeyframe => f.write_str("RequestKeyframe"),
             Self::Chat { text } => f
@@ -1403,6 +1422,39 @@ mod tests {
         ));
     }
 
+    /// A hostile viewer's `ReleaseControl` and `ViewerClipboard`: one encoding each, anything
+    /// else refused (a body on the bodiless one, a switch byte other than 0 or 1, one cut short).
+    #[test]
+    fn release_and_clipboard_switch_refuse_bad_bodies() {
+        assert_eq!(
+            Control::from_bytes(&[RELEASE_CONTROL]),
+            Ok(Control::ReleaseControl)
+        );
+        assert_eq!(
+            Control::from_bytes(&[RELEASE_CONTROL, 0]),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
+        for on in [false, true] {
+            let msg = Control::ViewerClipboard { on };
+            assert_eq!(msg.to_vec(), [VIEWER_CLIPBOARD, u8::from(on)]);
+            assert_eq!(Control::from_bytes(&msg.to_vec()), Ok(msg));
+        }
+        for bad in [2, 0x80, 0xff] {
+            assert_eq!(
+                Control::from_bytes(&[VIEWER_CLIPBOARD, bad]),
+                Err(DecodeError::Invalid { what: "bool" })
+            );
+        }
+        assert!(matches!(
+            Control::from_bytes(&[VIEWER_CLIPBOARD]),
+            Err(DecodeError::Truncated { .. })
+        ));
+        assert_eq!(
+            Control::from_bytes(&[VIEWER_CLIPBOARD, 1, 1]),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
+    }
+
     #[test]
     fn unknown_tags_are_errors() {
         assert!(matches!(
@@ -1414,8 +1466,8 @@ mod tests {
             Err(DecodeError::UnknownTag { tag: 9, .. })
         ));
         assert!(matches!(
-            Control::from_bytes(&[19]),
-            Err(DecodeError::UnknownTag { tag: 19, .. })
+            Control::from_bytes(&[22]),
+            Err(DecodeError::UnknownTag { tag: 22, .. })
         ));
         assert!(matches!(
             Input::from_bytes(&[BUTTON, 6, 1]),

@@ -97,6 +97,12 @@ pub enum HostEvent {
     Collab(Notice),
     /// Input arrived while control was not allowed and was dropped here.
     InputDropped,
+    /// The technician gave control back (the [`HostEvent::Permissions`] without control came
+    /// just before): tell the user, in one sentence, that they are in control again.
+    ControlReleased,
+    /// The technician switched their side of clipboard sharing on or off. Clipboards travel only
+    /// while both allow it; the next [`HostEvent::Permissions`] says the result.
+    TechnicianClipboard { on: bool },
     /// A system-information snapshot was sent to the technician (the user allowed it).
     DiagnosticsShared,
     /// The technician's recording is on (the user allowed it) or off: show "Recording" exactly

@@ -373,6 +373,14 @@ async fn drive(
                     }
                 }
                 flow::HostEvent::InputDropped => emit(events, HostEvent::InputDropped),
+                flow::HostEvent::ControlReleased => {
+                    info!(target: "tandem::audit", "the technician gave control back");
+                    emit(events, HostEvent::ControlReleased);
+                }
+                flow::HostEvent::TechnicianClipboard { on } => {
+                    info!(target: "tandem::audit", on, "the technician switched clipboard sharing");
+                    emit(events, HostEvent::TechnicianClipboard { on });
+                }
                 flow::HostEvent::ShownScreen { on: true } => {
                     if let Some(d) = &mut driver
                         && !std::mem::replace(&mut shown_stream_accepted, true)

@@ -36,7 +36,7 @@ use crate::session::Repaint;
 use crate::stats::{Overlay, overlay_lines};
 use crate::sysinfo_panel::SysinfoPanel;
 use crate::textures::RemoteTextures;
-use crate::toolbar::{self, Phase, RecordButton, Scale, Toolbar};
+use crate::toolbar::{self, ClipboardState, Phase, RecordButton, Scale, Toolbar};
 use crate::{RecordingEvent, ViewerCommand, ViewerEvent};
 use tandem_collab_ui::style;
 use tandem_i18n::tr;
@@ -102,6 +102,7 @@ pub fn run(
                 view: false,
                 control: false,
                 clipboard: false,
+                clipboard_wish: true,
                 collab: CollabPanels::new(),
                 sysinfo: SysinfoPanel::default(),
                 notes,
@@ -141,8 +142,10 @@ struct ViewerApp {
     verifier: Option<String>,
     view: bool,
     control: bool,
-    /// Clipboards are shared both ways.
+    /// The user allows clipboards to travel (the host's last `Permissions`).
     clipboard: bool,
+    /// The technician's own clipboard switch.
+    clipboard_wish: bool,
     collab: CollabPanels,
     sysinfo: SysinfoPanel,
     notes: NotesPanel,
@@ -273,6 +276,7 @@ impl ViewerApp {
                         self.send(ViewerCommand::Input(input));
                     }
                 }
+                ViewerEvent::ClipboardSwitch { on } => self.clipboard_wish = on,
                 ViewerEvent::ControlDeclined => {
                     // They may ask again.
                     self.control_requested = false;
@@ -369,6 +373,7 @@ impl ViewerApp {
     /// The toolbar: where the session stands on the first row, the tools on the second.
     fn toolbar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
         let ended = self.ended_at.is_some();
+        let clipboard_note = self.collab.clipboard_note();
         let bar = Toolbar {
             phase: self.phase,
             status: &self.status,
@@ -376,6 +381,8 @@ impl ViewerApp {
             view: self.view,
             control: self.control,
             control_requested: self.control_requested,
+            clipboard: ClipboardState::new(self.clipboard, self.clipboard_wish),
+            clipboard_note: clipboard_note.as_ref().map(|(t, f)| (t.as_str(), *f)),
             fps: self.stats.map(|s| s.fps as f32),
             show_stats: self.show_stats,
             scale: self.scale,
@@ -394,13 +401,16 @@ impl ViewerApp {
         if self.view && !ended {
             let active = self.collab_active();
             let (collab, sysinfo, notes) = (&mut self.collab, &mut self.sysinfo, &mut self.notes);
-            let clipboard = self.clipboard;
-            toolbar::tools_row(ui, &bar, &mut actions, |ui| {
-                collab.status(ui, clipboard);
-                collab.buttons(ui, active);
-                diagnostics = sysinfo.button(ui, active);
-                notes.button(ui);
-            });
+            toolbar::tools_row(
+                ui,
+                &bar,
+                &mut actions,
+                |ui| collab.buttons(ui, active),
+                |ui| {
+                    diagnostics = sysinfo.button(ui, active);
+                    notes.button(ui);
+                },
+            );
         }
         if diagnostics {
             self.send(ViewerCommand::RequestDiagnostics);
@@ -424,6 +434,16 @@ impl ViewerApp {
                     self.control_requested = true;
                     self.send(ViewerCommand::RequestControl);
                 }
+            }
+            Action::ReleaseControl => {
+                if self.control {
+                    self.send(ViewerCommand::ReleaseControl);
+                }
+            }
+            Action::Clipboard(on) => {
+                // Shown at once; the session confirms with `ClipboardSwitch`.
+                self.clipboard_wish = on;
+                self.send(ViewerCommand::SetClipboard(on));
             }
             Action::Stats(on) => self.show_stats = on,
             Action::Record(on) => self.send(ViewerCommand::Record(on)),
@@ -452,7 +472,9 @@ impl ViewerApp {
                     Ok(combo) => Action::SendKeys(combo),
                     Err(_) => continue,
                 },
-                Shortcut::RequestControl => Action::RequestControl,
+                // One key both ways: ask while not in control, give back while in it.
+                Shortcut::Control if self.control => Action::ReleaseControl,
+                Shortcut::Control => Action::RequestControl,
                 Shortcut::Stats => Action::Stats(!self.show_stats),
                 Shortcut::End => Action::End,
             };

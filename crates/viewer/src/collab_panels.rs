@@ -69,22 +69,12 @@ impl CollabPanels {
         self.send.button(ui, active);
     }
 
-    /// The clipboard part of the status row.
-    pub(crate) fn status(&self, ui: &mut egui::Ui, clipboard: bool) {
-        ui.separator();
-        ui.label(if clipboard {
-            tr!("panel-clipboard-shared")
-        } else {
-            tr!("panel-clipboard-not-shared")
-        });
-        if let Some(note) = self.board.note(Instant::now()) {
-            let color = if note.failed {
-                ui.visuals().warn_fg_color
-            } else {
-                ui.visuals().weak_text_color()
-            };
-            ui.label(RichText::new(&note.text).color(color));
-        }
+    /// The last clipboard event while it is fresh, for the toolbar: its text and whether it
+    /// failed.
+    pub(crate) fn clipboard_note(&self) -> Option<(String, bool)> {
+        self.board
+            .note(Instant::now())
+            .map(|note| (note.text.clone(), note.failed))
     }
 
     /// Whether a collaboration field has the keyboard (then no key goes to the remote screen).

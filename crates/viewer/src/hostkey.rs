@@ -19,8 +19,8 @@ pub enum Shortcut {
     Scale,
     /// Delete: send Ctrl+Alt+Del.
     CtrlAltDel,
-    /// C: ask for control.
-    RequestControl,
+    /// C: ask for control, or give it back while in control.
+    Control,
     /// T: the statistics overlay.
     Stats,
     /// Q: end the session.
@@ -32,7 +32,7 @@ impl Shortcut {
         Shortcut::Fullscreen,
         Shortcut::Scale,
         Shortcut::CtrlAltDel,
-        Shortcut::RequestControl,
+        Shortcut::Control,
         Shortcut::Stats,
         Shortcut::End,
     ];
@@ -42,7 +42,7 @@ impl Shortcut {
             Shortcut::Fullscreen => Key::F,
             Shortcut::Scale => Key::S,
             Shortcut::CtrlAltDel => Key::Delete,
-            Shortcut::RequestControl => Key::C,
+            Shortcut::Control => Key::C,
             Shortcut::Stats => Key::T,
             Shortcut::End => Key::Q,
         }
@@ -120,6 +120,10 @@ impl HostKey {
         key == self.key || physical == Some(self.key)
     }
 
+    fn is_ctrl(&self) -> bool {
+        matches!(self.key, Key::ControlLeft | Key::ControlRight)
+    }
+
     fn clear_modifier(&self, modifiers: &mut egui::Modifiers) {
         match self.key {
             Key::ControlLeft | Key::ControlRight => {
@@ -161,7 +165,22 @@ impl HostKey {
                 }
                 false
             }
-            Event::Text(_) | Event::Copy | Event::Cut | Event::Paste(_) if held => false,
+            // egui-winit turns a held Ctrl with C, X or V into these instead of a key press: with
+            // Ctrl as the host key they are its C, X and V.
+            Event::Copy | Event::Cut | Event::Paste(_) if held => {
+                let key = match event {
+                    Event::Copy => Key::C,
+                    Event::Cut => Key::X,
+                    _ => Key::V,
+                };
+                if self.is_ctrl()
+                    && let Some(shortcut) = Shortcut::from_key(key)
+                {
+                    shortcuts.push(shortcut);
+                }
+                false
+            }
+            Event::Text(_) if held => false,
             Event::ModifiersChanged(modifiers) if in_frame => {
                 self.clear_modifier(modifiers);
                 true
@@ -189,6 +208,35 @@ mod tests {
             repeat: false,
             modifiers,
         }
+    }
+
+    /// Right Ctrl+C reaches egui as `Copy`, not as a key press (egui-winit's clipboard
+    /// shortcuts): it is still the host key + C, the control shortcut, and nothing is copied.
+    #[test]
+    fn host_key_c_arrives_as_copy_and_is_the_control_shortcut() {
+        let mut host = HostKey::default();
+        let ctrl = egui::Modifiers::CTRL;
+        let mut input = egui::RawInput {
+            events: vec![
+                Event::ModifiersChanged(ctrl),
+                key(Key::ControlRight, true, ctrl),
+                Event::Copy,
+                key(Key::C, false, ctrl),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(host.intercept(&mut input), vec![Shortcut::Control]);
+        assert_eq!(
+            input.events,
+            vec![Event::ModifiersChanged(egui::Modifiers::NONE)]
+        );
+        // With Alt as the host key, a Copy is Ctrl+C typed while Alt is held: no shortcut.
+        let mut alt = HostKey::new(Key::AltRight);
+        let mut input = egui::RawInput {
+            events: vec![key(Key::AltRight, true, egui::Modifiers::ALT), Event::Copy],
+            ..Default::default()
+        };
+        assert!(alt.intercept(&mut input).is_empty());
     }
 
     #[test]

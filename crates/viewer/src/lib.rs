@@ -80,6 +80,8 @@ pub struct ViewerConfig {
     /// ones beside it (`name-2.tdrec`, ...).
     pub record_to: PathBuf,
     pub record_at_start: bool,
+    /// The technician's clipboard switch at the start (`join --clipboard off`: off).
+    pub clipboard: bool,
 }
 
 /// Where the technician's recording stands, as the session reports it.
@@ -150,6 +152,11 @@ pub enum ViewerEvent {
     KeyMode(KeyMode),
     /// The user answered a control request with no: the technician may still view.
     ControlDeclined,
+    /// The technician's own clipboard switch (at the start when off, and at every change):
+    /// clipboards travel only while it is on and the user's [`ViewerEvent::Permissions`] allow.
+    ClipboardSwitch {
+        on: bool,
+    },
     /// A control request was not sent: one is pending, or the user answered the last one moments ago.
     ControlRequestNotSent {
         retry_in: std::time::Duration,
@@ -215,6 +222,10 @@ pub enum ViewerEvent {
 pub enum ViewerCommand {
     Input(Input),
     RequestControl,
+    /// Give control back to the user (while in control).
+    ReleaseControl,
+    /// The technician's side of clipboard sharing: off stops clipboards both ways at once.
+    SetClipboard(bool),
     /// Write the decoded screen to a PNG.
     Snapshot(PathBuf),
     /// Chat and files.

@@ -123,7 +123,11 @@ async fn run_session(
     // The viewer opens its input stream at once (PROTOCOL.md §7); the host accepts it once it shares.
     driver.start_sending(StreamKind::Input);
     let session = ViewerSession::new(&config.technician, Instant::now())
-        .with_reconnect(config.reconnect_grace);
+        .with_reconnect(config.reconnect_grace)
+        .with_clipboard(config.clipboard);
+    if !config.clipboard {
+        emit(events, ViewerEvent::ClipboardSwitch { on: false });
+    }
     let (decoded_tx, decoded_rx) = mpsc::channel::<Decoded>(16);
     let notices = events.clone();
     let collab = Collab::new(config.collab.clone(), move |notice| {
@@ -563,6 +567,23 @@ impl Run {
             ViewerCommand::RequestControl => self
                 .session
                 .handle_command(flow::ViewerCommand::RequestControl, now),
+            ViewerCommand::ReleaseControl => {
+                // Keys held on the remote side would stay held once input is refused there.
+                for release in self.held.release_all() {
+                    self.session.send_input(release);
+                }
+                self.session
+                    .handle_command(flow::ViewerCommand::ReleaseControl, now)
+            }
+            ViewerCommand::SetClipboard(on) => {
+                let before = self.session.clipboard_wish();
+                self.session
+                    .handle_command(flow::ViewerCommand::SetClipboard { on }, now);
+                if self.session.clipboard_wish() != before {
+                    info!(on, "clipboard switch");
+                    emit(&self.events, ViewerEvent::ClipboardSwitch { on });
+                }
+            }
             ViewerCommand::RequestDiagnostics => self
                 .session
                 .handle_command(flow::ViewerCommand::RequestDiagnostics, now),

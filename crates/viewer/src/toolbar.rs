@@ -1,14 +1,17 @@
 //! The technician's toolbar: where the session stands, always visible, and every action one click
-//! away, grouped: the picture (fit / 1:1 / full screen, the monitor), the keyboard (mode, special
-//! keys), the session (control, clipboard, chat, Send file, statistics, record, show my screen,
-//! system information, notes) and End session at the right. Icons with short labels and a tooltip
-//! each (with its host-key shortcut); the row wraps rather than overlapping when the window is
-//! narrow.
+//! or one menu away, grouped: the picture (fit / 1:1 / full screen, the monitor), the keyboard
+//! (mode, special keys), the session (request or release control, the clipboard switch, chat,
+//! Send file, record), the More menu (statistics, show my screen, system information, notes) and
+//! End session at the right. Short labels and a tooltip each (with its host-key shortcut); one
+//! row at 1280 points in English and French, and the row wraps rather than overlapping when the
+//! window is narrower.
 
 use eframe::egui;
 use egui::{Color32, RichText};
 use tandem_collab_ui::style;
 use tandem_i18n::tr;
+
+use tandem_proto::text::for_display;
 
 use crate::app::{HostMonitors, monitor_label, whole_desktop_label};
 use crate::combo::{self, KeyCombo};
@@ -61,6 +64,42 @@ pub enum Scale {
     Actual,
 }
 
+/// The clipboard switch: shared, or off and by whom. Clipboards travel only while the user allows
+/// it and the technician's own switch is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipboardState {
+    Shared,
+    /// The technician switched it off.
+    OffByYou,
+    /// The technician's switch is on; the user does not allow it (or the default rule: only while
+    /// in control).
+    OffByUser,
+}
+
+impl ClipboardState {
+    /// From the user's word (the host's `Permissions`) and the technician's switch.
+    pub fn new(allowed_by_user: bool, switch_on: bool) -> Self {
+        match (allowed_by_user, switch_on) {
+            (_, false) => ClipboardState::OffByYou,
+            (true, true) => ClipboardState::Shared,
+            (false, true) => ClipboardState::OffByUser,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            ClipboardState::Shared => tr!("viewer-clipboard-shared"),
+            ClipboardState::OffByYou => tr!("viewer-clipboard-off-by-you"),
+            ClipboardState::OffByUser => tr!("viewer-clipboard-off-by-user"),
+        }
+    }
+
+    /// The technician's switch.
+    fn switch_on(self) -> bool {
+        self != ClipboardState::OffByYou
+    }
+}
+
 /// What the Record button shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordButton {
@@ -80,6 +119,9 @@ pub struct Toolbar<'a> {
     pub view: bool,
     pub control: bool,
     pub control_requested: bool,
+    pub clipboard: ClipboardState,
+    /// The last clipboard event, while fresh: its text and whether it failed.
+    pub clipboard_note: Option<(&'a str, bool)>,
     pub fps: Option<f32>,
     pub show_stats: bool,
     pub scale: Scale,
@@ -102,6 +144,9 @@ pub enum Action {
     SetKeyMode(KeyMode),
     SendKeys(KeyCombo),
     RequestControl,
+    ReleaseControl,
+    /// The technician's clipboard switch.
+    Clipboard(bool),
     Stats(bool),
     Record(bool),
     ShowScreen(bool),
@@ -163,13 +208,14 @@ pub fn status_row(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
 }
 
 /// The second row: the picture's and the keyboard's tools, while the screen is shown.
-/// `session_buttons` draws the clipboard state and the collaboration and panel buttons (chat,
-/// Send file, system information, notes) between Request control and Stats.
+/// `session_buttons` draws the chat and Send file buttons after the clipboard switch;
+/// `more_items` draws system information and notes inside the More menu.
 pub fn tools_row(
     ui: &mut egui::Ui,
     bar: &Toolbar<'_>,
     actions: &mut Vec<Action>,
     session_buttons: impl FnOnce(&mut egui::Ui),
+    more_items: impl FnOnce(&mut egui::Ui),
 ) {
     ui.horizontal_wrapped(|ui| {
         // Tighter than the windows' default, so one row holds every tool at 1280 points.
@@ -207,26 +253,83 @@ pub fn tools_row(
         keyboard_menus(ui, bar, actions);
         ui.separator();
         // The session.
-        if bar.view && !bar.control {
-            let label = if bar.control_requested {
-                tr!("viewer-control-requested")
-            } else {
-                tr!("viewer-request-control")
-            };
-            if ui
-                .add_enabled(!bar.control_requested, egui::Button::new(label))
-                .on_hover_text(hint(
-                    bar,
-                    tr!("viewer-request-control-hint"),
-                    Shortcut::RequestControl,
-                ))
-                .clicked()
-            {
-                actions.push(Action::RequestControl);
-            }
+        control_button(ui, bar, actions);
+        let clipboard = bar.clipboard;
+        // A framed button in both states, so that "off" still reads as something to click.
+        let switch = clipboard.switch_on();
+        if ui
+            .add(egui::Button::new(clipboard.label()).selected(clipboard == ClipboardState::Shared))
+            .on_hover_text(tr!("viewer-clipboard-hint"))
+            .clicked()
+        {
+            actions.push(Action::Clipboard(!switch));
         }
         session_buttons(ui);
-        ui.separator();
+        if !bar.finishing {
+            record_button(ui, bar, actions);
+        }
+        more_menu(ui, bar, actions, more_items);
+        if let Some((text, failed)) = bar.clipboard_note {
+            // Last, so that a note that does not fit wraps alone and moves no button.
+            let color = if failed {
+                ui.visuals().warn_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.label(RichText::new(text).color(color));
+        }
+    });
+}
+
+/// Request control while viewing, Release control while in control; the host key + C does the
+/// same both ways.
+fn control_button(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action>) {
+    if bar.control {
+        if ui
+            .button(tr!("viewer-release-control"))
+            .on_hover_text(hint(
+                bar,
+                tr!("viewer-release-control-hint"),
+                Shortcut::Control,
+            ))
+            .clicked()
+        {
+            actions.push(Action::ReleaseControl);
+        }
+    } else if bar.view {
+        let label = if bar.control_requested {
+            tr!("viewer-control-requested")
+        } else {
+            tr!("viewer-request-control")
+        };
+        if ui
+            .add_enabled(!bar.control_requested, egui::Button::new(label))
+            .on_hover_text(hint(
+                bar,
+                tr!("viewer-request-control-hint"),
+                Shortcut::Control,
+            ))
+            .clicked()
+        {
+            actions.push(Action::RequestControl);
+        }
+    }
+}
+
+/// The less frequent tools, one menu away: statistics, Show my screen, system information and
+/// notes. The button is marked while one of its toggles is on.
+fn more_menu(
+    ui: &mut egui::Ui,
+    bar: &Toolbar<'_>,
+    actions: &mut Vec<Action>,
+    more_items: impl FnOnce(&mut egui::Ui),
+) {
+    let label = if bar.showing {
+        tr!("viewer-more-showing")
+    } else {
+        tr!("viewer-more")
+    };
+    ui.menu_button(label, |ui| {
         let mut stats = bar.show_stats;
         if ui
             .toggle_value(&mut stats, tr!("viewer-stats"))
@@ -234,9 +337,6 @@ pub fn tools_row(
             .clicked()
         {
             actions.push(Action::Stats(stats));
-        }
-        if !bar.finishing {
-            record_button(ui, bar, actions);
         }
         let mut showing = bar.showing;
         if ui
@@ -246,7 +346,10 @@ pub fn tools_row(
         {
             actions.push(Action::ShowScreen(showing));
         }
-    });
+        more_items(ui);
+    })
+    .response
+    .on_hover_text(tr!("viewer-more-hint"));
 }
 
 /// Record / Stop recording, with where it stands: the user is asked first, and may refuse.
@@ -281,12 +384,13 @@ fn monitor_picker(ui: &mut egui::Ui, bar: &Toolbar<'_>, actions: &mut Vec<Action
         // One monitor is the whole desktop: nothing to pick.
         return;
     }
+    // Short in the row (the name alone), in full in the list and the tooltip.
     let current = match monitors
         .selected
         .and_then(|i| monitors.list.get(usize::from(i)))
     {
-        Some(m) => monitor_label(m),
-        None => whole_desktop_label(monitors.size),
+        Some(m) => for_display(&m.name).into_owned(),
+        None => tr!("viewer-whole-desktop-short"),
     };
     let mut choice = monitors.selected;
     egui::ComboBox::from_id_salt("tandem-monitor")
@@ -375,13 +479,17 @@ mod tests {
         }
     }
 
-    /// Both rows at 1280 points wide, everything shown at once (two monitors, viewing, recording
-    /// refused so its label is long): every button fits, none overlaps another, and the accessible
-    /// names are there.
-    fn fits_at_1280(language: Language, end_label: &str, fit_label: &str) {
+    /// Both rows at 1280 points wide, everything shown at once (two monitors so the picker is
+    /// there, recording refused and the clipboard off by the user so their labels are the longest,
+    /// `control` choosing Request or Release control): every button fits, none overlaps another,
+    /// the tools are on one row, and the accessible names are there.
+    fn fits_at_1280(language: Language, control: bool, selected: Option<u8>, names: &[&str]) {
         let _turn = LANGUAGE.lock().unwrap_or_else(|p| p.into_inner());
         tandem_i18n::set_language(language);
-        let monitors = monitors();
+        let monitors = HostMonitors {
+            selected,
+            ..monitors()
+        };
         let host_key = HostKey::default();
         let recording = RecordButton::Refused;
         let mut collab = CollabPanels::new();
@@ -395,12 +503,18 @@ mod tests {
                     tandem_collab_ui::style::ThemeChoice::Dark,
                 );
                 let bar = Toolbar {
-                    phase: Phase::Viewing,
+                    phase: if control {
+                        Phase::InControl
+                    } else {
+                        Phase::Viewing
+                    },
                     status: &tr!("viewer-status-viewing"),
                     verifier: Some("4821"),
                     view: true,
-                    control: false,
+                    control,
                     control_requested: false,
+                    clipboard: ClipboardState::OffByUser,
+                    clipboard_note: None,
                     fps: Some(30.0),
                     show_stats: false,
                     scale: Scale::Fit,
@@ -415,22 +529,34 @@ mod tests {
                 };
                 let mut actions = Vec::new();
                 status_row(ui, &bar, &mut actions);
-                tools_row(ui, &bar, &mut actions, |ui| {
-                    collab.status(ui, true);
-                    collab.buttons(ui, true);
-                    sysinfo.button(ui, true);
-                    notes.button(ui);
-                });
+                tools_row(
+                    ui,
+                    &bar,
+                    &mut actions,
+                    |ui| collab.buttons(ui, true),
+                    |ui| {
+                        sysinfo.button(ui, true);
+                        notes.button(ui);
+                    },
+                );
             });
         harness.run_steps(3);
         harness.check_accessibility();
-        harness.get_by_role_and_label(Role::Button, end_label);
-        harness.get_by_label_contains(fit_label);
+        for name in names {
+            harness.get_by_label_contains(name);
+        }
+        // The monitor picker and the keyboard mode.
+        let menus: Vec<egui::Rect> = harness
+            .get_all_by_role(Role::ComboBox)
+            .map(|node| node.rect())
+            .collect();
+        assert_eq!(menus.len(), 2, "the monitor picker and the keyboard mode");
         let buttons: Vec<egui::Rect> = harness
             .get_all_by_role(Role::Button)
             .map(|node| node.rect())
+            .chain(menus)
             .collect();
-        assert!(buttons.len() >= 10, "{} buttons", buttons.len());
+        assert!(buttons.len() >= 12, "{} buttons", buttons.len());
         for (i, a) in buttons.iter().enumerate() {
             assert!(
                 a.max.x <= 1280.0 + 0.5 && a.min.x >= -0.5,
@@ -443,16 +569,104 @@ mod tests {
                 );
             }
         }
+        // The status row's End session is the topmost button; every tool is on the one row below.
+        let first_tool_top = buttons
+            .iter()
+            .map(|r| r.min.y)
+            .filter(|&y| y > buttons.iter().map(|r| r.min.y).fold(f32::MAX, f32::min) + 4.0)
+            .fold(f32::MAX, f32::min);
+        let tool_rows: Vec<f32> = buttons
+            .iter()
+            .map(|r| r.min.y)
+            .filter(|&y| y >= first_tool_top - 4.0)
+            .collect();
+        assert!(
+            tool_rows.iter().all(|&y| (y - first_tool_top).abs() < 8.0),
+            "the tools wrap: tops at {tool_rows:?}"
+        );
         tandem_i18n::set_language(Language::English);
     }
 
     #[test]
     fn the_toolbar_fits_1280_points_in_english() {
-        fits_at_1280(Language::English, "End session", "Fit");
+        let names = [
+            "End session",
+            "Fit",
+            "Request control",
+            "Clipboard off (by the user)",
+            "More",
+        ];
+        fits_at_1280(Language::English, false, None, &names);
+        let names = [
+            "Release control",
+            "Clipboard off (by the user)",
+            "Record (refused)",
+        ];
+        fits_at_1280(Language::English, true, Some(0), &names);
     }
 
     #[test]
     fn the_toolbar_fits_1280_points_in_french() {
-        fits_at_1280(Language::French, "Terminer la séance", "Ajuster");
+        let names = [
+            "Terminer la séance",
+            "Ajuster",
+            "Demander le contrôle",
+            "Presse-papiers coupé (utilisateur)",
+            "Plus",
+        ];
+        fits_at_1280(Language::French, false, None, &names);
+        let names = ["Rendre le contrôle", "Enregistrer (refusé)"];
+        fits_at_1280(Language::French, true, Some(1), &names);
+    }
+
+    /// The clipboard switch says who turned it off, and a click flips the technician's side only.
+    #[test]
+    fn the_clipboard_switch_says_who_turned_it_off() {
+        assert_eq!(ClipboardState::new(true, true), ClipboardState::Shared);
+        assert_eq!(ClipboardState::new(true, false), ClipboardState::OffByYou);
+        assert_eq!(ClipboardState::new(false, false), ClipboardState::OffByYou);
+        assert_eq!(ClipboardState::new(false, true), ClipboardState::OffByUser);
+        let _turn = LANGUAGE.lock().unwrap_or_else(|p| p.into_inner());
+        tandem_i18n::set_language(Language::English);
+        let host_key = HostKey::default();
+        let recording = RecordButton::Off;
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 80.0))
+            .build_ui_state(
+                |ui, actions: &mut Vec<Action>| {
+                    let bar = Toolbar {
+                        phase: Phase::InControl,
+                        status: "",
+                        verifier: None,
+                        view: true,
+                        control: true,
+                        control_requested: false,
+                        clipboard: ClipboardState::Shared,
+                        clipboard_note: None,
+                        fps: None,
+                        show_stats: false,
+                        scale: Scale::Fit,
+                        fullscreen: false,
+                        key_mode: KeyMode::Text,
+                        monitors: None,
+                        recording: &recording,
+                        showing: false,
+                        finishing: false,
+                        ended: false,
+                        host_key: &host_key,
+                    };
+                    tools_row(ui, &bar, actions, |_| {}, |_| {});
+                },
+                Vec::new(),
+            );
+        harness.run_steps(2);
+        harness.get_by_label("Clipboard shared").click();
+        harness.run_steps(2);
+        harness.get_by_label("Release control").click();
+        harness.run_steps(2);
+        assert_eq!(
+            harness.state(),
+            &vec![Action::Clipboard(false), Action::ReleaseControl]
+        );
     }
 }

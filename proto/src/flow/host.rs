@@ -7,8 +7,9 @@ use super::collab::Collab;
 use super::monitors::{Area, Layout, Monitors};
 use super::reconnect::Reconnect;
 use super::{
-    EndWhy, EndedBy, Ending, FEEDBACK_WAIT, Grant, HELLO_TIMEOUT, MAX_POINTER_COORD,
-    MAX_SCROLL_NOTCHES, Outbox, PeerGone, PromptBudget, Side, Transmit,
+    CLIPBOARD_SWITCH_BURST, CLIPBOARD_SWITCH_REFILL, EndWhy, EndedBy, Ending, FEEDBACK_WAIT, Grant,
+    HELLO_TIMEOUT, MAX_POINTER_COORD, MAX_SCROLL_NOTCHES, Outbox, PeerGone, PromptBudget, Side,
+    Transmit,
 };
 use crate::session::{Control, EndReason, FrameMsg, HostStats, Input, UpdateWindow};
 
@@ -58,6 +59,13 @@ pub enum HostEvent {
     KeyframeRequested,
     /// Input arrived while control was not granted and was dropped (reported once per such period).
     InputDropped,
+    /// The technician gave control back (`ReleaseControl`): the input gate is closed and a
+    /// [`HostEvent::Permissions`] without control went out just before this.
+    ControlReleased,
+    /// The technician switched their side of clipboard sharing on or off (`ViewerClipboard`).
+    /// Clipboards travel only while both the user and the technician allow it; the
+    /// [`HostEvent::Permissions`] that follows a change says the result.
+    TechnicianClipboard { on: bool },
     /// System information may be sent now and is wanted: gather a snapshot and pass it to
     /// [`HostSession::send_diagnostics`].
     DiagnosticsWanted,
@@ -133,6 +141,10 @@ pub struct HostSession {
     window: UpdateWindow,
     /// The user's clipboard choice ([`HostCommand::SetClipboard`]).
     clipboard_choice: Option<bool>,
+    /// The technician's wish for clipboard sharing (`ViewerClipboard`; on until they say off).
+    technician_clipboard: bool,
+    /// How many more times the technician may switch their clipboard back on now.
+    clipboard_switches: PromptBudget,
     /// Ask the user for feedback when they stop sharing.
     ask_feedback: bool,
     /// The desktop's layout, the viewer's choice of monitor and the area shown.
@@ -168,6 +180,8 @@ impl HostSession {
             input_drop_reported: false,
             window: UpdateWindow::default(),
             clipboard_choice: None,
+            technician_clipboard: true,
+            clipboard_switches: PromptBudget::with(CLIPBOARD_SWITCH_BURST, CLIPBOARD_SWITCH_REFILL),
             ask_feedback: false,
             monitors: Monitors::new(),
             pointer: None,
@@ -266,6 +280,10 @@ impl HostSession {
                 self.protocol_error(now, "it sent Diagnostics, which only a host sends")
             }
             (Stage::Sharing, Control::RequestControl) => self.on_request_control(now),
+            (Stage::Sharing, Control::ReleaseControl) => self.on_release_control(),
+            // Nothing granted (yet, or any more): nothing to give back.
+            (Stage::AskView | Stage::Wrapping { .. }, Control::ReleaseControl) => {}
+            (_, Control::ViewerClipboard { on }) => self.on_viewer_clipboard(on, now),
             (Stage::Sharing, Control::RequestKeyframe) => {
                 self.out.events.push_back(HostEvent::KeyframeRequested);
             }
@@ -795,6 +813,33 @@ impl HostSession {
         self.ask(Grant::Control);
     }
 
+    /// The technician gives control back: as if the user took it back, and the user is told who
+    /// did it. A release while nothing is granted changes nothing (a flood of them costs nothing).
+    fn on_release_control(&mut self) {
+        if !self.control {
+            return;
+        }
+        self.set_control(false);
+        self.out.events.push_back(HostEvent::ControlReleased);
+    }
+
+    /// The technician's side of clipboard sharing. Off always applies at once (it only reduces
+    /// what the viewer gets); back on only within [`CLIPBOARD_SWITCH_BURST`], so a flood of
+    /// switches cannot start and stop the clipboard watcher at will.
+    fn on_viewer_clipboard(&mut self, on: bool, now: Instant) {
+        if on == self.technician_clipboard || (on && self.clipboard_switches.take(now).is_err()) {
+            return;
+        }
+        let before = self.collab.clipboard();
+        self.technician_clipboard = on;
+        self.out
+            .events
+            .push_back(HostEvent::TechnicianClipboard { on });
+        if self.stage == Stage::Sharing && self.effective_clipboard() != before {
+            self.send_permissions();
+        }
+    }
+
     /// The user stopped, or the technician is finishing: share nothing from now on, and ask how it
     /// went before ending.
     fn start_wrapping(&mut self, now: Instant, by: EndedBy) {
@@ -931,9 +976,16 @@ impl HostSession {
         self.send_permissions();
     }
 
-    /// Clipboard sharing as the grant and the user's choice make it.
+    /// Clipboard sharing as the grant, the user's choice and the technician's wish make it.
     fn effective_clipboard(&self) -> bool {
-        self.stage == Stage::Sharing && self.clipboard_choice.unwrap_or(self.control)
+        self.stage == Stage::Sharing
+            && self.technician_clipboard
+            && self.clipboard_choice.unwrap_or(self.control)
+    }
+
+    /// The technician's side of clipboard sharing (`ViewerClipboard`).
+    pub fn technician_clipboard(&self) -> bool {
+        self.technician_clipboard
     }
 
     fn send_permissions(&mut self) {

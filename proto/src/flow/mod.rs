@@ -46,6 +46,11 @@ pub const END_GRACE: Duration = Duration::from_millis(750);
 /// technician who asks again after a "no" is still heard.
 pub const CONTROL_PROMPT_BURST: u32 = 3;
 pub const CONTROL_PROMPT_REFILL: Duration = Duration::from_secs(10);
+/// Times a viewer may switch its clipboard sharing back on in a burst (`ViewerClipboard`); one
+/// more comes back every [`CLIPBOARD_SWITCH_REFILL`]. Beyond it an `on` is ignored (the sharing
+/// stays off), so a flood of switches cannot start and stop the host's clipboard watcher at will.
+pub const CLIPBOARD_SWITCH_BURST: u32 = 6;
+pub const CLIPBOARD_SWITCH_REFILL: Duration = Duration::from_secs(2);
 /// How long the user may take to answer "how did it go?" after stopping, before the session ends
 /// without an answer.
 pub const FEEDBACK_WAIT: Duration = Duration::from_secs(60);
@@ -286,6 +291,8 @@ impl<E> Outbox<E> {
 /// shown, the viewer to know whether one would be (and when to retry).
 #[derive(Debug, Clone)]
 struct PromptBudget {
+    burst: u32,
+    refill: Duration,
     tokens: u32,
     /// When the last refill was counted from; `None` while the bucket is full.
     since: Option<Instant>,
@@ -293,8 +300,15 @@ struct PromptBudget {
 
 impl PromptBudget {
     fn new() -> Self {
+        Self::with(CONTROL_PROMPT_BURST, CONTROL_PROMPT_REFILL)
+    }
+
+    /// A bucket of `burst` tokens, one more every `refill`.
+    fn with(burst: u32, refill: Duration) -> Self {
         Self {
-            tokens: CONTROL_PROMPT_BURST,
+            burst,
+            refill,
+            tokens: burst,
             since: None,
         }
     }
@@ -304,13 +318,13 @@ impl PromptBudget {
             return;
         };
         let elapsed = now.saturating_duration_since(since);
-        let earned = (elapsed.as_nanos() / CONTROL_PROMPT_REFILL.as_nanos()) as u32;
+        let earned =
+            (elapsed.as_nanos() / self.refill.as_nanos().max(1)).min(u128::from(u32::MAX)) as u32;
         if earned == 0 {
             return;
         }
-        self.tokens = self.tokens.saturating_add(earned).min(CONTROL_PROMPT_BURST);
-        self.since =
-            (self.tokens < CONTROL_PROMPT_BURST).then(|| since + CONTROL_PROMPT_REFILL * earned);
+        self.tokens = self.tokens.saturating_add(earned).min(self.burst);
+        self.since = (self.tokens < self.burst).then(|| since + self.refill * earned);
     }
 
     /// Takes one prompt; when none is left, how long until one is.
@@ -318,7 +332,7 @@ impl PromptBudget {
         self.refill(now);
         if self.tokens == 0 {
             let since = self.since.unwrap_or(now);
-            return Err((since + CONTROL_PROMPT_REFILL).saturating_duration_since(now));
+            return Err((since + self.refill).saturating_duration_since(now));
         }
         self.tokens -= 1;
         self.since.get_or_insert(now);

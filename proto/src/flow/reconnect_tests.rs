@@ -311,3 +311,24 @@ fn show_my_screen_ends_with_a_lost_link_on_both_sides_and_waits_for_it() {
     viewer.handle_command(ViewerCommand::ShowScreen { on: true }, now);
     assert!(viewer.showing());
 }
+
+/// The technician's clipboard switch may have been lost with the old link: after a resume the
+/// viewer says it again, so the host never goes back to sharing against the technician's wish.
+#[test]
+fn viewer_repeats_its_clipboard_switch_after_a_resume() {
+    let now = Instant::now();
+    let mut viewer = viewing(now);
+    drain(|| viewer.poll_transmit());
+    // Never switched: nothing to repeat.
+    viewer.handle_peer_gone(lost(), now);
+    viewer.handle_resumed(now);
+    assert_eq!(drain(|| viewer.poll_transmit()), vec![]);
+    viewer.handle_command(ViewerCommand::SetClipboard { on: false }, now);
+    viewer.handle_peer_gone(lost(), now);
+    viewer.handle_resumed(now);
+    assert_eq!(
+        drain(|| viewer.poll_transmit()),
+        vec![Transmit::Control(Control::ViewerClipboard { on: false })]
+    );
+    assert!(!viewer.clipboard(), "still off on this side");
+}

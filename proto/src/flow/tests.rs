@@ -55,6 +55,7 @@ fn host_state(name: &str) -> Vec<H> {
         "done" => &["hello", "view", "stop"],
         "recording_prompt" => &["hello", "view", "record"],
         "recording" => &["hello", "view", "record", "allow_recording"],
+        "control_clip_off" => &["hello", "view", "request", "grant", "clip_off"],
         other => panic!("unknown state {other}"),
     };
     for step in chain {
@@ -67,6 +68,7 @@ fn host_state(name: &str) -> Vec<H> {
             "stop" => H::Cmd(HostCommand::Stop),
             "record" => H::Ctl(Control::Recording { on: true }),
             "allow_recording" => allow(Grant::Recording),
+            "clip_off" => H::Ctl(Control::ViewerClipboard { on: false }),
             other => panic!("unknown step {other}"),
         });
     }
@@ -111,6 +113,8 @@ fn host_event_names(session: &mut HostSession) -> Vec<String> {
             HostEvent::Reconnecting { .. } => "Reconnecting".into(),
             HostEvent::Resumed { streaming } => format!("Resumed({streaming})"),
             HostEvent::Recording { on } => format!("Recording({on})"),
+            HostEvent::ControlReleased => "Released".into(),
+            HostEvent::TechnicianClipboard { on } => format!("TechClipboard({on})"),
             HostEvent::Ended(e) => format!("Ended({:?},{:?})", e.by, e.reason),
         })
         .collect()
@@ -430,11 +434,82 @@ fn host_transitions() {
         ),
         row("await_hello", H::Ctl(Control::Finish), end_pe(), &proto_err),
     ]);
+    // The technician gives control back (`ReleaseControl`, issue 14): like the user's Take back
+    // control while control is granted, with the user told who did it; nothing otherwise.
+    let perms_clip = |control: bool, clipboard: bool| {
+        t(vec![Transmit::Control(Control::Permissions {
+            view: true,
+            control,
+            clipboard,
+        })])
+    };
+    let release = || H::Ctl(Control::ReleaseControl);
+    rows.extend([
+        row("await_hello", release(), end_pe(), &proto_err),
+        row("ask_view", release(), vec![], &[]),
+        row("sharing", release(), vec![], &[]),
+        row("control_prompt", release(), vec![], &[]),
+        row("declined", release(), vec![], &[]),
+        row("recording", release(), vec![], &[]),
+        row(
+            "control",
+            release(),
+            t(vec![perms(true, false)]),
+            &["Perms(true,false)", "Released"],
+        ),
+        row(
+            "control_clip_off",
+            release(),
+            perms_clip(false, false),
+            &["Perms(true,false)", "Released"],
+        ),
+    ]);
+    // The technician's clipboard switch (`ViewerClipboard`, issue 14): the effective sharing is
+    // the user's rule and the technician's wish; Permissions go out only when it changes.
+    let clip = |on: bool| H::Ctl(Control::ViewerClipboard { on });
+    rows.extend([
+        row("await_hello", clip(false), end_pe(), &proto_err),
+        row("ask_view", clip(false), vec![], &["TechClipboard(false)"]),
+        // Viewing only: the default rule already keeps the clipboard off.
+        row("sharing", clip(false), vec![], &["TechClipboard(false)"]),
+        row("sharing", clip(true), vec![], &[]),
+        row(
+            "control",
+            clip(false),
+            perms_clip(true, false),
+            &["TechClipboard(false)", "Perms(true,true)"],
+        ),
+        row("control", clip(true), vec![], &[]),
+        row("control_clip_off", clip(false), vec![], &[]),
+        row(
+            "control_clip_off",
+            clip(true),
+            perms_clip(true, true),
+            &["TechClipboard(true)", "Perms(true,true)"],
+        ),
+        // The user's own switch cannot override the technician's off.
+        row(
+            "control_clip_off",
+            H::Cmd(HostCommand::SetClipboard { allow: Some(true) }),
+            vec![],
+            &[],
+        ),
+        // Taking control back keeps the technician's off.
+        row(
+            "control_clip_off",
+            H::Cmd(HostCommand::RevokeControl),
+            perms_clip(false, false),
+            &["Perms(true,false)"],
+        ),
+        row("recording", clip(false), vec![], &["TechClipboard(false)"]),
+    ]);
     // After the end everything is ignored.
     for step in [
         end_from_peer(),
         hello(),
         H::Ctl(Control::RequestControl),
+        H::Ctl(Control::ReleaseControl),
+        H::Ctl(Control::ViewerClipboard { on: false }),
         H::Ctl(Control::Ack { seq: 99 }),
         H::Cmd(HostCommand::Stop),
         allow(Grant::Control),
@@ -472,6 +547,69 @@ fn host_transitions() {
         );
         assert_eq!(session.is_ended(), r.ended || r.from == "done", "{context}");
     }
+}
+
+/// A hostile viewer floods `ReleaseControl` and `ViewerClipboard`: releases with nothing granted
+/// cost nothing, offs always apply, and only a burst of ons is heard, so the clipboard watcher is
+/// started and stopped a bounded number of times; the budget comes back with time.
+#[test]
+fn host_release_and_clipboard_switch_floods_are_harmless() {
+    let mut now = Instant::now();
+    let mut session = HostSession::new(None, now);
+    for step in host_state("control") {
+        apply_host(&mut session, step, &mut now);
+    }
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    session.handle_control(Control::ReleaseControl, now);
+    assert!(!session.control_allowed());
+    for _ in 0..10_000 {
+        session.handle_control(Control::ReleaseControl, now);
+    }
+    assert_eq!(
+        sent_names(&mut session).len(),
+        1,
+        "one Permissions for one release"
+    );
+    assert_eq!(
+        host_event_names(&mut session),
+        names(&["Perms(true,false)", "Released"])
+    );
+    // The clipboard: let the user share it while viewing, then flood the switch.
+    session.handle_command(HostCommand::SetClipboard { allow: Some(true) }, now);
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    let mut changes = 0;
+    for i in 0..10_000 {
+        session.handle_control(Control::ViewerClipboard { on: i % 2 == 1 }, now);
+        changes += sent_names(&mut session).len();
+    }
+    assert_eq!(
+        changes as u32,
+        1 + 2 * CLIPBOARD_SWITCH_BURST,
+        "{changes} changes"
+    );
+    assert!(!session.technician_clipboard(), "the last on was not heard");
+    session.handle_control(Control::ViewerClipboard { on: true }, now);
+    assert!(!session.technician_clipboard());
+    now += CLIPBOARD_SWITCH_REFILL;
+    session.handle_control(Control::ViewerClipboard { on: true }, now);
+    assert!(
+        session.technician_clipboard(),
+        "heard again after the refill"
+    );
+    assert_eq!(
+        sent_names(&mut session),
+        vec![format!(
+            "{:?}",
+            Transmit::Control(Control::Permissions {
+                view: true,
+                control: false,
+                clipboard: true
+            })
+        )]
+    );
+    assert!(!session.is_ended());
 }
 
 #[test]
@@ -658,6 +796,11 @@ fn viewer_state(name: &str) -> Vec<V> {
             V::Cmd(ViewerCommand::Record { on: true }),
             V::Ctl(Control::Recording { on: true }),
         ],
+        "control_clip_off" => {
+            let mut steps = viewer_state("control");
+            steps.push(V::Cmd(ViewerCommand::SetClipboard { on: false }));
+            steps
+        }
         other => panic!("unknown state {other}"),
     }
 }
@@ -922,6 +1065,83 @@ fn viewer_transitions() {
             pe(),
             proto_err,
         ),
+        // Release control (issue 14): sent only while in control; the host's Permissions answer.
+        (
+            "control",
+            V::Cmd(ViewerCommand::ReleaseControl),
+            vec![ctl(Control::ReleaseControl)],
+            &[],
+        ),
+        (
+            "viewing",
+            V::Cmd(ViewerCommand::ReleaseControl),
+            vec![],
+            &[],
+        ),
+        (
+            "requested",
+            V::Cmd(ViewerCommand::ReleaseControl),
+            vec![],
+            &[],
+        ),
+        (
+            "waiting",
+            V::Cmd(ViewerCommand::ReleaseControl),
+            vec![],
+            &[],
+        ),
+        (
+            "finishing",
+            V::Cmd(ViewerCommand::ReleaseControl),
+            vec![],
+            &[],
+        ),
+        ("done", V::Cmd(ViewerCommand::ReleaseControl), vec![], &[]),
+        // The clipboard switch: told on change only, in any live stage.
+        (
+            "control",
+            V::Cmd(ViewerCommand::SetClipboard { on: false }),
+            vec![ctl(Control::ViewerClipboard { on: false })],
+            &[],
+        ),
+        (
+            "waiting",
+            V::Cmd(ViewerCommand::SetClipboard { on: false }),
+            vec![ctl(Control::ViewerClipboard { on: false })],
+            &[],
+        ),
+        (
+            "control",
+            V::Cmd(ViewerCommand::SetClipboard { on: true }),
+            vec![],
+            &[],
+        ),
+        (
+            "control_clip_off",
+            V::Cmd(ViewerCommand::SetClipboard { on: false }),
+            vec![],
+            &[],
+        ),
+        (
+            "control_clip_off",
+            V::Cmd(ViewerCommand::SetClipboard { on: true }),
+            vec![ctl(Control::ViewerClipboard { on: true })],
+            &[],
+        ),
+        (
+            "done",
+            V::Cmd(ViewerCommand::SetClipboard { on: false }),
+            vec![],
+            &[],
+        ),
+        // Only a viewer sends these.
+        ("viewing", V::Ctl(Control::ReleaseControl), pe(), proto_err),
+        (
+            "control",
+            V::Ctl(Control::ViewerClipboard { on: true }),
+            pe(),
+            proto_err,
+        ),
         ("done", V::Ctl(view_only), vec![], &[]),
         ("done", V::Cmd(ViewerCommand::End), vec![], &[]),
         ("done", V::Decoded(0), vec![], &[]),
@@ -1000,6 +1220,44 @@ fn viewer_keeps_the_hosts_prompt_budget() {
     assert_eq!(
         session.poll_transmit(),
         Some(Transmit::Control(Control::RequestControl))
+    );
+}
+
+/// The technician's clipboard switch acts on this side at once: with it off, nothing is sent
+/// or taken even while the host (not yet told) still allows clipboards; back on, they flow again.
+#[test]
+fn viewer_clipboard_switch_applies_before_the_round_trip() {
+    let now = Instant::now();
+    let mut session = ViewerSession::new("Alex", now);
+    for s in viewer_state("control") {
+        apply_viewer(&mut session, s, now);
+    }
+    assert!(session.clipboard());
+    session.handle_command(ViewerCommand::SetClipboard { on: false }, now);
+    assert!(!session.clipboard() && !session.clipboard_wish());
+    // The host's Permissions sent before it heard the switch still say shared.
+    session.handle_control(
+        Control::Permissions {
+            view: true,
+            control: true,
+            clipboard: true,
+        },
+        now,
+    );
+    assert!(!session.clipboard(), "the technician's off holds");
+    session.handle_command(ViewerCommand::SetClipboard { on: true }, now);
+    assert!(session.clipboard(), "on again with the host's yes");
+    // A viewer started with the switch off tells the host right after Hello.
+    let mut off = ViewerSession::new("Alex", now).with_clipboard(false);
+    assert_eq!(
+        viewer_sent(&mut off),
+        vec![
+            format!("{:?}", Transmit::Control(Control::hello("Alex"))),
+            format!(
+                "{:?}",
+                Transmit::Control(Control::ViewerClipboard { on: false })
+            ),
+        ]
     );
 }
 

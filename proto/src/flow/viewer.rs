@@ -13,6 +13,11 @@ use crate::session::{Control, EndReason, Input};
 pub enum ViewerCommand {
     /// Ask the user for control.
     RequestControl,
+    /// Give control back to the user (only while in control).
+    ReleaseControl,
+    /// The technician's side of clipboard sharing: off stops this side sending and taking
+    /// clipboards at once, and tells the host, which stops too.
+    SetClipboard { on: bool },
     /// Ask for a system-information snapshot (the user is asked the first time).
     RequestDiagnostics,
     /// Show monitor `index` of the last [`ViewerEvent::Monitors`], or the whole desktop (`None`).
@@ -117,6 +122,12 @@ pub struct ViewerSession {
     /// Waiting out a lost link.
     reconnect: Reconnect,
     recording: RecordingState,
+    /// The host's word on clipboard sharing (its last `Permissions`).
+    host_clipboard: bool,
+    /// The technician's own switch ([`ViewerCommand::SetClipboard`]).
+    clipboard_wish: bool,
+    /// The host was sent the switch at least once (else it assumes on).
+    clipboard_told: bool,
     pub(super) collab: Collab,
     pub(super) out: Outbox<ViewerEvent>,
 }
@@ -138,9 +149,23 @@ impl ViewerSession {
             shown_seq: 0,
             reconnect: Reconnect::new(None),
             recording: RecordingState::Off,
+            host_clipboard: false,
+            clipboard_wish: true,
+            clipboard_told: false,
             collab: Collab::new("The user"),
             out,
         }
+    }
+
+    /// Start with the technician's clipboard switch off (`join --clipboard off`): the host is
+    /// told right after `Hello`, before anything is shared.
+    pub fn with_clipboard(mut self, on: bool) -> Self {
+        if !on {
+            self.clipboard_wish = false;
+            self.clipboard_told = true;
+            self.out.control(Control::ViewerClipboard { on: false });
+        }
+        self
     }
 
     /// Wait out a lost link for up to `grace` instead of ending (`None` or zero: end at once).
@@ -184,7 +209,8 @@ impl ViewerSession {
                     // Nothing is shared: nothing may be recorded.
                     self.set_recording(RecordingState::Off);
                 }
-                self.collab.set_clipboard(clipboard);
+                self.host_clipboard = clipboard;
+                self.collab.set_clipboard(clipboard && self.clipboard_wish);
             }
             Control::End { reason, detail } => {
                 if matches!(self.stage, Stage::Finishing { .. }) && reason == EndReason::ViewerEnded
@@ -266,6 +292,8 @@ impl ViewerSession {
             | Control::ShowScreen { on: true }
             | Control::SelectMonitor { .. }
             | Control::RequestControl
+            | Control::ReleaseControl
+            | Control::ViewerClipboard { .. }
             | Control::RequestDiagnostics
             | Control::Finish
             | Control::Ack { .. }
@@ -370,6 +398,22 @@ impl ViewerSession {
                     self.out.control(Control::SelectMonitor { index });
                 }
             }
+            ViewerCommand::ReleaseControl => {
+                // The host answers with `Permissions` without control; input sent meanwhile is
+                // dropped there.
+                if self.stage == Stage::Viewing && self.control && !self.reconnect.active() {
+                    self.out.control(Control::ReleaseControl);
+                }
+            }
+            ViewerCommand::SetClipboard { on } => {
+                if on != self.clipboard_wish {
+                    self.clipboard_wish = on;
+                    // Not waiting for the host: nothing more leaves or lands here from now on.
+                    self.collab.set_clipboard(self.host_clipboard && on);
+                    self.clipboard_told = true;
+                    self.out.control(Control::ViewerClipboard { on });
+                }
+            }
             ViewerCommand::RequestControl => {
                 if !self.view || self.control || self.control_requested {
                     // Nothing to ask, or the question is already with the user.
@@ -468,6 +512,12 @@ impl ViewerSession {
             .transmits
             .retain(|t| matches!(t, Transmit::Control(_)));
         self.next_seq = 0;
+        if self.clipboard_told {
+            // The switch may have been lost with the old link: the host hears it again.
+            self.out.control(Control::ViewerClipboard {
+                on: self.clipboard_wish,
+            });
+        }
         let viewing = self.stage == Stage::Viewing;
         self.out.events.push_back(ViewerEvent::Resumed { viewing });
     }
@@ -512,6 +562,16 @@ impl ViewerSession {
 
     pub fn control(&self) -> bool {
         self.control
+    }
+
+    /// The technician's own clipboard switch.
+    pub fn clipboard_wish(&self) -> bool {
+        self.clipboard_wish
+    }
+
+    /// Whether clipboards travel now: the host allows it and the technician's switch is on.
+    pub fn clipboard(&self) -> bool {
+        self.collab.clipboard()
     }
 
     pub fn is_ended(&self) -> bool {

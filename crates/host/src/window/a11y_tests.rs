@@ -11,7 +11,7 @@ use egui::Key;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use tandem_i18n::Language;
+use tandem_i18n::{Language, tr};
 
 use super::bar::{self, BarAction};
 use super::consent::{self, Question};
@@ -217,6 +217,7 @@ fn the_bar_says_who_and_what_and_stop_sharing_is_first_for_the_keyboard() {
                         view: true,
                         control: true,
                         recording: true,
+                        released: false,
                         reconnecting: None,
                     };
                     if let (Some(a), _) = bar::show(ui, &shown) {
@@ -241,5 +242,66 @@ fn the_bar_says_who_and_what_and_stop_sharing_is_first_for_the_keyboard() {
         harness.key_press(Key::Enter);
         harness.run_steps(2);
         assert_eq!(*harness.state(), Some(BarAction::StopSharing));
+    });
+}
+
+/// Issue 14: after the technician gives control back, the bar says so in one sentence, in both
+/// languages, and offers no Take back control (there is nothing to take back).
+#[test]
+fn the_bar_says_the_technician_gave_control_back() {
+    for (language, sentence) in [
+        (Language::English, "Alex gave control back to you"),
+        (Language::French, "Alex vous a rendu le contrôle"),
+    ] {
+        in_language(language, || {
+            let mut harness = Harness::builder()
+                .with_size(egui::vec2(900.0, bar::HEIGHT))
+                .build_ui(|ui| {
+                    let shown = bar::Bar {
+                        technician: "Alex",
+                        view: true,
+                        control: false,
+                        recording: false,
+                        released: true,
+                        reconnecting: None,
+                    };
+                    bar::show(ui, &shown);
+                });
+            harness.run_steps(2);
+            harness.check_accessibility();
+            harness.get_by_label(sentence);
+            assert!(
+                harness
+                    .query_by_role_and_label(Role::Button, &tr!("window-take-back-control"))
+                    .is_none()
+            );
+        });
+    }
+}
+
+/// Issue 14: the full window says when the technician gave control back and when they switched
+/// their side of clipboard sharing off (the user's own switch alone cannot turn it on then).
+#[test]
+fn the_full_window_says_what_the_technician_changed() {
+    in_language(Language::English, || {
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(480.0, 400.0))
+            .build_ui(|ui| {
+                let shown = super::active::Active {
+                    technician: "Alex",
+                    view: true,
+                    control: false,
+                    recording: false,
+                    verifier: None,
+                    released: true,
+                    technician_clipboard: false,
+                    reconnecting: None,
+                };
+                super::active::show(ui, &shown);
+            });
+        harness.run_steps(2);
+        harness.check_accessibility();
+        harness.get_by_label("Alex gave control back to you: they can only see your screen now.");
+        harness.get_by_label_contains("Alex switched clipboard sharing off on their side");
     });
 }

@@ -14,6 +14,10 @@ pub(crate) struct Active<'a> {
     pub control: bool,
     pub recording: bool,
     pub verifier: Option<&'a str>,
+    /// The technician gave control back (and was not given it again since).
+    pub released: bool,
+    /// The technician's side of clipboard sharing is on.
+    pub technician_clipboard: bool,
     /// Seconds left to restore a lost connection, while it is being restored.
     pub reconnecting: Option<u64>,
 }
@@ -54,6 +58,12 @@ pub(crate) fn show(ui: &mut egui::Ui, active: &Active<'_>) -> Option<ActiveActio
         (false, false) => tr!("window-can-nothing", name = name),
     };
     ui.label(can);
+    if active.released && !active.control {
+        ui.label(tr!("window-control-released", name = name));
+    }
+    if !active.technician_clipboard {
+        ui.label(tr!("window-technician-clipboard-off", name = name));
+    }
     if let Some(verifier) = active.verifier {
         ui.label(tr!("window-check-number", number = verifier));
     }

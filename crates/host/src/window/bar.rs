@@ -20,6 +20,8 @@ pub(crate) struct Bar<'a> {
     pub view: bool,
     pub control: bool,
     pub recording: bool,
+    /// The technician gave control back (and was not given it again since): said in the bar.
+    pub released: bool,
     /// Seconds left to restore a lost connection, while it is being restored.
     pub reconnecting: Option<u64>,
 }
@@ -82,6 +84,12 @@ pub(crate) fn show(ui: &mut egui::Ui, bar: &Bar<'_>) -> (Option<BarAction>, f32)
                 } else {
                     ui.label(chip);
                 }
+            }
+            if bar.released && !bar.control && bar.reconnecting.is_none() {
+                ui.label(
+                    RichText::new(tr!("window-bar-released", name = bar.technician))
+                        .color(ui.visuals().weak_text_color()),
+                );
             }
         });
         // The text part moves the bar (the window has no title bar).

@@ -103,6 +103,9 @@ pub fn run(
         code_notice: None,
         shown: None,
         recording: false,
+        released: false,
+        release_told: false,
+        technician_clipboard: true,
         user_stopped: false,
         declined: false,
         full_window: false,
@@ -178,6 +181,12 @@ struct HostWindow {
     shown: Option<(crate::ShownPicture, tandem_viewer::textures::RemoteTextures)>,
     /// The technician is recording (the user allowed it): the indicator shows while true.
     recording: bool,
+    /// The technician gave control back, and has not been given it again since.
+    released: bool,
+    /// The bar has said so (logged once, for tests and support).
+    release_told: bool,
+    /// The technician's side of clipboard sharing is on.
+    technician_clipboard: bool,
     /// The user pressed Stop sharing (else the feedback question follows the technician's end).
     user_stopped: bool,
     /// The user denied the first question (nothing was shared).
@@ -240,6 +249,10 @@ impl HostWindow {
                     clipboard,
                 } => {
                     self.technician = for_display(&technician).into_owned();
+                    if control {
+                        self.released = false;
+                        self.release_told = false;
+                    }
                     self.state = State::Active {
                         view,
                         control,
@@ -270,6 +283,8 @@ impl HostWindow {
                     self.attention |= on;
                 }
                 HostEvent::RecordingRefused => {}
+                HostEvent::ControlReleased => self.released = true,
+                HostEvent::TechnicianClipboard { on } => self.technician_clipboard = on,
                 HostEvent::InputDropped
                 | HostEvent::InputSummary { .. }
                 | HostEvent::DiagnosticsShared
@@ -517,9 +532,13 @@ impl HostWindow {
             view,
             control,
             recording: self.recording,
+            released: self.released,
             reconnecting: self.reconnect_seconds(),
         };
         let (action, width) = bar::show(ui, &shown);
+        if self.released && !control && !std::mem::replace(&mut self.release_told, true) {
+            tracing::info!("bar: the technician gave control back");
+        }
         match action {
             Some(BarAction::StopSharing) => self.stop(),
             Some(BarAction::TakeBackControl) => self.send(HostCommand::RevokeControl),
@@ -551,6 +570,8 @@ impl HostWindow {
             control,
             recording: self.recording,
             verifier: self.verifier.as_deref(),
+            released: self.released,
+            technician_clipboard: self.technician_clipboard,
             reconnecting: self.reconnect_seconds(),
         };
         match active::show(ui, &shown) {

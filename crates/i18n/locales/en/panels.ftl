@@ -62,8 +62,6 @@ panel-drop-files = { $text } ({ $files } files)
 ## The technician's panels (crates/viewer/src/collab_panels.rs)
 panel-chat = Chat
 panel-chat-unread = Chat ({ $unread })
-panel-clipboard-shared = Clipboard shared
-panel-clipboard-not-shared = Clipboard not shared
 panel-chat-heading = Chat with { $peer ->
     [user] the user
    *[technician] the technician

@@ -61,6 +61,9 @@ share-feedback-delivered = Thank you: your answer was sent to the technician.
 share-feedback-not-delivered = Thank you: the technician had already left, so your answer is only in your session report.
 share-diagnostics-shared = The technician received a snapshot of this computer's system information.
 share-input-dropped = The technician's input was ignored: they do not have control.
+share-control-released = The technician gave control back to you: they can only see your screen now.
+share-technician-clipboard-on = The technician switched clipboard sharing back on on their side.
+share-technician-clipboard-off = The technician switched clipboard sharing off: clipboards are not shared now.
 share-shown-screen-on = The technician is showing you their screen (you only watch; `close-shown` closes it).
 share-shown-screen-off = The technician's screen is no longer shown.
 share-shown-frame = The technician's screen: { $width }x{ $height }.
@@ -139,6 +142,8 @@ join-showing-off = You stopped showing your screen.
 join-key-mode-text = Keyboard: text mode (what you type appears, any layout).
 join-key-mode-physical = Keyboard: physical mode (keys by position).
 join-control-declined = The user declined your request for control; you can still see the screen and may ask again.
+join-clipboard-switch-on = Your side of clipboard sharing is on: clipboards travel while the user allows it.
+join-clipboard-switch-off = Your side of clipboard sharing is off: no clipboard travels either way.
 join-first-frame = Receiving the screen ({ $width }x{ $height }).
 join-stats = { $width }x{ $height }, { $frames } frames, { $overlay }
 join-cursor-shape = The user's pointer changed ({ $width }x{ $height }).
@@ -156,7 +161,7 @@ join-outcome-set = Outcome recorded: { $outcome }.
 join-monitor-help = monitor: a number from the monitors list, or all
 join-keys-error = keys: { $error }
 join-keymode-help = keymode: text or physical
-join-commands-help = commands: snapshot PATH, control, monitor N|all, show on|off, record on|off, keys COMBO, keymode text|physical, end, y, n, { $collab }
+join-commands-help = commands: snapshot PATH, control, release, clipboard on|off, monitor N|all, show on|off, record on|off, keys COMBO, keymode text|physical, end, y, n, { $collab }
 
 ## Where the relay comes from (src/trust.rs)
 trust-source-builtin = the relay built into this program

@@ -42,6 +42,7 @@ window-bar-reconnecting = Connection lost, reconnecting ({ $seconds } s)
 window-bar-seeing = seeing
 window-bar-controlling = seeing and controlling
 window-bar-recording = recording
+window-bar-released = { $name } gave control back to you
 window-bar-open = Open
 window-bar-open-hint = Open the full window: chat, files, clipboard
 window-stop-sharing = Stop sharing
@@ -55,6 +56,8 @@ window-reconnecting-detail = The connection to { $name } was lost. Nothing is sh
 window-can-control = { $name } can see your screen and use your mouse and keyboard.
 window-can-see = { $name } can see your screen.
 window-can-nothing = { $name } cannot see your screen.
+window-control-released = { $name } gave control back to you: they can only see your screen now.
+window-technician-clipboard-off = { $name } switched clipboard sharing off on their side: clipboards are not shared.
 window-recording-banner = • Recording: { $name } is recording your screen.
 window-back-to-bar = Back to the bar
 

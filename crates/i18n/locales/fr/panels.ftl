@@ -62,8 +62,6 @@ panel-drop-files = { $text } ({ $files } fichiers)
 ## Les panneaux du technicien (crates/viewer/src/collab_panels.rs)
 panel-chat = Discussion
 panel-chat-unread = Discussion ({ $unread })
-panel-clipboard-shared = Presse-papiers partagé
-panel-clipboard-not-shared = Presse-papiers non partagé
 panel-chat-heading = Discussion avec { $peer ->
     [user] l’utilisateur
    *[technician] le technicien

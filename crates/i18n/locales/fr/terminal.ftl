@@ -61,6 +61,9 @@ share-feedback-delivered = Merci : votre réponse a été transmise au technici
 share-feedback-not-delivered = Merci : le technicien était déjà parti, votre réponse figure donc seulement dans votre rapport de session.
 share-diagnostics-shared = Le technicien a reçu un relevé des renseignements système de cet ordinateur.
 share-input-dropped = Les actions du technicien ont été ignorées : il n’a pas le contrôle.
+share-control-released = Le technicien vous a rendu le contrôle : il voit seulement votre écran maintenant.
+share-technician-clipboard-on = Le technicien a réactivé le partage du presse-papiers de son côté.
+share-technician-clipboard-off = Le technicien a désactivé le partage du presse-papiers : les presse-papiers ne sont plus partagés.
 share-shown-screen-on = Le technicien vous montre son écran (vous regardez seulement ; `close-shown` le ferme).
 share-shown-screen-off = L’écran du technicien n’est plus affiché.
 share-shown-frame = L’écran du technicien : { $width }x{ $height }.
@@ -139,6 +142,8 @@ join-showing-off = Vous avez cessé de montrer votre écran.
 join-key-mode-text = Clavier : mode texte (ce que vous tapez s’affiche, quelle que soit la disposition).
 join-key-mode-physical = Clavier : mode physique (touches selon leur position).
 join-control-declined = L’utilisateur a refusé votre demande de contrôle ; vous voyez toujours l’écran et pouvez redemander.
+join-clipboard-switch-on = Le partage du presse-papiers est activé de votre côté : les presse-papiers circulent si l’utilisateur le permet.
+join-clipboard-switch-off = Le partage du presse-papiers est désactivé de votre côté : aucun presse-papiers ne circule.
 join-first-frame = Réception de l’écran ({ $width }x{ $height }).
 join-stats = { $width }x{ $height }, { $frames } images, { $overlay }
 join-cursor-shape = Le pointeur de l’utilisateur a changé ({ $width }x{ $height }).
@@ -156,7 +161,7 @@ join-outcome-set = Résultat noté : { $outcome }.
 join-monitor-help = monitor : un numéro de la liste des écrans, ou all
 join-keys-error = keys : { $error }
 join-keymode-help = keymode : text ou physical
-join-commands-help = commandes : snapshot CHEMIN, control, monitor N|all, show on|off, record on|off, keys COMBINAISON, keymode text|physical, end, y, n, { $collab }
+join-commands-help = commandes : snapshot CHEMIN, control, release, clipboard on|off, monitor N|all, show on|off, record on|off, keys COMBINAISON, keymode text|physical, end, y, n, { $collab }
 
 ## D’où vient le relais (src/trust.rs)
 trust-source-builtin = le relais intégré à ce programme

@@ -42,6 +42,7 @@ window-bar-reconnecting = Connexion perdue, reconnexion en cours ({ $seconds } s
 window-bar-seeing = voit l’écran
 window-bar-controlling = voit et contrôle
 window-bar-recording = enregistre
+window-bar-released = { $name } vous a rendu le contrôle
 window-bar-open = Ouvrir
 window-bar-open-hint = Ouvrir la fenêtre complète : clavardage, fichiers, presse-papiers
 window-stop-sharing = Arrêter le partage
@@ -55,6 +56,8 @@ window-reconnecting-detail = La connexion avec { $name } a été perdue. Rien n�
 window-can-control = { $name } peut voir votre écran et utiliser votre souris et votre clavier.
 window-can-see = { $name } peut voir votre écran.
 window-can-nothing = { $name } ne peut pas voir votre écran.
+window-control-released = { $name } vous a rendu le contrôle : il voit seulement votre écran maintenant.
+window-technician-clipboard-off = { $name } a désactivé le partage du presse-papiers de son côté : les presse-papiers ne sont pas partagés.
 window-recording-banner = • Enregistrement : { $name } enregistre votre écran.
 window-back-to-bar = Revenir à la barre
 
