@@ -50,7 +50,7 @@ pub struct JoinArgs {
     #[arg(long, default_value = "system", value_parser = crate::parse_theme)]
     theme: tandem_host::window::ThemeChoice,
     /// The host key: held, it turns the next key into a window shortcut (F full screen, S fit or
-    /// 1:1, Delete Ctrl+Alt+Del, C request control, T statistics, Q end) and nothing reaches the
+    /// 1:1, Delete Ctrl+Alt+Del, C request or release control, T statistics, Q end) and nothing reaches the
     /// remote side. right-ctrl (default), left-ctrl, right-alt, left-alt, right-shift, left-shift,
     /// right-super or left-super.
     #[arg(long, default_value = "right-ctrl", value_parser = parse_host_key)]

@@ -57,10 +57,11 @@ help-join-reconnect-grace = { help-share-reconnect-grace }
 help-join-name = Your name, shown to the user when they are asked to allow you in (default: "Your technician", in the user's language if it is yours)
 help-join-headless = No window: decode the screen and report (implied when there is no display)
 help-join-theme = { help-share-theme }
-help-join-host-key = The host key: held, it turns the next key into a window shortcut (F full screen, S fit or 1:1, Delete Ctrl+Alt+Del, C request control, T statistics, Q end) and nothing reaches the remote side. right-ctrl (default), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super or left-super
+help-join-host-key = The host key: held, it turns the next key into a window shortcut (F full screen, S fit or 1:1, Delete Ctrl+Alt+Del, C request or release control, T statistics, Q end) and nothing reaches the remote side. right-ctrl (default), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super or left-super
 help-join-duration = End the session after this many seconds
 help-join-snapshot = Write a PNG of the decoded screen here when the session ends
 help-join-request-control = Ask for control as soon as viewing is allowed
+help-join-clipboard = Your side of clipboard sharing at the start: `off` keeps clipboards from travelling until you switch it on (the toolbar, or `clipboard on` on stdin), whatever the user allows
 help-join-record = Ask the user to let you record the session as soon as the screen is shown, into FILE (replay it with `tandem play FILE`). Without it, the window's Record button (or `record on` on stdin) records into ~/.local/share/tandem/recordings
 help-join-downloads = { help-share-downloads }
 help-join-accept-files = { help-share-accept-files }
@@ -70,7 +71,7 @@ help-join-outcome = The outcome for the report, if known up front (else `outcome
 help-join-reports = { help-share-reports }
 help-join-no-report = { help-share-no-report }
 help-join-report-webhook = POST the session report (JSON) to this URL at the end, e.g. a ticketing system's webhook
-help-join-json = One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`, `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`
+help-join-json = One JSON object per line for each event. Commands are read on stdin: `snapshot PATH`, `control`, `release`, `clipboard on|off`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`
 
 ## tandem demo (src/demo_cmd.rs)
 help-demo = Run relay, share and join on this machine in one go (on a virtual display if there is none)

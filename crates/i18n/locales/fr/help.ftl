@@ -56,10 +56,11 @@ help-join-reconnect-grace = { help-share-reconnect-grace }
 help-join-name = Votre nom, montré à la personne quand on lui demande de vous laisser entrer (par défaut : « Votre technicien », dans la langue de la personne si c’est la vôtre)
 help-join-headless = Sans fenêtre : décoder l’écran et faire rapport (implicite quand aucun écran n’est disponible)
 help-join-theme = { help-share-theme }
-help-join-host-key = La touche hôte : maintenue, elle fait de la touche suivante un raccourci de la fenêtre (F plein écran, S ajusté ou 1:1, Suppr Ctrl+Alt+Suppr, C demander le contrôle, T statistiques, Q terminer) et rien n’atteint l’autre côté. right-ctrl (par défaut), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super ou left-super
+help-join-host-key = La touche hôte : maintenue, elle fait de la touche suivante un raccourci de la fenêtre (F plein écran, S ajusté ou 1:1, Suppr Ctrl+Alt+Suppr, C demander ou rendre le contrôle, T statistiques, Q terminer) et rien n’atteint l’autre côté. right-ctrl (par défaut), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super ou left-super
 help-join-duration = Terminer la session après ce nombre de secondes
 help-join-snapshot = Écrire ici une image PNG de l’écran décodé à la fin de la session
 help-join-request-control = Demander le contrôle dès que la vue est permise
+help-join-clipboard = Votre côté du partage du presse-papiers au départ : `off` empêche les presse-papiers de circuler jusqu’à ce que vous le rallumiez (la barre d’outils, ou `clipboard on` sur l’entrée standard), quoi que la personne permette
 help-join-record = Demander à la personne la permission d’enregistrer la session dès que l’écran s’affiche, dans FILE (pour la revoir : `tandem play FILE`). Sans cette option, le bouton Enregistrer de la fenêtre (ou `record on` sur l’entrée standard) enregistre dans ~/.local/share/tandem/recordings
 help-join-downloads = { help-share-downloads }
 help-join-accept-files = { help-share-accept-files }
@@ -69,7 +70,7 @@ help-join-outcome = Le résultat pour le rapport, s’il est connu d’avance (s
 help-join-reports = { help-share-reports }
 help-join-no-report = { help-share-no-report }
 help-join-report-webhook = Envoyer (POST) le rapport de session (JSON) à cette URL à la fin, par exemple au webhook d’un système de billets
-help-join-json = Un objet JSON par ligne pour chaque événement. Les commandes sont lues sur l’entrée standard : `snapshot PATH`, `control`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`
+help-join-json = Un objet JSON par ligne pour chaque événement. Les commandes sont lues sur l’entrée standard : `snapshot PATH`, `control`, `release`, `clipboard on|off`, `monitor N`/`monitor all`, `keys ctrl+alt+del`, `keymode text|physical`, `show on|off`, `record on`/`record off`, `end`, `send PATH`, `chat TEXT`, `accept ID`, `refuse ID`, `cancel ID`, `y`/`n`
 
 ## tandem demo (src/demo_cmd.rs)
 help-demo = Faire fonctionner le relais, le partage et la connexion sur cette machine en une fois (sur un écran virtuel s’il n’y en a pas)
