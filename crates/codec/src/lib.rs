@@ -41,6 +41,7 @@ mod cache;
 mod decoder;
 mod encoder;
 pub mod format;
+mod h264;
 mod kernels;
 mod motion;
 mod tile;

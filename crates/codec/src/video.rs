@@ -4,13 +4,9 @@
 //! with an IDR frame, so the decoder simply starts a new decoder when the
 //! region's rect changes.
 
-use openh264::encoder::{
-    Complexity, Encoder as H264Encoder, EncoderConfig as H264Config, FrameRate, RateControlMode,
-    UsageType,
-};
 use openh264::formats::{BGRA8Source, BgraSliceU8, RGB8Source, RGBSource, YUVBuffer, YUVSource};
-use openh264::{OpenH264API, Timestamp};
 
+use crate::h264::{H264Encoder, H264Setup};
 use crate::tile::Src;
 use crate::{DecodeError, EncodeError, Rect};
 
@@ -42,18 +38,12 @@ impl VideoEncoder {
         // the bitrate modes of OpenH264 overshoot on grainy footage anyway, and
         // a constant QP keeps quality steady. `quality` drives JPEG tiles only.
         let _ = quality;
-        let cfg = H264Config::new()
-            .usage_type(UsageType::CameraVideoRealTime)
-            .rate_control_mode(RateControlMode::Off)
-            .max_frame_rate(FrameRate::from_hz(FPS as f32))
-            .skip_frames(false)
-            .complexity(Complexity::Low)
-            .scene_change_detect(false)
-            .background_detection(false)
-            .adaptive_quantization(false)
-            .num_threads(threads.clamp(1, 4) as u16);
-        let enc = H264Encoder::with_api_config(OpenH264API::from_source(), cfg)
-            .map_err(|e| EncodeError::Video(e.to_string()))?;
+        let enc = H264Encoder::new(H264Setup {
+            width: rect.w,
+            height: rect.h,
+            fps: FPS as f32,
+            threads: threads.clamp(1, 4) as u16,
+        })?;
         Ok(Self {
             rect,
             enc,
@@ -120,13 +110,9 @@ impl VideoEncoder {
             self.convert(src);
         }
         self.converted = false;
-        let ts = Timestamp::from_millis(self.frame_no * 50);
+        let millis = self.frame_no as i64 * 1000 / i64::from(FPS);
         self.frame_no += 1;
-        let bs = self
-            .enc
-            .encode_at(&self.yuv, ts)
-            .map_err(|e| EncodeError::Video(e.to_string()))?;
-        bs.write_vec(out);
+        self.enc.encode(&self.yuv, millis, out)?;
         std::mem::swap(&mut self.yuv, &mut self.sent);
         self.sent_any = true;
         Ok(())
