@@ -13,10 +13,10 @@ use std::ptr::null_mut;
 
 use openh264::formats::{YUVBuffer, YUVSource};
 use openh264_sys2::{
-    CAMERA_VIDEO_REAL_TIME, CONSTANT_ID, DEBLOCKING_IDC_1, ENCODER_OPTION_DATAFORMAT,
-    ENCODER_OPTION_TRACE_LEVEL, ISVCEncoder, ISVCEncoderVtbl, LOW_COMPLEXITY, RC_OFF_MODE,
-    SEncParamExt, SFrameBSInfo, SM_SINGLE_SLICE, SSourcePicture, WELS_LOG_QUIET, source::APILoader,
-    videoFormatI420,
+    CAMERA_VIDEO_REAL_TIME, CONSTANT_ID, DEBLOCKING_IDC_0, DEBLOCKING_IDC_1,
+    ENCODER_OPTION_DATAFORMAT, ENCODER_OPTION_TRACE_LEVEL, ISVCEncoder, ISVCEncoderVtbl,
+    LOW_COMPLEXITY, RC_OFF_MODE, SEncParamExt, SFrameBSInfo, SM_SINGLE_SLICE, SSourcePicture,
+    WELS_LOG_QUIET, source::APILoader, videoFormatI420,
 };
 
 use crate::EncodeError;
@@ -29,6 +29,10 @@ pub(crate) struct H264Setup {
     pub(crate) height: u32,
     pub(crate) fps: f32,
     pub(crate) threads: u16,
+    /// The in-loop deblocking filter: off in production (see the module's
+    /// comment); on, the bitstream is the `openh264` crate's, which a test
+    /// compares byte for byte.
+    pub(crate) deblocking: bool,
 }
 
 /// One OpenH264 encoder, initialised for a fixed picture size.
@@ -207,7 +211,11 @@ fn fill(p: &mut SEncParamExt, s: &H264Setup) {
     p.iComplexityMode = LOW_COMPLEXITY;
     p.uiIntraPeriod = 0;
     // (see the module's comment)
-    p.iLoopFilterDisableIdc = DEBLOCKING_IDC_1 as c_int;
+    p.iLoopFilterDisableIdc = if s.deblocking {
+        DEBLOCKING_IDC_0
+    } else {
+        DEBLOCKING_IDC_1
+    } as c_int;
     p.iMinQp = 0;
     p.iMaxQp = 51;
     p.iSpatialLayerNum = 1;
@@ -249,6 +257,7 @@ mod tests {
             height,
             fps: 20.0,
             threads: 1,
+            deblocking: false,
         }
     }
 
@@ -294,6 +303,44 @@ mod tests {
             }
             let psnr = 10.0 * (255.0f64 * 255.0 / (se / n).max(1e-9)).log10();
             assert!(psnr > 38.0, "frame {frame}: PSNR-Y {psnr:.1} dB");
+        }
+    }
+
+    /// The safe reference: with the filter on, this wrapper's parameters are
+    /// the `openh264` crate's, so both must write the same bytes.
+    #[test]
+    fn with_deblocking_on_the_bitstream_is_the_safe_crates() {
+        use openh264::encoder::{
+            Complexity, Encoder, EncoderConfig, FrameRate, RateControlMode, UsageType,
+        };
+        let (w, h) = (160usize, 90usize);
+        let mut ours = H264Encoder::new(H264Setup {
+            deblocking: true,
+            ..setup(w as u32, h as u32)
+        })
+        .expect("encoder");
+        let config = EncoderConfig::new()
+            .usage_type(UsageType::CameraVideoRealTime)
+            .rate_control_mode(RateControlMode::Off)
+            .max_frame_rate(FrameRate::from_hz(20.0))
+            .skip_frames(false)
+            .complexity(Complexity::Low)
+            .scene_change_detect(false)
+            .background_detection(false)
+            .adaptive_quantization(false)
+            .num_threads(1);
+        let mut reference = Encoder::with_api_config(openh264::OpenH264API::from_source(), config)
+            .expect("reference encoder");
+        for frame in 0..6 {
+            let input = picture(w, h, frame * 3);
+            let mut out = Vec::new();
+            ours.encode(&input, frame as i64 * 50, &mut out)
+                .expect("encode");
+            let expected = reference
+                .encode_at(&input, openh264::Timestamp::from_millis(frame as u64 * 50))
+                .expect("reference encode")
+                .to_vec();
+            assert_eq!(out, expected, "frame {frame}");
         }
     }
 

@@ -43,6 +43,7 @@ impl VideoEncoder {
             height: rect.h,
             fps: FPS as f32,
             threads: threads.clamp(1, 4) as u16,
+            deblocking: false,
         })?;
         Ok(Self {
             rect,
