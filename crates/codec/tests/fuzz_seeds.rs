@@ -108,3 +108,83 @@ fn regression_inputs_do_not_panic() {
         decode_body(&data);
     }
 }
+
+/// A deterministic xorshift64* stream: the mutation smoke run below must
+/// pick the same inputs on every run (no flaky CI), unlike libFuzzer.
+struct Mutations(u64);
+
+impl Mutations {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// `seed` with one to four libFuzzer-like edits: flip a bit, set a byte
+    /// to an edge value, cut the tail, duplicate or drop a run of bytes, or
+    /// splice in the tail of `other`.
+    fn mutate(&mut self, seed: &[u8], other: &[u8]) -> Vec<u8> {
+        let mut data = seed.to_vec();
+        for _ in 0..1 + self.below(4) {
+            if data.is_empty() {
+                break;
+            }
+            let at = self.below(data.len());
+            match self.below(6) {
+                0 => data[at] ^= 1 << self.below(8),
+                1 => data[at] = [0, 1, 0x7f, 0x80, 0xff][self.below(5)],
+                2 => data.truncate(at),
+                3 => {
+                    let run: Vec<u8> = data[at..(at + 1 + self.below(64)).min(data.len())].to_vec();
+                    data.splice(at..at, run);
+                }
+                4 => {
+                    let end = (at + 1 + self.below(64)).min(data.len());
+                    data.drain(at..end);
+                }
+                _ => {
+                    let from = self.below(other.len());
+                    data.truncate(at);
+                    data.extend_from_slice(&other[from..]);
+                }
+            }
+        }
+        data
+    }
+}
+
+/// The fuzz smoke run that fits CI's time: every committed seed, mutated
+/// 2,000 times each (deterministically), through both targets' bodies. They
+/// must not panic (errors are the expected outcome of most mutations), and
+/// some mutants must still decode cleanly: proof that the edits reach past
+/// the framing into the ops. The coverage-guided runs are the long ones
+/// (`fuzz/README.md`).
+#[test]
+fn mutated_seeds_do_not_panic() {
+    let mut mutations = Mutations(0x7a4d_e3b1_9c55_0f21);
+    for (dir, body) in [
+        ("seeds/ops", ops_body as fn(&[u8]) -> usize),
+        ("seeds/decode", decode_body),
+    ] {
+        let seeds = files(dir);
+        assert!(!seeds.is_empty(), "{dir}: seed corpus missing");
+        let (mut clean, mut runs) = (0, 0);
+        for (i, (_, seed)) in seeds.iter().enumerate() {
+            let other = &seeds[(i + 1) % seeds.len()].1;
+            for _ in 0..2_000 {
+                clean += usize::from(body(&mutations.mutate(seed, other)) == 0);
+                runs += 1;
+            }
+        }
+        eprintln!("{dir}: {clean} of {runs} mutants decoded without error");
+        assert!(
+            clean > runs / 100 && clean < runs,
+            "{dir}: {clean} of {runs} clean"
+        );
+    }
+}
