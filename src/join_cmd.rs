@@ -22,6 +22,15 @@ use crate::output::Output;
 use crate::report::{Outcome, Report, ReportFlags};
 use crate::trust::RelayFlags;
 
+/// `TANDEM_PRESENT=egui` draws the remote picture with egui alone, for comparison with the X11
+/// presenter (the default where it can start).
+fn present_choice() -> tandem_viewer::app::Present {
+    match std::env::var("TANDEM_PRESENT").as_deref() {
+        Ok("egui") => tandem_viewer::app::Present::Egui,
+        _ => tandem_viewer::app::Present::Auto,
+    }
+}
+
 fn parse_host_key(name: &str) -> Result<tandem_viewer::hostkey::HostKey, String> {
     tandem_viewer::hostkey::HostKey::parse(name).ok_or_else(|| {
         let names: Vec<_> = tandem_viewer::hostkey::HostKey::names().collect();
@@ -111,7 +120,8 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let screen = Screen::shared();
     let (slot, repaint) = tandem_viewer::app::repaint_slot();
     // The window repaints when something happens, never on a timer: status events wake it too.
-    let repaint_on_event = repaint.clone();
+    let window_slot = slot.clone();
+    let repaint_on_event = move || window_slot.repaint_window();
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let session = runtime.spawn(tandem_viewer::session::run(
@@ -199,6 +209,7 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             tandem_viewer::app::WindowOptions {
                 theme: args.theme,
                 host_key: args.host_key.clone(),
+                present: present_choice(),
             },
         ) {
             eprintln!("{}", tr!("join-window-failed", error = e.to_string()));
