@@ -22,13 +22,11 @@ use crate::output::Output;
 use crate::report::{Outcome, Report, ReportFlags};
 use crate::trust::RelayFlags;
 
-/// `TANDEM_PRESENT=egui` draws the remote picture with egui alone, for comparison with the X11
-/// presenter (the default where it can start).
-fn present_choice() -> tandem_viewer::app::Present {
-    match std::env::var("TANDEM_PRESENT").as_deref() {
-        Ok("egui") => tandem_viewer::app::Present::Egui,
-        _ => tandem_viewer::app::Present::Auto,
-    }
+/// How the window draws the remote picture (`--present`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PresentArg {
+    Egui,
+    X11,
 }
 
 fn parse_host_key(name: &str) -> Result<tandem_viewer::hostkey::HostKey, String> {
@@ -60,6 +58,11 @@ pub struct JoinArgs {
     /// right-super or left-super.
     #[arg(long, default_value = "right-ctrl", value_parser = parse_host_key)]
     host_key: tandem_viewer::hostkey::HostKey,
+    /// How the window draws the remote picture: egui (default; the window redraws for every
+    /// change), or x11 (experimental: an X11 child window that gets only the changed rectangles;
+    /// egui draws it while a menu or panel lies over it, and where x11 cannot start).
+    #[arg(long, value_enum, default_value = "egui", env = "TANDEM_PRESENT")]
+    present: PresentArg,
     /// End the session after this many seconds.
     #[arg(long)]
     duration: Option<u64>,
@@ -209,7 +212,10 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             tandem_viewer::app::WindowOptions {
                 theme: args.theme,
                 host_key: args.host_key.clone(),
-                present: present_choice(),
+                present: match args.present {
+                    PresentArg::Egui => tandem_viewer::app::Present::Egui,
+                    PresentArg::X11 => tandem_viewer::app::Present::X11,
+                },
             },
         ) {
             eprintln!("{}", tr!("join-window-failed", error = e.to_string()));

@@ -73,7 +73,7 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
     paint_a("#d02030");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
-    let mut join = start_join(&relay, &code, Some(&b), &[]);
+    let mut join = start_join(&relay, &code, Some(&b), &["--present", "x11"]);
     join.wait_event("first_frame");
     let window = wait_for_window(&b, "Tandem");
     xdotool(&b, &["windowfocus", "--sync", &window]);

@@ -55,12 +55,12 @@ pub struct WindowOptions {
 /// How the remote picture reaches the screen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Present {
+    /// As an egui texture, repainting the window for every change.
+    #[default]
+    Egui,
     /// Through an X11 child window that is sent only the changed rectangles
     /// ([`crate::present_x11`]), falling back to egui where that cannot start.
-    #[default]
-    Auto,
-    /// Always as an egui texture, repainting the window for every change.
-    Egui,
+    X11,
 }
 
 /// Where the window's wake-ups go: its egui context, and the X11 presenter once it runs.
@@ -126,7 +126,7 @@ pub fn run(
         Box::new(move |cc| {
             let _ = slot.ctx.set(cc.egui_ctx.clone());
             let presenter = match window.present {
-                Present::Auto => start_presenter(cc, &screen),
+                Present::X11 => start_presenter(cc, &screen),
                 Present::Egui => None,
             };
             if let Some(presenter) = &presenter {
