@@ -22,6 +22,13 @@ use crate::output::Output;
 use crate::report::{Outcome, Report, ReportFlags};
 use crate::trust::RelayFlags;
 
+/// How the window draws the remote picture (`--present`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PresentArg {
+    Egui,
+    X11,
+}
+
 fn parse_host_key(name: &str) -> Result<tandem_viewer::hostkey::HostKey, String> {
     tandem_viewer::hostkey::HostKey::parse(name).ok_or_else(|| {
         let names: Vec<_> = tandem_viewer::hostkey::HostKey::names().collect();
@@ -55,6 +62,11 @@ pub struct JoinArgs {
     /// right-super or left-super.
     #[arg(long, default_value = "right-ctrl", value_parser = parse_host_key)]
     host_key: tandem_viewer::hostkey::HostKey,
+    /// How the window draws the remote picture: egui (default; the window redraws for every
+    /// change), or x11 (experimental: an X11 child window that gets only the changed rectangles;
+    /// egui draws it while a menu or panel lies over it, and where x11 cannot start).
+    #[arg(long, value_enum, default_value = "egui", env = "TANDEM_PRESENT")]
+    present: PresentArg,
     /// End the session after this many seconds.
     #[arg(long)]
     duration: Option<u64>,
@@ -121,7 +133,8 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let screen = Screen::shared();
     let (slot, repaint) = tandem_viewer::app::repaint_slot();
     // The window repaints when something happens, never on a timer: status events wake it too.
-    let repaint_on_event = repaint.clone();
+    let window_slot = slot.clone();
+    let repaint_on_event = move || window_slot.repaint_window();
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let session = runtime.spawn(tandem_viewer::session::run(
@@ -209,6 +222,10 @@ pub fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             tandem_viewer::app::WindowOptions {
                 theme: args.theme,
                 host_key: args.host_key.clone(),
+                present: match args.present {
+                    PresentArg::Egui => tandem_viewer::app::Present::Egui,
+                    PresentArg::X11 => tandem_viewer::app::Present::X11,
+                },
             },
         ) {
             eprintln!("{}", tr!("join-window-failed", error = e.to_string()));

@@ -30,6 +30,7 @@ use crate::combo::KeyCombo;
 use crate::hostkey::{HostKey, Shortcut};
 use crate::keyboard::{KeyForwarder, KeyMode};
 use crate::notes::NotesPanel;
+use crate::present_x11::{Layout, Placement, PointerMode, PresentError, PresentWaker, Presenter};
 use crate::right_alt::XRightAlt;
 use crate::screen::{Screen, SharedScreen};
 use crate::session::Repaint;
@@ -43,27 +44,64 @@ use tandem_i18n::tr;
 
 pub use tandem_collab_ui::style::ThemeChoice;
 
-/// How the window looks and which key is the host key.
+/// How the window looks, which key is the host key and how the remote picture is drawn.
 #[derive(Debug, Clone, Default)]
 pub struct WindowOptions {
     pub theme: ThemeChoice,
     pub host_key: HostKey,
+    pub present: Present,
+}
+
+/// How the remote picture reaches the screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Present {
+    /// As an egui texture, repainting the window for every change.
+    #[default]
+    Egui,
+    /// Through an X11 child window that is sent only the changed rectangles
+    /// ([`crate::present_x11`]), falling back to egui where that cannot start.
+    X11,
+}
+
+/// Where the window's wake-ups go: its egui context, and the X11 presenter once it runs.
+#[derive(Default)]
+pub struct WindowSlot {
+    ctx: OnceLock<egui::Context>,
+    presenter: OnceLock<PresentWaker>,
+}
+
+impl WindowSlot {
+    /// Wakes the window for something egui draws (a status event).
+    pub fn repaint_window(&self) {
+        if let Some(ctx) = self.ctx.get() {
+            ctx.request_repaint();
+        }
+    }
+
+    /// A new picture or pointer position: the presenter draws it when it shows the picture,
+    /// else egui does.
+    fn picture_changed(&self) {
+        if let Some(presenter) = self.presenter.get() {
+            presenter.wake();
+            if presenter.is_active() {
+                return;
+            }
+        }
+        self.repaint_window();
+    }
 }
 
 /// How long the window shows why the session ended before it closes.
 const LINGER_AFTER_END: Duration = Duration::from_secs(3);
 
-/// A slot the window fills with its egui context, and a repaint callback for the network thread that
-/// uses it once it is there. The session calls it for every decoded update and cursor move; the
-/// front end also calls it after every status event it forwards, so the window needs no timer.
-pub fn repaint_slot() -> (Arc<OnceLock<egui::Context>>, Repaint) {
-    let slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+/// A slot the window fills with its egui context (and presenter), and the callback the session
+/// calls for every decoded update and cursor move, which uses it once it is there. The front end
+/// also calls [`WindowSlot::repaint_window`] after every status event it forwards, so the window
+/// needs no timer.
+pub fn repaint_slot() -> (Arc<WindowSlot>, Repaint) {
+    let slot = Arc::new(WindowSlot::default());
     let for_network = slot.clone();
-    let repaint: Repaint = Arc::new(move || {
-        if let Some(ctx) = for_network.get() {
-            ctx.request_repaint();
-        }
-    });
+    let repaint: Repaint = Arc::new(move || for_network.picture_changed());
     (slot, repaint)
 }
 
@@ -73,7 +111,7 @@ pub fn run(
     screen: SharedScreen,
     events: Receiver<ViewerEvent>,
     commands: UnboundedSender<ViewerCommand>,
-    slot: Arc<OnceLock<egui::Context>>,
+    slot: Arc<WindowSlot>,
     notes: NotesPanel,
     window: WindowOptions,
 ) -> eframe::Result {
@@ -86,7 +124,14 @@ pub fn run(
         "tandem-viewer",
         options,
         Box::new(move |cc| {
-            let _ = slot.set(cc.egui_ctx.clone());
+            let _ = slot.ctx.set(cc.egui_ctx.clone());
+            let presenter = match window.present {
+                Present::X11 => start_presenter(cc, &screen),
+                Present::Egui => None,
+            };
+            if let Some(presenter) = &presenter {
+                let _ = slot.presenter.set(presenter.waker());
+            }
             style::apply(&cc.egui_ctx, window.theme);
             tandem_collab_ui::steady_cursor(&cc.egui_ctx);
             Ok(Box::new(ViewerApp {
@@ -122,6 +167,8 @@ pub fn run(
                 monitors: None,
                 recording: RecordButton::Off,
                 finishing: false,
+                presenter,
+                picture_area: None,
             }))
         }),
     )
@@ -175,6 +222,37 @@ struct ViewerApp {
     recording: RecordButton,
     /// End was pressed: waiting for the host (the user may be giving feedback).
     finishing: bool,
+    /// Draws the picture through an X11 child window while nothing of egui's overlaps it.
+    presenter: Option<Presenter>,
+    /// The visible part of the picture in the last frame, in points.
+    picture_area: Option<Rect>,
+}
+
+/// The X11 presenter in the window `cc` describes; `None` (egui draws the picture) when the window
+/// is not an X11 one or the presenter cannot start there.
+fn start_presenter(cc: &eframe::CreationContext<'_>, screen: &SharedScreen) -> Option<Presenter> {
+    use raw_window_handle::{HasWindowHandle as _, RawWindowHandle};
+    let parent = match cc.window_handle().map(|h| h.as_raw()) {
+        Ok(RawWindowHandle::Xlib(h)) => u32::try_from(h.window).ok(),
+        Ok(RawWindowHandle::Xcb(h)) => Some(h.window.get()),
+        _ => None,
+    };
+    let Some(parent) = parent else {
+        tracing::info!(error = %PresentError::NotX11, "the picture is drawn by egui");
+        return None;
+    };
+    let ctx = cc.egui_ctx.clone();
+    match Presenter::start(
+        parent,
+        screen.clone(),
+        Box::new(move || ctx.request_repaint()),
+    ) {
+        Ok(presenter) => Some(presenter),
+        Err(error) => {
+            tracing::info!(%error, "the picture is drawn by egui");
+            None
+        }
+    }
 }
 
 /// The remote pointer's image on the GPU.
@@ -489,7 +567,9 @@ impl ViewerApp {
 
     /// Draws the remote screen scaled to fit, keeping its aspect ratio, with the pointer and the
     /// statistics overlay over it; returns where the picture went.
-    fn draw_screen(&self, ui: &mut egui::Ui) -> Option<(Rect, (u32, u32))> {
+    /// `presenting`: the X11 child shows the picture; only its place is laid out here. Returns the
+    /// picture's rect, its visible part and the picture's size.
+    fn draw_screen(&self, ui: &mut egui::Ui, presenting: bool) -> Option<(Rect, Rect, (u32, u32))> {
         let (width, height) = self.textures.size()?;
         let size = egui::vec2(width as f32, height as f32);
         let avail = ui.available_rect_before_wrap();
@@ -499,10 +579,9 @@ impl ViewerApp {
             Scale::Actual => 1.0 / ui.ctx().pixels_per_point(),
         };
         let shown = size * scale;
-        let rect = if shown.x <= avail.width() + 0.5 && shown.y <= avail.height() + 0.5 {
+        let (rect, visible) = if shown.x <= avail.width() + 0.5 && shown.y <= avail.height() + 0.5 {
             let rect = Rect::from_center_size(avail.center(), shown);
-            self.paint_picture(ui, rect, scale);
-            rect
+            (rect, self.paint_picture(ui, rect, scale, presenting))
         } else {
             // 1:1 and larger than the window: scroll bars move the view; the wheel stays the
             // remote screen's.
@@ -511,21 +590,93 @@ impl ViewerApp {
                 .scroll_source(egui::scroll_area::ScrollSource::SCROLL_BAR)
                 .show(ui, |ui| {
                     let (rect, _) = ui.allocate_exact_size(shown, Sense::hover());
-                    self.paint_picture(ui, rect, scale);
-                    rect
+                    (rect, self.paint_picture(ui, rect, scale, presenting))
                 })
                 .inner
         };
-        Some((rect, (width, height)))
+        Some((rect, visible, (width, height)))
     }
 
-    /// The picture at `rect`, with the pointer and the statistics overlay over it.
-    fn paint_picture(&self, ui: &egui::Ui, rect: Rect, scale: f32) {
-        self.textures.paint(ui.painter(), rect.min, scale);
-        self.draw_pointer(ui, rect, scale);
-        if self.show_stats {
-            self.draw_stats(ui, rect);
+    /// The picture at `rect`, with the pointer and the statistics overlay over it, unless the
+    /// X11 child shows them (`presenting`); returns the part of `rect` that is visible.
+    fn paint_picture(&self, ui: &egui::Ui, rect: Rect, scale: f32, presenting: bool) -> Rect {
+        if !presenting {
+            self.textures.paint(ui.painter(), rect.min, scale);
+            self.draw_pointer(ui, rect, scale);
+            if self.show_stats {
+                self.draw_stats(ui, rect);
+            }
         }
+        ui.clip_rect().intersect(rect)
+    }
+
+    /// The X11 child may show the picture this frame: nothing of egui's lies over the picture's
+    /// last place (a menu, a window, a tooltip, the drop veil, the statistics overlay, which is
+    /// egui's). Otherwise egui draws the picture, as everywhere without the presenter.
+    fn may_present(&self, ctx: &egui::Context) -> bool {
+        if self.presenter.is_none() || self.show_stats {
+            return false;
+        }
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            return false;
+        }
+        let Some(area) = self.picture_area else {
+            return true;
+        };
+        !ctx.memory(|m| {
+            m.areas().visible_layer_ids().into_iter().any(|layer| {
+                layer.order != egui::Order::Background
+                    && m.area_rect(layer.id).is_none_or(|r| r.intersects(area))
+            })
+        })
+    }
+
+    /// Where the X11 child goes for the picture at `rect` (points), of which `visible` shows.
+    fn layout(
+        &self,
+        ctx: &egui::Context,
+        rect: Rect,
+        visible: Rect,
+        remote: (u32, u32),
+    ) -> Option<Layout> {
+        let ppp = f64::from(ctx.pixels_per_point());
+        let px = |v: f32| (f64::from(v) * ppp).round() as i32;
+        let (left, top, right, bottom) = (
+            px(visible.min.x),
+            px(visible.min.y),
+            px(visible.max.x),
+            px(visible.max.y),
+        );
+        if right <= left || bottom <= top || remote.0 == 0 || remote.1 == 0 {
+            return None;
+        }
+        let scale_of = |points: f32, pixels: u32| {
+            let scale = f64::from(points) * ppp / f64::from(pixels);
+            // 1:1 computed through points can be off by a rounding error: make it a copy.
+            if (scale - 1.0).abs() < 1e-4 {
+                1.0
+            } else {
+                scale
+            }
+        };
+        let (width, height) = ((right - left) as u32, (bottom - top) as u32);
+        Some(Layout {
+            bounds: (left, top, width, height),
+            placement: Placement {
+                window: (width, height),
+                origin: (px(rect.min.x) - left, px(rect.min.y) - top),
+                scale: (
+                    scale_of(rect.width(), remote.0),
+                    scale_of(rect.height(), remote.1),
+                ),
+            },
+            picture: remote,
+            pointer: if self.control && self.ended_at.is_none() {
+                PointerMode::Local
+            } else {
+                PointerMode::Remote
+            },
+        })
     }
 
     /// The remote pointer, drawn here rather than in the picture. In control with our pointer over
@@ -769,10 +920,16 @@ impl eframe::App for ViewerApp {
         if self.notes.show(&ctx, asking) {
             self.notes_done = true;
         }
+        let presenting = self.may_present(&ctx);
+        let mut layout = None;
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(Color32::from_gray(24)))
             .show(ui, |ui| {
-                if let Some((rect, remote)) = self.draw_screen(ui) {
+                if let Some((rect, visible, remote)) = self.draw_screen(ui, presenting) {
+                    self.picture_area = Some(visible);
+                    if presenting {
+                        layout = self.layout(&ctx, rect, visible, remote);
+                    }
                     let response = ui.interact(rect, picture, Sense::click());
                     if response.hovered() && ctx.input(|i| i.pointer.any_pressed()) {
                         response.request_focus();
@@ -796,6 +953,7 @@ impl eframe::App for ViewerApp {
                         self.forward_input(&ctx, rect, remote, keyboard, ui.layer_id());
                     }
                 } else if self.keyboard.holds_anything() {
+                    self.picture_area = None;
                     // No picture (any more): nothing stays held over there either.
                     let mut releases = Vec::new();
                     self.keyboard.release_all(&mut releases);
@@ -803,11 +961,21 @@ impl eframe::App for ViewerApp {
                         self.send(ViewerCommand::Input(input));
                     }
                 } else {
+                    self.picture_area = None;
                     // On the picture's dark backdrop whatever the theme: #E8E8EC on #181818, 14:1.
                     let text = egui::RichText::new(&self.status).color(Color32::from_gray(232));
                     ui.centered_and_justified(|ui| ui.label(text));
                 }
             });
+        if let Some(presenter) = &self.presenter {
+            // Something of egui's came over the picture during this frame (drawn after it):
+            // egui draws the picture next frame, the child stays until then.
+            if presenting && !self.may_present(&ctx) {
+                ctx.request_repaint();
+            } else {
+                presenter.set_layout(layout);
+            }
+        }
         // No timer: decoded frames, cursor moves and status and collaboration events (transfer
         // progress four times a second at most) each wake the window (see `repaint_slot`), so a
         // still screen costs no repaints. Only the close after the end and the end of a clipboard

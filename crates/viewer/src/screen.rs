@@ -27,6 +27,10 @@ pub struct Screen {
     /// The UI must upload the whole picture: the size changed, or a decode failed part-way and
     /// the dirty regions no longer say what changed.
     full: bool,
+    /// The same, for the X11 presenter ([`crate::present_x11`]), which takes changes on its own
+    /// thread and at its own pace.
+    present_dirty: Option<Rect>,
+    present_full: bool,
     /// Remote pointer position, for drawing a cursor; `None` while it is outside the shown area.
     pub cursor: Option<(i32, i32)>,
     /// The remote pointer's image, once the host sent one.
@@ -47,6 +51,8 @@ impl Screen {
             rgba: Vec::new(),
             dirty: None,
             full: false,
+            present_dirty: None,
+            present_full: false,
             cursor: None,
             cursor_shape: None,
             frames: 0,
@@ -91,6 +97,10 @@ impl Screen {
                 None => *rect,
                 Some(d) => union(d, *rect),
             });
+            self.present_dirty = Some(match self.present_dirty {
+                None => *rect,
+                Some(d) => union(d, *rect),
+            });
         }
     }
 
@@ -99,6 +109,7 @@ impl Screen {
     pub fn publish_failed(&mut self, decoder: &Decoder) {
         self.copy_whole(decoder);
         self.dirty = None;
+        self.present_dirty = None;
     }
 
     /// Takes the decoder's whole picture (and size); the UI uploads all of it next.
@@ -108,6 +119,7 @@ impl Screen {
         self.rgba.clear();
         self.rgba.extend_from_slice(decoder.rgba());
         self.full = true;
+        self.present_full = true;
     }
 
     pub fn size(&self) -> (u32, u32) {
@@ -123,6 +135,18 @@ impl Screen {
     pub fn take_changes(&mut self) -> Changes {
         let dirty = self.dirty.take();
         if std::mem::take(&mut self.full) {
+            return Changes::Full;
+        }
+        match dirty.and_then(|rect| clamp(rect, self.size())) {
+            Some(rect) => Changes::Region(rect),
+            None => Changes::None,
+        }
+    }
+
+    /// [`Screen::take_changes`] for the X11 presenter, which keeps its own copy of the picture.
+    pub fn take_present_changes(&mut self) -> Changes {
+        let dirty = self.present_dirty.take();
+        if std::mem::take(&mut self.present_full) {
             return Changes::Full;
         }
         match dirty.and_then(|rect| clamp(rect, self.size())) {
@@ -164,6 +188,7 @@ impl Screen {
         self.rgba.clear();
         self.rgba.extend_from_slice(rgba);
         self.full = true;
+        self.present_full = true;
         self.frames += 1;
     }
 
