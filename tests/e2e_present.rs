@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use tandem_xvfb::VirtualDisplay;
-use x11rb::connection::Connection as _;
 use x11rb::protocol::xproto::{ConnectionExt as _, MapState};
 
 /// The viewer window's mapped child windows: the presenter's, while it shows the picture.

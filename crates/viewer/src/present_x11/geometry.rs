@@ -68,7 +68,7 @@ fn clamp_span(from: f64, to: f64, limit: u32) -> Option<(u32, u32)> {
     let start = from.floor().max(0.0);
     let end = to.ceil().min(f64::from(limit));
     // Both are whole numbers inside [0, limit] here, so the casts are exact.
-    (end > start).then(|| (start as u32, (end - start) as u32))
+    (end > start).then_some((start as u32, (end - start) as u32))
 }
 
 /// The RENDER transform (16.16 fixed point) mapping child pixels to picture pixels: the inverse of
