@@ -58,6 +58,7 @@ help-join-name = Your name, shown to the user when they are asked to allow you i
 help-join-headless = No window: decode the screen and report (implied when there is no display)
 help-join-theme = { help-share-theme }
 help-join-host-key = The host key: held, it turns the next key into a window shortcut (F full screen, S fit or 1:1, Delete Ctrl+Alt+Del, C request or release control, T statistics, Q end) and nothing reaches the remote side. right-ctrl (default), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super or left-super
+help-join-present = How the window draws the remote picture: egui (default; the window redraws for every change), or x11 (experimental: an X11 child window that gets only the changed rectangles; egui draws it while a menu or panel lies over it, and where x11 cannot start)
 help-join-duration = End the session after this many seconds
 help-join-snapshot = Write a PNG of the decoded screen here when the session ends
 help-join-request-control = Ask for control as soon as viewing is allowed

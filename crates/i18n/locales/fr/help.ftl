@@ -57,6 +57,7 @@ help-join-name = Votre nom, montré à la personne quand on lui demande de vous 
 help-join-headless = Sans fenêtre : décoder l’écran et faire rapport (implicite quand aucun écran n’est disponible)
 help-join-theme = { help-share-theme }
 help-join-host-key = La touche hôte : maintenue, elle fait de la touche suivante un raccourci de la fenêtre (F plein écran, S ajusté ou 1:1, Suppr Ctrl+Alt+Suppr, C demander ou rendre le contrôle, T statistiques, Q terminer) et rien n’atteint l’autre côté. right-ctrl (par défaut), left-ctrl, right-alt, left-alt, right-shift, left-shift, right-super ou left-super
+help-join-present = Comment la fenêtre dessine l’image distante : egui (par défaut ; la fenêtre se redessine à chaque changement), ou x11 (expérimental : une fenêtre enfant X11 qui ne reçoit que les rectangles changés ; egui la dessine tant qu’un menu ou un panneau la recouvre, et là où x11 ne peut pas démarrer)
 help-join-duration = Terminer la session après ce nombre de secondes
 help-join-snapshot = Écrire ici une image PNG de l’écran décodé à la fin de la session
 help-join-request-control = Demander le contrôle dès que la vue est permise
