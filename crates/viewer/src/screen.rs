@@ -333,7 +333,8 @@ pub fn intersect(a: Rect, b: Rect) -> Option<Rect> {
     })
 }
 
-fn union(a: Rect, b: Rect) -> Rect {
+/// The smallest rect holding both.
+pub(crate) fn union(a: Rect, b: Rect) -> Rect {
     let x = a.x.min(b.x);
     let y = a.y.min(b.y);
     let right = a.x.saturating_add(a.w).max(b.x.saturating_add(b.w));

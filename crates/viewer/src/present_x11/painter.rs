@@ -22,7 +22,7 @@ use x11rb::rust_connection::RustConnection;
 
 use super::geometry::inverse_scale_fixed;
 use super::{Layout, PointerMode, PresentError, Shared, bgrx_region, premultiplied_bgra};
-use crate::screen::{Changes, RemoteCursor, Screen, SharedScreen, intersect};
+use crate::screen::{Changes, RemoteCursor, Screen, SharedScreen, intersect, union};
 
 /// What the presenter found out about the server and created before its thread starts.
 pub(super) struct Setup {
@@ -544,29 +544,11 @@ impl Painter<'_> {
         let picture = if shape.is_hidden() {
             None
         } else {
-            let (w, h) = (shape.width, shape.height);
-            let pixmap = conn.generate_id()?;
-            conn.create_pixmap(32, pixmap, self.shared.child, w, h)?;
-            let gc = conn.generate_id()?;
-            conn.create_gc(gc, pixmap, &CreateGCAux::new())?;
-            conn.put_image(
-                ImageFormat::Z_PIXMAP,
-                pixmap,
-                gc,
-                w,
-                h,
-                0,
-                0,
-                0,
-                32,
+            Some(self.argb32_picture(
+                shape.width,
+                shape.height,
                 &premultiplied_bgra(&shape.rgba),
-            )?;
-            conn.free_gc(gc)?;
-            let picture = conn.generate_id()?;
-            conn.render_create_picture(picture, pixmap, self.setup.argb32, &Default::default())?;
-            // The picture keeps the pixmap alive.
-            conn.free_pixmap(pixmap)?;
-            Some(picture)
+            )?)
         };
         self.pointer = Some(PointerImage {
             serial: shape.serial,
@@ -629,41 +611,23 @@ impl Painter<'_> {
 
     /// A 1x1 fully transparent ARGB32 picture, for a hidden pointer's cursor.
     fn invisible_picture(&self) -> Result<Picture, PresentError> {
+        self.argb32_picture(1, 1, &[0; 4])
+    }
+
+    /// An ARGB32 RENDER picture of `w`x`h` premultiplied BGRA `pixels`, uploaded through a
+    /// pixmap that the picture keeps alive.
+    fn argb32_picture(&self, w: u16, h: u16, pixels: &[u8]) -> Result<Picture, PresentError> {
         let conn = &self.shared.conn;
         let pixmap = conn.generate_id()?;
-        conn.create_pixmap(32, pixmap, self.shared.child, 1, 1)?;
+        conn.create_pixmap(32, pixmap, self.shared.child, w, h)?;
         let gc = conn.generate_id()?;
         conn.create_gc(gc, pixmap, &CreateGCAux::new())?;
-        conn.put_image(
-            ImageFormat::Z_PIXMAP,
-            pixmap,
-            gc,
-            1,
-            1,
-            0,
-            0,
-            0,
-            32,
-            &[0; 4],
-        )?;
+        conn.put_image(ImageFormat::Z_PIXMAP, pixmap, gc, w, h, 0, 0, 0, 32, pixels)?;
         conn.free_gc(gc)?;
         let picture = conn.generate_id()?;
         conn.render_create_picture(picture, pixmap, self.setup.argb32, &Default::default())?;
         conn.free_pixmap(pixmap)?;
         Ok(picture)
-    }
-}
-
-fn union(a: Rect, b: Rect) -> Rect {
-    let x = a.x.min(b.x);
-    let y = a.y.min(b.y);
-    let right = a.x.saturating_add(a.w).max(b.x.saturating_add(b.w));
-    let bottom = a.y.saturating_add(a.h).max(b.y.saturating_add(b.h));
-    Rect {
-        x,
-        y,
-        w: right - x,
-        h: bottom - y,
     }
 }
 
