@@ -97,10 +97,7 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
 
     // (2) The statistics overlay (host key + T) lies over the picture: egui draws both, the
     // overlay on top, and the picture still follows A.
-    xdotool(
-        &b,
-        &["keydown", "Control_R", "key", "t", "keyup", "Control_R"],
-    );
+    press_chord(&b, &["Control_R", "t"]);
     wait_until("the overlay over the green picture", STEP, || {
         (count_colour(&b, geometry, under_overlay(green)) > 500).then_some(())
     });
@@ -113,10 +110,7 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
     });
 
     // (3) Overlay off: the child shows the picture again, and the overlay is gone.
-    xdotool(
-        &b,
-        &["keydown", "Control_R", "key", "t", "keyup", "Control_R"],
-    );
+    press_chord(&b, &["Control_R", "t"]);
     wait_until(
         "the presenter's child window to be mapped again",
         STEP,

@@ -191,12 +191,12 @@ fn host_key_c_releases_and_requests_control() {
     let window = wait_for_window(viewer.name(), "Tandem");
     xdotool(viewer.name(), &["windowfocus", "--sync", &window]);
 
-    xdotool(viewer.name(), &["key", "--delay", "80", "Control_R+c"]);
+    press_chord(viewer.name(), &["Control_R", "c"]);
     share.wait_event_where("permissions", STEP, |v| v["control"] == false);
     share.wait_event("control_released");
     join.wait_event_where("permissions", STEP, |v| v["control"] == false);
 
-    xdotool(viewer.name(), &["key", "--delay", "80", "Control_R+c"]);
+    press_chord(viewer.name(), &["Control_R", "c"]);
     share.wait_event_where("permissions", STEP, |v| v["control"] == true);
     join.wait_event_where("permissions", STEP, |v| v["control"] == true);
 

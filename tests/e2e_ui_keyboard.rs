@@ -142,7 +142,8 @@ fn the_host_key_is_the_viewers_and_right_ctrl_q_ends_the_session() {
     xdotool(b.name(), &["mousemove", "2", "2"]);
     focus_window(b.name(), "Tandem");
 
-    keys(b.name(), &["Control_R+x", "Control_R+q"]);
+    press_chord(b.name(), &["Control_R", "x"]);
+    press_chord(b.name(), &["Control_R", "q"]);
 
     join.wait_event("session_ended");
     let summary = share.wait_event("input_summary");

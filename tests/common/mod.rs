@@ -393,6 +393,63 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> O
     }
 }
 
+/// Holds the keys named by `keysyms` (X keysym names, e.g. `["Control_R", "x"]`) down in order and
+/// lets them go in reverse, through XTEST on `display`, and returns once the server has them all.
+/// Unlike `xdotool key Control_R+x`, which also presses Left Ctrl to set the Ctrl modifier, only
+/// the named keys go down.
+pub fn press_chord(display: &str, keysyms: &[&str]) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    use x11rb::protocol::xtest::ConnectionExt as _;
+
+    let (conn, screen) = x11rb::connect(Some(display)).expect("connect to the X server");
+    let root = conn.setup().roots[screen].root;
+    let (min, max) = (conn.setup().min_keycode, conn.setup().max_keycode);
+    let mapping = conn
+        .get_keyboard_mapping(min, max - min + 1)
+        .unwrap()
+        .reply()
+        .unwrap();
+    let per = usize::from(mapping.keysyms_per_keycode.max(1));
+    let keycodes: Vec<u8> = keysyms
+        .iter()
+        .map(|name| {
+            let keysym = keysym_named(name);
+            let index = mapping
+                .keysyms
+                .chunks(per)
+                .position(|syms| syms.first() == Some(&keysym))
+                .unwrap_or_else(|| panic!("no key on {display} types {name}"));
+            min + index as u8
+        })
+        .collect();
+    // xproto's KeyPress and KeyRelease event codes.
+    for &keycode in &keycodes {
+        conn.xtest_fake_input(2, keycode, 0, root, 0, 0, 0).unwrap();
+    }
+    for &keycode in keycodes.iter().rev() {
+        conn.xtest_fake_input(3, keycode, 0, root, 0, 0, 0).unwrap();
+    }
+    // A round trip: every request before it has been processed.
+    conn.get_input_focus().unwrap().reply().unwrap();
+}
+
+/// The keysym of a name [`press_chord`] accepts: a lower-case letter or one of a few modifiers.
+fn keysym_named(name: &str) -> u32 {
+    match name {
+        "Control_L" => 0xffe3,
+        "Control_R" => 0xffe4,
+        "Shift_L" => 0xffe1,
+        "Shift_R" => 0xffe2,
+        "Alt_L" => 0xffe9,
+        "Alt_R" => 0xffea,
+        letter if letter.len() == 1 && letter.as_bytes()[0].is_ascii_lowercase() => {
+            u32::from(letter.as_bytes()[0])
+        }
+        other => panic!("press_chord knows no keysym {other}"),
+    }
+}
+
 /// Runs `xdotool` on `display` and returns its stdout.
 pub fn xdotool(display: &str, args: &[&str]) -> String {
     let output = Command::new("xdotool")
