@@ -922,8 +922,15 @@ impl eframe::App for ViewerApp {
         }
         let presenting = self.may_present(&ctx);
         let mut layout = None;
+        // While the child shows the picture, egui paints nothing under it: on software OpenGL
+        // a full-window fill is most of what a frame costs.
+        let backdrop = if presenting {
+            egui::Frame::NONE
+        } else {
+            egui::Frame::new().fill(Color32::from_gray(24))
+        };
         egui::CentralPanel::default()
-            .frame(egui::Frame::new().fill(Color32::from_gray(24)))
+            .frame(backdrop)
             .show(ui, |ui| {
                 if let Some((rect, visible, remote)) = self.draw_screen(ui, presenting) {
                     self.picture_area = Some(visible);
