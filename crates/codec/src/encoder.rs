@@ -293,8 +293,22 @@ impl Encoder {
         frame: FrameRef<'_>,
         out: &mut Vec<u8>,
     ) -> Result<EncodeStats, EncodeError> {
+        self.encode_changed(frame, None, out)
+    }
+
+    /// [`Encoder::encode`] for a frame that differs from the previous one at most inside
+    /// `changed` (e.g. what X DAMAGE reported): only the tiles it touches are compared, so a
+    /// one-character change costs a few tiles, not a whole-screen scan. `None`: anywhere.
+    /// Keyframes ignore it. The update is the same as `encode`'s whenever `changed` holds every
+    /// changed pixel; a change outside it is not seen until a later `changed` covers it.
+    pub fn encode_changed(
+        &mut self,
+        frame: FrameRef<'_>,
+        changed: Option<Rect>,
+        out: &mut Vec<u8>,
+    ) -> Result<EncodeStats, EncodeError> {
         let start = out.len();
-        let result = self.encode_inner(frame, out);
+        let result = self.encode_inner(frame, changed, out);
         if result.is_err() {
             out.truncate(start);
             self.force_key = true;
@@ -305,6 +319,7 @@ impl Encoder {
     fn encode_inner(
         &mut self,
         frame: FrameRef<'_>,
+        changed: Option<Rect>,
         out: &mut Vec<u8>,
     ) -> Result<EncodeStats, EncodeError> {
         let (w, h) = (frame.width, frame.height);
@@ -384,7 +399,7 @@ impl Encoder {
             self.next_hash.resize(self.tiles_x as usize * h as usize, 0);
             self.force_key = false;
         } else {
-            self.diff(src);
+            self.diff(src, changed);
             self.diff_video_inner(src);
         }
         self.ops.clear();
@@ -1216,21 +1231,40 @@ impl Encoder {
     }
 
     /// Marks tiles whose B,G,R differ from the reference.
-    fn diff(&mut self, src: Src<'_>) {
+    /// Marks the tiles that differ from the reference, only looking inside `changed` (tiles
+    /// touching it; `None`: all).
+    fn diff(&mut self, src: Src<'_>, changed: Option<Rect>) {
         let (w, h) = (self.width, self.height);
         let row_bytes = w as usize * 4;
         let tile_bytes = TILE as usize * 4;
         self.dirty.fill(false);
-        for ty in 0..self.tiles_y {
-            let row = (ty * self.tiles_x) as usize..((ty + 1) * self.tiles_x) as usize;
+        let (tiles_x, tiles_y) = match changed {
+            None => (0..self.tiles_x, 0..self.tiles_y),
+            Some(r) => {
+                let x1 = r.x.saturating_add(r.w).min(w);
+                let y1 = r.y.saturating_add(r.h).min(h);
+                if r.x >= x1 || r.y >= y1 {
+                    return;
+                }
+                (r.x / TILE..x1.div_ceil(TILE), r.y / TILE..y1.div_ceil(TILE))
+            }
+        };
+        // Byte range of the columns of tiles looked at, in a row.
+        let bytes =
+            tiles_x.start as usize * tile_bytes..(tiles_x.end as usize * tile_bytes).min(row_bytes);
+        for ty in tiles_y {
+            let row = (ty * self.tiles_x + tiles_x.start) as usize
+                ..(ty * self.tiles_x + tiles_x.end) as usize;
             let dirty = &mut self.dirty[row.clone()];
             let in_video = &self.in_video[row.clone()];
             let inner = &self.video_inner[row];
             let y0 = ty * TILE;
             let y1 = (y0 + TILE).min(h);
             for y in y0..y1 {
-                let cur = &src.data[y as usize * src.stride..y as usize * src.stride + row_bytes];
-                let prev = &self.reference[y as usize * row_bytes..(y as usize + 1) * row_bytes];
+                let line = y as usize * src.stride;
+                let cur = &src.data[line + bytes.start..line + bytes.end];
+                let line = y as usize * row_bytes;
+                let prev = &self.reference[line + bytes.start..line + bytes.end];
                 // A changed tile's rows are hashed here, while they are in
                 // cache (Phase A's work); rows above its first change are
                 // unchanged and keep the reference's hashes.
@@ -1244,7 +1278,7 @@ impl Encoder {
                     .zip(prev.chunks(tile_bytes))
                     .enumerate()
                 {
-                    let col = tx * h as usize;
+                    let col = (tiles_x.start as usize + tx) * h as usize;
                     if i {
                         // (see `diff_video_inner`)
                         continue;

@@ -3,18 +3,28 @@
 use std::io;
 use std::time::Duration;
 
-use tandem_codec::FrameRef;
+use tandem_codec::{FrameRef, Rect};
 use tandem_proto::flow::Layout;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-use crate::damage::DamageWatcher;
+use crate::damage::{DamageWatcher, DamagedArea};
 use crate::monitors::LayoutReader;
+use crate::screen_copy::{ScreenCopy, changed_rect, worth_patching};
 
 /// Something that yields screen frames in B,G,R,X order (4th byte undefined).
 pub trait FrameSource {
     /// Captures the current screen and lends it to `use_frame` (zero copy: scrap's buffer is only
     /// valid during the call).
     fn capture(&mut self, use_frame: &mut dyn FnMut(FrameRef<'_>)) -> io::Result<()>;
+    /// [`FrameSource::capture`], also saying where the frame may differ from the one lent before
+    /// (`None`: anywhere), for [`tandem_codec::Encoder::encode_changed`]. A source that cannot
+    /// tell says anywhere.
+    fn capture_changed(
+        &mut self,
+        use_frame: &mut dyn FnMut(FrameRef<'_>, Option<Rect>),
+    ) -> io::Result<()> {
+        self.capture(&mut |frame| use_frame(frame, None))
+    }
     /// Pointer position on the captured screen, when the source can tell.
     fn pointer(&mut self) -> Option<(i32, i32)> {
         None
@@ -47,6 +57,9 @@ pub struct ScrapSource {
     damage: Option<DamageWatcher>,
     /// Reads the root size and RandR monitors; `None` if unavailable (then one fixed screen).
     layout: Option<LayoutReader>,
+    /// The screen as last read, patched where damage says it changed; `None` without damage
+    /// reports or if its connection failed (then every capture reads the whole screen).
+    copy: Option<ScreenCopy>,
 }
 
 impl ScrapSource {
@@ -60,6 +73,12 @@ impl ScrapSource {
         let layout = LayoutReader::connect()
             .inspect_err(|e| warn!(error = %e, "no layout reader; the screen size is fixed"))
             .ok();
+        let copy = match &damage {
+            Some(_) => ScreenCopy::connect()
+                .inspect_err(|e| warn!(error = %e, "reading whole screens only"))
+                .ok(),
+            None => None,
+        };
         Ok(Self {
             grabber,
             width,
@@ -67,6 +86,7 @@ impl ScrapSource {
             pointer,
             damage,
             layout,
+            copy,
         })
     }
 }
@@ -126,6 +146,36 @@ impl Grabber {
 }
 
 impl ScrapSource {
+    /// Capture through `copy`: a small change is read on its own and patched into it; a large
+    /// one (or an unknown one) is one whole grab, handed over as is (copying it would cost more
+    /// than it saves), and the copy is refilled at the next small change.
+    fn capture_into(
+        &mut self,
+        copy: &mut ScreenCopy,
+        changed: Option<Rect>,
+        use_frame: &mut dyn FnMut(FrameRef<'_>, Option<Rect>),
+    ) -> io::Result<()> {
+        let (width, height) = (self.width, self.height);
+        let Some(rect) = changed.filter(|&rect| worth_patching(rect, width, height)) else {
+            copy.invalidate();
+            return self.capture(&mut |frame| use_frame(frame, changed));
+        };
+        if copy.is_valid(width, height) {
+            match copy.patch(rect) {
+                Ok(()) => {
+                    use_frame(copy.frame(), Some(rect));
+                    return Ok(());
+                }
+                // (A resize under way, usually: the whole grab below says what it is.)
+                Err(e) => debug!(error = %e, "reading the changed area failed; reading it all"),
+            }
+        }
+        self.capture(&mut |frame| {
+            copy.fill(frame);
+            use_frame(copy.frame(), Some(rect));
+        })
+    }
+
     fn reopen(&mut self) -> io::Result<()> {
         let (grabber, width, height) = Grabber::open()?;
         (self.grabber, self.width, self.height) = (grabber, width, height);
@@ -184,6 +234,23 @@ impl FrameSource for ScrapSource {
             }
         };
         finish_capture(width, height, frame, use_frame)
+    }
+
+    fn capture_changed(
+        &mut self,
+        use_frame: &mut dyn FnMut(FrameRef<'_>, Option<Rect>),
+    ) -> io::Result<()> {
+        let area = self
+            .damage
+            .as_ref()
+            .map_or(DamagedArea::Anywhere, DamageWatcher::take_area);
+        let changed = changed_rect(area, self.width, self.height);
+        let Some(mut copy) = self.copy.take() else {
+            return self.capture(&mut |frame| use_frame(frame, changed));
+        };
+        let captured = self.capture_into(&mut copy, changed, use_frame);
+        self.copy = Some(copy);
+        captured
     }
 
     fn pointer(&mut self) -> Option<(i32, i32)> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tandem_codec::{Encoder, EncoderConfig, FrameRef};
+use tandem_codec::{Encoder, EncoderConfig, FrameRef, Rect};
 use tandem_proto::flow::{Area, Layout};
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -230,6 +230,40 @@ fn crop(frame: FrameRef<'_>, area: Option<Area>) -> FrameRef<'_> {
     }
 }
 
+/// `rect` (coordinates of a `width` x `height` frame) in those of the frame [`crop`] makes of it
+/// for `area`: the part inside the area, empty if none.
+fn crop_rect(rect: Rect, area: Option<Area>, width: u32, height: u32) -> Rect {
+    let Some(area) = area else {
+        return rect;
+    };
+    // (As `crop`: an area wholly outside the frame leaves the frame whole.)
+    let (ax1, ay1) = (
+        area.x.saturating_add(area.width).min(width),
+        area.y.saturating_add(area.height).min(height),
+    );
+    if area.x >= ax1 || area.y >= ay1 {
+        return rect;
+    }
+    let x0 = rect.x.max(area.x);
+    let y0 = rect.y.max(area.y);
+    let x1 = rect.x.saturating_add(rect.w).min(ax1);
+    let y1 = rect.y.saturating_add(rect.h).min(ay1);
+    if x0 >= x1 || y0 >= y1 {
+        return Rect {
+            x: 0,
+            y: 0,
+            w: 0,
+            h: 0,
+        };
+    }
+    Rect {
+        x: x0 - area.x,
+        y: y0 - area.y,
+        w: x1 - x0,
+        h: y1 - y0,
+    }
+}
+
 fn capture_loop(
     source: &mut dyn FrameSource,
     config: EncoderConfig,
@@ -311,9 +345,10 @@ fn capture_loop(
             let mut changed = false;
             let mut encoded = EncodeCost::default();
             last_capture = Some(Instant::now());
-            let captured = source.capture(&mut |frame| {
+            let captured = source.capture_changed(&mut |frame, within| {
                 let started = Instant::now();
-                match encoder.encode(crop(frame, area), &mut buf) {
+                let within = within.map(|rect| crop_rect(rect, area, frame.width, frame.height));
+                match encoder.encode_changed(crop(frame, area), within, &mut buf) {
                     Ok(stats) => {
                         changed = stats.changed;
                         encoded = EncodeCost {
@@ -373,6 +408,43 @@ mod tests {
     use super::*;
     use tandem_codec::Decoder;
     use tandem_proto::session::MonitorInfo;
+
+    fn rect(x: u32, y: u32, w: u32, h: u32) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    /// The changed area follows the crop to the chosen monitor: moved to its origin, cut to it,
+    /// empty when the change is on another monitor.
+    #[test]
+    fn the_changed_area_follows_the_crop() {
+        let right = Some(Area {
+            x: 1024,
+            y: 0,
+            width: 800,
+            height: 600,
+        });
+        assert_eq!(
+            crop_rect(rect(1000, 10, 100, 20), right, 1824, 768),
+            rect(0, 10, 76, 20)
+        );
+        let elsewhere = crop_rect(rect(10, 10, 100, 20), right, 1824, 768);
+        assert_eq!((elsewhere.w, elsewhere.h), (0, 0));
+        assert_eq!(
+            crop_rect(rect(5, 6, 7, 8), None, 1824, 768),
+            rect(5, 6, 7, 8)
+        );
+        // An area outside the frame leaves the frame whole (as `crop` does), and the rectangle.
+        let outside = Some(Area {
+            x: 4000,
+            y: 0,
+            width: 10,
+            height: 10,
+        });
+        assert_eq!(
+            crop_rect(rect(5, 6, 7, 8), outside, 1824, 768),
+            rect(5, 6, 7, 8)
+        );
+    }
 
     /// A desktop of `width` x `height` whose pixel (x, y) is a function of its position, that is
     /// resized (and refuses one capture, as X does with the old rectangle) after `resize_after`

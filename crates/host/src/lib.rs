@@ -15,6 +15,7 @@ mod frames;
 pub mod input;
 mod monitors;
 pub mod presenter;
+mod screen_copy;
 mod session;
 mod shown;
 mod stats;
