@@ -62,10 +62,10 @@ pub struct JoinArgs {
     /// right-super or left-super.
     #[arg(long, default_value = "right-ctrl", value_parser = parse_host_key)]
     host_key: tandem_viewer::hostkey::HostKey,
-    /// How the window draws the remote picture: egui (default; the window redraws for every
-    /// change), or x11 (an X11 child window that gets only the changed rectangles, ~5x less
-    /// viewer CPU; egui draws it while a menu or panel lies over it, and where x11 cannot start).
-    #[arg(long, value_enum, default_value = "egui", env = "TANDEM_PRESENT")]
+    /// How the window draws the remote picture: x11 (default; an X11 child window that gets only
+    /// the changed rectangles, ~8x less viewer CPU; egui draws it while a menu or panel lies over
+    /// it, and where x11 cannot start), or egui (the window redraws for every change).
+    #[arg(long, value_enum, default_value = "x11", env = "TANDEM_PRESENT")]
     present: PresentArg,
     /// End the session after this many seconds.
     #[arg(long)]

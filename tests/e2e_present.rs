@@ -133,3 +133,41 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
     assert!(share.wait_exit(STEP));
     assert!(join.wait_exit(STEP));
 }
+
+/// `--present egui` (the x11 presenter's fallback, and a choice): no child window, egui's texture
+/// shows the picture and follows a change.
+#[test]
+fn with_present_egui_egui_draws_the_picture() {
+    let display_a = VirtualDisplay::start(800, 600).expect("Xvfb for display A");
+    let display_b = VirtualDisplay::start(1280, 800).expect("Xvfb for display B");
+    let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
+    let paint_a = |colour: &str| {
+        let status = std::process::Command::new("xsetroot")
+            .args(["-solid", colour])
+            .env("DISPLAY", &a)
+            .status()
+            .expect("xsetroot is installed");
+        assert!(status.success());
+    };
+    paint_a("#d02030");
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "view"]);
+    let mut join = start_join(&relay, &code, Some(&b), &["--present", "egui"]);
+    join.wait_event("first_frame");
+    let window = wait_for_window(&b, "Tandem");
+    let (wx, wy, ww, wh) = window_geometry(&b, &window);
+    let middle = (wx + ww / 2, wy + wh / 2 + 20);
+    wait_until("the viewer's screen to show A's red", STEP, || {
+        (colour_at(&b, middle) == [0xd0, 0x20, 0x30]).then_some(())
+    });
+    assert_eq!(mapped_children(&b, &window), 0, "egui draws the picture");
+    paint_a("#20c040");
+    wait_until("the viewer's screen to show A's green", STEP, || {
+        (colour_at(&b, middle) == [0x20, 0xc0, 0x40]).then_some(())
+    });
+    assert_eq!(mapped_children(&b, &window), 0);
+
+    share.send_line("stop");
+    assert!(share.wait_exit(STEP));
+    assert!(join.wait_exit(STEP));
+}

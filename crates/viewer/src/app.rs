@@ -56,10 +56,10 @@ pub struct WindowOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Present {
     /// As an egui texture, repainting the window for every change.
-    #[default]
     Egui,
     /// Through an X11 child window that is sent only the changed rectangles
     /// ([`crate::present_x11`]), falling back to egui where that cannot start.
+    #[default]
     X11,
 }
 
