@@ -135,6 +135,23 @@ impl Proc {
         self.wait_event_where(event, timeout, |_| true)
     }
 
+    /// Panics if a clipboard went either way (`clipboard_sent` or `clipboard_received`) since the
+    /// latest event named `since` this process printed.
+    pub fn assert_no_clipboard_since(&self, since: &str) {
+        let from = self
+            .seen
+            .iter()
+            .rposition(|v| v["event"] == since)
+            .unwrap_or_else(|| panic!("no {since} event yet"));
+        assert!(
+            !self.seen[from..]
+                .iter()
+                .any(|v| v["event"] == "clipboard_sent" || v["event"] == "clipboard_received"),
+            "a clipboard travelled after {since}: {:?}",
+            &self.seen[from..]
+        );
+    }
+
     /// Waits for the next event named `event` for which `matches` holds.
     pub fn wait_event_where(
         &mut self,
