@@ -118,6 +118,35 @@ fn benches(c: &mut Criterion) {
             enc.encode(f.as_ref(), &mut out).unwrap()
         })
     });
+    // A 700x450 text window dragged over a photo-like wallpaper, 7 right and 3 down a frame
+    // (what `tandem bench --session`'s drag phase does): the 2-D move search's case.
+    let window = |dx: u32, dy: u32| {
+        let mut f = Frame {
+            w: video.w,
+            h: video.h,
+            data: video.data.clone(),
+        };
+        for y in 0..450u32.min(term_a.h) {
+            let src = (y * term_a.w * 4) as usize;
+            let dst = (((200 + dy + y) * f.w + 300 + dx) * 4) as usize;
+            f.data[dst..dst + 700 * 4].copy_from_slice(&term_a.data[src..src + 700 * 4]);
+        }
+        f
+    };
+    let (drag_a, drag_b) = (window(0, 0), window(7, 3));
+    g.bench_function("window_drag_update", |b| {
+        let mut enc = Encoder::new(EncoderConfig {
+            threads: 1,
+            ..Default::default()
+        });
+        let mut flip = false;
+        b.iter(|| {
+            out.clear();
+            let f = if flip { &drag_a } else { &drag_b };
+            flip = !flip;
+            enc.encode(f.as_ref(), &mut out).unwrap()
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("tile");

@@ -212,24 +212,47 @@ impl Drop for Presenter {
 /// into `out` (replaced), row after row. Returns false, with `out` empty, when `rect` does not lie
 /// inside the picture's bytes.
 pub fn bgrx_region(rgba: &[u8], width: u32, rect: tandem_codec::Rect, out: &mut Vec<u8>) -> bool {
-    out.clear();
     let stride = width as usize * 4;
     let row_len = rect.w as usize * 4;
     if rect.x.saturating_add(rect.w) > width {
+        out.clear();
         return false;
     }
-    out.reserve(row_len * rect.h as usize);
-    for y in rect.y..rect.y.saturating_add(rect.h) {
+    // Every byte is written below: keep what is there rather than zero it first.
+    let len = row_len * rect.h as usize;
+    out.truncate(len);
+    out.resize(len, 0);
+    for (y, line) in (rect.y..).zip(out.chunks_exact_mut(row_len.max(1))) {
         let start = y as usize * stride + rect.x as usize * 4;
         let Some(row) = rgba.get(start..start + row_len) else {
             out.clear();
             return false;
         };
-        for px in row.chunks_exact(4) {
-            out.extend_from_slice(&[px[2], px[1], px[0], 0xff]);
-        }
+        swap_to_bgrx(row, line);
     }
     true
+}
+
+/// RGBA to BGRX with X = 0xFF, `from` and `to` of one length. Two pixels at a time as one 64-bit
+/// word (a few masks and shifts per pair; byte by byte, a window drag spent 40 % of the viewer's
+/// time here).
+fn swap_to_bgrx(from: &[u8], to: &mut [u8]) {
+    const LOW: u64 = 0x0000_00FF_0000_00FF;
+    const MID: u64 = 0x0000_FF00_0000_FF00;
+    const OPAQUE: u64 = 0xFF00_0000_FF00_0000;
+    let mut to_pairs = to.chunks_exact_mut(8);
+    let mut from_pairs = from.chunks_exact(8);
+    for (to, from) in (&mut to_pairs).zip(&mut from_pairs) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(from);
+        let rgba = u64::from_le_bytes(word);
+        let bgrx = ((rgba & LOW) << 16) | (rgba & MID) | ((rgba >> 16) & LOW) | OPAQUE;
+        to.copy_from_slice(&bgrx.to_le_bytes());
+    }
+    let rest = to_pairs.into_remainder();
+    if let (Some(to), Some(from)) = (rest.get_mut(..4), from_pairs.remainder().get(..4)) {
+        to.copy_from_slice(&[from[2], from[1], from[0], 0xFF]);
+    }
 }
 
 /// Straight-alpha RGBA to premultiplied BGRA, RENDER's ARGB32 on a little-endian server.
@@ -247,6 +270,21 @@ pub fn premultiplied_bgra(rgba: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
     use tandem_codec::Rect;
+
+    /// Word at a time equals byte by byte, for every length around the 4-pixel blocks.
+    #[test]
+    fn the_swap_equals_the_byte_by_byte_one() {
+        for pixels in 0..40usize {
+            let from: Vec<u8> = (0..pixels * 4).map(|i| (i * 37 + 11) as u8).collect();
+            let want: Vec<u8> = from
+                .chunks_exact(4)
+                .flat_map(|p| [p[2], p[1], p[0], 0xFF])
+                .collect();
+            let mut to = vec![7u8; pixels * 4];
+            swap_to_bgrx(&from, &mut to);
+            assert_eq!(to, want, "{pixels} pixels");
+        }
+    }
 
     #[test]
     fn regions_convert_to_opaque_bgrx_and_refuse_what_lies_outside() {
