@@ -731,6 +731,47 @@ impl ViewerApp {
         painter.galley(panel.min + pad, galley, Color32::WHITE);
     }
 
+    /// Sends the keys of this frame's input to the remote side at once and takes them out of it,
+    /// when they are the remote side's (the picture shown and holding the keyboard): egui never
+    /// sees them, so it neither runs the two extra passes it runs after any input event (each a
+    /// whole-window paint on software OpenGL: three frames per key press and release, now one)
+    /// nor acts on them. Everything else (pointer, modifiers) goes the usual way, in the UI pass.
+    fn forward_keys(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.picture_area.is_none() || self.ended_at.is_some() {
+            return;
+        }
+        let keyboard = ctx.memory(|m| m.has_focus(picture_id()))
+            && !self.collab.keyboard_busy(ctx)
+            && raw_input.focused;
+        if !keyboard {
+            return;
+        }
+        let mut out = Vec::new();
+        raw_input.events.retain(|event| {
+            match event {
+                Event::Key {
+                    key,
+                    physical_key,
+                    pressed,
+                    modifiers,
+                    ..
+                } => self
+                    .keyboard
+                    .key(*key, *physical_key, *pressed, *modifiers, &mut out),
+                Event::Text(text) => self.keyboard.text(text.clone(), &mut out),
+                // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
+                Event::Copy => self.keyboard.clipboard_shortcut(Key::C, &mut out),
+                Event::Cut => self.keyboard.clipboard_shortcut(Key::X, &mut out),
+                Event::Paste(_) => self.keyboard.clipboard_shortcut(Key::V, &mut out),
+                _ => return true,
+            }
+            false
+        });
+        for input in out {
+            self.send(ViewerCommand::Input(input));
+        }
+    }
+
     /// Turns this frame's egui input over the screen area into protocol input. `keyboard`: the
     /// picture had the keyboard focus when the frame began; otherwise keys stay here and modifiers
     /// held on the remote side are released. `layer`: the picture's; a pointer over anything drawn
@@ -836,6 +877,11 @@ impl ViewerApp {
     }
 }
 
+/// The picture's widget: it holds the keyboard focus while keys go to the remote side.
+fn picture_id() -> Id {
+    Id::unique("tandem-remote-picture")
+}
+
 /// The host's pointer image with its hot spot at `at`, at the picture's scale.
 fn paint_cursor(painter: &egui::Painter, cursor: &CursorTexture, at: Pos2, scale: f32) {
     let Some(texture) = &cursor.texture else {
@@ -870,9 +916,10 @@ fn mouse_button(button: PointerButton) -> MouseButton {
 
 impl eframe::App for ViewerApp {
     /// The host key and what is typed with it are the window's, before egui or the picture see them.
-    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+    fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
         let shortcuts = self.host_key.intercept(raw_input);
         self.shortcuts.extend(shortcuts);
+        self.forward_keys(ctx, raw_input);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -900,7 +947,7 @@ impl eframe::App for ViewerApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.upload(&ctx);
-        let picture = Id::unique("tandem-remote-picture");
+        let picture = picture_id();
         // Decided before any widget runs, so the keys of this frame go where the focus was when
         // they were typed, and never both to a field and to the remote screen.
         let keyboard = ctx.memory(|m| m.has_focus(picture))
