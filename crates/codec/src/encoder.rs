@@ -1241,12 +1241,13 @@ impl Encoder {
         let (tiles_x, tiles_y) = match changed {
             None => (0..self.tiles_x, 0..self.tiles_y),
             Some(r) => {
-                let x1 = r.x.saturating_add(r.w).min(w);
-                let y1 = r.y.saturating_add(r.h).min(h);
-                if r.x >= x1 || r.y >= y1 {
+                let Some(r) = r.intersect(Rect { x: 0, y: 0, w, h }) else {
                     return;
-                }
-                (r.x / TILE..x1.div_ceil(TILE), r.y / TILE..y1.div_ceil(TILE))
+                };
+                (
+                    r.x / TILE..(r.x + r.w).div_ceil(TILE),
+                    r.y / TILE..(r.y + r.h).div_ceil(TILE),
+                )
             }
         };
         // Byte range of the columns of tiles looked at, in a row.

@@ -81,6 +81,57 @@ pub struct Rect {
     pub h: u32,
 }
 
+impl Rect {
+    /// No pixels.
+    pub const EMPTY: Rect = Rect {
+        x: 0,
+        y: 0,
+        w: 0,
+        h: 0,
+    };
+
+    /// The overlap of two rectangles, or `None` if it is empty. Saturating, so hostile
+    /// coordinates cannot overflow.
+    pub fn intersect(self, other: Rect) -> Option<Rect> {
+        let x = self.x.max(other.x);
+        let y = self.y.max(other.y);
+        let right = self
+            .x
+            .saturating_add(self.w)
+            .min(other.x.saturating_add(other.w));
+        let bottom = self
+            .y
+            .saturating_add(self.h)
+            .min(other.y.saturating_add(other.h));
+        (right > x && bottom > y).then(|| Rect {
+            x,
+            y,
+            w: right - x,
+            h: bottom - y,
+        })
+    }
+
+    /// The smallest rectangle holding both.
+    pub fn union(self, other: Rect) -> Rect {
+        let x = self.x.min(other.x);
+        let y = self.y.min(other.y);
+        let right = self
+            .x
+            .saturating_add(self.w)
+            .max(other.x.saturating_add(other.w));
+        let bottom = self
+            .y
+            .saturating_add(self.h)
+            .max(other.y.saturating_add(other.h));
+        Rect {
+            x,
+            y,
+            w: right - x,
+            h: bottom - y,
+        }
+    }
+}
+
 /// Entry points to the individual kernels for the criterion benches. Not a
 /// stable API.
 #[doc(hidden)]
@@ -180,5 +231,34 @@ pub mod bench_api {
             }
         }
         out.len() - start
+    }
+}
+
+#[cfg(test)]
+mod rect_tests {
+    use super::Rect;
+
+    fn rect(x: u32, y: u32, w: u32, h: u32) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    #[test]
+    fn overlap_and_union() {
+        let a = rect(10, 10, 20, 10);
+        assert_eq!(a.intersect(rect(25, 0, 100, 15)), Some(rect(25, 10, 5, 5)));
+        assert_eq!(
+            a.intersect(rect(30, 10, 5, 5)),
+            None,
+            "touching is not overlapping"
+        );
+        assert_eq!(a.intersect(Rect::EMPTY), None);
+        assert_eq!(a.union(rect(0, 15, 5, 30)), rect(0, 10, 30, 35));
+        // Hostile sizes saturate instead of overflowing.
+        let huge = rect(u32::MAX - 1, 0, u32::MAX, u32::MAX);
+        assert_eq!(
+            huge.intersect(rect(0, 0, u32::MAX, 1)),
+            Some(rect(u32::MAX - 1, 0, 1, 1))
+        );
+        assert_eq!(huge.union(rect(0, 0, 1, 1)), rect(0, 0, u32::MAX, u32::MAX));
     }
 }

@@ -213,55 +213,47 @@ const LAYOUT_HANDOVER: Duration = Duration::from_secs(1);
 /// `area` of `frame`, cut to the frame (a layout may be a step ahead of or behind the capture);
 /// the whole frame if nothing of the area is in it.
 fn crop(frame: FrameRef<'_>, area: Option<Area>) -> FrameRef<'_> {
-    let Some(area) = area else {
+    let Some(shown) = shown_part(area, frame.width, frame.height) else {
         return frame;
     };
-    let x1 = area.x.saturating_add(area.width).min(frame.width);
-    let y1 = area.y.saturating_add(area.height).min(frame.height);
-    if area.x >= x1 || area.y >= y1 {
-        return frame;
-    }
-    let start = area.y as usize * frame.stride + area.x as usize * 4;
+    let start = shown.y as usize * frame.stride + shown.x as usize * 4;
     FrameRef {
-        width: x1 - area.x,
-        height: y1 - area.y,
+        width: shown.w,
+        height: shown.h,
         stride: frame.stride,
         data: frame.data.get(start..).unwrap_or_default(),
     }
 }
 
+/// The part of a `width` x `height` frame that `area` shows; `None` (the whole frame is used)
+/// without an area or when it lies wholly outside the frame.
+fn shown_part(area: Option<Area>, width: u32, height: u32) -> Option<Rect> {
+    let area = area?;
+    Rect {
+        x: area.x,
+        y: area.y,
+        w: area.width,
+        h: area.height,
+    }
+    .intersect(Rect {
+        x: 0,
+        y: 0,
+        w: width,
+        h: height,
+    })
+}
+
 /// `rect` (coordinates of a `width` x `height` frame) in those of the frame [`crop`] makes of it
 /// for `area`: the part inside the area, empty if none.
 fn crop_rect(rect: Rect, area: Option<Area>, width: u32, height: u32) -> Rect {
-    let Some(area) = area else {
+    let Some(shown) = shown_part(area, width, height) else {
         return rect;
     };
-    // (As `crop`: an area wholly outside the frame leaves the frame whole.)
-    let (ax1, ay1) = (
-        area.x.saturating_add(area.width).min(width),
-        area.y.saturating_add(area.height).min(height),
-    );
-    if area.x >= ax1 || area.y >= ay1 {
-        return rect;
-    }
-    let x0 = rect.x.max(area.x);
-    let y0 = rect.y.max(area.y);
-    let x1 = rect.x.saturating_add(rect.w).min(ax1);
-    let y1 = rect.y.saturating_add(rect.h).min(ay1);
-    if x0 >= x1 || y0 >= y1 {
-        return Rect {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        };
-    }
-    Rect {
-        x: x0 - area.x,
-        y: y0 - area.y,
-        w: x1 - x0,
-        h: y1 - y0,
-    }
+    rect.intersect(shown).map_or(Rect::EMPTY, |part| Rect {
+        x: part.x - shown.x,
+        y: part.y - shown.y,
+        ..part
+    })
 }
 
 fn capture_loop(

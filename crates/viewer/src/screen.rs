@@ -95,11 +95,11 @@ impl Screen {
         for rect in &info.dirty {
             self.dirty = Some(match self.dirty {
                 None => *rect,
-                Some(d) => union(d, *rect),
+                Some(d) => d.union(*rect),
             });
             self.present_dirty = Some(match self.present_dirty {
                 None => *rect,
-                Some(d) => union(d, *rect),
+                Some(d) => d.union(*rect),
             });
         }
     }
@@ -307,44 +307,12 @@ pub enum Changes {
 
 /// The part of `rect` inside a `width` x `height` picture, or `None` if that is empty.
 pub fn clamp(rect: Rect, (width, height): (u32, u32)) -> Option<Rect> {
-    intersect(
-        rect,
-        Rect {
-            x: 0,
-            y: 0,
-            w: width,
-            h: height,
-        },
-    )
-}
-
-/// The overlap of two rectangles, or `None` if it is empty. Saturating, so hostile coordinates
-/// cannot overflow.
-pub fn intersect(a: Rect, b: Rect) -> Option<Rect> {
-    let x = a.x.max(b.x);
-    let y = a.y.max(b.y);
-    let right = a.x.saturating_add(a.w).min(b.x.saturating_add(b.w));
-    let bottom = a.y.saturating_add(a.h).min(b.y.saturating_add(b.h));
-    (right > x && bottom > y).then(|| Rect {
-        x,
-        y,
-        w: right - x,
-        h: bottom - y,
+    rect.intersect(Rect {
+        x: 0,
+        y: 0,
+        w: width,
+        h: height,
     })
-}
-
-/// The smallest rect holding both.
-pub(crate) fn union(a: Rect, b: Rect) -> Rect {
-    let x = a.x.min(b.x);
-    let y = a.y.min(b.y);
-    let right = a.x.saturating_add(a.w).max(b.x.saturating_add(b.w));
-    let bottom = a.y.saturating_add(a.h).max(b.y.saturating_add(b.h));
-    Rect {
-        x,
-        y,
-        w: right - x,
-        h: bottom - y,
-    }
 }
 
 /// Hand-built codec updates for tests (layout: `tandem_codec::format`).

@@ -6,7 +6,7 @@ use eframe::egui;
 use egui::{Color32, ColorImage, Pos2, TextureHandle, TextureOptions, Vec2};
 use tandem_codec::Rect;
 
-use crate::screen::{Changes, Screen, intersect};
+use crate::screen::{Changes, Screen};
 
 /// The textures showing the remote picture, and the part of the picture each one holds.
 #[derive(Default)]
@@ -44,7 +44,7 @@ impl RemoteTextures {
             }
             Changes::Region(changed) => {
                 for (tile, texture) in &mut self.tiles {
-                    let Some(part) = intersect(changed, *tile) else {
+                    let Some(part) = changed.intersect(*tile) else {
                         continue;
                     };
                     if let Some(image) = copy_image(screen, part, &mut self.region) {

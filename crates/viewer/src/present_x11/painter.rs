@@ -22,7 +22,7 @@ use x11rb::rust_connection::RustConnection;
 
 use super::geometry::inverse_scale_fixed;
 use super::{Layout, PointerMode, PresentError, Shared, bgrx_region, premultiplied_bgra};
-use crate::screen::{Changes, RemoteCursor, Screen, SharedScreen, intersect, union};
+use crate::screen::{Changes, RemoteCursor, Screen, SharedScreen};
 
 /// What the presenter found out about the server and created before its thread starts.
 pub(super) struct Setup {
@@ -206,7 +206,7 @@ impl Painter<'_> {
                             w: u32::from(e.width),
                             h: u32::from(e.height),
                         };
-                        exposed = Some(exposed.map_or(rect, |r| union(r, rect)));
+                        exposed = Some(exposed.map_or(rect, |r| r.union(rect)));
                     }
                     Event::DestroyNotify(e) if e.window == self.shared.child => return Ok(()),
                     Event::Error(e) => debug!(error = ?e.error_kind, "X error in the presenter"),
@@ -321,7 +321,7 @@ impl Painter<'_> {
             self.drawn_pointer = None;
         }
         if let Some(rect) = changed.and_then(|r| placement.destination(r)) {
-            redraw = Some(redraw.map_or(rect, |r| union(r, rect)));
+            redraw = Some(redraw.map_or(rect, |r| r.union(rect)));
         }
         self.set_child_cursor(layout.pointer)?;
         // The pointer drawn over the picture (view mode) moves or is drawn over: repair under it.
@@ -333,12 +333,12 @@ impl Painter<'_> {
         if self.drawn_pointer != pointer_at
             && let Some(old) = self.drawn_pointer
         {
-            redraw = Some(redraw.map_or(old, |r| union(r, old)));
+            redraw = Some(redraw.map_or(old, |r| r.union(old)));
         }
         if let Some(rect) = redraw {
             self.composite(&layout, rect)?;
         }
-        let touches = |p: Rect| redraw.is_some_and(|r| intersect(r, p).is_some());
+        let touches = |p: Rect| redraw.is_some_and(|r| r.intersect(p).is_some());
         if let (Some(at), Some(origin)) = (pointer_at, pointer_origin)
             && (self.drawn_pointer != pointer_at || touches(at))
         {
