@@ -107,7 +107,6 @@ enum Grabber {
 impl Grabber {
     /// A grabber of the whole root at its size now, and that size.
     fn open() -> io::Result<(Self, u32, u32)> {
-        use x11rb::connection::Connection;
         use x11rb::protocol::xproto::ConnectionExt as _;
 
         let display = scrap::Display::primary().map_err(|e| {
@@ -117,13 +116,7 @@ impl Grabber {
             )
         })?;
         let capturer = scrap::Capturer::new(display)?;
-        let (conn, screen) = x11rb::connect(None).map_err(io::Error::other)?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or_else(|| io::Error::other("no such X screen"))?
-            .root;
+        let (conn, root) = crate::x11::connect_root().map_err(io::Error::other)?;
         let geometry = conn
             .get_geometry(root)
             .map_err(io::Error::other)?

@@ -95,14 +95,8 @@ impl DamageWatcher {
     /// Connects to the display and starts watching; an error if the display or its DAMAGE extension
     /// is not available (the caller then polls).
     pub fn start() -> Result<Self, String> {
-        let (conn, screen) = x11rb::connect(None).map_err(|e| e.to_string())?;
+        let (conn, root) = crate::x11::connect_root()?;
         let conn = Arc::new(conn);
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or("no such X screen")?
-            .root;
         conn.damage_query_version(1, 1)
             .map_err(|e| e.to_string())?
             .reply()

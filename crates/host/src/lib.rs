@@ -20,6 +20,7 @@ mod session;
 mod shown;
 mod stats;
 pub mod window;
+mod x11;
 
 use std::time::Duration;
 

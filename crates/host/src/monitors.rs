@@ -5,7 +5,6 @@
 use tandem_proto::flow::Layout;
 use tandem_proto::limits::MAX_MONITORS;
 use tandem_proto::session::MonitorInfo;
-use x11rb::connection::Connection;
 use x11rb::protocol::randr::ConnectionExt as _;
 use x11rb::protocol::xproto::{ConnectionExt as _, Window};
 use x11rb::rust_connection::RustConnection;
@@ -19,13 +18,7 @@ pub struct LayoutReader {
 
 impl LayoutReader {
     pub fn connect() -> Result<Self, String> {
-        let (conn, screen) = x11rb::connect(None).map_err(|e| e.to_string())?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or("no such X screen")?
-            .root;
+        let (conn, root) = crate::x11::connect_root()?;
         // RandR 1.5 has monitors; without it the desktop is one monitor.
         let randr = conn
             .randr_query_version(1, 5)

@@ -5,7 +5,6 @@
 use std::io;
 
 use tandem_codec::{FrameRef, Rect};
-use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
 
@@ -20,12 +19,7 @@ const MAX_PATCH_DIVISOR: u64 = 16;
 pub fn changed_rect(area: DamagedArea, width: u32, height: u32) -> Option<Rect> {
     match area {
         DamagedArea::Anywhere => None,
-        DamagedArea::Nothing => Some(Rect {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        }),
+        DamagedArea::Nothing => Some(Rect::EMPTY),
         DamagedArea::Within { x0, y0, x1, y1 } => {
             let clamp = |v: i32, max: u32| v.clamp(0, max as i32) as u32;
             let (x0, x1) = (clamp(x0, width), clamp(x1, width));
@@ -60,13 +54,7 @@ pub struct ScreenCopy {
 impl ScreenCopy {
     /// Connects to the display `DISPLAY` names (its own connection: capture's may be scrap's).
     pub fn connect() -> io::Result<ScreenCopy> {
-        let (conn, screen) = x11rb::connect(None).map_err(io::Error::other)?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or_else(|| io::Error::other("no such X screen"))?
-            .root;
+        let (conn, root) = crate::x11::connect_root().map_err(io::Error::other)?;
         Ok(ScreenCopy {
             conn,
             root,
