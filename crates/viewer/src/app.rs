@@ -747,26 +747,9 @@ impl ViewerApp {
             return;
         }
         let mut out = Vec::new();
-        raw_input.events.retain(|event| {
-            match event {
-                Event::Key {
-                    key,
-                    physical_key,
-                    pressed,
-                    modifiers,
-                    ..
-                } => self
-                    .keyboard
-                    .key(*key, *physical_key, *pressed, *modifiers, &mut out),
-                Event::Text(text) => self.keyboard.text(text.clone(), &mut out),
-                // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
-                Event::Copy => self.keyboard.clipboard_shortcut(Key::C, &mut out),
-                Event::Cut => self.keyboard.clipboard_shortcut(Key::X, &mut out),
-                Event::Paste(_) => self.keyboard.clipboard_shortcut(Key::V, &mut out),
-                _ => return true,
-            }
-            false
-        });
+        raw_input
+            .events
+            .retain(|event| !forward_key(&mut self.keyboard, event, &mut out));
         for input in out {
             self.send(ViewerCommand::Input(input));
         }
@@ -845,22 +828,9 @@ impl ViewerApp {
                         out.push(Input::Scroll { dx, dy });
                     }
                 }
-                Event::Text(text) if keyboard => self.keyboard.text(text, &mut out),
-                Event::Key {
-                    key,
-                    physical_key,
-                    pressed,
-                    modifiers,
-                    ..
-                } if keyboard => {
-                    self.keyboard
-                        .key(key, physical_key, pressed, modifiers, &mut out);
-                }
-                // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
-                Event::Copy if keyboard => self.keyboard.clipboard_shortcut(Key::C, &mut out),
-                Event::Cut if keyboard => self.keyboard.clipboard_shortcut(Key::X, &mut out),
-                Event::Paste(_) if keyboard => {
-                    self.keyboard.clipboard_shortcut(Key::V, &mut out);
+                // (Keys of a frame in which `forward_keys` did not run yet: the picture's first.)
+                event if keyboard => {
+                    forward_key(&mut self.keyboard, &event, &mut out);
                 }
                 _ => {}
             }
@@ -875,6 +845,27 @@ impl ViewerApp {
             self.send(ViewerCommand::Input(input));
         }
     }
+}
+
+/// Turns a key event (a key, text, or egui's Copy, Cut or Paste) into remote input; whether it
+/// was one.
+fn forward_key(keyboard: &mut KeyForwarder, event: &Event, out: &mut Vec<Input>) -> bool {
+    match event {
+        Event::Key {
+            key,
+            physical_key,
+            pressed,
+            modifiers,
+            ..
+        } => keyboard.key(*key, *physical_key, *pressed, *modifiers, out),
+        Event::Text(text) => keyboard.text(text.clone(), out),
+        // egui turns Ctrl+C/X/V into these; over the picture they are the remote's keys.
+        Event::Copy => keyboard.clipboard_shortcut(Key::C, out),
+        Event::Cut => keyboard.clipboard_shortcut(Key::X, out),
+        Event::Paste(_) => keyboard.clipboard_shortcut(Key::V, out),
+        _ => return false,
+    }
+    true
 }
 
 /// The picture's widget: it holds the keyboard focus while keys go to the remote side.
