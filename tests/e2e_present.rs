@@ -51,6 +51,22 @@ fn colour_at(display: &str, (x, y): (i32, i32)) -> [u8; 3] {
     [pixels[at + 2], pixels[at + 1], pixels[at]]
 }
 
+/// Paints `display`'s root window one `colour` (`#rrggbb`).
+fn paint_root(display: &str, colour: &str) {
+    let status = std::process::Command::new("xsetroot")
+        .args(["-solid", colour])
+        .env("DISPLAY", display)
+        .status()
+        .expect("xsetroot is installed");
+    assert!(status.success());
+}
+
+/// A point inside the viewer window's picture whatever its scale: the window's middle, below the
+/// toolbar.
+fn picture_middle((wx, wy, ww, wh): (i32, i32, i32, i32)) -> (i32, i32) {
+    (wx + ww / 2, wy + wh / 2 + 20)
+}
+
 /// The statistics overlay's panel over a picture of one colour: black at alpha 200 over it.
 fn under_overlay(rgb: [u8; 3]) -> [u8; 3] {
     rgb.map(|c| ((u32::from(c) * 55 + 127) / 255) as u8)
@@ -61,14 +77,7 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
     let display_a = VirtualDisplay::start(1024, 768).expect("Xvfb for display A");
     let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for display B");
     let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
-    let paint_a = |colour: &str| {
-        let status = std::process::Command::new("xsetroot")
-            .args(["-solid", colour])
-            .env("DISPLAY", &a)
-            .status()
-            .expect("xsetroot is installed");
-        assert!(status.success());
-    };
+    let paint_a = |colour: &str| paint_root(&a, colour);
     paint_a("#d02030");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "control"]);
@@ -77,9 +86,7 @@ fn the_picture_follows_remote_changes_with_and_without_egui_over_it() {
     let window = wait_for_window(&b, "Tandem");
     xdotool(&b, &["windowfocus", "--sync", &window]);
     let geometry = window_geometry(&b, &window);
-    let (wx, wy, ww, wh) = geometry;
-    // Below the toolbar, inside the picture whatever its scale.
-    let middle = (wx + ww / 2, wy + wh / 2 + 20);
+    let middle = picture_middle(geometry);
 
     // (1) The presenter's child shows the picture, and follows a change.
     let red = [0xd0, 0x20, 0x30];
@@ -141,22 +148,14 @@ fn with_present_egui_egui_draws_the_picture() {
     let display_a = VirtualDisplay::start(800, 600).expect("Xvfb for display A");
     let display_b = VirtualDisplay::start(1280, 800).expect("Xvfb for display B");
     let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
-    let paint_a = |colour: &str| {
-        let status = std::process::Command::new("xsetroot")
-            .args(["-solid", colour])
-            .env("DISPLAY", &a)
-            .status()
-            .expect("xsetroot is installed");
-        assert!(status.success());
-    };
+    let paint_a = |colour: &str| paint_root(&a, colour);
     paint_a("#d02030");
     let relay = TestRelay::start();
     let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "view"]);
     let mut join = start_join(&relay, &code, Some(&b), &["--present", "egui"]);
     join.wait_event("first_frame");
     let window = wait_for_window(&b, "Tandem");
-    let (wx, wy, ww, wh) = window_geometry(&b, &window);
-    let middle = (wx + ww / 2, wy + wh / 2 + 20);
+    let middle = picture_middle(window_geometry(&b, &window));
     wait_until("the viewer's screen to show A's red", STEP, || {
         (colour_at(&b, middle) == [0xd0, 0x20, 0x30]).then_some(())
     });

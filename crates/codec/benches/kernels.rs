@@ -78,6 +78,29 @@ fn packed(f: &Frame) -> Vec<u8> {
     f.data.clone()
 }
 
+/// One update per iteration, `a` and `b` in turn, by a one-thread encoder past its keyframe.
+fn bench_alternating(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    a: &Frame,
+    b: &Frame,
+) {
+    let mut out = Vec::new();
+    g.bench_function(name, |bench| {
+        let mut enc = Encoder::new(EncoderConfig {
+            threads: 1,
+            ..Default::default()
+        });
+        let mut flip = false;
+        bench.iter(|| {
+            out.clear();
+            let f = if flip { a } else { b };
+            flip = !flip;
+            enc.encode(f.as_ref(), &mut out).unwrap()
+        })
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let term_a = frame("terminal", 60, 0);
     let term_b = frame("terminal", 61, 16);
@@ -104,20 +127,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| hash_rows(web_b.as_ref(), &mut hashes))
     });
     // The whole search as the encoder runs it: a scrolled page after its keyframe.
-    let mut out = Vec::new();
-    g.bench_function("scroll_update", |b| {
-        let mut enc = Encoder::new(EncoderConfig {
-            threads: 1,
-            ..Default::default()
-        });
-        let mut flip = false;
-        b.iter(|| {
-            out.clear();
-            let f = if flip { &web_a } else { &web_b };
-            flip = !flip;
-            enc.encode(f.as_ref(), &mut out).unwrap()
-        })
-    });
+    bench_alternating(&mut g, "scroll_update", &web_a, &web_b);
     // A 700x450 text window dragged over a photo-like wallpaper, 7 right and 3 down a frame
     // (what `tandem bench --session`'s drag phase does): the 2-D move search's case.
     let window = |dx: u32, dy: u32| {
@@ -134,19 +144,7 @@ fn benches(c: &mut Criterion) {
         f
     };
     let (drag_a, drag_b) = (window(0, 0), window(7, 3));
-    g.bench_function("window_drag_update", |b| {
-        let mut enc = Encoder::new(EncoderConfig {
-            threads: 1,
-            ..Default::default()
-        });
-        let mut flip = false;
-        b.iter(|| {
-            out.clear();
-            let f = if flip { &drag_a } else { &drag_b };
-            flip = !flip;
-            enc.encode(f.as_ref(), &mut out).unwrap()
-        })
-    });
+    bench_alternating(&mut g, "window_drag_update", &drag_a, &drag_b);
     g.finish();
 
     let mut g = c.benchmark_group("tile");

@@ -3,16 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use tandem_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef, Rect};
+use tandem_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, Rect};
 
-/// A BGRX frame, rows `stride` bytes apart.
-#[derive(Clone)]
-struct Frame {
-    w: u32,
-    h: u32,
-    stride: usize,
-    data: Vec<u8>,
-}
+mod common;
+
+use common::Frame;
 
 impl Frame {
     /// Text-like content: a light page with dark strokes, so tiles are varied but not noise.
@@ -48,44 +43,16 @@ impl Frame {
             }
         }
     }
-
-    fn as_ref(&self) -> FrameRef<'_> {
-        FrameRef {
-            width: self.w,
-            height: self.h,
-            stride: self.stride,
-            data: &self.data,
-        }
-    }
 }
 
 /// The smallest rectangle holding `rects`, clipped to `w` x `h`; empty for none.
 fn bounds(rects: &[Rect], w: u32, h: u32) -> Rect {
-    let mut b: Option<(u32, u32, u32, u32)> = None;
-    for r in rects {
-        let (x1, y1) = ((r.x + r.w).min(w), (r.y + r.h).min(h));
-        if r.x >= x1 || r.y >= y1 {
-            continue;
-        }
-        b = Some(match b {
-            None => (r.x, r.y, x1, y1),
-            Some((a, b0, c, d)) => (a.min(r.x), b0.min(r.y), c.max(x1), d.max(y1)),
-        });
-    }
-    match b {
-        None => Rect {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        },
-        Some((x0, y0, x1, y1)) => Rect {
-            x: x0,
-            y: y0,
-            w: x1 - x0,
-            h: y1 - y0,
-        },
-    }
+    let frame = Rect { x: 0, y: 0, w, h };
+    rects
+        .iter()
+        .filter_map(|r| r.intersect(frame))
+        .reduce(Rect::union)
+        .unwrap_or(Rect::EMPTY)
 }
 
 fn rect() -> impl Strategy<Value = (Rect, bool, u32)> {

@@ -5,15 +5,11 @@
 use proptest::prelude::*;
 use tandem_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef};
 
-/// A BGRX frame with a garbage 4th byte and `pad` bytes of row padding.
-#[derive(Clone, Debug)]
-struct Frame {
-    w: u32,
-    h: u32,
-    stride: usize,
-    data: Vec<u8>,
-}
+mod common;
 
+use common::Frame;
+
+/// Frames with a garbage 4th byte and `pad` bytes of row padding.
 impl Frame {
     fn new(w: u32, h: u32, pad: usize) -> Self {
         let stride = w as usize * 4 + pad;
@@ -32,14 +28,6 @@ impl Frame {
     fn get(&self, x: u32, y: u32) -> [u8; 3] {
         let i = y as usize * self.stride + x as usize * 4;
         [self.data[i], self.data[i + 1], self.data[i + 2]]
-    }
-    fn as_ref(&self) -> FrameRef<'_> {
-        FrameRef {
-            width: self.w,
-            height: self.h,
-            stride: self.stride,
-            data: &self.data,
-        }
     }
 }
 

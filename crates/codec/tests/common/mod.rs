@@ -1,5 +1,6 @@
-//! Hand-built updates for the decoder tests: a plain (uncompressed) 16x16 update around an op
-//! stream, and one op from its code and u16 fields.
+//! Shared by the codec's tests: a captured-frame buffer ([`Frame`]), and hand-built updates for
+//! the decoder tests (a plain, uncompressed 16x16 update around an op stream, and one op from its
+//! code and u16 fields).
 
 #![allow(dead_code)]
 
@@ -22,4 +23,25 @@ pub fn op(code: u8, fields: &[u16]) -> Vec<u8> {
         v.extend_from_slice(&f.to_le_bytes());
     }
     v
+}
+
+/// A BGRX frame as capture lends it, rows `stride` bytes apart (each test file adds its own ways
+/// of filling it).
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub w: u32,
+    pub h: u32,
+    pub stride: usize,
+    pub data: Vec<u8>,
+}
+
+impl Frame {
+    pub fn as_ref(&self) -> tandem_codec::FrameRef<'_> {
+        tandem_codec::FrameRef {
+            width: self.w,
+            height: self.h,
+            stride: self.stride,
+            data: &self.data,
+        }
+    }
 }
