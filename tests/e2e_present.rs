@@ -170,3 +170,175 @@ fn with_present_egui_egui_draws_the_picture() {
     assert!(share.wait_exit(STEP));
     assert!(join.wait_exit(STEP));
 }
+
+/// A `w` x `h` pixmap on `conn`'s screen filled with pseudo-random pixels of 16 colours (lossless
+/// for the codec, with edges enough for its move search).
+fn noise_pixmap(
+    conn: &impl x11rb::connection::Connection,
+    screen: usize,
+    (w, h): (u16, u16),
+    seed: u32,
+) -> u32 {
+    use x11rb::protocol::xproto::{CreateGCAux, ImageFormat};
+    let root = &conn.setup().roots[screen];
+    let pixmap = conn.generate_id().unwrap();
+    conn.create_pixmap(root.root_depth, pixmap, root.root, w, h)
+        .unwrap();
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, pixmap, &CreateGCAux::new()).unwrap();
+    let mut state = seed;
+    let rows_per_put = 32u16;
+    for y in (0..h).step_by(usize::from(rows_per_put)) {
+        let rows = rows_per_put.min(h - y);
+        let mut data = Vec::with_capacity(usize::from(w) * usize::from(rows) * 4);
+        for _ in 0..u32::from(w) * u32::from(rows) {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let c = (state >> 7) % 16;
+            data.extend_from_slice(&[(c * 16) as u8, (255 - c * 13) as u8, (c * 7 + 40) as u8, 0]);
+        }
+        conn.put_image(
+            ImageFormat::Z_PIXMAP,
+            pixmap,
+            gc,
+            w,
+            rows,
+            0,
+            y as i16,
+            0,
+            root.root_depth,
+            &data,
+        )
+        .unwrap();
+    }
+    conn.free_gc(gc).unwrap();
+    pixmap
+}
+
+/// Where B's screen shows A's whole picture pixel for pixel, but for the 64x64 square around
+/// `pointer` (where the viewer draws A's pointer), if it does: the top left corner.
+fn shown_exactly(
+    a: &(u32, u32, Vec<u8>),
+    b: &(u32, u32, Vec<u8>),
+    pointer: (i32, i32),
+) -> Option<(u32, u32)> {
+    let (aw, ah, a_px) = a;
+    let (bw, bh, b_px) = b;
+    let rgb = |px: &[u8], i: usize| [px[i * 4], px[i * 4 + 1], px[i * 4 + 2]];
+    let near_pointer =
+        |x: u32, y: u32| (x as i32 - pointer.0).abs() < 32 && (y as i32 - pointer.1).abs() < 32;
+    let row_eq = |ax: u32, ay: u32, bx: u32, by: u32, n: u32| {
+        (0..n).all(|i| {
+            near_pointer(ax + i, ay)
+                || rgb(a_px, (ay * aw + ax + i) as usize) == rgb(b_px, (by * bw + bx + i) as usize)
+        })
+    };
+    for by in 0..=bh.checked_sub(*ah)? {
+        for bx in 0..=bw.checked_sub(*aw)? {
+            if row_eq(0, 0, bx, by, 32) {
+                return (0..*ah)
+                    .all(|y| row_eq(0, y, bx, by + y, *aw))
+                    .then_some((bx, by));
+            }
+        }
+    }
+    None
+}
+
+/// Dragged windows reach the viewer as copies that the presenter repeats on its picture on the
+/// server, and several updates can reach it between two of its rounds: B's screen must show A's
+/// picture pixel for pixel (at actual size) after drags taken one at a time and in bursts.
+#[test]
+fn dragged_windows_show_exactly_on_the_viewers_screen() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{
+        ChangeWindowAttributesAux, ConfigureWindowAux, CreateWindowAux, WindowClass,
+    };
+    let display_a = VirtualDisplay::start(640, 400).expect("Xvfb for display A");
+    let display_b = VirtualDisplay::start(1400, 900).expect("Xvfb for display B");
+    let (a, b) = (display_a.name().to_owned(), display_b.name().to_owned());
+
+    // A: a noise backdrop, and two noise windows over it; the server repaints what a move
+    // uncovers from their background pixmaps.
+    let (conn, screen) = x11rb::connect(Some(&a)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let backdrop = noise_pixmap(&conn, screen, (640, 400), 0x2545_f491);
+    conn.change_window_attributes(
+        root,
+        &ChangeWindowAttributesAux::new().background_pixmap(backdrop),
+    )
+    .unwrap();
+    conn.clear_area(false, root, 0, 0, 0, 0).unwrap();
+    let windows: Vec<u32> = [(220u16, 150u16, 7u32), (120, 200, 11)]
+        .into_iter()
+        .map(|(w, h, seed)| {
+            let pixmap = noise_pixmap(&conn, screen, (w, h), seed);
+            let window = conn.generate_id().unwrap();
+            conn.create_window(
+                0,
+                window,
+                root,
+                20,
+                20,
+                w,
+                h,
+                0,
+                WindowClass::INPUT_OUTPUT,
+                0,
+                &CreateWindowAux::new()
+                    .background_pixmap(pixmap)
+                    .override_redirect(1),
+            )
+            .unwrap();
+            conn.map_window(window).unwrap();
+            window
+        })
+        .collect();
+    conn.flush().unwrap();
+
+    // A's pointer, which B draws over the picture, away in a corner.
+    xdotool(&a, &["mousemove", "600", "380"]);
+    let a_pointer = pointer(&a);
+    let relay = TestRelay::start();
+    let (mut share, code) = start_share(&relay, &a, &["--auto-accept", "view", "--fps", "60"]);
+    let mut join = start_join(&relay, &code, Some(&b), &["--present", "x11"]);
+    join.wait_event("first_frame");
+    let viewer = wait_for_window(&b, "Tandem");
+    xdotool(&b, &["windowfocus", "--sync", &viewer]);
+    // Actual size: the presenter composites 1:1, a copy of the picture's pixels.
+    press_chord(&b, &["Control_R", "s"]);
+    let shows_a = |what: &str| {
+        wait_until(what, STEP, || {
+            shown_exactly(&grab_root(&a), &grab_root(&b), a_pointer).map(drop)
+        })
+    };
+    shows_a("B to show A's picture exactly");
+
+    let mut at = [(20i32, 20i32), (20, 20)];
+    for round in 0..6u32 {
+        // Bursts of moves paced like a drag (one a frame), some faster than the viewer's rounds.
+        let (steps, pause) = if round % 2 == 0 { (12, 16) } else { (30, 2) };
+        for step in 0..steps {
+            for (i, (window, pos)) in windows.iter().zip(at.iter_mut()).enumerate() {
+                let (dx, dy) = if i == 0 { (7, 3) } else { (-5, 4) };
+                let turn = if (step / 8) % 2 == 0 { 1 } else { -1 };
+                pos.0 = (pos.0 + dx * turn).clamp(0, 400);
+                pos.1 = (pos.1 + dy * turn).clamp(0, 200);
+                conn.configure_window(*window, &ConfigureWindowAux::new().x(pos.0).y(pos.1))
+                    .unwrap();
+            }
+            conn.flush().unwrap();
+            // Pacing the moves, not waiting for anything.
+            std::thread::sleep(std::time::Duration::from_millis(pause));
+        }
+        conn.get_input_focus().unwrap().reply().unwrap();
+        shows_a(&format!(
+            "B to show A's picture exactly after drag round {round}"
+        ));
+    }
+
+    share.send_line("stop");
+    assert!(share.wait_exit(STEP));
+    assert!(join.wait_exit(STEP));
+}

@@ -34,8 +34,26 @@ pub struct DecodeInfo {
     pub height: u32,
     /// The picture size changed (or this is the first picture).
     pub resized: bool,
-    /// Regions whose pixels changed.
+    /// Regions whose pixels changed: the destinations of `copies` first, in their order, then
+    /// every region painted after them.
     pub dirty: Vec<Rect>,
+    /// The update's copies within the picture, in order. All their sources were read from the
+    /// picture before the update, before any of them was written.
+    pub copies: Vec<Copied>,
+}
+
+impl DecodeInfo {
+    /// The regions painted after the copies (the rest of `dirty`).
+    pub fn painted(&self) -> &[Rect] {
+        self.dirty.get(self.copies.len()..).unwrap_or_default()
+    }
+}
+
+/// One copy within the picture: the pixels at `from` (top left, `to`'s size) moved to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Copied {
+    pub from: (u32, u32),
+    pub to: Rect,
 }
 
 /// Why an update was rejected. The picture may be partly updated after an
@@ -298,6 +316,13 @@ impl Decoder {
                     width,
                     height,
                     resized,
+                    copies: self
+                        .copies
+                        .iter()
+                        .map(|&[sx, sy, ..]| (sx, sy))
+                        .zip(dirty.iter().copied())
+                        .map(|(from, to)| Copied { from, to })
+                        .collect(),
                     dirty,
                 })
         };

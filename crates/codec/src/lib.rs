@@ -48,7 +48,7 @@ mod tile;
 mod tone;
 mod video;
 
-pub use decoder::{DecodeError, DecodeInfo, Decoder, DecoderLimits};
+pub use decoder::{Copied, DecodeError, DecodeInfo, Decoder, DecoderLimits};
 pub use encoder::{EncodeError, EncodeStats, Encoder, EncoderConfig};
 
 /// A captured frame: B,G,R,X bytes per pixel (scrap's layout; the 4th byte is

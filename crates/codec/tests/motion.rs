@@ -491,3 +491,53 @@ fn a_video_region_ending_during_a_change_inside_it_leaves_that_change_exact() {
     }
     assert!(ended.is_some(), "the region ended");
 }
+
+/// What the decoder reports as copies and painted regions rebuilds its picture from the one before
+/// (what a viewer keeping its own copy of the picture relies on), for drags and scrolls.
+#[test]
+fn reported_copies_and_painted_regions_rebuild_the_picture() {
+    let frames = [
+        desktop_at(100, 60),
+        desktop_at(137, 81),
+        desktop_at(170, 75),
+        page(0),
+        page(24),
+        page(13),
+    ];
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut out = Vec::new();
+    let mut copies_seen = 0;
+    for f in &frames {
+        let before = dec.rgba().to_vec();
+        out.clear();
+        enc.encode(frame(f), &mut out).unwrap();
+        let info = dec.decode(&out).unwrap();
+        if info.resized {
+            continue;
+        }
+        copies_seen += info.copies.len();
+        let stride = (W * 4) as usize;
+        let mut rebuilt = before.clone();
+        for c in &info.copies {
+            for row in 0..c.to.h {
+                let s = (c.from.1 + row) as usize * stride + c.from.0 as usize * 4;
+                let d = (c.to.y + row) as usize * stride + c.to.x as usize * 4;
+                let n = c.to.w as usize * 4;
+                rebuilt[d..d + n].copy_from_slice(&before[s..s + n]);
+            }
+        }
+        for r in info.painted() {
+            for row in r.y..r.y + r.h {
+                let s = row as usize * stride + r.x as usize * 4;
+                let n = r.w as usize * 4;
+                rebuilt[s..s + n].copy_from_slice(&dec.rgba()[s..s + n]);
+            }
+        }
+        assert!(rebuilt == dec.rgba(), "the reported regions miss a change");
+    }
+    assert!(
+        copies_seen >= 4,
+        "drags and scrolls were copies: {copies_seen}"
+    );
+}

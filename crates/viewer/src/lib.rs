@@ -14,6 +14,7 @@ pub mod keyboard;
 pub mod keys;
 pub mod notes;
 pub mod player;
+pub mod present_changes;
 pub mod present_x11;
 mod recorder;
 mod right_alt;

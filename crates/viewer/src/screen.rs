@@ -14,6 +14,7 @@ use tandem_codec::{DecodeError, DecodeInfo, Decoder, Rect};
 
 use crate::decode::ScreenDecoder;
 pub use crate::decode::VIEWER_LIMITS;
+use crate::present_changes::{PendingChanges, PresentChanges};
 
 pub type SharedScreen = Arc<Mutex<Screen>>;
 
@@ -28,9 +29,8 @@ pub struct Screen {
     /// the dirty regions no longer say what changed.
     full: bool,
     /// The same, for the X11 presenter ([`crate::present_x11`]), which takes changes on its own
-    /// thread and at its own pace.
-    present_dirty: Option<Rect>,
-    present_full: bool,
+    /// thread and at its own pace, and repeats copies on its own copy of the picture.
+    present: PendingChanges,
     /// Remote pointer position, for drawing a cursor; `None` while it is outside the shown area.
     pub cursor: Option<(i32, i32)>,
     /// The remote pointer's image, once the host sent one.
@@ -51,8 +51,7 @@ impl Screen {
             rgba: Vec::new(),
             dirty: None,
             full: false,
-            present_dirty: None,
-            present_full: false,
+            present: PendingChanges::default(),
             cursor: None,
             cursor_shape: None,
             frames: 0,
@@ -78,6 +77,7 @@ impl Screen {
         if info.resized || (width, height) != (self.width, self.height) {
             self.copy_whole(decoder);
         } else {
+            self.present.record(info);
             let stride = width as usize * 4;
             for rect in info.dirty.iter().filter_map(|r| clamp(*r, (width, height))) {
                 for y in rect.y..rect.y + rect.h {
@@ -97,10 +97,6 @@ impl Screen {
                 None => *rect,
                 Some(d) => d.union(*rect),
             });
-            self.present_dirty = Some(match self.present_dirty {
-                None => *rect,
-                Some(d) => d.union(*rect),
-            });
         }
     }
 
@@ -109,7 +105,6 @@ impl Screen {
     pub fn publish_failed(&mut self, decoder: &Decoder) {
         self.copy_whole(decoder);
         self.dirty = None;
-        self.present_dirty = None;
     }
 
     /// Takes the decoder's whole picture (and size); the UI uploads all of it next.
@@ -119,7 +114,7 @@ impl Screen {
         self.rgba.clear();
         self.rgba.extend_from_slice(decoder.rgba());
         self.full = true;
-        self.present_full = true;
+        self.present.mark_full();
     }
 
     pub fn size(&self) -> (u32, u32) {
@@ -144,15 +139,8 @@ impl Screen {
     }
 
     /// [`Screen::take_changes`] for the X11 presenter, which keeps its own copy of the picture.
-    pub fn take_present_changes(&mut self) -> Changes {
-        let dirty = self.present_dirty.take();
-        if std::mem::take(&mut self.present_full) {
-            return Changes::Full;
-        }
-        match dirty.and_then(|rect| clamp(rect, self.size())) {
-            Some(rect) => Changes::Region(rect),
-            None => Changes::None,
-        }
+    pub fn take_present_changes(&mut self) -> PresentChanges {
+        self.present.take(self.size())
     }
 
     /// Copies `rect`, clamped to the picture, out as tightly packed RGBA into `out` (replacing its
@@ -188,7 +176,7 @@ impl Screen {
         self.rgba.clear();
         self.rgba.extend_from_slice(rgba);
         self.full = true;
-        self.present_full = true;
+        self.present.mark_full();
         self.frames += 1;
     }
 

@@ -208,24 +208,27 @@ impl Drop for Presenter {
     }
 }
 
-/// Converts `rect` of a `width`-pixel-wide RGBA picture to the X server's 32-bit BGRX (opaque)
-/// into `out` (replaced), row after row. Returns false, with `out` empty, when `rect` does not lie
+/// Appends `rect` of a `width`-pixel-wide RGBA picture, converted to the X server's 32-bit BGRX
+/// (opaque), to `out`, row after row. Returns false, with `out` as it was, when `rect` does not lie
 /// inside the picture's bytes.
-pub fn bgrx_region(rgba: &[u8], width: u32, rect: tandem_codec::Rect, out: &mut Vec<u8>) -> bool {
+pub fn append_bgrx_region(
+    rgba: &[u8],
+    width: u32,
+    rect: tandem_codec::Rect,
+    out: &mut Vec<u8>,
+) -> bool {
     let stride = width as usize * 4;
     let row_len = rect.w as usize * 4;
+    let kept = out.len();
     if rect.x.saturating_add(rect.w) > width {
-        out.clear();
         return false;
     }
-    // Every byte is written below: keep what is there rather than zero it first.
-    let len = row_len * rect.h as usize;
-    out.truncate(len);
-    out.resize(len, 0);
-    for (y, line) in (rect.y..).zip(out.chunks_exact_mut(row_len.max(1))) {
+    // Every byte is written below: the zeroes only make the bytes initialised.
+    out.resize(kept + row_len * rect.h as usize, 0);
+    for (y, line) in (rect.y..).zip(out[kept..].chunks_exact_mut(row_len.max(1))) {
         let start = y as usize * stride + rect.x as usize * 4;
         let Some(row) = rgba.get(start..start + row_len) else {
-            out.clear();
+            out.truncate(kept);
             return false;
         };
         swap_to_bgrx(row, line);
@@ -287,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn regions_convert_to_opaque_bgrx_and_refuse_what_lies_outside() {
+    fn regions_append_as_opaque_bgrx_and_what_lies_outside_adds_nothing() {
         // 3x2 picture, pixel (x, y) = [x, y, 9, 0].
         let mut rgba = Vec::new();
         for y in 0..2u8 {
@@ -295,43 +298,13 @@ mod tests {
                 rgba.extend_from_slice(&[x, y, 9, 0]);
             }
         }
+        let rect = |x, y, w, h| Rect { x, y, w, h };
         let mut out = vec![1, 2, 3];
-        assert!(bgrx_region(
-            &rgba,
-            3,
-            Rect {
-                x: 1,
-                y: 1,
-                w: 2,
-                h: 1
-            },
-            &mut out
-        ));
-        assert_eq!(out, vec![9, 1, 1, 255, 9, 1, 2, 255]);
-        assert!(!bgrx_region(
-            &rgba,
-            3,
-            Rect {
-                x: 2,
-                y: 0,
-                w: 2,
-                h: 1
-            },
-            &mut out
-        ));
-        assert!(out.is_empty());
-        assert!(!bgrx_region(
-            &rgba,
-            3,
-            Rect {
-                x: 0,
-                y: 1,
-                w: 1,
-                h: 2
-            },
-            &mut out
-        ));
-        assert!(out.is_empty());
+        assert!(append_bgrx_region(&rgba, 3, rect(1, 1, 2, 1), &mut out));
+        assert_eq!(out, vec![1, 2, 3, 9, 1, 1, 255, 9, 1, 2, 255]);
+        assert!(!append_bgrx_region(&rgba, 3, rect(2, 0, 2, 1), &mut out));
+        assert!(!append_bgrx_region(&rgba, 3, rect(0, 1, 1, 2), &mut out));
+        assert_eq!(out.len(), 11, "a refused region leaves what was there");
     }
 
     #[test]

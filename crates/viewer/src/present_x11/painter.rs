@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use tandem_codec::Rect;
+use tandem_codec::{Copied, Rect};
 use tracing::debug;
 use x11rb::connection::{Connection, RequestConnection as _};
 use x11rb::protocol::Event;
@@ -21,8 +21,9 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 
 use super::geometry::inverse_scale_fixed;
-use super::{Layout, PointerMode, PresentError, Shared, bgrx_region, premultiplied_bgra};
-use crate::screen::{Changes, RemoteCursor, Screen, SharedScreen};
+use super::{Layout, PointerMode, PresentError, Shared, append_bgrx_region, premultiplied_bgra};
+use crate::present_changes::PresentChanges;
+use crate::screen::{RemoteCursor, Screen, SharedScreen};
 
 /// What the presenter found out about the server and created before its thread starts.
 pub(super) struct Setup {
@@ -160,7 +161,10 @@ struct Painter<'a> {
     drawn_pointer: DrawnPointer,
     /// The layout applied, while the child is mapped.
     shown: Option<Layout>,
+    /// BGRX of `uploads`, one region after the other.
     scratch: Vec<u8>,
+    /// The regions to upload this round.
+    uploads: Vec<Rect>,
     /// Largest `PutImage` payload the server takes in one request.
     max_put: usize,
 }
@@ -182,6 +186,7 @@ pub(super) fn run(shared: &Shared, setup: Setup, screen: &SharedScreen, relayout
         drawn_pointer: None,
         shown: None,
         scratch: Vec::new(),
+        uploads: Vec::new(),
         max_put,
     };
     if let Err(e) = painter.serve(screen, relayout) {
@@ -235,30 +240,35 @@ impl Painter<'_> {
         exposed: Option<Rect>,
         relayout: &dyn Fn(),
     ) -> Result<(), PresentError> {
-        let (size, changed, cursor, new_pointer) = {
+        let (size, copies, cursor, new_pointer) = {
             let mut screen = Screen::lock(screen);
             let size = screen.size();
             let mut changes = screen.take_present_changes();
             if size.0 == 0 || size.1 == 0 {
-                (size, None, None, None)
+                (size, Vec::new(), None, None)
             } else {
                 if self.pixmap.as_ref().map(|p| p.size) != Some(size) {
-                    changes = Changes::Full;
+                    changes = PresentChanges::Full;
                 }
-                let changed = match changes {
-                    Changes::None => None,
-                    Changes::Full => Some(Rect {
-                        x: 0,
-                        y: 0,
-                        w: size.0,
-                        h: size.1,
-                    }),
-                    Changes::Region(rect) => Some(rect),
+                let (copies, uploads) = match changes {
+                    PresentChanges::None => (Vec::new(), Vec::new()),
+                    PresentChanges::Full => (
+                        Vec::new(),
+                        vec![Rect {
+                            x: 0,
+                            y: 0,
+                            w: size.0,
+                            h: size.1,
+                        }],
+                    ),
+                    PresentChanges::Partial { copies, uploads } => (copies, uploads),
                 };
-                if let Some(rect) = changed
-                    && !bgrx_region(screen.rgba(), size.0, rect, &mut self.scratch)
-                {
-                    self.scratch.clear();
+                self.scratch.clear();
+                self.uploads.clear();
+                for rect in uploads {
+                    if append_bgrx_region(screen.rgba(), size.0, rect, &mut self.scratch) {
+                        self.uploads.push(rect);
+                    }
                 }
                 let new_pointer = match (&screen.cursor_shape, &self.pointer) {
                     (Some(shape), Some(have)) if shape.serial == have.serial => None,
@@ -266,18 +276,28 @@ impl Painter<'_> {
                     (None, Some(_)) => Some(None),
                     (None, None) => None,
                 };
-                (size, changed, screen.cursor, new_pointer)
+                (size, copies, screen.cursor, new_pointer)
             }
         };
         if let Some(shape) = new_pointer {
             self.replace_pointer(shape.as_ref())?;
         }
         let mut resized = false;
-        if let Some(rect) = changed
-            && !self.scratch.is_empty()
-        {
+        let mut changed: Option<Rect> = None;
+        if !copies.is_empty() || !self.uploads.is_empty() {
             resized = self.ensure_pixmap(size)?;
-            self.put(rect)?;
+            // A new pixmap only ever comes with the whole picture to upload, never with copies.
+            if !resized {
+                self.copy_within(&copies)?;
+            }
+            self.put_uploads()?;
+            for rect in copies
+                .iter()
+                .map(|c| c.to)
+                .chain(self.uploads.iter().copied())
+            {
+                changed = Some(changed.map_or(rect, |r| r.union(rect)));
+            }
         }
 
         // Show the picture only with a layout made for its size; else ask the UI for one.
@@ -380,31 +400,62 @@ impl Painter<'_> {
         Ok(true)
     }
 
-    /// Uploads the scratch buffer (BGRX of `rect`) into the pixmap, in requests the server takes.
-    fn put(&mut self, rect: Rect) -> Result<(), PresentError> {
+    /// Repeats the decoder's copies, in order, within the pixmap: the moved pixels stay on the
+    /// server.
+    fn copy_within(&mut self, copies: &[Copied]) -> Result<(), PresentError> {
         let Some(pixmap) = &self.pixmap else {
             return Ok(());
         };
-        let row_len = rect.w as usize * 4;
-        if row_len == 0 {
-            return Ok(());
-        }
-        let rows_per_put = (self.max_put / row_len).max(1);
-        for (i, chunk) in self.scratch.chunks(rows_per_put * row_len).enumerate() {
-            let rows = chunk.len() / row_len;
-            let y = rect.y as usize + i * rows_per_put;
-            self.shared.conn.put_image(
-                ImageFormat::Z_PIXMAP,
+        for copy in copies {
+            self.shared.conn.copy_area(
+                pixmap.pixmap,
                 pixmap.pixmap,
                 self.setup.gc,
-                clamp_u16(rect.w),
-                clamp_u16(rows as u32),
-                clamp_i16(rect.x as i64),
-                clamp_i16(y as i64),
-                0,
-                self.setup.depth,
-                chunk,
+                clamp_i16(i64::from(copy.from.0)),
+                clamp_i16(i64::from(copy.from.1)),
+                clamp_i16(i64::from(copy.to.x)),
+                clamp_i16(i64::from(copy.to.y)),
+                clamp_u16(copy.to.w),
+                clamp_u16(copy.to.h),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Uploads the scratch buffer (BGRX of each of `uploads`, one after the other) into the
+    /// pixmap, in requests the server takes.
+    fn put_uploads(&mut self) -> Result<(), PresentError> {
+        let Some(pixmap) = &self.pixmap else {
+            return Ok(());
+        };
+        let mut at = 0usize;
+        for rect in &self.uploads {
+            let row_len = rect.w as usize * 4;
+            let len = row_len * rect.h as usize;
+            let Some(data) = self.scratch.get(at..at + len) else {
+                break;
+            };
+            at += len;
+            if row_len == 0 {
+                continue;
+            }
+            let rows_per_put = (self.max_put / row_len).max(1);
+            for (i, chunk) in data.chunks(rows_per_put * row_len).enumerate() {
+                let rows = chunk.len() / row_len;
+                let y = rect.y as usize + i * rows_per_put;
+                self.shared.conn.put_image(
+                    ImageFormat::Z_PIXMAP,
+                    pixmap.pixmap,
+                    self.setup.gc,
+                    clamp_u16(rect.w),
+                    clamp_u16(rows as u32),
+                    clamp_i16(i64::from(rect.x)),
+                    clamp_i16(y as i64),
+                    0,
+                    self.setup.depth,
+                    chunk,
+                )?;
+            }
         }
         Ok(())
     }
