@@ -734,7 +734,32 @@ impl Encoder {
             data: &self.reference,
             stride: row_bytes,
         };
-        self.anchors.find(reference, src, bx, by, bw, bh)
+        // A drag moves on by about the same displacement each frame: checking the last ones
+        // directly costs a quarter of indexing every anchor of the reference.
+        let size = (self.width, self.height);
+        if let Some(d) = self.anchors.confirm(reference, size, src, (bx, by, bw, bh)) {
+            return Some(d);
+        }
+        // Change that no move explains frame after frame (a terminal printing pages, a video
+        // nothing caught) would pay the whole search every frame: after each search that finds
+        // nothing the next ones wait 1, 2, 4, then 8 frames. A drag that starts then is found
+        // that many frames late; until then its pixels are sent as they are.
+        if self.anchors.wait > 0 {
+            self.anchors.wait -= 1;
+            return None;
+        }
+        let found = self.anchors.find(reference, src, bx, by, bw, bh);
+        match found {
+            Some(d) => {
+                self.anchors.remember_move(d, self.anchors.found_votes);
+                self.anchors.backoff = 0;
+            }
+            None => {
+                self.anchors.wait = self.anchors.backoff;
+                self.anchors.backoff = (self.anchors.backoff * 2).clamp(1, MOVE_SEARCH_BACKOFF);
+            }
+        }
+        found
     }
 
     /// Saves in the cache the old content of tiles that were still for a
@@ -1475,6 +1500,14 @@ struct Anchors {
     stamps: Vec<u32>,
     epoch: u32,
     votes: Vec<(i32, i32, u32)>,
+    /// The last two displacements the move search found, newest first, with the votes each had
+    /// when `find_in` found it.
+    recent_moves: [Option<((i32, i32), u32)>; 2],
+    /// The votes of `find_in`'s last answer.
+    found_votes: u32,
+    /// Frames the move search still skips, and how many it skips after its next miss.
+    wait: u32,
+    backoff: u32,
     /// `find_banded`'s votes: an open-addressed table of displacements
     /// (`SHIFT_VOTES` entries, count 0 = free), so that many displacements
     /// voted for by repeated content cannot crowd out the true one.
@@ -1482,6 +1515,8 @@ struct Anchors {
 }
 
 const ANCHOR_SPAN: u32 = 16;
+/// Most frames the move search skips after finding nothing (see `Encoder::find_move`).
+const MOVE_SEARCH_BACKOFF: u32 = 8;
 const ANCHOR_TABLE: usize = 1 << 16;
 
 /// Rows per band of the shifted-content search (see `Anchors::find_banded`).
@@ -1491,7 +1526,8 @@ const BANDS: u32 = 6;
 /// Size of that search's vote table (a power of two).
 const SHIFT_VOTES: usize = 4096;
 
-#[inline]
+// Always: called once per pixel scanned, and not inlined into every scan otherwise.
+#[inline(always)]
 fn is_anchor(row: &[u8], i: usize) -> bool {
     let a = u32::from_le_bytes([row[i * 4 - 4], row[i * 4 - 3], row[i * 4 - 2], 0]);
     let b = u32::from_le_bytes([row[i * 4], row[i * 4 + 1], row[i * 4 + 2], 0]);
@@ -1584,11 +1620,82 @@ impl Anchors {
             }
         }
         let best = self.votes.iter().max_by_key(|v| v.2)?;
+        self.found_votes = best.2;
         (best.2 >= 8 && best.0 != 0).then_some((best.0, best.1))
     }
 }
 
 impl Anchors {
+    fn remember_move(&mut self, d: (i32, i32), votes: u32) {
+        if self.recent_moves[0].map(|(m, _)| m) != Some(d) {
+            self.recent_moves = [Some((d, votes)), self.recent_moves[0]];
+        }
+    }
+
+    /// A displacement among the recent moves (and twice the last: two steps of a drag in one
+    /// frame) under which anchors of `cur` in the rectangle (every third row, as `find_in`
+    /// samples them) show the same 16 pixels in `prev` (a `size` picture), once at least half as
+    /// many do as when `find_in` found the move (and at least its 8): reading stops there.
+    /// Repeated words of scrolling text agree with a stale move now and then, never that often.
+    fn confirm(
+        &mut self,
+        prev: Src<'_>,
+        (width, height): (u32, u32),
+        cur: Src<'_>,
+        (cx, cy, cw, ch): (u32, u32, u32, u32),
+    ) -> Option<(i32, i32)> {
+        let [Some((last, last_votes)), older] = self.recent_moves else {
+            return None;
+        };
+        let candidates = [
+            Some((last, last_votes)),
+            older,
+            Some(((last.0 * 2, last.1 * 2), last_votes)),
+        ];
+        if cw <= ANCHOR_SPAN + 1 {
+            return None;
+        }
+        let (width, height) = (i64::from(width), i64::from(height));
+        let span = (ANCHOR_SPAN * 4) as usize;
+        let needed = candidates.map(|c| c.map_or(u32::MAX, |(_, had)| had.div_ceil(2).max(8)));
+        let mut votes = [0u32; 3];
+        'rows: for y in (cy..cy + ch).step_by(3) {
+            let row = cur.row(cx, y, cw);
+            for i in 1..(cw - ANCHOR_SPAN) as usize {
+                if !is_anchor(row, i) {
+                    continue;
+                }
+                let here = &row[i * 4..i * 4 + span];
+                for (vote, candidate) in votes.iter_mut().zip(candidates) {
+                    let Some(((dx, dy), _)) = candidate else {
+                        continue;
+                    };
+                    let px = i64::from(cx) + i as i64 + i64::from(dx);
+                    let py = i64::from(y) + i64::from(dy);
+                    if px < 0 || py < 0 || px + i64::from(ANCHOR_SPAN) > width || py >= height {
+                        continue;
+                    }
+                    if bgr_eq(prev.row(px as u32, py as u32, ANCHOR_SPAN), here) {
+                        *vote += 1;
+                    }
+                }
+                // Enough agree: the rest of the rectangle need not be read.
+                if votes.iter().zip(needed).any(|(&got, needed)| got >= needed) {
+                    break 'rows;
+                }
+            }
+        }
+        let (_, (d, had)) = votes
+            .into_iter()
+            .zip(needed)
+            .zip(candidates)
+            .filter(|((got, needed), _)| got >= needed)
+            .filter_map(|((got, _), candidate)| Some((got, candidate?)))
+            .max_by_key(|(got, _)| *got)?;
+        self.remember_move(d, had);
+        Some(d)
+    }
+
     /// Starts a new table (sized on first use).
     fn begin(&mut self) {
         if self.keys.len() != ANCHOR_TABLE {

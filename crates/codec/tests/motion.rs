@@ -541,3 +541,65 @@ fn reported_copies_and_painted_regions_rebuild_the_picture() {
         "drags and scrolls were copies: {copies_seen}"
     );
 }
+
+/// A steady drag: after the search finds the move once, each next frame confirms it (or twice
+/// it, two steps in one frame) without indexing the reference; every step stays a copy.
+#[test]
+fn a_steady_drag_is_a_copy_every_frame() {
+    let frames: Vec<Vec<u8>> = (0..14u32)
+        .map(|k| {
+            // Two steps in one frame now and then, as captures fall between moves.
+            let step = k + k / 5;
+            desktop_at(100 + 7 * step, 60 + 3 * step)
+        })
+        .collect();
+    let sizes = run(&frames);
+    for (i, s) in sizes.iter().enumerate().skip(1) {
+        assert!(s * 5 < sizes[0], "step {i}: {sizes:?}");
+    }
+}
+
+/// Change that no move explains (here a patch of noise redrawn every frame) makes the search
+/// back off; a drag that starts afterwards is still found within the backoff, and stays found.
+#[test]
+fn a_drag_after_unexplained_change_is_found_within_the_backoff() {
+    let with_noise = |mut v: Vec<u8>, seed: u32| {
+        let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+        for y in 240..400 {
+            for x in 480..640 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let c = (state >> 9) % 16;
+                let i = ((y * W + x) * 4) as usize;
+                v[i..i + 3].copy_from_slice(&[(c * 16) as u8, (200 - c * 9) as u8, 90]);
+            }
+        }
+        v
+    };
+    // Searches miss at frames 1, 2, 4 and 7, and wait 4 frames after that: the drag starts
+    // while the search waits.
+    let mut frames: Vec<Vec<u8>> = (0..9).map(|k| with_noise(desktop_at(100, 60), k)).collect();
+    let still_noise = frames[8].clone();
+    let drag_from = frames.len();
+    for k in 1..=20u32 {
+        let mut f = with_noise(desktop_at(100 + 5 * k, 60 + 2 * k), 8);
+        // Keep the noise as it was (it no longer changes).
+        for y in 240..400usize {
+            let i = (y * W as usize + 480) * 4;
+            f[i..i + 160 * 4].copy_from_slice(&still_noise[i..i + 160 * 4]);
+        }
+        frames.push(f);
+    }
+    let sizes = run(&frames);
+    let drag = &sizes[drag_from..];
+    let first_copy = drag.iter().position(|s| s * 5 < sizes[0]);
+    assert!(
+        first_copy.is_some_and(|i| i <= 9),
+        "the drag was found late: {sizes:?}"
+    );
+    assert!(
+        drag[10..].iter().all(|s| s * 5 < sizes[0]),
+        "the drag was lost: {sizes:?}"
+    );
+}
