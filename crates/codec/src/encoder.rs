@@ -1,6 +1,7 @@
 //! The encoder: diffs each frame against the previous one and emits one
 //! update of copy and tile ops.
 
+use crate::backoff::Backoff;
 use crate::cache::{EncoderCache, tile_key};
 use crate::format::{
     DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_DIM,
@@ -209,6 +210,10 @@ pub struct Encoder {
     tone_src: Vec<u32>,
     tone_lut: Lut,
     tile_lut: Lut,
+    /// Spaces out the tone search while it finds nothing.
+    tone_backoff: Backoff,
+    /// Spaces out the move search's full index while it finds nothing.
+    move_backoff: Backoff,
     /// The picture as the cache holds it: each tile position shows what was
     /// saved there last, before this frame (slot and generation in
     /// `mosaic_slot`, valid while the slot holds them), so content that
@@ -266,6 +271,8 @@ impl Encoder {
             tone_src: Vec::new(),
             tone_lut: Lut::default(),
             tile_lut: Lut::default(),
+            tone_backoff: Backoff::default(),
+            move_backoff: Backoff::default(),
             mosaic: Vec::new(),
             mosaic_slot: Vec::new(),
             painted: Vec::new(),
@@ -740,24 +747,16 @@ impl Encoder {
         if let Some(d) = self.anchors.confirm(reference, size, src, (bx, by, bw, bh)) {
             return Some(d);
         }
-        // Change that no move explains frame after frame (a terminal printing pages, a video
-        // nothing caught) would pay the whole search every frame: after each search that finds
-        // nothing the next ones wait 1, 2, 4, then 8 frames. A drag that starts then is found
-        // that many frames late; until then its pixels are sent as they are.
-        if self.anchors.wait > 0 {
-            self.anchors.wait -= 1;
+        if self.move_backoff.skip() {
             return None;
         }
         let found = self.anchors.find(reference, src, bx, by, bw, bh);
         match found {
             Some(d) => {
                 self.anchors.remember_move(d, self.anchors.found_votes);
-                self.anchors.backoff = 0;
+                self.move_backoff.reset();
             }
-            None => {
-                self.anchors.wait = self.anchors.backoff;
-                self.anchors.backoff = (self.anchors.backoff * 2).clamp(1, MOVE_SEARCH_BACKOFF);
-            }
+            None => self.move_backoff.missed(),
         }
         found
     }
@@ -921,6 +920,9 @@ impl Encoder {
         if (0..self.dirty.len()).filter(|&t| candidate(t)).count() < TONE_MIN_TILES {
             return;
         }
+        if self.tone_backoff.skip() {
+            return;
+        }
         let row_bytes = self.width as usize * 4;
         let reference = Src {
             data: &self.reference,
@@ -939,6 +941,7 @@ impl Encoder {
                 tried += 1;
                 if tried >= 4 * TONE_MIN_TILES && found * 4 < tried {
                     self.tone_src.fill(TONE_NONE);
+                    self.tone_backoff.missed();
                     return;
                 }
                 let (x, y, tw, th) = self.tile_rect(tx, ty);
@@ -974,8 +977,10 @@ impl Encoder {
         };
         if self.tone.is_none() {
             self.tone_src.fill(TONE_NONE);
+            self.tone_backoff.missed();
             return;
         }
+        self.tone_backoff.reset();
         for (e, &s) in self.exact.iter_mut().zip(&self.tone_src) {
             *e |= s != TONE_NONE;
         }
@@ -1505,9 +1510,6 @@ struct Anchors {
     recent_moves: [Option<((i32, i32), u32)>; 2],
     /// The votes of `find_in`'s last answer.
     found_votes: u32,
-    /// Frames the move search still skips, and how many it skips after its next miss.
-    wait: u32,
-    backoff: u32,
     /// `find_banded`'s votes: an open-addressed table of displacements
     /// (`SHIFT_VOTES` entries, count 0 = free), so that many displacements
     /// voted for by repeated content cannot crowd out the true one.
@@ -1515,8 +1517,6 @@ struct Anchors {
 }
 
 const ANCHOR_SPAN: u32 = 16;
-/// Most frames the move search skips after finding nothing (see `Encoder::find_move`).
-const MOVE_SEARCH_BACKOFF: u32 = 8;
 const ANCHOR_TABLE: usize = 1 << 16;
 
 /// Rows per band of the shifted-content search (see `Anchors::find_banded`).

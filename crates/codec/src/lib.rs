@@ -37,6 +37,7 @@
 //! Text and UI are never lossy: lossy coding needs a natural-content tile.
 //! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
 
+mod backoff;
 mod cache;
 mod decoder;
 mod encoder;
