@@ -421,7 +421,37 @@ impl Decoder {
             self.copies.push([sx, sy, dx, dy, w, h]);
             dirty.push(d);
         }
-        if !self.copies.is_empty() {
+        let rect_of = |x: u32, y: u32, w: u32, h: u32| Rect { x, y, w, h };
+        // Copies whose sources no other copy writes can each move in place, no gather needed
+        // (a scroll, a dragged window: one copy of most of the screen, read and written once).
+        let independent = self.copies.len() <= 16
+            && self
+                .copies
+                .iter()
+                .enumerate()
+                .all(|(j, &[sx, sy, _, _, w, h])| {
+                    self.copies
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &[_, _, dx, dy, dw, dh])| {
+                            i == j
+                                || rect_of(sx, sy, w, h)
+                                    .intersect(rect_of(dx, dy, dw, dh))
+                                    .is_none()
+                        })
+                });
+        if independent {
+            for &[sx, sy, dx, dy, w, h] in &self.copies {
+                let n = w as usize * 4;
+                for k in 0..h {
+                    // Moving down, the lowest row first: no row is overwritten before it is read.
+                    let row = if dy > sy { h - 1 - k } else { k };
+                    let s = (sy + row) as usize * stride + sx as usize * 4;
+                    let d = (dy + row) as usize * stride + dx as usize * 4;
+                    self.rgba.copy_within(s..s + n, d);
+                }
+            }
+        } else if !self.copies.is_empty() {
             self.copy_buf.clear();
             // Exactly the sources' size: growing by doubling would overshoot by up to 2x.
             self.copy_buf.reserve_exact(area as usize * 4);

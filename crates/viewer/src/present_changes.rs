@@ -110,31 +110,28 @@ impl PendingChanges {
     }
 
     /// Adds `rect` to the uploads, merged with those it adjoins or overlaps when that adds
-    /// little (a strip of tiles along a moved window's edge becomes one rectangle), and with the
-    /// cheapest pair once there are too many: never into one bounding box of far apart regions.
+    /// little (a strip of tiles along a moved window's edge becomes one rectangle), and once there
+    /// are [`MAX_UPLOADS`] with the one that grows least: never into one bounding box of far
+    /// apart regions.
     fn upload(&mut self, rect: Rect) {
         let mut rect = rect;
-        while let Some(i) = self
-            .uploads
-            .iter()
-            .position(|u| waste(*u, rect) * 8 <= area(*u) + area(rect))
-        {
-            rect = self.uploads.swap_remove(i).union(rect);
-        }
-        self.uploads.push(rect);
-        while self.uploads.len() > MAX_UPLOADS {
-            let mut best = (u64::MAX, 0, 1);
-            for i in 0..self.uploads.len() {
-                for j in i + 1..self.uploads.len() {
-                    let w = waste(self.uploads[i], self.uploads[j]);
-                    if w < best.0 {
-                        best = (w, i, j);
-                    }
-                }
+        loop {
+            while let Some(i) = self
+                .uploads
+                .iter()
+                .position(|u| waste(*u, rect) * 8 <= area(*u) + area(rect))
+            {
+                rect = self.uploads.swap_remove(i).union(rect);
             }
-            let (_, i, j) = best;
-            let merged = self.uploads.swap_remove(j).union(self.uploads[i]);
-            self.uploads[i] = merged;
+            if self.uploads.len() < MAX_UPLOADS {
+                self.uploads.push(rect);
+                return;
+            }
+            let nearest = (0..self.uploads.len()).min_by_key(|&i| waste(self.uploads[i], rect));
+            if let Some(i) = nearest {
+                // (the union may now meet others: look again)
+                rect = self.uploads.swap_remove(i).union(rect);
+            }
         }
     }
 }

@@ -208,32 +208,31 @@ impl Drop for Presenter {
     }
 }
 
-/// Appends `rect` of a `width`-pixel-wide RGBA picture, converted to the X server's 32-bit BGRX
-/// (opaque), to `out`, row after row. Returns false, with `out` as it was, when `rect` does not lie
-/// inside the picture's bytes.
-pub fn append_bgrx_region(
+/// Writes `rect` of a `width`-pixel-wide RGBA picture, converted to the X server's 32-bit BGRX
+/// (opaque), into `out` from byte `at`, row after row, and returns where it ends. `out` only ever
+/// grows (reused buffers are not cleared, which would write every byte twice). `None` when `rect`
+/// does not lie inside the picture's bytes (`out` from `at` on then holds nothing of use).
+pub fn write_bgrx_region(
     rgba: &[u8],
     width: u32,
     rect: tandem_codec::Rect,
     out: &mut Vec<u8>,
-) -> bool {
+    at: usize,
+) -> Option<usize> {
     let stride = width as usize * 4;
     let row_len = rect.w as usize * 4;
-    let kept = out.len();
     if rect.x.saturating_add(rect.w) > width {
-        return false;
+        return None;
     }
-    // Every byte is written below: the zeroes only make the bytes initialised.
-    out.resize(kept + row_len * rect.h as usize, 0);
-    for (y, line) in (rect.y..).zip(out[kept..].chunks_exact_mut(row_len.max(1))) {
+    let end = at + row_len * rect.h as usize;
+    if out.len() < end {
+        out.resize(end, 0);
+    }
+    for (y, line) in (rect.y..).zip(out[at..end].chunks_exact_mut(row_len.max(1))) {
         let start = y as usize * stride + rect.x as usize * 4;
-        let Some(row) = rgba.get(start..start + row_len) else {
-            out.truncate(kept);
-            return false;
-        };
-        swap_to_bgrx(row, line);
+        swap_to_bgrx(rgba.get(start..start + row_len)?, line);
     }
-    true
+    Some(end)
 }
 
 /// RGBA to BGRX with X = 0xFF, `from` and `to` of one length. Two pixels at a time as one 64-bit
@@ -290,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn regions_append_as_opaque_bgrx_and_what_lies_outside_adds_nothing() {
+    fn regions_convert_to_opaque_bgrx_where_asked_and_refuse_what_lies_outside() {
         // 3x2 picture, pixel (x, y) = [x, y, 9, 0].
         let mut rgba = Vec::new();
         for y in 0..2u8 {
@@ -300,11 +299,26 @@ mod tests {
         }
         let rect = |x, y, w, h| Rect { x, y, w, h };
         let mut out = vec![1, 2, 3];
-        assert!(append_bgrx_region(&rgba, 3, rect(1, 1, 2, 1), &mut out));
+        assert_eq!(
+            write_bgrx_region(&rgba, 3, rect(1, 1, 2, 1), &mut out, 3),
+            Some(11)
+        );
         assert_eq!(out, vec![1, 2, 3, 9, 1, 1, 255, 9, 1, 2, 255]);
-        assert!(!append_bgrx_region(&rgba, 3, rect(2, 0, 2, 1), &mut out));
-        assert!(!append_bgrx_region(&rgba, 3, rect(0, 1, 1, 2), &mut out));
-        assert_eq!(out.len(), 11, "a refused region leaves what was there");
+        // Into the start of the same buffer: it keeps its length.
+        assert_eq!(
+            write_bgrx_region(&rgba, 3, rect(0, 0, 1, 1), &mut out, 0),
+            Some(4)
+        );
+        assert_eq!(out[..4], [9, 0, 0, 255]);
+        assert_eq!(out.len(), 11);
+        assert_eq!(
+            write_bgrx_region(&rgba, 3, rect(2, 0, 2, 1), &mut out, 0),
+            None
+        );
+        assert_eq!(
+            write_bgrx_region(&rgba, 3, rect(0, 1, 1, 2), &mut out, 0),
+            None
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 
 use super::geometry::inverse_scale_fixed;
-use super::{Layout, PointerMode, PresentError, Shared, append_bgrx_region, premultiplied_bgra};
+use super::{Layout, PointerMode, PresentError, Shared, premultiplied_bgra, write_bgrx_region};
 use crate::present_changes::PresentChanges;
 use crate::screen::{RemoteCursor, Screen, SharedScreen};
 
@@ -161,7 +161,7 @@ struct Painter<'a> {
     drawn_pointer: DrawnPointer,
     /// The layout applied, while the child is mapped.
     shown: Option<Layout>,
-    /// BGRX of `uploads`, one region after the other.
+    /// BGRX of `uploads`, one region after the other (and older bytes after them).
     scratch: Vec<u8>,
     /// The regions to upload this round.
     uploads: Vec<Rect>,
@@ -263,10 +263,13 @@ impl Painter<'_> {
                     ),
                     PresentChanges::Partial { copies, uploads } => (copies, uploads),
                 };
-                self.scratch.clear();
                 self.uploads.clear();
+                let mut used = 0;
                 for rect in uploads {
-                    if append_bgrx_region(screen.rgba(), size.0, rect, &mut self.scratch) {
+                    if let Some(end) =
+                        write_bgrx_region(screen.rgba(), size.0, rect, &mut self.scratch, used)
+                    {
+                        used = end;
                         self.uploads.push(rect);
                     }
                 }
