@@ -1634,9 +1634,10 @@ impl Anchors {
 
     /// A displacement among the recent moves (and twice the last: two steps of a drag in one
     /// frame) under which anchors of `cur` in the rectangle (every third row, as `find_in`
-    /// samples them) show the same 16 pixels in `prev` (a `size` picture), once at least half as
-    /// many do as when `find_in` found the move (and at least its 8): reading stops there.
-    /// Repeated words of scrolling text agree with a stale move now and then, never that often.
+    /// samples them) show the same 16 pixels in `prev` (a `size` picture), and not one row above
+    /// or below it, once as many do as when `find_in` found the move (and at least its 8):
+    /// reading stops there. Text agrees with a move one row off for most of its anchors (vertical
+    /// strokes), and scrolling text with a stale move now and then.
     fn confirm(
         &mut self,
         prev: Src<'_>,
@@ -1657,7 +1658,8 @@ impl Anchors {
         }
         let (width, height) = (i64::from(width), i64::from(height));
         let span = (ANCHOR_SPAN * 4) as usize;
-        let needed = candidates.map(|c| c.map_or(u32::MAX, |(_, had)| had.div_ceil(2).max(8)));
+        let needed =
+            candidates.map(|c| c.map_or(u32::MAX, |(_, had)| (had * 3).div_ceil(4).max(8)));
         let mut votes = [0u32; 3];
         'rows: for y in (cy..cy + ch).step_by(3) {
             let row = cur.row(cx, y, cw);
@@ -1672,10 +1674,15 @@ impl Anchors {
                     };
                     let px = i64::from(cx) + i as i64 + i64::from(dx);
                     let py = i64::from(y) + i64::from(dy);
-                    if px < 0 || py < 0 || px + i64::from(ANCHOR_SPAN) > width || py >= height {
+                    if px < 0 || px + i64::from(ANCHOR_SPAN) > width {
                         continue;
                     }
-                    if bgr_eq(prev.row(px as u32, py as u32, ANCHOR_SPAN), here) {
+                    let shows = |y: i64| {
+                        (0..height).contains(&y)
+                            && bgr_eq(prev.row(px as u32, y as u32, ANCHOR_SPAN), here)
+                    };
+                    // Shown one row up or down as well (a vertical stroke): no evidence of which.
+                    if shows(py) && !shows(py - 1) && !shows(py + 1) {
                         *vote += 1;
                     }
                 }
@@ -2445,4 +2452,55 @@ fn changed_cols(
         return (x, x + w);
     }
     (x + lo, x + hi)
+}
+
+#[cfg(test)]
+mod anchor_tests {
+    use super::*;
+
+    const W: u32 = 320;
+    const H: u32 = 240;
+
+    /// A flat picture with a block of pseudo-text at `(x, y)` whose rows each show twice (tall
+    /// strokes) but for every fifth pair.
+    fn picture((x, y): (u32, u32)) -> Vec<u8> {
+        let mut v = vec![40u8; (W * H * 4) as usize];
+        for r in 0..120u32 {
+            let line = if (r / 2) % 5 == 0 { r } else { r / 2 * 2 };
+            for c in 0..200u32 {
+                let on = (line.wrapping_mul(7919) ^ (c / 2).wrapping_mul(104_729))
+                    .wrapping_mul(2_654_435_761)
+                    >> 26;
+                let i = (((y + r) * W + x + c) * 4) as usize;
+                v[i..i + 3].copy_from_slice(&[(on * 4) as u8, 255 - (on * 3) as u8, 90]);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn confirm_takes_the_move_again_never_one_row_off_it() {
+        let (prev, cur) = (picture((40, 30)), picture((70, 47)));
+        fn src(v: &[u8]) -> Src<'_> {
+            Src {
+                data: v,
+                stride: (W * 4) as usize,
+            }
+        }
+        let bbox = (0, 0, W, H);
+        let mut anchors = Anchors::default();
+        let found = anchors.find(src(&prev), src(&cur), bbox.0, bbox.1, bbox.2, bbox.3);
+
+        assert_eq!(found, Some((-30, -17)));
+        let had = anchors.found_votes;
+        for off_by_one in [(-30, -16), (-30, -18)] {
+            anchors.recent_moves = [Some((off_by_one, had)), None];
+            assert_eq!(anchors.confirm(src(&prev), (W, H), src(&cur), bbox), None);
+        }
+        anchors.recent_moves = [Some(((-30, -17), had)), None];
+        assert_eq!(
+            anchors.confirm(src(&prev), (W, H), src(&cur), bbox),
+            Some((-30, -17))
+        );
+    }
 }
