@@ -56,6 +56,17 @@ pub struct Copied {
     pub to: Rect,
 }
 
+impl Copied {
+    /// The rectangle the pixels come from.
+    pub fn source(&self) -> Rect {
+        Rect {
+            x: self.from.0,
+            y: self.from.1,
+            ..self.to
+        }
+    }
+}
+
 /// Why an update was rejected. The picture may be partly updated after an
 /// error; ask the encoder for a keyframe.
 #[derive(Debug, thiserror::Error)]

@@ -2490,7 +2490,6 @@ mod anchor_tests {
         let bbox = (0, 0, W, H);
         let mut anchors = Anchors::default();
         let found = anchors.find(src(&prev), src(&cur), bbox.0, bbox.1, bbox.2, bbox.3);
-
         assert_eq!(found, Some((-30, -17)));
         let had = anchors.found_votes;
         for off_by_one in [(-30, -16), (-30, -18)] {

@@ -48,11 +48,7 @@ impl PendingChanges {
         }
         let first_of_update = self.copies.len();
         for copy in &info.copies {
-            let source = Rect {
-                x: copy.from.0,
-                y: copy.from.1,
-                ..copy.to
-            };
+            let source = copy.source();
             let meets = |r: &Rect| r.intersect(source).is_some();
             let stale = self.uploads.iter().any(meets)
                 || self.copies[first_of_update..]
@@ -85,14 +81,11 @@ impl PendingChanges {
         let inside = |r: &Rect| clamp(*r, size) == Some(*r);
         // The decoder only reports regions inside its picture; one that is not (a size change
         // raced) cannot be replayed, so the picture is uploaded whole.
-        if !pending.copies.iter().all(|c| {
-            inside(&c.to)
-                && inside(&Rect {
-                    x: c.from.0,
-                    y: c.from.1,
-                    ..c.to
-                })
-        }) {
+        if !pending
+            .copies
+            .iter()
+            .all(|c| inside(&c.to) && inside(&c.source()))
+        {
             return PresentChanges::Full;
         }
         let uploads: Vec<Rect> = pending

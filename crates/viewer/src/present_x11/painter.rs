@@ -286,21 +286,18 @@ impl Painter<'_> {
             self.replace_pointer(shape.as_ref())?;
         }
         let mut resized = false;
-        let mut changed: Option<Rect> = None;
-        if !copies.is_empty() || !self.uploads.is_empty() {
+        let changed = copies
+            .iter()
+            .map(|c| c.to)
+            .chain(self.uploads.iter().copied())
+            .reduce(Rect::union);
+        if changed.is_some() {
             resized = self.ensure_pixmap(size)?;
             // A new pixmap only ever comes with the whole picture to upload, never with copies.
             if !resized {
                 self.copy_within(&copies)?;
             }
             self.put_uploads()?;
-            for rect in copies
-                .iter()
-                .map(|c| c.to)
-                .chain(self.uploads.iter().copied())
-            {
-                changed = Some(changed.map_or(rect, |r| r.union(rect)));
-            }
         }
 
         // Show the picture only with a layout made for its size; else ask the UI for one.
