@@ -37,6 +37,11 @@ const STREAK: u8 = 1;
 /// text, animation, video) rarely comes back, and saving it costs ops.
 const SAVE_AFTER: u8 = 2;
 
+/// Phase C runs in bands on several threads when at least `BANDS_SHARE / BANDS_DIVISOR` of the
+/// screen's tiles changed.
+const BANDS_SHARE: usize = 3;
+const BANDS_DIVISOR: usize = 5;
+
 /// Narrowest column span sent as a copy or cache reference inside a row run
 /// (an op costs ~15 bytes before zstd).
 const MIN_SPAN: u32 = 8;
@@ -134,6 +139,8 @@ pub enum EncodeError {
 /// The sending end: remembers the previous frame.
 pub struct Encoder {
     config: EncoderConfig,
+    /// `config.threads` resolved once (asking the system reads cgroup files each time).
+    threads: usize,
     width: u32,
     height: u32,
     /// The previous frame, packed BGRX (4th byte undefined).
@@ -228,8 +235,13 @@ pub struct Encoder {
 
 impl Encoder {
     pub fn new(config: EncoderConfig) -> Self {
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
         Self {
             config,
+            threads,
             width: 0,
             height: 0,
             reference: Vec::new(),
@@ -422,60 +434,20 @@ impl Encoder {
         if key {
             self.motion.reset(self.tiles_x, h);
         }
-        // Phase A: hash the rows of changed tiles in the new frame (keyframes;
-        // `diff` does it for delta frames) and index their columns.
         self.motion.begin();
-        let mut any = false;
-        for ty in 0..self.tiles_y {
-            for tx in 0..self.tiles_x {
-                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
-                    continue;
-                }
-                any = true;
-                if key {
-                    // (delta frames hashed their changed tiles in `diff`)
-                    let (x, y, tw, th) = self.tile_rect(tx, ty);
-                    for r in y..y + th {
-                        self.next_hash[(tx * h + r) as usize] =
-                            seg_hash(src.data, src.stride, x, r, tw);
-                    }
-                }
-                if !key && !self.in_video[(ty * self.tiles_x + tx) as usize] {
-                    self.motion.index_column(tx);
-                }
-            }
-        }
-        // Phase B: vote for vertical offsets per tile and globally.
-        if !key && any {
-            for ty in 0..self.tiles_y {
-                for tx in 0..self.tiles_x {
-                    let t = (ty * self.tiles_x + tx) as usize;
-                    self.tile_dy[t] = NO_DY;
-                    if !self.dirty[t] || self.in_video[t] {
-                        continue;
-                    }
-                    let (_, y, _, th) = self.tile_rect(tx, ty);
-                    self.votes.clear();
-                    for r in y..y + th {
-                        let hh = self.next_hash[(tx * h + r) as usize];
-                        if hh == self.motion.hash(tx, r) {
-                            continue;
-                        }
-                        if let Some(py) = self.motion.lookup(hh, tx) {
-                            vote(&mut self.votes, py as i32 - r as i32, 1, 8);
-                        }
-                    }
-                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1)
-                        && (n >= 2 || th < 4)
-                    {
-                        self.tile_dy[t] = dy;
-                        vote(&mut self.motion.global, dy, n, 64);
-                    }
-                }
-            }
-            self.motion
-                .global
-                .sort_unstable_by_key(|g| std::cmp::Reverse(g.1));
+        let any = self.dirty.iter().any(|&d| d);
+        // A drag in progress: when last frame's sideways move holds again, no vertical offset
+        // can explain the moved tiles, and indexing every changed column for one (Phases A and
+        // B) would cost about as much as the rest of the move's frame.
+        let dragged = if !key && any && self.moved.is_some_and(|(dx, _)| dx != 0) {
+            self.tile_dy.fill(NO_DY);
+            self.motion.global.clear();
+            self.confirm_move(src)
+        } else {
+            None
+        };
+        if dragged.is_none() {
+            self.find_vertical_offsets(src, key, any);
         }
         // (a video region also counts the frames with no change at all
         // towards ending)
@@ -483,7 +455,7 @@ impl Encoder {
             self.update_video_region(src)?;
         }
         self.moved = if !key && any {
-            self.find_move(src)
+            dragged.or_else(|| self.find_move(src))
         } else {
             None
         };
@@ -498,14 +470,12 @@ impl Encoder {
         };
         self.tile_natural.fill(false);
         self.tile_moved.fill(false);
-        // Phase C, in bands of tile rows on up to `threads` workers.
-        let threads = match self.config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            t => t,
-        };
+        // Phase C, in bands of tile rows on up to `threads` workers, for changes of most of the
+        // screen (page flips): a band's thread costs more CPU than it saves time on a window's
+        // worth of change, which one thread encodes in a few milliseconds.
         let dirty_tiles = self.dirty.iter().filter(|d| **d).count();
-        let bands = if dirty_tiles >= 24 {
-            threads.clamp(1, 8)
+        let bands = if dirty_tiles * BANDS_DIVISOR >= self.dirty.len() * BANDS_SHARE {
+            self.threads.clamp(1, 8)
         } else {
             1
         };
@@ -673,6 +643,63 @@ impl Encoder {
         Ok(stats)
     }
 
+    /// Phases A and B: hashes the rows of changed tiles in the new frame (keyframes; `diff`
+    /// does it for delta frames), indexes their columns, and votes for vertical offsets per
+    /// tile and globally.
+    fn find_vertical_offsets(&mut self, src: Src<'_>, key: bool, any: bool) {
+        let h = self.height;
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                if !self.dirty[(ty * self.tiles_x + tx) as usize] {
+                    continue;
+                }
+                if key {
+                    // (delta frames hashed their changed tiles in `diff`)
+                    let (x, y, tw, th) = self.tile_rect(tx, ty);
+                    for r in y..y + th {
+                        self.next_hash[(tx * h + r) as usize] =
+                            seg_hash(src.data, src.stride, x, r, tw);
+                    }
+                }
+                if !key && !self.in_video[(ty * self.tiles_x + tx) as usize] {
+                    self.motion.index_column(tx);
+                }
+            }
+        }
+        // Phase B: vote for vertical offsets per tile and globally.
+        if !key && any {
+            for ty in 0..self.tiles_y {
+                for tx in 0..self.tiles_x {
+                    let t = (ty * self.tiles_x + tx) as usize;
+                    self.tile_dy[t] = NO_DY;
+                    if !self.dirty[t] || self.in_video[t] {
+                        continue;
+                    }
+                    let (_, y, _, th) = self.tile_rect(tx, ty);
+                    self.votes.clear();
+                    for r in y..y + th {
+                        let hh = self.next_hash[(tx * h + r) as usize];
+                        if hh == self.motion.hash(tx, r) {
+                            continue;
+                        }
+                        if let Some(py) = self.motion.lookup(hh, tx) {
+                            vote(&mut self.votes, py as i32 - r as i32, 1, 8);
+                        }
+                    }
+                    if let Some(&(dy, n)) = self.votes.iter().max_by_key(|v| v.1)
+                        && (n >= 2 || th < 4)
+                    {
+                        self.tile_dy[t] = dy;
+                        vote(&mut self.motion.global, dy, n, 64);
+                    }
+                }
+            }
+            self.motion
+                .global
+                .sort_unstable_by_key(|g| std::cmp::Reverse(g.1));
+        }
+    }
+
     #[inline]
     fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
         let x = tx * TILE;
@@ -707,6 +734,47 @@ impl Encoder {
     /// colour pair hashes to 0 mod 16) of the new frame are looked up among
     /// those of the reference, and the commonest displacement wins.
     fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        let area = self.move_area()?;
+        let row_bytes = self.width as usize * 4;
+        let reference = Src {
+            data: &self.reference,
+            stride: row_bytes,
+        };
+        // A drag moves on by about the same displacement each frame: checking the last ones
+        // directly costs a quarter of indexing every anchor of the reference.
+        let size = (self.width, self.height);
+        if let Some(d) = self.anchors.confirm(reference, size, src, area) {
+            return Some(d);
+        }
+        if self.move_backoff.skip() {
+            return None;
+        }
+        let (bx, by, bw, bh) = area;
+        let found = self.anchors.find(reference, src, bx, by, bw, bh);
+        match found {
+            Some(d) => {
+                self.anchors.remember_move(d, self.anchors.found_votes);
+                self.move_backoff.reset();
+            }
+            None => self.move_backoff.missed(),
+        }
+        found
+    }
+
+    /// `find_move`'s check of the recent moves alone.
+    fn confirm_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
+        let area = self.move_area()?;
+        let reference = Src {
+            data: &self.reference,
+            stride: self.width as usize * 4,
+        };
+        let size = (self.width, self.height);
+        self.anchors.confirm(reference, size, src, area)
+    }
+
+    /// The rectangle `find_move` searches: around the changed tiles that no vertical offset
+    /// explains, when they are a few, most of the change, and not the whole screen.
+    fn move_area(&self) -> Option<(u32, u32, u32, u32)> {
         let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u32);
         let video = self.video.as_ref().map(|v| v.rect);
         let mut dirty = 0u32;
@@ -736,29 +804,7 @@ impl Encoder {
         let (bx, by) = (x0 * TILE, y0 * TILE);
         let bw = (x1 * TILE).min(self.width) - bx;
         let bh = (y1 * TILE).min(self.height) - by;
-        let row_bytes = self.width as usize * 4;
-        let reference = Src {
-            data: &self.reference,
-            stride: row_bytes,
-        };
-        // A drag moves on by about the same displacement each frame: checking the last ones
-        // directly costs a quarter of indexing every anchor of the reference.
-        let size = (self.width, self.height);
-        if let Some(d) = self.anchors.confirm(reference, size, src, (bx, by, bw, bh)) {
-            return Some(d);
-        }
-        if self.move_backoff.skip() {
-            return None;
-        }
-        let found = self.anchors.find(reference, src, bx, by, bw, bh);
-        match found {
-            Some(d) => {
-                self.anchors.remember_move(d, self.anchors.found_votes);
-                self.move_backoff.reset();
-            }
-            None => self.move_backoff.missed(),
-        }
-        found
+        Some((bx, by, bw, bh))
     }
 
     /// Saves in the cache the old content of tiles that were still for a
@@ -1117,11 +1163,7 @@ impl Encoder {
             w: rx1 - rx0,
             h: ry1 - ry0,
         };
-        let threads = match self.config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            t => t,
-        };
-        self.video = Some(VideoEncoder::new(rect, self.config.quality, threads)?);
+        self.video = Some(VideoEncoder::new(rect, self.config.quality, self.threads)?);
         self.video_idle = 0;
         let (mut ix0, mut iy0, mut ix1, mut iy1) = (u32::MAX, u32::MAX, 0, 0);
         for ty in 0..self.tiles_y {
