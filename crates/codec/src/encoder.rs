@@ -37,6 +37,10 @@ const STREAK: u8 = 1;
 /// text, animation, video) rarely comes back, and saving it costs ops.
 const SAVE_AFTER: u8 = 2;
 
+/// Tiles a move must copy rows of to be looked for again; a sideways one that copies rows of
+/// this many tiles and a quarter of the change is looked for before any vertical offset.
+const MIN_DRAGGED: usize = 6;
+
 /// Phase C runs in bands on several threads when at least `BANDS_SHARE / BANDS_DIVISOR` of the
 /// screen's tiles changed.
 const BANDS_SHARE: usize = 3;
@@ -155,6 +159,9 @@ pub struct Encoder {
     zstd_level: i32,
     /// A 2-D move (window drag) found this frame: (dx, dy) to the source.
     moved: Option<(i32, i32)>,
+    /// Last frame's move was sideways and copied rows of a quarter of its changed tiles or more
+    /// (the rest: what the window uncovered, its blank rows unchanged): a drag in progress.
+    dragging: bool,
     anchors: Anchors,
     /// Phase C workers, and how many ran this frame.
     workers: Vec<Worker>,
@@ -254,6 +261,7 @@ impl Encoder {
             zstd: None,
             zstd_level: 0,
             moved: None,
+            dragging: false,
             anchors: Anchors::default(),
             workers: Vec::new(),
             bands: 0,
@@ -439,7 +447,7 @@ impl Encoder {
         // A drag in progress: when last frame's sideways move holds again, no vertical offset
         // can explain the moved tiles, and indexing every changed column for one (Phases A and
         // B) would cost about as much as the rest of the move's frame.
-        let dragged = if !key && any && self.moved.is_some_and(|(dx, _)| dx != 0) {
+        let dragged = if !key && any && self.dragging {
             self.tile_dy.fill(NO_DY);
             self.motion.global.clear();
             self.confirm_move(src)
@@ -547,6 +555,19 @@ impl Encoder {
             }
         }
         let mut video_dirty = false;
+        let dragged_tiles: usize = self.workers[..bands]
+            .iter()
+            .map(|wk| wk.dragged as usize)
+            .sum();
+        self.dragging = self.moved.is_some_and(|(dx, _)| dx != 0)
+            && dragged_tiles >= MIN_DRAGGED
+            && dragged_tiles * 4 >= dirty_tiles;
+        // A move that explained little (repeated lines of text seen at a distance) is not looked
+        // for again each frame.
+        if self.moved.is_some() && dragged_tiles * 4 < dirty_tiles.min(4 * MIN_DRAGGED) {
+            self.anchors.forget_moves();
+            self.move_backoff.missed();
+        }
         for wk in &self.workers[..bands] {
             video_dirty |= wk.video_dirty;
             stats.changed |= wk.changed;
@@ -1668,6 +1689,10 @@ impl Anchors {
 }
 
 impl Anchors {
+    fn forget_moves(&mut self) {
+        self.recent_moves = [None, None];
+    }
+
     fn remember_move(&mut self, d: (i32, i32), votes: u32) {
         if self.recent_moves[0].map(|(m, _)| m) != Some(d) {
             self.recent_moves = [Some((d, votes)), self.recent_moves[0]];
@@ -1896,6 +1921,8 @@ struct Worker {
     /// Tiles that held natural content / were mostly copied.
     natural: Vec<u32>,
     moved: Vec<u32>,
+    /// Tiles with rows the 2-D move explained.
+    dragged: u32,
     /// Cache slots referenced, in order.
     cache_used: Vec<u32>,
     video_dirty: bool,
@@ -1909,6 +1936,7 @@ impl Worker {
         self.lossy.clear();
         self.natural.clear();
         self.moved.clear();
+        self.dragged = 0;
         self.cache_used.clear();
         self.video_dirty = false;
         self.changed = false;
@@ -1976,9 +2004,12 @@ impl Ctx<'_> {
                 let dy = self.best_dy(tx, y, th, self.tile_dy[t]);
                 match self.moved {
                     Some((mdx, mdy)) if dy == NO_DY => {
-                        self.split_tile(wk, src, tx, x, y, tw, th, mdy, mdx)
+                        let copied = self.split_tile(wk, src, tx, x, y, tw, th, mdy, mdx);
+                        wk.dragged += u32::from(copied > 0);
                     }
-                    _ => self.split_tile(wk, src, tx, x, y, tw, th, dy, 0),
+                    _ => {
+                        self.split_tile(wk, src, tx, x, y, tw, th, dy, 0);
+                    }
                 }
             }
         }
@@ -2083,6 +2114,8 @@ impl Ctx<'_> {
         best.0
     }
 
+    /// Sends a changed tile as runs of rows that are unchanged, copied from `(dx, dy)` away, in
+    /// the cache, or pixels; returns how many rows it copied.
     #[allow(clippy::too_many_arguments)]
     fn split_tile(
         &self,
@@ -2095,7 +2128,7 @@ impl Ctx<'_> {
         th: u32,
         dy: i32,
         dx: i32,
-    ) {
+    ) -> u32 {
         let row_bytes = self.width as usize * 4;
         let n = tw as usize * 4;
         let sx = x as i32 + dx;
@@ -2153,12 +2186,12 @@ impl Ctx<'_> {
             {
                 put_use(&mut wk.ops, s, 0, 0, x, y, tw, th);
                 wk.cache_used.push(s);
-                return;
+                return 0;
             }
             if let Some((dx, dy)) = self.shifted
                 && self.use_shifted(wk, src, (x, y, tw, th), dx, dy)
             {
-                return;
+                return 0;
             }
         }
         // What was saved at this position (the background under a window).
@@ -2217,6 +2250,7 @@ impl Ctx<'_> {
             }
             r = e;
         }
+        moved
     }
 
     /// Splits a run of rows that no single source explains into column spans

@@ -603,3 +603,35 @@ fn a_drag_after_unexplained_change_is_found_within_the_backoff() {
         "the drag was lost: {sizes:?}"
     );
 }
+
+/// A sideways drag is looked for before any vertical offset while it lasts; when it turns
+/// straight down, the vertical search takes it again: every step stays a copy.
+#[test]
+fn a_drag_that_turns_straight_down_stays_a_copy() {
+    let mut frames: Vec<Vec<u8>> = (0..7u32)
+        .map(|k| desktop_at(100 + 7 * k, 60 + 3 * k))
+        .collect();
+    frames.extend((1..7u32).map(|j| desktop_at(142, 78 + 9 * j)));
+    let sizes = run(&frames);
+    for (i, s) in sizes.iter().enumerate().skip(1) {
+        assert!(s * 5 < sizes[0], "step {i}: {sizes:?}");
+    }
+}
+
+/// Text scrolling under the window while it is dragged sideways: every frame is exact
+/// (`run` compares each decoded picture with its source).
+#[test]
+fn a_drag_over_scrolling_text_stays_exact() {
+    let frames: Vec<Vec<u8>> = (0..12u32)
+        .map(|k| {
+            let mut f = page(5 * k);
+            let window = desktop_at(100 + 9 * k, 60 + 2 * k);
+            for y in (60 + 2 * k)..(220 + 2 * k) {
+                let i = ((y * W + 100 + 9 * k) * 4) as usize;
+                f[i..i + 320 * 4].copy_from_slice(&window[i..i + 320 * 4]);
+            }
+            f
+        })
+        .collect();
+    run(&frames);
+}
