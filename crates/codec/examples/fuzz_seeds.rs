@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tandem_codec::format::{FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN};
+use tandem_codec::format::{FLAG_KEYFRAME, FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN};
 use tandem_codec::{Encoder, EncoderConfig, FrameRef};
 
 type Error = Box<dyn std::error::Error>;
@@ -43,6 +43,7 @@ fn write_seeds(out: &Path, name: &str, w: u32, h: u32, frames: &[Vec<u8>]) -> Re
     });
     let mut framed = vec![0u8];
     let mut compact = Vec::new();
+    let mut history = tandem_codec::OpsDecompressor::new();
     for f in frames {
         let mut u = Vec::new();
         enc.encode(
@@ -62,7 +63,14 @@ fn write_seeds(out: &Path, name: &str, w: u32, h: u32, frames: &[Vec<u8>]) -> Re
             le32(&u, 20) as usize,
         );
         let body = &u[HEADER_LEN..HEADER_LEN + z_len];
-        let ops = if flags & FLAG_OPS_ZSTD != 0 {
+        if flags & FLAG_KEYFRAME != 0 {
+            history.restart()?;
+        }
+        let ops = if flags & FLAG_OPS_HISTORY != 0 {
+            let mut ops = Vec::new();
+            history.decompress(body, ops_len, &mut ops)?;
+            ops
+        } else if flags & FLAG_OPS_ZSTD != 0 {
             zstd::bulk::decompress(body, ops_len)?
         } else {
             body.to_vec()

@@ -4,10 +4,11 @@
 use crate::Rect;
 use crate::cache::{CACHE_TILE, DecoderCache};
 use crate::format::{
-    FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_CACHE_SLOTS, OP_CACHE_SIZE,
-    OP_COPY, OP_JPEG, OP_LOSSLESS, OP_PALETTE, OP_SAVE, OP_SOLID, OP_TRANSFORM, OP_USE, OP_VIDEO,
-    VERSION,
+    FLAG_KEYFRAME, FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_CACHE_SLOTS,
+    OP_CACHE_SIZE, OP_COPY, OP_JPEG, OP_LOSSLESS, OP_PALETTE, OP_SAVE, OP_SOLID, OP_TRANSFORM,
+    OP_USE, OP_VIDEO, VERSION, VERSION_INDEPENDENT_ZSTD,
 };
+use crate::ops_zstd::{OpsDecompressor, OpsStreamError};
 use crate::tile::{bits_for, unpredict};
 use crate::tone::Tone;
 
@@ -101,6 +102,10 @@ pub enum DecodeError {
     OpsLength { declared: usize, actual: usize },
     #[error("zstd: {0}")]
     Zstd(#[source] std::io::Error),
+    #[error("op stream: {0}")]
+    OpsStream(#[from] OpsStreamError),
+    #[error("flags {flags:#04x} do not go together in this version")]
+    BadFlags { flags: u8 },
     #[error("unknown op {op} at offset {offset}")]
     BadOp { op: u8, offset: usize },
     #[error("op stream ends inside an op at offset {offset}")]
@@ -149,7 +154,10 @@ pub struct Decoder {
     planes: Vec<u8>,
     copy_buf: Vec<u8>,
     copies: Vec<[u32; 6]>,
-    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    /// Op streams compressed on their own.
+    zstd_alone: Option<zstd::bulk::Decompressor<'static>>,
+    /// Those that continue the updates' zstd frame since the last keyframe.
+    zstd: OpsDecompressor,
     video: crate::video::VideoDecoderSlot,
     cache: DecoderCache,
 }
@@ -198,7 +206,8 @@ impl Decoder {
             planes: Vec::new(),
             copy_buf: Vec::new(),
             copies: Vec::new(),
-            zstd: None,
+            zstd_alone: None,
+            zstd: OpsDecompressor::new(),
             video: Default::default(),
             cache: DecoderCache::default(),
         }
@@ -228,8 +237,9 @@ impl Decoder {
         if update[..2] != MAGIC {
             return Err(DecodeError::BadMagic);
         }
-        if update[2] != VERSION {
-            return Err(DecodeError::UnsupportedVersion { version: update[2] });
+        let version = update[2];
+        if version != VERSION && version != VERSION_INDEPENDENT_ZSTD {
+            return Err(DecodeError::UnsupportedVersion { version });
         }
         let flags = update[3];
         let width = le32(update, 4);
@@ -274,6 +284,7 @@ impl Decoder {
                 p[3] = 255;
             }
             self.video.reset();
+            self.zstd.restart()?;
             // The keyframe's CACHE_SIZE op (if any) sizes it again.
             self.cache
                 .reset(usize::from(crate::format::DEFAULT_CACHE_SLOTS));
@@ -299,12 +310,21 @@ impl Decoder {
         }
         let mut ops = std::mem::take(&mut self.ops);
         ops.clear();
-        if flags & FLAG_OPS_ZSTD != 0 {
-            if self.zstd.is_none() {
-                self.zstd = Some(zstd::bulk::Decompressor::new().map_err(DecodeError::Zstd)?);
+        if flags & FLAG_OPS_HISTORY != 0 && (version != VERSION || flags & FLAG_OPS_ZSTD == 0) {
+            self.ops = ops;
+            return Err(DecodeError::BadFlags { flags });
+        }
+        if flags & FLAG_OPS_HISTORY != 0 {
+            if let Err(e) = self.zstd.decompress(ops_z, ops_len, &mut ops) {
+                self.ops = ops;
+                return Err(e.into());
+            }
+        } else if flags & FLAG_OPS_ZSTD != 0 {
+            if self.zstd_alone.is_none() {
+                self.zstd_alone = Some(zstd::bulk::Decompressor::new().map_err(DecodeError::Zstd)?);
             }
             ops.reserve(ops_len);
-            if let Some(z) = self.zstd.as_mut() {
+            if let Some(z) = self.zstd_alone.as_mut() {
                 let got = z.decompress_to_buffer(ops_z, &mut ops);
                 if let Err(e) = got {
                     self.ops = ops;

@@ -4,12 +4,13 @@
 use crate::backoff::Backoff;
 use crate::cache::{EncoderCache, tile_key};
 use crate::format::{
-    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE, MAGIC, MAX_DIM,
-    OP_CACHE_SIZE, OP_COPY, OP_JPEG, OP_SAVE, OP_TRANSFORM, OP_VIDEO, VERSION, put_rect_op,
-    put_u16, put_u32, put_use,
+    DEFAULT_CACHE_SLOTS, FLAG_KEYFRAME, FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE,
+    MAGIC, MAX_DIM, OP_CACHE_SIZE, OP_COPY, OP_JPEG, OP_SAVE, OP_TRANSFORM, OP_VIDEO, VERSION,
+    put_rect_op, put_u16, put_u32, put_use,
 };
 use crate::kernels::{bgr_eq, bgr_hash, bgr_uniform};
 use crate::motion::{Motion, seg_hash, vote};
+use crate::ops_zstd::OpsCompressor;
 use crate::tile::{Kind, Src, TileScratch, analyze, put_lossless, put_palette, put_solid};
 use crate::tone::{Lut, Tone};
 use crate::video::VideoEncoder;
@@ -20,11 +21,10 @@ pub(crate) const TILE: u32 = 64;
 
 const NO_DY: i32 = i32::MIN;
 
-/// zstd level of the op stream for delta updates and for keyframes.
+/// zstd level of the updates' op streams, of keyframes', and of updates with more op bytes than
+/// `ZSTD_BIG` (see `write_update`).
 const ZSTD_LEVEL: i32 = 3;
 const ZSTD_KEY_LEVEL: i32 = 7;
-/// Delta updates with more op bytes than this (page flips, big redraws) use
-/// the fastest level: their zstd time otherwise dominates the frame.
 const ZSTD_BIG: usize = 512 << 10;
 const ZSTD_BIG_LEVEL: i32 = 1;
 
@@ -155,8 +155,8 @@ pub struct Encoder {
     dirty: Vec<bool>,
     ops: Vec<u8>,
     zbuf: Vec<u8>,
-    zstd: Option<zstd::bulk::Compressor<'static>>,
-    zstd_level: i32,
+    zstd: Option<OpsCompressor>,
+    zstd_alone: Option<zstd::bulk::Compressor<'static>>,
     /// A 2-D move (window drag) found this frame: (dx, dy) to the source.
     moved: Option<(i32, i32)>,
     /// Last frame's move was sideways and copied rows of a quarter of its changed tiles or more
@@ -259,7 +259,7 @@ impl Encoder {
             ops: Vec::new(),
             zbuf: Vec::new(),
             zstd: None,
-            zstd_level: 0,
+            zstd_alone: None,
             moved: None,
             dragging: false,
             anchors: Anchors::default(),
@@ -1446,32 +1446,36 @@ impl Encoder {
         self.zbuf.extend_from_slice(&self.ops);
         std::mem::swap(&mut self.zbuf, &mut self.ops);
         let ops_len = self.ops.len();
+        // A keyframe starts the zstd history over, compressed or not.
+        if key && let Some(z) = self.zstd.as_mut() {
+            z.restart().map_err(EncodeError::Zstd)?;
+        }
         let use_zstd = ops_len > 64;
-        if use_zstd {
-            // Keyframes are rare and large: spend a little more time on them.
-            let level = if key {
-                ZSTD_KEY_LEVEL
-            } else if ops_len > ZSTD_BIG {
-                ZSTD_BIG_LEVEL
-            } else {
-                ZSTD_LEVEL
-            };
+        self.zbuf.clear();
+        if use_zstd && !key && ops_len <= ZSTD_BIG {
             if self.zstd.is_none() {
-                self.zstd = Some(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?);
-                self.zstd_level = level;
+                self.zstd = Some(OpsCompressor::new(ZSTD_LEVEL).map_err(EncodeError::Zstd)?);
             }
-            if self.zstd_level != level {
-                if let Some(z) = self.zstd.as_mut() {
-                    z.set_compression_level(level).map_err(EncodeError::Zstd)?;
-                }
-                self.zstd_level = level;
-            }
-            self.zbuf.clear();
-            self.zbuf.reserve(zstd::zstd_safe::compress_bound(ops_len));
             if let Some(z) = self.zstd.as_mut() {
-                z.compress_to_buffer(&self.ops, &mut self.zbuf)
+                z.compress(&self.ops, &mut self.zbuf)
                     .map_err(EncodeError::Zstd)?;
             }
+            flags |= FLAG_OPS_ZSTD | FLAG_OPS_HISTORY;
+        } else if use_zstd {
+            // Keyframes are rare and large: a frame of their own at a higher level (zstd keeps
+            // one level per frame, and the history's must be cheap). Page flips and big redraws
+            // at the fastest: their zstd time otherwise dominates the update.
+            let level = if key { ZSTD_KEY_LEVEL } else { ZSTD_BIG_LEVEL };
+            let z = match self.zstd_alone.as_mut() {
+                Some(z) => z,
+                None => self
+                    .zstd_alone
+                    .insert(zstd::bulk::Compressor::new(level).map_err(EncodeError::Zstd)?),
+            };
+            z.set_compression_level(level).map_err(EncodeError::Zstd)?;
+            self.zbuf.reserve(zstd::zstd_safe::compress_bound(ops_len));
+            z.compress_to_buffer(&self.ops, &mut self.zbuf)
+                .map_err(EncodeError::Zstd)?;
             flags |= FLAG_OPS_ZSTD;
         }
         let body: &[u8] = if use_zstd { &self.zbuf } else { &self.ops };

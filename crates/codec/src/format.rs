@@ -4,7 +4,11 @@
 //! update  := header ops_z blob
 //! header  := "TQ" version:u8 flags:u8 width:u32 height:u32
 //!            ops_len:u32 ops_z_len:u32 blob_len:u32          (24 bytes)
-//! ops_z   := zstd(ops) if flags & OPS_ZSTD, else ops verbatim (ops_z_len bytes)
+//! ops_z   := zstd(ops) if flags & OPS_ZSTD, else ops verbatim (ops_z_len bytes): a zstd
+//!            frame of its own, or with OPS_HISTORY (version 4) the next part of the one zstd
+//!            frame that the updates with OPS_HISTORY since the last keyframe make up, each
+//!            flushed at its end: their ops may refer back to one another's, so they decode in
+//!            order (as every delta update does)
 //! blob    := blob_len bytes of already-compressed payloads (JPEG, video)
 //! ops     := [CACHE_SIZE slots:u16] save* copy* op*      (CACHE_SIZE: keyframes only)
 //! save    := SAVE  slot:u16 rect         (h <= 64; cut into 64-wide tiles from the
@@ -43,7 +47,9 @@
 /// Magic bytes at the start of every update.
 pub const MAGIC: [u8; 2] = *b"TQ";
 /// Current format version.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
+/// The version before, still decoded: the same without OPS_HISTORY.
+pub const VERSION_INDEPENDENT_ZSTD: u8 = 3;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 24;
 
@@ -51,6 +57,9 @@ pub const HEADER_LEN: usize = 24;
 pub const FLAG_KEYFRAME: u8 = 1;
 /// Flag: the op stream is zstd-compressed.
 pub const FLAG_OPS_ZSTD: u8 = 2;
+/// Flag (with `FLAG_OPS_ZSTD`, version 4): the compressed ops continue the zstd frame of the
+/// updates since the last keyframe (see `ops_zstd`).
+pub const FLAG_OPS_HISTORY: u8 = 4;
 
 pub(crate) const OP_COPY: u8 = 1;
 pub(crate) const OP_SOLID: u8 = 2;

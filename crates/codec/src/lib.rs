@@ -32,7 +32,8 @@
 //!    most changed tiles are one per-channel affine map of what they showed
 //!    (or of what the cache saved at their position), one TRANSFORM op per
 //!    run of tiles replaces their pixels, verified exact on every pixel;
-//! 7. zstd-compresses the op stream (level 3, 7 for keyframes).
+//! 7. zstd-compresses the op stream (level 3) as one zstd frame from each keyframe on, flushed
+//!    at every update (`ops_zstd`).
 //!
 //! Text and UI are never lossy: lossy coding needs a natural-content tile.
 //! `quality: 100` turns lossy coding (JPEG and video regions) off entirely.
@@ -45,12 +46,14 @@ pub mod format;
 mod h264;
 mod kernels;
 mod motion;
+mod ops_zstd;
 mod tile;
 mod tone;
 mod video;
 
 pub use decoder::{Copied, DecodeError, DecodeInfo, Decoder, DecoderLimits};
 pub use encoder::{EncodeError, EncodeStats, Encoder, EncoderConfig};
+pub use ops_zstd::{OpsDecompressor, OpsStreamError};
 
 /// A captured frame: B,G,R,X bytes per pixel (scrap's layout; the 4th byte is
 /// undefined and ignored), rows `stride` bytes apart.

@@ -7,7 +7,8 @@ mod common;
 
 use common::{op, update};
 use proptest::prelude::*;
-use tandem_codec::format::{FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE};
+use tandem_codec::OpsDecompressor;
+use tandem_codec::format::{FLAG_KEYFRAME, FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN, IN_PLACE};
 use tandem_codec::{DecodeError, Decoder, DecoderLimits, Encoder, EncoderConfig, FrameRef};
 
 const W: u32 = 640;
@@ -61,12 +62,20 @@ fn exact(src: &[u8], dec: &Decoder) -> bool {
         .all(|(s, d)| s[0] == d[2] && s[1] == d[1] && s[2] == d[0])
 }
 
-/// The op stream of an update, decompressed.
-fn ops_of(u: &[u8]) -> Vec<u8> {
+/// The op stream of an update, decompressed (updates in order: zstd's history runs from each
+/// keyframe).
+fn ops_of(u: &[u8], history: &mut OpsDecompressor) -> Vec<u8> {
     let le = |at: usize| u32::from_le_bytes([u[at], u[at + 1], u[at + 2], u[at + 3]]) as usize;
     let (ops_len, z_len) = (le(12), le(16));
     let body = &u[HEADER_LEN..HEADER_LEN + z_len];
-    if u[3] & FLAG_OPS_ZSTD != 0 {
+    if u[3] & FLAG_KEYFRAME != 0 {
+        history.restart().unwrap();
+    }
+    if u[3] & FLAG_OPS_HISTORY != 0 {
+        let mut ops = Vec::new();
+        history.decompress(body, ops_len, &mut ops).unwrap();
+        ops
+    } else if u[3] & FLAG_OPS_ZSTD != 0 {
         zstd::bulk::decompress(body, ops_len).unwrap()
     } else {
         body.to_vec()
@@ -90,13 +99,14 @@ fn a_fading_modal_overlay_costs_ops_not_pixels() {
     });
     let mut dec = Decoder::new(DecoderLimits::default());
     let mut sizes = Vec::new();
+    let mut history = OpsDecompressor::new();
     for (i, f) in frames.iter().enumerate() {
         let mut out = Vec::new();
         let st = enc.encode(frame(f), &mut out).unwrap();
         dec.decode(&out).unwrap();
         assert!(exact(f, &dec), "frame {i}");
         assert_eq!(st.lossy_pixels, 0, "frame {i}");
-        let ops = ops_of(&out);
+        let ops = ops_of(&out, &mut history);
         if i > 0 && f != &frames[i - 1] && f != &p {
             // (SAVE ops come first: 11 bytes each)
             let mut at = 0;
