@@ -21,9 +21,10 @@ pub(crate) const TILE: u32 = 64;
 
 const NO_DY: i32 = i32::MIN;
 
-/// zstd level of the updates' op streams, of keyframes', and of updates with more op bytes than
-/// `ZSTD_BIG` (see `write_update`).
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level of the updates' op streams (level 3 there cost 35 % more time on a drag's photo
+/// pieces for 1 % fewer bytes), of keyframes', and of updates with more op bytes than `ZSTD_BIG`
+/// (see `write_update`).
+const ZSTD_LEVEL: i32 = 2;
 const ZSTD_KEY_LEVEL: i32 = 7;
 const ZSTD_BIG: usize = 512 << 10;
 const ZSTD_BIG_LEVEL: i32 = 1;

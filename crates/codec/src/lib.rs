@@ -32,7 +32,7 @@
 //!    most changed tiles are one per-channel affine map of what they showed
 //!    (or of what the cache saved at their position), one TRANSFORM op per
 //!    run of tiles replaces their pixels, verified exact on every pixel;
-//! 7. zstd-compresses the op stream (level 3) as one zstd frame from each keyframe on, flushed
+//! 7. zstd-compresses the op stream (level 2) as one zstd frame from each keyframe on, flushed
 //!    at every update (`ops_zstd`).
 //!
 //! Text and UI are never lossy: lossy coding needs a natural-content tile.
