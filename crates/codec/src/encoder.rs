@@ -38,9 +38,11 @@ const STREAK: u8 = 1;
 /// text, animation, video) rarely comes back, and saving it costs ops.
 const SAVE_AFTER: u8 = 2;
 
-/// Tiles a move must copy rows of to be looked for again; a sideways one that copies rows of
-/// this many tiles and a quarter of the change is looked for before any vertical offset.
+/// A sideways move that copies rows of this many tiles and a quarter of the change is looked for
+/// before any vertical offset in the next frame.
 const MIN_DRAGGED: usize = 6;
+/// A move that copies rows of fewer than 1/this of the changed tiles is forgotten.
+const FORGET_BELOW_SHARE: usize = 16;
 
 /// Phase C runs in bands on several threads when at least `BANDS_SHARE / BANDS_DIVISOR` of the
 /// screen's tiles changed.
@@ -563,9 +565,12 @@ impl Encoder {
         self.dragging = self.moved.is_some_and(|(dx, _)| dx != 0)
             && dragged_tiles >= MIN_DRAGGED
             && dragged_tiles * 4 >= dirty_tiles;
-        // A move that explained little (repeated lines of text seen at a distance) is not looked
-        // for again each frame.
-        if self.moved.is_some() && dragged_tiles * 4 < dirty_tiles.min(4 * MIN_DRAGGED) {
+        // A move that explained little (repeated lines of text seen at a distance: rows of 0-7
+        // tiles of 100-200 changed) is not looked for again each frame. (A drag at a screen edge
+        // or turning copies rows of 4 of 27-40.)
+        if self.moved.is_some()
+            && (dragged_tiles == 0 || dragged_tiles * FORGET_BELOW_SHARE < dirty_tiles)
+        {
             self.anchors.forget_moves();
             self.move_backoff.missed();
         }
