@@ -316,6 +316,10 @@ impl Encoder {
     /// Appends one self-delimited update describing `frame` relative to the
     /// previous encoded frame to `out` (does not clear `out`).
     ///
+    /// Every update must reach the decoder, in order, except one whose
+    /// [`EncodeStats::changed`] is false: it may be dropped (its ops are not
+    /// part of the zstd history the next updates refer to).
+    ///
     /// After an error nothing was appended and the next update is a keyframe
     /// (a video region's encoder may have moved on without its output).
     pub fn encode(
@@ -665,7 +669,7 @@ impl Encoder {
         stats.changed |= key;
         self.merge_copies();
         let start = out.len();
-        self.write_update(key, out)?;
+        self.write_update(key, stats.changed, out)?;
         stats.bytes = out.len() - start;
         Ok(stats)
     }
@@ -1424,7 +1428,12 @@ impl Encoder {
         }
     }
 
-    fn write_update(&mut self, key: bool, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    fn write_update(
+        &mut self,
+        key: bool,
+        changed: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         let mut flags = if key { FLAG_KEYFRAME } else { 0 };
         // The op stream: copies first, then each band's tile ops, then the
         // JPEG and video ops (already in `self.ops`).
@@ -1458,7 +1467,8 @@ impl Encoder {
         }
         let use_zstd = ops_len > 64;
         self.zbuf.clear();
-        if use_zstd && !key && ops_len <= ZSTD_BIG {
+        // (An update that changed nothing may be dropped by the caller: never in the history.)
+        if use_zstd && !key && changed && ops_len <= ZSTD_BIG {
             if self.zstd.is_none() {
                 self.zstd = Some(OpsCompressor::new(ZSTD_LEVEL).map_err(EncodeError::Zstd)?);
             }

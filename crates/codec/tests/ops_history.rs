@@ -188,3 +188,53 @@ fn history_without_zstd_or_in_version_3_is_refused() {
         assert!(matches!(err, DecodeError::BadFlags { .. }), "{err}");
     }
 }
+
+/// An update that changed nothing may be dropped (the host does): the next updates do not refer
+/// to it.
+#[test]
+fn an_unchanged_update_may_be_dropped() {
+    use tandem_codec::{Encoder, EncoderConfig, FrameRef};
+    let (w, h) = (256u32, 128u32);
+    let text = |shift: u32| -> Vec<u8> {
+        (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, (i / w + shift) % h);
+                let on = (x / 6 * 7 + y / 9 * 13) % 5 == 0 && x % 6 < 4 && y % 9 < 7;
+                if on {
+                    [20, 20, 20, 0]
+                } else {
+                    [250, 250, 240, 0]
+                }
+            })
+            .collect()
+    };
+    let frames = [text(0), text(9), text(9), text(18), text(27)];
+    let mut enc = Encoder::new(EncoderConfig::default());
+    let mut dec = Decoder::new(DecoderLimits::default());
+    let mut dropped = 0;
+    for f in &frames {
+        let mut out = Vec::new();
+        let stats = enc
+            .encode(
+                FrameRef {
+                    width: w,
+                    height: h,
+                    stride: (w * 4) as usize,
+                    data: f,
+                },
+                &mut out,
+            )
+            .unwrap();
+        if !stats.changed {
+            dropped += 1;
+            continue;
+        }
+        dec.decode(&out).unwrap();
+        let exact = f
+            .chunks_exact(4)
+            .zip(dec.rgba().chunks_exact(4))
+            .all(|(s, d)| s[0] == d[2] && s[1] == d[1] && s[2] == d[0]);
+        assert!(exact);
+    }
+    assert_eq!(dropped, 1);
+}
