@@ -456,8 +456,8 @@ impl Encoder {
         // B) would cost about as much as the rest of the move's frame.
         let dragged = if !key && any && self.dragging {
             self.tile_dy.fill(NO_DY);
-            self.motion.global.clear();
-            self.confirm_move(src)
+            self.move_area()
+                .and_then(|area| self.confirm_move(src, area))
         } else {
             None
         };
@@ -766,20 +766,18 @@ impl Encoder {
     /// those of the reference, and the commonest displacement wins.
     fn find_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
         let area = self.move_area()?;
-        let row_bytes = self.width as usize * 4;
-        let reference = Src {
-            data: &self.reference,
-            stride: row_bytes,
-        };
         // A drag moves on by about the same displacement each frame: checking the last ones
         // directly costs a quarter of indexing every anchor of the reference.
-        let size = (self.width, self.height);
-        if let Some(d) = self.anchors.confirm(reference, size, src, area) {
+        if let Some(d) = self.confirm_move(src, area) {
             return Some(d);
         }
         if self.move_backoff.skip() {
             return None;
         }
+        let reference = Src {
+            data: &self.reference,
+            stride: self.width as usize * 4,
+        };
         let (bx, by, bw, bh) = area;
         let found = self.anchors.find(reference, src, bx, by, bw, bh);
         match found {
@@ -792,9 +790,8 @@ impl Encoder {
         found
     }
 
-    /// `find_move`'s check of the recent moves alone.
-    fn confirm_move(&mut self, src: Src<'_>) -> Option<(i32, i32)> {
-        let area = self.move_area()?;
+    /// `find_move`'s check of the recent moves alone, over `area`.
+    fn confirm_move(&mut self, src: Src<'_>, area: (u32, u32, u32, u32)) -> Option<(i32, i32)> {
         let reference = Src {
             data: &self.reference,
             stride: self.width as usize * 4,
@@ -1469,13 +1466,14 @@ impl Encoder {
         self.zbuf.clear();
         // (An update that changed nothing may be dropped by the caller: never in the history.)
         if use_zstd && !key && changed && ops_len <= ZSTD_BIG {
-            if self.zstd.is_none() {
-                self.zstd = Some(OpsCompressor::new(ZSTD_LEVEL).map_err(EncodeError::Zstd)?);
-            }
-            if let Some(z) = self.zstd.as_mut() {
-                z.compress(&self.ops, &mut self.zbuf)
-                    .map_err(EncodeError::Zstd)?;
-            }
+            let z = match self.zstd.as_mut() {
+                Some(z) => z,
+                None => self
+                    .zstd
+                    .insert(OpsCompressor::new(ZSTD_LEVEL).map_err(EncodeError::Zstd)?),
+            };
+            z.compress(&self.ops, &mut self.zbuf)
+                .map_err(EncodeError::Zstd)?;
             flags |= FLAG_OPS_ZSTD | FLAG_OPS_HISTORY;
         } else if use_zstd {
             // Keyframes are rare and large: a frame of their own at a higher level (zstd keeps

@@ -17,6 +17,10 @@ fn zstd_error(code: usize) -> io::Error {
     io::Error::other(zstd::zstd_safe::get_error_name(code))
 }
 
+fn stream_error(code: usize) -> OpsStreamError {
+    OpsStreamError::Zstd(zstd_error(code))
+}
+
 /// The encoder's side.
 pub(crate) struct OpsCompressor {
     cctx: CCtx<'static>,
@@ -105,15 +109,14 @@ impl OpsDecompressor {
         self.in_step = false;
         match self.dctx.as_mut() {
             Some(d) => {
-                d.reset(ResetDirective::SessionOnly)
-                    .map_err(|c| OpsStreamError::Zstd(zstd_error(c)))?;
+                d.reset(ResetDirective::SessionOnly).map_err(stream_error)?;
             }
             None => {
                 let mut d = DCtx::try_create()
                     .ok_or_else(|| OpsStreamError::Zstd(io::Error::other("zstd context")))?;
                 // A peer's frame header may ask for any window: no more than ours.
                 d.set_parameter(DParameter::WindowLogMax(WINDOW_LOG))
-                    .map_err(|c| OpsStreamError::Zstd(zstd_error(c)))?;
+                    .map_err(stream_error)?;
                 self.dctx = Some(d);
             }
         }
@@ -152,7 +155,7 @@ impl OpsDecompressor {
         loop {
             let before = (input.pos, output.pos());
             dctx.decompress_stream(&mut output, &mut input)
-                .map_err(|c| OpsStreamError::Zstd(zstd_error(c)))?;
+                .map_err(stream_error)?;
             if input.pos == body.len() && output.pos() == before.1 {
                 break;
             }
@@ -171,7 +174,7 @@ impl OpsDecompressor {
         let mut more = [0u8; 1];
         let mut probe = OutBuffer::around(&mut more[..]);
         dctx.decompress_stream(&mut probe, &mut InBuffer::around(&[]))
-            .map_err(|c| OpsStreamError::Zstd(zstd_error(c)))?;
+            .map_err(stream_error)?;
         if probe.pos() > 0 {
             return Err(OpsStreamError::TooLong { declared });
         }

@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::op;
+use common::{op, update};
 use tandem_codec::format::{
-    FLAG_KEYFRAME, FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, VERSION,
-    VERSION_INDEPENDENT_ZSTD,
+    FLAG_OPS_HISTORY, FLAG_OPS_ZSTD, HEADER_LEN, MAGIC, VERSION, VERSION_INDEPENDENT_ZSTD,
 };
 use tandem_codec::{DecodeError, Decoder, DecoderLimits, OpsStreamError};
 use zstd::zstd_safe::{CCtx, CParameter, InBuffer, OutBuffer, zstd_sys::ZSTD_EndDirective};
@@ -24,7 +23,7 @@ fn band(y: u16, bgr: [u8; 3]) -> Vec<u8> {
 }
 
 /// A 16x16 update: `body` (`ops_len` bytes once decompressed) with `flags`, in `version`.
-fn update(version: u8, flags: u8, ops_len: usize, body: &[u8]) -> Vec<u8> {
+fn update_as(version: u8, flags: u8, ops_len: usize, body: &[u8]) -> Vec<u8> {
     let mut u = MAGIC.to_vec();
     u.extend_from_slice(&[version, flags]);
     for v in [16u32, 16, ops_len as u32, body.len() as u32, 0] {
@@ -39,7 +38,7 @@ fn update(version: u8, flags: u8, ops_len: usize, body: &[u8]) -> Vec<u8> {
 fn keyframe(bgr: [u8; 3]) -> Vec<u8> {
     let mut ops = op(SOLID, &[0, 0, 16, 16]);
     ops.extend_from_slice(&bgr);
-    update(VERSION, FLAG_KEYFRAME, ops.len(), &ops)
+    update(true, &ops)
 }
 
 /// The encoder's side of a history: each op stream compressed and flushed, in one zstd frame.
@@ -71,7 +70,7 @@ impl History {
 
     fn update(&mut self, ops: &[u8]) -> Vec<u8> {
         let body = self.next(ops);
-        update(VERSION, FLAG_OPS_ZSTD | FLAG_OPS_HISTORY, ops.len(), &body)
+        update_as(VERSION, FLAG_OPS_ZSTD | FLAG_OPS_HISTORY, ops.len(), &body)
     }
 }
 
@@ -144,7 +143,7 @@ fn declared_lengths_must_match_what_the_history_gives() {
         let ops = bands(1);
         let body = history.next(&ops);
         let declared = (ops.len() as i64 + shift) as usize;
-        let u = update(VERSION, FLAG_OPS_ZSTD | FLAG_OPS_HISTORY, declared, &body);
+        let u = update_as(VERSION, FLAG_OPS_ZSTD | FLAG_OPS_HISTORY, declared, &body);
         let err = dec.decode(&u).unwrap_err();
         let ok = if short {
             matches!(err, DecodeError::OpsStream(OpsStreamError::TooLong { .. }))
@@ -183,7 +182,7 @@ fn history_without_zstd_or_in_version_3_is_refused() {
         let mut dec = Decoder::new(DecoderLimits::default());
         dec.decode(&keyframe([1, 2, 3])).unwrap();
         let err = dec
-            .decode(&update(version, flags, ops.len(), body))
+            .decode(&update_as(version, flags, ops.len(), body))
             .unwrap_err();
         assert!(matches!(err, DecodeError::BadFlags { .. }), "{err}");
     }
